@@ -1,0 +1,37 @@
+import type { GpuInfo, GpuSample } from "./types";
+
+/** What a source reports about itself; shown in every status the API gives. */
+export interface SourceStatus {
+  /** `nvidia-smi`, `simulated` or `replay`. */
+  kind: SourceKind;
+  /** True when the data is not from a real GPU read right now (simulated or replayed). */
+  synthetic: boolean;
+  /** Human description, e.g. the replayed file or the nvidia-smi command. */
+  detail: string;
+  running: boolean;
+  restarts: number;
+  /** Lines or readings that could not be parsed and were skipped. */
+  badLines: number;
+  lastError: string | null;
+  lastErrorAt: number | null;
+}
+
+export type SourceKind = "nvidia-smi" | "simulated" | "replay";
+
+/**
+ * Receives what a source produces. `samples` holds one tick: one sample per GPU
+ * that reported (a source may deliver several ticks in one call when replaying
+ * in bulk; each sample carries its own timestamp).
+ */
+export interface SourceSink {
+  gpus(infos: GpuInfo[]): void;
+  samples(samples: GpuSample[]): void | Promise<void>;
+  /** The source has finished for good (a replay file ended without looping). */
+  ended?(): void;
+}
+
+export interface GpuSource {
+  start(sink: SourceSink): Promise<void>;
+  stop(): Promise<void>;
+  status(): SourceStatus;
+}
