@@ -1,0 +1,114 @@
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Every NVOC_* setting, validated once at startup. A bad value stops the
+ * process with a message naming the variable (see loadConfig).
+ */
+
+const integer = (name: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .min(min, `${name} must be at least ${min}`)
+    .max(max, `${name} must be at most ${max}`);
+
+const flag = z.enum(["0", "1", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
+
+const sourceSetting = z
+  .string()
+  .trim()
+  .refine((v) => ["auto", "nvidia-smi", "simulated"].includes(v) || /^replay:.+/.test(v), {
+    error: "NVOC_SOURCE must be auto, nvidia-smi, simulated or replay:<path to a CSV file>",
+  });
+
+const replaySpeed = z
+  .string()
+  .trim()
+  .refine((v) => v === "max" || (Number.isFinite(Number(v)) && Number(v) > 0), {
+    error: "NVOC_REPLAY_SPEED must be a positive number or max",
+  })
+  .transform((v): number | "max" => (v === "max" ? "max" : Number(v)));
+
+const envSchema = z.object({
+  NVOC_SOURCE: sourceSetting.default("auto"),
+  NVOC_INTERVAL_MS: integer("NVOC_INTERVAL_MS", 100, 3_600_000).default(1000),
+  NVOC_SIM_GPUS: integer("NVOC_SIM_GPUS", 1, 64).default(2),
+  NVOC_REPLAY_SPEED: replaySpeed.default(1),
+  NVOC_REPLAY_LOOP: flag.default(false),
+  NVOC_DB_PATH: z.string().trim().min(1, "NVOC_DB_PATH must not be empty").optional(),
+  NVOC_MAX_DB_MB: integer("NVOC_MAX_DB_MB", 1, 1_000_000).default(500),
+  NVOC_RETENTION_DAYS: integer("NVOC_RETENTION_DAYS", 1, 36_500).default(90),
+  NVOC_PRUNE_INTERVAL_S: integer("NVOC_PRUNE_INTERVAL_S", 1, 86_400).default(300),
+  NVOC_NVIDIA_SMI: z.string().trim().min(1).default("nvidia-smi"),
+  NVOC_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  NVOC_DEV: flag.default(false),
+  PORT: integer("PORT", 0, 65_535).default(8000),
+  HOST: z.string().trim().min(1, "HOST must not be empty").default("127.0.0.1"),
+});
+
+export type SourceSetting =
+  | { kind: "auto" | "nvidia-smi" | "simulated" }
+  | { kind: "replay"; path: string };
+
+export interface Config {
+  source: SourceSetting;
+  intervalMs: number;
+  simulatedGpus: number;
+  replaySpeed: number | "max";
+  replayLoop: boolean;
+  dbPath: string;
+  maxDbBytes: number;
+  retentionMs: number;
+  pruneIntervalMs: number;
+  nvidiaSmi: string;
+  logLevel: z.infer<typeof envSchema>["NVOC_LOG_LEVEL"];
+  dev: boolean;
+  port: number;
+  host: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export const defaultDbPath = () => path.join(os.homedir(), ".cache", "nvidia-oc", "telemetry.db");
+
+/** Reads and validates the environment; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset" so `NVOC_X= npm start` falls back to the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? "environment");
+        return issue.message.startsWith(variable) ? issue.message : `${variable}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const source: SourceSetting = e.NVOC_SOURCE.startsWith("replay:")
+    ? { kind: "replay", path: path.resolve(e.NVOC_SOURCE.slice("replay:".length)) }
+    : { kind: e.NVOC_SOURCE as "auto" | "nvidia-smi" | "simulated" };
+  return {
+    source,
+    intervalMs: e.NVOC_INTERVAL_MS,
+    simulatedGpus: e.NVOC_SIM_GPUS,
+    replaySpeed: e.NVOC_REPLAY_SPEED,
+    replayLoop: e.NVOC_REPLAY_LOOP,
+    dbPath: path.resolve(e.NVOC_DB_PATH ?? defaultDbPath()),
+    maxDbBytes: e.NVOC_MAX_DB_MB * 1024 * 1024,
+    retentionMs: e.NVOC_RETENTION_DAYS * 86_400_000,
+    pruneIntervalMs: e.NVOC_PRUNE_INTERVAL_S * 1000,
+    nvidiaSmi: e.NVOC_NVIDIA_SMI,
+    logLevel: e.NVOC_LOG_LEVEL,
+    dev: e.NVOC_DEV,
+    port: e.PORT,
+    host: e.HOST,
+  };
+}

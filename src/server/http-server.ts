@@ -1,0 +1,116 @@
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import next from "next";
+import { Collector } from "./collector/collector";
+import type { Config } from "./config";
+import type { Logger } from "./logger";
+import { appRouter } from "./routers/_app";
+import { createSource } from "./sources/create-source";
+import { StorageManager } from "./storage/storage-manager";
+import { DEFAULT_WATER_MARKS } from "./storage/retention";
+import { createContextInner, type Services } from "./trpc/context";
+
+/**
+ * The one server process: Next's pages, the tRPC endpoint, the collector loop
+ * and the pruning timer share one module graph, so there is exactly one
+ * collector and every subscriber sees the same stream.
+ */
+
+export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TRPC_PREFIX = "/api/trpc/";
+
+export interface RunningServer {
+  services: Services;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Serve the Next.js pages (tests of the API alone may leave them out). */
+  pages?: boolean;
+}
+
+export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const storage = new StorageManager({
+    dbPath: config.dbPath,
+    policy: { retentionMs: config.retentionMs, maxBytes: config.maxDbBytes, ...DEFAULT_WATER_MARKS },
+    pruneIntervalMs: config.pruneIntervalMs,
+    log,
+  });
+  storage.open();
+  storage.startPruning();
+
+  const source = await createSource(config, log);
+  const collector = new Collector({ source, storage, log, intervalMs: config.intervalMs });
+  const services: Services = { config, collector, storage, startedAt: Date.now() };
+
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: TRPC_PREFIX,
+    createContext: () => createContextInner(services),
+    onError({ error, path: procedure }) {
+      if (error.code === "INTERNAL_SERVER_ERROR") log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
+    },
+  });
+
+  const pages = options.pages ?? true ? await prepareNext(config, log) : null;
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? "/";
+    if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
+    if (pages) return pages.handle(req, res);
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  });
+  server.on("upgrade", (req, socket, head) => {
+    if (pages?.upgrade) return pages.upgrade(req, socket, head);
+    socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
+
+  await collector.start();
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await collector.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await pages?.close();
+      await storage.close();
+    })());
+
+  return { services, url: `http://${shownHost}:${port}`, port, close };
+}
+
+interface NextPages {
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+  upgrade?: (req: http.IncomingMessage, socket: import("node:stream").Duplex, head: Buffer) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+async function prepareNext(config: Config, log: Logger): Promise<NextPages> {
+  const app = next({ dev: config.dev, dir: PROJECT_ROOT, hostname: config.host, port: config.port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  log.debug({ dev: config.dev, dir: path.relative(process.cwd(), PROJECT_ROOT) || "." }, "pages ready");
+  return {
+    handle: (req, res) => handle(req, res),
+    upgrade: config.dev ? app.getUpgradeHandler() : undefined,
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,67 @@
+import { ConfigError, loadConfig } from "./config";
+import { createLogger } from "./logger";
+import { startServer } from "./http-server";
+
+/** `npm start`: the recorder, the API and the dashboard in one process. */
+
+const SHUTDOWN_DEADLINE_MS = 5000;
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`nvidia-oc: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const log = createLogger(config.logLevel);
+  process.env.NEXT_TELEMETRY_DISABLED = "1";
+  const server = await startServer(config, log);
+  const { services } = server;
+  const source = services.collector.status().source;
+  const db = services.storage.status();
+  log.info(
+    {
+      url: server.url,
+      source: source.kind,
+      sourceDetail: source.detail,
+      synthetic: source.synthetic,
+      dbPath: db.path,
+      dbBytes: db.fileBytes,
+      dbAvailable: db.available,
+    },
+    `nvidia-oc listening on ${server.url} (source: ${source.detail}; database: ${db.path}, ${formatBytes(db.fileBytes)})`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down: stopping sampling and flushing");
+    const deadline = setTimeout(() => {
+      log.error("shutdown took too long; exiting");
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    await server.close();
+    const status = services.collector.status();
+    log.info({ collected: status.collected, stored: status.stored, dropped: status.dropped, pending: status.pending }, "stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+function formatBytes(bytes: number | null): string {
+  if (bytes === null) return "unavailable";
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+main().catch((error) => {
+  console.error("nvidia-oc failed to start:", error);
+  process.exit(1);
+});

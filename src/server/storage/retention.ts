@@ -1,0 +1,117 @@
+import type { TelemetryStore } from "./telemetry-store";
+
+/**
+ * Retention and size-cap pruning. Age first (whole chunks past retention),
+ * then, when the file passes the high-water mark, the oldest chunks until the
+ * live data fits under the low-water mark; freed pages are then handed back to
+ * the file system so the file itself shrinks.
+ */
+
+export interface PrunePolicy {
+  retentionMs: number;
+  maxBytes: number;
+  /** Trimming starts above this share of maxBytes ... */
+  highWater: number;
+  /** ... and stops below this share. */
+  lowWater: number;
+}
+
+export const DEFAULT_WATER_MARKS = { highWater: 0.9, lowWater: 0.7 } as const;
+
+export interface PruneResult {
+  at: number;
+  reason: "retention" | "size-cap" | "forced";
+  deletedChunks: number;
+  deletedSamples: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  durationMs: number;
+}
+
+export interface PruneOptions {
+  now?: number;
+  /** Trim down to the low-water mark even when the high-water mark was not reached. */
+  force?: boolean;
+}
+
+export function prune(store: TelemetryStore, policy: PrunePolicy, options: PruneOptions = {}): PruneResult {
+  const started = performance.now();
+  const now = options.now ?? Date.now();
+  const { db } = store;
+  const bytesBefore = store.fileBytes();
+  const cutoff = now - policy.retentionMs;
+  let deletedChunks = 0;
+  let deletedSamples = 0;
+
+  const byAge = db.transaction(() => {
+    const old = db
+      .prepare(`SELECT count(*) AS chunks, coalesce(sum(rowCount), 0) AS samples FROM SampleChunk WHERE endTs < ?`)
+      .get(cutoff) as { chunks: number; samples: number };
+    db.prepare(`DELETE FROM SampleChunk WHERE endTs < ?`).run(cutoff);
+    const recent = db.prepare(`DELETE FROM RecentSample WHERE ts < ?`).run(cutoff).changes;
+    return { chunks: old.chunks, samples: old.samples + recent };
+  })();
+  store.forgetOpenRowsBefore(cutoff);
+  deletedChunks += byAge.chunks;
+  deletedSamples += byAge.samples;
+
+  const trimTrigger = (options.force ? policy.lowWater : policy.highWater) * policy.maxBytes;
+  const lowWaterBytes = policy.lowWater * policy.maxBytes;
+  const trimmed = bytesBefore > trimTrigger ? trimOldest(store, lowWaterBytes) : { chunks: 0, samples: 0 };
+  deletedChunks += trimmed.chunks;
+  deletedSamples += trimmed.samples;
+
+  if (deletedChunks + deletedSamples > 0) reclaimSpace(store);
+  return {
+    at: now,
+    reason: options.force ? "forced" : trimmed.chunks > 0 ? "size-cap" : "retention",
+    deletedChunks,
+    deletedSamples,
+    bytesBefore,
+    bytesAfter: store.fileBytes(),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** Bytes held by live pages (the file minus its free list). */
+function usedBytes(store: TelemetryStore): number {
+  const pageSize = store.db.pragma("page_size", { simple: true }) as number;
+  const pages = store.db.pragma("page_count", { simple: true }) as number;
+  const free = store.db.pragma("freelist_count", { simple: true }) as number;
+  return (pages - free) * pageSize;
+}
+
+/** Deletes the oldest chunks (all GPUs together) until live pages fit under `targetBytes`. */
+function trimOldest(store: TelemetryStore, targetBytes: number) {
+  const { db } = store;
+  let chunks = 0;
+  let samples = 0;
+  for (let round = 0; round < 50; round++) {
+    const used = usedBytes(store);
+    if (used <= targetBytes) break;
+    const { n } = db.prepare(`SELECT count(*) AS n FROM SampleChunk`).get() as { n: number };
+    if (n === 0) break;
+    // Estimate how many of the oldest chunks hold the excess, with a margin for
+    // index pages, then re-measure: a few rounds at most.
+    const excessShare = (used - targetBytes) / used;
+    const batch = Math.min(n, Math.max(1, Math.ceil(n * excessShare * 1.05)));
+    const deleted = db.transaction(() => {
+      const victims = db
+        .prepare(`SELECT id, rowCount FROM SampleChunk ORDER BY startTs, id LIMIT ?`)
+        .all(batch) as Array<{ id: number; rowCount: number }>;
+      const remove = db.prepare(`DELETE FROM SampleChunk WHERE id = ?`);
+      for (const v of victims) remove.run(v.id);
+      return { chunks: victims.length, samples: victims.reduce((s, v) => s + v.rowCount, 0) };
+    })();
+    chunks += deleted.chunks;
+    samples += deleted.samples;
+  }
+  return { chunks, samples };
+}
+
+function reclaimSpace(store: TelemetryStore) {
+  const incremental = store.db.pragma("auto_vacuum", { simple: true }) === 2;
+  // A file created without incremental auto-vacuum can only shrink by a full VACUUM.
+  store.db.exec(incremental ? "PRAGMA incremental_vacuum" : "VACUUM");
+  store.db.pragma("wal_checkpoint(TRUNCATE)");
+}

@@ -1,0 +1,17 @@
+import type { Collector } from "../collector/collector";
+import type { Config } from "../config";
+import type { StorageManager } from "../storage/storage-manager";
+
+/** The services every procedure may use; HTTP adapters wrap this per request. */
+export interface Services {
+  config: Config;
+  collector: Collector;
+  storage: StorageManager;
+  startedAt: number;
+}
+
+export type Context = Services;
+
+export function createContextInner(services: Services): Context {
+  return services;
+}
