@@ -1,0 +1,20 @@
+import type { GpuInfo, GpuSample } from "../../src/server/sources/types";
+import { SimulatedGpu, simulatedGpuInfo } from "../../src/server/sources/simulated";
+
+/** Samples of `gpus` simulated GPUs every `stepMs` from `start`, oldest first. */
+export function simulatedSamples(opts: { gpus: number; count: number; start: number; stepMs?: number }): {
+  infos: GpuInfo[];
+  samples: GpuSample[];
+} {
+  const stepMs = opts.stepMs ?? 1000;
+  const gpus = Array.from({ length: opts.gpus }, (_, i) => new SimulatedGpu(simulatedGpuInfo(i)));
+  const samples: GpuSample[] = [];
+  for (let n = 0; n < opts.count; n++) {
+    for (const gpu of gpus) {
+      samples.push({ uuid: gpu.info.uuid, index: gpu.info.index, timestamp: opts.start + n * stepMs, ...gpu.step(stepMs) });
+    }
+  }
+  return { infos: gpus.map((g) => g.info), samples };
+}
+
+export const infoLookup = (infos: GpuInfo[]) => (uuid: string) => infos.find((i) => i.uuid === uuid);

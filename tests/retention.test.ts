@@ -1,0 +1,86 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { prune, type PrunePolicy } from "../src/server/storage/retention";
+import { TelemetryStore } from "../src/server/storage/telemetry-store";
+import { infoLookup, simulatedSamples } from "./helpers/samples";
+import { tempDir } from "./helpers/temp-dir";
+
+const dir = tempDir();
+const DAY = 86_400_000;
+const total = (store: TelemetryStore) => [...store.countSamples().values()].reduce((a, b) => a + b, 0);
+
+describe("retention and the size cap", () => {
+  it("deletes whole chunks past the retention window and reports the count", () => {
+    const { store } = TelemetryStore.open(path.join(dir, "age.db"), { chunkMaxRows: 100, chunkMaxSpanMs: 600_000 });
+    const now = Date.UTC(2026, 10, 26);
+    // 300 samples per GPU five days ago, 150 one hour ago.
+    const old = simulatedSamples({ gpus: 2, count: 300, start: now - 5 * DAY });
+    const fresh = simulatedSamples({ gpus: 2, count: 150, start: now - 3_600_000 });
+    store.writeSamples(old.samples, infoLookup(old.infos));
+    store.writeSamples(fresh.samples, infoLookup(fresh.infos));
+    expect(total(store)).toBe(900);
+
+    const policy: PrunePolicy = { retentionMs: 2 * DAY, maxBytes: 500 * 1024 * 1024, highWater: 0.9, lowWater: 0.7 };
+    const result = prune(store, policy, { now });
+    expect(result.deletedSamples).toBe(600);
+    expect(result.deletedChunks).toBe(6);
+    expect(result.reason).toBe("retention");
+    expect(total(store)).toBe(300);
+    const left = store.readSamples({ from: 0, to: now });
+    expect(Math.min(...left.map((s) => s.timestamp))).toBe(now - 3_600_000);
+
+    // Nothing more to do the second time.
+    expect(prune(store, policy, { now }).deletedSamples).toBe(0);
+    store.close();
+  });
+
+  it("drops the oldest data when the file passes 90 % of the cap, and the file shrinks under it", () => {
+    const dbPath = path.join(dir, "cap.db");
+    const { store } = TelemetryStore.open(dbPath, { chunkMaxRows: 300, chunkMaxSpanMs: 3_600_000 });
+    const start = Date.UTC(2026, 10, 1);
+    // About 2 MB of history for 4 GPUs.
+    let written = 0;
+    for (let batch = 0; store.fileBytes() < 2.2 * 1024 * 1024; batch++) {
+      const { infos, samples } = simulatedSamples({ gpus: 4, count: 20_000, start: start + batch * 20_000_000 });
+      written += store.writeSamples(samples, infoLookup(infos));
+    }
+    store.db.pragma("wal_checkpoint(TRUNCATE)");
+    const bytesBefore = store.fileBytes();
+    const maxBytes = 1024 * 1024;
+    expect(bytesBefore).toBeGreaterThan(maxBytes);
+    const oldestBefore = store.db.prepare("SELECT min(startTs) FROM SampleChunk").pluck().get() as number;
+
+    const policy: PrunePolicy = { retentionMs: 3650 * DAY, maxBytes, highWater: 0.9, lowWater: 0.7 };
+    const result = prune(store, policy, { now: start + 400 * DAY });
+    expect(result.reason).toBe("size-cap");
+    expect(result.bytesBefore).toBe(bytesBefore);
+    expect(result.bytesAfter).toBe(store.fileBytes());
+    expect(result.bytesAfter).toBeLessThan(0.9 * maxBytes);
+    expect(result.deletedSamples).toBe(written - total(store));
+    expect(result.deletedSamples).toBeGreaterThan(0);
+    // Oldest first: what is left is the newest part of the history.
+    const oldestAfter = store.db.prepare("SELECT min(startTs) FROM SampleChunk").pluck().get() as number;
+    expect(oldestAfter).toBeGreaterThan(oldestBefore);
+    const newest = store.db.prepare("SELECT max(endTs) FROM SampleChunk").pluck().get() as number;
+    expect(store.readSamples({ from: newest, to: newest }).length).toBeGreaterThan(0);
+    store.close();
+  });
+
+  it("leaves a file under the high-water mark alone unless forced, then trims to the low-water mark", () => {
+    const { store } = TelemetryStore.open(path.join(dir, "forced.db"), { chunkMaxRows: 300, chunkMaxSpanMs: 3_600_000 });
+    const { infos, samples } = simulatedSamples({ gpus: 4, count: 30_000, start: Date.UTC(2026, 10, 1) });
+    store.writeSamples(samples, infoLookup(infos));
+    store.db.pragma("wal_checkpoint(TRUNCATE)");
+    const size = store.fileBytes();
+    // A cap where the file sits between the low- and high-water marks.
+    const policy: PrunePolicy = { retentionMs: 3650 * DAY, maxBytes: Math.ceil(size / 0.8), highWater: 0.9, lowWater: 0.7 };
+    const now = Date.UTC(2026, 10, 2);
+    expect(prune(store, policy, { now }).deletedSamples).toBe(0);
+    const forced = prune(store, policy, { now, force: true });
+    expect(forced.reason).toBe("forced");
+    expect(forced.deletedSamples).toBeGreaterThan(0);
+    expect(forced.bytesAfter).toBeLessThanOrEqual(0.7 * policy.maxBytes + 64 * 1024);
+    expect(total(store)).toBe(samples.length - forced.deletedSamples);
+    store.close();
+  });
+});

@@ -1,0 +1,92 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { TelemetryStore } from "../src/server/storage/telemetry-store";
+import { METRIC_KEYS, type GpuSample } from "../src/server/sources/types";
+import { infoLookup, simulatedSamples } from "./helpers/samples";
+import { tempDir } from "./helpers/temp-dir";
+
+const dir = tempDir();
+const options = { chunkMaxRows: 50, chunkMaxSpanMs: 600_000 };
+
+function metricsOf(s: GpuSample) {
+  return Object.fromEntries(METRIC_KEYS.map((k) => [k, s[k]]));
+}
+
+describe("TelemetryStore", () => {
+  it("creates a missing folder and file and applies the migrations", () => {
+    const dbPath = path.join(dir, "nested", "deeper", "telemetry.db");
+    const { store, appliedMigrations } = TelemetryStore.open(dbPath, options);
+    expect(fs.existsSync(dbPath)).toBe(true);
+    expect(appliedMigrations.length).toBeGreaterThan(0);
+    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    store.close();
+    const again = TelemetryStore.open(dbPath, options);
+    expect(again.appliedMigrations).toEqual([]);
+    again.store.close();
+  });
+
+  it("stores every sample exactly, across sealed chunks and open rows, and after reopening", () => {
+    const dbPath = path.join(dir, "roundtrip.db");
+    const { infos, samples } = simulatedSamples({ gpus: 2, count: 137, start: 1_700_000_000_000 });
+    samples[5] = { ...samples[5], temperatureC: null, powerDrawW: null }; // a card that stopped reporting
+    const { store } = TelemetryStore.open(dbPath, options);
+    // Written in uneven batches, like flushes of a live collector.
+    for (let i = 0; i < samples.length; i += 33) store.writeSamples(samples.slice(i, i + 33), infoLookup(infos));
+    const sealed = store.db.prepare("SELECT count(*) AS n, sum(rowCount) AS rows FROM SampleChunk").get() as { n: number; rows: number };
+    expect(sealed).toEqual({ n: 4, rows: 200 }); // 137 per GPU = 2 chunks of 50 + 37 open, per GPU
+    expect(store.db.prepare("SELECT count(*) FROM RecentSample").pluck().get()).toBe(74);
+    store.close();
+
+    const reopened = TelemetryStore.open(dbPath, options).store;
+    const read = reopened.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
+    expect(read).toHaveLength(samples.length);
+    const byKey = new Map(read.map((r) => [`${r.uuid}@${r.timestamp}`, r]));
+    for (const s of samples) {
+      const stored = byKey.get(`${s.uuid}@${s.timestamp}`);
+      expect(stored, `sample ${s.uuid} at ${s.timestamp}`).toBeDefined();
+      expect(metricsOf(stored!)).toEqual(metricsOf(s));
+    }
+    expect(byKey.get(`${samples[5].uuid}@${samples[5].timestamp}`)!.temperatureC).toBeNull();
+    expect([...reopened.countSamples().values()]).toEqual([137, 137]);
+    // More writes after reopening keep sealing from where it left off.
+    const more = simulatedSamples({ gpus: 2, count: 20, start: 1_700_000_200_000 });
+    reopened.writeSamples(more.samples, infoLookup(more.infos));
+    expect([...reopened.countSamples().values()]).toEqual([157, 157]);
+    expect(reopened.db.prepare("SELECT count(*) FROM SampleChunk").pluck().get()).toBe(6);
+    reopened.close();
+  });
+
+  it("reads a time range per GPU", () => {
+    const { infos, samples } = simulatedSamples({ gpus: 2, count: 120, start: 1_700_000_000_000 });
+    const { store } = TelemetryStore.open(path.join(dir, "range.db"), options);
+    store.writeSamples(samples, infoLookup(infos));
+    const gpu1 = store.gpus().find((g) => g.index === 1)!;
+    const from = 1_700_000_000_000 + 30_000;
+    const to = 1_700_000_000_000 + 89_000;
+    const read = store.readSamples({ from, to, gpuIds: [gpu1.id] });
+    expect(read).toHaveLength(60);
+    expect(read.every((r) => r.index === 1 && r.timestamp >= from && r.timestamp <= to)).toBe(true);
+    expect(read[0].timestamp).toBe(from);
+    store.close();
+  });
+
+  it("keeps samples whose clock stepped backwards or repeated a timestamp", () => {
+    const { infos, samples } = simulatedSamples({ gpus: 1, count: 60, start: 1_700_000_000_000 });
+    samples[40] = { ...samples[40], timestamp: samples[10].timestamp }; // clock stepped back 30 s
+    samples[41] = { ...samples[41], timestamp: samples[10].timestamp };
+    const { store } = TelemetryStore.open(path.join(dir, "clock.db"), options);
+    store.writeSamples(samples, infoLookup(infos));
+    expect([...store.countSamples().values()]).toEqual([60]);
+    expect(store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER }).filter((r) => r.timestamp === samples[10].timestamp)).toHaveLength(3);
+    store.close();
+  });
+
+  it("registers a GPU it has not been told about from the sample itself", () => {
+    const { store } = TelemetryStore.open(path.join(dir, "unknown-gpu.db"), options);
+    const { samples } = simulatedSamples({ gpus: 1, count: 3, start: 1_700_000_000_000 });
+    store.writeSamples(samples, () => undefined);
+    expect(store.gpus().map((g) => g.name)).toEqual(["GPU 0"]);
+    store.close();
+  });
+});
