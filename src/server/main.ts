@@ -19,7 +19,16 @@ async function main() {
   }
   const log = createLogger(config.logLevel);
   process.env.NEXT_TELEMETRY_DISABLED = "1";
-  const server = await startServer(config, log);
+  let server;
+  try {
+    server = await startServer(config, log);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      log.fatal(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
   const { services } = server;
   const source = services.collector.status().source;
   const db = services.storage.status();

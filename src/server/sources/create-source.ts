@@ -1,13 +1,39 @@
-import type { Config } from "../config";
+import fs from "node:fs";
+import { ConfigError, type Config } from "../config";
 import type { Logger } from "../logger";
+import { NvidiaSmiSource, runOnce } from "./nvidia-smi";
+import { ReplaySource } from "./replay";
 import { SimulatedSource } from "./simulated";
 import type { GpuSource } from "./source";
 
-/** Picks the source NVOC_SOURCE asks for; `auto` prefers a real GPU. */
+/** Picks the source NVOC_SOURCE asks for; `auto` prefers a real GPU, then simulated ones. */
 export async function createSource(config: Config, log: Logger): Promise<GpuSource> {
+  const simulated = () => new SimulatedSource(config.simulatedGpus, config.intervalMs);
+  const nvidiaSmi = () => new NvidiaSmiSource({ command: config.nvidiaSmi, intervalMs: config.intervalMs, log });
   switch (config.source.kind) {
-    default:
-      log.debug("using simulated GPUs");
-      return new SimulatedSource(config.simulatedGpus, config.intervalMs);
+    case "simulated":
+      return simulated();
+    case "nvidia-smi":
+      return nvidiaSmi();
+    case "replay": {
+      const file = config.source.path;
+      if (!fs.existsSync(file)) throw new ConfigError([`NVOC_SOURCE: replay file not found: ${file}`]);
+      return new ReplaySource({
+        file,
+        speed: config.replaySpeed,
+        loop: config.replayLoop,
+        intervalMs: config.intervalMs,
+        log,
+      });
+    }
+    case "auto": {
+      const probe = await runOnce(config.nvidiaSmi, ["-L"], 5000);
+      if (probe.code === 0 && /^GPU \d+:/m.test(probe.stdout)) return nvidiaSmi();
+      log.info(
+        { nvidiaSmi: config.nvidiaSmi, reason: probe.error ?? (probe.stderr.trim() || "no GPU listed") },
+        "no NVIDIA GPU found: showing simulated GPUs (set NVOC_SOURCE to choose)",
+      );
+      return simulated();
+    }
   }
 }

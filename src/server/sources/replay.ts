@@ -1,0 +1,221 @@
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import type { Logger } from "../logger";
+import { parseCsvHeader, parseCsvRow, type CsvColumn, type SmiGpuRow } from "./nvidia-smi-csv";
+import { infoFromRow, sampleFromRow } from "./smi-rows";
+import type { GpuSource, SourceSink, SourceStatus } from "./source";
+import type { GpuInfo, GpuSample } from "./types";
+
+/**
+ * Replays a CSV captured with `nvidia-smi --query-gpu=<fields> --format=csv[,nounits] [-lms N]`
+ * (header line first; any subset and order of fields; units or not).
+ *
+ * - speed 1 / N: ticks are emitted at the recorded pace (N times faster), stamped when emitted;
+ * - `max`: everything is written as fast as the store takes it, stamped with the recorded
+ *   spacing so that the recording ends now.
+ * A tick is the run of lines until a GPU appears a second time.
+ */
+
+export interface ReplayOptions {
+  file: string;
+  speed: number | "max";
+  loop: boolean;
+  /** Spacing of ticks when the file has no timestamp column. */
+  intervalMs: number;
+  log: Logger;
+}
+
+interface RecordedTick {
+  /** Recorded time of the tick (ms), or null when the file has no timestamps. */
+  recordedAt: number | null;
+  rows: SmiGpuRow[];
+}
+
+const BULK_BATCH_SAMPLES = 5000;
+
+export class ReplaySource implements GpuSource {
+  private sink: SourceSink | null = null;
+  private stopping = false;
+  private running = false;
+  private done: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private readonly infos = new Map<string, GpuInfo>();
+  private stats = { restarts: 0, badLines: 0, lastError: null as string | null, lastErrorAt: null as number | null };
+
+  constructor(private readonly options: ReplayOptions) {}
+
+  async start(sink: SourceSink) {
+    this.sink = sink;
+    this.running = true;
+    this.done = this.run()
+      .catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.stats.lastError = message;
+        this.stats.lastErrorAt = Date.now();
+        this.options.log.error({ file: this.options.file }, `replay failed: ${message}`);
+      })
+      .finally(() => {
+        this.running = false;
+        if (!this.stopping) this.sink?.ended?.();
+      });
+  }
+
+  async stop() {
+    this.stopping = true;
+    this.wake?.();
+    await this.done;
+  }
+
+  status(): SourceStatus {
+    const { file, speed, loop } = this.options;
+    return {
+      kind: "replay",
+      synthetic: true,
+      detail: `replay of ${path.basename(file)} at ${speed === "max" ? "maximum speed" : `${speed}x`}${loop ? ", looping" : ""}`,
+      running: this.running,
+      ...this.stats,
+    };
+  }
+
+  private async run() {
+    const { speed, loop } = this.options;
+    let pass = 0;
+    do {
+      if (speed === "max" && pass === 0) await this.replayBulk();
+      else await this.replayPaced(speed === "max" ? 1 : speed);
+      pass++;
+    } while (loop && !this.stopping);
+  }
+
+  /** Streams the file's ticks in order. */
+  private async *ticks(): AsyncGenerator<RecordedTick> {
+    const stream = fs.createReadStream(this.options.file, { encoding: "utf8" });
+    const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+    let columns: CsvColumn[] | null = null;
+    let tick: RecordedTick = { recordedAt: null, rows: [] };
+    const keys = new Set<string>();
+    try {
+      for await (const line of lines) {
+        if (this.stopping) return;
+        if (line.trim() === "") continue;
+        if (!columns) {
+          columns = parseCsvHeader(line);
+          if (!columns.some((c) => c.field !== null)) {
+            throw new Error(`${this.options.file} does not start with an nvidia-smi CSV header line`);
+          }
+          continue;
+        }
+        const parsed = parseCsvRow(columns, line);
+        if (!parsed.ok) {
+          this.countBadLine(parsed.error);
+          continue;
+        }
+        const key = parsed.row.uuid ?? `index:${parsed.row.index ?? 0}`;
+        if (keys.has(key)) {
+          yield tick;
+          tick = { recordedAt: null, rows: [] };
+          keys.clear();
+        }
+        keys.add(key);
+        tick.rows.push(parsed.row);
+        tick.recordedAt ??= parsed.row.timestamp;
+      }
+      if (!columns) throw new Error(`${this.options.file} is empty`);
+      if (tick.rows.length > 0) yield tick;
+    } finally {
+      lines.close();
+      stream.destroy();
+    }
+  }
+
+  /** Emits each tick at the recorded pace divided by `speed`, stamped when emitted. */
+  private async replayPaced(speed: number) {
+    const startedAt = Date.now();
+    let firstRecorded: number | null = null;
+    let ordinal = 0;
+    for await (const tick of this.ticks()) {
+      firstRecorded ??= tick.recordedAt;
+      const offset =
+        tick.recordedAt !== null && firstRecorded !== null
+          ? Math.max(0, tick.recordedAt - firstRecorded)
+          : ordinal * this.options.intervalMs;
+      ordinal++;
+      await this.sleepUntil(startedAt + offset / speed);
+      if (this.stopping) return;
+      const now = Date.now();
+      this.emit(tick.rows.map((row) => this.sample(row, now)));
+    }
+  }
+
+  /** Writes everything at once, stamped so that the recording ends now. */
+  private async replayBulk() {
+    const lastRecorded = await this.lastRecordedTime();
+    const endsAt = Date.now();
+    let batch: GpuSample[] = [];
+    let ordinal = 0;
+    const ticks = lastRecorded.ticks;
+    for await (const tick of this.ticks()) {
+      const stamp =
+        tick.recordedAt !== null && lastRecorded.at !== null
+          ? endsAt - (lastRecorded.at - tick.recordedAt)
+          : endsAt - (ticks - 1 - ordinal) * this.options.intervalMs;
+      ordinal++;
+      for (const row of tick.rows) batch.push(this.sample(row, stamp));
+      if (batch.length >= BULK_BATCH_SAMPLES) {
+        this.emit(batch);
+        batch = [];
+        // Let the server breathe (requests, live subscribers) between batches.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    if (batch.length > 0) this.emit(batch);
+  }
+
+  /** The recorded time of the last tick and the number of ticks. */
+  private async lastRecordedTime(): Promise<{ at: number | null; ticks: number }> {
+    let at: number | null = null;
+    let ticks = 0;
+    for await (const tick of this.ticks()) {
+      ticks++;
+      if (tick.recordedAt !== null) at = tick.recordedAt;
+    }
+    return { at, ticks };
+  }
+
+  private sample(row: SmiGpuRow, timestamp: number): GpuSample {
+    const index = row.index ?? 0;
+    const uuid = row.uuid ?? `replay-${path.basename(this.options.file)}-gpu${index}`;
+    let info = this.infos.get(uuid);
+    if (!info) {
+      info = infoFromRow(row, uuid, index);
+      this.infos.set(uuid, info);
+      this.sink?.gpus([info]);
+    }
+    return sampleFromRow(row, info, timestamp);
+  }
+
+  private emit(samples: GpuSample[]) {
+    void this.sink?.samples(samples);
+  }
+
+  private sleepUntil(at: number): Promise<void> {
+    const delay = at - Date.now();
+    if (delay <= 0 || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, delay);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private countBadLine(error: string) {
+    this.stats.badLines += 1;
+    if (this.stats.badLines === 1 || this.stats.badLines % 100 === 0) {
+      this.options.log.warn({ badLines: this.stats.badLines, error }, "skipped an unreadable line of the replay file");
+    }
+  }
+}
