@@ -131,7 +131,8 @@ export class ReplaySource implements GpuSource {
 
   /** Emits each tick at the recorded pace divided by `speed`, stamped when emitted. */
   private async replayPaced(speed: number) {
-    const startedAt = Date.now();
+    // The schedule starts at the first emission, so no tick comes early relative to it.
+    let startedAt: number | null = null;
     let firstRecorded: number | null = null;
     let ordinal = 0;
     for await (const tick of this.ticks()) {
@@ -141,6 +142,7 @@ export class ReplaySource implements GpuSource {
           ? Math.max(0, tick.recordedAt - firstRecorded)
           : ordinal * this.options.intervalMs;
       ordinal++;
+      startedAt ??= Date.now();
       await this.sleepUntil(startedAt + offset / speed);
       if (this.stopping) return;
       const now = Date.now();

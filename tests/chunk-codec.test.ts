@@ -1,0 +1,341 @@
+import { deflateRawSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { METRIC_DECIMALS, METRIC_KEYS, type GpuMetrics } from "../src/server/sources/types";
+import {
+  CHUNK_FORMAT_VERSION,
+  ChunkCorruptError,
+  chunkSummary,
+  decodeChunk,
+  decodeChunkTimestamps,
+  encodeChunk,
+  type ChunkRow,
+} from "../src/server/storage/chunk-codec";
+import { fixtureLines } from "./helpers/fixtures";
+
+// ---- data builders ---------------------------------------------------------------------------
+
+function numberOrNull(field: string): number | null {
+  const value = Number(field);
+  return field === "" || Number.isNaN(value) ? null : value;
+}
+
+/** `YYYY/MM/DD HH:MM:SS.mmm`, read as UTC: only the spacing between rows matters here. */
+function parseSmiTimestamp(field: string): number {
+  const [date, time] = field.split(" ");
+  const [year, month, day] = date.split("/").map(Number);
+  const [hours, minutes, seconds] = time.split(":").map(Number);
+  return Date.UTC(year, month - 1, day, hours, minutes, 0) + Math.round(seconds * 1000);
+}
+
+/** The 1 Hz idle capture; column positions follow `<F>` in the fixtures README. */
+function fixtureRows(): ChunkRow[] {
+  return fixtureLines("nvidia-smi", "h200", "loop-1hz.csv").map((line) => {
+    const f = line.split(",").map((field) => field.trim());
+    return {
+      timestamp: parseSmiTimestamp(f[3]),
+      temperatureC: numberOrNull(f[4]),
+      memoryTemperatureC: numberOrNull(f[5]),
+      fanSpeedPct: numberOrNull(f[6]),
+      powerDrawW: numberOrNull(f[7]),
+      powerLimitW: numberOrNull(f[10]),
+      graphicsClockMhz: numberOrNull(f[11]),
+      smClockMhz: numberOrNull(f[12]),
+      memoryClockMhz: numberOrNull(f[13]),
+      videoClockMhz: numberOrNull(f[14]),
+      baseClockMhz: numberOrNull(f[18]),
+      maxGraphicsClockMhz: numberOrNull(f[15]),
+      maxMemoryClockMhz: numberOrNull(f[16]),
+      clockEventReasons: Number.parseInt(f[19], 16),
+      gpuUtilizationPct: numberOrNull(f[22]),
+      memoryUtilizationPct: numberOrNull(f[23]),
+      memoryUsedMib: numberOrNull(f[24]),
+      memoryTotalMib: numberOrNull(f[25]),
+      pstate: Number(f[27].replace("P", "")),
+    };
+  });
+}
+
+/** mulberry32: deterministic noise, so sizes are stable from run to run. */
+function makeRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Ten minutes at 1 Hz: five idle minutes replayed from the capture (with ±0.05 W of extra
+ * power noise), then five minutes of the load the README describes: ~690 W with jitter,
+ * SW power cap (0x4), clocks stepping 1440-1485 MHz, temperatures climbing to 57-58 C.
+ */
+function realisticChunk(rowCount = 600): ChunkRow[] {
+  const random = makeRandom(20261126);
+  const idle = fixtureRows();
+  const rows: ChunkRow[] = [];
+  let timestamp = idle[0].timestamp;
+  for (let i = 0; i < rowCount; i++) {
+    if (i > 0) timestamp += 1004 + Math.floor(random() * 5);
+    const base = idle[i % idle.length];
+    if (i < rowCount / 2) {
+      const powerNoise = Math.round((random() - 0.5) * 10) / 100;
+      rows.push({ ...base, timestamp, powerDrawW: round2((base.powerDrawW ?? 0) + powerNoise) });
+      continue;
+    }
+    const warmup = Math.min(1, (i - rowCount / 2) / 40);
+    const clock = 1440 + 15 * Math.floor(random() * 4);
+    rows.push({
+      ...base,
+      timestamp,
+      temperatureC: Math.round(33 + 24 * warmup) + (random() < 0.3 ? 1 : 0),
+      memoryTemperatureC: Math.round(35 + 11 * warmup) + Math.floor(random() * 3),
+      powerDrawW: round2(684 + random() * 12),
+      graphicsClockMhz: clock,
+      smClockMhz: clock,
+      clockEventReasons: 0x4,
+      gpuUtilizationPct: random() < 0.9 ? 100 : 99,
+      memoryUtilizationPct: 52 + Math.floor(random() * 6),
+      memoryUsedMib: 81234,
+    });
+  }
+  return rows;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+function nullMetrics(): GpuMetrics {
+  return Object.fromEntries(METRIC_KEYS.map((key) => [key, null])) as unknown as GpuMetrics;
+}
+
+function rowAt(timestamp: number, metrics: Partial<GpuMetrics> = {}): ChunkRow {
+  return { timestamp, ...nullMetrics(), ...metrics };
+}
+
+/** What a round trip must give back: every value at its metric's declared decimals. */
+function storedForm(rows: readonly ChunkRow[]): ChunkRow[] {
+  return rows.map((row) => {
+    const stored: ChunkRow = { ...row };
+    for (const key of METRIC_KEYS) {
+      const value = row[key];
+      const scale = 10 ** METRIC_DECIMALS[key];
+      stored[key] = value === null ? null : Math.round(value * scale) / scale;
+    }
+    return stored;
+  });
+}
+
+function expectRoundTrip(rows: readonly ChunkRow[]): Buffer {
+  const blob = encodeChunk(rows);
+  expect(decodeChunk(blob)).toStrictEqual(storedForm(rows));
+  expect(decodeChunkTimestamps(blob)).toStrictEqual(rows.map((row) => row.timestamp));
+  return blob;
+}
+
+// ---- tests -------------------------------------------------------------------------------------
+
+describe("chunk codec round trip", () => {
+  it("reproduces the real 1 Hz capture exactly", () => {
+    const rows = fixtureRows();
+    expect(rows).toHaveLength(20);
+    expect(rows[0].powerDrawW).toBe(78.93);
+    expect(rows[0].fanSpeedPct).toBeNull();
+    const decoded = decodeChunk(encodeChunk(rows));
+    expect(decoded).toStrictEqual(rows);
+    expect(decoded.every((row) => row.fanSpeedPct === null)).toBe(true);
+  });
+
+  it("stores 600 realistic 1 Hz rows in under 4 bytes per row", () => {
+    const rows = realisticChunk();
+    const blob = expectRoundTrip(rows);
+    const bytesPerRow = blob.length / rows.length;
+    console.log(`chunk codec: ${rows.length} realistic rows -> ${blob.length} bytes = ${bytesPerRow.toFixed(2)} bytes/row`);
+    expect(bytesPerRow).toBeLessThan(4);
+  });
+
+  it("gives every row exactly the timestamp and metric keys", () => {
+    const [decoded] = decodeChunk(encodeChunk(fixtureRows().slice(0, 1)));
+    expect(Object.keys(decoded).sort()).toStrictEqual(["timestamp", ...METRIC_KEYS].sort());
+  });
+
+  it("keeps columns that are null in every row null", () => {
+    const rows = [rowAt(1_000), rowAt(2_000), rowAt(3_000)];
+    const decoded = decodeChunk(encodeChunk(rows));
+    expect(decoded).toStrictEqual(rows);
+  });
+
+  it("keeps nulls mixed with values where they were, never turning them into 0", () => {
+    const rows: ChunkRow[] = [];
+    for (let i = 0; i < 29; i++) {
+      rows.push(
+        rowAt(1_700_000_000_000 + i * 1000, {
+          temperatureC: i % 3 === 0 ? null : 30 + (i % 5),
+          powerDrawW: i % 7 === 2 ? null : 80 + i / 100,
+          // Constant apart from its nulls, first and last row included.
+          memoryTotalMib: i === 0 || i === 28 || i === 13 ? null : 143771,
+          clockEventReasons: i === 5 ? 0 : null,
+          pstate: i % 2 === 0 ? 0 : null,
+        }),
+      );
+    }
+    expectRoundTrip(rows);
+    const decoded = decodeChunk(encodeChunk(rows));
+    expect(decoded[0].temperatureC).toBeNull();
+    expect(decoded[0].memoryTotalMib).toBeNull();
+    expect(decoded[1].memoryTotalMib).toBe(143771);
+    expect(decoded[5].clockEventReasons).toBe(0);
+    expect(decoded[6].clockEventReasons).toBeNull();
+  });
+
+  it("handles negative values", () => {
+    expectRoundTrip([
+      rowAt(0, { temperatureC: -40, memoryTemperatureC: -1, powerDrawW: -12.34 }),
+      rowAt(1000, { temperatureC: -3, memoryTemperatureC: 5, powerDrawW: 0.01 }),
+      rowAt(2000, { temperatureC: 12, memoryTemperatureC: -7, powerDrawW: -0.01 }),
+    ]);
+  });
+
+  it("keeps huge bitmask values exact up to 2^53", () => {
+    const huge = [2 ** 53, 0, 2 ** 53 - 1, 2 ** 52 + 1, 1, -(2 ** 53), 0xffffffff, 2 ** 31, -(2 ** 31)];
+    expectRoundTrip(huge.map((value, i) => rowAt(i * 1000, { clockEventReasons: value })));
+    // Delta-coded range edge: deltas of ±2^53 between ±2^52.
+    const edge = [2 ** 52, -(2 ** 52), 2 ** 52, 2 ** 40 + 3, -(2 ** 30) - 1, 2 ** 30, 0x3fffffff];
+    expectRoundTrip(edge.map((value, i) => rowAt(i * 1000, { clockEventReasons: value, memoryUsedMib: -value })));
+    expectRoundTrip([rowAt(0, { clockEventReasons: 2 ** 53 }), rowAt(1000, { clockEventReasons: 2 ** 53 })]);
+  });
+
+  it("rounds two-decimal metrics to exactly two decimals", () => {
+    const rows = [
+      rowAt(0, { powerDrawW: 78.88, powerLimitW: 700 }),
+      rowAt(1000, { powerDrawW: 0.1 + 0.2, powerLimitW: 699.99 }),
+      rowAt(2000, { powerDrawW: 123.456, powerLimitW: 1_000_000_000.07 }),
+    ];
+    const decoded = decodeChunk(encodeChunk(rows));
+    expect(decoded.map((row) => row.powerDrawW)).toStrictEqual([78.88, 0.3, 123.46]);
+    expect(decoded.map((row) => row.powerLimitW)).toStrictEqual([700, 699.99, 1_000_000_000.07]);
+  });
+
+  it("keeps timestamps that jump back, repeat or jitter", () => {
+    const timestamps = [
+      1_764_124_057_389, 1_764_124_058_407, 1_764_124_058_407, 1_764_124_058_407, 1_764_124_054_000,
+      1_764_124_055_003, 1_764_127_655_003, 0, -5_000, 1_764_124_056_001, 2 ** 50, -(2 ** 50),
+    ];
+    expectRoundTrip(timestamps.map((timestamp, i) => rowAt(timestamp, { temperatureC: 30 + i })));
+  });
+
+  it("handles a single row", () => {
+    expectRoundTrip([fixtureRows()[0]]);
+    expectRoundTrip([rowAt(123)]);
+  });
+
+  it("handles zero rows", () => {
+    const blob = expectRoundTrip([]);
+    expect(decodeChunk(blob)).toStrictEqual([]);
+  });
+
+  it("returns results that later calls do not disturb", () => {
+    const first = realisticChunk(50);
+    const second = realisticChunk(70).map((row) => ({ ...row, temperatureC: null }));
+    const firstBlob = encodeChunk(first);
+    const firstBlobCopy = Buffer.from(firstBlob);
+    const firstDecoded = decodeChunk(firstBlob);
+    encodeChunk(second);
+    decodeChunk(encodeChunk(second));
+    expect(firstBlob).toStrictEqual(firstBlobCopy);
+    expect(firstDecoded).toStrictEqual(storedForm(first));
+  });
+});
+
+describe("chunk codec format and errors", () => {
+  it("starts the blob with the uncompressed format version", () => {
+    const blob = encodeChunk(fixtureRows());
+    expect(Buffer.isBuffer(blob)).toBe(true);
+    expect(blob[0]).toBe(CHUNK_FORMAT_VERSION);
+  });
+
+  it("rejects an unknown format version with a clear message", () => {
+    const blob = Buffer.from(encodeChunk(fixtureRows()));
+    blob[0] = 99;
+    expect(() => decodeChunk(blob)).toThrow(/unsupported chunk format version 99/);
+    expect(() => decodeChunkTimestamps(blob)).toThrow(/unsupported chunk format version 99/);
+  });
+
+  it("rejects corrupted and truncated blobs", () => {
+    const blob = encodeChunk(realisticChunk(100));
+    expect(() => decodeChunk(new Uint8Array(0))).toThrow(/corrupt chunk blob/);
+    expect(() => decodeChunk(blob.subarray(0, blob.length >> 1))).toThrow(/corrupt chunk blob/);
+    expect(() => decodeChunk(Uint8Array.from([CHUNK_FORMAT_VERSION, 0xff, 0xff, 0xff, 0x07]))).toThrow(ChunkCorruptError);
+  });
+
+  it("rejects payloads that inflate but do not hold a chunk", () => {
+    const wrap = (payload: number[]) =>
+      Buffer.concat([Buffer.of(CHUNK_FORMAT_VERSION), deflateRawSync(Buffer.from(payload))]);
+    // Two rows, but the data ends inside the metric columns.
+    expect(() => decodeChunk(wrap([2, 0x80, 0x01, 0x02]))).toThrow(/corrupt chunk blob/);
+    // A varint that never ends.
+    expect(() => decodeChunk(wrap([1, ...new Array<number>(12).fill(0xff)]))).toThrow(/corrupt chunk blob/);
+    // An undefined column mode.
+    expect(() => decodeChunk(wrap([1, 0, 0x05, ...new Array<number>(17).fill(0)]))).toThrow(/unknown column mode/);
+    // Bytes left over after the last column.
+    const valid = [1, 0, ...new Array<number>(18).fill(0)];
+    expect(decodeChunk(wrap(valid))).toStrictEqual([rowAt(0)]);
+    expect(() => decodeChunk(wrap([...valid, 0]))).toThrow(/corrupt chunk blob/);
+  });
+
+  it("rejects timestamps that are not integers and values that are not finite", () => {
+    expect(() => encodeChunk([rowAt(1.5)])).toThrow(RangeError);
+    expect(() => encodeChunk([rowAt(Number.NaN)])).toThrow(RangeError);
+    expect(() => encodeChunk([rowAt(0, { temperatureC: Number.POSITIVE_INFINITY })])).toThrow(RangeError);
+    expect(() => encodeChunk([rowAt(0, { clockEventReasons: 2 ** 54 })])).toThrow(RangeError);
+  });
+});
+
+describe("chunkSummary", () => {
+  it("gives min, max, sum and count over non-null values", () => {
+    const rows = [
+      rowAt(5_000, { temperatureC: 33, powerDrawW: 78.88, fanSpeedPct: null, memoryTemperatureC: -2 }),
+      rowAt(3_000, { temperatureC: null, powerDrawW: 690.12, memoryTemperatureC: 4 }),
+      rowAt(9_000, { temperatureC: 58, powerDrawW: null, memoryTemperatureC: -7 }),
+      rowAt(4_000, { temperatureC: 40, powerDrawW: 0.01, memoryTemperatureC: null }),
+    ];
+    const summary = chunkSummary(rows);
+    expect(summary.rowCount).toBe(4);
+    expect(summary.firstTimestamp).toBe(5_000);
+    expect(summary.lastTimestamp).toBe(4_000);
+    expect(summary.minTimestamp).toBe(3_000);
+    expect(summary.maxTimestamp).toBe(9_000);
+    expect(summary.metrics.temperatureC).toStrictEqual({ min: 33, max: 58, sum: 131, count: 3 });
+    expect(summary.metrics.powerDrawW).toStrictEqual({ min: 0.01, max: 690.12, sum: 769.01, count: 3 });
+    expect(summary.metrics.memoryTemperatureC).toStrictEqual({ min: -7, max: 4, sum: -5, count: 3 });
+    expect(summary.metrics.fanSpeedPct).toStrictEqual({ min: null, max: null, sum: 0, count: 0 });
+    expect(Object.keys(summary.metrics).sort()).toStrictEqual([...METRIC_KEYS].sort());
+  });
+
+  it("sums two-decimal values without float drift", () => {
+    const rows = Array.from({ length: 600 }, (_, i) => rowAt(i * 1000, { powerDrawW: 78.88 }));
+    expect(chunkSummary(rows).metrics.powerDrawW.sum).toBe(47_328);
+  });
+
+  it("matches the decoded rows of a realistic chunk", () => {
+    const rows = realisticChunk();
+    const summary = chunkSummary(rows);
+    const decoded = decodeChunk(encodeChunk(rows));
+    const power = decoded.map((row) => row.powerDrawW).filter((value): value is number => value !== null);
+    expect(summary.metrics.powerDrawW.count).toBe(600);
+    expect(summary.metrics.powerDrawW.min).toBe(Math.min(...power));
+    expect(summary.metrics.powerDrawW.max).toBe(Math.max(...power));
+    expect(summary.metrics.fanSpeedPct.count).toBe(0);
+    expect(summary.firstTimestamp).toBe(decoded[0].timestamp);
+    expect(summary.lastTimestamp).toBe(decoded[599].timestamp);
+  });
+
+  it("describes an empty chunk", () => {
+    const summary = chunkSummary([]);
+    expect(summary).toMatchObject({ rowCount: 0, firstTimestamp: null, lastTimestamp: null, minTimestamp: null, maxTimestamp: null });
+    expect(summary.metrics.temperatureC).toStrictEqual({ min: null, max: null, sum: 0, count: 0 });
+  });
+});
