@@ -45,8 +45,9 @@ describe("replay source", () => {
       if (!parsed.ok) throw new Error(parsed.error);
       const cells = splitCsvLine(line);
       for (const [c, column] of columns.entries()) {
-        const key = column.field?.metricKey;
-        if (!key || (column.name === "power.limit" && columns.some((x) => x.name === "enforced.power.limit"))) continue;
+        const field = column.field;
+        const key = field && "metricKey" in field ? field.metricKey : undefined;
+        if (!key || (field && "isFallback" in field && field.isFallback)) continue;
         const stored = samples[i][key];
         if (isNotAvailable(cells[c])) expect(stored, `${column.name} on line ${i + 2}`).toBeNull();
         else expect(stored, `${column.name} on line ${i + 2}`).toBe(parsed.row.metrics[key]);

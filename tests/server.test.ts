@@ -43,6 +43,14 @@ describe("the server process", () => {
     expect(status.source.kind).toBe("simulated");
     expect(status.gpus.map((g) => g.index)).toEqual([0, 1, 2]);
     expect(status.database).toMatchObject({ available: true, path: dbPath, maxBytes: 500 * 1024 * 1024 });
+    // The newest reading of each GPU, with the throttle reasons decoded.
+    expect(status.latest.map((s) => s.index)).toEqual([0, 1, 2]);
+    for (const sample of status.latest) {
+      expect(sample.fanSpeedPct).toBeNull();
+      expect(sample.clockEventReasonsDecoded).not.toBeNull();
+      expect(sample.clockEventReasonsDecoded!.idle).toBe((sample.clockEventReasons! & 1) === 1);
+      expect(sample.clockEventReasonWords.length).toBeGreaterThan(0);
+    }
 
     const page = await fetch(`${server.url}/`);
     expect(page.status).toBe(200);

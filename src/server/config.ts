@@ -79,7 +79,7 @@ export class ConfigError extends Error {
 export const defaultDbPath = () => path.join(os.homedir(), ".cache", "nvidia-oc", "telemetry.db");
 
 /** Reads and validates the environment; throws ConfigError naming each bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset" so `NVOC_X= npm start` falls back to the default.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = envSchema.safeParse(present);

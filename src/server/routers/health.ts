@@ -1,10 +1,11 @@
+import { clockEventReasonWords, decodeClockEventReasons } from "../sources/clock-event-reasons";
 import { publicProcedure, router } from "../trpc/trpc";
 
 export const healthRouter = router({
-  /** Whether the recorder is alive, where its data comes from and whether it is stored. */
+  /** Whether the recorder is alive, where its data comes from, whether it is stored, and the newest readings. */
   status: publicProcedure.query(({ ctx }) => {
     const collector = ctx.collector.status();
-    const storage = ctx.storage.status();
+    const latest = ctx.collector.latest();
     return {
       ok: true as const,
       uptimeMs: Date.now() - ctx.startedAt,
@@ -12,8 +13,13 @@ export const healthRouter = router({
       /** True when what is shown is not a real GPU read now (simulated or replayed). */
       synthetic: collector.source.synthetic,
       collector,
-      database: storage,
+      database: ctx.storage.status(),
       gpus: ctx.collector.gpus(),
+      latest: (latest?.samples ?? []).map((sample) => ({
+        ...sample,
+        clockEventReasonsDecoded: decodeClockEventReasons(sample.clockEventReasons),
+        clockEventReasonWords: clockEventReasonWords(sample.clockEventReasons),
+      })),
     };
   }),
 });

@@ -30,6 +30,8 @@ export interface NvidiaSmiOptions {
   silentIntervals?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Environment for the nvidia-smi processes; the server's own when omitted. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const MAX_FIELD_RETRIES = 10;
@@ -101,10 +103,12 @@ export class NvidiaSmiSource implements GpuSource {
     this.refreshingFacts = true;
     try {
       for (let attempt = 0; attempt < MAX_FIELD_RETRIES; attempt++) {
-        const result = await runOnce(this.options.command, [
-          `--query-gpu=${this.staticFields.join(",")}`,
-          "--format=csv,noheader,nounits",
-        ]);
+        const result = await runOnce(
+          this.options.command,
+          [`--query-gpu=${this.staticFields.join(",")}`, "--format=csv,noheader,nounits"],
+          undefined,
+          this.options.env,
+        );
         const unknown = parseUnknownFieldError(result.stdout + result.stderr);
         const retry = unknown ? fieldsWithoutUnknown(this.staticFields, unknown) : null;
         if (unknown && retry) {
@@ -149,7 +153,7 @@ export class NvidiaSmiSource implements GpuSource {
     this.linesSinceStart = 0;
     this.lastOutputAt = Date.now();
     let output = "";
-    const child = spawn(this.options.command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(this.options.command, args, { stdio: ["ignore", "pipe", "pipe"], env: this.options.env });
     this.child = child;
     child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
       output = (output + chunk).slice(-4000);
@@ -157,7 +161,8 @@ export class NvidiaSmiSource implements GpuSource {
     readline.createInterface({ input: child.stdout! }).on("line", (line) => {
       this.lastOutputAt = Date.now();
       if (this.linesSinceStart++ < 3) output = (output + line + "\n").slice(-4000);
-      this.acceptLine(line);
+      // nvidia-smi prints an unknown field's error on stdout: not a bad data line, the close handler retries.
+      if (parseUnknownFieldError(line) === null) this.acceptLine(line);
     });
     child.once("error", (error) => {
       output += error.message;
@@ -287,12 +292,12 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (with a time limit, since a wedged driver can hang nvidia-smi). */
-export function runOnce(command: string, args: string[], timeoutMs = 10_000): Promise<RunResult> {
+export function runOnce(command: string, args: string[], timeoutMs = 10_000, env?: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolve) => {
     let stdout = "";
     let stderr = "";
     let error: string | null = null;
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, env });
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
     child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
     child.once("error", (e) => (error = e.message));
