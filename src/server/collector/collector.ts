@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import type { Logger } from "../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../sources/source";
 import type { GpuInfo, GpuSample } from "../sources/types";
@@ -49,8 +50,9 @@ export interface CollectorOptions {
 type Listener = (snapshot: Snapshot) => void;
 
 export class Collector {
+  /** Emits `snapshot` (a Snapshot) for every tick collected. */
+  readonly events = new EventEmitter();
   private readonly gpuInfos = new Map<string, GpuInfo>();
-  private readonly listeners = new Set<Listener>();
   private readonly recent: Snapshot[] = [];
   private pending: GpuSample[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
@@ -73,6 +75,8 @@ export class Collector {
   constructor(private readonly options: CollectorOptions) {
     this.maxPending = options.maxPending ?? 200_000;
     this.historySize = options.historySize ?? 300;
+    // Every open dashboard tab and API stream listens here; there is no sensible fixed limit.
+    this.events.setMaxListeners(0);
   }
 
   async start() {
@@ -148,12 +152,10 @@ export class Collector {
   private publish(snapshot: Snapshot) {
     this.recent.push(snapshot);
     if (this.recent.length > this.historySize) this.recent.shift();
-    for (const listener of this.listeners) {
-      try {
-        listener(snapshot);
-      } catch (error) {
-        this.options.log.warn({ err: String(error) }, "a live subscriber failed");
-      }
+    try {
+      this.events.emit("snapshot", snapshot);
+    } catch (error) {
+      this.options.log.warn({ err: String(error) }, "a live subscriber failed");
     }
   }
 
@@ -184,8 +186,8 @@ export class Collector {
   }
 
   subscribe(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.events.on("snapshot", listener);
+    return () => this.events.off("snapshot", listener);
   }
 
   /** Snapshots still in memory with an id above `afterId`, oldest first. */

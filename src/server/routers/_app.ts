@@ -1,8 +1,16 @@
 import { router } from "../trpc/trpc";
+import { collectorRouter } from "./collector";
+import { databaseRouter } from "./database";
+import { gpusRouter } from "./gpus";
 import { healthRouter } from "./health";
+import { telemetryRouter } from "./telemetry";
 
 export const appRouter = router({
   health: healthRouter,
+  telemetry: telemetryRouter,
+  gpus: gpusRouter,
+  database: databaseRouter,
+  collector: collectorRouter,
 });
 
 export type AppRouter = typeof appRouter;

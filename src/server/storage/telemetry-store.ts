@@ -31,6 +31,13 @@ export interface StoredGpu extends GpuInfo {
   lastSeen: number;
 }
 
+export interface SampleBlock {
+  gpu: StoredGpu;
+  /** Newest timestamp in the block. */
+  endTs: number;
+  rows: ChunkRow[];
+}
+
 interface OpenRow extends ChunkRow {
   /** RecentSample id once written there; null while only in a batch being sealed. */
   recentId: number | null;
@@ -78,8 +85,13 @@ export class TelemetryStore {
          RETURNING id, firstSeen`,
       ),
       touchGpu: db.prepare(`UPDATE Gpu SET lastSeen = max(lastSeen, ?) WHERE id = ?`),
-      chunksInRange: db.prepare(
-        `SELECT gpuId, data FROM SampleChunk WHERE gpuId = ? AND endTs >= ? AND startTs <= ? ORDER BY startTs`,
+      chunksOldestFirst: db.prepare(
+        `SELECT gpuId, endTs, data FROM SampleChunk
+         WHERE gpuId IN (SELECT value FROM json_each(?)) AND endTs >= ? AND startTs <= ? ORDER BY startTs, id`,
+      ),
+      chunksNewestFirst: db.prepare(
+        `SELECT gpuId, endTs, data FROM SampleChunk
+         WHERE gpuId IN (SELECT value FROM json_each(?)) AND endTs >= ? AND startTs <= ? ORDER BY endTs DESC, id DESC`,
       ),
     };
     this.loadState();
@@ -231,23 +243,34 @@ export class TelemetryStore {
     return Number(this.statements.insertRecent.run(...values).lastInsertRowid);
   }
 
+  /**
+   * The stored samples overlapping [from, to] as blocks (one sealed chunk, or a
+   * GPU's open rows), oldest or newest block first. Rows inside a block are in
+   * write order and not yet filtered to the range; callers stop early when they
+   * have enough, so long ranges cost only what is read.
+   */
+  *blocks(range: SampleRange & { newestFirst?: boolean }): Generator<SampleBlock> {
+    const gpuIds = (range.gpuIds ?? [...this.gpusById.keys()]).filter((id) => this.gpusById.has(id));
+    if (gpuIds.length === 0) return;
+    const openBlocks = gpuIds.flatMap((gpuId) => {
+      const rows = (this.openRows.get(gpuId) ?? []).filter((r) => r.timestamp >= range.from && r.timestamp <= range.to);
+      return rows.length === 0 ? [] : [{ gpu: this.gpusById.get(gpuId)!, endTs: Math.max(...rows.map((r) => r.timestamp)), rows }];
+    });
+    const statement = range.newestFirst ? this.statements.chunksNewestFirst : this.statements.chunksOldestFirst;
+    if (range.newestFirst) yield* openBlocks.sort((a, b) => b.endTs - a.endTs);
+    for (const chunk of statement.iterate(JSON.stringify(gpuIds), range.from, range.to) as Iterable<{ gpuId: number; endTs: number; data: Buffer }>) {
+      yield { gpu: this.gpusById.get(chunk.gpuId)!, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
+    }
+    if (!range.newestFirst) yield* openBlocks.sort((a, b) => a.endTs - b.endTs);
+  }
+
   /** Samples in [from, to], oldest first, across sealed chunks and open rows. */
   readSamples(range: SampleRange): StoredSample[] {
-    const gpuIds = range.gpuIds ?? [...this.gpusById.keys()];
     const out: StoredSample[] = [];
-    for (const gpuId of gpuIds) {
-      const gpu = this.gpusById.get(gpuId);
-      if (!gpu) continue;
-      const push = (row: ChunkRow) => {
-        if (row.timestamp < range.from || row.timestamp > range.to) return;
-        const sample = { gpuId, uuid: gpu.uuid, index: gpu.index } as StoredSample;
-        sample.timestamp = row.timestamp;
-        for (const key of METRIC_KEYS) sample[key] = row[key];
-        out.push(sample);
-      };
-      const chunks = this.statements.chunksInRange.all(gpuId, range.from, range.to) as Array<{ data: Buffer }>;
-      for (const chunk of chunks) for (const row of decodeChunk(chunk.data)) push(row);
-      for (const row of this.openRows.get(gpuId) ?? []) push(row);
+    for (const block of this.blocks(range)) {
+      for (const row of block.rows) {
+        if (row.timestamp >= range.from && row.timestamp <= range.to) out.push(toStoredSample(block.gpu, row));
+      }
     }
     return out.sort((a, b) => a.timestamp - b.timestamp || a.index - b.index);
   }
@@ -286,6 +309,12 @@ export class TelemetryStore {
       this.db.close();
     }
   }
+}
+
+export function toStoredSample(gpu: StoredGpu, row: ChunkRow): StoredSample {
+  const sample = { gpuId: gpu.id, uuid: gpu.uuid, index: gpu.index, timestamp: row.timestamp } as StoredSample;
+  for (const key of METRIC_KEYS) sample[key] = row[key];
+  return sample;
 }
 
 /** A GPU the source never described (e.g. a replay file without names). */

@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { METRIC_KEYS } from "../sources/types";
+
+/**
+ * Input rules shared by the tRPC procedures and the REST paths, so both
+ * accept and refuse exactly the same things.
+ */
+
+export const MAX_HOURS = 2160; // 90 days
+
+export const gpuIndex = z
+  .number({ error: "must be a number" })
+  .int("must be a whole number")
+  .min(0, "must be 0 or more")
+  .max(1023, "must be at most 1023");
+
+export const hours = z
+  .number({ error: "must be a number" })
+  .finite("must be a finite number")
+  .min(1, "must be at least 1")
+  .max(MAX_HOURS, `must be at most ${MAX_HOURS}`);
+
+export const historyInput = z.object({
+  gpuIndex: gpuIndex.optional(),
+  hours: hours.default(24),
+  limit: z
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(10_000, "must be at most 10000")
+    .default(1000),
+});
+
+export const statsInput = z.object({
+  gpuIndex,
+  hours: hours.default(24),
+});
+
+const epochMs = z.number({ error: "must be a number (epoch milliseconds)" }).int("must be whole milliseconds").min(0, "must be 0 or more");
+
+export const seriesInput = z
+  .object({
+    gpuIndex,
+    from: epochMs,
+    to: epochMs,
+    metrics: z.array(z.enum(METRIC_KEYS), { error: `must be a list of: ${METRIC_KEYS.join(", ")}` }).min(1, "must name at least one metric").max(METRIC_KEYS.length),
+    maxPoints: z.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(5000, "must be at most 5000").default(500),
+  })
+  .refine((v) => v.to > v.from, { path: ["to"], error: "must be after from" })
+  .refine((v) => v.to - v.from <= MAX_HOURS * 3_600_000, { path: ["to"], error: `range must be at most ${MAX_HOURS} hours` });
+
+export const liveInput = z
+  .object({
+    gpuIndex: gpuIndex.optional(),
+    /** Resume after this event id (set by the client on reconnect). */
+    lastEventId: z.string().max(32).nullish(),
+  })
+  .optional();
+
+export const pruneInput = z.object({ force: z.boolean({ error: "must be true or false" }).default(false) }).default({ force: false });

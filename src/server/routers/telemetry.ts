@@ -1,0 +1,76 @@
+import { tracked } from "@trpc/server";
+import { on } from "node:events";
+import type { Snapshot } from "../collector/collector";
+import { bucketedSeries, newestSamples, windowStats } from "../storage/telemetry-queries";
+import type { StoredSample, TelemetryStore } from "../storage/telemetry-store";
+import { publicProcedure, router } from "../trpc/trpc";
+import { historyInput, liveInput, seriesInput, statsInput } from "./inputs";
+
+const HOUR = 3_600_000;
+
+/** A GPU index the store has never seen simply has no data: an empty answer, not an error. */
+const NO_SUCH_GPU = -1;
+const gpuIdOf = (store: TelemetryStore, index: number | undefined) =>
+  index === undefined ? undefined : (store.gpuIdForIndex(index) ?? NO_SUCH_GPU);
+
+export type HistoryRecord = Omit<StoredSample, "gpuId" | "uuid" | "index"> & { gpuIndex: number; gpuUuid: string; gpuName: string };
+
+export const telemetryRouter = router({
+  /** Samples of the last `hours`, newest first, all GPUs or one. */
+  history: publicProcedure.input(historyInput).query(({ ctx, input }): HistoryRecord[] => {
+    const store = ctx.storage.requireStore();
+    const now = Date.now();
+    const rows = newestSamples(store, { gpuId: gpuIdOf(store, input.gpuIndex), from: now - input.hours * HOUR, to: now }, input.limit);
+    const names = new Map(store.gpus().map((g) => [g.id, g.name]));
+    return rows.map(({ gpuId, uuid, index, ...metrics }) => ({ gpuIndex: index, gpuUuid: uuid, gpuName: names.get(gpuId) ?? `GPU ${index}`, ...metrics }));
+  }),
+
+  /** Count and min/max/avg over the last `hours` of one GPU. */
+  stats: publicProcedure.input(statsInput).query(({ ctx, input }) => {
+    const store = ctx.storage.requireStore();
+    const now = Date.now();
+    return {
+      gpuIndex: input.gpuIndex,
+      hours: input.hours,
+      ...windowStats(store, { gpuId: gpuIdOf(store, input.gpuIndex), from: now - input.hours * HOUR, to: now }),
+    };
+  }),
+
+  /** Bucketed min/max/avg per metric between `from` and `to` (epoch ms), at most `maxPoints` buckets. */
+  series: publicProcedure.input(seriesInput).query(({ ctx, input }) => {
+    const store = ctx.storage.requireStore();
+    return {
+      gpuIndex: input.gpuIndex,
+      from: input.from,
+      to: input.to,
+      ...bucketedSeries(store, { ...input, gpuId: gpuIdOf(store, input.gpuIndex) }),
+    };
+  }),
+
+  /**
+   * Every snapshot as it is collected. Each event carries the snapshot id, so a
+   * client that reconnects with `lastEventId` gets what it missed (from memory).
+   */
+  live: publicProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
+    const only = (snapshot: Snapshot): Snapshot =>
+      input?.gpuIndex === undefined ? snapshot : { ...snapshot, samples: snapshot.samples.filter((s) => s.index === input.gpuIndex) };
+    // Listen before backfilling so nothing falls between the two.
+    const events = on(ctx.collector.events, "snapshot", { signal }) as AsyncIterableIterator<[Snapshot]>;
+    let lastId = Number(input?.lastEventId ?? Number.NaN);
+    if (Number.isFinite(lastId)) {
+      for (const snapshot of ctx.collector.snapshotsAfter(lastId)) {
+        lastId = snapshot.id;
+        yield tracked(String(snapshot.id), only(snapshot));
+      }
+    }
+    try {
+      for await (const [snapshot] of events) {
+        if (Number.isFinite(lastId) && snapshot.id <= lastId) continue;
+        yield tracked(String(snapshot.id), only(snapshot));
+      }
+    } catch (error) {
+      // An aborted subscription ends quietly; anything else is a real failure.
+      if (!signal?.aborted) throw error;
+    }
+  }),
+});
