@@ -11,7 +11,7 @@ const total = (store: TelemetryStore) => [...store.countSamples().values()].redu
 
 describe("retention and the size cap", () => {
   it("deletes whole chunks past the retention window and reports the count", () => {
-    const { store } = TelemetryStore.open(path.join(dir, "age.db"), { chunkMaxRows: 100, chunkMaxSpanMs: 600_000 });
+    const { store } = TelemetryStore.open(path.join(dir, "age.db"), { chunkMaxRows: 100, slotMs: 600_000 });
     const now = Date.UTC(2026, 10, 26);
     // 300 samples per GPU five days ago, 150 one hour ago.
     const old = simulatedSamples({ gpus: 2, count: 300, start: now - 5 * DAY });
@@ -36,7 +36,7 @@ describe("retention and the size cap", () => {
 
   it("drops the oldest data when the file passes 90 % of the cap, and the file shrinks under it", () => {
     const dbPath = path.join(dir, "cap.db");
-    const { store } = TelemetryStore.open(dbPath, { chunkMaxRows: 300, chunkMaxSpanMs: 3_600_000 });
+    const { store } = TelemetryStore.open(dbPath, { chunkMaxRows: 300, slotMs: 3_600_000 });
     const start = Date.UTC(2026, 10, 1);
     // About 2 MB of history for 4 GPUs.
     let written = 0;
@@ -67,7 +67,7 @@ describe("retention and the size cap", () => {
   });
 
   it("leaves a file under the high-water mark alone unless forced, then trims to the low-water mark", () => {
-    const { store } = TelemetryStore.open(path.join(dir, "forced.db"), { chunkMaxRows: 300, chunkMaxSpanMs: 3_600_000 });
+    const { store } = TelemetryStore.open(path.join(dir, "forced.db"), { chunkMaxRows: 300, slotMs: 3_600_000 });
     const { infos, samples } = simulatedSamples({ gpus: 4, count: 30_000, start: Date.UTC(2026, 10, 1) });
     store.writeSamples(samples, infoLookup(infos));
     store.db.pragma("wal_checkpoint(TRUNCATE)");

@@ -7,7 +7,7 @@ import { infoLookup, simulatedSamples } from "./helpers/samples";
 import { tempDir } from "./helpers/temp-dir";
 
 const dir = tempDir();
-const options = { chunkMaxRows: 50, chunkMaxSpanMs: 600_000 };
+const options = { chunkMaxRows: 50, slotMs: 600_000 };
 
 function metricsOf(s: GpuSample) {
   return Object.fromEntries(METRIC_KEYS.map((k) => [k, s[k]]));

@@ -1,4 +1,4 @@
-import type { TelemetryStore } from "./telemetry-store";
+import { HOUR_MS, slotStart, type TelemetryStore } from "./telemetry-store";
 
 /**
  * Retention and size-cap pruning. Age first (whole chunks past retention),
@@ -48,6 +48,11 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
       .prepare(`SELECT count(*) AS chunks, coalesce(sum(rowCount), 0) AS samples FROM SampleChunk WHERE endTs < ?`)
       .get(cutoff) as { chunks: number; samples: number };
     db.prepare(`DELETE FROM SampleChunk WHERE endTs < ?`).run(cutoff);
+    // Hours wholly before the cutoff went with their chunks; the hour it cuts through
+    // is summed again from the chunks it keeps.
+    const cutHour = slotStart(cutoff, HOUR_MS);
+    db.prepare(`DELETE FROM HourlyRollup WHERE hourStart < ?`).run(cutHour);
+    for (const gpuId of store.resolveGpuIds()) store.rebuildRollup(gpuId, cutHour);
     const recent = db.prepare(`DELETE FROM RecentSample WHERE ts < ?`).run(cutoff).changes;
     return { chunks: old.chunks, samples: old.samples + recent };
   })();
@@ -97,10 +102,17 @@ function trimOldest(store: TelemetryStore, targetBytes: number) {
     const batch = Math.min(n, Math.max(1, Math.ceil(n * excessShare * 1.05)));
     const deleted = db.transaction(() => {
       const victims = db
-        .prepare(`SELECT id, rowCount FROM SampleChunk ORDER BY startTs, id LIMIT ?`)
-        .all(batch) as Array<{ id: number; rowCount: number }>;
+        .prepare(`SELECT id, gpuId, startTs, rowCount FROM SampleChunk ORDER BY startTs, id LIMIT ?`)
+        .all(batch) as Array<{ id: number; gpuId: number; startTs: number; rowCount: number }>;
       const remove = db.prepare(`DELETE FROM SampleChunk WHERE id = ?`);
-      for (const v of victims) remove.run(v.id);
+      const touchedHours = new Map<string, [number, number]>();
+      for (const v of victims) {
+        remove.run(v.id);
+        const hour = slotStart(v.startTs, HOUR_MS);
+        touchedHours.set(`${v.gpuId}:${hour}`, [v.gpuId, hour]);
+      }
+      // Rollups must always equal the chunks they sum.
+      for (const [gpuId, hour] of touchedHours.values()) store.rebuildRollup(gpuId, hour);
       return { chunks: victims.length, samples: victims.reduce((s, v) => s + v.rowCount, 0) };
     })();
     chunks += deleted.chunks;

@@ -1,5 +1,7 @@
 import type { MetricKey } from "../sources/types";
-import { toStoredSample, type StoredSample, type TelemetryStore } from "./telemetry-store";
+import type { ChunkRow } from "./chunk-columns";
+import { addRow, emptySummary, mergeSummary, metricStats, type MetricSummary } from "./metric-summary";
+import { HOUR_MS, toStoredSample, type SampleBlock, type StoredSample, type TelemetryStore } from "./telemetry-store";
 
 /**
  * Read-side questions asked of the store: newest samples, window statistics,
@@ -53,58 +55,85 @@ export interface WindowStats {
   memoryClockAvg: number | null;
 }
 
-class Accumulator {
-  min = Infinity;
-  max = -Infinity;
-  sum = 0;
-  count = 0;
-  add(value: number | null) {
-    if (value === null) return;
-    if (value < this.min) this.min = value;
-    if (value > this.max) this.max = value;
-    this.sum += value;
-    this.count++;
-  }
-  result(decimals = 2): MinMaxAvg {
-    if (this.count === 0) return { min: null, max: null, avg: null };
-    return { min: this.min, max: this.max, avg: round(this.sum / this.count, decimals) };
-  }
+interface PieceSink {
+  /** A summary of `rowCount` samples, all inside the bucket that `at` falls in. */
+  summary(at: number, rowCount: number, summary: MetricSummary): void;
+  /** One sample that had to be decoded. */
+  row(row: ChunkRow): void;
 }
 
-const round = (value: number, decimals: number) => Math.round(value * 10 ** decimals) / 10 ** decimals;
+/**
+ * Reads [from, to] in the cheapest pieces that never straddle a `granularityMs`
+ * boundary: hourly rollups for whole hours, chunk summaries for whole slots,
+ * decoded samples for the partial slots at the edges and for unsealed rows.
+ * Sealed chunks, rollups and open rows are disjoint, so nothing counts twice.
+ */
+function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: number, granularityMs: number, sink: PieceSink) {
+  const slot = store.options.slotMs;
+  const rawBlocks = (blocks: Iterable<SampleBlock>) => {
+    for (const block of blocks) {
+      for (const row of block.rows) if (row.timestamp >= from && row.timestamp <= to) sink.row(row);
+    }
+  };
+  const first = Math.ceil(from / slot) * slot;
+  const end = Math.floor((to + 1) / slot) * slot;
+  const slotsFit = granularityMs === Infinity || granularityMs % slot === 0;
+  if (!slotsFit || first >= end) {
+    rawBlocks(store.blocks({ gpuIds, from, to }));
+    return;
+  }
+  if (from < first) rawBlocks(store.chunksStartingIn(gpuIds, first - slot, first));
+  rawBlocks(store.chunksStartingIn(gpuIds, end, to + 1));
+  rawBlocks(store.openBlocks(gpuIds));
+
+  const hoursFit = granularityMs === Infinity || granularityMs % HOUR_MS === 0;
+  let firstHour = hoursFit ? Math.ceil(first / HOUR_MS) * HOUR_MS : end;
+  let endHour = hoursFit ? Math.floor(end / HOUR_MS) * HOUR_MS : end;
+  if (firstHour >= endHour) firstHour = endHour = end;
+  for (const [a, b] of [[first, firstHour], [endHour, end]]) {
+    for (const c of store.chunkSummaries(gpuIds, a, b)) sink.summary(c.startTs, c.rowCount, c.summary);
+  }
+  for (const r of store.hourlyRollups(gpuIds, firstHour, endHour)) sink.summary(r.hourStart, r.rowCount, r.summary);
+}
 
 /** Count, min/max/avg of temperature and power, averages of utilization and clocks over the window. */
 export function windowStats(store: TelemetryStore, window: Window): WindowStats {
-  const temperature = new Accumulator();
-  const power = new Accumulator();
-  const utilization = new Accumulator();
-  const graphics = new Accumulator();
-  const memory = new Accumulator();
+  const gpuIds = store.resolveGpuIds(gpuIdsOf(window));
+  const total = emptySummary();
   let recordCount = 0;
   let first = Infinity;
   let last = -Infinity;
-  for (const block of store.blocks({ gpuIds: gpuIdsOf(window), from: window.from, to: window.to })) {
-    for (const row of block.rows) {
-      if (row.timestamp < window.from || row.timestamp > window.to) continue;
+  readPieces(store, gpuIds, window.from, window.to, Infinity, {
+    summary(_at, rowCount, summary) {
+      recordCount += rowCount;
+      mergeSummary(total, summary);
+    },
+    row(row) {
       recordCount++;
+      addRow(total, row);
       if (row.timestamp < first) first = row.timestamp;
       if (row.timestamp > last) last = row.timestamp;
-      temperature.add(row.temperatureC);
-      power.add(row.powerDrawW);
-      utilization.add(row.gpuUtilizationPct);
-      graphics.add(row.graphicsClockMhz);
-      memory.add(row.memoryClockMhz);
-    }
+    },
+  });
+  const slot = store.options.slotMs;
+  const sealed = store.sealedExtent(gpuIds, Math.ceil(window.from / slot) * slot, Math.floor((window.to + 1) / slot) * slot - 1);
+  if (sealed) {
+    first = Math.min(first, sealed.first);
+    last = Math.max(last, sealed.last);
   }
+  const stat = (metric: MetricKey): MinMaxAvg => {
+    const { min, max, avg } = metricStats(total, metric);
+    return { min, max, avg };
+  };
   return {
     recordCount,
     firstTimestamp: recordCount ? first : null,
     lastTimestamp: recordCount ? last : null,
-    temperature: temperature.result(),
-    powerDraw: power.result(),
-    utilizationAvg: utilization.result().avg,
-    graphicsClockAvg: graphics.result().avg,
-    memoryClockAvg: memory.result().avg,
+    temperature: stat("temperatureC"),
+    powerDraw: stat("powerDrawW"),
+    utilizationAvg: stat("gpuUtilizationPct").avg,
+    graphicsClockAvg: stat("graphicsClockMhz").avg,
+    memoryClockAvg: stat("memoryClockMhz").avg,
   };
 }
 
@@ -115,53 +144,102 @@ export interface SeriesRequest extends Window {
 
 export interface Series {
   bucketMs: number;
-  /** Start of each non-empty bucket (epoch ms), oldest first. */
+  /** Start of each non-empty bucket (epoch ms, a multiple of bucketMs), oldest first. */
   t: number[];
   /** Samples in each bucket. */
   count: number[];
   metrics: Partial<Record<MetricKey, { min: (number | null)[]; max: (number | null)[]; avg: (number | null)[] }>>;
 }
 
+/**
+ * The bucket width for a range: wide enough for at most `maxPoints` epoch-aligned
+ * buckets, and rounded up to whole slots or hours once it is that wide, so long
+ * ranges are answered from summaries instead of samples.
+ */
+export function bucketWidth(span: number, maxPoints: number, slotMs: number): number {
+  const width = Math.max(1, Math.ceil(span / Math.max(1, maxPoints - 1)));
+  if (width >= HOUR_MS) return Math.ceil(width / HOUR_MS) * HOUR_MS;
+  if (width > slotMs) return Math.ceil(width / slotMs) * slotMs;
+  return width;
+}
+
 /** Time-bucketed min/max/avg per metric: at most `maxPoints` buckets however long the range. */
 export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): Series {
-  const span = Math.max(1, request.to - request.from);
-  const bucketMs = Math.max(1, Math.ceil(span / request.maxPoints));
-  const buckets = new Map<number, { count: number; acc: Accumulator[] }>();
-  for (const block of store.blocks({ gpuIds: gpuIdsOf(request), from: request.from, to: request.to })) {
-    for (const row of block.rows) {
-      if (row.timestamp < request.from || row.timestamp > request.to) continue;
-      const slot = Math.min(request.maxPoints - 1, Math.floor((row.timestamp - request.from) / bucketMs));
-      let bucket = buckets.get(slot);
-      if (!bucket) buckets.set(slot, (bucket = { count: 0, acc: request.metrics.map(() => new Accumulator()) }));
+  const gpuIds = store.resolveGpuIds(gpuIdsOf(request));
+  const bucketMs = bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs);
+  const buckets = new Map<number, { count: number; summary: MetricSummary }>();
+  const bucketAt = (at: number) => {
+    const start = Math.floor(at / bucketMs) * bucketMs;
+    let bucket = buckets.get(start);
+    if (!bucket) buckets.set(start, (bucket = { count: 0, summary: emptySummary() }));
+    return bucket;
+  };
+  readPieces(store, gpuIds, request.from, request.to, bucketMs, {
+    summary(at, rowCount, summary) {
+      const bucket = bucketAt(at);
+      bucket.count += rowCount;
+      mergeSummary(bucket.summary, summary);
+    },
+    row(row) {
+      const bucket = bucketAt(row.timestamp);
       bucket.count++;
-      request.metrics.forEach((metric, i) => bucket.acc[i].add(row[metric]));
-    }
-  }
-  const slots = [...buckets.keys()].sort((a, b) => a - b);
+      addRow(bucket.summary, row);
+    },
+  });
   const series: Series = { bucketMs, t: [], count: [], metrics: {} };
   for (const metric of request.metrics) series.metrics[metric] = { min: [], max: [], avg: [] };
-  for (const slot of slots) {
-    const bucket = buckets.get(slot)!;
-    series.t.push(request.from + slot * bucketMs);
+  for (const start of [...buckets.keys()].sort((a, b) => a - b)) {
+    const bucket = buckets.get(start)!;
+    series.t.push(start);
     series.count.push(bucket.count);
-    request.metrics.forEach((metric, i) => {
-      const { min, max, avg } = bucket.acc[i].result();
+    for (const metric of request.metrics) {
+      const { min, max, avg } = metricStats(bucket.summary, metric);
       const out = series.metrics[metric]!;
       out.min.push(min);
       out.max.push(max);
       out.avg.push(avg);
-    });
+    }
   }
   return series;
 }
 
-/** The window's samples a block at a time, oldest block first: memory stays flat however long the range. */
-export function* scanSamples(store: TelemetryStore, window: Window): Generator<StoredSample[]> {
+/**
+ * The window's samples oldest first (ties by GPU index), in batches of at most
+ * `batchSize`: memory stays flat however long the range. Each GPU's blocks are
+ * one sorted stream; the streams are merged. All are started before the first
+ * batch, so they read the store as of one instant (see TelemetryStore.blocks),
+ * and the caller may pause between batches without holding the database.
+ */
+export function* scanSamples(store: TelemetryStore, window: Window, batchSize = 1000): Generator<StoredSample[]> {
+  const gpuIds = window.gpuId === undefined ? store.gpus().map((g) => g.id) : [window.gpuId];
+  const streams = gpuIds.map((gpuId) => samplesOf(store, { ...window, gpuId }));
+  const heads = streams.map((stream) => stream.next());
+  let batch: StoredSample[] = [];
+  for (;;) {
+    let pick = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const head = heads[i];
+      if (head.done) continue;
+      const best = pick < 0 ? null : (heads[pick] as IteratorYieldResult<StoredSample>).value;
+      if (!best || oldestFirst(head.value, best) < 0) pick = i;
+    }
+    if (pick < 0) break;
+    batch.push((heads[pick] as IteratorYieldResult<StoredSample>).value);
+    heads[pick] = streams[pick].next();
+    if (batch.length >= batchSize) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+const oldestFirst = (a: StoredSample, b: StoredSample) => a.timestamp - b.timestamp || a.index - b.index;
+
+/** One GPU's samples of the window, oldest first: its blocks do not overlap in time. */
+function* samplesOf(store: TelemetryStore, window: Window): Generator<StoredSample, void, undefined> {
   for (const block of store.blocks({ gpuIds: gpuIdsOf(window), from: window.from, to: window.to })) {
-    const rows = block.rows
-      .filter((row) => row.timestamp >= window.from && row.timestamp <= window.to)
-      .sort((a, b) => a.timestamp - b.timestamp)
-      .map((row) => toStoredSample(block.gpu, row));
-    if (rows.length > 0) yield rows;
+    const rows = block.rows.filter((row) => row.timestamp >= window.from && row.timestamp <= window.to).sort((a, b) => a.timestamp - b.timestamp);
+    for (const row of rows) yield toStoredSample(block.gpu, row);
   }
 }

@@ -1,4 +1,5 @@
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
+import { decodeSummary, encodeSummary, mergeSummary, summarizeRows } from "./metric-summary";
 import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database";
 import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../sources/types";
 
@@ -10,13 +11,20 @@ import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../s
  */
 
 export interface StoreOptions {
-  /** Samples per sealed chunk. */
+  /** Most samples in one sealed chunk. */
   chunkMaxRows: number;
-  /** A chunk never spans more sample time than this, whatever the interval. */
-  chunkMaxSpanMs: number;
+  /**
+   * Wall-clock slot a chunk stays inside (epoch-aligned; divides an hour). Chunks
+   * never straddle slots, so a range cut at slot edges is answered from chunk
+   * summaries and hourly rollups without decoding samples.
+   */
+  slotMs: number;
 }
 
-export const DEFAULT_STORE_OPTIONS: StoreOptions = { chunkMaxRows: 600, chunkMaxSpanMs: 600_000 };
+export const HOUR_MS = 3_600_000;
+export const DEFAULT_STORE_OPTIONS: StoreOptions = { chunkMaxRows: 3600, slotMs: 600_000 };
+
+export const slotStart = (timestamp: number, slotMs: number) => Math.floor(timestamp / slotMs) * slotMs;
 
 export interface StoredSample extends GpuMetrics {
   gpuId: number;
@@ -52,6 +60,17 @@ export interface SampleRange {
 
 const RECENT_COLUMNS = ["gpuId", "ts", ...METRIC_KEYS] as const;
 
+/** Sealed chunks read per query while walking a range. */
+const CHUNK_PAGE = 16;
+
+interface ChunkRecord {
+  id: number;
+  gpuId: number;
+  startTs: number;
+  endTs: number;
+  data: Buffer;
+}
+
 export class TelemetryStore {
   private readonly gpuIdsByUuid = new Map<string, number>();
   private readonly gpusById = new Map<number, StoredGpu>();
@@ -64,6 +83,7 @@ export class TelemetryStore {
     readonly dbPath: string,
     readonly options: StoreOptions,
   ) {
+    if (HOUR_MS % options.slotMs !== 0) throw new Error(`slotMs must divide an hour (got ${options.slotMs})`);
     const placeholders = RECENT_COLUMNS.map(() => "?").join(", ");
     this.statements = {
       insertRecent: db.prepare(
@@ -71,7 +91,32 @@ export class TelemetryStore {
       ),
       deleteRecentUpTo: db.prepare(`DELETE FROM RecentSample WHERE gpuId = ? AND id <= ?`),
       insertChunk: db.prepare(
-        `INSERT INTO SampleChunk (gpuId, startTs, endTs, rowCount, data) VALUES (?, ?, ?, ?, ?)`,
+        `INSERT INTO SampleChunk (gpuId, startTs, endTs, rowCount, data, summary) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      chunkSummariesIn: db.prepare(
+        `SELECT startTs, rowCount, summary FROM SampleChunk
+         WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
+      ),
+      chunksStartingIn: db.prepare(
+        `SELECT gpuId, endTs, data FROM SampleChunk
+         WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ? ORDER BY startTs, id`,
+      ),
+      rollupsIn: db.prepare(
+        `SELECT hourStart, rowCount, summary FROM HourlyRollup
+         WHERE gpuId IN (SELECT value FROM json_each(?)) AND hourStart >= ? AND hourStart < ?`,
+      ),
+      firstChunkIn: db.prepare(
+        `SELECT startTs FROM SampleChunk WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs <= ?
+         ORDER BY startTs LIMIT 1`,
+      ),
+      lastChunkIn: db.prepare(
+        `SELECT endTs FROM SampleChunk WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs <= ?
+         ORDER BY startTs DESC LIMIT 1`,
+      ),
+      rollupOf: db.prepare(`SELECT rowCount, summary FROM HourlyRollup WHERE gpuId = ? AND hourStart = ?`),
+      putRollup: db.prepare(
+        `INSERT INTO HourlyRollup (gpuId, hourStart, rowCount, summary) VALUES (?, ?, ?, ?)
+         ON CONFLICT (gpuId, hourStart) DO UPDATE SET rowCount = excluded.rowCount, summary = excluded.summary`,
       ),
       insertGpu: db.prepare(
         `INSERT INTO Gpu (uuid, "index", name, memoryTotalMib, powerLimitW, maxGraphicsClockMhz,
@@ -85,16 +130,22 @@ export class TelemetryStore {
          RETURNING id, firstSeen`,
       ),
       touchGpu: db.prepare(`UPDATE Gpu SET lastSeen = max(lastSeen, ?) WHERE id = ?`),
+      lastChunkId: db.prepare(`SELECT coalesce(max(id), 0) FROM SampleChunk`).pluck(),
       chunksOldestFirst: db.prepare(
-        `SELECT gpuId, endTs, data FROM SampleChunk
-         WHERE gpuId IN (SELECT value FROM json_each(?)) AND endTs >= ? AND startTs <= ? ORDER BY startTs, id`,
+        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
+         WHERE gpuId IN (SELECT value FROM json_each(@gpuIds)) AND endTs >= @from AND startTs <= @to AND id <= @lastId
+           AND startTs >= @afterTs AND (startTs > @afterTs OR id > @afterId)
+         ORDER BY startTs, id LIMIT @limit`,
       ),
       chunksNewestFirst: db.prepare(
-        `SELECT gpuId, endTs, data FROM SampleChunk
-         WHERE gpuId IN (SELECT value FROM json_each(?)) AND endTs >= ? AND startTs <= ? ORDER BY endTs DESC, id DESC`,
+        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
+         WHERE gpuId IN (SELECT value FROM json_each(@gpuIds)) AND endTs >= @from AND startTs <= @to AND id <= @lastId
+           AND endTs <= @afterTs AND (endTs < @afterTs OR id < @afterId)
+         ORDER BY endTs DESC, id DESC LIMIT @limit`,
       ),
     };
     this.loadState();
+    this.backfillSummaries();
   }
 
   static open(dbPath: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
@@ -208,18 +259,11 @@ export class TelemetryStore {
   /** Seals leading rows into chunks while a chunk's worth is waiting; returns the rows still open. */
   private sealFullChunks(gpuId: number, rows: OpenRow[]): OpenRow[] {
     let start = 0;
-    while (rows.length - start > 0) {
+    while (start < rows.length) {
       const take = this.rowsForNextChunk(rows, start);
       if (take === 0) break;
       const sealed = rows.slice(start, start + take);
-      const timestamps = sealed.map((r) => r.timestamp);
-      this.statements.insertChunk.run(
-        gpuId,
-        Math.min(...timestamps),
-        Math.max(...timestamps),
-        sealed.length,
-        encodeChunk(sealed),
-      );
+      this.insertChunk(gpuId, sealed);
       const lastRecentId = sealed.reduce((max, r) => Math.max(max, r.recentId ?? 0), 0);
       if (lastRecentId > 0) this.statements.deleteRecentUpTo.run(gpuId, lastRecentId);
       start += take;
@@ -227,15 +271,57 @@ export class TelemetryStore {
     return start === 0 ? rows : rows.slice(start);
   }
 
-  /** How many rows from `start` form a full chunk now (0 = keep them open). */
+  /**
+   * How many rows from `start` form a sealed chunk now (0 = keep them open): the
+   * run of rows in the same slot, once a row of another slot follows it or the
+   * run reaches the row limit.
+   */
   private rowsForNextChunk(rows: OpenRow[], start: number): number {
-    const { chunkMaxRows, chunkMaxSpanMs } = this.options;
-    if (rows.length - start >= chunkMaxRows) return chunkMaxRows;
-    const first = rows[start].timestamp;
-    if (rows[rows.length - 1].timestamp - first < chunkMaxSpanMs) return 0;
-    let end = start;
-    while (end < rows.length && rows[end].timestamp - first < chunkMaxSpanMs) end++;
-    return Math.max(1, end - start);
+    const { chunkMaxRows, slotMs } = this.options;
+    const slot = slotStart(rows[start].timestamp, slotMs);
+    let end = start + 1;
+    while (end < rows.length && end - start < chunkMaxRows && slotStart(rows[end].timestamp, slotMs) === slot) end++;
+    const full = end - start >= chunkMaxRows;
+    return full || end < rows.length ? end - start : 0;
+  }
+
+  /** Writes one chunk with its summary and folds the summary into its hour's rollup. */
+  private insertChunk(gpuId: number, rows: readonly ChunkRow[]) {
+    let startTs = Infinity;
+    let endTs = -Infinity;
+    for (const r of rows) {
+      if (r.timestamp < startTs) startTs = r.timestamp;
+      if (r.timestamp > endTs) endTs = r.timestamp;
+    }
+    const summary = summarizeRows(rows);
+    this.statements.insertChunk.run(gpuId, startTs, endTs, rows.length, encodeChunk(rows), encodeSummary(summary));
+    this.addToRollup(gpuId, slotStart(startTs, HOUR_MS), rows.length, summary);
+  }
+
+  private addToRollup(gpuId: number, hourStart: number, rowCount: number, summary: Float64Array) {
+    const existing = this.statements.rollupOf.get(gpuId, hourStart) as { rowCount: number; summary: Buffer } | undefined;
+    if (existing) mergeSummary(summary, decodeSummary(existing.summary));
+    this.statements.putRollup.run(gpuId, hourStart, rowCount + (existing?.rowCount ?? 0), encodeSummary(summary));
+  }
+
+  /** Chunks written before summaries existed get theirs (and their rollups) once, at open. */
+  private backfillSummaries() {
+    const missing = this.db.prepare(`SELECT id, gpuId, startTs, rowCount, data FROM SampleChunk WHERE length(summary) = 0`).all() as Array<{
+      id: number;
+      gpuId: number;
+      startTs: number;
+      rowCount: number;
+      data: Buffer;
+    }>;
+    if (missing.length === 0) return;
+    const update = this.db.prepare(`UPDATE SampleChunk SET summary = ? WHERE id = ?`);
+    this.db.transaction(() => {
+      for (const chunk of missing) {
+        const summary = summarizeRows(decodeChunk(chunk.data));
+        update.run(encodeSummary(summary), chunk.id);
+        this.addToRollup(chunk.gpuId, slotStart(chunk.startTs, HOUR_MS), chunk.rowCount, summary);
+      }
+    })();
   }
 
   private insertRecent(gpuId: number, row: OpenRow): number {
@@ -248,6 +334,12 @@ export class TelemetryStore {
    * GPU's open rows), oldest or newest block first. Rows inside a block are in
    * write order and not yet filtered to the range; callers stop early when they
    * have enough, so long ranges cost only what is read.
+   *
+   * The blocks are the data as it was when the first block was asked for. No
+   * statement stays open between blocks: a consumer may pause (an export waiting
+   * for a slow client), and an open statement would keep every write out of the
+   * connection meanwhile. Chunks are therefore read a page at a time, and those
+   * sealed after the start are left out, as their rows are in the open blocks.
    */
   *blocks(range: SampleRange & { newestFirst?: boolean }): Generator<SampleBlock> {
     const gpuIds = (range.gpuIds ?? [...this.gpusById.keys()]).filter((id) => this.gpusById.has(id));
@@ -256,12 +348,80 @@ export class TelemetryStore {
       const rows = (this.openRows.get(gpuId) ?? []).filter((r) => r.timestamp >= range.from && r.timestamp <= range.to);
       return rows.length === 0 ? [] : [{ gpu: this.gpusById.get(gpuId)!, endTs: Math.max(...rows.map((r) => r.timestamp)), rows }];
     });
+    const lastId = this.statements.lastChunkId.get() as number;
     const statement = range.newestFirst ? this.statements.chunksNewestFirst : this.statements.chunksOldestFirst;
     if (range.newestFirst) yield* openBlocks.sort((a, b) => b.endTs - a.endTs);
-    for (const chunk of statement.iterate(JSON.stringify(gpuIds), range.from, range.to) as Iterable<{ gpuId: number; endTs: number; data: Buffer }>) {
-      yield { gpu: this.gpusById.get(chunk.gpuId)!, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
+    const cursor = range.newestFirst
+      ? { afterTs: Number.MAX_SAFE_INTEGER, afterId: Number.MAX_SAFE_INTEGER }
+      : { afterTs: Number.MIN_SAFE_INTEGER, afterId: 0 };
+    for (;;) {
+      const page = statement.all({ gpuIds: JSON.stringify(gpuIds), from: range.from, to: range.to, lastId, ...cursor, limit: CHUNK_PAGE }) as ChunkRecord[];
+      for (const chunk of page) {
+        yield { gpu: this.gpusById.get(chunk.gpuId)!, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
+      }
+      if (page.length < CHUNK_PAGE) break;
+      const last = page[page.length - 1];
+      cursor.afterTs = range.newestFirst ? last.endTs : last.startTs;
+      cursor.afterId = last.id;
     }
     if (!range.newestFirst) yield* openBlocks.sort((a, b) => a.endTs - b.endTs);
+  }
+
+  /** Summaries of the sealed chunks whose slot starts in [from, to), with the slot start. */
+  chunkSummaries(gpuIds: number[], from: number, to: number): Array<{ startTs: number; rowCount: number; summary: Float64Array }> {
+    if (from >= to) return [];
+    const rows = this.statements.chunkSummariesIn.all(JSON.stringify(gpuIds), from, to) as Array<{ startTs: number; rowCount: number; summary: Buffer }>;
+    return rows.map((r) => ({ startTs: r.startTs, rowCount: r.rowCount, summary: decodeSummary(r.summary) }));
+  }
+
+  /** Hourly rollups with hourStart in [from, to). */
+  hourlyRollups(gpuIds: number[], from: number, to: number): Array<{ hourStart: number; rowCount: number; summary: Float64Array }> {
+    if (from >= to) return [];
+    const rows = this.statements.rollupsIn.all(JSON.stringify(gpuIds), from, to) as Array<{ hourStart: number; rowCount: number; summary: Buffer }>;
+    return rows.map((r) => ({ hourStart: r.hourStart, rowCount: r.rowCount, summary: decodeSummary(r.summary) }));
+  }
+
+  /** Decoded sealed chunks whose slot starts in [from, to). */
+  *chunksStartingIn(gpuIds: number[], from: number, to: number): Generator<SampleBlock> {
+    if (from >= to) return;
+    for (const chunk of this.statements.chunksStartingIn.iterate(JSON.stringify(gpuIds), from, to) as Iterable<{ gpuId: number; endTs: number; data: Buffer }>) {
+      yield { gpu: this.gpusById.get(chunk.gpuId)!, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
+    }
+  }
+
+  /** Oldest and newest timestamp of the sealed chunks whose slot starts in [from, to]. */
+  sealedExtent(gpuIds: number[], from: number, to: number): { first: number; last: number } | null {
+    if (from > to) return null;
+    const ids = JSON.stringify(gpuIds);
+    const first = this.statements.firstChunkIn.get(ids, from, to) as { startTs: number } | undefined;
+    const last = this.statements.lastChunkIn.get(ids, from, to) as { endTs: number } | undefined;
+    return first && last ? { first: first.startTs, last: last.endTs } : null;
+  }
+
+  /** Rows not yet sealed into a chunk, per GPU. */
+  *openBlocks(gpuIds: number[]): Generator<SampleBlock> {
+    for (const gpuId of gpuIds) {
+      const rows = this.openRows.get(gpuId);
+      const gpu = this.gpusById.get(gpuId);
+      if (gpu && rows && rows.length > 0) yield { gpu, endTs: Math.max(...rows.map((r) => r.timestamp)), rows };
+    }
+  }
+
+  /** Every GPU id when `gpuIds` is undefined; otherwise the known ones among them. */
+  resolveGpuIds(gpuIds?: number[]): number[] {
+    return (gpuIds ?? [...this.gpusById.keys()]).filter((id) => this.gpusById.has(id));
+  }
+
+  /** Recomputes an hour's rollup from the chunks left in it (after pruning some of them). */
+  rebuildRollup(gpuId: number, hourStart: number) {
+    const chunks = this.chunkSummaries([gpuId], hourStart, hourStart + HOUR_MS);
+    if (chunks.length === 0) {
+      this.db.prepare(`DELETE FROM HourlyRollup WHERE gpuId = ? AND hourStart = ?`).run(gpuId, hourStart);
+      return;
+    }
+    const [first, ...rest] = chunks;
+    for (const c of rest) mergeSummary(first.summary, c.summary);
+    this.statements.putRollup.run(gpuId, hourStart, chunks.reduce((n, c) => n + c.rowCount, 0), encodeSummary(first.summary));
   }
 
   /** Samples in [from, to], oldest first, across sealed chunks and open rows. */

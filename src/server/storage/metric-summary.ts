@@ -1,0 +1,123 @@
+import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../sources/types";
+import type { ChunkRow } from "./chunk-columns";
+import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
+
+/**
+ * count/min/max/sum of every metric over a set of samples, kept beside each chunk
+ * and per hour so range statistics and long charts never decode raw samples.
+ * Values are held as integers scaled to each metric's decimals, so merging
+ * summaries gives exactly what summing the raw samples gives.
+ */
+
+const METRICS = METRIC_KEYS.length;
+const SCALE = METRIC_KEYS.map((k) => 10 ** METRIC_DECIMALS[k]);
+const FIELDS = 4; // count, min, max, sum per metric
+
+/** Flat [count, min, max, sum] per metric in METRIC_KEYS order, scaled integers. */
+export type MetricSummary = Float64Array;
+
+export function emptySummary(): MetricSummary {
+  const summary = new Float64Array(METRICS * FIELDS);
+  for (let m = 0; m < METRICS; m++) {
+    summary[m * FIELDS + 1] = Infinity;
+    summary[m * FIELDS + 2] = -Infinity;
+  }
+  return summary;
+}
+
+export function addRow(summary: MetricSummary, row: ChunkRow): void {
+  for (let m = 0; m < METRICS; m++) {
+    const value = row[METRIC_KEYS[m]];
+    if (value === null) continue;
+    const scaled = Math.round(value * SCALE[m]);
+    const at = m * FIELDS;
+    summary[at]++;
+    if (scaled < summary[at + 1]) summary[at + 1] = scaled;
+    if (scaled > summary[at + 2]) summary[at + 2] = scaled;
+    summary[at + 3] += scaled;
+  }
+}
+
+export function summarizeRows(rows: readonly ChunkRow[]): MetricSummary {
+  const summary = emptySummary();
+  for (const row of rows) addRow(summary, row);
+  return summary;
+}
+
+/** Adds `other` into `into`. */
+export function mergeSummary(into: MetricSummary, other: MetricSummary): void {
+  for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
+    if (other[at] === 0) continue;
+    into[at] += other[at];
+    if (other[at + 1] < into[at + 1]) into[at + 1] = other[at + 1];
+    if (other[at + 2] > into[at + 2]) into[at + 2] = other[at + 2];
+    into[at + 3] += other[at + 3];
+  }
+}
+
+export interface MetricStats {
+  count: number;
+  min: number | null;
+  max: number | null;
+  /** Mean of the exact integer sum, rounded to two decimals. */
+  avg: number | null;
+}
+
+export function metricStats(summary: MetricSummary, metric: MetricKey): MetricStats {
+  const m = METRIC_KEYS.indexOf(metric);
+  const at = m * FIELDS;
+  const count = summary[at];
+  if (count === 0) return { count: 0, min: null, max: null, avg: null };
+  const scale = SCALE[m];
+  return {
+    count,
+    min: summary[at + 1] / scale,
+    max: summary[at + 2] / scale,
+    avg: Math.round((summary[at + 3] / count / scale) * 100) / 100,
+  };
+}
+
+// Stored form: per metric a count varint; when above zero, min and max as signed
+// varints and the sum as a signed varint, or as a float64 when it outgrew exact
+// integers (only a summed bitmask can). A constant column costs three bytes.
+const SUM_IS_FLOAT = 1;
+
+export function encodeSummary(summary: MetricSummary): Buffer {
+  const out = new ByteWriter(256);
+  for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
+    const count = summary[at];
+    out.writeUnsigned(count);
+    if (count === 0) continue;
+    out.writeSigned(summary[at + 1]);
+    out.writeSigned(summary[at + 2]);
+    const sum = summary[at + 3];
+    if (Math.abs(sum) < MAX_VARINT_MAGNITUDE && Number.isInteger(sum)) {
+      out.writeByte(0);
+      out.writeSigned(sum);
+    } else {
+      out.writeByte(SUM_IS_FLOAT);
+      const bytes = new Uint8Array(new Float64Array([sum]).buffer);
+      for (const b of bytes) out.writeByte(b);
+    }
+  }
+  return Buffer.from(out.view());
+}
+
+export function decodeSummary(blob: Uint8Array): MetricSummary {
+  const summary = emptySummary();
+  const input = new ByteReader(blob);
+  for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
+    const count = input.readUnsigned();
+    if (count === 0) continue;
+    summary[at] = count;
+    summary[at + 1] = input.readSigned();
+    summary[at + 2] = input.readSigned();
+    if (input.readByte() === SUM_IS_FLOAT) {
+      summary[at + 3] = new Float64Array(input.readBytes(8).slice().buffer)[0];
+    } else {
+      summary[at + 3] = input.readSigned();
+    }
+  }
+  if (input.overran) throw new Error("corrupt metric summary");
+  return summary;
+}

@@ -1,0 +1,139 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../src/server/sources/types";
+import { prune } from "../src/server/storage/retention";
+import { bucketedSeries, bucketWidth, windowStats } from "../src/server/storage/telemetry-queries";
+import { TelemetryStore, type StoredSample } from "../src/server/storage/telemetry-store";
+import { infoLookup, simulatedSamples } from "./helpers/samples";
+import { tempDir } from "./helpers/temp-dir";
+
+const dir = tempDir();
+const HOUR = 3_600_000;
+const start = Date.UTC(2026, 10, 20, 3, 7, 13); // deliberately not on a slot or hour edge
+
+/** 2 GPUs, 30 hours at 10 s, with holes where the card reported nothing. */
+function filledStore(name: string) {
+  const { store } = TelemetryStore.open(path.join(dir, name), { chunkMaxRows: 3600, slotMs: 600_000 });
+  const { infos, samples } = simulatedSamples({ gpus: 2, count: 10_800, start, stepMs: 10_000 });
+  samples.forEach((s, i) => {
+    if (i % 97 === 0) s.temperatureC = null;
+    if (i % 131 === 0) s.powerDrawW = null;
+  });
+  for (let i = 0; i < samples.length; i += 5000) store.writeSamples(samples.slice(i, i + 5000), infoLookup(infos));
+  return store;
+}
+
+/** Reference: the plain definition over every raw sample, in scaled integers like the stored values. */
+function reference(rows: StoredSample[], metric: MetricKey) {
+  const scale = 10 ** METRIC_DECIMALS[metric];
+  const values = rows.map((r) => r[metric]).filter((v): v is number => v !== null).map((v) => Math.round(v * scale));
+  if (values.length === 0) return { min: null, max: null, avg: null };
+  const sum = values.reduce((a, b) => a + b, 0);
+  return { min: Math.min(...values) / scale, max: Math.max(...values) / scale, avg: Math.round((sum / values.length / scale) * 100) / 100 };
+}
+
+function referenceStats(rows: StoredSample[]) {
+  return {
+    recordCount: rows.length,
+    firstTimestamp: rows.length ? Math.min(...rows.map((r) => r.timestamp)) : null,
+    lastTimestamp: rows.length ? Math.max(...rows.map((r) => r.timestamp)) : null,
+    temperature: reference(rows, "temperatureC"),
+    powerDraw: reference(rows, "powerDrawW"),
+    utilizationAvg: reference(rows, "gpuUtilizationPct").avg,
+    graphicsClockAvg: reference(rows, "graphicsClockMhz").avg,
+    memoryClockAvg: reference(rows, "memoryClockMhz").avg,
+  };
+}
+
+/** Deterministic windows: edges on and off slot and hour boundaries, short and long. */
+function windows(count: number): Array<[number, number]> {
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const out: Array<[number, number]> = [
+    [start, start + 30 * HOUR],
+    [Date.UTC(2026, 10, 20, 5), Date.UTC(2026, 10, 21, 5) - 1],
+    [Date.UTC(2026, 10, 20, 5, 10), Date.UTC(2026, 10, 20, 5, 20) - 1],
+    [start - HOUR, start + 5 * 60_000],
+  ];
+  while (out.length < count) {
+    const from = start + Math.floor(random() * 28 * HOUR);
+    out.push([from, from + Math.floor(random() * random() * 20 * HOUR)]);
+  }
+  return out;
+}
+
+describe("rollups and chunk summaries", () => {
+  const store = filledStore("rollups.db");
+  const all = store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
+  const gpu1 = store.gpus().find((g) => g.index === 1)!;
+
+  it("hold exactly the sealed samples", () => {
+    const rolled = store.db.prepare("SELECT sum(rowCount) FROM HourlyRollup").pluck().get() as number;
+    const sealed = store.db.prepare("SELECT sum(rowCount) FROM SampleChunk").pluck().get() as number;
+    expect(rolled).toBe(sealed);
+    expect(sealed).toBeGreaterThan(20_000);
+    // 03:07 to 09:07 the next day touches 31 hours; the last (09:00-09:07) is still unsealed.
+    expect(store.db.prepare("SELECT count(*) FROM HourlyRollup").pluck().get()).toBe(2 * 30);
+  });
+
+  it("give window statistics equal to those computed from the raw samples", () => {
+    for (const [from, to] of windows(60)) {
+      const inWindow = all.filter((s) => s.timestamp >= from && s.timestamp <= to);
+      expect(windowStats(store, { from, to }), `all GPUs ${from}..${to}`).toEqual(referenceStats(inWindow));
+      expect(windowStats(store, { gpuId: gpu1.id, from, to }), `GPU 1 ${from}..${to}`).toEqual(
+        referenceStats(inWindow.filter((s) => s.index === 1)),
+      );
+    }
+  });
+
+  it("give chart series equal to bucketing the raw samples, never more buckets than asked", () => {
+    for (const [from, to] of windows(30)) {
+      for (const maxPoints of [7, 100, 600]) {
+        const series = bucketedSeries(store, { gpuId: gpu1.id, from, to, metrics: ["powerDrawW", "temperatureC"], maxPoints });
+        expect(series.bucketMs).toBe(bucketWidth(to - from, maxPoints, 600_000));
+        expect(series.t.length).toBeLessThanOrEqual(maxPoints);
+        const rows = all.filter((s) => s.index === 1 && s.timestamp >= from && s.timestamp <= to);
+        const byBucket = new Map<number, StoredSample[]>();
+        for (const r of rows) {
+          const bucket = Math.floor(r.timestamp / series.bucketMs) * series.bucketMs;
+          byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), r]);
+        }
+        const t = [...byBucket.keys()].sort((a, b) => a - b);
+        expect(series.t).toEqual(t);
+        expect(series.count).toEqual(t.map((b) => byBucket.get(b)!.length));
+        for (const metric of ["powerDrawW", "temperatureC"] as const) {
+          const expected = t.map((b) => reference(byBucket.get(b)!, metric));
+          expect(series.metrics[metric]).toEqual({
+            min: expected.map((e) => e.min),
+            max: expected.map((e) => e.max),
+            avg: expected.map((e) => e.avg),
+          });
+        }
+      }
+    }
+  });
+
+  it("stay equal to the raw samples after retention cuts through an hour and the size cap trims", () => {
+    const pruned = filledStore("pruned.db");
+    const cutoff = start + 5 * HOUR + 17 * 60_000 + 3000;
+    prune(pruned, { retentionMs: 1, maxBytes: 1e12, highWater: 0.9, lowWater: 0.7 }, { now: cutoff + 1 });
+    const trimTarget = pruned.fileBytes();
+    prune(pruned, { retentionMs: 1e12, maxBytes: trimTarget * 1.05, highWater: 0.9, lowWater: 0.6 });
+    const left = pruned.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
+    expect(left.length).toBeLessThan(all.length);
+    for (const [from, to] of windows(20)) {
+      const inWindow = left.filter((s) => s.timestamp >= from && s.timestamp <= to);
+      expect(windowStats(pruned, { from, to })).toEqual(referenceStats(inWindow));
+    }
+    const rolled = pruned.db.prepare("SELECT coalesce(sum(rowCount), 0) FROM HourlyRollup").pluck().get();
+    expect(rolled).toBe(pruned.db.prepare("SELECT coalesce(sum(rowCount), 0) FROM SampleChunk").pluck().get());
+    pruned.close();
+  });
+
+  it("cover every metric the samples carry", () => {
+    const series = bucketedSeries(store, { from: start, to: start + 30 * HOUR, metrics: [...METRIC_KEYS], maxPoints: 30 });
+    expect(Object.keys(series.metrics).sort()).toEqual([...METRIC_KEYS].sort());
+    expect(series.metrics.fanSpeedPct!.avg.every((v) => v === null)).toBe(true);
+    expect(series.metrics.powerLimitW!.max.every((v) => v === 700)).toBe(true);
+  });
+});
