@@ -5,9 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import { defaultDbPath } from "../src/server/config";
-import { SimulatedGpu, simulatedGpuInfo } from "../src/server/sources/simulated";
-import type { GpuSample } from "../src/server/sources/types";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
+import { generateHistory } from "./lib/generate-history";
 
 const { values } = parseArgs({
   options: {
@@ -36,23 +35,15 @@ const ticks = Math.floor((hours * 3_600_000) / intervalMs);
 const total = ticks * gpuCount;
 
 const { store } = TelemetryStore.open(values.db!);
-const gpus = Array.from({ length: gpuCount }, (_, i) => new SimulatedGpu(simulatedGpuInfo(i)));
-const infos = new Map(gpus.map((g) => [g.info.uuid, g.info]));
-store.registerGpus([...infos.values()]);
-
-const end = Date.now();
-const start = end - (ticks - 1) * intervalMs;
 const started = performance.now();
-let written = 0;
 let lastReport = 0;
-let batch: GpuSample[] = [];
 
-function report(final = false) {
+function report(written: number, final = false) {
+  if (values.quiet) return;
   const elapsed = (performance.now() - started) / 1000;
   const rate = written / Math.max(elapsed, 1e-3);
   const eta = (total - written) / Math.max(rate, 1);
   const line = `${((written / total) * 100).toFixed(1).padStart(5)} %  ${written.toLocaleString("en")} / ${total.toLocaleString("en")} snapshots  ${Math.round(rate).toLocaleString("en")}/s  ETA ${formatSeconds(eta)}`;
-  if (values.quiet) return;
   if (process.stdout.isTTY) process.stdout.write(`\r${line}${final ? "\n" : ""}`);
   else console.log(line);
 }
@@ -62,22 +53,18 @@ function formatSeconds(seconds: number) {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
 
-for (let tick = 0; tick < ticks; tick++) {
-  // Real sampling lands a few milliseconds late now and then.
-  const timestamp = start + tick * intervalMs + ((tick * 7919) % 9);
-  for (const gpu of gpus) batch.push({ uuid: gpu.info.uuid, index: gpu.info.index, timestamp, ...gpu.step(intervalMs) });
-  if (batch.length >= 50_000) {
-    written += store.writeSamples(batch, (uuid) => infos.get(uuid));
-    batch = [];
-    if (performance.now() - lastReport > 1000) {
-      lastReport = performance.now();
-      report();
-    }
-  }
-}
-written += store.writeSamples(batch, (uuid) => infos.get(uuid));
+const written = generateHistory(store, {
+  gpus: gpuCount,
+  ticks,
+  intervalMs,
+  onProgress(done) {
+    if (performance.now() - lastReport < 1000) return;
+    lastReport = performance.now();
+    report(done);
+  },
+});
 store.db.pragma("wal_checkpoint(TRUNCATE)");
-report(true);
+report(written, true);
 const bytes = store.fileBytes();
 store.close();
 console.log(

@@ -1,0 +1,54 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
+
+export interface BenchServer {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the real server (as `npm start` runs it) on a free port and waits until it listens. */
+export function startServer(env: Record<string, string>): Promise<BenchServer> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "server", "main.ts")], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`server exited with ${code} before listening`)));
+    readline.createInterface({ input: child.stdout! }).on("line", (text) => {
+      const match = /listening on (http:\/\/[^\s]+)/.exec(text);
+      if (!match) return;
+      resolve({
+        url: match[1],
+        pid: child.pid!,
+        stop: () =>
+          new Promise((done) => {
+            child.removeAllListeners("exit");
+            child.once("exit", () => done());
+            child.kill("SIGTERM");
+          }),
+      });
+    });
+  });
+}
+
+/** CPU seconds (user + system, the process and its waited-for children) and resident memory, from /proc. */
+export function procStat(pid: number): { cpuSeconds: number; rssBytes: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14-17 of stat (utime, stime, cutime, cstime) are at 11-14 after the name.
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+  const rssPages = Number(fields[21]);
+  return { cpuSeconds: ticks / 100, rssBytes: rssPages * 4096 };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}

@@ -1,0 +1,243 @@
+/**
+ * nvidia-oc benchmarks: `npm run bench` (full: 8 GPUs x 90 days) or
+ * `npm run bench -- --smoke` (tiny sizes, to keep the harness working).
+ * Prints every figure with its baseline; `--write` also rewrites bench/RESULTS.md.
+ *
+ *   --gpus N --days D   size of the history database (default 8 x 90)
+ *   --seconds S         length of the collector-cost and live-latency runs (default 60)
+ *   --fresh             rebuild the cached history database
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import Database from "better-sqlite3";
+import { createTelemetryClient } from "../src/client/telemetry-client";
+import { SimulatedGpu, simulatedGpuInfo } from "../src/server/sources/simulated";
+import { METRIC_KEYS, type GpuSample } from "../src/server/sources/types";
+import { TelemetryStore } from "../src/server/storage/telemetry-store";
+import { generateHistory } from "../scripts/lib/generate-history";
+import { percentile, procStat, startServer, type BenchServer } from "./lib/process";
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    gpus: { type: "string" },
+    days: { type: "string" },
+    seconds: { type: "string" },
+    fresh: { type: "boolean", default: false },
+    write: { type: "boolean", default: false },
+  },
+});
+const smoke = values.smoke!;
+const gpus = Number(values.gpus ?? (smoke ? 2 : 8));
+const days = Number(values.days ?? (smoke ? 0.05 : 90));
+const seconds = Number(values.seconds ?? (smoke ? 3 : 60));
+const HOUR = 3_600_000;
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-bench-"));
+const lines: string[] = [];
+
+function report(name: string, value: string, baseline: string) {
+  const line = `| ${name} | ${value} | ${baseline} |`;
+  lines.push(line);
+  console.log(line);
+}
+
+const fmt = (n: number, digits = 1) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function simulatedBatch(gpuCount: number, ticks: number): GpuSample[] {
+  const sims = Array.from({ length: gpuCount }, (_, i) => new SimulatedGpu(simulatedGpuInfo(i)));
+  const start = Date.now() - ticks * 1000;
+  const out: GpuSample[] = [];
+  for (let t = 0; t < ticks; t++) for (const g of sims) out.push({ uuid: g.info.uuid, index: g.info.index, timestamp: start + t * 1000, ...g.step(1000) });
+  return out;
+}
+
+/** 3. Ingest: the store's batch path against a plain row-per-sample insert of the same data, side by side. */
+function benchIngest() {
+  const samples = simulatedBatch(8, smoke ? 600 : 21_600);
+  const infos = new Map(samples.slice(0, 8).map((s) => [s.uuid, simulatedGpuInfo(s.index)]));
+
+  const storePath = path.join(workDir, "ingest-store.db");
+  const { store } = TelemetryStore.open(storePath);
+  let t = performance.now();
+  for (let i = 0; i < samples.length; i += 50_000) store.writeSamples(samples.slice(i, i + 50_000), (u) => infos.get(u));
+  const storeSeconds = (performance.now() - t) / 1000;
+  store.db.pragma("wal_checkpoint(TRUNCATE)");
+  const storeBytes = store.fileBytes();
+  store.close();
+
+  const rowsPath = path.join(workDir, "ingest-rows.db");
+  const plain = new Database(rowsPath);
+  plain.pragma("journal_mode = WAL");
+  plain.exec(`CREATE TABLE sample (id INTEGER PRIMARY KEY, gpu_index INTEGER, ts INTEGER, ${METRIC_KEYS.map((k) => `"${k}" REAL`).join(", ")});
+              CREATE INDEX sample_gpu_ts ON sample (gpu_index, ts);`);
+  const insert = plain.prepare(`INSERT INTO sample (gpu_index, ts, ${METRIC_KEYS.map((k) => `"${k}"`).join(", ")}) VALUES (${["?", "?", ...METRIC_KEYS.map(() => "?")].join(", ")})`);
+  t = performance.now();
+  plain.transaction(() => {
+    for (const s of samples) insert.run(s.index, s.timestamp, ...METRIC_KEYS.map((k) => s[k]));
+  })();
+  const rowsSeconds = (performance.now() - t) / 1000;
+  plain.pragma("wal_checkpoint(TRUNCATE)");
+  plain.close();
+  const rowsBytes = fs.statSync(rowsPath).size;
+
+  const storeRate = samples.length / storeSeconds;
+  const rowsRate = samples.length / rowsSeconds;
+  report("ingest, batch path (snapshots/s)", fmt(storeRate, 0), `row insert in one transaction: ${fmt(rowsRate, 0)}/s (x${fmt(storeRate / rowsRate, 2)}); goal >= 100,000`);
+  report("size, same data (bytes/snapshot)", fmt(storeBytes / samples.length, 2), `row-per-sample table: ${fmt(rowsBytes / samples.length, 1)} (x${fmt(rowsBytes / storeBytes, 1)} smaller)`);
+}
+
+/** 1. Size of a full history database, built through the real write path (cached between runs). */
+function historyDatabase(): { dbPath: string; snapshots: number } {
+  const dbPath = path.join(os.tmpdir(), `nvoc-bench-history-${gpus}x${days}d.db`);
+  const ticks = Math.floor((days * 24 * HOUR) / 1000);
+  if (values.fresh || smoke || !fs.existsSync(dbPath)) {
+    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(dbPath + suffix, { force: true });
+    console.error(`building ${gpus} GPUs x ${days} days at 1 Hz (${(ticks * gpus).toLocaleString("en")} snapshots) in ${dbPath} ...`);
+    const { store } = TelemetryStore.open(dbPath);
+    const t = performance.now();
+    let last = 0;
+    const written = generateHistory(store, {
+      gpus,
+      ticks,
+      intervalMs: 1000,
+      onProgress(done, total) {
+        if (performance.now() - last < 10_000) return;
+        last = performance.now();
+        console.error(`  ${((done / total) * 100).toFixed(0)} %, ${Math.round(done / ((last - t) / 1000)).toLocaleString("en")} snapshots/s`);
+      },
+    });
+    store.db.pragma("wal_checkpoint(TRUNCATE)");
+    store.close();
+    console.error(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    return { dbPath, snapshots: written };
+  }
+  return { dbPath, snapshots: ticks * gpus };
+}
+
+function benchSize(dbPath: string, snapshots: number) {
+  const bytes = fs.statSync(dbPath).size;
+  report(
+    `size, ${gpus} GPUs x ${days} days at 1 Hz (bytes/snapshot)`,
+    fmt(bytes / snapshots, 2),
+    `stored design ~150; goal <= 7 (file ${fmt(bytes / 1048576, 0)} MiB for ${snapshots.toLocaleString("en")} snapshots)`,
+  );
+}
+
+async function timeRequests(label: string, count: number, request: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < 5; i++) await request(); // warm caches and JIT
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await request();
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+/** 2. Query latency end to end over HTTP on the full database. */
+async function benchQueries(dbPath: string) {
+  const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus) });
+  try {
+    const count = smoke ? 10 : 200;
+    const get = async (p: string) => {
+      const res = await fetch(server.url + p);
+      if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
+      return res.text();
+    };
+    const client = createTelemetryClient(server.url);
+    const span = Math.min(days * 24, 2160);
+    const cases: Array<[string, () => Promise<unknown>, string]> = [
+      ["history, 1000 records, REST", () => get("/api/telemetry/history?limit=1000&hours=24"), "stored design 10-50 ms; goal p95 <= 5 ms"],
+      ["stats 24 h, REST", () => get("/api/telemetry/stats/0?hours=24"), "stored design 20-100 ms; goal p95 <= 5 ms"],
+      [`stats ${span} h, REST`, () => get(`/api/telemetry/stats/0?hours=${span}`), "stored design 20-100 ms; goal <= 20 ms"],
+      [
+        `series ${span} h, 1000 buckets, tRPC`,
+        () => {
+          const to = Date.now();
+          return client.telemetry.series.query({ gpuIndex: 0, from: to - span * HOUR, to, metrics: ["temperatureC", "powerDrawW", "graphicsClockMhz", "gpuUtilizationPct"], maxPoints: 1000 });
+        },
+        "goal <= 50 ms",
+      ],
+    ];
+    for (const [name, request, baseline] of cases) {
+      const times = await timeRequests(name, count, request);
+      report(`${name} (ms, p50 / p95)`, `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}`, baseline);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+/** 4 and 5. The server at 1 Hz with 8 GPUs and no browser: CPU and memory from /proc, and live latency. */
+async function benchCollector() {
+  const server: BenchServer = await startServer({
+    NVOC_DB_PATH: path.join(workDir, "collector.db"),
+    NVOC_SOURCE: "simulated",
+    NVOC_SIM_GPUS: "8",
+    NVOC_INTERVAL_MS: "1000",
+  });
+  try {
+    // Let start-up work (page preparation, first flushes) settle before measuring.
+    await new Promise((r) => setTimeout(r, smoke ? 500 : 5000));
+    const before = procStat(server.pid);
+    const t = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const after = procStat(server.pid);
+    const cpuShare = (after.cpuSeconds - before.cpuSeconds) / ((performance.now() - t) / 1000);
+    report(`collector cost, 8 GPUs at 1 Hz (% of one core over ${seconds} s)`, fmt(cpuShare * 100, 2), "goal <= 1 %");
+    report("collector memory (RSS MB)", fmt(after.rssBytes / 1e6, 0), "goal <= 150 MB");
+
+    const client = createTelemetryClient(server.url);
+    const latencies: number[] = [];
+    const want = smoke ? 3 : Math.max(10, seconds);
+    await new Promise<void>((resolve, reject) => {
+      const sub = client.telemetry.live.subscribe(undefined, {
+        onData({ data }) {
+          latencies.push(Date.now() - data.timestamp);
+          if (latencies.length >= want) {
+            sub.unsubscribe();
+            resolve();
+          }
+        },
+        onError: reject,
+      });
+    });
+    report("live latency, sample to subscriber, SSE (ms, p50 / p95)", `${fmt(percentile(latencies, 50), 1)} / ${fmt(percentile(latencies, 95), 1)}`, "goal p95 <= 50 ms");
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main() {
+  console.log(`nvidia-oc bench${smoke ? " (smoke)" : ""} on ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}`);
+  console.log("| figure | measured | baseline / goal |\n| --- | --- | --- |");
+  benchIngest();
+  const { dbPath, snapshots } = historyDatabase();
+  benchSize(dbPath, snapshots);
+  await benchQueries(dbPath);
+  await benchCollector();
+  fs.rmSync(workDir, { recursive: true, force: true });
+  if (values.write) writeResults();
+}
+
+function writeResults() {
+  const file = path.join(path.dirname(new URL(import.meta.url).pathname), "RESULTS.md");
+  const text = `# Benchmark results
+
+Command: \`npm run bench\` (${gpus} GPUs x ${days} days, ${seconds} s runs), ${new Date().toISOString().slice(0, 10)}.
+Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}.
+
+| figure | measured | baseline / goal |
+| --- | --- | --- |
+${lines.join("\n")}
+`;
+  fs.writeFileSync(file, text);
+  console.log(`wrote ${file}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
