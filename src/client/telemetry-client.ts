@@ -1,0 +1,30 @@
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
+import { EventSource } from "eventsource";
+import type { AppRouter } from "../server/routers/_app";
+
+/**
+ * A typed client of a running nvidia-oc server for Node scripts:
+ *
+ *   const client = createTelemetryClient("http://127.0.0.1:8000");
+ *   await client.telemetry.stats.query({ gpuIndex: 0, hours: 1 });
+ *   client.telemetry.live.subscribe(undefined, { onData: ({ id, data }) => ... });
+ *
+ * Queries and mutations are batched over HTTP; subscriptions use server-sent
+ * events, which reconnect on their own and resume after the last event id seen.
+ * Node has no EventSource of its own, hence the `eventsource` package.
+ */
+export function createTelemetryClient(url: string) {
+  const endpoint = `${url.replace(/\/+$/, "")}/api/trpc`;
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        true: httpSubscriptionLink({ url: endpoint, EventSource }),
+        false: httpBatchLink({ url: endpoint }),
+      }),
+    ],
+  });
+}
+
+export type TelemetryClient = ReturnType<typeof createTelemetryClient>;
+export type { AppRouter };
