@@ -13,10 +13,12 @@ export const gpusRouter = router({
       return ctx.collector.gpus().map((gpu) => ({ ...gpu, firstSeen: null, lastSeen: lastSampleAt, online: true }));
     }
     const rows = await ctx.storage.requirePrisma().gpu.findMany({ orderBy: [{ index: "asc" }, { id: "asc" }] });
+    // The store knows the newest lastSeen; the row on disk is refreshed only once a minute.
+    const lastSeenNow = new Map(store.gpus().map((g) => [g.uuid, g.lastSeen]));
     return rows.map(({ id: _id, firstSeen, lastSeen, ...gpu }) => ({
       ...gpu,
       firstSeen: Number(firstSeen),
-      lastSeen: Number(lastSeen),
+      lastSeen: Math.max(Number(lastSeen), lastSeenNow.get(gpu.uuid) ?? 0),
       online: online.has(gpu.uuid),
     }));
   }),

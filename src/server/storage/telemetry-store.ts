@@ -46,10 +46,18 @@ export interface SampleBlock {
   rows: ChunkRow[];
 }
 
-interface OpenRow extends ChunkRow {
-  /** RecentSample id once written there; null while only in a batch being sealed. */
-  recentId: number | null;
+/**
+ * A GPU's samples not yet sealed into a chunk, oldest first. The first
+ * `recentIds.length` of them are already in RecentSample, with those ids;
+ * the rest exist only inside a write in progress.
+ */
+interface OpenRows {
+  rows: ChunkRow[];
+  recentIds: number[];
 }
+
+/** lastSeen on disk is refreshed at most this often: one row update per flush would cost a page write each time. */
+const LAST_SEEN_PERSIST_MS = 60_000;
 
 export interface SampleRange {
   from: number;
@@ -74,7 +82,8 @@ interface ChunkRecord {
 export class TelemetryStore {
   private readonly gpuIdsByUuid = new Map<string, number>();
   private readonly gpusById = new Map<number, StoredGpu>();
-  private readonly openRows = new Map<number, OpenRow[]>();
+  private readonly openRows = new Map<number, OpenRows>();
+  private readonly persistedLastSeen = new Map<number, number>();
   private readonly statements;
   private closed = false;
 
@@ -165,10 +174,13 @@ export class TelemetryStore {
       Record<(typeof RECENT_COLUMNS)[number] | "id", number | null>
     >;
     for (const row of recent) {
-      const openRow = { recentId: row.id, timestamp: row.ts } as OpenRow;
+      const openRow = { timestamp: row.ts } as ChunkRow;
       for (const key of METRIC_KEYS) openRow[key] = row[key];
-      this.openRowsOf(row.gpuId as number).push(openRow);
+      const open = this.openRowsOf(row.gpuId as number);
+      open.rows.push(openRow);
+      open.recentIds.push(row.id as number);
     }
+    for (const gpu of gpus) this.persistedLastSeen.set(gpu.id, gpu.lastSeen);
   }
 
   private rememberGpu(gpu: StoredGpu) {
@@ -176,10 +188,10 @@ export class TelemetryStore {
     this.gpusById.set(gpu.id, { ...gpu });
   }
 
-  private openRowsOf(gpuId: number): OpenRow[] {
-    let rows = this.openRows.get(gpuId);
-    if (!rows) this.openRows.set(gpuId, (rows = []));
-    return rows;
+  private openRowsOf(gpuId: number): OpenRows {
+    let open = this.openRows.get(gpuId);
+    if (!open) this.openRows.set(gpuId, (open = { rows: [], recentIds: [] }));
+    return open;
   }
 
   gpus(): StoredGpu[] {
@@ -212,9 +224,10 @@ export class TelemetryStore {
    */
   writeSamples(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined): number {
     if (samples.length === 0) return 0;
-    const pending = new Map<number, OpenRow[]>();
+    const pending = new Map<number, OpenRows>();
     const lastSeen = new Map<number, number>();
     const registered: StoredGpu[] = [];
+    const persisted = new Map<number, number>();
     const write = this.db.transaction(() => {
       for (const sample of samples) {
         let gpuId = this.gpuIdsByUuid.get(sample.uuid);
@@ -223,19 +236,26 @@ export class TelemetryStore {
           gpuId = this.upsertGpu(info, sample.timestamp);
           registered.push(this.gpusById.get(gpuId)!);
         }
-        let rows = pending.get(gpuId);
-        if (!rows) pending.set(gpuId, (rows = [...(this.openRows.get(gpuId) ?? [])]));
-        const row = { recentId: null, timestamp: sample.timestamp } as OpenRow;
-        for (const key of METRIC_KEYS) row[key] = sample[key];
-        rows.push(row);
-        lastSeen.set(gpuId, Math.max(lastSeen.get(gpuId) ?? 0, sample.timestamp));
-      }
-      for (const [gpuId, rows] of pending) {
-        pending.set(gpuId, this.sealFullChunks(gpuId, rows));
-        for (const row of pending.get(gpuId)!) {
-          if (row.recentId === null) row.recentId = this.insertRecent(gpuId, row);
+        let open = pending.get(gpuId);
+        if (!open) {
+          const current = this.openRows.get(gpuId);
+          open = { rows: current ? current.rows.slice() : [], recentIds: current ? current.recentIds.slice() : [] };
+          pending.set(gpuId, open);
         }
-        this.statements.touchGpu.run(lastSeen.get(gpuId), gpuId);
+        // Samples are kept as they are (a GpuSample is a ChunkRow); nobody changes them after collection.
+        open.rows.push(sample);
+        const seen = lastSeen.get(gpuId);
+        if (seen === undefined || sample.timestamp > seen) lastSeen.set(gpuId, sample.timestamp);
+      }
+      for (const [gpuId, open] of pending) {
+        const left = this.sealFullChunks(gpuId, open);
+        for (let i = left.recentIds.length; i < left.rows.length; i++) left.recentIds.push(this.insertRecent(gpuId, left.rows[i]));
+        pending.set(gpuId, left);
+        const seen = lastSeen.get(gpuId)!;
+        if (seen - (this.persistedLastSeen.get(gpuId) ?? 0) >= LAST_SEEN_PERSIST_MS) {
+          this.statements.touchGpu.run(seen, gpuId);
+          persisted.set(gpuId, seen);
+        }
       }
     });
     try {
@@ -248,8 +268,9 @@ export class TelemetryStore {
       }
       throw error;
     }
-    for (const [gpuId, rows] of pending) {
-      this.openRows.set(gpuId, rows);
+    for (const [gpuId, at] of persisted) this.persistedLastSeen.set(gpuId, at);
+    for (const [gpuId, open] of pending) {
+      this.openRows.set(gpuId, open);
       const gpu = this.gpusById.get(gpuId)!;
       gpu.lastSeen = Math.max(gpu.lastSeen, lastSeen.get(gpuId)!);
     }
@@ -257,18 +278,18 @@ export class TelemetryStore {
   }
 
   /** Seals leading rows into chunks while a chunk's worth is waiting; returns the rows still open. */
-  private sealFullChunks(gpuId: number, rows: OpenRow[]): OpenRow[] {
+  private sealFullChunks(gpuId: number, open: OpenRows): OpenRows {
+    const { rows, recentIds } = open;
     let start = 0;
     while (start < rows.length) {
       const take = this.rowsForNextChunk(rows, start);
       if (take === 0) break;
-      const sealed = rows.slice(start, start + take);
-      this.insertChunk(gpuId, sealed);
-      const lastRecentId = sealed.reduce((max, r) => Math.max(max, r.recentId ?? 0), 0);
-      if (lastRecentId > 0) this.statements.deleteRecentUpTo.run(gpuId, lastRecentId);
+      this.insertChunk(gpuId, rows.slice(start, start + take));
+      const persistedEnd = Math.min(start + take, recentIds.length);
+      if (persistedEnd > start) this.statements.deleteRecentUpTo.run(gpuId, recentIds[persistedEnd - 1]);
       start += take;
     }
-    return start === 0 ? rows : rows.slice(start);
+    return start === 0 ? open : { rows: rows.slice(start), recentIds: recentIds.slice(Math.min(start, recentIds.length)) };
   }
 
   /**
@@ -276,7 +297,7 @@ export class TelemetryStore {
    * run of rows in the same slot, once a row of another slot follows it or the
    * run reaches the row limit.
    */
-  private rowsForNextChunk(rows: OpenRow[], start: number): number {
+  private rowsForNextChunk(rows: ChunkRow[], start: number): number {
     const { chunkMaxRows, slotMs } = this.options;
     const slot = slotStart(rows[start].timestamp, slotMs);
     let end = start + 1;
@@ -324,7 +345,7 @@ export class TelemetryStore {
     })();
   }
 
-  private insertRecent(gpuId: number, row: OpenRow): number {
+  private insertRecent(gpuId: number, row: ChunkRow): number {
     const values = [gpuId, row.timestamp, ...METRIC_KEYS.map((k) => row[k])];
     return Number(this.statements.insertRecent.run(...values).lastInsertRowid);
   }
@@ -345,7 +366,7 @@ export class TelemetryStore {
     const gpuIds = (range.gpuIds ?? [...this.gpusById.keys()]).filter((id) => this.gpusById.has(id));
     if (gpuIds.length === 0) return;
     const openBlocks = gpuIds.flatMap((gpuId) => {
-      const rows = (this.openRows.get(gpuId) ?? []).filter((r) => r.timestamp >= range.from && r.timestamp <= range.to);
+      const rows = (this.openRows.get(gpuId)?.rows ?? []).filter((r) => r.timestamp >= range.from && r.timestamp <= range.to);
       return rows.length === 0 ? [] : [{ gpu: this.gpusById.get(gpuId)!, endTs: Math.max(...rows.map((r) => r.timestamp)), rows }];
     });
     const lastId = this.statements.lastChunkId.get() as number;
@@ -401,7 +422,7 @@ export class TelemetryStore {
   /** Rows not yet sealed into a chunk, per GPU. */
   *openBlocks(gpuIds: number[]): Generator<SampleBlock> {
     for (const gpuId of gpuIds) {
-      const rows = this.openRows.get(gpuId);
+      const rows = this.openRows.get(gpuId)?.rows;
       const gpu = this.gpusById.get(gpuId);
       if (gpu && rows && rows.length > 0) yield { gpu, endTs: Math.max(...rows.map((r) => r.timestamp)), rows };
     }
@@ -442,17 +463,20 @@ export class TelemetryStore {
       .prepare(`SELECT gpuId, sum(rowCount) AS n FROM SampleChunk GROUP BY gpuId`)
       .all() as Array<{ gpuId: number; n: number }>;
     for (const { gpuId, n } of sealed) counts.set(gpuId, n);
-    for (const [gpuId, rows] of this.openRows) counts.set(gpuId, (counts.get(gpuId) ?? 0) + rows.length);
+    for (const [gpuId, open] of this.openRows) counts.set(gpuId, (counts.get(gpuId) ?? 0) + open.rows.length);
     return counts;
   }
 
   /** Drops open rows older than `cutoff` from memory after they were deleted on disk. */
   forgetOpenRowsBefore(cutoff: number) {
-    for (const [gpuId, rows] of this.openRows) {
-      this.openRows.set(
-        gpuId,
-        rows.filter((r) => r.timestamp >= cutoff),
-      );
+    for (const [gpuId, open] of this.openRows) {
+      const kept: OpenRows = { rows: [], recentIds: [] };
+      open.rows.forEach((row, i) => {
+        if (row.timestamp < cutoff) return;
+        kept.rows.push(row);
+        if (i < open.recentIds.length) kept.recentIds.push(open.recentIds[i]);
+      });
+      this.openRows.set(gpuId, kept);
     }
   }
 
