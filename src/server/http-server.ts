@@ -1,24 +1,26 @@
 import http from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { PROJECT_ROOT } from "./project-root";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import next from "next";
 import { Collector } from "./collector/collector";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
+import { createLiveStream } from "./rest/live-stream";
+import { isRestPath, isStreamPath } from "./rest/paths";
+import { createRestHandler } from "./rest/rest-handler";
 import { createSource } from "./sources/create-source";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
 import { createContextInner, type Services } from "./trpc/context";
 
 /**
- * The one server process: Next's pages, the tRPC endpoint, the collector loop
- * and the pruning timer share one module graph, so there is exactly one
- * collector and every subscriber sees the same stream.
+ * The one server process: Next's pages, the tRPC endpoint, the plain REST and
+ * WebSocket API, the collector loop and the pruning timer share one module
+ * graph, so there is exactly one collector and every subscriber sees the same stream.
  */
 
-export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRPC_PREFIX = "/api/trpc/";
 
 export interface RunningServer {
@@ -56,15 +58,20 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     },
   });
 
+  const rest = createRestHandler(services, log);
+  const stream = createLiveStream(services, log);
   const pages = options.pages ?? true ? await prepareNext(config, log) : null;
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? "/";
     if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
+    if (isRestPath(url)) return void rest(req, res);
     if (pages) return pages.handle(req, res);
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   });
   server.on("upgrade", (req, socket, head) => {
+    if (isStreamPath(req.url)) return stream.upgrade(req, socket, head);
+    // Next's dev server keeps its hot-reload socket; nothing else upgrades.
     if (pages?.upgrade) return pages.upgrade(req, socket, head);
     socket.destroy();
   });
@@ -86,6 +93,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const close = () =>
     (closing ??= (async () => {
       await collector.stop();
+      // WebSocket clients hold their connections open: drop them before waiting on the server.
+      await stream.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

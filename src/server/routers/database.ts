@@ -8,7 +8,7 @@ const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === nu
 export const databaseRouter = router({
   /** Records in total and per GPU, oldest and newest sample, file size against the cap, last prune. */
   stats: publicProcedure.query(async ({ ctx }) => {
-    const prisma = ctx.storage.requirePrisma();
+    const prisma = (await ctx.storage.prisma());
     const [gpus, sealed, open, lastPrune] = await Promise.all([
       prisma.gpu.findMany({ orderBy: [{ index: "asc" }, { id: "asc" }] }),
       prisma.sampleChunk.groupBy({ by: ["gpuId"], _sum: { rowCount: true }, _min: { startTs: true }, _max: { endTs: true } }),

@@ -12,7 +12,7 @@ export const gpusRouter = router({
       const lastSampleAt = ctx.collector.status().lastSampleAt;
       return ctx.collector.gpus().map((gpu) => ({ ...gpu, firstSeen: null, lastSeen: lastSampleAt, online: true }));
     }
-    const rows = await ctx.storage.requirePrisma().gpu.findMany({ orderBy: [{ index: "asc" }, { id: "asc" }] });
+    const rows = await (await ctx.storage.prisma()).gpu.findMany({ orderBy: [{ index: "asc" }, { id: "asc" }] });
     // The store knows the newest lastSeen; the row on disk is refreshed only once a minute.
     const lastSeenNow = new Map(store.gpus().map((g) => [g.uuid, g.lastSeen]));
     return rows.map(({ id: _id, firstSeen, lastSeen, ...gpu }) => ({

@@ -58,3 +58,16 @@ export const liveInput = z
   .optional();
 
 export const pruneInput = z.object({ force: z.boolean({ error: "must be true or false" }).default(false) }).default({ force: false });
+
+/** REST export: the history window, without a row limit (the rows are streamed). */
+export const exportInput = z.object({
+  format: z.enum(["csv", "json"], { error: "must be csv or json" }).default("csv"),
+  gpuIndex: gpuIndex.optional(),
+  hours: hours.default(24),
+});
+
+/** The plain WebSocket stream: seconds between snapshots, one GPU or all. */
+export const streamInput = z.object({
+  interval: z.number({ error: "must be a number (seconds)" }).finite("must be a finite number").min(0.1, "must be at least 0.1").max(60, "must be at most 60").default(1),
+  gpuIndex: gpuIndex.optional(),
+});

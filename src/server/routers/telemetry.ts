@@ -10,7 +10,7 @@ const HOUR = 3_600_000;
 
 /** A GPU index the store has never seen simply has no data: an empty answer, not an error. */
 const NO_SUCH_GPU = -1;
-const gpuIdOf = (store: TelemetryStore, index: number | undefined) =>
+export const gpuIdOf = (store: TelemetryStore, index: number | undefined) =>
   index === undefined ? undefined : (store.gpuIdForIndex(index) ?? NO_SUCH_GPU);
 
 export type HistoryRecord = Omit<StoredSample, "gpuId" | "uuid" | "index"> & { gpuIndex: number; gpuUuid: string; gpuName: string };
@@ -57,6 +57,9 @@ export const telemetryRouter = router({
     // Listen before backfilling so nothing falls between the two.
     const events = on(ctx.collector.events, "snapshot", { signal }) as AsyncIterableIterator<[Snapshot]>;
     let lastId = Number(input?.lastEventId ?? Number.NaN);
+    // An id this run never issued comes from before a server restart (ids start again at 1): resume from now,
+    // or a browser reconnecting after the restart would skip every snapshot until the new ids pass the old one.
+    if (lastId > (ctx.collector.latest()?.id ?? 0)) lastId = Number.NaN;
     if (Number.isFinite(lastId)) {
       for (const snapshot of ctx.collector.snapshotsAfter(lastId)) {
         lastId = snapshot.id;

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type Database from "better-sqlite3";
+import { PROJECT_ROOT } from "../project-root";
 
 /**
  * Applies the committed Prisma migrations (prisma/migrations/<name>/migration.sql)
@@ -11,7 +11,7 @@ import type Database from "better-sqlite3";
  * Done in-process because the server must not depend on the Prisma CLI at run time.
  */
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/migrations", import.meta.url));
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, "prisma", "migrations");
 
 interface Migration {
   name: string;

@@ -1,5 +1,5 @@
 import type { Logger } from "../logger";
-import { createPrismaClient, type PrismaClient } from "./prisma-client";
+import type { PrismaClient } from "./prisma-client";
 import { prune, type PrunePolicy, type PruneResult } from "./retention";
 import { TelemetryStore, type StoreOptions, DEFAULT_STORE_OPTIONS } from "./telemetry-store";
 
@@ -57,9 +57,17 @@ export class StorageManager {
     return this.current;
   }
 
-  requirePrisma(): PrismaClient {
+  /**
+   * The Prisma client for ordinary queries, created on first use: the recorder
+   * itself never needs it, and loading it costs about 40 MB.
+   */
+  async prisma(): Promise<PrismaClient> {
     this.requireStore();
-    return this.prismaClient!;
+    if (!this.prismaClient) {
+      const { createPrismaClient } = await import("./prisma-client");
+      this.prismaClient ??= createPrismaClient(this.options.dbPath);
+    }
+    return this.prismaClient;
   }
 
   onOpen(listener: (store: TelemetryStore) => void) {
@@ -73,7 +81,6 @@ export class StorageManager {
     try {
       const { store, appliedMigrations } = TelemetryStore.open(dbPath, this.options.storeOptions ?? DEFAULT_STORE_OPTIONS);
       this.current = store;
-      this.prismaClient = createPrismaClient(dbPath);
       this.openError = null;
       if (appliedMigrations.length > 0) log.info({ migrations: appliedMigrations }, "database schema migrated");
       for (const listener of this.openListeners) listener(store);

@@ -1,0 +1,113 @@
+import type http from "node:http";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import type { z } from "zod";
+import type { Logger } from "../logger";
+import type { exportInput } from "../routers/inputs";
+import { gpuIdOf } from "../routers/telemetry";
+import type { StoredSample } from "../storage/telemetry-store";
+import { scanSamples } from "../storage/telemetry-queries";
+import type { Services } from "../trpc/context";
+import { CSV_COLUMNS, sampleRecord, type SampleRecord } from "./records";
+
+/**
+ * `GET /api/telemetry/export`: every sample of the window, oldest first, as
+ * CSV or a JSON array. Rows are written batch by batch and the next batch is
+ * read only once the client has taken the last one, so memory stays flat
+ * however long the range and a slow client slows the export, not the server.
+ */
+
+const HOUR = 3_600_000;
+
+export type ExportRequest = z.output<typeof exportInput>;
+
+/** Throws DatabaseUnavailableError before anything is sent when there is no database. */
+export async function streamExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger): Promise<void> {
+  const store = services.storage.requireStore();
+  const now = Date.now();
+  const names = new Map(store.gpus().map((g) => [g.id, g.name]));
+  const batches = scanSamples(store, { gpuId: gpuIdOf(store, request.gpuIndex), from: now - request.hours * HOUR, to: now });
+  const format = FORMATS[request.format];
+
+  res.writeHead(200, {
+    "content-type": format.contentType,
+    "content-disposition": `attachment; filename="${exportFilename(request, now)}"`,
+    "cache-control": "no-store",
+  });
+  let rows = 0;
+  try {
+    if (!(await write(res, format.start))) return;
+    for (const batch of batches) {
+      const text = batch.map((sample) => format.row(sampleRecord(withName(sample, names)), rows++ === 0)).join("");
+      if (!(await write(res, text))) return;
+      // Let sampling and other requests in between batches, even when the client keeps up.
+      await nextTurn();
+    }
+    if (!(await write(res, format.end))) return;
+    res.end();
+  } catch (error) {
+    // Headers are out: all that can be done is to cut the transfer short, so the client sees it failed.
+    log.error({ err: error instanceof Error ? error.message : String(error), rows }, "export failed");
+    res.destroy();
+  } finally {
+    batches.return(undefined);
+  }
+}
+
+/** nvidia-oc-gpu0-24h-2026-05-01.csv, nvidia-oc-all-1.5h-2026-05-01.json */
+export function exportFilename(request: ExportRequest, now: number): string {
+  const gpu = request.gpuIndex === undefined ? "all" : `gpu${request.gpuIndex}`;
+  return `nvidia-oc-${gpu}-${request.hours}h-${new Date(now).toISOString().slice(0, 10)}.${request.format}`;
+}
+
+const withName = (sample: StoredSample, names: Map<number, string>) => ({
+  ...sample,
+  gpuIndex: sample.index,
+  gpuUuid: sample.uuid,
+  gpuName: names.get(sample.gpuId) ?? `GPU ${sample.index}`,
+});
+
+interface Format {
+  contentType: string;
+  start: string;
+  row: (record: SampleRecord, first: boolean) => string;
+  end: string;
+}
+
+const FORMATS: Record<ExportRequest["format"], Format> = {
+  csv: {
+    contentType: "text/csv; charset=utf-8",
+    start: `${CSV_COLUMNS.join(",")}\r\n`,
+    row: (record) => `${CSV_COLUMNS.map((column) => csvCell(column === "clock_event_reason_words" ? record.clock_event_reason_words.join("; ") : record[column])).join(",")}\r\n`,
+    end: "",
+  },
+  json: {
+    contentType: "application/json; charset=utf-8",
+    start: "[",
+    row: (record, first) => `${first ? "\n" : ",\n"}${JSON.stringify(record)}`,
+    end: "\n]\n",
+  },
+};
+
+/** RFC 4180: quote a cell holding a comma, quote or line break; null is an empty cell. */
+function csvCell(value: string | number | null): string {
+  if (value === null) return "";
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** Resolves true once the client can take more, false when it went away. */
+function write(res: http.ServerResponse, chunk: string): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  if (chunk === "" || res.write(chunk)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const settle = (open: boolean) => {
+      res.off("drain", onDrain);
+      res.off("close", onClose);
+      resolve(open);
+    };
+    const onDrain = () => settle(true);
+    const onClose = () => settle(false);
+    res.on("drain", onDrain);
+    res.on("close", onClose);
+  });
+}

@@ -1,0 +1,83 @@
+import http from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocket, WebSocketServer } from "ws";
+import type { Snapshot } from "../collector/collector";
+import type { Logger } from "../logger";
+import { streamInput } from "../routers/inputs";
+import type { Services } from "../trpc/context";
+import { toRestError, type RestError } from "./errors";
+import { queryOf, STREAM_QUERY } from "./paths";
+import { readParams } from "./query";
+import { iso, sampleRecord } from "./records";
+
+/**
+ * `ws://HOST:PORT/api/telemetry/stream?interval=1.0[&gpu_index=N]`: the newest
+ * collected snapshot, pushed every `interval` seconds to plain WebSocket
+ * clients (wscat, browsers, any language). Needs no database. Clients have
+ * nothing to say: what they send is ignored, and large frames close the socket.
+ */
+
+/** A client that stopped reading misses snapshots rather than piling them up in this process. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+export interface LiveStream {
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Drops every client at once: shutdown must not wait for them. */
+  close(): Promise<void>;
+}
+
+export function createLiveStream(services: Services, log: Logger): LiveStream {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+
+  const message = (snapshot: Snapshot, gpuIndex: number | undefined) => {
+    const names = new Map(services.collector.gpus().map((g) => [g.uuid, g.name]));
+    const samples = gpuIndex === undefined ? snapshot.samples : snapshot.samples.filter((s) => s.index === gpuIndex);
+    return JSON.stringify({
+      timestamp: iso(Date.now()),
+      gpus: samples.map((s) => sampleRecord({ ...s, gpuIndex: s.index, gpuUuid: s.uuid, gpuName: names.get(s.uuid) ?? `GPU ${s.index}` })),
+    });
+  };
+
+  const serve = (ws: WebSocket, intervalS: number, gpuIndex: number | undefined) => {
+    const push = () => {
+      const snapshot = services.collector.latest();
+      if (!snapshot || ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > MAX_BUFFERED_BYTES) return;
+      ws.send(message(snapshot, gpuIndex));
+    };
+    const timer = setInterval(push, intervalS * 1000);
+    ws.on("close", () => clearInterval(timer));
+    ws.on("error", (error) => log.debug({ err: error.message }, "stream client dropped"));
+    push();
+  };
+
+  return {
+    upgrade(req, socket, head) {
+      let input;
+      try {
+        input = streamInput.parse(readParams(queryOf(req.url), STREAM_QUERY));
+      } catch (error) {
+        refuse(socket, toRestError(error));
+        return;
+      }
+      const { interval, gpuIndex } = input;
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, interval, gpuIndex));
+    },
+    close() {
+      for (const ws of wss.clients) ws.terminate();
+      return new Promise((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+/** Answers the upgrade request with a plain HTTP error, as a refused handshake should. */
+function refuse(socket: Duplex, error: RestError) {
+  const body = JSON.stringify(error.body());
+  socket.once("finish", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status]}\r\n` +
+      "Content-Type: application/json; charset=utf-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
+}

@@ -1,0 +1,25 @@
+import type { ParamSpec } from "./query";
+
+/** Where the plain HTTP API and its WebSocket stream live; http-server.ts routes by these. */
+
+export const REST_PREFIX = "/api/telemetry";
+export const STREAM_PATH = `${REST_PREFIX}/stream`;
+
+export const STREAM_QUERY: ParamSpec = {
+  interval: { key: "interval", kind: "number" },
+  gpu_index: { key: "gpuIndex", kind: "number" },
+};
+
+export const pathOf = (url: string | undefined) => (url ?? "/").split("?", 1)[0];
+
+export const queryOf = (url: string | undefined) => {
+  const at = (url ?? "").indexOf("?");
+  return new URLSearchParams(at < 0 ? "" : (url ?? "").slice(at + 1));
+};
+
+export const isRestPath = (url: string | undefined) => {
+  const path = pathOf(url);
+  return path === REST_PREFIX || path.startsWith(`${REST_PREFIX}/`);
+};
+
+export const isStreamPath = (url: string | undefined) => pathOf(url) === STREAM_PATH;

@@ -1,0 +1,61 @@
+import { badInput, type FieldErrors } from "./errors";
+
+/**
+ * Query strings to procedure inputs. Stricter than `Number()`: "", " 1",
+ * "0x10", "1e3", "Infinity" are not numbers here, so nothing odd slips through
+ * as 0 or a huge value. A parameter given twice, given as a list (`a[]=`) or
+ * not known to the path is refused as well: a typo must not silently widen
+ * a query. Ranges are left to the shared zod inputs.
+ */
+
+export type ParamKind = "number" | "text";
+
+/** Parameters a path takes, by their snake_case name, with the input key each fills. */
+export type ParamSpec = Record<string, { key: string; kind: ParamKind }>;
+
+export type ParamValues = Record<string, number | string>;
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
+
+export function parseNumber(raw: string): { value: number } | { problem: string } {
+  if (!DECIMAL.test(raw)) return { problem: "must be a number" };
+  const value = Number(raw);
+  return Number.isFinite(value) ? { value } : { problem: "must be a finite number" };
+}
+
+/** The parameters as input values; throws a 400 naming every parameter that is wrong. */
+export function readParams(search: URLSearchParams, spec: ParamSpec): ParamValues {
+  const fields: FieldErrors = {};
+  const problem = (field: string, message: string) => {
+    const messages = (fields[field] ??= []);
+    if (!messages.includes(message)) messages.push(message);
+  };
+  const values: ParamValues = {};
+  const known = Object.keys(spec);
+  for (const name of new Set(search.keys())) {
+    const listOf = /^([^[\]]+)\[[^\]]*\]$/.exec(name)?.[1];
+    if (listOf !== undefined && listOf in spec) {
+      problem(listOf, "must be a single value, not a list");
+      continue;
+    }
+    const param = Object.hasOwn(spec, name) ? spec[name] : undefined;
+    if (!param) {
+      problem(name, known.length ? `is not a parameter of this path (it takes ${known.join(", ")})` : "is not a parameter of this path (it takes none)");
+      continue;
+    }
+    const given = search.getAll(name);
+    if (given.length > 1) {
+      problem(name, "must be given once");
+      continue;
+    }
+    if (param.kind === "text") {
+      values[param.key] = given[0];
+      continue;
+    }
+    const parsed = parseNumber(given[0]);
+    if ("problem" in parsed) problem(name, parsed.problem);
+    else values[param.key] = parsed.value;
+  }
+  if (Object.keys(fields).length > 0) throw badInput(fields);
+  return values;
+}

@@ -1,0 +1,125 @@
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "../routers/_app";
+import { clockEventReasonWords, decodeClockEventReasons } from "../sources/clock-event-reasons";
+import { METRIC_KEYS, type GpuMetrics, type MetricKey } from "../sources/types";
+import { camelToSnake } from "./errors";
+
+/**
+ * What the tRPC procedures return, in the shapes plain HTTP clients expect:
+ * snake_case keys, ISO-8601 UTC timestamps, nulls kept (null = not reported).
+ * The REST paths, the export and the WebSocket stream share these shapes.
+ */
+
+type Outputs = inferRouterOutputs<AppRouter>;
+
+/** The public name of every stored metric; `satisfies` keeps this in step with what storage holds. */
+export const METRIC_FIELDS = {
+  temperatureC: "temperature",
+  memoryTemperatureC: "memory_temperature",
+  fanSpeedPct: "fan_speed",
+  powerDrawW: "power_draw",
+  powerLimitW: "power_limit",
+  graphicsClockMhz: "core_clock",
+  smClockMhz: "sm_clock",
+  memoryClockMhz: "memory_clock",
+  videoClockMhz: "video_clock",
+  baseClockMhz: "base_clock",
+  maxGraphicsClockMhz: "max_core_clock",
+  maxMemoryClockMhz: "max_memory_clock",
+  clockEventReasons: "clock_event_reasons",
+  gpuUtilizationPct: "utilization",
+  memoryUtilizationPct: "memory_utilization",
+  memoryUsedMib: "memory_used",
+  memoryTotalMib: "memory_total",
+  pstate: "pstate",
+} as const satisfies Record<MetricKey, string>;
+
+/** One reading of one GPU, as every telemetry path hands it out. */
+export interface SampleSource extends GpuMetrics {
+  gpuIndex: number;
+  gpuUuid: string;
+  gpuName: string;
+  timestamp: number;
+}
+
+export type SampleRecord = {
+  gpu_index: number;
+  gpu_uuid: string;
+  gpu_name: string;
+  timestamp: string;
+} & { [K in MetricKey as (typeof METRIC_FIELDS)[K]]: number | null } & {
+  /** Each reason as a flag (idle, sw_power_cap, hw_slowdown, thermal, boost_active, ...); null when the mask is unknown. */
+  clock_event_reasons_decoded: Record<string, boolean> | null;
+  /** The same as short words for display, e.g. ["idle"] or ["SW power cap"]. */
+  clock_event_reason_words: string[];
+};
+
+/** Columns of the CSV export: the record without the decoded flags, the words joined by "; ". */
+export const CSV_COLUMNS = ["gpu_index", "gpu_uuid", "gpu_name", "timestamp", ...METRIC_KEYS.map((k) => METRIC_FIELDS[k]), "clock_event_reason_words"] as const;
+
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function sampleRecord(sample: SampleSource): SampleRecord {
+  const record = { gpu_index: sample.gpuIndex, gpu_uuid: sample.gpuUuid, gpu_name: sample.gpuName, timestamp: iso(sample.timestamp) } as SampleRecord;
+  const metrics = record as unknown as Record<string, number | null>;
+  for (const key of METRIC_KEYS) metrics[METRIC_FIELDS[key]] = sample[key];
+  record.clock_event_reasons_decoded = decodedReasons(sample.clockEventReasons);
+  record.clock_event_reason_words = clockEventReasonWords(sample.clockEventReasons);
+  return record;
+}
+
+function decodedReasons(mask: number | null): Record<string, boolean> | null {
+  const decoded = decodeClockEventReasons(mask);
+  if (decoded === null) return null;
+  return Object.fromEntries(Object.entries(decoded).map(([reason, active]) => [camelToSnake(reason), active]));
+}
+
+export function statsRecord(stats: Outputs["telemetry"]["stats"]) {
+  return {
+    gpu_index: stats.gpuIndex,
+    hours: stats.hours,
+    record_count: stats.recordCount,
+    first_timestamp: iso(stats.firstTimestamp),
+    last_timestamp: iso(stats.lastTimestamp),
+    temperature: stats.temperature,
+    power_draw: stats.powerDraw,
+    utilization_avg: stats.utilizationAvg,
+    core_clock_avg: stats.graphicsClockAvg,
+    memory_clock_avg: stats.memoryClockAvg,
+  };
+}
+
+export function databaseStatsRecord(stats: Outputs["database"]["stats"]) {
+  const prune = stats.lastPrune;
+  return {
+    total_records: stats.totalRecords,
+    per_gpu: stats.perGpu.map((gpu) => ({
+      gpu_index: gpu.gpuIndex,
+      gpu_uuid: gpu.gpuUuid,
+      gpu_name: gpu.gpuName,
+      records: gpu.records,
+      oldest: iso(gpu.oldest),
+      newest: iso(gpu.newest),
+    })),
+    oldest: iso(stats.oldest),
+    newest: iso(stats.newest),
+    path: stats.path,
+    file_bytes: stats.fileBytes,
+    max_bytes: stats.maxBytes,
+    retention_days: stats.retentionDays,
+    last_prune: prune && {
+      at: iso(prune.at),
+      reason: prune.reason,
+      deleted_chunks: prune.deletedChunks,
+      deleted_samples: prune.deletedSamples,
+      bytes_before: prune.bytesBefore,
+      bytes_after: prune.bytesAfter,
+      duration_ms: prune.durationMs,
+      error: prune.error,
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import type http from "node:http";
+import type { inferRouterInputs } from "@trpc/server";
+import type { Logger } from "../logger";
+import { appRouter, type AppRouter } from "../routers/_app";
+import { exportInput } from "../routers/inputs";
+import { createContextInner, type Services } from "../trpc/context";
+import { badInput, camelToSnake, RestError, sendError, sendJson, toRestError, type FieldErrors } from "./errors";
+import { streamExport } from "./export";
+import { pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "./paths";
+import { parseNumber, readParams, type ParamSpec, type ParamValues } from "./query";
+import { databaseStatsRecord, sampleRecord, statsRecord } from "./records";
+
+/**
+ * Plain HTTP under /api/telemetry for clients that do not speak tRPC (curl,
+ * scripts, other languages). Each path calls the tRPC procedure itself, so
+ * validation, data and errors are exactly the tRPC API's; only names
+ * (snake_case) and timestamps (ISO-8601) are translated.
+ */
+
+type Inputs = inferRouterInputs<AppRouter>;
+
+/** The procedure's zod input judges what the query string gave; this type is only its promise to. */
+const unchecked = <T>(input: ParamValues) => input as T;
+
+interface RouteContext {
+  input: ParamValues;
+  res: http.ServerResponse;
+  caller: ReturnType<typeof appRouter.createCaller>;
+  services: Services;
+  log: Logger;
+}
+
+interface Route {
+  /** Segments after the prefix; `{name}` is a numeric path parameter, passed as the camelCase input key. */
+  pattern: string[];
+  query: ParamSpec;
+  run(context: RouteContext): Promise<void>;
+}
+
+const GPU_INDEX = { key: "gpuIndex", kind: "number" } as const;
+const HOURS = { key: "hours", kind: "number" } as const;
+
+const ROUTES: Route[] = [
+  {
+    pattern: ["history"],
+    query: { gpu_index: GPU_INDEX, hours: HOURS, limit: { key: "limit", kind: "number" } },
+    async run({ input, res, caller }) {
+      const rows = await caller.telemetry.history(unchecked<Inputs["telemetry"]["history"]>(input));
+      sendJson(res, 200, rows.map(sampleRecord));
+    },
+  },
+  {
+    pattern: ["stats", "{gpuIndex}"],
+    query: { hours: HOURS },
+    async run({ input, res, caller }) {
+      sendJson(res, 200, statsRecord(await caller.telemetry.stats(unchecked<Inputs["telemetry"]["stats"]>(input))));
+    },
+  },
+  {
+    pattern: ["stats"],
+    query: { hours: HOURS },
+    async run() {
+      throw badInput({ gpu_index: [`is required (GET ${REST_PREFIX}/stats/{gpu_index})`] });
+    },
+  },
+  {
+    pattern: ["database", "stats"],
+    query: {},
+    async run({ res, caller }) {
+      sendJson(res, 200, databaseStatsRecord(await caller.database.stats()));
+    },
+  },
+  {
+    pattern: ["export"],
+    query: { format: { key: "format", kind: "text" }, gpu_index: GPU_INDEX, hours: HOURS },
+    async run({ input, res, services, log }) {
+      await streamExport(services, exportInput.parse(input), res, log);
+    },
+  },
+  {
+    // Reached only by requests that did not ask to upgrade.
+    pattern: ["stream"],
+    query: STREAM_QUERY,
+    async run() {
+      throw new RestError(426, "UPGRADE_REQUIRED", `${STREAM_PATH} is a WebSocket: connect with ws://, e.g. wscat -c 'ws://HOST:PORT${STREAM_PATH}?interval=1'`);
+    },
+  },
+];
+
+export function createRestHandler(services: Services, log: Logger) {
+  return async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    try {
+      await handle(req, res, services, log);
+    } catch (error) {
+      const failure = toRestError(error);
+      if (failure.status === 500) log.error({ path: pathOf(req.url), err: error instanceof Error ? error.message : String(error) }, "REST request failed");
+      if (res.headersSent) res.destroy();
+      else sendError(res, failure, failure.status === 426 ? { upgrade: "websocket" } : {});
+    }
+  };
+}
+
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, services: Services, log: Logger) {
+  const path = pathOf(req.url);
+  const segments = path.slice(REST_PREFIX.length).split("/").filter(Boolean).map(decodeSegment);
+  const route = ROUTES.find((r) => r.pattern.length === segments.length && r.pattern.every((part, i) => isParam(part) || part === segments[i]));
+  if (!route) throw new RestError(404, "NOT_FOUND", `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /database/stats, /export and /stream)`);
+  if (req.method !== "GET") {
+    sendError(res, new RestError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${path}; use GET`), { allow: "GET" });
+    return;
+  }
+  const input = { ...readParams(queryOf(req.url), route.query), ...pathParams(route.pattern, segments) };
+  await route.run({ input, res, caller: appRouter.createCaller(createContextInner(services)), services, log });
+}
+
+const isParam = (part: string) => part.startsWith("{");
+
+function pathParams(pattern: string[], segments: string[]): ParamValues {
+  const values: ParamValues = {};
+  const fields: FieldErrors = {};
+  pattern.forEach((part, i) => {
+    if (!isParam(part)) return;
+    const key = part.slice(1, -1);
+    const parsed = parseNumber(segments[i]);
+    if ("problem" in parsed) fields[camelToSnake(key)] = [parsed.problem];
+    else values[key] = parsed.value;
+  });
+  if (Object.keys(fields).length > 0) throw badInput(fields);
+  return values;
+}
+
+/** An undecodable segment stays as it is: it then matches nothing, or is refused as a number. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
