@@ -7,9 +7,11 @@
  *   --seconds S         length of the collector-cost and live-latency runs (default 60)
  *   --fresh             rebuild the cached history database
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { createTelemetryClient } from "../src/client/telemetry-client";
@@ -211,6 +213,8 @@ async function benchCollector() {
 }
 
 async function main() {
+  const built = spawnSync(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "scripts", "ensure-build.mjs")], { stdio: "inherit" });
+  if (built.status !== 0) throw new Error("building the server failed");
   console.log(`nvidia-oc bench${smoke ? " (smoke)" : ""} on ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}`);
   console.log("| figure | measured | baseline / goal |\n| --- | --- | --- |");
   benchIngest();

@@ -12,9 +12,9 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** Starts the real server (as `npm start` runs it) on a free port and waits until it listens. */
+/** Starts the real server as `npm start` runs it (run scripts/ensure-build.mjs first) on a free port. */
 export function startServer(env: Record<string, string>): Promise<BenchServer> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "server", "main.ts")], {
+  const child = spawn(process.execPath, ["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
     stdio: ["ignore", "pipe", "inherit"],

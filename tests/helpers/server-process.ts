@@ -24,9 +24,12 @@ export interface ServerProcess {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `src/server/main.ts` as `npm start` does, on an ephemeral port, and waits until it listens. */
+/**
+ * Starts the server exactly as `npm start` runs it (the bundle tests/global-setup.ts
+ * builds from src/server), on an ephemeral port, and waits until it listens.
+ */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "server", "main.ts")], {
+  const child = spawn(process.execPath, ["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
