@@ -1,7 +1,7 @@
 import type { MetricKey } from "../sources/types";
 import type { ChunkRow } from "./chunk-columns";
 import { addRow, emptySummary, mergeSummary, metricStats, type MetricSummary } from "./metric-summary";
-import { HOUR_MS, toStoredSample, type SampleBlock, type StoredSample, type TelemetryStore } from "./telemetry-store";
+import { HOUR_MS, slotStart, toStoredSample, type SampleBlock, type StoredGpu, type StoredSample, type TelemetryStore } from "./telemetry-store";
 
 /**
  * Read-side questions asked of the store: newest samples, window statistics,
@@ -19,24 +19,34 @@ const gpuIdsOf = (window: Window) => (window.gpuId === undefined ? undefined : [
 
 /** Up to `limit` samples of the window, newest first; reads only as many chunks as it needs. */
 export function newestSamples(store: TelemetryStore, window: Window, limit: number): StoredSample[] {
-  const found: StoredSample[] = [];
+  // Candidates stay as (GPU, row) pairs; only the `limit` kept become records.
+  let found: Candidate[] = [];
   let kthNewest = -Infinity;
+  const slotMs = store.options.slotMs;
   for (const block of store.blocks({ gpuIds: gpuIdsOf(window), from: window.from, to: window.to, newestFirst: true })) {
-    // Blocks come newest end first: once one ends before the limit-th newest sample found, no later block can matter.
-    if (found.length >= limit && block.endTs < kthNewest) break;
+    // Sealed blocks come newest slot first and never leave their slot, so once the
+    // limit-th newest sample found is past this block's slot, nothing later can matter.
+    if (found.length >= limit && kthNewest >= slotStart(block.startTs, slotMs) + slotMs) break;
     for (const row of block.rows) {
-      if (row.timestamp >= window.from && row.timestamp <= window.to) found.push(toStoredSample(block.gpu, row));
+      if (row.timestamp >= window.from && row.timestamp <= window.to && row.timestamp > kthNewest) found.push({ gpu: block.gpu, row });
     }
     if (found.length >= limit) {
-      found.sort(newestFirst);
-      found.length = limit;
-      kthNewest = found[limit - 1].timestamp;
+      found = found.sort(newestCandidateFirst).slice(0, limit);
+      kthNewest = found[limit - 1].row.timestamp;
     }
   }
-  return found.sort(newestFirst).slice(0, limit);
+  return found
+    .sort(newestCandidateFirst)
+    .slice(0, limit)
+    .map(({ gpu, row }) => toStoredSample(gpu, row));
 }
 
-const newestFirst = (a: StoredSample, b: StoredSample) => b.timestamp - a.timestamp || a.index - b.index;
+interface Candidate {
+  gpu: StoredGpu;
+  row: ChunkRow;
+}
+
+const newestCandidateFirst = (a: Candidate, b: Candidate) => b.row.timestamp - a.row.timestamp || a.gpu.index - b.gpu.index;
 
 export interface MinMaxAvg {
   min: number | null;

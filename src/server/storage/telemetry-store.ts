@@ -41,6 +41,8 @@ export interface StoredGpu extends GpuInfo {
 
 export interface SampleBlock {
   gpu: StoredGpu;
+  /** Oldest timestamp in the block. */
+  startTs: number;
   /** Newest timestamp in the block. */
   endTs: number;
   rows: ChunkRow[];
@@ -107,7 +109,7 @@ export class TelemetryStore {
          WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
       ),
       chunksStartingIn: db.prepare(
-        `SELECT gpuId, endTs, data FROM SampleChunk
+        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
          WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ? ORDER BY startTs, id`,
       ),
       rollupsIn: db.prepare(
@@ -149,8 +151,8 @@ export class TelemetryStore {
       chunksNewestFirst: db.prepare(
         `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
          WHERE gpuId IN (SELECT value FROM json_each(@gpuIds)) AND endTs >= @from AND startTs <= @to AND id <= @lastId
-           AND endTs <= @afterTs AND (endTs < @afterTs OR id < @afterId)
-         ORDER BY endTs DESC, id DESC LIMIT @limit`,
+           AND startTs <= @afterTs AND (startTs < @afterTs OR id < @afterId)
+         ORDER BY startTs DESC, id DESC LIMIT @limit`,
       ),
     };
     this.loadState();
@@ -367,7 +369,7 @@ export class TelemetryStore {
     if (gpuIds.length === 0) return;
     const openBlocks = gpuIds.flatMap((gpuId) => {
       const rows = (this.openRows.get(gpuId)?.rows ?? []).filter((r) => r.timestamp >= range.from && r.timestamp <= range.to);
-      return rows.length === 0 ? [] : [{ gpu: this.gpusById.get(gpuId)!, endTs: Math.max(...rows.map((r) => r.timestamp)), rows }];
+      return rows.length === 0 ? [] : [blockOfRows(this.gpusById.get(gpuId)!, rows)];
     });
     const lastId = this.statements.lastChunkId.get() as number;
     const statement = range.newestFirst ? this.statements.chunksNewestFirst : this.statements.chunksOldestFirst;
@@ -378,11 +380,11 @@ export class TelemetryStore {
     for (;;) {
       const page = statement.all({ gpuIds: JSON.stringify(gpuIds), from: range.from, to: range.to, lastId, ...cursor, limit: CHUNK_PAGE }) as ChunkRecord[];
       for (const chunk of page) {
-        yield { gpu: this.gpusById.get(chunk.gpuId)!, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
+        yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
       }
       if (page.length < CHUNK_PAGE) break;
       const last = page[page.length - 1];
-      cursor.afterTs = range.newestFirst ? last.endTs : last.startTs;
+      cursor.afterTs = last.startTs;
       cursor.afterId = last.id;
     }
     if (!range.newestFirst) yield* openBlocks.sort((a, b) => a.endTs - b.endTs);
@@ -405,8 +407,8 @@ export class TelemetryStore {
   /** Decoded sealed chunks whose slot starts in [from, to). */
   *chunksStartingIn(gpuIds: number[], from: number, to: number): Generator<SampleBlock> {
     if (from >= to) return;
-    for (const chunk of this.statements.chunksStartingIn.iterate(JSON.stringify(gpuIds), from, to) as Iterable<{ gpuId: number; endTs: number; data: Buffer }>) {
-      yield { gpu: this.gpusById.get(chunk.gpuId)!, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
+    for (const chunk of this.statements.chunksStartingIn.iterate(JSON.stringify(gpuIds), from, to) as Iterable<ChunkRecord>) {
+      yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
     }
   }
 
@@ -424,7 +426,7 @@ export class TelemetryStore {
     for (const gpuId of gpuIds) {
       const rows = this.openRows.get(gpuId)?.rows;
       const gpu = this.gpusById.get(gpuId);
-      if (gpu && rows && rows.length > 0) yield { gpu, endTs: Math.max(...rows.map((r) => r.timestamp)), rows };
+      if (gpu && rows && rows.length > 0) yield blockOfRows(gpu, rows);
     }
   }
 
@@ -493,6 +495,16 @@ export class TelemetryStore {
       this.db.close();
     }
   }
+}
+
+function blockOfRows(gpu: StoredGpu, rows: ChunkRow[]): SampleBlock {
+  let startTs = Infinity;
+  let endTs = -Infinity;
+  for (const row of rows) {
+    if (row.timestamp < startTs) startTs = row.timestamp;
+    if (row.timestamp > endTs) endTs = row.timestamp;
+  }
+  return { gpu, startTs, endTs, rows };
 }
 
 export function toStoredSample(gpu: StoredGpu, row: ChunkRow): StoredSample {
