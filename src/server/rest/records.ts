@@ -63,19 +63,57 @@ export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+/**
+ * Written out field by field (its type demands every one): a literal of fixed
+ * shape builds and serialises several times faster than keys added in a loop,
+ * which matters for a 10,000-record history or a long export.
+ */
 export function sampleRecord(sample: SampleSource): SampleRecord {
-  const record = { gpu_index: sample.gpuIndex, gpu_uuid: sample.gpuUuid, gpu_name: sample.gpuName, timestamp: iso(sample.timestamp) } as SampleRecord;
-  const metrics = record as unknown as Record<string, number | null>;
-  for (const key of METRIC_KEYS) metrics[METRIC_FIELDS[key]] = sample[key];
-  record.clock_event_reasons_decoded = decodedReasons(sample.clockEventReasons);
-  record.clock_event_reason_words = clockEventReasonWords(sample.clockEventReasons);
-  return record;
+  const reasons = reasonsOf(sample.clockEventReasons);
+  return {
+    gpu_index: sample.gpuIndex,
+    gpu_uuid: sample.gpuUuid,
+    gpu_name: sample.gpuName,
+    timestamp: iso(sample.timestamp),
+    temperature: sample.temperatureC,
+    memory_temperature: sample.memoryTemperatureC,
+    fan_speed: sample.fanSpeedPct,
+    power_draw: sample.powerDrawW,
+    power_limit: sample.powerLimitW,
+    core_clock: sample.graphicsClockMhz,
+    sm_clock: sample.smClockMhz,
+    memory_clock: sample.memoryClockMhz,
+    video_clock: sample.videoClockMhz,
+    base_clock: sample.baseClockMhz,
+    max_core_clock: sample.maxGraphicsClockMhz,
+    max_memory_clock: sample.maxMemoryClockMhz,
+    clock_event_reasons: sample.clockEventReasons,
+    utilization: sample.gpuUtilizationPct,
+    memory_utilization: sample.memoryUtilizationPct,
+    memory_used: sample.memoryUsedMib,
+    memory_total: sample.memoryTotalMib,
+    pstate: sample.pstate,
+    clock_event_reasons_decoded: reasons.decoded,
+    clock_event_reason_words: reasons.words,
+  };
 }
 
-function decodedReasons(mask: number | null): Record<string, boolean> | null {
-  const decoded = decodeClockEventReasons(mask);
-  if (decoded === null) return null;
-  return Object.fromEntries(Object.entries(decoded).map(([reason, active]) => [camelToSnake(reason), active]));
+type DecodedReasons = { decoded: Record<string, boolean> | null; words: string[] };
+
+/** A GPU shows only a handful of masks, so each is decoded once and shared by every record carrying it. */
+const reasonsByMask = new Map<number | null, DecodedReasons>();
+
+function reasonsOf(mask: number | null): DecodedReasons {
+  let reasons = reasonsByMask.get(mask);
+  if (!reasons) {
+    const decoded = decodeClockEventReasons(mask);
+    reasons = {
+      decoded: decoded && Object.freeze(Object.fromEntries(Object.entries(decoded).map(([reason, active]) => [camelToSnake(reason), active]))),
+      words: Object.freeze(clockEventReasonWords(mask)) as string[],
+    };
+    if (reasonsByMask.size < 1024) reasonsByMask.set(mask, reasons);
+  }
+  return reasons;
 }
 
 export function statsRecord(stats: Outputs["telemetry"]["stats"]) {
