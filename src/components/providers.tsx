@@ -1,21 +1,34 @@
 "use client";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { useState, type ReactNode } from "react";
-import type { AppRouter } from "../server/routers/_app";
+import { retryUnlessDatabaseDown } from "../lib/database-error";
 import { TRPCProvider } from "../lib/trpc";
+import type { AppRouter } from "../server/routers/_app";
+import { LiveTelemetryProvider } from "./live/live-telemetry";
+
+const TRPC_URL = "/api/trpc";
 
 export function Providers({ children }: { children: ReactNode }) {
   const [queryClient] = useState(
-    () => new QueryClient({ defaultOptions: { queries: { staleTime: 1000, retry: 1 } } }),
+    () => new QueryClient({ defaultOptions: { queries: { staleTime: 1000, retry: retryUnlessDatabaseDown } } }),
   );
   const [trpcClient] = useState(() =>
-    createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: "/api/trpc" })] }),
+    createTRPCClient<AppRouter>({
+      links: [
+        // The server speaks SSE for subscriptions; the browser's EventSource resumes them with the last event id.
+        splitLink({
+          condition: (op) => op.type === "subscription",
+          true: httpSubscriptionLink({ url: TRPC_URL }),
+          false: httpBatchLink({ url: TRPC_URL }),
+        }),
+      ],
+    }),
   );
   return (
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
-        {children}
+        <LiveTelemetryProvider>{children}</LiveTelemetryProvider>
       </TRPCProvider>
     </QueryClientProvider>
   );

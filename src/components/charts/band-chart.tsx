@@ -1,0 +1,82 @@
+"use client";
+import { useMemo } from "react";
+import type { TelemetrySeries } from "../../lib/api-types";
+import { METRIC_INFO, type ChartPanel } from "../../lib/metrics";
+import { ChartLegend, type LegendItem } from "./chart-legend";
+import { TimeChart, type LineDataset, type XY, type ZoomControl } from "./time-chart";
+
+export interface BandChartProps {
+  panel: ChartPanel;
+  series: TelemetrySeries;
+  /** The window shown (the zoomed one, or the whole range). */
+  xMin: number;
+  xMax: number;
+  zoom: ZoomControl;
+}
+
+const withAlpha = (hex: string, alpha: number) => `${hex}${Math.round(alpha * 255).toString(16).padStart(2, "0")}`;
+
+/**
+ * Bucket values as chart points at each bucket's middle. A stretch with no
+ * samples (the recorder was off) becomes a gap, not a straight line across it.
+ */
+function points(series: TelemetrySeries, values: (number | null)[], scale: number): XY[] {
+  const out: XY[] = [];
+  const half = series.bucketMs / 2;
+  for (let i = 0; i < series.t.length; i++) {
+    if (i > 0 && series.t[i] - series.t[i - 1] > 2 * series.bucketMs) out.push({ x: series.t[i - 1] + series.bucketMs, y: null });
+    const value = values[i];
+    out.push({ x: series.t[i] + half, y: value === null ? null : value * scale });
+  }
+  return out;
+}
+
+/** Min..max of each bucket as a filled band with the average drawn over it. */
+export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
+  const { datasets, legend } = useMemo(() => {
+    const datasets: LineDataset[] = [];
+    const legend: LegendItem[] = [];
+    for (const metric of panel.metrics) {
+      const info = METRIC_INFO[metric];
+      const values = series.metrics[metric];
+      if (!values) continue;
+      // Order matters: the max band fills down to the dataset just before it (its min).
+      datasets.push(
+        { label: `${info.label} min`, data: points(series, values.min, info.scale), borderWidth: 0, pointRadius: 0, fill: false, borderColor: "transparent" },
+        {
+          label: `${info.label} max`,
+          data: points(series, values.max, info.scale),
+          borderWidth: 0,
+          pointRadius: 0,
+          fill: "-1",
+          borderColor: "transparent",
+          backgroundColor: withAlpha(info.color, 0.22),
+        },
+        { label: `${info.label} avg`, data: points(series, values.avg, info.scale), borderColor: info.color, backgroundColor: info.color, fill: false },
+      );
+      legend.push({ label: `${info.label} avg`, color: info.color }, { label: "min–max", color: withAlpha(info.color, 0.35), band: true });
+    }
+    return { datasets, legend };
+  }, [panel, series]);
+  const first = METRIC_INFO[panel.metrics[0]];
+  const format = (value: number) => first.format(value / first.scale);
+  return (
+    <figure className="chart" data-testid="chart" data-chart={panel.id}>
+      <figcaption className="chart-title">
+        {panel.title} <span className="muted">({panel.unit})</span>
+      </figcaption>
+      <TimeChart
+        datasets={datasets}
+        xMin={xMin}
+        xMax={xMax}
+        yMin={panel.yMin}
+        yMax={panel.yMax}
+        format={format}
+        tooltipMode="index"
+        zoom={zoom}
+        label={`${panel.title}: average with the minimum to maximum band`}
+      />
+      <ChartLegend items={legend} />
+    </figure>
+  );
+}

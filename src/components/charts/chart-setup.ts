@@ -1,0 +1,19 @@
+import { Chart, Filler, LinearScale, LineController, LineElement, PointElement, TimeScale, Tooltip } from "chart.js";
+import "chartjs-adapter-date-fns";
+import zoomPlugin from "chartjs-plugin-zoom";
+
+/**
+ * Chart.js pieces, registered once per page load. The zoom plugin pulls in
+ * hammerjs, which touches `window` as it loads, so only client-only modules
+ * (loaded through next/dynamic with ssr: false) may import this file.
+ */
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, TimeScale, Filler, Tooltip, zoomPlugin);
+
+Chart.defaults.color = "#9aa3b2";
+Chart.defaults.borderColor = "rgba(255, 255, 255, 0.07)";
+Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+Chart.defaults.font.size = 11;
+Chart.defaults.animation = false;
+
+export { Chart };

@@ -1,0 +1,53 @@
+"use client";
+import { useMemo } from "react";
+import type { ChartPanel } from "../../lib/metrics";
+import { colorFor, METRIC_INFO } from "../../lib/metrics";
+import type { RollingWindow } from "../../lib/rolling-window";
+import { ChartLegend } from "./chart-legend";
+import { TimeChart, type LineDataset } from "./time-chart";
+
+export interface RollingChartProps {
+  panel: ChartPanel;
+  window: RollingWindow;
+  /** Bumped by the live provider when the window has new readings. */
+  version: number;
+  gpuName: (index: number) => string;
+}
+
+/** The last minutes of one metric, a line per GPU, from the readings kept in the browser. */
+export function RollingChart({ panel, window, version, gpuName }: RollingChartProps) {
+  const metric = panel.metrics[0];
+  const info = METRIC_INFO[metric];
+  const { datasets, legend, end } = useMemo(() => {
+    const indexes = window.gpuIndexes();
+    const datasets: LineDataset[] = indexes.map((index) => ({
+      label: gpuName(index),
+      borderColor: colorFor(index),
+      backgroundColor: colorFor(index),
+      data: window.points(index).map((p) => ({ x: p.t, y: p[metric] === null ? null : p[metric] * info.scale })),
+    }));
+    const legend = indexes.map((index) => ({ label: gpuName(index), color: colorFor(index) }));
+    return { datasets, legend, end: window.end() };
+    // `version` stands for the window's contents, which change in place.
+  }, [window, version, metric, info, gpuName]);
+  const xMax = end ?? Date.now();
+  const format = (value: number) => info.format(value / info.scale);
+  return (
+    <figure className="chart" data-testid="chart" data-chart={panel.id}>
+      <figcaption className="chart-title">
+        {panel.title} <span className="muted">({panel.unit})</span>
+      </figcaption>
+      <TimeChart
+        datasets={datasets}
+        xMin={xMax - window.spanMs}
+        xMax={xMax}
+        yMin={panel.yMin}
+        yMax={panel.yMax}
+        format={format}
+        tooltipMode="nearest"
+        label={`${panel.title}, last ${Math.round(window.spanMs / 60_000)} minutes, one line per GPU`}
+      />
+      <ChartLegend items={legend} />
+    </figure>
+  );
+}

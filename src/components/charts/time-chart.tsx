@@ -1,0 +1,186 @@
+"use client";
+import type { Chart, ChartDataset, ChartOptions, Plugin, TooltipItem } from "chart.js";
+import { useEffect, useRef, useState } from "react";
+import { loadChartJs } from "./chart-loader";
+
+/**
+ * One Chart.js line chart on a time axis. The chart is created once and then
+ * fed new data in place (no re-creation, no animation), so a chart that
+ * updates every second stays cheap. Chart.js itself loads in the browser only;
+ * if that fails, the chart says so and tries again rather than taking the page down.
+ */
+
+const RETRY_LOAD_MS = 5000;
+/** Zooming in further than this shows nothing a sample per second can fill. */
+const MIN_ZOOM_SPAN_MS = 60_000;
+
+export type XY = { x: number; y: number | null };
+export type LineDataset = ChartDataset<"line", XY[]>;
+
+export interface ZoomControl {
+  /** Zoom and pan stay inside this window. */
+  bounds: { from: number; to: number };
+  /** Called when a wheel/pinch zoom or a drag pan ends, with the window now shown. */
+  onWindow: (from: number, to: number) => void;
+}
+
+export interface TimeChartProps {
+  datasets: LineDataset[];
+  xMin: number;
+  xMax: number;
+  yMin?: number;
+  yMax?: number;
+  /** Formats a y value for ticks and the tooltip, unit included. */
+  format: (value: number) => string;
+  tooltipMode: "index" | "nearest";
+  zoom?: ZoomControl;
+  /** What the chart shows, for screen readers. */
+  label: string;
+}
+
+const TIME_FORMATS = {
+  millisecond: "HH:mm:ss.SSS",
+  second: "HH:mm:ss",
+  minute: "HH:mm",
+  hour: "HH:mm",
+  day: "MMM d",
+  week: "MMM d",
+  month: "MMM yyyy",
+  quarter: "MMM yyyy",
+  year: "yyyy",
+};
+
+const Y_AXIS_WIDTH = 76;
+
+/** After every draw, tells the page how many points are on the canvas (the tests read it too). */
+const pointCount: Plugin<"line"> = {
+  id: "nvocPointCount",
+  afterRender(chart) {
+    const drawn = chart.data.datasets.reduce((sum, dataset, i) => (chart.isDatasetVisible(i) ? sum + dataset.data.length : sum), 0);
+    chart.canvas.dataset.points = String(drawn);
+  },
+};
+
+type LineChart = Chart<"line", XY[]>;
+
+/** Pushes the current props into the chart and redraws it without animation. */
+function apply(chart: LineChart, props: TimeChartProps) {
+  chart.data.datasets = props.datasets;
+  const scales = chart.options.scales!;
+  scales.x!.min = props.xMin;
+  scales.x!.max = props.xMax;
+  scales.y!.min = props.yMin;
+  scales.y!.max = props.yMax;
+  const zoomOptions = chart.options.plugins?.zoom;
+  if (zoomOptions && props.zoom) zoomOptions.limits = { x: { min: props.zoom.bounds.from, max: props.zoom.bounds.to, minRange: MIN_ZOOM_SPAN_MS } };
+  chart.update("none");
+}
+
+export function TimeChart(props: TimeChartProps) {
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const chartRef = useRef<LineChart | null>(null);
+  const latest = useRef(props);
+  latest.current = props;
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    let cancelled = false;
+    let chart: LineChart | null = null;
+    loadChartJs().then(
+      ({ Chart }) => {
+        const canvas = canvasRef.current;
+        if (cancelled || !canvas) return;
+        chart = new Chart<"line", XY[]>(canvas, { type: "line", data: { datasets: [] }, options: chartOptions(latest), plugins: [pointCount] });
+        chartRef.current = chart;
+        apply(chart, latest.current);
+        setLoadError(null);
+      },
+      (error: unknown) => {
+        if (!cancelled) setLoadError(error instanceof Error ? error.message : String(error));
+      },
+    );
+    return () => {
+      cancelled = true;
+      chart?.destroy();
+      chartRef.current = null;
+    };
+  }, [attempt]);
+
+  useEffect(() => {
+    if (loadError === null) return;
+    const timer = setTimeout(() => setAttempt((n) => n + 1), RETRY_LOAD_MS);
+    return () => clearTimeout(timer);
+  }, [loadError, attempt]);
+
+  const { datasets, xMin, xMax, yMin, yMax, zoom } = props;
+  useEffect(() => {
+    if (chartRef.current) apply(chartRef.current, latest.current);
+  }, [datasets, xMin, xMax, yMin, yMax, zoom]);
+
+  return (
+    <div className="chart-canvas">
+      <canvas ref={canvasRef} role="img" aria-label={props.label} />
+      {loadError !== null && (
+        <p className="chart-failed" role="status">
+          The chart could not load ({loadError}); trying again.
+        </p>
+      )}
+    </div>
+  );
+}
+
+function chartOptions(latest: { current: TimeChartProps }): ChartOptions<"line"> {
+  const reportWindow = (chart: Chart) => {
+    const { min, max } = chart.scales.x;
+    latest.current.zoom?.onWindow(Math.round(min), Math.round(max));
+  };
+  const zoom = latest.current.zoom;
+  return {
+    responsive: true,
+    maintainAspectRatio: false,
+    parsing: false,
+    normalized: true,
+    spanGaps: false,
+    interaction: { mode: latest.current.tooltipMode, axis: "x", intersect: false },
+    elements: { point: { radius: 0, hitRadius: 6, hoverRadius: 3 }, line: { borderWidth: 1.5, tension: 0 } },
+    scales: {
+      x: {
+        type: "time",
+        time: { displayFormats: TIME_FORMATS, tooltipFormat: "yyyy-MM-dd HH:mm:ss", minUnit: "minute" },
+        ticks: { maxRotation: 0, autoSkipPadding: 16 },
+        grid: { display: false },
+      },
+      y: {
+        beginAtZero: false,
+        ticks: { callback: (value) => latest.current.format(Number(value)), maxTicksLimit: 6 },
+        // The same axis width on every chart lines their time axes up under each other.
+        afterFit: (scale) => {
+          scale.width = Y_AXIS_WIDTH;
+        },
+      },
+    },
+    plugins: {
+      tooltip: {
+        callbacks: {
+          label: (item: TooltipItem<"line">) => `${item.dataset.label ?? ""}: ${latest.current.format(item.parsed.y ?? Number.NaN)}`,
+        },
+        filter: (item) => item.parsed.y !== null,
+      },
+      ...(zoom
+        ? {
+            zoom: {
+              limits: { x: { min: zoom.bounds.from, max: zoom.bounds.to, minRange: MIN_ZOOM_SPAN_MS } },
+              pan: { enabled: true, mode: "x" as const, onPanComplete: ({ chart }: { chart: Chart }) => reportWindow(chart) },
+              zoom: {
+                wheel: { enabled: true, speed: 0.15 },
+                pinch: { enabled: true },
+                mode: "x" as const,
+                onZoomComplete: ({ chart }: { chart: Chart }) => reportWindow(chart),
+              },
+            },
+          }
+        : {}),
+    },
+  };
+}

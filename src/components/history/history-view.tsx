@@ -1,0 +1,101 @@
+"use client";
+import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { mergeExactStats, statsFromSeries } from "../../lib/series-stats";
+import { CHART_METRICS } from "../../lib/metrics";
+import { exportHours, presetHours, windowOf, type RangeSelection } from "../../lib/time-range";
+import { useTRPC } from "../../lib/trpc";
+import { Empty, Loading, QueryError } from "../states";
+import { ExportLinks } from "./export-links";
+import { GpuPicker } from "./gpu-picker";
+import { HistoryCharts, type TimeWindow } from "./history-charts";
+import { RangePicker } from "./range-picker";
+import { StatsTable } from "./stats-table";
+import { useHistoryParams } from "./use-history-params";
+
+/** About one bucket per pixel column of a chart: every range draws in the same time, and a phone gets fewer. */
+const MAX_POINTS = 600;
+const MIN_POINTS = 150;
+const pointsForScreen = () =>
+  typeof window === "undefined" ? MAX_POINTS : Math.max(MIN_POINTS, Math.min(MAX_POINTS, Math.round(window.innerWidth)));
+/** "The last N hours" moves on while the page is open. */
+const PRESET_REFRESH_MS = 60_000;
+
+export function HistoryView() {
+  const trpc = useTRPC();
+  const { params, setParams } = useHistoryParams();
+  const gpus = useQuery(trpc.gpus.list.queryOptions(undefined, { staleTime: 30_000 }));
+  const gpu = params.gpu ?? gpus.data?.[0]?.index ?? null;
+  const range = params.range;
+  const rangeKey = range.kind === "preset" ? range.preset : `${range.from}-${range.to}`;
+
+  const [now, setNow] = useState(() => Date.now());
+  const [zoom, setZoom] = useState<TimeWindow | null>(null);
+  const [maxPoints] = useState(pointsForScreen);
+  useEffect(() => {
+    setNow(Date.now());
+    setZoom(null);
+  }, [rangeKey, gpu]);
+  useEffect(() => {
+    if (range.kind !== "preset" || zoom !== null) return;
+    const timer = setInterval(() => setNow(Date.now()), PRESET_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [range.kind, zoom]);
+
+  const full = windowOf(range, now);
+  const shown = zoom ?? full;
+  const seriesInput = (w: TimeWindow) =>
+    gpu === null ? skipToken : { gpuIndex: gpu, from: w.from, to: w.to, metrics: [...CHART_METRICS], maxPoints };
+  const fullSeries = useQuery(trpc.telemetry.series.queryOptions(seriesInput(full), { placeholderData: keepPreviousData }));
+  const zoomedSeries = useQuery(trpc.telemetry.series.queryOptions(zoom ? seriesInput(zoom) : skipToken, { placeholderData: keepPreviousData }));
+  const exact = useQuery(
+    trpc.telemetry.stats.queryOptions(gpu !== null && range.kind === "preset" ? { gpuIndex: gpu, hours: presetHours(range.preset) } : skipToken, {
+      placeholderData: keepPreviousData,
+    }),
+  );
+
+  const select = (next: { gpu?: number; range?: RangeSelection }) => {
+    if (gpu === null && next.gpu === undefined) return;
+    setParams({ gpu: next.gpu ?? gpu!, range: next.range ?? range });
+  };
+
+  const chartSeries = zoom && zoomedSeries.data ? zoomedSeries.data : fullSeries.data;
+  const error = fullSeries.error ?? exact.error ?? zoomedSeries.error ?? (gpus.isError ? gpus.error : null);
+  const stats =
+    fullSeries.data === undefined
+      ? null
+      : range.kind === "preset" && exact.data
+        ? mergeExactStats(statsFromSeries(fullSeries.data), exact.data)
+        : statsFromSeries(fullSeries.data);
+  const refreshing = fullSeries.isPlaceholderData || exact.isPlaceholderData || zoomedSeries.isFetching;
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>History</h1>
+      </div>
+      <div className="toolbar card">
+        <GpuPicker gpus={gpus.data ?? []} value={gpu} onChange={(index) => select({ gpu: index })} />
+        <RangePicker range={range} shown={shown} onChange={(next) => select({ range: next })} />
+        {gpu !== null && !error && <ExportLinks gpu={gpu} hours={exportHours(range, now)} />}
+      </div>
+
+      {error ? (
+        <QueryError error={error} what="the history" />
+      ) : gpus.isPending || (gpu !== null && fullSeries.isPending) ? (
+        <Loading>Loading the history…</Loading>
+      ) : gpu === null ? (
+        <Empty>No GPU has been recorded yet.</Empty>
+      ) : stats === null || stats.samples === 0 ? (
+        <Empty>No samples yet for GPU {gpu} in this range.</Empty>
+      ) : (
+        <div className={refreshing ? "refreshing" : undefined} aria-busy={refreshing}>
+          <StatsTable stats={stats} exact={range.kind === "preset" && exact.data !== undefined} />
+          {chartSeries && (
+            <HistoryCharts series={chartSeries} full={full} shown={shown} zoomed={zoom !== null} onZoom={setZoom} />
+          )}
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,107 @@
+import type { LiveSample } from "../../lib/api-types";
+import { celsius, gibFromMib, megahertz, percent, watts } from "../../lib/format";
+import { clockEventReasonWords, decodeClockEventReasons } from "../../server/sources/clock-event-reasons";
+import { Meter } from "../meter";
+
+type Tone = "good" | "idle" | "warn" | "bad" | "neutral";
+
+/** Slowdowns the owner should act on are red; the power cap under load is expected, so amber. */
+function reasonTone(word: string): Tone {
+  if (word === "boost") return "good";
+  if (word === "idle") return "idle";
+  if (word === "SW power cap" || word === "app clocks" || word === "sync boost") return "warn";
+  return "bad";
+}
+
+function ClockState({ mask }: { mask: number | null }) {
+  const words = clockEventReasonWords(mask);
+  const decoded = decodeClockEventReasons(mask);
+  if (decoded === null) return <span className="chip chip-neutral">clock state n/a</span>;
+  if (words.length === 0) return <span className="chip chip-neutral">other reason (0x{mask?.toString(16)})</span>;
+  return (
+    <>
+      {words.map((word) => (
+        <span key={word} className={`chip chip-${reasonTone(word)}`}>
+          {word}
+        </span>
+      ))}
+    </>
+  );
+}
+
+export function GpuCard({ sample, name }: { sample: LiveSample; name: string | null }) {
+  const label = `GPU ${sample.index}`;
+  const temperatureTone = sample.temperatureC !== null && sample.temperatureC >= 85 ? "bad" : sample.temperatureC !== null && sample.temperatureC >= 75 ? "warn" : "ok";
+  return (
+    <section className="card gpu-card" aria-label={label} data-testid="gpu-card" data-gpu={sample.index}>
+      <header className="gpu-card-head">
+        <h2>
+          <span className="gpu-index">{label}</span>
+          <span className="gpu-name">{name ?? "unknown GPU"}</span>
+        </h2>
+        <span className="pstate" title="Performance state">
+          {sample.pstate === null ? "P n/a" : `P${sample.pstate}`}
+        </span>
+      </header>
+      <div className="chips" aria-label="Clock state">
+        <ClockState mask={sample.clockEventReasons} />
+      </div>
+
+      <div className="headline">
+        <div className="headline-item">
+          <span className="headline-label">Temperature</span>
+          <span className={`headline-value tone-${temperatureTone}`} data-metric="temperature">
+            {celsius(sample.temperatureC)}
+          </span>
+        </div>
+        <div className="headline-item">
+          <span className="headline-label">Power</span>
+          <span className="headline-value" data-metric="power">
+            {watts(sample.powerDrawW)}
+          </span>
+          <span className="headline-sub">of {watts(sample.powerLimitW)}</span>
+          <Meter value={sample.powerDrawW} max={sample.powerLimitW} label={`${label} power against its limit`} />
+        </div>
+        <div className="headline-item">
+          <span className="headline-label">Utilization</span>
+          <span className="headline-value" data-metric="utilization">
+            {percent(sample.gpuUtilizationPct)}
+          </span>
+          <Meter value={sample.gpuUtilizationPct} max={100} label={`${label} utilization`} tone="ok" />
+        </div>
+      </div>
+
+      <dl className="gpu-details">
+        <dt>Graphics clock</dt>
+        <dd data-metric="graphics-clock">
+          {megahertz(sample.graphicsClockMhz)} <span className="muted">/ {megahertz(sample.maxGraphicsClockMhz)}</span>
+        </dd>
+        <dd className="bar-cell">
+          <Meter value={sample.graphicsClockMhz} max={sample.maxGraphicsClockMhz} label={`${label} graphics clock against max`} tone="ok" />
+        </dd>
+        <dt>Memory clock</dt>
+        <dd data-metric="memory-clock">
+          {megahertz(sample.memoryClockMhz)} <span className="muted">/ {megahertz(sample.maxMemoryClockMhz)}</span>
+        </dd>
+        <dd className="bar-cell">
+          <Meter value={sample.memoryClockMhz} max={sample.maxMemoryClockMhz} label={`${label} memory clock against max`} tone="ok" />
+        </dd>
+        <dt>Memory used</dt>
+        <dd data-metric="memory">
+          {gibFromMib(sample.memoryUsedMib)} <span className="muted">/ {gibFromMib(sample.memoryTotalMib)}</span>
+        </dd>
+        <dd className="bar-cell">
+          <Meter value={sample.memoryUsedMib} max={sample.memoryTotalMib} label={`${label} memory used`} />
+        </dd>
+        <dt>Fan</dt>
+        <dd data-metric="fan">{percent(sample.fanSpeedPct)}</dd>
+        <dd className="bar-cell">
+          <Meter value={sample.fanSpeedPct} max={100} label={`${label} fan speed`} tone="ok" />
+        </dd>
+        <dt>Memory temp.</dt>
+        <dd data-metric="memory-temperature">{celsius(sample.memoryTemperatureC)}</dd>
+        <dd className="bar-cell" />
+      </dl>
+    </section>
+  );
+}

@@ -1,0 +1,83 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useCallback, useEffect, useMemo } from "react";
+import { clockTime } from "../../lib/format";
+import { LIVE_PANELS } from "../../lib/metrics";
+import { useTRPC } from "../../lib/trpc";
+import { RollingChart } from "../charts/rolling-chart";
+import { Empty, Loading } from "../states";
+import { GpuCard } from "./gpu-card";
+import { useLiveConnection, useLiveData } from "./live-telemetry";
+
+/** Enough history to fill the rolling charts on load, even with several GPUs sampled fast. */
+const SEED = { hours: 1, limit: 5000 } as const;
+
+export function LiveView() {
+  const trpc = useTRPC();
+  const { latest, window, windowVersion, seed } = useLiveData();
+  const { state } = useLiveConnection();
+  // Answers from the collector when the database is down, so names show either way.
+  const gpus = useQuery(trpc.gpus.list.queryOptions(undefined, { staleTime: 30_000, refetchInterval: 60_000 }));
+  const seedRecords = useQuery(
+    trpc.telemetry.history.queryOptions(SEED, { staleTime: Number.POSITIVE_INFINITY, retry: false, refetchOnWindowFocus: false }),
+  );
+  useEffect(() => {
+    if (seedRecords.data) seed(seedRecords.data);
+  }, [seedRecords.data, seed]);
+
+  const names = useMemo(() => new Map((gpus.data ?? []).map((g) => [g.uuid, g.name])), [gpus.data]);
+  const namesByIndex = useMemo(() => new Map((gpus.data ?? []).map((g) => [g.index, g.name])), [gpus.data]);
+  const gpuName = useCallback((index: number) => `GPU ${index}${namesByIndex.has(index) ? ` · ${namesByIndex.get(index)}` : ""}`, [namesByIndex]);
+
+  const stale = state === "reconnecting" || state === "offline";
+  return (
+    <>
+      <div className="page-head">
+        <h1>Live</h1>
+        <p className="muted" data-testid="live-updated">
+          {latest ? `${latest.samples.length} GPU${latest.samples.length === 1 ? "" : "s"} · last reading ${clockTime(latest.timestamp)}` : ""}
+        </p>
+      </div>
+
+      {stale && latest ? (
+        <p className="note" role="status">
+          {state === "offline" ? "The recorder cannot be reached." : "The live stream dropped and is reconnecting."} Showing the readings from{" "}
+          {clockTime(latest.timestamp)}.
+        </p>
+      ) : null}
+
+      {latest === null ? (
+        state === "offline" ? (
+          <p className="error" role="alert">
+            Cannot reach the recorder. This page keeps trying and will fill in by itself.
+          </p>
+        ) : (
+          <Loading>Waiting for the first reading…</Loading>
+        )
+      ) : latest.samples.length === 0 ? (
+        <Empty title="No GPUs reporting yet">The recorder is running but no GPU has reported a reading.</Empty>
+      ) : (
+        <div className={`gpu-grid${stale ? " stale" : ""}`}>
+          {latest.samples.map((sample) => (
+            <GpuCard key={sample.uuid} sample={sample} name={names.get(sample.uuid) ?? null} />
+          ))}
+        </div>
+      )}
+
+      <section className="section" aria-labelledby="rolling-title">
+        <h2 id="rolling-title" className="section-title">
+          Last {Math.round(window.spanMs / 60_000)} minutes
+        </h2>
+        {window.gpuIndexes().length === 0 ? (
+          <Empty>The charts fill in as readings arrive.</Empty>
+        ) : (
+          <div className="chart-grid">
+            {LIVE_PANELS.map((panel) => (
+              <RollingChart key={panel.id} panel={panel} window={window} version={windowVersion} gpuName={gpuName} />
+            ))}
+          </div>
+        )}
+      </section>
+    </>
+  );
+}

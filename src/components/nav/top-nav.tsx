@@ -1,0 +1,37 @@
+"use client";
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import { ConnectionBadge } from "./connection-badge";
+import { SourceBanner } from "./source-banner";
+
+const LINKS = [
+  { href: "/", label: "Live" },
+  { href: "/history", label: "History" },
+  { href: "/database", label: "Database" },
+] as const;
+
+export function TopNav() {
+  const pathname = usePathname();
+  return (
+    <header className="topbar">
+      <div className="topbar-inner">
+        <Link href="/" className="brand" aria-label="nvidia-oc, live view">
+          <span className="brand-mark" aria-hidden="true" />
+          nvidia-oc
+        </Link>
+        <nav aria-label="Pages" className="nav-links">
+          {LINKS.map((link) => {
+            const current = link.href === "/" ? pathname === "/" : pathname.startsWith(link.href);
+            return (
+              <Link key={link.href} href={link.href} className="nav-link" aria-current={current ? "page" : undefined}>
+                {link.label}
+              </Link>
+            );
+          })}
+        </nav>
+        <ConnectionBadge />
+      </div>
+      <SourceBanner />
+    </header>
+  );
+}

@@ -1,0 +1,18 @@
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "../server/routers/_app";
+
+/** Every shape the pages use comes from the router, so a server change breaks the build, not the page. */
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export type RouterInputs = inferRouterInputs<AppRouter>;
+
+export type GpuListItem = RouterOutputs["gpus"]["list"][number];
+export type HistoryRecord = RouterOutputs["telemetry"]["history"][number];
+export type TelemetryStats = RouterOutputs["telemetry"]["stats"];
+export type TelemetrySeries = RouterOutputs["telemetry"]["series"];
+export type SeriesMetric = RouterInputs["telemetry"]["series"]["metrics"][number];
+export type PruneOutcome = RouterOutputs["database"]["prune"];
+
+/** One event of `telemetry.live`: the snapshot and its tracked id (used to resume). */
+export type LiveEvent = RouterOutputs["telemetry"]["live"] extends AsyncIterable<infer E> ? E : never;
+export type LiveSnapshot = LiveEvent["data"];
+export type LiveSample = LiveSnapshot["samples"][number];

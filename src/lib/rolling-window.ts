@@ -1,0 +1,91 @@
+import type { HistoryRecord, LiveSnapshot, SeriesMetric } from "./api-types";
+
+/**
+ * The last few minutes of readings per GPU, kept in the browser for the live
+ * charts. Trimmed against the newest reading rather than the wall clock, so a
+ * replay with old timestamps still shows its last minutes.
+ */
+
+export const ROLLING_METRICS = [
+  "temperatureC",
+  "powerDrawW",
+  "graphicsClockMhz",
+  "memoryClockMhz",
+  "gpuUtilizationPct",
+  "memoryUsedMib",
+] as const satisfies readonly SeriesMetric[];
+
+export type RollingMetric = (typeof ROLLING_METRICS)[number];
+
+export type RollingPoint = { t: number } & Record<RollingMetric, number | null>;
+
+export const ROLLING_SPAN_MS = 5 * 60_000;
+
+type Reading = { timestamp: number } & Record<RollingMetric, number | null>;
+
+const pointOf = (reading: Reading): RollingPoint => {
+  const point = { t: reading.timestamp } as RollingPoint;
+  for (const metric of ROLLING_METRICS) point[metric] = reading[metric];
+  return point;
+};
+
+export class RollingWindow {
+  private readonly byGpu = new Map<number, RollingPoint[]>();
+  private newest = -Infinity;
+
+  constructor(readonly spanMs = ROLLING_SPAN_MS) {}
+
+  add(snapshot: LiveSnapshot) {
+    for (const sample of snapshot.samples) {
+      let points = this.byGpu.get(sample.index);
+      if (!points) this.byGpu.set(sample.index, (points = []));
+      // A resumed stream can repeat the tail it already delivered.
+      if (points.length > 0 && points[points.length - 1].t >= sample.timestamp) continue;
+      points.push(pointOf(sample));
+      if (sample.timestamp > this.newest) this.newest = sample.timestamp;
+    }
+    this.trim();
+  }
+
+  /** Older readings from the database, so the charts are not empty on load; never overrides live ones. */
+  seed(records: readonly HistoryRecord[]) {
+    const older = new Map<number, RollingPoint[]>();
+    for (const record of records) {
+      const first = this.byGpu.get(record.gpuIndex)?.[0]?.t ?? Infinity;
+      if (record.timestamp >= first) continue;
+      let list = older.get(record.gpuIndex);
+      if (!list) older.set(record.gpuIndex, (list = []));
+      list.push(pointOf(record));
+      if (record.timestamp > this.newest) this.newest = record.timestamp;
+    }
+    for (const [index, list] of older) {
+      list.sort((a, b) => a.t - b.t);
+      const deduped = list.filter((p, i) => i === 0 || p.t !== list[i - 1].t);
+      this.byGpu.set(index, [...deduped, ...(this.byGpu.get(index) ?? [])]);
+    }
+    this.trim();
+  }
+
+  private trim() {
+    const cutoff = this.newest - this.spanMs;
+    for (const [index, points] of this.byGpu) {
+      let drop = 0;
+      while (drop < points.length && points[drop].t < cutoff) drop++;
+      if (drop === points.length) this.byGpu.delete(index);
+      else if (drop > 0) points.splice(0, drop);
+    }
+  }
+
+  gpuIndexes(): number[] {
+    return [...this.byGpu.keys()].sort((a, b) => a - b);
+  }
+
+  points(index: number): readonly RollingPoint[] {
+    return this.byGpu.get(index) ?? [];
+  }
+
+  /** Newest reading's time; the charts' right edge. */
+  end(): number | null {
+    return Number.isFinite(this.newest) ? this.newest : null;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The history page's range and GPU as URL search parameters, so a view can
+ * be bookmarked and shared: `?gpu=0&range=24h` or `?gpu=0&range=custom&from=<ms>&to=<ms>`.
+ */
+
+const HOUR = 3_600_000;
+
+export const RANGE_PRESETS = [
+  { id: "1h", label: "1 h", hours: 1 },
+  { id: "6h", label: "6 h", hours: 6 },
+  { id: "24h", label: "24 h", hours: 24 },
+  { id: "7d", label: "7 d", hours: 7 * 24 },
+  { id: "30d", label: "30 d", hours: 30 * 24 },
+  { id: "90d", label: "90 d", hours: 90 * 24 },
+] as const;
+
+export type PresetId = (typeof RANGE_PRESETS)[number]["id"];
+
+export const DEFAULT_PRESET: PresetId = "24h";
+
+/** The server refuses windows longer than its retention ceiling, which is the longest preset. */
+export const MAX_RANGE_HOURS = RANGE_PRESETS[RANGE_PRESETS.length - 1].hours;
+
+export type RangeSelection = { kind: "preset"; preset: PresetId } | { kind: "custom"; from: number; to: number };
+
+export interface HistoryParams {
+  /** null: none chosen yet, the page picks the first GPU it knows. */
+  gpu: number | null;
+  range: RangeSelection;
+}
+
+interface ParamSource {
+  get(name: string): string | null;
+}
+
+const isPreset = (value: string | null): value is PresetId => RANGE_PRESETS.some((p) => p.id === value);
+
+const wholeNumber = (text: string | null): number | null => {
+  if (text === null || !/^\d+$/.test(text)) return null;
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : null;
+};
+
+export function presetHours(preset: PresetId): number {
+  return RANGE_PRESETS.find((p) => p.id === preset)!.hours;
+}
+
+/** A custom range the server will accept, or the reason it would not. */
+export function checkCustomRange(from: number, to: number): string | null {
+  if (!Number.isFinite(from) || !Number.isFinite(to)) return "both ends need a date and time";
+  if (to <= from) return "the end must be after the start";
+  if (to - from > MAX_RANGE_HOURS * HOUR) return `a range can span at most ${MAX_RANGE_HOURS / 24} days`;
+  return null;
+}
+
+/** Anything unreadable in the URL falls back to the defaults rather than an error page. */
+export function parseHistoryParams(params: ParamSource): HistoryParams {
+  const gpu = wholeNumber(params.get("gpu"));
+  const from = wholeNumber(params.get("from"));
+  const to = wholeNumber(params.get("to"));
+  const rangeParam = params.get("range");
+  if (from !== null && to !== null && (rangeParam === null || rangeParam === "custom") && checkCustomRange(from, to) === null) {
+    return { gpu, range: { kind: "custom", from, to } };
+  }
+  return { gpu, range: { kind: "preset", preset: isPreset(rangeParam) ? rangeParam : DEFAULT_PRESET } };
+}
+
+export function historySearch(view: { gpu: number; range: RangeSelection }): string {
+  const params = new URLSearchParams({ gpu: String(view.gpu) });
+  if (view.range.kind === "preset") params.set("range", view.range.preset);
+  else {
+    params.set("range", "custom");
+    params.set("from", String(view.range.from));
+    params.set("to", String(view.range.to));
+  }
+  return params.toString();
+}
+
+/** The time window a selection covers; presets end at `now`. */
+export function windowOf(range: RangeSelection, now: number): { from: number; to: number } {
+  return range.kind === "custom" ? { from: range.from, to: range.to } : { from: now - presetHours(range.preset) * HOUR, to: now };
+}
+
+/**
+ * Export takes "the last N hours": a custom range is covered by the hours from its
+ * start until now (the file may hold a little more than the range, never less).
+ */
+export function exportHours(range: RangeSelection, now: number): number {
+  if (range.kind === "preset") return presetHours(range.preset);
+  const hours = Math.ceil((now - range.from) / HOUR);
+  return Math.min(MAX_RANGE_HOURS, Math.max(1, hours));
+}
+
+export function exportUrl(format: "csv" | "json", gpu: number, hours: number): string {
+  return `/api/telemetry/export?${new URLSearchParams({ format, gpu_index: String(gpu), hours: String(hours) })}`;
+}
+
+/** Window of half or twice the span around the same middle, kept inside `bounds`. */
+export function scaleWindow(
+  window: { from: number; to: number },
+  factor: number,
+  bounds: { from: number; to: number },
+  minSpan = 60_000,
+): { from: number; to: number } {
+  const middle = (window.from + window.to) / 2;
+  const span = Math.min(bounds.to - bounds.from, Math.max(minSpan, (window.to - window.from) * factor));
+  let from = middle - span / 2;
+  let to = middle + span / 2;
+  if (from < bounds.from) [from, to] = [bounds.from, bounds.from + span];
+  if (to > bounds.to) [from, to] = [bounds.to - span, bounds.to];
+  return { from: Math.round(from), to: Math.round(to) };
+}

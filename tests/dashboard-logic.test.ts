@@ -1,0 +1,167 @@
+import { describe, expect, it } from "vitest";
+import type { HistoryRecord, LiveSnapshot, TelemetrySeries, TelemetryStats } from "../src/lib/api-types";
+import { connectionState, OFFLINE_AFTER_MS } from "../src/lib/connection-state";
+import { bytes, celsius, gibFromMib, megahertz, percent, watts } from "../src/lib/format";
+import { RollingWindow } from "../src/lib/rolling-window";
+import { mergeExactStats, statsFromSeries } from "../src/lib/series-stats";
+import { exportHours, exportUrl, historySearch, parseHistoryParams, scaleWindow, windowOf } from "../src/lib/time-range";
+import { simulatedGpuInfo } from "../src/server/sources/simulated";
+import type { GpuMetrics } from "../src/server/sources/types";
+
+const HOUR = 3_600_000;
+const params = (query: string) => new URLSearchParams(query);
+
+describe("display units", () => {
+  it("reads null as n/a, never 0, and keeps units readable", () => {
+    for (const format of [watts, celsius, megahertz, percent, gibFromMib]) expect(format(null)).toBe("n/a");
+    expect(watts(79.24)).toBe("79.2 W");
+    expect(watts(0)).toBe("0 W");
+    expect(watts(612.7)).toBe("613 W");
+    expect(celsius(57.6)).toBe("58 °C");
+    expect(megahertz(1455)).toBe("1455 MHz");
+    expect(gibFromMib(143_771)).toBe("140.4 GiB");
+    expect(percent(0)).toBe("0 %");
+    expect(bytes(196_608)).toBe("192 KiB");
+    expect(bytes(500 * 1024 * 1024)).toBe("500 MiB");
+  });
+});
+
+describe("history URL state", () => {
+  it("round-trips presets and custom ranges", () => {
+    const preset = { gpu: 1, range: { kind: "preset", preset: "7d" } } as const;
+    expect(historySearch(preset)).toBe("gpu=1&range=7d");
+    expect(parseHistoryParams(params(historySearch(preset)))).toEqual(preset);
+    const custom = { gpu: 0, range: { kind: "custom", from: 1_000_000, to: 1_000_000 + HOUR } } as const;
+    expect(parseHistoryParams(params(historySearch(custom)))).toEqual(custom);
+  });
+
+  it("falls back to the defaults on anything it cannot use", () => {
+    expect(parseHistoryParams(params(""))).toEqual({ gpu: null, range: { kind: "preset", preset: "24h" } });
+    expect(parseHistoryParams(params("gpu=-1&range=2y"))).toEqual({ gpu: null, range: { kind: "preset", preset: "24h" } });
+    // Backwards and over-long custom ranges are refused the way the server would.
+    expect(parseHistoryParams(params("gpu=0&range=custom&from=5000&to=4000")).range).toEqual({ kind: "preset", preset: "24h" });
+    expect(parseHistoryParams(params(`gpu=0&from=0&to=${91 * 24 * HOUR}`)).range).toEqual({ kind: "preset", preset: "24h" });
+  });
+
+  it("covers a custom range with whole hours back from now for export", () => {
+    const now = 100 * HOUR;
+    expect(windowOf({ kind: "preset", preset: "6h" }, now)).toEqual({ from: 94 * HOUR, to: now });
+    expect(exportHours({ kind: "preset", preset: "30d" }, now)).toBe(720);
+    expect(exportHours({ kind: "custom", from: now - 2.5 * HOUR, to: now - HOUR }, now)).toBe(3);
+    expect(exportHours({ kind: "custom", from: now - 10 * 60_000, to: now }, now)).toBe(1);
+    expect(exportUrl("csv", 2, 3)).toBe("/api/telemetry/export?format=csv&gpu_index=2&hours=3");
+  });
+
+  it("zooms around the middle and stays inside the range", () => {
+    const bounds = { from: 0, to: 10 * HOUR };
+    expect(scaleWindow(bounds, 0.5, bounds)).toEqual({ from: 2.5 * HOUR, to: 7.5 * HOUR });
+    expect(scaleWindow({ from: 0, to: HOUR }, 2, bounds)).toEqual({ from: 0, to: 2 * HOUR });
+    expect(scaleWindow({ from: 8 * HOUR, to: 10 * HOUR }, 8, bounds)).toEqual(bounds);
+  });
+});
+
+describe("connection state", () => {
+  const base = { status: "connecting", everConnected: false, troubleSince: 0, browserOnline: true, now: 1000 } as const;
+  it("is connecting at first, live when connected, reconnecting after a drop, offline when it lasts", () => {
+    expect(connectionState(base)).toBe("connecting");
+    expect(connectionState({ ...base, status: "pending", troubleSince: null, everConnected: true })).toBe("live");
+    expect(connectionState({ ...base, everConnected: true })).toBe("reconnecting");
+    expect(connectionState({ ...base, status: "error", everConnected: true })).toBe("reconnecting");
+    expect(connectionState({ ...base, everConnected: true, now: OFFLINE_AFTER_MS })).toBe("offline");
+    expect(connectionState({ ...base, now: OFFLINE_AFTER_MS + 1 })).toBe("offline");
+    expect(connectionState({ ...base, everConnected: true, browserOnline: false })).toBe("offline");
+  });
+});
+
+const metrics = (temperatureC: number): GpuMetrics => ({
+  temperatureC,
+  memoryTemperatureC: null,
+  fanSpeedPct: null,
+  powerDrawW: 100,
+  powerLimitW: 700,
+  graphicsClockMhz: 1400,
+  smClockMhz: null,
+  memoryClockMhz: 3201,
+  videoClockMhz: null,
+  baseClockMhz: null,
+  maxGraphicsClockMhz: 1980,
+  maxMemoryClockMhz: 3201,
+  clockEventReasons: 0,
+  gpuUtilizationPct: 50,
+  memoryUtilizationPct: null,
+  memoryUsedMib: 1024,
+  memoryTotalMib: 143_771,
+  pstate: 0,
+});
+
+const snapshot = (id: number, timestamp: number, temperatureC: number): LiveSnapshot => {
+  const info = simulatedGpuInfo(0);
+  return { id, timestamp, samples: [{ uuid: info.uuid, index: 0, timestamp, ...metrics(temperatureC) }] };
+};
+
+const record = (timestamp: number, temperatureC: number): HistoryRecord => {
+  const info = simulatedGpuInfo(0);
+  return { gpuIndex: 0, gpuUuid: info.uuid, gpuName: info.name, timestamp, ...metrics(temperatureC) };
+};
+
+describe("rolling window", () => {
+  it("keeps the last span of readings, seeds older ones underneath and skips repeats", () => {
+    const window = new RollingWindow(60_000);
+    window.add(snapshot(1, 100_000, 40));
+    window.add(snapshot(2, 101_000, 41));
+    window.add(snapshot(2, 101_000, 41));
+    window.seed([record(101_000, 99), record(90_000, 39), record(10_000, 1), record(95_000, 38)]);
+    expect(window.points(0).map((p) => [p.t, p.temperatureC])).toEqual([
+      [90_000, 39],
+      [95_000, 38],
+      [100_000, 40],
+      [101_000, 41],
+    ]);
+    window.add(snapshot(3, 155_000, 42));
+    expect(window.points(0).map((p) => p.t)).toEqual([95_000, 100_000, 101_000, 155_000]);
+    expect(window.end()).toBe(155_000);
+    expect(window.gpuIndexes()).toEqual([0]);
+  });
+});
+
+describe("range statistics from the series", () => {
+  const series: TelemetrySeries = {
+    gpuIndex: 0,
+    from: 0,
+    to: 300,
+    bucketMs: 100,
+    t: [0, 100],
+    count: [1, 3],
+    metrics: {
+      temperatureC: { min: [30, 40], max: [35, 50], avg: [30, 46] },
+      powerDrawW: { min: [null, 10], max: [null, 20], avg: [null, 15] },
+    },
+  };
+  it("takes true extremes and a sample-weighted average", () => {
+    const stats = statsFromSeries(series);
+    expect(stats.samples).toBe(4);
+    expect(stats.first).toBe(0);
+    expect(stats.metrics.temperatureC).toEqual({ min: 30, avg: (30 + 46 * 3) / 4, max: 50 });
+    expect(stats.metrics.powerDrawW).toEqual({ min: 10, avg: 15, max: 20 });
+    expect(stats.metrics.gpuUtilizationPct).toEqual({ min: null, avg: null, max: null });
+  });
+
+  it("prefers the server's exact figures where it has them", () => {
+    const exact: TelemetryStats = {
+      gpuIndex: 0,
+      hours: 1,
+      recordCount: 5,
+      firstTimestamp: 1,
+      lastTimestamp: 299,
+      temperature: { min: 29, max: 51, avg: 44 },
+      powerDraw: { min: 9, max: 21, avg: 14 },
+      utilizationAvg: null,
+      graphicsClockAvg: 1400,
+      memoryClockAvg: null,
+    };
+    const merged = mergeExactStats(statsFromSeries(series), exact);
+    expect(merged.samples).toBe(5);
+    expect(merged.metrics.temperatureC).toEqual({ min: 29, max: 51, avg: 44 });
+    expect(merged.metrics.graphicsClockMhz.avg).toBe(1400);
+  });
+});
