@@ -1,4 +1,5 @@
-import type { HistoryRecord, LiveSnapshot, SeriesMetric } from "./api-types";
+import type { HistoryRecord, LiveSnapshot } from "./api-types";
+import { CHART_METRICS, type ChartMetric } from "./metrics";
 
 /**
  * The last few minutes of readings per GPU, kept in the browser for the live
@@ -6,16 +7,9 @@ import type { HistoryRecord, LiveSnapshot, SeriesMetric } from "./api-types";
  * replay with old timestamps still shows its last minutes.
  */
 
-export const ROLLING_METRICS = [
-  "temperatureC",
-  "powerDrawW",
-  "graphicsClockMhz",
-  "memoryClockMhz",
-  "gpuUtilizationPct",
-  "memoryUsedMib",
-] as const satisfies readonly SeriesMetric[];
-
-export type RollingMetric = (typeof ROLLING_METRICS)[number];
+/** The live charts keep the metrics the history charts show. */
+const ROLLING_METRICS = CHART_METRICS;
+type RollingMetric = ChartMetric;
 
 export type RollingPoint = { t: number } & Record<RollingMetric, number | null>;
 
