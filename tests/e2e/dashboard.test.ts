@@ -58,9 +58,17 @@ const text = (page: Page, selector: string) => page.locator(selector).first().in
 const toNumber = (shown: string) => Number(shown.replace(/,/g, ""));
 
 /** Waits until the element's text is no longer `before`, and returns the new text. */
+/** The element's text once it differs from `before`, as seen at that moment (a live value may change again right after). */
 async function changedText(page: Page, selector: string, before: string, timeout?: number): Promise<string> {
-  await page.waitForFunction(({ selector, before }) => document.querySelector<HTMLElement>(selector)?.innerText !== before, { selector, before }, { timeout });
-  return text(page, selector);
+  const changed = await page.waitForFunction(
+    ({ selector, before }) => {
+      const now = document.querySelector<HTMLElement>(selector)?.innerText;
+      return now !== undefined && now !== before ? now : null;
+    },
+    { selector, before },
+    { timeout },
+  );
+  return (await changed.jsonValue()) as string;
 }
 
 /** Presses Tab until the focused element matches, as a keyboard user would. */

@@ -201,17 +201,18 @@ export class ReplaySource implements GpuSource {
     void this.sink?.samples(samples);
   }
 
-  private sleepUntil(at: number): Promise<void> {
-    const delay = at - Date.now();
-    if (delay <= 0 || this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, delay);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
+  /** Waits until the wall clock reaches `at` (timers may fire a little early), or until stopped. */
+  private async sleepUntil(at: number): Promise<void> {
+    for (let delay = at - Date.now(); delay > 0 && !this.stopping; delay = at - Date.now()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, delay);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wake = done;
+      });
+    }
   }
 
   private countBadLine(error: string) {
