@@ -11,10 +11,10 @@ const dir = tempDir();
 const HOUR = 3_600_000;
 const start = Date.UTC(2026, 10, 20, 3, 7, 13); // deliberately not on a slot or hour edge
 
-/** 2 GPUs, 30 hours at 10 s, with holes where the card reported nothing. */
+/** 2 GPUs, 50 hours at 20 s (a whole UTC day inside), with holes where the card reported nothing. */
 function filledStore(name: string) {
   const { store } = TelemetryStore.open(path.join(dir, name), { chunkMaxRows: 3600, slotMs: 600_000 });
-  const { infos, samples } = simulatedSamples({ gpus: 2, count: 10_800, start, stepMs: 10_000 });
+  const { infos, samples } = simulatedSamples({ gpus: 2, count: 9000, start, stepMs: 20_000 });
   samples.forEach((s, i) => {
     if (i % 97 === 0) s.temperatureC = null;
     if (i % 131 === 0) s.powerDrawW = null;
@@ -50,14 +50,16 @@ function windows(count: number): Array<[number, number]> {
   let seed = 42;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const out: Array<[number, number]> = [
-    [start, start + 30 * HOUR],
+    [start, start + 50 * HOUR],
+    [Date.UTC(2026, 10, 21), Date.UTC(2026, 10, 22) - 1],
+    [Date.UTC(2026, 10, 20, 12, 0, 7), Date.UTC(2026, 10, 22, 1, 30)],
     [Date.UTC(2026, 10, 20, 5), Date.UTC(2026, 10, 21, 5) - 1],
     [Date.UTC(2026, 10, 20, 5, 10), Date.UTC(2026, 10, 20, 5, 20) - 1],
     [start - HOUR, start + 5 * 60_000],
   ];
   while (out.length < count) {
-    const from = start + Math.floor(random() * 28 * HOUR);
-    out.push([from, from + Math.floor(random() * random() * 20 * HOUR)]);
+    const from = start + Math.floor(random() * 48 * HOUR);
+    out.push([from, from + Math.floor(random() * random() * 40 * HOUR)]);
   }
   return out;
 }
@@ -71,9 +73,11 @@ describe("rollups and chunk summaries", () => {
     const rolled = store.db.prepare("SELECT sum(rowCount) FROM HourlyRollup").pluck().get() as number;
     const sealed = store.db.prepare("SELECT sum(rowCount) FROM SampleChunk").pluck().get() as number;
     expect(rolled).toBe(sealed);
-    expect(sealed).toBeGreaterThan(20_000);
-    // 03:07 to 09:07 the next day touches 31 hours; the last (09:00-09:07) is still unsealed.
-    expect(store.db.prepare("SELECT count(*) FROM HourlyRollup").pluck().get()).toBe(2 * 30);
+    expect(sealed).toBeGreaterThan(17_000);
+    // 03:07 on the 20th to 05:07 on the 22nd touches 51 hours; the last (05:00-05:07) is still unsealed.
+    expect(store.db.prepare("SELECT count(*) FROM HourlyRollup").pluck().get()).toBe(2 * 50);
+    expect(store.db.prepare("SELECT count(*) FROM DailyRollup").pluck().get()).toBe(2 * 3);
+    expect(store.db.prepare("SELECT sum(rowCount) FROM DailyRollup").pluck().get()).toBe(sealed);
   });
 
   it("give window statistics equal to those computed from the raw samples", () => {
@@ -131,7 +135,7 @@ describe("rollups and chunk summaries", () => {
   });
 
   it("cover every metric the samples carry", () => {
-    const series = bucketedSeries(store, { from: start, to: start + 30 * HOUR, metrics: [...METRIC_KEYS], maxPoints: 30 });
+    const series = bucketedSeries(store, { from: start, to: start + 50 * HOUR, metrics: [...METRIC_KEYS], maxPoints: 30 });
     expect(Object.keys(series.metrics).sort()).toEqual([...METRIC_KEYS].sort());
     expect(series.metrics.fanSpeedPct!.avg.every((v) => v === null)).toBe(true);
     expect(series.metrics.powerLimitW!.max.every((v) => v === 700)).toBe(true);

@@ -105,19 +105,26 @@ export function encodeSummary(summary: MetricSummary): Buffer {
 
 export function decodeSummary(blob: Uint8Array): MetricSummary {
   const summary = emptySummary();
+  mergeEncodedSummary(summary, blob);
+  return summary;
+}
+
+/**
+ * Adds a stored summary into `into` straight from its bytes: long ranges merge
+ * thousands of hourly rollups, and a decoded copy of each would be garbage.
+ */
+export function mergeEncodedSummary(into: MetricSummary, blob: Uint8Array): void {
   const input = new ByteReader(blob);
   for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
     const count = input.readUnsigned();
     if (count === 0) continue;
-    summary[at] = count;
-    summary[at + 1] = input.readSigned();
-    summary[at + 2] = input.readSigned();
-    if (input.readByte() === SUM_IS_FLOAT) {
-      summary[at + 3] = new Float64Array(input.readBytes(8).slice().buffer)[0];
-    } else {
-      summary[at + 3] = input.readSigned();
-    }
+    const min = input.readSigned();
+    const max = input.readSigned();
+    const sum = input.readByte() === SUM_IS_FLOAT ? new Float64Array(input.readBytes(8).slice().buffer)[0] : input.readSigned();
+    into[at] += count;
+    if (min < into[at + 1]) into[at + 1] = min;
+    if (max > into[at + 2]) into[at + 2] = max;
+    into[at + 3] += sum;
   }
   if (input.overran) throw new Error("corrupt metric summary");
-  return summary;
 }

@@ -1,4 +1,4 @@
-import { HOUR_MS, slotStart, type TelemetryStore } from "./telemetry-store";
+import { DAY_MS, HOUR_MS, slotStart, type TelemetryStore } from "./telemetry-store";
 
 /**
  * Retention and size-cap pruning. Age first (whole chunks past retention),
@@ -52,6 +52,8 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
     // is summed again from the chunks it keeps.
     const cutHour = slotStart(cutoff, HOUR_MS);
     db.prepare(`DELETE FROM HourlyRollup WHERE hourStart < ?`).run(cutHour);
+    db.prepare(`DELETE FROM DailyRollup WHERE dayStart < ?`).run(slotStart(cutoff, DAY_MS));
+    // Re-summing the cut hour also re-sums its day from the hours it keeps.
     for (const gpuId of store.resolveGpuIds()) store.rebuildRollup(gpuId, cutHour);
     const recent = db.prepare(`DELETE FROM RecentSample WHERE ts < ?`).run(cutoff).changes;
     return { chunks: old.chunks, samples: old.samples + recent };

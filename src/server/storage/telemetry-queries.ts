@@ -1,7 +1,7 @@
 import type { MetricKey } from "../sources/types";
 import type { ChunkRow } from "./chunk-columns";
-import { addRow, emptySummary, mergeSummary, metricStats, type MetricSummary } from "./metric-summary";
-import { HOUR_MS, slotStart, toStoredSample, type SampleBlock, type StoredGpu, type StoredSample, type TelemetryStore } from "./telemetry-store";
+import { addRow, emptySummary, mergeEncodedSummary, metricStats, type MetricSummary } from "./metric-summary";
+import { DAY_MS, HOUR_MS, slotStart, toStoredSample, type SampleBlock, type StoredGpu, type StoredSample, type TelemetryStore } from "./telemetry-store";
 
 /**
  * Read-side questions asked of the store: newest samples, window statistics,
@@ -66,8 +66,8 @@ export interface WindowStats {
 }
 
 interface PieceSink {
-  /** A summary of `rowCount` samples, all inside the bucket that `at` falls in. */
-  summary(at: number, rowCount: number, summary: MetricSummary): void;
+  /** An encoded summary of `rowCount` samples, all inside the bucket that `at` falls in. */
+  summary(at: number, rowCount: number, summary: Uint8Array): void;
   /** One sample that had to be decoded. */
   row(row: ChunkRow): void;
 }
@@ -96,14 +96,25 @@ function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: n
   rawBlocks(store.chunksStartingIn(gpuIds, end, to + 1));
   rawBlocks(store.openBlocks(gpuIds));
 
-  const hoursFit = granularityMs === Infinity || granularityMs % HOUR_MS === 0;
-  let firstHour = hoursFit ? Math.ceil(first / HOUR_MS) * HOUR_MS : end;
-  let endHour = hoursFit ? Math.floor(end / HOUR_MS) * HOUR_MS : end;
-  if (firstHour >= endHour) firstHour = endHour = end;
+  // Whole periods inside [first, end): days within hours within slots, each tier used
+  // only where the bucket width is a whole number of its periods.
+  const [firstHour, endHour] = wholePeriods(first, end, HOUR_MS, granularityMs);
+  const [firstDay, endDay] = wholePeriods(firstHour, endHour, DAY_MS, granularityMs);
   for (const [a, b] of [[first, firstHour], [endHour, end]]) {
     for (const c of store.chunkSummaries(gpuIds, a, b)) sink.summary(c.startTs, c.rowCount, c.summary);
   }
-  for (const r of store.hourlyRollups(gpuIds, firstHour, endHour)) sink.summary(r.hourStart, r.rowCount, r.summary);
+  for (const [a, b] of [[firstHour, firstDay], [endDay, endHour]]) {
+    for (const r of store.hourlyRollups(gpuIds, a, b)) sink.summary(r.hourStart, r.rowCount, r.summary);
+  }
+  for (const r of store.dailyRollups(gpuIds, firstDay, endDay)) sink.summary(r.dayStart, r.rowCount, r.summary);
+}
+
+/** The run of whole `periodMs` periods inside [from, to), or an empty run at `to` when none fits or the width forbids it. */
+function wholePeriods(from: number, to: number, periodMs: number, granularityMs: number): [number, number] {
+  const fits = granularityMs === Infinity || granularityMs % periodMs === 0;
+  const first = Math.ceil(from / periodMs) * periodMs;
+  const end = Math.floor(to / periodMs) * periodMs;
+  return fits && first < end ? [first, end] : [to, to];
 }
 
 /** Count, min/max/avg of temperature and power, averages of utilization and clocks over the window. */
@@ -116,7 +127,7 @@ export function windowStats(store: TelemetryStore, window: Window): WindowStats 
   readPieces(store, gpuIds, window.from, window.to, Infinity, {
     summary(_at, rowCount, summary) {
       recordCount += rowCount;
-      mergeSummary(total, summary);
+      mergeEncodedSummary(total, summary);
     },
     row(row) {
       recordCount++;
@@ -154,7 +165,7 @@ export interface SeriesRequest extends Window {
 
 export interface Series {
   bucketMs: number;
-  /** Start of each non-empty bucket (epoch ms, a multiple of bucketMs), oldest first. */
+  /** Start of each non-empty bucket (epoch ms, a multiple of bucketMs; `from` when maxPoints is 1), oldest first. */
   t: number[];
   /** Samples in each bucket. */
   count: number[];
@@ -176,19 +187,21 @@ export function bucketWidth(span: number, maxPoints: number, slotMs: number): nu
 /** Time-bucketed min/max/avg per metric: at most `maxPoints` buckets however long the range. */
 export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): Series {
   const gpuIds = store.resolveGpuIds(gpuIdsOf(request));
-  const bucketMs = bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs);
+  // One point cannot be epoch-aligned and still cover any range: it is the whole range.
+  const single = request.maxPoints === 1;
+  const bucketMs = single ? request.to - request.from + 1 : bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs);
   const buckets = new Map<number, { count: number; summary: MetricSummary }>();
   const bucketAt = (at: number) => {
-    const start = Math.floor(at / bucketMs) * bucketMs;
+    const start = single ? request.from : Math.floor(at / bucketMs) * bucketMs;
     let bucket = buckets.get(start);
     if (!bucket) buckets.set(start, (bucket = { count: 0, summary: emptySummary() }));
     return bucket;
   };
-  readPieces(store, gpuIds, request.from, request.to, bucketMs, {
+  readPieces(store, gpuIds, request.from, request.to, single ? Infinity : bucketMs, {
     summary(at, rowCount, summary) {
       const bucket = bucketAt(at);
       bucket.count += rowCount;
-      mergeSummary(bucket.summary, summary);
+      mergeEncodedSummary(bucket.summary, summary);
     },
     row(row) {
       const bucket = bucketAt(row.timestamp);

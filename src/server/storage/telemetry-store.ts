@@ -1,5 +1,6 @@
+import type Database from "better-sqlite3";
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
-import { decodeSummary, encodeSummary, mergeSummary, summarizeRows } from "./metric-summary";
+import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "./metric-summary";
 import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database";
 import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../sources/types";
 
@@ -22,6 +23,9 @@ export interface StoreOptions {
 }
 
 export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+const DAILY_MIGRATION = "_daily_rollups";
+const SUMMARIES_MIGRATION = "_chunk_summaries_hourly_rollups";
 export const DEFAULT_STORE_OPTIONS: StoreOptions = { chunkMaxRows: 3600, slotMs: 600_000 };
 
 export const slotStart = (timestamp: number, slotMs: number) => Math.floor(timestamp / slotMs) * slotMs;
@@ -86,6 +90,8 @@ export class TelemetryStore {
   private readonly gpusById = new Map<number, StoredGpu>();
   private readonly openRows = new Map<number, OpenRows>();
   private readonly persistedLastSeen = new Map<number, number>();
+  private readonly hourly: RollupTier;
+  private readonly daily: RollupTier;
   private readonly statements;
   private closed = false;
 
@@ -95,6 +101,8 @@ export class TelemetryStore {
     readonly options: StoreOptions,
   ) {
     if (HOUR_MS % options.slotMs !== 0) throw new Error(`slotMs must divide an hour (got ${options.slotMs})`);
+    this.hourly = rollupTier(db, "HourlyRollup", "hourStart", HOUR_MS);
+    this.daily = rollupTier(db, "DailyRollup", "dayStart", DAY_MS);
     const placeholders = RECENT_COLUMNS.map(() => "?").join(", ");
     this.statements = {
       insertRecent: db.prepare(
@@ -112,10 +120,6 @@ export class TelemetryStore {
         `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
          WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ? ORDER BY startTs, id`,
       ),
-      rollupsIn: db.prepare(
-        `SELECT hourStart, rowCount, summary FROM HourlyRollup
-         WHERE gpuId IN (SELECT value FROM json_each(?)) AND hourStart >= ? AND hourStart < ?`,
-      ),
       firstChunkIn: db.prepare(
         `SELECT startTs FROM SampleChunk WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs <= ?
          ORDER BY startTs LIMIT 1`,
@@ -123,11 +127,6 @@ export class TelemetryStore {
       lastChunkIn: db.prepare(
         `SELECT endTs FROM SampleChunk WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs <= ?
          ORDER BY startTs DESC LIMIT 1`,
-      ),
-      rollupOf: db.prepare(`SELECT rowCount, summary FROM HourlyRollup WHERE gpuId = ? AND hourStart = ?`),
-      putRollup: db.prepare(
-        `INSERT INTO HourlyRollup (gpuId, hourStart, rowCount, summary) VALUES (?, ?, ?, ?)
-         ON CONFLICT (gpuId, hourStart) DO UPDATE SET rowCount = excluded.rowCount, summary = excluded.summary`,
       ),
       insertGpu: db.prepare(
         `INSERT INTO Gpu (uuid, "index", name, memoryTotalMib, powerLimitW, maxGraphicsClockMhz,
@@ -143,26 +142,31 @@ export class TelemetryStore {
       touchGpu: db.prepare(`UPDATE Gpu SET lastSeen = max(lastSeen, ?) WHERE id = ?`),
       lastChunkId: db.prepare(`SELECT coalesce(max(id), 0) FROM SampleChunk`).pluck(),
       chunksOldestFirst: db.prepare(
-        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
+        // Walking the startTs index in order reads only the chunks returned; letting
+        // SQLite pick the (gpuId, startTs) index instead sorts every blob in the range.
+        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk INDEXED BY SampleChunk_startTs_idx
          WHERE gpuId IN (SELECT value FROM json_each(@gpuIds)) AND endTs >= @from AND startTs <= @to AND id <= @lastId
            AND startTs >= @afterTs AND (startTs > @afterTs OR id > @afterId)
          ORDER BY startTs, id LIMIT @limit`,
       ),
       chunksNewestFirst: db.prepare(
-        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
+        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk INDEXED BY SampleChunk_startTs_idx
          WHERE gpuId IN (SELECT value FROM json_each(@gpuIds)) AND endTs >= @from AND startTs <= @to AND id <= @lastId
            AND startTs <= @afterTs AND (startTs < @afterTs OR id < @afterId)
          ORDER BY startTs DESC, id DESC LIMIT @limit`,
       ),
     };
     this.loadState();
-    this.backfillSummaries();
   }
 
   static open(dbPath: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
     const { db, appliedMigrations } = openDatabase(dbPath);
     try {
-      return { store: new TelemetryStore(db, dbPath, options), appliedMigrations };
+      const store = new TelemetryStore(db, dbPath, options);
+      // Chunks without a summary can only predate the migration that added summaries.
+      if (appliedMigrations.some((name) => name.endsWith(SUMMARIES_MIGRATION))) store.backfillSummaries();
+      if (appliedMigrations.some((name) => name.endsWith(DAILY_MIGRATION))) store.backfillDailyRollups();
+      return { store, appliedMigrations };
     } catch (error) {
       db.close();
       throw error;
@@ -318,13 +322,29 @@ export class TelemetryStore {
     }
     const summary = summarizeRows(rows);
     this.statements.insertChunk.run(gpuId, startTs, endTs, rows.length, encodeChunk(rows), encodeSummary(summary));
-    this.addToRollup(gpuId, slotStart(startTs, HOUR_MS), rows.length, summary);
+    this.addToRollups(gpuId, startTs, rows.length, summary);
   }
 
-  private addToRollup(gpuId: number, hourStart: number, rowCount: number, summary: Float64Array) {
-    const existing = this.statements.rollupOf.get(gpuId, hourStart) as { rowCount: number; summary: Buffer } | undefined;
-    if (existing) mergeSummary(summary, decodeSummary(existing.summary));
-    this.statements.putRollup.run(gpuId, hourStart, rowCount + (existing?.rowCount ?? 0), encodeSummary(summary));
+  /** Folds a sealed chunk's summary into its hour's and its day's rollup. */
+  private addToRollups(gpuId: number, chunkStart: number, rowCount: number, summary: Float64Array) {
+    for (const tier of [this.hourly, this.daily]) {
+      const start = slotStart(chunkStart, tier.periodMs);
+      const existing = tier.get.get(gpuId, start) as { rowCount: number; summary: Buffer } | undefined;
+      const merged = Float64Array.from(summary);
+      if (existing) mergeEncodedSummary(merged, existing.summary);
+      tier.put.run(gpuId, start, rowCount + (existing?.rowCount ?? 0), encodeSummary(merged));
+    }
+  }
+
+  /** Days that had hourly rollups before daily ones existed get theirs once, at open. */
+  private backfillDailyRollups() {
+    const days = this.db.prepare(`SELECT DISTINCT gpuId, (hourStart / ${DAY_MS}) * ${DAY_MS} AS dayStart FROM HourlyRollup`).all() as Array<{
+      gpuId: number;
+      dayStart: number;
+    }>;
+    this.db.transaction(() => {
+      for (const { gpuId, dayStart } of days) this.rebuildDailyRollup(gpuId, dayStart);
+    })();
   }
 
   /** Chunks written before summaries existed get theirs (and their rollups) once, at open. */
@@ -342,7 +362,7 @@ export class TelemetryStore {
       for (const chunk of missing) {
         const summary = summarizeRows(decodeChunk(chunk.data));
         update.run(encodeSummary(summary), chunk.id);
-        this.addToRollup(chunk.gpuId, slotStart(chunk.startTs, HOUR_MS), chunk.rowCount, summary);
+        this.addToRollups(chunk.gpuId, chunk.startTs, chunk.rowCount, summary);
       }
     })();
   }
@@ -390,18 +410,16 @@ export class TelemetryStore {
     if (!range.newestFirst) yield* openBlocks.sort((a, b) => a.endTs - b.endTs);
   }
 
-  /** Summaries of the sealed chunks whose slot starts in [from, to), with the slot start. */
-  chunkSummaries(gpuIds: number[], from: number, to: number): Array<{ startTs: number; rowCount: number; summary: Float64Array }> {
+  /** Encoded summaries (metric-summary.ts) of the sealed chunks whose slot starts in [from, to). */
+  chunkSummaries(gpuIds: number[], from: number, to: number): Array<{ startTs: number; rowCount: number; summary: Buffer }> {
     if (from >= to) return [];
-    const rows = this.statements.chunkSummariesIn.all(JSON.stringify(gpuIds), from, to) as Array<{ startTs: number; rowCount: number; summary: Buffer }>;
-    return rows.map((r) => ({ startTs: r.startTs, rowCount: r.rowCount, summary: decodeSummary(r.summary) }));
+    return this.statements.chunkSummariesIn.all(JSON.stringify(gpuIds), from, to) as Array<{ startTs: number; rowCount: number; summary: Buffer }>;
   }
 
-  /** Hourly rollups with hourStart in [from, to). */
-  hourlyRollups(gpuIds: number[], from: number, to: number): Array<{ hourStart: number; rowCount: number; summary: Float64Array }> {
+  /** Encoded hourly rollups with hourStart in [from, to). */
+  hourlyRollups(gpuIds: number[], from: number, to: number): Array<{ hourStart: number; rowCount: number; summary: Buffer }> {
     if (from >= to) return [];
-    const rows = this.statements.rollupsIn.all(JSON.stringify(gpuIds), from, to) as Array<{ hourStart: number; rowCount: number; summary: Buffer }>;
-    return rows.map((r) => ({ hourStart: r.hourStart, rowCount: r.rowCount, summary: decodeSummary(r.summary) }));
+    return this.hourly.within.all(JSON.stringify(gpuIds), from, to) as Array<{ hourStart: number; rowCount: number; summary: Buffer }>;
   }
 
   /** Decoded sealed chunks whose slot starts in [from, to). */
@@ -437,14 +455,29 @@ export class TelemetryStore {
 
   /** Recomputes an hour's rollup from the chunks left in it (after pruning some of them). */
   rebuildRollup(gpuId: number, hourStart: number) {
-    const chunks = this.chunkSummaries([gpuId], hourStart, hourStart + HOUR_MS);
-    if (chunks.length === 0) {
-      this.db.prepare(`DELETE FROM HourlyRollup WHERE gpuId = ? AND hourStart = ?`).run(gpuId, hourStart);
+    this.resum(this.hourly, gpuId, hourStart, this.chunkSummaries([gpuId], hourStart, hourStart + HOUR_MS));
+    this.rebuildDailyRollup(gpuId, slotStart(hourStart, DAY_MS));
+  }
+
+  /** Recomputes a day's rollup from the hourly rollups left in it. */
+  rebuildDailyRollup(gpuId: number, dayStart: number) {
+    this.resum(this.daily, gpuId, dayStart, this.hourlyRollups([gpuId], dayStart, dayStart + DAY_MS));
+  }
+
+  private resum(tier: RollupTier, gpuId: number, start: number, parts: Array<{ rowCount: number; summary: Buffer }>) {
+    if (parts.length === 0) {
+      tier.remove.run(gpuId, start);
       return;
     }
-    const [first, ...rest] = chunks;
-    for (const c of rest) mergeSummary(first.summary, c.summary);
-    this.statements.putRollup.run(gpuId, hourStart, chunks.reduce((n, c) => n + c.rowCount, 0), encodeSummary(first.summary));
+    const total = emptySummary();
+    for (const part of parts) mergeEncodedSummary(total, part.summary);
+    tier.put.run(gpuId, start, parts.reduce((n, p) => n + p.rowCount, 0), encodeSummary(total));
+  }
+
+  /** Encoded daily rollups with dayStart in [from, to). */
+  dailyRollups(gpuIds: number[], from: number, to: number): Array<{ dayStart: number; rowCount: number; summary: Buffer }> {
+    if (from >= to) return [];
+    return this.daily.within.all(JSON.stringify(gpuIds), from, to) as Array<{ dayStart: number; rowCount: number; summary: Buffer }>;
   }
 
   /** Samples in [from, to], oldest first, across sealed chunks and open rows. */
@@ -497,6 +530,31 @@ export class TelemetryStore {
   }
 }
 
+/** Statements of one rollup table (hourly or daily); the tables share their shape. */
+interface RollupTier {
+  periodMs: number;
+  get: Database.Statement;
+  put: Database.Statement;
+  remove: Database.Statement;
+  within: Database.Statement;
+}
+
+function rollupTier(db: SqliteDatabase, table: string, startColumn: string, periodMs: number): RollupTier {
+  return {
+    periodMs,
+    get: db.prepare(`SELECT rowCount, summary FROM ${table} WHERE gpuId = ? AND ${startColumn} = ?`),
+    put: db.prepare(
+      `INSERT INTO ${table} (gpuId, ${startColumn}, rowCount, summary) VALUES (?, ?, ?, ?)
+       ON CONFLICT (gpuId, ${startColumn}) DO UPDATE SET rowCount = excluded.rowCount, summary = excluded.summary`,
+    ),
+    remove: db.prepare(`DELETE FROM ${table} WHERE gpuId = ? AND ${startColumn} = ?`),
+    within: db.prepare(
+      `SELECT ${startColumn}, rowCount, summary FROM ${table}
+       WHERE gpuId IN (SELECT value FROM json_each(?)) AND ${startColumn} >= ? AND ${startColumn} < ?`,
+    ),
+  };
+}
+
 function blockOfRows(gpu: StoredGpu, rows: ChunkRow[]): SampleBlock {
   let startTs = Infinity;
   let endTs = -Infinity;
@@ -507,10 +565,32 @@ function blockOfRows(gpu: StoredGpu, rows: ChunkRow[]): SampleBlock {
   return { gpu, startTs, endTs, rows };
 }
 
+/** Written out field by field: a fixed-shape literal is several times faster to build and serialise. */
 export function toStoredSample(gpu: StoredGpu, row: ChunkRow): StoredSample {
-  const sample = { gpuId: gpu.id, uuid: gpu.uuid, index: gpu.index, timestamp: row.timestamp } as StoredSample;
-  for (const key of METRIC_KEYS) sample[key] = row[key];
-  return sample;
+  return {
+    gpuId: gpu.id,
+    uuid: gpu.uuid,
+    index: gpu.index,
+    timestamp: row.timestamp,
+    temperatureC: row.temperatureC,
+    memoryTemperatureC: row.memoryTemperatureC,
+    fanSpeedPct: row.fanSpeedPct,
+    powerDrawW: row.powerDrawW,
+    powerLimitW: row.powerLimitW,
+    graphicsClockMhz: row.graphicsClockMhz,
+    smClockMhz: row.smClockMhz,
+    memoryClockMhz: row.memoryClockMhz,
+    videoClockMhz: row.videoClockMhz,
+    baseClockMhz: row.baseClockMhz,
+    maxGraphicsClockMhz: row.maxGraphicsClockMhz,
+    maxMemoryClockMhz: row.maxMemoryClockMhz,
+    clockEventReasons: row.clockEventReasons,
+    gpuUtilizationPct: row.gpuUtilizationPct,
+    memoryUtilizationPct: row.memoryUtilizationPct,
+    memoryUsedMib: row.memoryUsedMib,
+    memoryTotalMib: row.memoryTotalMib,
+    pstate: row.pstate,
+  };
 }
 
 /** A GPU the source never described (e.g. a replay file without names). */
