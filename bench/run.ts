@@ -289,7 +289,10 @@ Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ${f
 | --- | --- | --- |
 ${lines.join("\n")}
 `;
-  fs.writeFileSync(file, text);
+  // Hand-written notes below the table survive a rewrite.
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  const notesAt = previous.indexOf("\n## Notes");
+  fs.writeFileSync(file, notesAt < 0 ? text : text + previous.slice(notesAt));
   console.log(`wrote ${file}`);
 }
 
