@@ -11,6 +11,7 @@ import { createLiveStream } from "./rest/live-stream";
 import { isRestPath, isStreamPath } from "./rest/paths";
 import { createRestHandler } from "./rest/rest-handler";
 import { createSource } from "./sources/create-source";
+import { acquireInstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
 import { createContextInner, type Services } from "./trpc/context";
@@ -36,6 +37,8 @@ export interface ServerOptions {
 }
 
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const lock = acquireInstanceLock(config.dbPath);
+  if (lock?.replaced) log.warn({ lock: lock.path, previousPid: lock.replaced.pid }, "took over the lock of an nvidia-oc that is no longer running");
   const storage = new StorageManager({
     dbPath: config.dbPath,
     policy: { retentionMs: config.retentionMs, maxBytes: config.maxDbBytes, ...DEFAULT_WATER_MARKS },
@@ -101,9 +104,12 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       });
       await pages?.close();
       await storage.close();
+      lock?.release();
     })());
 
-  return { services, url: `http://${shownHost}:${port}`, port, close };
+  const url = `http://${shownHost}:${port}`;
+  lock?.setUrl(url);
+  return { services, url, port, close };
 }
 
 interface NextPages {

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from "./config";
 import { createLogger } from "./logger";
 import { startServer } from "./http-server";
+import { InstanceLockedError } from "./storage/instance-lock";
 
 /** `npm start`: the recorder, the API and the dashboard in one process. */
 
@@ -26,6 +27,11 @@ async function main() {
     if (error instanceof ConfigError) {
       log.fatal(error.message);
       process.exit(2);
+    }
+    if (error instanceof InstanceLockedError) {
+      log.fatal(error.message);
+      console.error(`nvidia-oc: ${error.message}`);
+      process.exit(1);
     }
     throw error;
   }

@@ -1,0 +1,93 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+/**
+ * One recorder per database: a second one would interleave its own chunks and
+ * prune the first one's data. A lock file beside the database names the
+ * process holding it; a lock left by a process that is gone is taken over.
+ */
+
+export class InstanceLockedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InstanceLockedError";
+  }
+}
+
+interface LockOwner {
+  pid: number;
+  hostname: string;
+  startedAt: string;
+  url: string | null;
+}
+
+export interface InstanceLock {
+  path: string;
+  /** Records where the holder listens, for the message a second instance prints. */
+  setUrl(url: string): void;
+  release(): void;
+  /** Set when a lock left by a process that no longer runs was taken over. */
+  replaced: LockOwner | null;
+}
+
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+function readOwner(lockPath: string): LockOwner | null {
+  try {
+    const owner = JSON.parse(fs.readFileSync(lockPath, "utf8")) as Partial<LockOwner>;
+    return typeof owner.pid === "number" && typeof owner.hostname === "string" ? (owner as LockOwner) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Takes the lock of `dbPath`, or throws InstanceLockedError naming the running
+ * holder. Returns null when the folder cannot be written: then the database
+ * cannot be opened either, and the storage manager reports that.
+ */
+export function acquireInstanceLock(dbPath: string): InstanceLock | null {
+  const lockPath = `${dbPath}.lock`;
+  const me: LockOwner = { pid: process.pid, hostname: os.hostname(), startedAt: new Date().toISOString(), url: null };
+  try {
+    fs.mkdirSync(path.dirname(lockPath), { recursive: true });
+  } catch {
+    return null;
+  }
+  let replaced: LockOwner | null = null;
+  try {
+    fs.writeFileSync(lockPath, JSON.stringify(me), { flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return null;
+    const owner = readOwner(lockPath);
+    // A holder on another host (a shared file system) cannot be checked: trust its lock.
+    if (owner && owner.pid !== process.pid && (owner.hostname !== me.hostname || isRunning(owner.pid))) {
+      throw new InstanceLockedError(
+        `another nvidia-oc is already recording into ${dbPath}: pid ${owner.pid} on ${owner.hostname}, started ${owner.startedAt}` +
+          (owner.url ? `, serving ${owner.url}` : "") +
+          `. Stop it, or give this one its own NVOC_DB_PATH.`,
+      );
+    }
+    replaced = owner;
+    fs.writeFileSync(lockPath, JSON.stringify(me));
+  }
+  return {
+    path: lockPath,
+    replaced,
+    setUrl(url) {
+      me.url = url;
+      fs.writeFileSync(lockPath, JSON.stringify(me));
+    },
+    release() {
+      if (readOwner(lockPath)?.pid === process.pid) fs.rmSync(lockPath, { force: true });
+    },
+  };
+}
