@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type { Logger } from "../logger";
 import type { PrismaClient } from "./prisma-client";
 import { prune, type PrunePolicy, type PruneResult } from "./retention";
@@ -43,6 +44,7 @@ export class StorageManager {
   private pruneTimer: NodeJS.Timeout | null = null;
   private lastPrune: StorageStatus["lastPrune"] = null;
   private closed = false;
+  private movedCorruptFile = false;
   private readonly openListeners = new Set<(store: TelemetryStore) => void>();
 
   constructor(private readonly options: StorageManagerOptions) {}
@@ -78,6 +80,13 @@ export class StorageManager {
   open(): boolean {
     if (this.current || this.closed) return this.current !== null;
     const { dbPath, log } = this.options;
+    // A file that is not a database is moved aside before SQLite opens it: on close,
+    // SQLite would delete a write-ahead log lying beside it.
+    if (!this.movedCorruptFile && hasForeignHeader(dbPath)) {
+      this.movedCorruptFile = true;
+      const movedTo = moveAside(dbPath);
+      log.error({ dbPath, movedTo }, `the telemetry database is not an SQLite file: moved it to ${movedTo} and starting a fresh one`);
+    }
     try {
       const { store, appliedMigrations } = TelemetryStore.open(dbPath, this.options.storeOptions ?? DEFAULT_STORE_OPTIONS);
       this.current = store;
@@ -87,6 +96,13 @@ export class StorageManager {
       return true;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      if (isCorruptDatabase(error) && !this.movedCorruptFile) {
+        // Once per run: a fresh file that is corrupt again points at the disk, not the file.
+        this.movedCorruptFile = true;
+        const movedTo = moveAside(dbPath);
+        log.error({ dbPath, movedTo, err: message }, `the telemetry database is corrupt: moved it to ${movedTo} and starting a fresh one`);
+        return this.open();
+      }
       if (this.openError !== message) log.error({ dbPath, err: message }, "cannot open the telemetry database; live data goes on, history is unavailable until it opens");
       this.openError = message;
       this.scheduleRetry();
@@ -185,4 +201,41 @@ export class StorageManager {
     this.current?.close();
     this.current = null;
   }
+}
+
+const SQLITE_HEADER = Buffer.from("SQLite format 3\0");
+
+/** True for a non-empty file that does not start like an SQLite database. */
+function hasForeignHeader(dbPath: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(dbPath, "r");
+  } catch {
+    return false; // missing or unreadable: opening reports that
+  }
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const read = fs.readSync(fd, head, 0, head.length, 0);
+    // An empty file is a database SQLite has yet to write; anything else must carry the header.
+    return read > 0 && (read < SQLITE_HEADER.length || !head.equals(SQLITE_HEADER));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** SQLite's own verdict on a file that is not (or no longer) a database. */
+function isCorruptDatabase(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT";
+}
+
+/** Renames the database (and its WAL and shared-memory files) to `<file>.corrupt-<time>`; returns the new name. */
+function moveAside(dbPath: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const target = `${dbPath}.corrupt-${stamp}`;
+  fs.renameSync(dbPath, target);
+  for (const suffix of ["-wal", "-shm"]) {
+    if (fs.existsSync(dbPath + suffix)) fs.renameSync(dbPath + suffix, target + suffix);
+  }
+  return target;
 }
