@@ -32,6 +32,8 @@ export interface StorageManagerOptions {
   policy: PrunePolicy;
   pruneIntervalMs: number;
   retryIntervalMs?: number;
+  /** How often the database path is checked for a deleted or replaced file. */
+  fileCheckIntervalMs?: number;
   storeOptions?: StoreOptions;
   log: Logger;
 }
@@ -45,6 +47,7 @@ export class StorageManager {
   private lastPrune: StorageStatus["lastPrune"] = null;
   private closed = false;
   private movedCorruptFile = false;
+  private fileTimer: NodeJS.Timeout | null = null;
   private readonly openListeners = new Set<(store: TelemetryStore) => void>();
 
   constructor(private readonly options: StorageManagerOptions) {}
@@ -91,6 +94,7 @@ export class StorageManager {
       const { store, appliedMigrations } = TelemetryStore.open(dbPath, this.options.storeOptions ?? DEFAULT_STORE_OPTIONS);
       this.current = store;
       this.openError = null;
+      this.watchFile(store);
       if (appliedMigrations.length > 0) log.info({ migrations: appliedMigrations }, "database schema migrated");
       for (const listener of this.openListeners) listener(store);
       return true;
@@ -108,6 +112,37 @@ export class StorageManager {
       this.scheduleRetry();
       return false;
     }
+  }
+
+  /**
+   * SQLite keeps writing into a deleted file's inode without a word, so the path is
+   * checked: when the file is gone or replaced, the store is reopened there.
+   */
+  private watchFile(store: TelemetryStore) {
+    const inode = fs.statSync(this.options.dbPath).ino;
+    if (this.fileTimer) clearInterval(this.fileTimer);
+    this.fileTimer = setInterval(() => {
+      if (this.current !== store) return;
+      let now: number | null = null;
+      try {
+        now = fs.statSync(this.options.dbPath).ino;
+      } catch {
+        // gone
+      }
+      if (now === inode) return;
+      this.options.log.error({ dbPath: this.options.dbPath }, "the telemetry database file was deleted or replaced: recreating it; samples written since then are lost");
+      this.current = null;
+      const prisma = this.prismaClient;
+      this.prismaClient = null;
+      void prisma?.$disconnect();
+      try {
+        store.close();
+      } catch {
+        // The old file is gone; nothing to keep.
+      }
+      this.open();
+    }, this.options.fileCheckIntervalMs ?? 2000);
+    this.fileTimer.unref();
   }
 
   private scheduleRetry() {
@@ -195,7 +230,8 @@ export class StorageManager {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    this.retryTimer = this.pruneTimer = null;
+    if (this.fileTimer) clearInterval(this.fileTimer);
+    this.retryTimer = this.pruneTimer = this.fileTimer = null;
     await this.prismaClient?.$disconnect();
     this.prismaClient = null;
     this.current?.close();

@@ -5,6 +5,7 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { StorageManager } from "../src/server/storage/storage-manager";
 import { infoLookup, simulatedSamples } from "./helpers/samples";
+import { waitFor } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
 const dir = tempDir();
@@ -47,6 +48,33 @@ describe("a corrupt database file at start", () => {
     // The fresh database works.
     const { infos, samples } = simulatedSamples({ gpus: 1, count: 5, start: Date.now() - 5000 });
     expect(storage.requireStore().writeSamples(samples, infoLookup(infos))).toBe(5);
+    await storage.close();
+  });
+});
+
+describe("a database file deleted while running", () => {
+  it("is noticed, recreated and written again, with a log line saying so", async () => {
+    const dbPath = path.join(dir, "deleted", "telemetry.db");
+    const { log, lines } = capturingLog();
+    const storage = new StorageManager({
+      dbPath,
+      policy: { retentionMs: 86_400_000, maxBytes: 500 * 2 ** 20, highWater: 0.9, lowWater: 0.7 },
+      pruneIntervalMs: 300_000,
+      fileCheckIntervalMs: 50,
+      log,
+    });
+    expect(storage.open()).toBe(true);
+    const before = storage.requireStore();
+    const first = simulatedSamples({ gpus: 1, count: 5, start: Date.now() - 60_000 });
+    before.writeSamples(first.samples, infoLookup(first.infos));
+    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(dbPath + suffix, { force: true });
+
+    await waitFor(() => (storage.store && storage.store !== before ? true : undefined), 5000, "the database to be recreated");
+    expect(fs.existsSync(dbPath)).toBe(true);
+    expect(lines.some((l) => l.level === 50 && l.msg.startsWith("the telemetry database file was deleted or replaced"))).toBe(true);
+    const after = simulatedSamples({ gpus: 1, count: 3, start: Date.now() - 3000 });
+    storage.requireStore().writeSamples(after.samples, infoLookup(after.infos));
+    expect([...storage.requireStore().countSamples().values()]).toEqual([3]);
     await storage.close();
   });
 });
