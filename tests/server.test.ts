@@ -54,6 +54,12 @@ describe("the server process", () => {
 
     const page = await fetch(`${server.url}/`);
     expect(page.status).toBe(200);
+    // Pages and API answers alike refuse sniffing and framing and confine the page to this server.
+    for (const response of [page, await fetch(`${server.url}/api/trpc/health.status`), await fetch(`${server.url}/api/telemetry/history?limit=1`)]) {
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(response.headers.get("x-frame-options")).toBe("DENY");
+      expect(response.headers.get("content-security-policy")).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
+    }
     expect(await page.text()).toContain("<title>nvidia-oc</title>");
 
     const exit = await server.stop();

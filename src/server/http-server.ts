@@ -11,6 +11,7 @@ import { createLiveStream } from "./rest/live-stream";
 import { isRestPath, isStreamPath } from "./rest/paths";
 import { createRestHandler } from "./rest/rest-handler";
 import { createSource } from "./sources/create-source";
+import { applyHeaders, securityHeaders } from "./security-headers";
 import { acquireInstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
@@ -65,7 +66,9 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const stream = createLiveStream(services, log);
   const pages = options.pages ?? true ? await prepareNext(config, log) : null;
 
+  const headers = securityHeaders(config.dev);
   const server = http.createServer((req, res) => {
+    applyHeaders(res, headers);
     const url = req.url ?? "/";
     if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
     if (isRestPath(url)) return void rest(req, res);
