@@ -4,7 +4,6 @@ import { METRIC_DECIMALS, METRIC_KEYS, type GpuMetrics } from "../src/server/sou
 import {
   CHUNK_FORMAT_VERSION,
   ChunkCorruptError,
-  chunkSummary,
   decodeChunk,
   decodeChunkTimestamps,
   encodeChunk,
@@ -197,51 +196,5 @@ describe("chunk codec format and errors", () => {
     expect(() => encodeChunk([rowAt(Number.NaN)])).toThrow(RangeError);
     expect(() => encodeChunk([rowAt(0, { temperatureC: Number.POSITIVE_INFINITY })])).toThrow(RangeError);
     expect(() => encodeChunk([rowAt(0, { clockEventReasons: 2 ** 54 })])).toThrow(RangeError);
-  });
-});
-
-describe("chunkSummary", () => {
-  it("gives min, max, sum and count over non-null values", () => {
-    const rows = [
-      rowAt(5_000, { temperatureC: 33, powerDrawW: 78.88, fanSpeedPct: null, memoryTemperatureC: -2 }),
-      rowAt(3_000, { temperatureC: null, powerDrawW: 690.12, memoryTemperatureC: 4 }),
-      rowAt(9_000, { temperatureC: 58, powerDrawW: null, memoryTemperatureC: -7 }),
-      rowAt(4_000, { temperatureC: 40, powerDrawW: 0.01, memoryTemperatureC: null }),
-    ];
-    const summary = chunkSummary(rows);
-    expect(summary.rowCount).toBe(4);
-    expect(summary.firstTimestamp).toBe(5_000);
-    expect(summary.lastTimestamp).toBe(4_000);
-    expect(summary.minTimestamp).toBe(3_000);
-    expect(summary.maxTimestamp).toBe(9_000);
-    expect(summary.metrics.temperatureC).toStrictEqual({ min: 33, max: 58, sum: 131, count: 3 });
-    expect(summary.metrics.powerDrawW).toStrictEqual({ min: 0.01, max: 690.12, sum: 769.01, count: 3 });
-    expect(summary.metrics.memoryTemperatureC).toStrictEqual({ min: -7, max: 4, sum: -5, count: 3 });
-    expect(summary.metrics.fanSpeedPct).toStrictEqual({ min: null, max: null, sum: 0, count: 0 });
-    expect(Object.keys(summary.metrics).sort()).toStrictEqual([...METRIC_KEYS].sort());
-  });
-
-  it("sums two-decimal values without float drift", () => {
-    const rows = Array.from({ length: 600 }, (_, i) => rowAt(i * 1000, { powerDrawW: 78.88 }));
-    expect(chunkSummary(rows).metrics.powerDrawW.sum).toBe(47_328);
-  });
-
-  it("matches the decoded rows of a realistic chunk", () => {
-    const rows = realisticChunk();
-    const summary = chunkSummary(rows);
-    const decoded = decodeChunk(encodeChunk(rows));
-    const power = decoded.map((row) => row.powerDrawW).filter((value): value is number => value !== null);
-    expect(summary.metrics.powerDrawW.count).toBe(600);
-    expect(summary.metrics.powerDrawW.min).toBe(Math.min(...power));
-    expect(summary.metrics.powerDrawW.max).toBe(Math.max(...power));
-    expect(summary.metrics.fanSpeedPct.count).toBe(0);
-    expect(summary.firstTimestamp).toBe(decoded[0].timestamp);
-    expect(summary.lastTimestamp).toBe(decoded[599].timestamp);
-  });
-
-  it("describes an empty chunk", () => {
-    const summary = chunkSummary([]);
-    expect(summary).toMatchObject({ rowCount: 0, firstTimestamp: null, lastTimestamp: null, minTimestamp: null, maxTimestamp: null });
-    expect(summary.metrics.temperatureC).toStrictEqual({ min: null, max: null, sum: 0, count: 0 });
   });
 });

@@ -15,7 +15,6 @@ import { columnScratch, columnsToRows, rowsToColumns, type ChunkRow } from "./ch
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 
 export type { ChunkRow } from "./chunk-columns";
-export { chunkSummary, type ChunkSummary, type MetricSummary } from "./chunk-summary";
 
 export const CHUNK_FORMAT_VERSION = 1;
 

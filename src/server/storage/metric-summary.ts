@@ -44,17 +44,6 @@ export function summarizeRows(rows: readonly ChunkRow[]): MetricSummary {
   return summary;
 }
 
-/** Adds `other` into `into`. */
-export function mergeSummary(into: MetricSummary, other: MetricSummary): void {
-  for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
-    if (other[at] === 0) continue;
-    into[at] += other[at];
-    if (other[at + 1] < into[at + 1]) into[at + 1] = other[at + 1];
-    if (other[at + 2] > into[at + 2]) into[at + 2] = other[at + 2];
-    into[at + 3] += other[at + 3];
-  }
-}
-
 export interface MetricStats {
   count: number;
   min: number | null;
@@ -101,12 +90,6 @@ export function encodeSummary(summary: MetricSummary): Buffer {
     }
   }
   return Buffer.from(out.view());
-}
-
-export function decodeSummary(blob: Uint8Array): MetricSummary {
-  const summary = emptySummary();
-  mergeEncodedSummary(summary, blob);
-  return summary;
 }
 
 /**

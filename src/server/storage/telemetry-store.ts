@@ -387,10 +387,7 @@ export class TelemetryStore {
   *blocks(range: SampleRange & { newestFirst?: boolean }): Generator<SampleBlock> {
     const gpuIds = (range.gpuIds ?? [...this.gpusById.keys()]).filter((id) => this.gpusById.has(id));
     if (gpuIds.length === 0) return;
-    const openBlocks = gpuIds.flatMap((gpuId) => {
-      const rows = (this.openRows.get(gpuId)?.rows ?? []).filter((r) => r.timestamp >= range.from && r.timestamp <= range.to);
-      return rows.length === 0 ? [] : [blockOfRows(this.gpusById.get(gpuId)!, rows)];
-    });
+    const openBlocks = [...this.openBlocks(gpuIds, range)];
     const lastId = this.statements.lastChunkId.get() as number;
     const statement = range.newestFirst ? this.statements.chunksNewestFirst : this.statements.chunksOldestFirst;
     if (range.newestFirst) yield* openBlocks.sort((a, b) => b.endTs - a.endTs);
@@ -439,12 +436,13 @@ export class TelemetryStore {
     return first && last ? { first: first.startTs, last: last.endTs } : null;
   }
 
-  /** Rows not yet sealed into a chunk, per GPU. */
-  *openBlocks(gpuIds: number[]): Generator<SampleBlock> {
+  /** Rows not yet sealed into a chunk, per GPU; only those inside `range` when one is given. */
+  *openBlocks(gpuIds: number[], range?: { from: number; to: number }): Generator<SampleBlock> {
     for (const gpuId of gpuIds) {
-      const rows = this.openRows.get(gpuId)?.rows;
+      const all = this.openRows.get(gpuId)?.rows ?? [];
+      const rows = range ? all.filter((r) => r.timestamp >= range.from && r.timestamp <= range.to) : all;
       const gpu = this.gpusById.get(gpuId);
-      if (gpu && rows && rows.length > 0) yield blockOfRows(gpu, rows);
+      if (gpu && rows.length > 0) yield blockOfRows(gpu, rows);
     }
   }
 
