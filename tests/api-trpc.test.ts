@@ -162,14 +162,14 @@ describe("tRPC over HTTP, on a known recording", () => {
 type LiveEvent = { id: number; data: Snapshot };
 
 /** Subscribes to telemetry.live and resolves with the first `count` events. */
-function takeLive(input: { gpuIndex?: number; lastEventId?: string } | undefined, count: number): Promise<LiveEvent[]> {
+function takeLive(input: { gpuIndex?: number; lastEventId?: string } | undefined, count: number, from = liveClient): Promise<LiveEvent[]> {
   return new Promise((resolve, reject) => {
     const events: LiveEvent[] = [];
     const timer = setTimeout(() => {
       subscription.unsubscribe();
       reject(new Error(`only ${events.length} of ${count} live events arrived`));
     }, 20_000);
-    const subscription = liveClient.telemetry.live.subscribe(input, {
+    const subscription = from.telemetry.live.subscribe(input, {
       onData({ id, data }) {
         events.push({ id: Number(id), data });
         if (events.length < count) return;
@@ -211,6 +211,14 @@ describe("telemetry.live over server-sent events", () => {
     const ids = resumed.map((e) => e.id);
     expect(ids[0]).toBe(lastSeen + 1);
     expect(consecutive(ids), `ids ${ids.join(",")}`).toBe(true);
+  });
+
+  it("gives a new subscriber the newest snapshot at once, even when no more are coming", async () => {
+    // The known recording has ended: the only event there can be is the one already collected.
+    const [event] = await takeLive(undefined, 1, client);
+    const newest = Math.max(...known.samples.map((s) => s.timestamp));
+    expect(event.data.timestamp).toBe(newest);
+    expect(event.data.samples.map((s) => s.index)).toEqual([0, 1]);
   });
 
   it("filters by gpuIndex", async () => {

@@ -144,11 +144,13 @@ describe("the dashboard in a browser", () => {
     await page.waitForURL(/range=6h/);
     expect(await page.getAttribute("[data-range='6h']", "aria-pressed")).toBe("true");
     await chartsDrawn(page, 5, 10);
+    await page.waitForSelector("[aria-busy=false]");
 
     // Wheel zoom on a chart narrows the window for every chart; reset brings the whole range back.
     const reset = page.getByTestId("reset-zoom");
     expect(await reset.isDisabled()).toBe(true);
     const canvas = page.locator("[data-chart=temperature] canvas");
+    await canvas.scrollIntoViewIfNeeded();
     const box = (await canvas.boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -600);
@@ -252,6 +254,8 @@ describe("the dashboard in a browser", () => {
   it("live page: says reconnecting, then offline, when the recorder goes away, and goes live again by itself when it is back", async () => {
     const page = await open("/");
     await page.waitForSelector("[data-testid=connection][data-state=live]");
+    // Connected is not yet a reading: the note below needs one to point back to.
+    await page.waitForSelector("[data-testid=gpu-card]");
     const port = new URL(server.url).port;
     await server.stop();
     await page.waitForSelector("[data-testid=connection][data-state=reconnecting]");

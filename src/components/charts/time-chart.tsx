@@ -63,12 +63,18 @@ const pointCount: Plugin<"line"> = {
 
 type LineChart = Chart<"line", XY[]>;
 
-/** Pushes the current props into the chart and redraws it without animation. */
-function apply(chart: LineChart, props: TimeChartProps) {
+/**
+ * Pushes the current props into the chart and redraws it without animation.
+ * The time axis is only set when the page asks for a new window: new data
+ * arriving mid-zoom must not snap a wheel zoom back before it is reported.
+ */
+function apply(chart: LineChart, props: TimeChartProps, windowChanged: boolean) {
   chart.data.datasets = props.datasets;
   const scales = chart.options.scales!;
-  scales.x!.min = props.xMin;
-  scales.x!.max = props.xMax;
+  if (windowChanged) {
+    scales.x!.min = props.xMin;
+    scales.x!.max = props.xMax;
+  }
   scales.y!.min = props.yMin;
   scales.y!.max = props.yMax;
   const zoomOptions = chart.options.plugins?.zoom;
@@ -83,6 +89,13 @@ export function TimeChart(props: TimeChartProps) {
   latest.current = props;
   const [loadError, setLoadError] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
+  const appliedWindow = useRef<{ xMin: number; xMax: number } | null>(null);
+  const push = (chart: LineChart) => {
+    const { xMin, xMax } = latest.current;
+    const applied = appliedWindow.current;
+    apply(chart, latest.current, applied === null || applied.xMin !== xMin || applied.xMax !== xMax);
+    appliedWindow.current = { xMin, xMax };
+  };
 
   useEffect(() => {
     let cancelled = false;
@@ -93,7 +106,8 @@ export function TimeChart(props: TimeChartProps) {
         if (cancelled || !canvas) return;
         chart = new Chart<"line", XY[]>(canvas, { type: "line", data: { datasets: [] }, options: chartOptions(latest), plugins: [pointCount] });
         chartRef.current = chart;
-        apply(chart, latest.current);
+        appliedWindow.current = null;
+        push(chart);
         setLoadError(null);
       },
       (error: unknown) => {
@@ -115,7 +129,7 @@ export function TimeChart(props: TimeChartProps) {
 
   const { datasets, xMin, xMax, yMin, yMax, zoom } = props;
   useEffect(() => {
-    if (chartRef.current) apply(chartRef.current, latest.current);
+    if (chartRef.current) push(chartRef.current);
   }, [datasets, xMin, xMax, yMin, yMax, zoom]);
 
   return (

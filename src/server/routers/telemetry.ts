@@ -88,11 +88,11 @@ export const telemetryRouter = router({
     // An id this run never issued comes from before a server restart (ids start again at 1): resume from now,
     // or a browser reconnecting after the restart would skip every snapshot until the new ids pass the old one.
     if (lastId > (ctx.collector.latest()?.id ?? 0)) lastId = Number.NaN;
-    if (Number.isFinite(lastId)) {
-      for (const snapshot of ctx.collector.snapshotsAfter(lastId)) {
-        lastId = snapshot.id;
-        yield tracked(String(snapshot.id), only(snapshot));
-      }
+    // A fresh subscriber gets the newest snapshot at once, a resuming one what it missed.
+    const backlog = Number.isFinite(lastId) ? ctx.collector.snapshotsAfter(lastId) : [ctx.collector.latest()].filter((s) => s !== null);
+    for (const snapshot of backlog) {
+      lastId = snapshot.id;
+      yield tracked(String(snapshot.id), only(snapshot));
     }
     try {
       for await (const [snapshot] of events) {
