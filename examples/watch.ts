@@ -11,7 +11,8 @@ import { createTelemetryClient } from "nvidia-oc/client";
 
 const url = process.argv[2] ?? "http://127.0.0.1:8000";
 const wanted = process.argv[3] === undefined ? Infinity : Number(process.argv[3]);
-const client = createTelemetryClient(url);
+// A server started with NVOC_TOKEN needs the same token here.
+const client = createTelemetryClient(url, { token: process.env.NVOC_TOKEN });
 
 const fmt = (value: number | null, unit: string) => (value === null ? "n/a" : `${value}${unit}`);
 const range = (m: { min: number | null; max: number | null; avg: number | null }, unit: string) =>

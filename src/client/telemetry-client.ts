@@ -12,15 +12,19 @@ import type { AppRouter } from "../server/routers/_app";
  * Queries and mutations are batched over HTTP; subscriptions use server-sent
  * events, which reconnect on their own and resume after the last event id seen.
  * Node has no EventSource of its own, hence the `eventsource` package.
+ * A server started with NVOC_TOKEN needs `{ token }`: it is sent as a Bearer
+ * header on every request and stream.
  */
-export function createTelemetryClient(url: string) {
+export function createTelemetryClient(url: string, options: { token?: string } = {}) {
   const endpoint = `${url.replace(/\/+$/, "")}/api/trpc`;
+  const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  const withToken: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...authorization } });
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
         condition: (op) => op.type === "subscription",
-        true: httpSubscriptionLink({ url: endpoint, EventSource }),
-        false: httpBatchLink({ url: endpoint }),
+        true: httpSubscriptionLink({ url: endpoint, EventSource, eventSourceOptions: { fetch: withToken } }),
+        false: httpBatchLink({ url: endpoint, headers: authorization }),
       }),
     ],
   });

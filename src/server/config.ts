@@ -14,6 +14,21 @@ const integer = (name: string, min: number, max: number) =>
     .min(min, `${name} must be at least ${min}`)
     .max(max, `${name} must be at most ${max}`);
 
+/** Shorter tokens are guessable by anyone who can reach the port. */
+const MIN_TOKEN_LENGTH = 16;
+
+const isOrigin = (value: string) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === value.replace(/\/+$/, "");
+  } catch {
+    return false;
+  }
+};
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export const isLoopbackHost = (host: string) => host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+
 const flag = z.enum(["0", "1", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
 
 const sourceSetting = z
@@ -46,6 +61,17 @@ const envSchema = z.object({
   NVOC_DEV: flag.default(false),
   PORT: integer("PORT", 0, 65_535).default(8000),
   HOST: z.string().trim().min(1, "HOST must not be empty").default("127.0.0.1"),
+  NVOC_TOKEN: z
+    .string()
+    .trim()
+    .min(MIN_TOKEN_LENGTH, `NVOC_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters (for example: openssl rand -hex 24)`)
+    .optional(),
+  NVOC_ALLOW_UNAUTHENTICATED: flag.default(false),
+  NVOC_ALLOWED_ORIGINS: z
+    .string()
+    .transform((v) => v.split(",").map((o) => o.trim()).filter((o) => o !== ""))
+    .pipe(z.array(z.string().refine(isOrigin, { error: "NVOC_ALLOWED_ORIGINS must list origins like https://gpus.example.org, comma-separated" })))
+    .default([]),
 });
 
 export type SourceSetting =
@@ -67,6 +93,10 @@ export interface Config {
   dev: boolean;
   port: number;
   host: string;
+  /** When set, every request must present it (Bearer header or the sign-in cookie). */
+  token: string | null;
+  /** Origins besides the server's own that may call mutations and open live streams (a reverse proxy's). */
+  allowedOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -92,6 +122,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
+  if (!isLoopbackHost(e.HOST) && e.NVOC_TOKEN === undefined && !e.NVOC_ALLOW_UNAUTHENTICATED) {
+    throw new ConfigError([
+      `NVOC_TOKEN: required when HOST (${e.HOST}) lets other machines connect; set NVOC_TOKEN, or NVOC_ALLOW_UNAUTHENTICATED=1 to serve without one`,
+    ]);
+  }
   const source: SourceSetting = e.NVOC_SOURCE.startsWith("replay:")
     ? { kind: "replay", path: path.resolve(e.NVOC_SOURCE.slice("replay:".length)) }
     : { kind: e.NVOC_SOURCE as "auto" | "nvidia-smi" | "simulated" };
@@ -110,5 +145,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dev: e.NVOC_DEV,
     port: e.PORT,
     host: e.HOST,
+    token: e.NVOC_TOKEN ?? null,
+    allowedOrigins: e.NVOC_ALLOWED_ORIGINS.map((o) => new URL(o).origin),
   };
 }

@@ -3,12 +3,14 @@ import path from "node:path";
 import { PROJECT_ROOT } from "./project-root";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import next from "next";
+import { createAccessGate, SIGN_IN_PATH } from "./access/gate";
+import { createSignIn } from "./access/sign-in";
 import { Collector } from "./collector/collector";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
 import { createLiveStream } from "./rest/live-stream";
-import { isRestPath, isStreamPath } from "./rest/paths";
+import { isRestPath, isStreamPath, pathOf } from "./rest/paths";
 import { createRestHandler } from "./rest/rest-handler";
 import { createSource } from "./sources/create-source";
 import { applyHeaders, securityHeaders } from "./security-headers";
@@ -66,16 +68,22 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const stream = createLiveStream(services, log);
   const pages = options.pages ?? true ? await prepareNext(config, log) : null;
 
+  const access = { token: config.token, allowedOrigins: config.allowedOrigins, log };
+  const gate = createAccessGate(access);
+  const signIn = createSignIn(access);
   const headers = securityHeaders(config.dev);
   const server = http.createServer((req, res) => {
     applyHeaders(res, headers);
+    if (!gate.admit(req, res)) return;
     const url = req.url ?? "/";
+    if (pathOf(url) === SIGN_IN_PATH) return void signIn(req, res);
     if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
     if (isRestPath(url)) return void rest(req, res);
     if (pages) return pages.handle(req, res);
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   });
   server.on("upgrade", (req, socket, head) => {
+    if (!gate.admitUpgrade(req, socket)) return;
     if (isStreamPath(req.url)) return stream.upgrade(req, socket, head);
     // Next's dev server keeps its hot-reload socket; nothing else upgrades.
     if (pages?.upgrade) return pages.upgrade(req, socket, head);

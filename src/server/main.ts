@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, isLoopbackHost, loadConfig } from "./config";
 import { createLogger } from "./logger";
 import { startServer } from "./http-server";
 import { InstanceLockedError } from "./storage/instance-lock";
@@ -36,6 +36,8 @@ async function main() {
     throw error;
   }
   const { services } = server;
+  if (config.token !== null) log.info("access: every request needs NVOC_TOKEN (Bearer header, or sign in at /signin)");
+  else if (!isLoopbackHost(config.host)) log.warn({ host: config.host }, "access: anyone who can reach this address can read the telemetry and prune it (NVOC_ALLOW_UNAUTHENTICATED=1)");
   const source = services.collector.status().source;
   const db = services.storage.status();
   log.info(

@@ -1,4 +1,5 @@
-import type http from "node:http";
+import http from "node:http";
+import type { Duplex } from "node:stream";
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { ZodError } from "zod";
@@ -81,4 +82,20 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 
 export function sendError(res: http.ServerResponse, error: RestError, headers: http.OutgoingHttpHeaders = {}) {
   sendJson(res, error.status, error.body(), headers);
+}
+
+/** Answers the upgrade request with a plain HTTP error, as a refused handshake should. */
+export function refuseUpgrade(socket: Duplex, error: RestError, headers: Record<string, string> = {}) {
+  const body = JSON.stringify(error.body());
+  socket.once("finish", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status]}\r\n` +
+      "Content-Type: application/json; charset=utf-8\r\n" +
+      Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("") +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
 }

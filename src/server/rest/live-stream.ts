@@ -1,11 +1,11 @@
-import http from "node:http";
+import type http from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Snapshot } from "../collector/collector";
 import type { Logger } from "../logger";
 import { streamInput } from "../routers/inputs";
 import type { Services } from "../trpc/context";
-import { toRestError, type RestError } from "./errors";
+import { refuseUpgrade, toRestError } from "./errors";
 import { queryOf, STREAM_QUERY } from "./paths";
 import { readParams } from "./query";
 import { iso, sampleRecord } from "./records";
@@ -56,7 +56,7 @@ export function createLiveStream(services: Services, log: Logger): LiveStream {
       try {
         input = streamInput.parse(readParams(queryOf(req.url), STREAM_QUERY));
       } catch (error) {
-        refuse(socket, toRestError(error));
+        refuseUpgrade(socket, toRestError(error));
         return;
       }
       const { interval, gpuIndex } = input;
@@ -67,17 +67,4 @@ export function createLiveStream(services: Services, log: Logger): LiveStream {
       return new Promise((resolve) => wss.close(() => resolve()));
     },
   };
-}
-
-/** Answers the upgrade request with a plain HTTP error, as a refused handshake should. */
-function refuse(socket: Duplex, error: RestError) {
-  const body = JSON.stringify(error.body());
-  socket.once("finish", () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status]}\r\n` +
-      "Content-Type: application/json; charset=utf-8\r\n" +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      "Connection: close\r\n\r\n" +
-      body,
-  );
 }

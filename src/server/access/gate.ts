@@ -1,0 +1,123 @@
+import type http from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "../logger";
+import { RestError, refuseUpgrade, sendError } from "../rest/errors";
+import { pathOf } from "../rest/paths";
+import { presentedCredentials, sameSecret, sessionValue } from "./credentials";
+import { foreignOrigin, needsOriginCheck } from "./origin";
+
+/**
+ * Decides, before any routing, whether a request may go on: a foreign Origin is
+ * refused on anything that changes state or streams, and when NVOC_TOKEN is set
+ * every page, API call, export and stream needs the token (Bearer header) or the
+ * cookie the sign-in page sets. Browsers asking for a page are sent to sign in.
+ */
+
+export const SIGN_IN_PATH = "/signin";
+
+const TRPC_PREFIX = "/api/trpc/";
+const WWW_AUTHENTICATE = 'Bearer realm="nvidia-oc"';
+/** Wrong tokens are logged at most this often, so guessing cannot flood the log. */
+const REFUSAL_LOG_EVERY_MS = 10_000;
+
+type Refusal = RestError;
+
+export interface AccessGate {
+  /** True when the request may go on; otherwise the response has been sent. */
+  admit(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  /** True when the WebSocket handshake may go on; otherwise it has been refused. */
+  admitUpgrade(req: http.IncomingMessage, socket: Duplex): boolean;
+  /** Whether a sign-in is needed at all. */
+  readonly tokenRequired: boolean;
+}
+
+export function createAccessGate(options: { token: string | null; allowedOrigins: string[]; log: Logger }): AccessGate {
+  const { token, allowedOrigins, log } = options;
+  const session = token === null ? null : sessionValue(token);
+  let refusedSinceLog = 0;
+  let lastRefusalLog = 0;
+
+  const noteWrongToken = (req: http.IncomingMessage) => {
+    refusedSinceLog++;
+    const now = Date.now();
+    if (now - lastRefusalLog < REFUSAL_LOG_EVERY_MS) return;
+    log.warn({ remote: req.socket.remoteAddress, refused: refusedSinceLog, path: pathOf(req.url) }, "refused a request with a wrong token");
+    refusedSinceLog = 0;
+    lastRefusalLog = now;
+  };
+
+  const judge = (req: http.IncomingMessage): Refusal | null => {
+    const path = pathOf(req.url);
+    if (needsOriginCheck(req, path)) {
+      const origin = foreignOrigin(req, allowedOrigins);
+      if (origin !== null) {
+        return new RestError(403, "FORBIDDEN", `requests from ${origin} are not allowed; list it in NVOC_ALLOWED_ORIGINS if it is yours`);
+      }
+    }
+    if (token === null || session === null) return null;
+    const { bearer, session: cookie } = presentedCredentials(req);
+    if (bearer !== null) {
+      if (sameSecret(bearer, token)) return null;
+      noteWrongToken(req);
+      return new RestError(401, "UNAUTHORIZED", "the token is wrong");
+    }
+    if (cookie !== null && sameSecret(cookie, session)) return null;
+    if (cookie !== null) noteWrongToken(req);
+    return new RestError(401, "UNAUTHORIZED", `this server needs its token: send "Authorization: Bearer <NVOC_TOKEN>" or sign in at ${SIGN_IN_PATH}`);
+  };
+
+  return {
+    tokenRequired: token !== null,
+    admit(req, res) {
+      const path = pathOf(req.url);
+      // The sign-in page checks the Origin itself and must be reachable without a token.
+      if (path === SIGN_IN_PATH) return true;
+      const refusal = judge(req);
+      if (refusal === null) return true;
+      const method = req.method ?? "GET";
+      // A browser opening a page is sent to sign in; a script that sent a wrong token is told so.
+      const browsing = (method === "GET" || method === "HEAD") && !path.startsWith("/api/") && req.headers.authorization === undefined;
+      if (refusal.status === 401 && browsing) {
+        res.writeHead(303, { location: `${SIGN_IN_PATH}?next=${encodeURIComponent(req.url ?? "/")}`, "cache-control": "no-store" }).end();
+      } else if (path.startsWith(TRPC_PREFIX)) {
+        sendTrpcRefusal(req, res, refusal);
+      } else {
+        sendError(res, refusal, refusal.status === 401 ? { "www-authenticate": WWW_AUTHENTICATE } : {});
+      }
+      return false;
+    },
+    admitUpgrade(req, socket) {
+      const refusal = judge(req);
+      if (refusal === null) return true;
+      refuseUpgrade(socket, refusal, refusal.status === 401 ? { "WWW-Authenticate": WWW_AUTHENTICATE } : {});
+      return false;
+    },
+  };
+}
+
+const TRPC_CODES: Record<number, number> = { 401: -32001, 403: -32003 };
+
+/**
+ * In tRPC's own error shape (one per call of a batch), so the typed client
+ * reports "UNAUTHORIZED: …" instead of failing to read the answer.
+ */
+function sendTrpcRefusal(req: http.IncomingMessage, res: http.ServerResponse, refusal: Refusal) {
+  const url = new URL(req.url ?? "/", "http://local");
+  const procedures = decodeURIComponent(url.pathname.slice(TRPC_PREFIX.length)).split(",");
+  const one = (procedure: string) => ({
+    error: {
+      message: refusal.message,
+      code: TRPC_CODES[refusal.status] ?? -32600,
+      data: { code: refusal.code, httpStatus: refusal.status, path: procedure },
+    },
+  });
+  const body = url.searchParams.get("batch") === "1" ? procedures.map(one) : one(procedures[0] ?? "");
+  const text = JSON.stringify(body);
+  res.writeHead(refusal.status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...(refusal.status === 401 ? { "www-authenticate": WWW_AUTHENTICATE } : {}),
+  });
+  res.end(text);
+}
