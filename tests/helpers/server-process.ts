@@ -24,12 +24,22 @@ export interface ServerProcess {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface StartOptions {
+  /**
+   * A command that runs the rest of its arguments, put in front of node, e.g.
+   * `["bash", "-c", "ulimit -S -f 1024 && exec \"$@\"", "bash"]`; it must `exec`
+   * so that the child's pid is the server's.
+   */
+  launchVia?: string[];
+}
+
 /**
  * Starts the server exactly as `npm start` runs it (the bundle tests/global-setup.ts
  * builds from src/server), on an ephemeral port, and waits until it listens.
  */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], {
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, options: StartOptions = {}): Promise<ServerProcess> {
+  const [command, ...args] = [...(options.launchVia ?? []), process.execPath, "--enable-source-maps", path.join(ROOT, "dist", "server.mjs")];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],

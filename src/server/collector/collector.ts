@@ -3,14 +3,18 @@ import type { Logger } from "../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../sources/source";
 import type { GpuInfo, GpuSample } from "../sources/types";
 import type { StorageManager } from "../storage/storage-manager";
+import { RepeatedFailureLog } from "./repeated-failure-log";
 
 /**
  * The sampling loop's hub: takes what the source produces, hands every
  * snapshot to live subscribers at once, and batches it to storage on a flush
  * timer so that a slow or failing database never holds the stream back.
- * Pending samples are bounded: when the database stays down the oldest are
- * dropped and counted.
+ * Pending samples are bounded: when the database stays down or the disk is
+ * full the oldest are dropped and counted, and writing resumes by itself.
  */
+
+/** Most samples written in one transaction: a failing write costs no more than this, however much is pending. */
+const FLUSH_BATCH = 5000;
 
 export interface Snapshot {
   /** Increasing id, used by subscribers to resume after a reconnect. */
@@ -27,6 +31,8 @@ export interface CollectorStatus {
   dropped: number;
   pending: number;
   writeFailures: number;
+  /** When the current run of failed writes began; null while writes succeed. */
+  writesFailingSince: number | null;
   lastSampleAt: number | null;
   lastStoredAt: number | null;
   lastError: string | null;
@@ -71,10 +77,14 @@ export class Collector {
   };
   private readonly maxPending: number;
   private readonly historySize: number;
+  private readonly writeFailureLog: RepeatedFailureLog;
+  private readonly dropLog: RepeatedFailureLog;
 
   constructor(private readonly options: CollectorOptions) {
     this.maxPending = options.maxPending ?? 200_000;
     this.historySize = options.historySize ?? 300;
+    this.writeFailureLog = new RepeatedFailureLog({ log: options.log });
+    this.dropLog = new RepeatedFailureLog({ log: options.log });
     // Every open dashboard tab and API stream listens here; there is no sensible fixed limit.
     this.events.setMaxListeners(0);
   }
@@ -133,7 +143,11 @@ export class Collector {
       const excess = this.pending.length - this.maxPending;
       this.pending.splice(0, excess);
       this.counters.dropped += excess;
-      this.options.log.warn({ dropped: excess, totalDropped: this.counters.dropped }, "pending buffer full: oldest samples dropped");
+      this.dropLog.failed("pending buffer full", "pending buffer full: oldest samples dropped", {
+        dropped: excess,
+        totalDropped: this.counters.dropped,
+        maxPending: this.maxPending,
+      });
     }
     if (this.pending.length >= 5000) this.flush();
   }
@@ -159,30 +173,51 @@ export class Collector {
     }
   }
 
-  /** Writes pending samples in one transaction; keeps them for the next try on failure. */
+  /**
+   * Writes pending samples, oldest first, in transactions of at most FLUSH_BATCH.
+   * A failed transaction keeps its samples (and those after it) for the next flush.
+   */
   flush(): number {
     if (this.pending.length === 0) return 0;
     const store = this.options.storage.store;
     if (!store) return 0;
-    const batch = this.pending;
+    let written = 0;
+    let failure: unknown = null;
     try {
-      const stored = store.writeSamples(batch, (uuid) => this.gpuInfos.get(uuid));
-      this.pending = this.pending === batch ? [] : this.pending.slice(batch.length);
-      this.counters.stored += stored;
-      this.counters.lastStoredAt = Date.now();
-      return stored;
+      while (written < this.pending.length) {
+        written += store.writeSamples(this.pending.slice(written, written + FLUSH_BATCH), (uuid) => this.gpuInfos.get(uuid));
+      }
     } catch (error) {
-      this.counters.writeFailures += 1;
-      this.recordFailure(`writing ${batch.length} samples failed`, error);
-      return 0;
+      failure = error;
     }
+    if (written > 0) {
+      this.pending = this.pending.slice(written);
+      this.counters.stored += written;
+      this.counters.lastStoredAt = Date.now();
+    }
+    if (failure !== null) {
+      this.counters.writeFailures += 1;
+      this.recordFailure(`writing ${this.pending.length} samples failed`, failure);
+    } else {
+      this.writeFailureLog.recovered("writing samples works again", { stored: this.counters.stored, dropped: this.counters.dropped });
+      this.dropLog.recovered(null);
+    }
+    return written;
   }
 
+  /** Counts and logs a failed write; the same error repeating every flush is logged once a minute. */
   private recordFailure(what: string, error: unknown) {
-    const message = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+    const reason = error instanceof Error ? error.message : String(error);
+    const message = `${what}: ${reason}`;
     this.counters.lastError = message;
     this.counters.lastErrorAt = Date.now();
-    this.options.log.error({ writeFailures: this.counters.writeFailures, pending: this.pending.length }, message);
+    const code = (error as { code?: unknown } | null)?.code;
+    this.writeFailureLog.failed(reason, message, {
+      code: typeof code === "string" ? code : undefined,
+      writeFailures: this.counters.writeFailures,
+      pending: this.pending.length,
+      dropped: this.counters.dropped,
+    });
   }
 
   subscribe(listener: Listener): () => void {
@@ -212,6 +247,7 @@ export class Collector {
       source: this.options.source.status(),
       intervalMs: this.options.intervalMs,
       ...this.counters,
+      writesFailingSince: this.writeFailureLog.failingSince,
       pending: this.pending.length,
       gpuCount: this.gpuInfos.size,
     };
