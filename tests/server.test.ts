@@ -58,6 +58,7 @@ describe("the server process", () => {
     for (const response of [page, await fetch(`${server.url}/api/trpc/health.status`), await fetch(`${server.url}/api/telemetry/history?limit=1`)]) {
       expect(response.headers.get("x-content-type-options")).toBe("nosniff");
       expect(response.headers.get("x-frame-options")).toBe("DENY");
+      expect(response.headers.get("referrer-policy")).toBe("same-origin");
       expect(response.headers.get("content-security-policy")).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
     }
     expect(await page.text()).toContain("<title>nvidia-oc</title>");

@@ -2,6 +2,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { ConnectionBadge } from "./connection-badge";
+import { SignOut } from "./sign-out";
 import { SourceBanner } from "./source-banner";
 
 const LINKS = [
@@ -30,6 +31,7 @@ export function TopNav() {
           })}
         </nav>
         <ConnectionBadge />
+        <SignOut />
       </div>
       <SourceBanner />
     </header>

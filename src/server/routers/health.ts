@@ -12,6 +12,8 @@ export const healthRouter = router({
       source: collector.source,
       /** True when what is shown is not a real GPU read now (simulated or replayed). */
       synthetic: collector.source.synthetic,
+      /** True when this server was started with NVOC_TOKEN, so browsers are signed in. */
+      signInRequired: ctx.config.token !== null,
       collector,
       database: ctx.storage.status(),
       gpus: ctx.collector.gpus(),
