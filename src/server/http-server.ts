@@ -18,6 +18,7 @@ import { acquireInstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
 import { createContextInner, type Services } from "./trpc/context";
+import { MAX_BODY_BYTES } from "./trpc/trpc";
 
 /**
  * The one server process: Next's pages, the tRPC endpoint, the plain REST and
@@ -58,6 +59,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: TRPC_PREFIX,
+    maxBodySize: MAX_BODY_BYTES,
     createContext: () => createContextInner(services),
     onError({ error, path: procedure }) {
       if (error.code === "INTERNAL_SERVER_ERROR") log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");

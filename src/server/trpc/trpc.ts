@@ -3,6 +3,9 @@ import { ZodError, z } from "zod";
 import { DatabaseUnavailableError } from "../storage/storage-manager";
 import type { Context } from "./context";
 
+/** Inputs are a few hundred bytes; a body past this is refused (413) before it is read any further. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 const t = initTRPC.context<Context>().create({
   sse: {
     // Keeps proxies from closing quiet streams and lets clients spot a dead one.
@@ -13,7 +16,7 @@ const t = initTRPC.context<Context>().create({
     const cause = error.cause;
     return {
       ...shape,
-      message: cause instanceof ZodError ? describeZodError(cause) : shape.message,
+      message: describeError(error, shape.message),
       data: {
         ...shape.data,
         // Field-by-field messages for bad input, so clients can name the field.
@@ -23,6 +26,15 @@ const t = initTRPC.context<Context>().create({
     };
   },
 });
+
+/** What went wrong in words a client can act on; tRPC's own message is a bare code name for some errors. */
+function describeError(error: TRPCError, message: string): string {
+  if (error.cause instanceof ZodError) return describeZodError(error.cause);
+  // JSON.parse's message alone does not say which JSON: the `input` parameter or the request body.
+  if (error.code === "BAD_REQUEST" && error.cause instanceof SyntaxError) return `input is not valid JSON: ${error.cause.message}`;
+  if (error.code === "PAYLOAD_TOO_LARGE") return `request body is larger than the limit of ${MAX_BODY_BYTES} bytes`;
+  return message;
+}
 
 /** "limit: must be at most 10000; hours: must be a number": each problem names its field. */
 export function describeZodError(error: ZodError): string {
