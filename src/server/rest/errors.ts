@@ -70,7 +70,10 @@ export function toRestError(error: unknown): RestError {
 const internalError = () => new RestError(500, "INTERNAL_SERVER_ERROR", "internal error; the server log has the details");
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) {
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+export function sendJsonText(res: http.ServerResponse, status: number, text: string, headers: http.OutgoingHttpHeaders = {}) {
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),

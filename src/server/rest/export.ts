@@ -7,7 +7,8 @@ import { gpuIdOf } from "../routers/telemetry";
 import type { StoredSample } from "../storage/telemetry-store";
 import { scanSamples } from "../storage/telemetry-queries";
 import type { Services } from "../trpc/context";
-import { CSV_COLUMNS, sampleRecord, type SampleRecord } from "./records";
+import { CSV_COLUMNS, sampleRecord, type SampleSource } from "./records";
+import { sampleRecordJson } from "./records-json";
 
 /**
  * `GET /api/telemetry/export`: every sample of the window, oldest first, as
@@ -37,7 +38,7 @@ export async function streamExport(services: Services, request: ExportRequest, r
   try {
     if (!(await write(res, format.start))) return;
     for (const batch of batches) {
-      const text = batch.map((sample) => format.row(sampleRecord(withName(sample, names)), rows++ === 0)).join("");
+      const text = batch.map((sample) => format.row(withName(sample, names), rows++ === 0)).join("");
       if (!(await write(res, text))) return;
       // Let sampling and other requests in between batches, even when the client keeps up.
       await nextTurn();
@@ -69,7 +70,7 @@ const withName = (sample: StoredSample, names: Map<number, string>) => ({
 interface Format {
   contentType: string;
   start: string;
-  row: (record: SampleRecord, first: boolean) => string;
+  row: (sample: SampleSource, first: boolean) => string;
   end: string;
 }
 
@@ -77,13 +78,16 @@ const FORMATS: Record<ExportRequest["format"], Format> = {
   csv: {
     contentType: "text/csv; charset=utf-8",
     start: `${CSV_COLUMNS.join(",")}\r\n`,
-    row: (record) => `${CSV_COLUMNS.map((column) => csvCell(column === "clock_event_reason_words" ? record.clock_event_reason_words.join("; ") : record[column])).join(",")}\r\n`,
+    row: (sample) => {
+      const record = sampleRecord(sample);
+      return `${CSV_COLUMNS.map((column) => csvCell(column === "clock_event_reason_words" ? record.clock_event_reason_words.join("; ") : record[column])).join(",")}\r\n`;
+    },
     end: "",
   },
   json: {
     contentType: "application/json; charset=utf-8",
     start: "[",
-    row: (record, first) => `${first ? "\n" : ",\n"}${JSON.stringify(record)}`,
+    row: (sample, first) => `${first ? "\n" : ",\n"}${sampleRecordJson(sample)}`,
     end: "\n]\n",
   },
 };

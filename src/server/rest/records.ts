@@ -103,7 +103,7 @@ type DecodedReasons = { decoded: Record<string, boolean> | null; words: string[]
 /** A GPU shows only a handful of masks, so each is decoded once and shared by every record carrying it. */
 const reasonsByMask = new Map<number | null, DecodedReasons>();
 
-function reasonsOf(mask: number | null): DecodedReasons {
+export function reasonsOf(mask: number | null): DecodedReasons {
   let reasons = reasonsByMask.get(mask);
   if (!reasons) {
     const decoded = decodeClockEventReasons(mask);

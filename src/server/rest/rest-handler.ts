@@ -4,11 +4,12 @@ import type { Logger } from "../logger";
 import { appRouter, type AppRouter } from "../routers/_app";
 import { exportInput } from "../routers/inputs";
 import { createContextInner, type Services } from "../trpc/context";
-import { badInput, camelToSnake, RestError, sendError, sendJson, toRestError, type FieldErrors } from "./errors";
+import { badInput, camelToSnake, RestError, sendError, sendJson, sendJsonText, toRestError, type FieldErrors } from "./errors";
 import { streamExport } from "./export";
 import { pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "./paths";
 import { parseNumber, readParams, type ParamSpec, type ParamValues } from "./query";
-import { databaseStatsRecord, sampleRecord, statsRecord } from "./records";
+import { databaseStatsRecord, statsRecord } from "./records";
+import { sampleRecordsJson } from "./records-json";
 
 /**
  * Plain HTTP under /api/telemetry for clients that do not speak tRPC (curl,
@@ -46,7 +47,7 @@ const ROUTES: Route[] = [
     query: { gpu_index: GPU_INDEX, hours: HOURS, limit: { key: "limit", kind: "number" } },
     async run({ input, res, caller }) {
       const rows = await caller.telemetry.history(unchecked<Inputs["telemetry"]["history"]>(input));
-      sendJson(res, 200, rows.map(sampleRecord));
+      sendJsonText(res, 200, sampleRecordsJson(rows));
     },
   },
   {

@@ -1,0 +1,39 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { sampleRecord, type SampleSource } from "../src/server/rest/records";
+import { isoText, sampleRecordsJson } from "../src/server/rest/records-json";
+import { METRIC_KEYS } from "../src/server/sources/types";
+
+const metric = fc.option(fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.double(), fc.constantFrom(0.1, 79.19, 1e21, -0, 5e-324)), { nil: null });
+const timestamp = fc.oneof(fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.constantFrom(0, 59_999, 60_000, 253_402_300_799_999, 253_402_300_800_000));
+
+const sample: fc.Arbitrary<SampleSource> = fc.record({
+  gpuIndex: fc.nat(64),
+  gpuUuid: fc.string({ unit: "binary" }),
+  gpuName: fc.oneof(fc.constant("NVIDIA H200"), fc.string({ unit: "grapheme" }), fc.constant('quote " backslash \\ newline \n tab \t \u0001')),
+  timestamp,
+  ...Object.fromEntries(METRIC_KEYS.map((key) => [key, metric])),
+  clockEventReasons: fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 32 }), fc.constantFrom(0, 1, 4, 0x20, 0x40, -1)), { nil: null }),
+} as Record<keyof SampleSource, fc.Arbitrary<unknown>>) as fc.Arbitrary<SampleSource>;
+
+describe("sample records written straight to JSON", () => {
+  it("are byte for byte what JSON.stringify writes for the same records", () => {
+    fc.assert(
+      fc.property(fc.array(sample, { maxLength: 20 }), (samples) => {
+        expect(sampleRecordsJson(samples)).toBe(JSON.stringify(samples.map(sampleRecord)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("write every timestamp as Date.toISOString does, readings of one minute in a row included", () => {
+    fc.assert(
+      fc.property(timestamp, (ms) => {
+        expect(isoText(ms)).toBe(new Date(ms).toISOString());
+      }),
+      { numRuns: 2000 },
+    );
+    const start = Date.UTC(2026, 10, 26, 6, 36, 0, 0);
+    for (let ms = start - 2000; ms < start + 62_000; ms += 997) expect(isoText(ms)).toBe(new Date(ms).toISOString());
+  });
+});
