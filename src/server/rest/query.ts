@@ -1,4 +1,4 @@
-import { badInput, type FieldErrors } from "./errors";
+import { badInput } from "./errors";
 
 /**
  * Query strings to procedure inputs. Stricter than `Number()`: "", " 1",
@@ -25,16 +25,17 @@ export function parseNumber(raw: string): { value: number } | { problem: string 
 
 /** The parameters as input values; throws a 400 naming every parameter that is wrong. */
 export function readParams(search: URLSearchParams, spec: ParamSpec): ParamValues {
-  const fields: FieldErrors = {};
+  // Keyed by whatever names the client sent, "__proto__" and "constructor" included: a plain object would hand back its own.
+  const fields = new Map<string, string[]>();
   const problem = (field: string, message: string) => {
-    const messages = (fields[field] ??= []);
-    if (!messages.includes(message)) messages.push(message);
+    const messages = fields.get(field) ?? [];
+    if (!messages.includes(message)) fields.set(field, [...messages, message]);
   };
   const values: ParamValues = {};
   const known = Object.keys(spec);
   for (const name of new Set(search.keys())) {
     const listOf = /^([^[\]]+)\[[^\]]*\]$/.exec(name)?.[1];
-    if (listOf !== undefined && listOf in spec) {
+    if (listOf !== undefined && Object.hasOwn(spec, listOf)) {
       problem(listOf, "must be a single value, not a list");
       continue;
     }
@@ -56,6 +57,6 @@ export function readParams(search: URLSearchParams, spec: ParamSpec): ParamValue
     if ("problem" in parsed) problem(name, parsed.problem);
     else values[param.key] = parsed.value;
   }
-  if (Object.keys(fields).length > 0) throw badInput(fields);
+  if (fields.size > 0) throw badInput(Object.fromEntries(fields));
   return values;
 }

@@ -53,7 +53,7 @@ export const liveInput = z
   .object({
     gpuIndex: gpuIndex.optional(),
     /** Resume after this event id (set by the client on reconnect). */
-    lastEventId: z.string().max(32).nullish(),
+    lastEventId: z.string({ error: "must be a string" }).max(32, "must be at most 32 characters").nullish(),
   })
   .optional();
 
