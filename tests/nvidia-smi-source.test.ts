@@ -475,4 +475,62 @@ describe("the server process on the fake nvidia-smi", () => {
       store.close();
     }
   });
+
+  it("names a lost GPU in collector.status, with since when, while the other keeps reporting", async () => {
+    const startedAt = Date.now();
+    server = await startServerProcess({
+      NVOC_SOURCE: "nvidia-smi",
+      NVOC_NVIDIA_SMI: FAKE_SMI,
+      NVOC_INTERVAL_MS: "200",
+      NVOC_DB_PATH: path.join(dir, "server-lost", "telemetry.db"),
+      FAKE_SMI_GPUS: "2",
+      FAKE_SMI_LOST_GPU: "1",
+    });
+    const client = trpcClient(server.url);
+    const lost = await waitFor(async () => {
+      const status = await client.collector.status.query();
+      return status.gpus.some((g) => g.state === "lost") ? status : undefined;
+    }, 30_000, "GPU 1 to be reported lost");
+    const [healthy, gone] = lost.gpus;
+    expect(healthy).toMatchObject({ index: 0, uuid: H200_UUID, state: "reporting", since: null, problem: null });
+    expect(gone).toMatchObject({ index: 1, state: "lost", problem: "GPU is lost" });
+    expect(gone.since).toBeGreaterThanOrEqual(startedAt);
+    expect(gone.since).toBeLessThanOrEqual(gone.lastReadingAt!);
+
+    // Its error rows keep coming: still lost, since the first of them.
+    const later = await waitFor(async () => {
+      const status = await client.collector.status.query();
+      return status.gpus[1].lastReadingAt! > gone.lastReadingAt! ? status : undefined;
+    }, 20_000, "another row from the lost GPU");
+    expect(later.gpus[1]).toMatchObject({ state: "lost", since: gone.since });
+    expect(later.gpus[0].state).toBe("reporting");
+    const warning = await server.waitForLog((l) => l.msg === "GPU 1 is lost: GPU is lost");
+    expect(warning).toMatchObject({ level: WARN, gpuIndex: 1, state: "lost", since: gone.since });
+    expect(server.logs.some((l) => /^GPU 0 is/.test(l.msg))).toBe(false);
+  });
+
+  it("marks every GPU stale while nvidia-smi is silent, and reporting again once it is restarted", async () => {
+    server = await startServerProcess({
+      NVOC_SOURCE: "nvidia-smi",
+      NVOC_NVIDIA_SMI: FAKE_SMI,
+      NVOC_INTERVAL_MS: "200",
+      NVOC_DB_PATH: path.join(dir, "server-silent", "telemetry.db"),
+      FAKE_SMI_GPUS: "2",
+      FAKE_SMI_HANG_AFTER: "5",
+    });
+    const client = trpcClient(server.url);
+    const silent = await waitFor(async () => {
+      const status = await client.collector.status.query();
+      return status.gpus.length === 2 && status.gpus.every((g) => g.state === "stale") ? status : undefined;
+    }, 30_000, "both GPUs to be stale");
+    for (const gpu of silent.gpus) {
+      expect(gpu).toMatchObject({ state: "stale", problem: "no reading", since: gpu.lastReadingAt });
+      expect(gpu.silentMs).toBeGreaterThan(3 * 200);
+    }
+    await server.waitForLog((l) => l.msg.startsWith("GPU 1 is stale: no reading for "));
+    // The watchdog restarts the silent nvidia-smi, whose new process reports again.
+    const back = await server.waitForLog((l) => l.msg === "GPU 0 reports again");
+    expect(back).toMatchObject({ previous: "stale", state: "reporting" });
+    expect((await client.collector.status.query()).source.restarts).toBeGreaterThanOrEqual(1);
+  });
 });

@@ -11,6 +11,8 @@ export type TelemetryStats = RouterOutputs["telemetry"]["stats"];
 export type TelemetrySeries = RouterOutputs["telemetry"]["series"];
 export type SeriesMetric = RouterInputs["telemetry"]["series"]["metrics"][number];
 export type PruneOutcome = RouterOutputs["database"]["prune"];
+/** Whether a GPU is reporting, stale or lost, as `collector.status` says. */
+export type GpuHealthStatus = RouterOutputs["collector"]["status"]["gpus"][number];
 
 /** One event of `telemetry.live`: the snapshot and its tracked id (used to resume). */
 export type LiveEvent = RouterOutputs["telemetry"]["live"] extends AsyncIterable<infer E> ? E : never;

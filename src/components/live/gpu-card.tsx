@@ -1,5 +1,5 @@
-import type { LiveSample } from "../../lib/api-types";
-import { celsius, gibFromMib, megahertz, percent, watts } from "../../lib/format";
+import type { GpuHealthStatus, LiveSample } from "../../lib/api-types";
+import { celsius, clockTime, gibFromMib, megahertz, percent, watts } from "../../lib/format";
 import { clockEventReasonWords, decodeClockEventReasons } from "../../server/sources/clock-event-reasons";
 import { Meter } from "../meter";
 
@@ -29,11 +29,29 @@ function ClockState({ mask }: { mask: number | null }) {
   );
 }
 
-export function GpuCard({ sample, name }: { sample: LiveSample; name: string | null }) {
+/** "lost since 12:03:04", "no reading for 8 s": what is wrong, and for how long, in a few words. */
+function notReportingText(health: GpuHealthStatus): string {
+  if (health.state === "lost") return `lost since ${clockTime(health.since)}`;
+  if (health.lastReadingAt === null) return "no reading yet";
+  return `no reading for ${Math.round(health.silentMs / 1000)} s`;
+}
+
+function NotReporting({ health }: { health: GpuHealthStatus }) {
+  const detail = health.state === "lost" ? `The driver answers "${health.problem}" instead of readings.` : `Last reading at ${clockTime(health.lastReadingAt)}.`;
+  return (
+    <span className="chip chip-bad" data-testid="gpu-not-reporting" title={`${detail} The values shown are the last ones received.`}>
+      {notReportingText(health)}
+    </span>
+  );
+}
+
+/** `health` is the collector's view of the GPU; a card without it is taken as reporting. */
+export function GpuCard({ sample, name, health }: { sample: LiveSample; name: string | null; health?: GpuHealthStatus }) {
   const label = `GPU ${sample.index}`;
+  const notReporting = health && health.state !== "reporting" ? health : null;
   const temperatureTone = sample.temperatureC !== null && sample.temperatureC >= 85 ? "bad" : sample.temperatureC !== null && sample.temperatureC >= 75 ? "warn" : "ok";
   return (
-    <section className="card gpu-card" aria-label={label} data-testid="gpu-card" data-gpu={sample.index}>
+    <section className="card gpu-card" aria-label={label} data-testid="gpu-card" data-gpu={sample.index} data-stale={notReporting?.state}>
       <header className="gpu-card-head">
         <h2>
           <span className="gpu-index">{label}</span>
@@ -44,6 +62,7 @@ export function GpuCard({ sample, name }: { sample: LiveSample; name: string | n
         </span>
       </header>
       <div className="chips" aria-label="Clock state">
+        {notReporting ? <NotReporting health={notReporting} /> : null}
         <ClockState mask={sample.clockEventReasons} />
       </div>
 

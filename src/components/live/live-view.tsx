@@ -1,6 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useCallback, useEffect, useMemo } from "react";
+import { useCallback, useEffect, useMemo, useRef } from "react";
+import type { LiveSample } from "../../lib/api-types";
 import { clockTime } from "../../lib/format";
 import { LIVE_PANELS } from "../../lib/metrics";
 import { useTRPC } from "../../lib/trpc";
@@ -11,6 +12,8 @@ import { useLiveConnection, useLiveData } from "./live-telemetry";
 
 /** Enough history to fill the rolling charts on load, even with several GPUs sampled fast. */
 const SEED = { hours: 1, limit: 5000 } as const;
+/** How often the page asks which GPUs are stale or lost. */
+const HEALTH_REFRESH_MS = 1000;
 
 export function LiveView() {
   const trpc = useTRPC();
@@ -24,6 +27,15 @@ export function LiveView() {
   useEffect(() => {
     if (seedRecords.data) seed(seedRecords.data);
   }, [seedRecords.data, seed]);
+
+  const status = useQuery(trpc.collector.status.queryOptions(undefined, { refetchInterval: HEALTH_REFRESH_MS }));
+  const healthByUuid = useMemo(() => new Map((status.data?.gpus ?? []).map((g) => [g.uuid, g])), [status.data]);
+  // A GPU that drops out of the stream keeps its card, with its last reading, marked as not reporting.
+  const lastReadings = useRef(new Map<string, LiveSample>());
+  const cards = useMemo(() => {
+    for (const sample of latest?.samples ?? []) lastReadings.current.set(sample.uuid, sample);
+    return [...lastReadings.current.values()].sort((a, b) => a.index - b.index);
+  }, [latest]);
 
   const names = useMemo(() => new Map((gpus.data ?? []).map((g) => [g.uuid, g.name])), [gpus.data]);
   const namesByIndex = useMemo(() => new Map((gpus.data ?? []).map((g) => [g.index, g.name])), [gpus.data]);
@@ -58,8 +70,8 @@ export function LiveView() {
         <Empty title="No GPUs reporting yet">The recorder is running but no GPU has reported a reading.</Empty>
       ) : (
         <div className={`gpu-grid${stale ? " stale" : ""}`}>
-          {latest.samples.map((sample) => (
-            <GpuCard key={sample.uuid} sample={sample} name={names.get(sample.uuid) ?? null} />
+          {cards.map((sample) => (
+            <GpuCard key={sample.uuid} sample={sample} name={names.get(sample.uuid) ?? null} health={healthByUuid.get(sample.uuid)} />
           ))}
         </div>
       )}

@@ -3,6 +3,7 @@ import type { Logger } from "../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../sources/source";
 import type { GpuInfo, GpuSample } from "../sources/types";
 import type { StorageManager } from "../storage/storage-manager";
+import { GpuHealthTracker, type GpuHealth } from "./gpu-health";
 import { RepeatedFailureLog } from "./repeated-failure-log";
 
 /**
@@ -38,7 +39,12 @@ export interface CollectorStatus {
   lastError: string | null;
   lastErrorAt: number | null;
   gpuCount: number;
+  /** Per GPU: reporting, stale (no reading for three intervals) or lost (the driver answers with an error), and since when. */
+  gpus: GpuHealth[];
 }
+
+/** A GPU without a reading for this many intervals counts as stale. */
+const STALE_AFTER_INTERVALS = 3;
 
 export interface CollectorOptions {
   source: GpuSource;
@@ -79,12 +85,14 @@ export class Collector {
   private readonly historySize: number;
   private readonly writeFailureLog: RepeatedFailureLog;
   private readonly dropLog: RepeatedFailureLog;
+  private readonly health: GpuHealthTracker;
 
   constructor(private readonly options: CollectorOptions) {
     this.maxPending = options.maxPending ?? 200_000;
     this.historySize = options.historySize ?? 300;
     this.writeFailureLog = new RepeatedFailureLog({ log: options.log });
     this.dropLog = new RepeatedFailureLog({ log: options.log });
+    this.health = new GpuHealthTracker(STALE_AFTER_INTERVALS * options.intervalMs);
     // Every open dashboard tab and API stream listens here; there is no sensible fixed limit.
     this.events.setMaxListeners(0);
   }
@@ -93,10 +101,13 @@ export class Collector {
     if (this.running) return;
     this.running = true;
     const flushEvery = Math.min(1000, this.options.flushIntervalMs ?? this.options.intervalMs);
-    this.flushTimer = setInterval(() => this.flush(), flushEvery);
+    this.flushTimer = setInterval(() => {
+      this.flush();
+      this.logHealthChanges();
+    }, flushEvery);
     const sink: SourceSink = {
       gpus: (infos) => this.acceptGpus(infos),
-      samples: (samples) => this.acceptSamples(samples),
+      samples: (samples, faults) => this.acceptSamples(samples, faults),
       ended: () => {
         this.sourceEnded = true;
         this.options.log.info("source finished: no more samples will arrive");
@@ -116,7 +127,11 @@ export class Collector {
   }
 
   private acceptGpus(infos: GpuInfo[]) {
-    for (const info of infos) this.gpuInfos.set(info.uuid, info);
+    const now = Date.now();
+    for (const info of infos) {
+      this.gpuInfos.set(info.uuid, info);
+      this.health.known(info, now);
+    }
     const store = this.options.storage.store;
     if (!store) return;
     try {
@@ -132,8 +147,10 @@ export class Collector {
    * When the batch is large (bulk replay) it is written before returning, which
    * is how a fast source is held to the pace the database can take.
    */
-  private acceptSamples(samples: GpuSample[]): void {
+  private acceptSamples(samples: GpuSample[], faults?: ReadonlyMap<string, string>): void {
     if (samples.length === 0) return;
+    const now = Date.now();
+    for (const sample of samples) this.health.reading(sample, faults?.get(sample.uuid), now);
     this.counters.collected += samples.length;
     const latest = samples.reduce((max, s) => Math.max(max, s.timestamp), 0);
     this.counters.lastSampleAt = Math.max(this.counters.lastSampleAt ?? 0, latest);
@@ -220,6 +237,16 @@ export class Collector {
     });
   }
 
+  /** A GPU that stops reporting, or comes back, is worth a line in the log. */
+  private logHealthChanges() {
+    for (const { health, previous } of this.health.changes(Date.now())) {
+      const fields = { gpuIndex: health.index, uuid: health.uuid, state: health.state, previous, since: health.since };
+      if (health.state === "reporting") this.options.log.info(fields, `GPU ${health.index} reports again`);
+      else if (health.state === "lost") this.options.log.warn(fields, `GPU ${health.index} is lost: ${health.problem}`);
+      else this.options.log.warn({ ...fields, silentMs: health.silentMs }, `GPU ${health.index} is stale: ${health.problem} for ${(health.silentMs / 1000).toFixed(1)} s`);
+    }
+  }
+
   subscribe(listener: Listener): () => void {
     this.events.on("snapshot", listener);
     return () => this.events.off("snapshot", listener);
@@ -250,6 +277,7 @@ export class Collector {
       writesFailingSince: this.writeFailureLog.failingSince,
       pending: this.pending.length,
       gpuCount: this.gpuInfos.size,
+      gpus: this.health.health(Date.now()),
     };
   }
 }

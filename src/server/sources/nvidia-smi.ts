@@ -9,6 +9,7 @@ import {
   parseUnknownFieldError,
   STATIC_QUERY_FIELDS,
   type CsvColumn,
+  type SmiGpuRow,
 } from "./nvidia-smi-csv";
 import { infoFromRow, sampleFromRow } from "./smi-rows";
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
@@ -36,6 +37,17 @@ export interface NvidiaSmiOptions {
 
 const MAX_FIELD_RETRIES = 10;
 
+/**
+ * The fault a row reports instead of readings, or undefined for a row of readings.
+ * "[GPU is lost]" only ever means the GPU fell off the bus. A single field may read
+ * "[Unknown Error]" on a working GPU, so that counts only when no value was read at all.
+ */
+function faultOf(line: string, row: SmiGpuRow): string | undefined {
+  if (line.includes("[GPU is lost]")) return "GPU is lost";
+  if (line.includes("[Unknown Error]") && Object.values(row.metrics).every((value) => value === null)) return "Unknown Error";
+  return undefined;
+}
+
 export class NvidiaSmiSource implements GpuSource {
   private sink: SourceSink | null = null;
   private child: ChildProcess | null = null;
@@ -44,6 +56,7 @@ export class NvidiaSmiSource implements GpuSource {
   private columns: CsvColumn[] = columnsForQuery(this.loopFields);
   private readonly infos = new Map<string, GpuInfo>();
   private tick: GpuSample[] = [];
+  private tickFaults = new Map<string, string>();
   private tickTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -195,6 +208,8 @@ export class NvidiaSmiSource implements GpuSource {
     // A GPU appears in the tick a second time: the previous tick is complete.
     if (this.tick.some((s) => s.uuid === info.uuid)) this.emitTick();
     this.tick.push(sampleFromRow(row, info, row.timestamp ?? Date.now()));
+    const fault = faultOf(line, row);
+    if (fault) this.tickFaults.set(info.uuid, fault);
     if (this.tick.length >= this.infos.size) this.emitTick();
     else if (!this.tickTimer) {
       // Lines of one tick arrive together; do not wait for the next tick to emit this one.
@@ -221,10 +236,12 @@ export class NvidiaSmiSource implements GpuSource {
     this.tickTimer = null;
     if (this.tick.length === 0) return;
     const samples = this.tick;
+    const faults = this.tickFaults;
     this.tick = [];
+    this.tickFaults = new Map();
     // A working process resets the backoff.
     this.backoffMs = this.options.minBackoffMs ?? 1000;
-    void this.sink?.samples(samples);
+    void this.sink?.samples(samples, faults.size > 0 ? faults : undefined);
   }
 
   private checkSilence() {

@@ -25,7 +25,11 @@ export type SourceKind = "nvidia-smi" | "simulated" | "replay";
  */
 export interface SourceSink {
   gpus(infos: GpuInfo[]): void;
-  samples(samples: GpuSample[]): void | Promise<void>;
+  /**
+   * `faults` names the GPUs of this batch that answered with an error instead
+   * of readings (uuid to the error, e.g. "GPU is lost"); their samples hold no values.
+   */
+  samples(samples: GpuSample[], faults?: ReadonlyMap<string, string>): void | Promise<void>;
   /** The source has finished for good (a replay file ended without looping). */
   ended?(): void;
 }

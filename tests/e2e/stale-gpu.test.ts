@@ -1,0 +1,76 @@
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process";
+import { tempDir } from "../helpers/temp-dir";
+import { screenshot } from "./artifacts";
+import { launchBrowser } from "./browser";
+
+const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
+const dir = tempDir("nvoc-e2e-stale-");
+let lostGpu: ServerProcess;
+let silentSmi: ServerProcess;
+let browser: Browser;
+
+const onFakeSmi = (name: string, knobs: Record<string, string>) =>
+  startServerProcess({
+    NVOC_SOURCE: "nvidia-smi",
+    NVOC_NVIDIA_SMI: FAKE_SMI,
+    NVOC_INTERVAL_MS: "200",
+    NVOC_DB_PATH: path.join(dir, name, "telemetry.db"),
+    FAKE_SMI_GPUS: "2",
+    ...knobs,
+  });
+
+beforeAll(async () => {
+  [lostGpu, silentSmi, browser] = await Promise.all([
+    onFakeSmi("lost", { FAKE_SMI_LOST_GPU: "1" }),
+    // Five ticks, then silence until the watchdog restarts it: stale, then reporting again.
+    onFakeSmi("silent", { FAKE_SMI_HANG_AFTER: "5" }),
+    launchBrowser(),
+  ]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([lostGpu?.stop(), silentSmi?.stop()]);
+});
+
+const card = (index: number) => `[data-testid=gpu-card][data-gpu='${index}']`;
+
+async function openLive(server: ServerProcess): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(`${server.url}/`);
+  await page.waitForSelector("[data-testid=connection][data-state=live]");
+  return { page, errors, close: () => context.close() };
+}
+
+describe("a GPU that stops reporting, on the live page", () => {
+  it("is marked lost since the time the driver first said so, while the other card stays as it is", async () => {
+    const { page, errors, close } = await openLive(lostGpu);
+    await page.waitForSelector(`${card(1)}[data-stale=lost]`);
+    expect(await page.locator(`${card(1)} [data-testid=gpu-not-reporting]`).innerText()).toMatch(/^lost since \d\d:\d\d:\d\d$/);
+    expect(await page.locator(`${card(1)} [data-metric=temperature]`).innerText()).toBe("n/a");
+    expect(await page.locator(card(0)).getAttribute("data-stale")).toBeNull();
+    expect(await page.locator(`${card(0)} [data-testid=gpu-not-reporting]`).count()).toBe(0);
+    expect(await page.locator(`${card(0)} [data-metric=temperature]`).innerText()).toBe("33 °C");
+    await screenshot(page, "live-gpu-lost.png");
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it("says how long there has been no reading while nvidia-smi is silent, and clears once it reports again", async () => {
+    const { page, errors, close } = await openLive(silentSmi);
+    await page.waitForSelector(`${card(0)}[data-stale=stale]`);
+    expect(await page.locator(`${card(0)} [data-testid=gpu-not-reporting]`).innerText()).toMatch(/^no reading for \d+ s$/);
+    // The last values stay on the card meanwhile.
+    expect(await page.locator(`${card(0)} [data-metric=temperature]`).innerText()).toBe("33 °C");
+    await screenshot(page, "live-gpu-stale.png");
+    await page.waitForSelector(`${card(0)}:not([data-stale])`);
+    expect(errors).toEqual([]);
+    await close();
+  });
+});
