@@ -32,3 +32,17 @@ describe("npm run bench -- --smoke", () => {
     for (const row of rows) expect(row.split("|")[2], row).toMatch(/\d/);
   });
 });
+
+/** Keeps `npm run bench:load` working: a few seconds of a small load, no errors, no gap in what was stored. */
+describe("npm run bench:load -- --smoke", () => {
+  it("serves subscribers and requests without an error and stores every tick", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "load.ts"), "--smoke"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(result.stdout).toMatch(/\| errors \| 0 \|/);
+    const answered = /\| requests sent \/ answered \| (\d+) \/ (\d+) \|/.exec(result.stdout);
+    expect(answered?.[1]).toBe(answered?.[2]);
+    expect(Number(answered?.[1])).toBeGreaterThan(0);
+    expect(result.stdout).toMatch(/SSE events per subscriber, min \/ max \(about \d+ expected\) \| [1-9]\d* \/ \d+, 0 snapshots skipped/);
+    expect(result.stdout).toMatch(/WebSocket events per subscriber, min \/ max \(about \d+ expected\) \| [1-9]/);
+  });
+});
