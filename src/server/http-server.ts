@@ -9,6 +9,8 @@ import { Collector } from "./collector/collector";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
+import { METRICS_PATH, serveMetrics } from "./metrics/metrics-route";
+import { createMetricsRegistry } from "./metrics/prometheus-metrics";
 import { createLiveStream } from "./rest/live-stream";
 import { isRestPath, isStreamPath, pathOf } from "./rest/paths";
 import { createRestHandler } from "./rest/rest-handler";
@@ -67,6 +69,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   });
 
   const rest = createRestHandler(services, log);
+  const metrics = createMetricsRegistry(services);
   const stream = createLiveStream(services, log);
   const pages = options.pages ?? true ? await prepareNext(config, log) : null;
 
@@ -81,6 +84,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     if (pathOf(url) === SIGN_IN_PATH) return void signIn(req, res);
     if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
     if (isRestPath(url)) return void rest(req, res);
+    if (pathOf(url) === METRICS_PATH) return void serveMetrics(metrics, req, res);
     if (pages) return pages.handle(req, res);
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   });

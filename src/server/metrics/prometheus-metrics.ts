@@ -1,0 +1,185 @@
+import os from "node:os";
+import { Counter, Gauge, Registry } from "prom-client";
+import type { Collector } from "../collector/collector";
+import type { GpuMetrics, GpuSample } from "../sources/types";
+import type { StorageManager } from "../storage/storage-manager";
+
+/**
+ * The newest readings in Prometheus' text format under dcgm-exporter's metric
+ * names and labels, so NVIDIA's DCGM Grafana dashboard (12239) and alert rules
+ * written for dcgm-exporter work unchanged, plus the recorder's own health.
+ * Values are read from the collector at scrape time; a value the GPU does not
+ * report (NULL) is left out, never exported as 0, and a GPU that stopped
+ * reporting exports no readings at all.
+ */
+
+type DcgmField = {
+  name: string;
+  help: string;
+  value: (sample: GpuMetrics) => number | null;
+};
+
+/** Names, meanings and units as dcgm-exporter's default counters define them. */
+const DCGM_FIELDS: DcgmField[] = [
+  { name: "DCGM_FI_DEV_GPU_TEMP", help: "GPU temperature (in C).", value: (s) => s.temperatureC },
+  { name: "DCGM_FI_DEV_MEMORY_TEMP", help: "Memory temperature (in C).", value: (s) => s.memoryTemperatureC },
+  { name: "DCGM_FI_DEV_POWER_USAGE", help: "Power draw (in W).", value: (s) => s.powerDrawW },
+  { name: "DCGM_FI_DEV_SM_CLOCK", help: "SM clock frequency (in MHz).", value: (s) => s.smClockMhz },
+  { name: "DCGM_FI_DEV_MEM_CLOCK", help: "Memory clock frequency (in MHz).", value: (s) => s.memoryClockMhz },
+  { name: "DCGM_FI_DEV_GPU_UTIL", help: "GPU utilization (in %).", value: (s) => s.gpuUtilizationPct },
+  { name: "DCGM_FI_DEV_MEM_COPY_UTIL", help: "Memory utilization (in %).", value: (s) => s.memoryUtilizationPct },
+  { name: "DCGM_FI_DEV_FB_USED", help: "Framebuffer memory used (in MiB).", value: (s) => s.memoryUsedMib },
+  {
+    name: "DCGM_FI_DEV_FB_FREE",
+    help: "Framebuffer memory free (in MiB).",
+    // Total minus used: the driver's reserved memory counts as free here.
+    value: (s) => (s.memoryTotalMib === null || s.memoryUsedMib === null ? null : s.memoryTotalMib - s.memoryUsedMib),
+  },
+  { name: "DCGM_FI_DEV_POWER_MGMT_LIMIT", help: "Power management limit (in W).", value: (s) => s.powerLimitW },
+  { name: "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS", help: "Current clock throttle reasons (bitmask).", value: (s) => s.clockEventReasons },
+];
+
+const GPU_LABELS = ["gpu", "UUID", "device", "modelName", "Hostname"] as const;
+
+export interface MetricsSources {
+  collector: Collector;
+  storage: StorageManager;
+}
+
+export function createMetricsRegistry({ collector, storage }: MetricsSources): Registry {
+  const registry = new Registry();
+  const hostname = os.hostname();
+
+  /** The newest sample of every GPU that is still reporting, with its labels. */
+  const reporting = (): Array<{ labels: Record<(typeof GPU_LABELS)[number], string>; sample: GpuSample }> => {
+    const latest = collector.latest();
+    if (!latest) return [];
+    const status = collector.status();
+    const reportingUuids = new Set(status.gpus.filter((g) => g.state === "reporting").map((g) => g.uuid));
+    const names = new Map(collector.gpus().map((g) => [g.uuid, g.name]));
+    return latest.samples
+      .filter((sample) => reportingUuids.has(sample.uuid))
+      .map((sample) => ({
+        sample,
+        labels: { gpu: String(sample.index), UUID: sample.uuid, device: `nvidia${sample.index}`, modelName: names.get(sample.uuid) ?? "", Hostname: hostname },
+      }));
+  };
+
+  for (const field of DCGM_FIELDS) {
+    new Gauge({
+      name: field.name,
+      help: field.help,
+      labelNames: GPU_LABELS,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { labels, sample } of reporting()) {
+          const value = field.value(sample);
+          if (value !== null && Number.isFinite(value)) this.set(labels, value);
+        }
+      },
+    });
+  }
+
+  new Gauge({
+    name: "nvoc_gpu_up",
+    help: "1 while the GPU reports readings, 0 while it is stale (silent) or lost (the driver answers with an error).",
+    labelNames: [...GPU_LABELS, "state"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const names = new Map(collector.gpus().map((g) => [g.uuid, g.name]));
+      for (const gpu of collector.status().gpus) {
+        const labels = { gpu: String(gpu.index), UUID: gpu.uuid, device: `nvidia${gpu.index}`, modelName: names.get(gpu.uuid) ?? "", Hostname: hostname, state: gpu.state };
+        this.set(labels, gpu.state === "reporting" ? 1 : 0);
+      }
+    },
+  });
+
+  // Counts kept by the collector, mirrored at scrape time.
+  const mirrored = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  mirrored("nvoc_samples_total", "Samples collected from the source (one per GPU per tick).", () => collector.status().collected);
+  mirrored("nvoc_samples_stored_total", "Samples written to the database.", () => collector.status().stored);
+  mirrored("nvoc_samples_dropped_total", "Samples dropped because the pending buffer was full while writes failed.", () => collector.status().dropped);
+  mirrored("nvoc_write_failures_total", "Database writes that failed (each is retried).", () => collector.status().writeFailures);
+  mirrored("nvoc_source_restarts_total", "Times the source process was restarted.", () => collector.status().source.restarts);
+  mirrored("nvoc_source_bad_lines_total", "Source output lines that could not be parsed and were skipped.", () => collector.status().source.badLines);
+
+  new Gauge({
+    name: "nvoc_source_up",
+    help: "1 while the GPU source runs, 0 otherwise; `source` names it (nvidia-smi, simulated, replay).",
+    labelNames: ["source", "synthetic"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const source = collector.status().source;
+      this.set({ source: source.kind, synthetic: String(source.synthetic) }, source.running ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "nvoc_samples_pending",
+    help: "Samples collected and not yet written.",
+    registers: [registry],
+    collect() {
+      this.set(collector.status().pending);
+    },
+  });
+  new Gauge({
+    name: "nvoc_db_size_bytes",
+    help: "Size of the database file (with its write-ahead log); absent while the database is unavailable.",
+    // Labelled, so that an unknown size leaves the series out instead of exporting 0.
+    labelNames: ["path"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const { fileBytes, path } = storage.status();
+      if (fileBytes !== null) this.set({ path }, fileBytes);
+    },
+  });
+  new Gauge({
+    name: "nvoc_db_max_bytes",
+    help: "Size cap of the database file (NVOC_MAX_DB_MB).",
+    registers: [registry],
+    collect() {
+      this.set(storage.status().maxBytes);
+    },
+  });
+  new Gauge({
+    name: "nvoc_db_up",
+    help: "1 while the database is open and writable, 0 while it is unavailable (the server retries).",
+    registers: [registry],
+    collect() {
+      this.set(storage.status().available ? 1 : 0);
+    },
+  });
+
+  // The two process figures a recorder's cost is judged by (prom-client's default set adds a dozen more, and a timer).
+  new Counter({
+    name: "nvoc_process_cpu_seconds_total",
+    help: "CPU time of this process, user and system (seconds).",
+    registers: [registry],
+    collect() {
+      const { user, system } = process.cpuUsage();
+      this.reset();
+      this.inc((user + system) / 1e6);
+    },
+  });
+  new Gauge({
+    name: "nvoc_process_resident_memory_bytes",
+    help: "Resident memory of this process (bytes).",
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage.rss());
+    },
+  });
+  return registry;
+}

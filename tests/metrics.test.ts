@@ -1,0 +1,126 @@
+import { spawnSync } from "node:child_process";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
+import { tempDir } from "./helpers/temp-dir";
+
+const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
+const dir = tempDir("nvoc-metrics-");
+let server: ServerProcess;
+
+beforeAll(async () => {
+  // Two H200s from the real capture: GPU 1 is lost, and the driver does not know memory temperature.
+  server = await startServerProcess({
+    NVOC_SOURCE: "nvidia-smi",
+    NVOC_NVIDIA_SMI: FAKE_SMI,
+    NVOC_INTERVAL_MS: "200",
+    NVOC_DB_PATH: path.join(dir, "telemetry.db"),
+    FAKE_SMI_GPUS: "2",
+    FAKE_SMI_LOST_GPU: "1",
+    FAKE_SMI_REJECT_FIELDS: "temperature.memory",
+  });
+  const client = trpcClient(server.url);
+  await waitFor(async () => {
+    const status = await client.collector.status.query();
+    return status.stored > 0 && status.gpus.some((g) => g.state === "lost") ? true : undefined;
+  }, 30_000, "samples stored and GPU 1 reported lost");
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface Series {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The samples of a Prometheus text exposition (labels without escapes, as ours are). */
+function parseExposition(text: string): Series[] {
+  return text
+    .split("\n")
+    .filter((line) => line !== "" && !line.startsWith("#"))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (!match) throw new Error(`not an exposition line: ${line}`);
+      const labels = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+      return { name: match[1], labels, value: Number(match[3]) };
+    });
+}
+
+const scrape = async () => {
+  const res = await fetch(`${server.url}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+  return res.text();
+};
+
+describe("GET /metrics", () => {
+  it("passes promtool's check", async () => {
+    const text = await scrape();
+    const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(check.error, "promtool is installed by .ci/run (Debian's prometheus package)").toBeUndefined();
+    const output = `${check.stdout}${check.stderr}`;
+    // 1 would be a format error. 3 is lint advice: the one kind allowed is dcgm-exporter's own camelCase
+    // labels (UUID, modelName, Hostname), which dashboards and alert rules match on.
+    expect([0, 3], output).toContain(check.status);
+    const advice = output.split("\n").filter((line) => line.trim() !== "");
+    for (const line of advice) expect(line).toMatch(/^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$/);
+  });
+
+  it("exports dcgm-exporter's names and labels with the GPU's readings", async () => {
+    const series = parseExposition(await scrape());
+    const gpu0 = (name: string) => series.filter((s) => s.name === name && s.labels.gpu === "0");
+    const status = await trpcClient(server.url).health.status.query();
+    const reading = status.latest.find((s) => s.index === 0)!;
+    for (const [name, value] of [
+      ["DCGM_FI_DEV_GPU_TEMP", reading.temperatureC],
+      ["DCGM_FI_DEV_POWER_USAGE", reading.powerDrawW],
+      ["DCGM_FI_DEV_SM_CLOCK", reading.smClockMhz],
+      ["DCGM_FI_DEV_MEM_CLOCK", reading.memoryClockMhz],
+      ["DCGM_FI_DEV_GPU_UTIL", reading.gpuUtilizationPct],
+      ["DCGM_FI_DEV_MEM_COPY_UTIL", reading.memoryUtilizationPct],
+      ["DCGM_FI_DEV_FB_USED", reading.memoryUsedMib],
+    ] as const) {
+      const [one] = gpu0(name);
+      expect(one, name).toBeDefined();
+      expect(one.labels).toEqual({ gpu: "0", UUID: reading.uuid, device: "nvidia0", modelName: "NVIDIA H200", Hostname: os.hostname() });
+      // The fake replays a fixed capture: the newest reading is the same one the scrape saw.
+      expect(one.value, name).toBe(value);
+    }
+    const [free] = gpu0("DCGM_FI_DEV_FB_FREE");
+    expect(free.value).toBe(reading.memoryTotalMib! - reading.memoryUsedMib!);
+  });
+
+  it("leaves out what is not reported instead of exporting 0: an unknown field, and every reading of a lost GPU", async () => {
+    const series = parseExposition(await scrape());
+    expect(series.filter((s) => s.name === "DCGM_FI_DEV_MEMORY_TEMP")).toEqual([]);
+    expect(series.filter((s) => s.name.startsWith("DCGM_FI_") && s.labels.gpu === "1")).toEqual([]);
+    const up = series.filter((s) => s.name === "nvoc_gpu_up");
+    expect(up.map((s) => [s.labels.gpu, s.labels.state, s.value])).toEqual([
+      ["0", "reporting", 1],
+      ["1", "lost", 0],
+    ]);
+  });
+
+  it("exports the recorder's own health", async () => {
+    const series = parseExposition(await scrape());
+    const one = (name: string) => series.find((s) => s.name === name);
+    const status = await trpcClient(server.url).collector.status.query();
+    expect(one("nvoc_samples_total")!.value).toBeGreaterThan(0);
+    expect(one("nvoc_samples_total")!.value).toBeLessThanOrEqual(status.collected);
+    expect(one("nvoc_write_failures_total")!.value).toBe(0);
+    expect(one("nvoc_source_up")).toMatchObject({ labels: { source: "nvidia-smi", synthetic: "false" }, value: 1 });
+    expect(one("nvoc_db_up")!.value).toBe(1);
+    expect(one("nvoc_db_size_bytes")!.labels.path).toBe(path.join(dir, "telemetry.db"));
+    expect(one("nvoc_db_size_bytes")!.value).toBeGreaterThan(0);
+    expect(one("nvoc_process_resident_memory_bytes")!.value).toBeGreaterThan(0);
+  });
+
+  it("answers only GET and HEAD", async () => {
+    expect((await fetch(`${server.url}/metrics`, { method: "POST" })).status).toBe(405);
+    expect((await fetch(`${server.url}/metrics`, { method: "HEAD" })).status).toBe(200);
+  });
+});
