@@ -46,7 +46,8 @@ const replaySpeed = z
   })
   .transform((v): number | "max" => (v === "max" ? "max" : Number(v)));
 
-const envSchema = z.object({
+/** The variables themselves: `nvidia-oc start` derives one flag from each (src/cli/settings-flags.ts). */
+export const envSchema = z.object({
   NVOC_SOURCE: sourceSetting.default("auto"),
   NVOC_INTERVAL_MS: integer("NVOC_INTERVAL_MS", 100, 3_600_000).default(1000),
   NVOC_SIM_GPUS: integer("NVOC_SIM_GPUS", 1, 64).default(2),
@@ -58,6 +59,7 @@ const envSchema = z.object({
   NVOC_PRUNE_INTERVAL_S: integer("NVOC_PRUNE_INTERVAL_S", 1, 86_400).default(300),
   NVOC_NVIDIA_SMI: z.string().trim().min(1).default("nvidia-smi"),
   NVOC_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  NVOC_LOG_FORMAT: z.enum(["auto", "json", "pretty"], { error: "NVOC_LOG_FORMAT must be auto, json or pretty" }).default("auto"),
   NVOC_DEV: flag.default(false),
   PORT: integer("PORT", 0, 65_535).default(8000),
   HOST: z.string().trim().min(1, "HOST must not be empty").default("127.0.0.1"),
@@ -73,6 +75,8 @@ const envSchema = z.object({
     .pipe(z.array(z.string().refine(isOrigin, { error: "NVOC_ALLOWED_ORIGINS must list origins like https://gpus.example.org, comma-separated" })))
     .default([]),
 });
+
+export type SettingVariable = keyof typeof envSchema.shape;
 
 export type SourceSetting =
   | { kind: "auto" | "nvidia-smi" | "simulated" }
@@ -90,6 +94,8 @@ export interface Config {
   pruneIntervalMs: number;
   nvidiaSmi: string;
   logLevel: z.infer<typeof envSchema>["NVOC_LOG_LEVEL"];
+  /** json when piped, readable lines on a terminal (auto), or forced. */
+  logFormat: z.infer<typeof envSchema>["NVOC_LOG_FORMAT"];
   dev: boolean;
   port: number;
   host: string;
@@ -142,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pruneIntervalMs: e.NVOC_PRUNE_INTERVAL_S * 1000,
     nvidiaSmi: e.NVOC_NVIDIA_SMI,
     logLevel: e.NVOC_LOG_LEVEL,
+    logFormat: e.NVOC_LOG_FORMAT,
     dev: e.NVOC_DEV,
     port: e.PORT,
     host: e.HOST,

@@ -18,7 +18,7 @@ async function main() {
     }
     throw error;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   process.env.NEXT_TELEMETRY_DISABLED = "1";
   let server;
   try {
