@@ -49,7 +49,7 @@ export interface SampleBlock {
   startTs: number;
   /** Newest timestamp in the block. */
   endTs: number;
-  rows: ChunkRow[];
+  rows: readonly ChunkRow[];
 }
 
 /**
@@ -76,6 +76,8 @@ const RECENT_COLUMNS = ["gpuId", "ts", ...METRIC_KEYS] as const;
 
 /** Sealed chunks read per query while walking a range. */
 const CHUNK_PAGE = 16;
+/** Decoded sealed chunks kept in memory: the newest of 8 GPUs several times over, about 5 MB. */
+const DECODED_CHUNKS_KEPT = 32;
 
 interface ChunkRecord {
   id: number;
@@ -89,6 +91,7 @@ export class TelemetryStore {
   private readonly gpuIdsByUuid = new Map<string, number>();
   private readonly gpusById = new Map<number, StoredGpu>();
   private readonly openRows = new Map<number, OpenRows>();
+  private readonly decodedChunks = new Map<number, readonly ChunkRow[]>();
   private readonly persistedLastSeen = new Map<number, number>();
   private readonly hourly: RollupTier;
   private readonly daily: RollupTier;
@@ -397,7 +400,7 @@ export class TelemetryStore {
     for (;;) {
       const page = statement.all({ gpuIds: JSON.stringify(gpuIds), from: range.from, to: range.to, lastId, ...cursor, limit: CHUNK_PAGE }) as ChunkRecord[];
       for (const chunk of page) {
-        yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
+        yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decoded(chunk) };
       }
       if (page.length < CHUNK_PAGE) break;
       const last = page[page.length - 1];
@@ -405,6 +408,25 @@ export class TelemetryStore {
       cursor.afterId = last.id;
     }
     if (!range.newestFirst) yield* openBlocks.sort((a, b) => a.endTs - b.endTs);
+  }
+
+  /**
+   * A sealed chunk's rows, decoded once while it stays among the most recently
+   * read: chunks never change and their ids are never reused, and dashboards ask
+   * for the same newest window every few seconds. Callers must not modify the rows.
+   */
+  private decoded(chunk: ChunkRecord): readonly ChunkRow[] {
+    const cached = this.decodedChunks.get(chunk.id);
+    if (cached) {
+      // Map order is the recency order: move it to the end.
+      this.decodedChunks.delete(chunk.id);
+      this.decodedChunks.set(chunk.id, cached);
+      return cached;
+    }
+    const rows = decodeChunk(chunk.data);
+    this.decodedChunks.set(chunk.id, rows);
+    if (this.decodedChunks.size > DECODED_CHUNKS_KEPT) this.decodedChunks.delete(this.decodedChunks.keys().next().value!);
+    return rows;
   }
 
   /** Encoded summaries (metric-summary.ts) of the sealed chunks whose slot starts in [from, to). */
@@ -423,7 +445,7 @@ export class TelemetryStore {
   *chunksStartingIn(gpuIds: number[], from: number, to: number): Generator<SampleBlock> {
     if (from >= to) return;
     for (const chunk of this.statements.chunksStartingIn.iterate(JSON.stringify(gpuIds), from, to) as Iterable<ChunkRecord>) {
-      yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: decodeChunk(chunk.data) };
+      yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decoded(chunk) };
     }
   }
 
