@@ -1,0 +1,47 @@
+// The command line runs from a bundle of src/cli (dist/cli.mjs), like the server
+// runs from dist/server.mjs: no TypeScript loader at run time, which matters for
+// `nvidia-oc start`, as the server then runs inside the command's own process.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const at = (...parts) => path.join(root, ...parts);
+const SOURCES = ["src/cli", "src/server", "src/client", "src/generated", "package.json"];
+
+function newestMtime(entry) {
+  if (!fs.existsSync(entry)) return 0;
+  const stat = fs.statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return fs.readdirSync(entry).reduce((max, name) => Math.max(max, newestMtime(path.join(entry, name))), stat.mtimeMs);
+}
+
+/** Path of dist/cli.mjs, bundled first when it is missing or older than its sources. */
+export async function ensureCliBundle() {
+  const bundle = at("dist", "cli.mjs");
+  const builtAt = fs.existsSync(bundle) ? fs.statSync(bundle).mtimeMs : 0;
+  if (builtAt >= Math.max(...SOURCES.map((entry) => newestMtime(at(entry))))) return bundle;
+  const { build } = await import("esbuild");
+  const result = await build({
+    entryPoints: [at("src", "cli", "main.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    outfile: bundle,
+    sourcemap: true,
+    write: false,
+    logLevel: "warning",
+  });
+  // Commands started side by side may bundle at the same moment: each file is
+  // renamed into place whole, so none of them loads a half-written one.
+  fs.mkdirSync(path.dirname(bundle), { recursive: true });
+  const files = [...result.outputFiles].sort((a) => (a.path === bundle ? 1 : -1));
+  for (const file of files) {
+    const partial = `${file.path}.${process.pid}.tmp`;
+    fs.writeFileSync(partial, file.contents);
+    fs.renameSync(partial, file.path);
+  }
+  return bundle;
+}

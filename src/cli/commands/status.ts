@@ -1,0 +1,85 @@
+import type { inferRouterOutputs } from "@trpc/server";
+import { createTelemetryClient } from "../../client/telemetry-client";
+import type { AppRouter } from "../../server/routers/_app";
+import { defineCommand } from "../command";
+import { formatAgo, formatBytes, formatCount, formatDuration, formatTime } from "../format";
+import { askServer } from "../server-failure";
+import { SERVER_OPTIONS, serverTarget } from "../server-target";
+
+type Health = inferRouterOutputs<AppRouter>["health"]["status"];
+
+export const statusCommand = defineCommand({
+  name: "status",
+  summary: "what a running server is doing: source, collector, database, GPUs",
+  synopsis: "[--json] [--url URL] [--db-path FILE] [--token TOKEN]",
+  description: `
+Asks a running server (health.status) and prints its source, the collector's
+counters, the database and the newest reading of each GPU in a few lines.`,
+  options: {
+    json: { type: "boolean", help: "print the whole answer as JSON instead" },
+    ...SERVER_OPTIONS,
+  },
+  async run({ values }) {
+    const target = serverTarget(values);
+    const client = createTelemetryClient(target.url, { token: target.token ?? undefined });
+    const health = await askServer(target, () => client.health.status.query());
+    process.stdout.write(values.json ? `${JSON.stringify({ url: target.url, ...health }, null, 2)}\n` : describeHealth(target.url, health));
+  },
+});
+
+const LABEL_WIDTH = 11;
+const line = (label: string, text: string) => `${label.padEnd(LABEL_WIDTH)}${text}\n`;
+const more = (text: string) => line("", text);
+
+export function describeHealth(url: string, health: Health, now = Date.now()): string {
+  const { source, collector, database } = health;
+  let out = `nvidia-oc at ${url}, up ${formatDuration(health.uptimeMs)}${health.signInRequired ? ", token required" : ""}\n`;
+
+  out += line("source", `${source.detail}${source.synthetic ? " (not a live GPU reading)" : ""}${source.running ? "" : ", stopped"}`);
+  if (source.restarts > 0 || source.badLines > 0) out += more(`${formatCount(source.restarts)} restarts, ${formatCount(source.badLines)} unreadable lines skipped`);
+  if (source.lastError) out += more(`last error${source.lastErrorAt ? ` ${formatAgo(source.lastErrorAt, now)}` : ""}: ${source.lastError}`);
+
+  out += line(
+    "collector",
+    `every ${collector.intervalMs} ms: ${formatCount(collector.collected)} collected, ${formatCount(collector.stored)} stored, ` +
+      `${formatCount(collector.dropped)} dropped, ${formatCount(collector.pending)} pending` +
+      (collector.lastSampleAt ? `; newest sample ${formatAgo(collector.lastSampleAt, now)}` : "; no sample yet"),
+  );
+  if (collector.writesFailingSince) {
+    out += more(`writes failing since ${formatTime(collector.writesFailingSince)} (${formatCount(collector.writeFailures)} failed flushes)`);
+  }
+  if (collector.lastError) out += more(`last error${collector.lastErrorAt ? ` ${formatAgo(collector.lastErrorAt, now)}` : ""}: ${collector.lastError}`);
+
+  out += line(
+    "database",
+    database.available
+      ? `${database.path}: ${formatBytes(database.fileBytes)} of ${formatBytes(database.maxBytes)}, samples kept ${database.retentionMs / 86_400_000} days`
+      : `${database.path}: unavailable${database.error ? ` (${database.error})` : ""}; live data goes on`,
+  );
+  if (database.lastPrune) {
+    const prune = database.lastPrune;
+    out += more(`last prune ${formatAgo(prune.at, now)} (${prune.reason}): ${prune.error ? `failed: ${prune.error}` : `${formatCount(prune.deletedSamples)} samples deleted`}`);
+  }
+
+  if (health.gpus.length === 0) out += line("GPUs", "none seen yet");
+  const states = new Map(collector.gpus.map((g) => [g.uuid, g]));
+  const latest = new Map(health.latest.map((s) => [s.uuid, s]));
+  for (const gpu of health.gpus) {
+    const reading = latest.get(gpu.uuid);
+    const state = states.get(gpu.uuid);
+    const values = reading
+      ? [
+          reading.temperatureC !== null ? `${reading.temperatureC} °C` : null,
+          reading.powerDrawW !== null ? `${reading.powerDrawW} W${reading.powerLimitW !== null ? ` of ${reading.powerLimitW} W` : ""}` : null,
+          reading.graphicsClockMhz !== null ? `${reading.graphicsClockMhz} MHz` : null,
+          reading.gpuUtilizationPct !== null ? `${reading.gpuUtilizationPct} % busy` : null,
+          reading.clockEventReasonWords.length > 0 ? `clocks: ${reading.clockEventReasonWords.join(", ")}` : null,
+        ].filter((v) => v !== null)
+      : ["no reading yet"];
+    out += line(`GPU ${gpu.index}`, `${gpu.name}: ${values.join(", ")}`);
+    if (state && state.state !== "reporting") {
+      out += more(`${state.state}${state.since ? ` since ${formatTime(state.since)}` : ""}${state.problem ? `: ${state.problem}` : ""}`);
+    }
+  }
+  return out;
+}

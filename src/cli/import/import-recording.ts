@@ -1,0 +1,139 @@
+import path from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { infoFromRow, sampleFromRow } from "../../server/sources/smi-rows";
+import type { GpuInfo, GpuSample } from "../../server/sources/types";
+import type { TelemetryStore } from "../../server/storage/telemetry-store";
+import { hasTimestampColumn, readHeader, RecordingReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
+
+/**
+ * Loads an nvidia-smi CSV log into the store through its real write path (the
+ * one the collector uses), so chunks, summaries and rollups come out as if the
+ * samples had been recorded live.
+ *
+ * Times: each row's own `timestamp` (the host's local time, as nvidia-smi prints
+ * it); with `endingNow`, shifted so the newest is now, keeping the spacing; in a
+ * file without a timestamp column, ticks `intervalMs` apart ending now.
+ */
+
+export interface ImportOptions {
+  file: string;
+  store: TelemetryStore;
+  intervalMs: number;
+  endingNow: boolean;
+  now?: number;
+  /** Samples older than this are counted (they would be pruned by the retention). */
+  oldAfter?: number;
+  onProgress?: (bytesRead: number, samples: number) => void;
+  /** Checked between batches: true stops the import after what is written so far. */
+  stopRequested?: () => boolean;
+}
+
+export interface ImportResult {
+  samples: number;
+  gpus: GpuInfo[];
+  first: number | null;
+  last: number | null;
+  /** Where the times came from, in words: "as recorded", "as recorded, shifted to end now", "1000 ms apart, ending now". */
+  timesFrom: string;
+  /** The first few unreadable lines, and how many there were in all. */
+  unreadable: UnreadableLine[];
+  unreadableCount: number;
+  olderThanRetention: number;
+  stopped: boolean;
+}
+
+/** Samples per transaction: big enough to be fast, small enough to show progress and stop promptly. */
+const BATCH_SAMPLES = 5000;
+const UNREADABLE_KEPT = 5;
+
+export async function importRecording(options: ImportOptions): Promise<ImportResult> {
+  const { file, store } = options;
+  const now = options.now ?? Date.now();
+  const result: ImportResult = {
+    samples: 0,
+    gpus: [],
+    first: null,
+    last: null,
+    timesFrom: "as recorded",
+    unreadable: [],
+    unreadableCount: 0,
+    olderThanRetention: 0,
+    stopped: false,
+  };
+  const stamp = await stamping(file, options, now);
+  result.timesFrom = stamp.timesFrom;
+
+  const reader = new RecordingReader(file, (line) => {
+    result.unreadableCount++;
+    if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push(line);
+  });
+  const infos = new Map<string, GpuInfo>();
+  const fallbackUuid = (index: number) => `import-${path.basename(file)}-gpu${index}`;
+  let batch: GpuSample[] = [];
+  const flush = async () => {
+    store.writeSamples(batch, (uuid) => infos.get(uuid));
+    result.samples += batch.length;
+    batch = [];
+    options.onProgress?.(reader.bytesRead, result.samples);
+    // Lets a Ctrl-C be heard between transactions.
+    await nextTurn();
+  };
+
+  let ordinal = 0;
+  for await (const tick of reader.ticks()) {
+    for (const { line, row } of tick.rows) {
+      const timestamp = stamp.of(row.timestamp, tick, ordinal);
+      if (timestamp === null) {
+        result.unreadableCount++;
+        if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push({ line, error: "no timestamp on this line nor on its tick" });
+        continue;
+      }
+      const index = row.index ?? 0;
+      const uuid = row.uuid ?? fallbackUuid(index);
+      let info = infos.get(uuid);
+      if (!info) infos.set(uuid, (info = infoFromRow(row, uuid, index)));
+      batch.push(sampleFromRow(row, info, timestamp));
+      result.first = Math.min(result.first ?? timestamp, timestamp);
+      result.last = Math.max(result.last ?? timestamp, timestamp);
+      if (options.oldAfter !== undefined && timestamp < options.oldAfter) result.olderThanRetention++;
+    }
+    ordinal++;
+    if (batch.length >= BATCH_SAMPLES) {
+      await flush();
+      if (options.stopRequested?.()) {
+        result.stopped = true;
+        break;
+      }
+    }
+  }
+  if (batch.length > 0) await flush();
+  options.onProgress?.(reader.bytesRead, result.samples);
+  result.gpus = [...infos.values()].sort((a, b) => a.index - b.index);
+  return result;
+}
+
+interface Stamping {
+  timesFrom: ImportResult["timesFrom"];
+  /** The time of a row: its own, else its tick's; null when it has none. */
+  of(rowTime: number | null, tick: RecordedTick, ordinal: number): number | null;
+}
+
+/** Decides where times come from; files whose times are to end now are read once ahead for their end. */
+async function stamping(file: string, options: ImportOptions, now: number): Promise<Stamping> {
+  if (!hasTimestampColumn(await readHeader(file))) {
+    let ticks = 0;
+    for await (const tick of new RecordingReader(file).ticks()) if (tick.rows.length > 0) ticks++;
+    return { timesFrom: `${options.intervalMs} ms apart, ending now (the file has no timestamp column)`, of: (_row, _tick, ordinal) => now - (ticks - 1 - ordinal) * options.intervalMs };
+  }
+  if (!options.endingNow) return { timesFrom: "as recorded", of: (row, tick) => row ?? tick.recordedAt };
+  let newest = -Infinity;
+  for await (const tick of new RecordingReader(file).ticks()) for (const { row } of tick.rows) if (row.timestamp !== null) newest = Math.max(newest, row.timestamp);
+  const shift = Number.isFinite(newest) ? now - newest : 0;
+  return {
+    timesFrom: "as recorded, shifted to end now",
+    of: (row, tick) => {
+      const recorded = row ?? tick.recordedAt;
+      return recorded === null ? null : recorded + shift;
+    },
+  };
+}

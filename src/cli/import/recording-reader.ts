@@ -1,0 +1,100 @@
+import fs from "node:fs";
+import readline from "node:readline";
+import { parseCsvHeader, parseCsvRow, type CsvColumn, type SmiGpuRow } from "../../server/sources/nvidia-smi-csv";
+import { CommandFailure } from "../command";
+
+/**
+ * Reads an nvidia-smi CSV log (the replay format: a header line, then one line
+ * per GPU per tick) as ticks: a tick is the run of lines until a GPU appears a
+ * second time, as the replay source reads it.
+ */
+
+export interface RecordedRow {
+  line: number;
+  row: SmiGpuRow;
+}
+
+export interface RecordedTick {
+  /** The first recorded time among its rows; null when none has one. */
+  recordedAt: number | null;
+  rows: RecordedRow[];
+}
+
+export interface UnreadableLine {
+  line: number;
+  error: string;
+}
+
+export class RecordingReader {
+  /** Bytes taken from the file so far, for progress. */
+  bytesRead = 0;
+  private columns: CsvColumn[] | null = null;
+
+  constructor(
+    readonly file: string,
+    private readonly onUnreadable: (line: UnreadableLine) => void = () => undefined,
+  ) {}
+
+  async *ticks(): AsyncGenerator<RecordedTick> {
+    const stream = fs.createReadStream(this.file, { encoding: "utf8" });
+    stream.on("data", (chunk) => (this.bytesRead += Buffer.byteLength(chunk)));
+    const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+    let tick: RecordedTick = { recordedAt: null, rows: [] };
+    const gpusInTick = new Set<string>();
+    let lineNumber = 0;
+    try {
+      for await (const text of lines) {
+        lineNumber++;
+        if (text.trim() === "") continue;
+        if (!this.columns) {
+          this.columns = parseCsvHeader(text);
+          if (!this.columns.some((c) => c.field !== null)) {
+            throw new CommandFailure(
+              `${this.file} does not start with an nvidia-smi CSV header line (capture it with nvidia-smi --query-gpu=<fields> --format=csv, without noheader)`,
+            );
+          }
+          continue;
+        }
+        const parsed = parseCsvRow(this.columns, text);
+        if (!parsed.ok) {
+          this.onUnreadable({ line: lineNumber, error: parsed.error });
+          continue;
+        }
+        const gpu = parsed.row.uuid ?? `index:${parsed.row.index ?? 0}`;
+        if (gpusInTick.has(gpu)) {
+          yield tick;
+          tick = { recordedAt: null, rows: [] };
+          gpusInTick.clear();
+        }
+        gpusInTick.add(gpu);
+        tick.rows.push({ line: lineNumber, row: parsed.row });
+        tick.recordedAt ??= parsed.row.timestamp;
+      }
+      if (!this.columns) throw new CommandFailure(`${this.file} is empty`);
+      if (tick.rows.length > 0) yield tick;
+    } catch (error) {
+      if (error instanceof CommandFailure) throw error;
+      throw new CommandFailure(`cannot read ${this.file}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      lines.close();
+      stream.destroy();
+    }
+  }
+}
+
+/** The columns of the file's header line, or null for an empty file. */
+export async function readHeader(file: string): Promise<CsvColumn[] | null> {
+  const stream = fs.createReadStream(file, { encoding: "utf8" });
+  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  try {
+    for await (const text of lines) if (text.trim() !== "") return parseCsvHeader(text);
+    return null;
+  } catch (error) {
+    throw new CommandFailure(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+}
+
+export const hasTimestampColumn = (columns: readonly CsvColumn[] | null) => columns?.some((column) => column.field?.kind === "timestamp") ?? false;

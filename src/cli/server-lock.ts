@@ -1,0 +1,53 @@
+import fs from "node:fs";
+import os from "node:os";
+
+/**
+ * Reads the `<database>.lock` file a running server keeps beside its database
+ * (src/server/storage/instance-lock.ts): who holds it and where it listens.
+ */
+
+export interface LockHolder {
+  lockPath: string;
+  pid: number;
+  hostname: string;
+  startedAt: string | null;
+  url: string | null;
+  /** False when the holder ran on this machine and is gone: the lock is stale. */
+  running: boolean;
+}
+
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+export function readLockHolder(dbPath: string): LockHolder | null {
+  const lockPath = `${dbPath}.lock`;
+  let owner: { pid?: unknown; hostname?: unknown; startedAt?: unknown; url?: unknown };
+  try {
+    owner = JSON.parse(fs.readFileSync(lockPath, "utf8")) as typeof owner;
+  } catch {
+    return null;
+  }
+  if (typeof owner.pid !== "number" || typeof owner.hostname !== "string") return null;
+  return {
+    lockPath,
+    pid: owner.pid,
+    hostname: owner.hostname,
+    startedAt: typeof owner.startedAt === "string" ? owner.startedAt : null,
+    url: typeof owner.url === "string" ? owner.url : null,
+    // A holder on another machine (a shared file system) cannot be checked from here.
+    running: owner.hostname !== os.hostname() || isRunning(owner.pid),
+  };
+}
+
+/** "pid 4242 on gpu-box, serving http://127.0.0.1:8000, started 2026-11-26T07:00:00.000Z" */
+export function describeHolder(holder: LockHolder): string {
+  return [`pid ${holder.pid} on ${holder.hostname}`, holder.url ? `serving ${holder.url}` : null, holder.startedAt ? `started ${holder.startedAt}` : null]
+    .filter((part) => part !== null)
+    .join(", ");
+}
