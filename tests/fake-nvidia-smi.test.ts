@@ -200,6 +200,13 @@ describe("fake nvidia-smi", { timeout: 20_000 }, () => {
       expect(Object.values(lost?.metrics ?? { x: 0 }).every((value) => value === null)).toBe(true);
     });
 
+    it("FAKE_SMI_GONE_GPU leaves one GPU out of the loop's output after FAKE_SMI_GONE_AFTER ticks", async () => {
+      const { code, stdout } = await runFake(loopArgs, { FAKE_SMI_GPUS: "2", FAKE_SMI_GONE_GPU: "1", FAKE_SMI_GONE_AFTER: "2", FAKE_SMI_DIE_AFTER: "4" });
+      expect(code).toBe(1);
+      const rows = rowsOf(columnsForQuery(LOOP_QUERY_FIELDS), outputLines(stdout));
+      expect(rows.map((row) => row.index)).toEqual([0, 1, 0, 1, 0, 0]);
+    });
+
     it("FAKE_SMI_COUNT_FILE counts process starts", async () => {
       const countFile = join(scratch, "starts.log");
       await runFake(["-L"], { FAKE_SMI_COUNT_FILE: countFile });

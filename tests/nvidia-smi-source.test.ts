@@ -26,6 +26,8 @@ const H200_UUID = "GPU-8dcb376c-52cc-9fe6-7c25-356490ff3e89";
 const INTERVAL_MS = 100;
 
 const dir = tempDir("nvoc-smi-source-");
+/** `auto` prefers NVML: these tests are about nvidia-smi, also on a machine that has NVML. */
+const NO_NVML = path.join(dir, "no-nvml", "libnvidia-ml.so.1");
 let runCounter = 0;
 
 // ---------------------------------------------------------------------------
@@ -405,7 +407,7 @@ describe("the auto source choice", () => {
 
   it("picks nvidia-smi when `nvidia-smi -L` on PATH lists a GPU", async () => {
     const { log } = captureLogger();
-    const config = loadConfig({ NVOC_SOURCE: "auto", NVOC_INTERVAL_MS: "100" });
+    const config = loadConfig({ NVOC_SOURCE: "auto", NVOC_INTERVAL_MS: "100", NVOC_NVML_LIBRARY: NO_NVML });
     expect(config.nvidiaSmi).toBe("nvidia-smi");
     const source = await withPath(`${FAKE_DIR}${path.delimiter}${process.env.PATH ?? ""}`, () => createSource(config, log));
     expect(source).toBeInstanceOf(NvidiaSmiSource);
@@ -415,7 +417,7 @@ describe("the auto source choice", () => {
   it("falls back to simulated GPUs when nvidia-smi is not found", async () => {
     const { log, entries } = captureLogger();
     const emptyDir = fs.mkdtempSync(path.join(dir, "empty-path-"));
-    const config = loadConfig({ NVOC_SOURCE: "auto", NVOC_INTERVAL_MS: "100", NVOC_SIM_GPUS: "2" });
+    const config = loadConfig({ NVOC_SOURCE: "auto", NVOC_INTERVAL_MS: "100", NVOC_SIM_GPUS: "2", NVOC_NVML_LIBRARY: NO_NVML });
     const source = await withPath(emptyDir, () => createSource(config, log));
     expect(source.status()).toMatchObject({ kind: "simulated", synthetic: true });
     const notice = entries.find((e) => /no NVIDIA GPU found/.test(e.msg));
@@ -437,6 +439,7 @@ describe("the server process on the fake nvidia-smi", () => {
     server = await startServerProcess({
       PATH: `${FAKE_DIR}${path.delimiter}${process.env.PATH ?? ""}`,
       NVOC_SOURCE: "auto",
+      NVOC_NVML_LIBRARY: NO_NVML,
       NVOC_INTERVAL_MS: "200",
       NVOC_DB_PATH: dbPath,
       FAKE_SMI_COUNT_FILE: countFile,
@@ -506,7 +509,6 @@ describe("the server process on the fake nvidia-smi", () => {
     expect(later.gpus[0].state).toBe("reporting");
     const warning = await server.waitForLog((l) => l.msg === "GPU 1 is lost: GPU is lost");
     expect(warning).toMatchObject({ level: WARN, gpuIndex: 1, state: "lost", since: gone.since });
-    expect(server.logs.some((l) => /^GPU 0 is/.test(l.msg))).toBe(false);
   });
 
   it("marks every GPU stale while nvidia-smi is silent, and reporting again once it is restarted", async () => {
@@ -525,7 +527,7 @@ describe("the server process on the fake nvidia-smi", () => {
     }, 30_000, "both GPUs to be stale");
     for (const gpu of silent.gpus) {
       expect(gpu).toMatchObject({ state: "stale", problem: "no reading", since: gpu.lastReadingAt });
-      expect(gpu.silentMs).toBeGreaterThan(3 * 200);
+      expect(gpu.silentMs).toBeGreaterThan(3 * 200 + 1000);
     }
     await server.waitForLog((l) => l.msg.startsWith("GPU 1 is stale: no reading for "));
     // The watchdog restarts the silent nvidia-smi, whose new process reports again.

@@ -30,12 +30,26 @@ export function LiveView() {
 
   const status = useQuery(trpc.collector.status.queryOptions(undefined, { refetchInterval: HEALTH_REFRESH_MS }));
   const healthByUuid = useMemo(() => new Map((status.data?.gpus ?? []).map((g) => [g.uuid, g])), [status.data]);
+  const newestStored = useMemo(() => {
+    const newest = new Map<string, LiveSample>();
+    for (const { gpuIndex, gpuUuid, gpuName: _name, ...reading } of seedRecords.data ?? []) {
+      const seen = newest.get(gpuUuid);
+      if (!seen || seen.timestamp < reading.timestamp) newest.set(gpuUuid, { ...reading, uuid: gpuUuid, index: gpuIndex });
+    }
+    return newest;
+  }, [seedRecords.data]);
   // A GPU that drops out of the stream keeps its card, with its last reading, marked as not reporting.
   const lastReadings = useRef(new Map<string, LiveSample>());
   const cards = useMemo(() => {
     for (const sample of latest?.samples ?? []) lastReadings.current.set(sample.uuid, sample);
-    return [...lastReadings.current.values()].sort((a, b) => a.index - b.index);
-  }, [latest]);
+    const shown = new Map(lastReadings.current);
+    // One that stopped before this page opened shows its newest stored reading, if the collector still lists it.
+    for (const { uuid } of status.data?.gpus ?? []) {
+      const stored = newestStored.get(uuid);
+      if (!shown.has(uuid) && stored) shown.set(uuid, stored);
+    }
+    return [...shown.values()].sort((a, b) => a.index - b.index);
+  }, [latest, status.data, newestStored]);
 
   const names = useMemo(() => new Map((gpus.data ?? []).map((g) => [g.uuid, g.name])), [gpus.data]);
   const namesByIndex = useMemo(() => new Map((gpus.data ?? []).map((g) => [g.index, g.name])), [gpus.data]);

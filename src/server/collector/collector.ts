@@ -39,12 +39,17 @@ export interface CollectorStatus {
   lastError: string | null;
   lastErrorAt: number | null;
   gpuCount: number;
-  /** Per GPU: reporting, stale (no reading for three intervals) or lost (the driver answers with an error), and since when. */
+  /** Per GPU: reporting, stale (no reading for three intervals and a second) or lost (the driver answers with an error), and since when. */
   gpus: GpuHealth[];
 }
 
-/** A GPU without a reading for this many intervals counts as stale. */
+/**
+ * A GPU without a reading for this many intervals, and a second more, counts as
+ * stale: the same limit at which the nvidia-smi source takes its process for hung.
+ * The second keeps a busy event loop or a slow process start from flagging a healthy GPU.
+ */
 const STALE_AFTER_INTERVALS = 3;
+const STALE_SLACK_MS = 1000;
 
 export interface CollectorOptions {
   source: GpuSource;
@@ -92,7 +97,7 @@ export class Collector {
     this.historySize = options.historySize ?? 300;
     this.writeFailureLog = new RepeatedFailureLog({ log: options.log });
     this.dropLog = new RepeatedFailureLog({ log: options.log });
-    this.health = new GpuHealthTracker(STALE_AFTER_INTERVALS * options.intervalMs);
+    this.health = new GpuHealthTracker(STALE_AFTER_INTERVALS * options.intervalMs + STALE_SLACK_MS);
     // Every open dashboard tab and API stream listens here; there is no sensible fixed limit.
     this.events.setMaxListeners(0);
   }
