@@ -34,8 +34,8 @@ const flag = z.enum(["0", "1", "true", "false", "yes", "no"]).transform((v) => [
 const sourceSetting = z
   .string()
   .trim()
-  .refine((v) => ["auto", "nvidia-smi", "simulated"].includes(v) || /^replay:.+/.test(v), {
-    error: "NVOC_SOURCE must be auto, nvidia-smi, simulated or replay:<path to a CSV file>",
+  .refine((v) => ["auto", "nvml", "nvidia-smi", "simulated"].includes(v) || /^replay:.+/.test(v), {
+    error: "NVOC_SOURCE must be auto, nvml, nvidia-smi, simulated or replay:<path to a CSV file>",
   });
 
 const replaySpeed = z
@@ -58,6 +58,7 @@ export const envSchema = z.object({
   NVOC_RETENTION_DAYS: integer("NVOC_RETENTION_DAYS", 1, 36_500).default(90),
   NVOC_PRUNE_INTERVAL_S: integer("NVOC_PRUNE_INTERVAL_S", 1, 86_400).default(300),
   NVOC_NVIDIA_SMI: z.string().trim().min(1).default("nvidia-smi"),
+  NVOC_NVML_LIBRARY: z.string().trim().min(1).default("libnvidia-ml.so.1"),
   NVOC_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   NVOC_LOG_FORMAT: z.enum(["auto", "json", "pretty"], { error: "NVOC_LOG_FORMAT must be auto, json or pretty" }).default("auto"),
   NVOC_DEV: flag.default(false),
@@ -79,7 +80,7 @@ export const envSchema = z.object({
 export type SettingVariable = keyof typeof envSchema.shape;
 
 export type SourceSetting =
-  | { kind: "auto" | "nvidia-smi" | "simulated" }
+  | { kind: "auto" | "nvml" | "nvidia-smi" | "simulated" }
   | { kind: "replay"; path: string };
 
 export interface Config {
@@ -93,6 +94,8 @@ export interface Config {
   retentionMs: number;
   pruneIntervalMs: number;
   nvidiaSmi: string;
+  /** NVML's library: a name the dynamic loader finds, or a path. */
+  nvmlLibrary: string;
   logLevel: z.infer<typeof envSchema>["NVOC_LOG_LEVEL"];
   /** json when piped, readable lines on a terminal (auto), or forced. */
   logFormat: z.infer<typeof envSchema>["NVOC_LOG_FORMAT"];
@@ -135,7 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const source: SourceSetting = e.NVOC_SOURCE.startsWith("replay:")
     ? { kind: "replay", path: path.resolve(e.NVOC_SOURCE.slice("replay:".length)) }
-    : { kind: e.NVOC_SOURCE as "auto" | "nvidia-smi" | "simulated" };
+    : { kind: e.NVOC_SOURCE as "auto" | "nvml" | "nvidia-smi" | "simulated" };
   return {
     source,
     intervalMs: e.NVOC_INTERVAL_MS,
@@ -147,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionMs: e.NVOC_RETENTION_DAYS * 86_400_000,
     pruneIntervalMs: e.NVOC_PRUNE_INTERVAL_S * 1000,
     nvidiaSmi: e.NVOC_NVIDIA_SMI,
+    nvmlLibrary: e.NVOC_NVML_LIBRARY,
     logLevel: e.NVOC_LOG_LEVEL,
     logFormat: e.NVOC_LOG_FORMAT,
     dev: e.NVOC_DEV,

@@ -3,15 +3,10 @@
  * which processes hold memory on which GPU. Pure, never throws; unreadable lines are skipped.
  */
 import { isNotAvailable, splitCsvLine } from "./nvidia-smi-csv";
+import type { GpuProcess } from "./types";
 
-export interface ComputeApp {
-  pid: number;
-  /** Null when the driver withholds it (e.g. `[Insufficient Permissions]`). */
-  processName: string | null;
-  /** Null when not reported (Windows WDDM mode reports no per-process memory). */
-  usedMemoryMib: number | null;
-  gpuUuid: string | null;
-}
+/** One row: the NVML source reads the same shape. */
+export type ComputeApp = GpuProcess;
 
 /** The query this parser expects when the output has no header. */
 export const COMPUTE_APPS_QUERY_FIELDS: readonly string[] = ["pid", "process_name", "used_memory", "gpu_uuid"];

@@ -2,7 +2,7 @@ import type { GpuInfo, GpuSample } from "./types";
 
 /** What a source reports about itself; shown in every status the API gives. */
 export interface SourceStatus {
-  /** `nvidia-smi`, `simulated` or `replay`. */
+  /** `nvml`, `nvidia-smi`, `simulated` or `replay`. */
   kind: SourceKind;
   /** True when the data is not from a real GPU read right now (simulated or replayed). */
   synthetic: boolean;
@@ -10,13 +10,13 @@ export interface SourceStatus {
   detail: string;
   running: boolean;
   restarts: number;
-  /** Lines or readings that could not be parsed and were skipped. */
+  /** Lines or readings that could not be parsed and were skipped, or NVML readings answered with an unexpected error. */
   badLines: number;
   lastError: string | null;
   lastErrorAt: number | null;
 }
 
-export type SourceKind = "nvidia-smi" | "simulated" | "replay";
+export type SourceKind = "nvml" | "nvidia-smi" | "simulated" | "replay";
 
 /**
  * Receives what a source produces. `samples` holds one tick: one sample per GPU

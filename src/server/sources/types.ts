@@ -50,6 +50,19 @@ export interface GpuSample extends GpuMetrics {
   timestamp: number;
 }
 
+/**
+ * A process holding a compute context on a GPU: NVML's running compute processes,
+ * or a row of `nvidia-smi --query-compute-apps` (nvidia-smi-apps.ts), the same shape from both.
+ */
+export interface GpuProcess {
+  pid: number;
+  /** Null when the driver withholds it (e.g. `[Insufficient Permissions]`) and the process table has none. */
+  processName: string | null;
+  /** Null when not reported (Windows WDDM mode reports no per-process memory). */
+  usedMemoryMib: number | null;
+  gpuUuid: string | null;
+}
+
 /** Every metric key, in the stable order storage encodes them. */
 export const METRIC_KEYS = [
   "temperatureC",

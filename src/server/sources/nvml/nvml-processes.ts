@@ -1,0 +1,51 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { GpuProcess } from "../types";
+import { NvmlCode, type NvmlLibrary } from "./nvml-library";
+import type { NvmlGpu, NvmlReadProblem } from "./nvml-reader";
+
+/**
+ * The compute processes on each GPU (what `nvidia-smi --query-compute-apps` lists).
+ * The name comes from NVML first, as nvidia-smi's does: in a container the pids
+ * NVML gives can be the host's, and this process table would then name some other
+ * process. /proc/<pid>/comm is the fallback when NVML withholds the name.
+ */
+export async function readComputeProcesses(
+  library: NvmlLibrary,
+  gpus: readonly NvmlGpu[],
+  onProblem: (problem: NvmlReadProblem) => void,
+  procRoot = "/proc",
+): Promise<GpuProcess[]> {
+  const found: GpuProcess[] = [];
+  for (const gpu of gpus) {
+    if (gpu.device === null || gpu.factsFault !== null) continue;
+    const answer = library.computeProcesses(gpu.device);
+    if (!answer.ok) {
+      const quiet = answer.code === NvmlCode.notSupported || answer.code === NvmlCode.functionNotFound || answer.code === NvmlCode.gpuIsLost;
+      if (!quiet) {
+        const reading = "nvmlDeviceGetComputeRunningProcesses";
+        onProblem({ gpuIndex: gpu.index, reading, code: answer.code, error: library.errorString(answer.code) });
+      }
+      continue;
+    }
+    for (const process of answer.value) {
+      const named = library.processName(process.pid);
+      found.push({
+        pid: process.pid,
+        processName: named.ok && named.value !== "" ? named.value : await commandName(procRoot, process.pid),
+        usedMemoryMib: process.usedBytes === null ? null : Math.floor(process.usedBytes / (1024 * 1024)),
+        gpuUuid: gpu.info.uuid,
+      });
+    }
+  }
+  return found;
+}
+
+async function commandName(procRoot: string, pid: number): Promise<string | null> {
+  try {
+    const name = (await readFile(path.join(procRoot, String(pid), "comm"), "utf8")).trim();
+    return name === "" ? null : name;
+  } catch {
+    return null; // gone already, or another pid namespace
+  }
+}
