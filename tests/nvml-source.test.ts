@@ -432,7 +432,8 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
       library.shutdown();
       durations.sort((a, b) => a - b);
       costs[`${gpuCount} GPU${gpuCount === 1 ? "" : "s"}`] = {
-        // CPU time is what a read costs; wall time on a shared machine adds whatever else ran.
+        // The whole process's CPU time (garbage collection and the test runner's threads included) per read;
+        // the median wall time is the closer figure for one read on a machine shared with other work.
         cpuUs: Math.round(((cpu.user + cpu.system) / 1000) * 10) / 10,
         medianUs: us(durations[500]!),
         p99Us: us(durations[990]!),
