@@ -14,7 +14,7 @@ import { statusCommand } from "./commands/status";
  * be carried out (no server, unreadable file), 2 a flag or value it cannot use.
  */
 
-const COMMANDS: readonly Command[] = [startCommand, statusCommand, pruneCommand, exportCommand, importCommand] as unknown as Command[];
+const COMMANDS: readonly Command[] = [startCommand, statusCommand, pruneCommand, exportCommand, importCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 3;

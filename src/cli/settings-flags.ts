@@ -90,10 +90,13 @@ export function settingOptions(variables: readonly SettingVariable[] = SETTING_F
   }));
 }
 
-/** The variables the given flags set, as the environment would spell them. */
-export function variablesFromFlags(values: Record<string, string | boolean | undefined>): Partial<Record<SettingVariable, string>> {
+/** The variables the given flags set (of `variables`, all by default), as the environment would spell them. */
+export function variablesFromFlags(
+  values: Record<string, string | boolean | undefined>,
+  variables: readonly SettingVariable[] = SETTING_FLAGS.map((s) => s.variable),
+): Partial<Record<SettingVariable, string>> {
   const given: Partial<Record<SettingVariable, string>> = {};
-  for (const setting of SETTING_FLAGS) {
+  for (const setting of SETTING_FLAGS.filter((s) => variables.includes(s.variable))) {
     const value = values[setting.flag];
     if (value === undefined || value === false) continue;
     // An empty variable means "unset" (config.ts); an empty flag is more likely a slip.
@@ -114,7 +117,7 @@ export function configFromFlags(
   variables: readonly SettingVariable[] = SETTING_FLAGS.map((s) => s.variable),
   env: NodeJS.ProcessEnv = process.env,
 ): Config {
-  const fromFlags = variablesFromFlags(values);
+  const fromFlags = variablesFromFlags(values, variables);
   const fromEnv = Object.fromEntries(variables.map((v) => [v, env[v]]));
   try {
     return loadConfig({ ...fromEnv, ...fromFlags });

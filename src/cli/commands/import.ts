@@ -4,6 +4,7 @@ import { TelemetryStore } from "../../server/storage/telemetry-store";
 import { CommandFailure, defineCommand, UsageError } from "../command";
 import { formatCount, formatTime } from "../format";
 import { importRecording, type ImportResult } from "../import/import-recording";
+import { checkedHeader, readHeader } from "../import/recording-reader";
 import { ProgressLine } from "../progress";
 import { describeHolder, readLockHolder } from "../server-lock";
 import { configFromFlags, settingOptions } from "../settings-flags";
@@ -33,6 +34,8 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
     const file = positionals[0];
     const config = configFromFlags(values, ["NVOC_DB_PATH", "NVOC_INTERVAL_MS", "NVOC_RETENTION_DAYS"]);
     const size = fileSize(file);
+    // Before the database is touched: a file that is not a log leaves nothing behind.
+    checkedHeader(file, await readHeader(file));
 
     const lock = lockDatabase(config.dbPath);
     let store: TelemetryStore;
@@ -61,7 +64,7 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
         onProgress: (bytes, samples) => progress.update(bytes, samples),
         stopRequested: () => stopSignal !== null,
       });
-      progress.finish(result.stopped ? 0 : size, result.samples);
+      progress.finish(result.stopped ? result.bytesRead : size, result.samples);
       // Hands the server a database without a write-ahead log to replay.
       store.db.pragma("wal_checkpoint(TRUNCATE)");
     } finally {

@@ -40,6 +40,8 @@ export interface ImportResult {
   unreadableCount: number;
   olderThanRetention: number;
   stopped: boolean;
+  /** How far into the file the import got. */
+  bytesRead: number;
 }
 
 /** Samples per transaction: big enough to be fast, small enough to show progress and stop promptly. */
@@ -59,6 +61,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
     unreadableCount: 0,
     olderThanRetention: 0,
     stopped: false,
+    bytesRead: 0,
   };
   const stamp = await stamping(file, options, now);
   result.timesFrom = stamp.timesFrom;
@@ -107,7 +110,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
     }
   }
   if (batch.length > 0) await flush();
-  options.onProgress?.(reader.bytesRead, result.samples);
+  result.bytesRead = reader.bytesRead;
   result.gpus = [...infos.values()].sort((a, b) => a.index - b.index);
   return result;
 }

@@ -47,12 +47,7 @@ export class RecordingReader {
         lineNumber++;
         if (text.trim() === "") continue;
         if (!this.columns) {
-          this.columns = parseCsvHeader(text);
-          if (!this.columns.some((c) => c.field !== null)) {
-            throw new CommandFailure(
-              `${this.file} does not start with an nvidia-smi CSV header line (capture it with nvidia-smi --query-gpu=<fields> --format=csv, without noheader)`,
-            );
-          }
+          this.columns = checkedHeader(this.file, parseCsvHeader(text));
           continue;
         }
         const parsed = parseCsvRow(this.columns, text);
@@ -70,7 +65,7 @@ export class RecordingReader {
         tick.rows.push({ line: lineNumber, row: parsed.row });
         tick.recordedAt ??= parsed.row.timestamp;
       }
-      if (!this.columns) throw new CommandFailure(`${this.file} is empty`);
+      checkedHeader(this.file, this.columns);
       if (tick.rows.length > 0) yield tick;
     } catch (error) {
       if (error instanceof CommandFailure) throw error;
@@ -80,6 +75,17 @@ export class RecordingReader {
       stream.destroy();
     }
   }
+}
+
+/** The header's columns, or a CommandFailure saying why the file is not a log this can read. */
+export function checkedHeader(file: string, columns: CsvColumn[] | null): CsvColumn[] {
+  if (columns === null) throw new CommandFailure(`${file} is empty`);
+  if (!columns.some((column) => column.field !== null)) {
+    throw new CommandFailure(
+      `${file} does not start with an nvidia-smi CSV header line (capture it with nvidia-smi --query-gpu=<fields> --format=csv, without noheader)`,
+    );
+  }
+  return columns;
 }
 
 /** The columns of the file's header line, or null for an empty file. */
