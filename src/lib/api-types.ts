@@ -14,6 +14,10 @@ export type PruneOutcome = RouterOutputs["database"]["prune"];
 /** Whether a GPU is reporting, stale or lost, as `collector.status` says. */
 export type GpuHealthStatus = RouterOutputs["collector"]["status"]["gpus"][number];
 
+/** The processes listing of `gpus.processes`, and one process in it. */
+export type ProcessListing = RouterOutputs["gpus"]["processes"];
+export type GpuProcessRow = ProcessListing["processes"][number];
+
 /** One event of `telemetry.live`: the snapshot and its tracked id (used to resume). */
 export type LiveEvent = RouterOutputs["telemetry"]["live"] extends AsyncIterable<infer E> ? E : never;
 export type LiveSnapshot = LiveEvent["data"];

@@ -6,6 +6,7 @@ import next from "next";
 import { createAccessGate, SIGN_IN_PATH } from "./access/gate";
 import { createSignIn } from "./access/sign-in";
 import { Collector } from "./collector/collector";
+import { GpuProcesses } from "./collector/gpu-processes";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
@@ -56,7 +57,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
 
   const source = await createSource(config, log);
   const collector = new Collector({ source, storage, log, intervalMs: config.intervalMs });
-  const services: Services = { config, collector, storage, startedAt: Date.now() };
+  const processes = new GpuProcesses({ source, log, indexOf: (uuid) => collector.gpus().find((g) => g.uuid === uuid)?.index ?? null });
+  const services: Services = { config, collector, storage, processes, startedAt: Date.now() };
 
   const trpc = createHTTPHandler({
     router: appRouter,

@@ -57,6 +57,11 @@ describe("a GPU that stops reporting, on the live page", () => {
     expect(await page.locator(card(0)).getAttribute("data-stale")).toBeNull();
     expect(await page.locator(`${card(0)} [data-testid=gpu-not-reporting]`).count()).toBe(0);
     expect(await page.locator(`${card(0)} [data-metric=temperature]`).innerText()).toBe("33 °C");
+    // What runs on each GPU: the capture's python3 on GPU 0, nothing on the lost one.
+    const job = page.locator(`${card(0)} [data-testid=gpu-process][data-pid='1586']`);
+    await job.waitFor();
+    expect((await job.locator("td").allInnerTexts()).map((t) => t.trim())).toEqual(["1586", "python3", expect.any(String), "1.1 GiB"]);
+    expect(await page.locator(`${card(1)} [data-testid=no-processes]`).count()).toBe(1);
     await screenshot(page, "live-gpu-lost.png");
     expect(errors).toEqual([]);
     await close();

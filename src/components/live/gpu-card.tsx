@@ -1,7 +1,8 @@
-import type { GpuHealthStatus, LiveSample } from "../../lib/api-types";
+import type { GpuHealthStatus, GpuProcessRow, LiveSample } from "../../lib/api-types";
 import { celsius, clockTime, gibFromMib, megahertz, percent, watts } from "../../lib/format";
 import { clockEventReasonWords, decodeClockEventReasons } from "../../server/sources/clock-event-reasons";
 import { Meter } from "../meter";
+import { GpuProcesses } from "./gpu-processes";
 
 type Tone = "good" | "idle" | "warn" | "bad" | "neutral";
 
@@ -46,7 +47,16 @@ function NotReporting({ health }: { health: GpuHealthStatus }) {
 }
 
 /** `health` is the collector's view of the GPU; a card without it is taken as reporting. */
-export function GpuCard({ sample, name, health }: { sample: LiveSample; name: string | null; health?: GpuHealthStatus }) {
+export interface GpuCardProps {
+  sample: LiveSample;
+  name: string | null;
+  health?: GpuHealthStatus;
+  /** Its compute processes: undefined before the first listing, null when they cannot be listed. */
+  processes?: GpuProcessRow[] | null;
+  processProblem?: string | null;
+}
+
+export function GpuCard({ sample, name, health, processes, processProblem = null }: GpuCardProps) {
   const label = `GPU ${sample.index}`;
   const notReporting = health && health.state !== "reporting" ? health : null;
   const temperatureTone = sample.temperatureC !== null && sample.temperatureC >= 85 ? "bad" : sample.temperatureC !== null && sample.temperatureC >= 75 ? "warn" : "ok";
@@ -121,6 +131,7 @@ export function GpuCard({ sample, name, health }: { sample: LiveSample; name: st
         <dd data-metric="memory-temperature">{celsius(sample.memoryTemperatureC)}</dd>
         <dd className="bar-cell" />
       </dl>
+      <GpuProcesses processes={processes} problem={processProblem} />
     </section>
   );
 }

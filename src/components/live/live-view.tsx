@@ -1,7 +1,7 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef } from "react";
-import type { LiveSample } from "../../lib/api-types";
+import type { GpuProcessRow, LiveSample } from "../../lib/api-types";
 import { clockTime } from "../../lib/format";
 import { LIVE_PANELS } from "../../lib/metrics";
 import { useTRPC } from "../../lib/trpc";
@@ -14,6 +14,8 @@ import { useLiveConnection, useLiveData } from "./live-telemetry";
 const SEED = { hours: 1, limit: 5000 } as const;
 /** How often the page asks which GPUs are stale or lost. */
 const HEALTH_REFRESH_MS = 1000;
+/** The server shares one listing for two seconds; asking more often shows nothing new. */
+const PROCESSES_REFRESH_MS = 3000;
 
 export function LiveView() {
   const trpc = useTRPC();
@@ -30,6 +32,20 @@ export function LiveView() {
 
   const status = useQuery(trpc.collector.status.queryOptions(undefined, { refetchInterval: HEALTH_REFRESH_MS }));
   const healthByUuid = useMemo(() => new Map((status.data?.gpus ?? []).map((g) => [g.uuid, g])), [status.data]);
+  const processes = useQuery(trpc.gpus.processes.queryOptions(undefined, { refetchInterval: PROCESSES_REFRESH_MS }));
+  const processesByUuid = useMemo(() => {
+    const byUuid = new Map<string, GpuProcessRow[]>();
+    for (const p of processes.data?.processes ?? []) if (p.gpuUuid !== null) (byUuid.get(p.gpuUuid) ?? byUuid.set(p.gpuUuid, []).get(p.gpuUuid)!).push(p);
+    return byUuid;
+  }, [processes.data]);
+  /** undefined until known; null when this source cannot list them or asking failed. */
+  const processesOf = (uuid: string): GpuProcessRow[] | null | undefined => {
+    const listing = processes.data;
+    if (!listing) return undefined;
+    if (!listing.supported || listing.error !== null) return null;
+    return processesByUuid.get(uuid) ?? [];
+  };
+  const processProblem = processes.data?.error ? `Listing processes failed: ${processes.data.error}` : null;
   const newestStored = useMemo(() => {
     const newest = new Map<string, LiveSample>();
     for (const { gpuIndex, gpuUuid, gpuName: _name, ...reading } of seedRecords.data ?? []) {
@@ -85,7 +101,14 @@ export function LiveView() {
       ) : (
         <div className={`gpu-grid${stale ? " stale" : ""}`}>
           {cards.map((sample) => (
-            <GpuCard key={sample.uuid} sample={sample} name={names.get(sample.uuid) ?? null} health={healthByUuid.get(sample.uuid)} />
+            <GpuCard
+              key={sample.uuid}
+              sample={sample}
+              name={names.get(sample.uuid) ?? null}
+              health={healthByUuid.get(sample.uuid)}
+              processes={processesOf(sample.uuid)}
+              processProblem={processProblem}
+            />
           ))}
         </div>
       )}

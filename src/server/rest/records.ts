@@ -161,3 +161,21 @@ export function databaseStatsRecord(stats: Outputs["database"]["stats"]) {
     },
   };
 }
+
+export function processesRecord(listing: Outputs["gpus"]["processes"]) {
+  return {
+    at: iso(listing.at),
+    supported: listing.supported,
+    error: listing.error,
+    processes: listing.processes.map((p) => ({
+      gpu_index: p.gpuIndex,
+      gpu_uuid: p.gpuUuid,
+      pid: p.pid,
+      name: p.processName,
+      /** MiB, as nvidia-smi's used_memory. */
+      used_memory: p.usedMemoryMib,
+      user: p.user,
+      command: p.command,
+    })),
+  };
+}

@@ -8,7 +8,7 @@ import { badInput, camelToSnake, RestError, sendError, sendJson, sendJsonText, t
 import { streamExport } from "./export";
 import { pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "./paths";
 import { parseNumber, readParams, type ParamSpec, type ParamValues } from "./query";
-import { databaseStatsRecord, statsRecord } from "./records";
+import { databaseStatsRecord, processesRecord, statsRecord } from "./records";
 import { sampleRecordsJson } from "./records-json";
 
 /**
@@ -62,6 +62,13 @@ const ROUTES: Route[] = [
     query: { hours: HOURS },
     async run() {
       throw badInput({ gpu_index: [`is required (GET ${REST_PREFIX}/stats/{gpu_index})`] });
+    },
+  },
+  {
+    pattern: ["processes"],
+    query: { gpu_index: GPU_INDEX },
+    async run({ input, res, caller }) {
+      sendJson(res, 200, processesRecord(await caller.gpus.processes(unchecked<Inputs["gpus"]["processes"]>(input))));
     },
   },
   {

@@ -1,4 +1,5 @@
 import { publicProcedure, router } from "../trpc/trpc";
+import { processesInput } from "./inputs";
 
 export const gpusRouter = router({
   /**
@@ -21,5 +22,15 @@ export const gpusRouter = router({
       lastSeen: Math.max(Number(lastSeen), lastSeenNow.get(gpu.uuid) ?? 0),
       online: online.has(gpu.uuid),
     }));
+  }),
+
+  /**
+   * The compute processes on each GPU now (pid, name, memory, user, command line),
+   * shared for two seconds between callers. Needs no database.
+   */
+  processes: publicProcedure.input(processesInput).query(async ({ ctx, input }) => {
+    const listing = await ctx.processes.current();
+    if (input.gpuIndex === undefined) return listing;
+    return { ...listing, processes: listing.processes.filter((p) => p.gpuIndex === input.gpuIndex) };
   }),
 });

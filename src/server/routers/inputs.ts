@@ -31,6 +31,9 @@ export const historyInput = z.object({
     .default(1000),
 });
 
+/** Processes of one GPU, or of all when gpuIndex is left out. */
+export const processesInput = z.object({ gpuIndex: gpuIndex.optional() }).default({});
+
 export const statsInput = z.object({
   gpuIndex,
   hours: hours.default(24),

@@ -13,7 +13,8 @@ import {
 } from "./nvidia-smi-csv";
 import { infoFromRow, sampleFromRow } from "./smi-rows";
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
-import type { GpuInfo, GpuSample } from "./types";
+import { COMPUTE_APPS_QUERY_FIELDS, parseComputeAppsCsv } from "./nvidia-smi-apps";
+import type { GpuInfo, GpuProcess, GpuSample } from "./types";
 
 /**
  * Reads GPUs through nvidia-smi: the static facts once with a one-shot query,
@@ -22,6 +23,9 @@ import type { GpuInfo, GpuSample } from "./types";
  * watched: if it exits or stays silent for three intervals it is restarted
  * with backoff, and a field this driver does not know is dropped, not fatal.
  */
+
+/** Listing processes takes nvidia-smi about as long as one query; past this it is stuck. */
+const PROCESS_QUERY_TIMEOUT_MS = 5000;
 
 export interface NvidiaSmiOptions {
   command: string;
@@ -98,6 +102,15 @@ export class NvidiaSmiSource implements GpuSource {
         child.kill("SIGTERM");
       });
     }
+  }
+
+  /** One `--query-compute-apps` run: nvidia-smi has no loop mode for it. */
+  async processes(): Promise<GpuProcess[]> {
+    const args = [`--query-compute-apps=${COMPUTE_APPS_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"];
+    const result = await runOnce(this.options.command, args, PROCESS_QUERY_TIMEOUT_MS, this.options.env);
+    // nvidia-smi prints its complaints (an unknown field, no permission) on stdout.
+    if (result.code !== 0) throw new Error(result.error ?? ((result.stderr.trim() || result.stdout.trim()) || `${this.options.command} exited with ${result.code}`));
+    return parseComputeAppsCsv(result.stdout, COMPUTE_APPS_QUERY_FIELDS);
   }
 
   status(): SourceStatus {

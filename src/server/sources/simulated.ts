@@ -1,5 +1,5 @@
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
-import type { GpuInfo, GpuMetrics, GpuSample } from "./types";
+import type { GpuInfo, GpuMetrics, GpuProcess, GpuSample } from "./types";
 
 /**
  * Believable GPUs for machines without one, shaped on a real H200
@@ -46,6 +46,8 @@ export class SimulatedGpu {
   private load = 0;
   private phaseLeftMs: number;
   private busy = false;
+  /** Memory the made-up training job holds, from the newest step. */
+  private jobMemoryMib = 0;
 
   constructor(readonly info: GpuInfo) {
     this.random = mulberry32(0x9e3779b9 ^ (info.index * 7919));
@@ -55,6 +57,10 @@ export class SimulatedGpu {
   private phaseLength() {
     // Idle 20-60 s, busy 30-90 s: long enough to read, short enough to see both.
     return (this.busy ? 30_000 + this.random() * 60_000 : 20_000 + this.random() * 40_000) * (1 + this.info.index * 0.15);
+  }
+
+  memoryInUseMib(): number {
+    return this.jobMemoryMib;
   }
 
   step(dtMs: number): GpuMetrics {
@@ -77,6 +83,7 @@ export class SimulatedGpu {
     const graphics = load > 0.05 ? Math.round(1455 + jitter(25)) : 345;
     const utilization = load > 0.05 ? Math.round(Math.min(100, load * 100 + jitter(1))) : 0;
     const memoryUsed = load > 0.05 ? Math.round(1130 + load * 60_000) : 0;
+    this.jobMemoryMib = memoryUsed;
     return {
       temperatureC: Math.round(this.temperature),
       memoryTemperatureC: Math.round(this.memoryTemperature),
@@ -98,6 +105,13 @@ export class SimulatedGpu {
       pstate: 0,
     };
   }
+}
+
+/** One made-up training job per busy GPU, holding all the memory in use, as the H200 capture shows (python3, 1130 MiB at start). */
+function simulatedJob(gpu: SimulatedGpu): GpuProcess | null {
+  const memory = gpu.memoryInUseMib();
+  if (memory === 0) return null;
+  return { pid: 41_000 + gpu.info.index * 17, processName: "python3", usedMemoryMib: memory, gpuUuid: gpu.info.uuid };
 }
 
 export class SimulatedSource implements GpuSource {
@@ -134,6 +148,10 @@ export class SimulatedSource implements GpuSource {
   async stop() {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  async processes(): Promise<GpuProcess[]> {
+    return this.gpus.map(simulatedJob).filter((job) => job !== null);
   }
 
   status(): SourceStatus {

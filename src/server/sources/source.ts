@@ -1,4 +1,4 @@
-import type { GpuInfo, GpuSample } from "./types";
+import type { GpuInfo, GpuProcess, GpuSample } from "./types";
 
 /** What a source reports about itself; shown in every status the API gives. */
 export interface SourceStatus {
@@ -38,4 +38,9 @@ export interface GpuSource {
   start(sink: SourceSink): Promise<void>;
   stop(): Promise<void>;
   status(): SourceStatus;
+  /**
+   * The compute processes on its GPUs right now; absent when the source cannot
+   * know (a replayed file). Rejects when asking failed.
+   */
+  processes?(): Promise<GpuProcess[]>;
 }

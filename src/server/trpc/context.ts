@@ -1,4 +1,5 @@
 import type { Collector } from "../collector/collector";
+import type { GpuProcesses } from "../collector/gpu-processes";
 import type { Config } from "../config";
 import type { StorageManager } from "../storage/storage-manager";
 
@@ -7,6 +8,7 @@ export interface Services {
   config: Config;
   collector: Collector;
   storage: StorageManager;
+  processes: GpuProcesses;
   startedAt: number;
 }
 
