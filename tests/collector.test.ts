@@ -2,26 +2,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Collector, type Snapshot } from "../src/server/collector/collector";
-import type { GpuSource, SourceSink, SourceStatus } from "../src/server/sources/source";
 import { StorageManager } from "../src/server/storage/storage-manager";
+import { ManualSource } from "./helpers/manual-source";
 import { simulatedSamples } from "./helpers/samples";
 import { silentLog } from "./helpers/pipeline";
 import { waitFor } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
 const dir = tempDir();
-
-/** Stands in for the GPU: the test pushes ticks by hand. */
-class ManualSource implements GpuSource {
-  sink: SourceSink | null = null;
-  async start(sink: SourceSink) {
-    this.sink = sink;
-  }
-  async stop() {}
-  status(): SourceStatus {
-    return { kind: "simulated", synthetic: true, detail: "manual", running: true, restarts: 0, badLines: 0, lastError: null, lastErrorAt: null };
-  }
-}
 
 function setup(dbPath: string, maxPending = 1000) {
   const storage = new StorageManager({

@@ -17,6 +17,7 @@ import type { StoredSample } from "../src/server/storage/telemetry-store";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { REPO_ROOT } from "./helpers/fixtures";
 import { startPipeline } from "./helpers/pipeline";
+import { groupByTimestamp } from "./helpers/samples";
 import { startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -172,12 +173,6 @@ function expectH200Values(sample: GpuSample | StoredSample, index = 0) {
   expect(sample.maxGraphicsClockMhz).toBe(1980);
   expect(sample.maxMemoryClockMhz).toBe(3201);
   expect(sample.baseClockMhz).toBe(1980);
-}
-
-function groupByTimestamp<T extends { timestamp: number }>(samples: T[]): T[][] {
-  const groups = new Map<number, T[]>();
-  for (const s of samples) groups.set(s.timestamp, [...(groups.get(s.timestamp) ?? []), s]);
-  return [...groups.values()];
 }
 
 // ---------------------------------------------------------------------------

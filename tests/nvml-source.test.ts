@@ -23,6 +23,7 @@ import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { capturedLog, LEVEL } from "./helpers/captured-log";
 import { readFixture, REPO_ROOT } from "./helpers/fixtures";
 import { startPipeline } from "./helpers/pipeline";
+import { groupByTimestamp } from "./helpers/samples";
 import { startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -170,12 +171,6 @@ function expectFixtureValues(sample: GpuSample | StoredSample, index = 0) {
     memoryTotalMib: smiNumber("memory.total"),
     pstate: nvml.pstate,
   });
-}
-
-function groupByTimestamp<T extends { timestamp: number }>(samples: T[]): T[][] {
-  const groups = new Map<number, T[]>();
-  for (const s of samples) groups.set(s.timestamp, [...(groups.get(s.timestamp) ?? []), s]);
-  return [...groups.values()];
 }
 
 // ---------------------------------------------------------------------------

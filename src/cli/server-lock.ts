@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import os from "node:os";
+import { processIsRunning } from "../server/storage/instance-lock";
 
 /**
  * Reads the `<database>.lock` file a running server keeps beside its database
@@ -15,15 +16,6 @@ export interface LockHolder {
   /** False when the holder ran on this machine and is gone: the lock is stale. */
   running: boolean;
 }
-
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
 
 export function readLockHolder(dbPath: string): LockHolder | null {
   const lockPath = `${dbPath}.lock`;
@@ -41,7 +33,7 @@ export function readLockHolder(dbPath: string): LockHolder | null {
     startedAt: typeof owner.startedAt === "string" ? owner.startedAt : null,
     url: typeof owner.url === "string" ? owner.url : null,
     // A holder on another machine (a shared file system) cannot be checked from here.
-    running: owner.hostname !== os.hostname() || isRunning(owner.pid),
+    running: owner.hostname !== os.hostname() || processIsRunning(owner.pid),
   };
 }
 

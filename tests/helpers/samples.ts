@@ -18,3 +18,10 @@ export function simulatedSamples(opts: { gpus: number; count: number; start: num
 }
 
 export const infoLookup = (infos: GpuInfo[]) => (uuid: string) => infos.find((i) => i.uuid === uuid);
+
+/** Samples grouped into ticks: those sharing a timestamp, in the order first seen. */
+export function groupByTimestamp<T extends { timestamp: number }>(samples: T[]): T[][] {
+  const groups = new Map<number, T[]>();
+  for (const s of samples) groups.set(s.timestamp, [...(groups.get(s.timestamp) ?? []), s]);
+  return [...groups.values()];
+}

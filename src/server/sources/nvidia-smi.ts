@@ -14,7 +14,7 @@ import {
 import { infoFromRow, sampleFromRow } from "./smi-rows";
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
 import { COMPUTE_APPS_QUERY_FIELDS, parseComputeAppsCsv } from "./nvidia-smi-apps";
-import type { GpuInfo, GpuProcess, GpuSample } from "./types";
+import { placeholderGpuInfo, type GpuInfo, type GpuProcess, type GpuSample } from "./types";
 
 /**
  * Reads GPUs through nvidia-smi: the static facts once with a one-shot query,
@@ -235,7 +235,7 @@ export class NvidiaSmiSource implements GpuSource {
       const known = this.infos.get(uuid);
       if (known) return known;
       // A GPU we have not described yet: record it now, and re-read the facts.
-      const info = { ...placeholderInfo(index ?? this.infos.size), uuid };
+      const info = { ...placeholderGpuInfo(index ?? this.infos.size), uuid };
       this.infos.set(uuid, info);
       this.sink?.gpus([info]);
       void this.refreshStaticFacts();
@@ -294,19 +294,6 @@ export class NvidiaSmiSource implements GpuSource {
     this.stats.lastErrorAt = Date.now();
     this.options.log.error({ restarts: this.stats.restarts }, message);
   }
-}
-
-function placeholderInfo(index: number): Omit<GpuInfo, "uuid"> {
-  return {
-    index,
-    name: `GPU ${index}`,
-    memoryTotalMib: null,
-    powerLimitW: null,
-    maxGraphicsClockMhz: null,
-    maxMemoryClockMhz: null,
-    baseClockMhz: null,
-    driverVersion: null,
-  };
 }
 
 function tail(text: string): string {

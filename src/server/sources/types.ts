@@ -108,3 +108,21 @@ export const METRIC_DECIMALS: Record<MetricKey, number> = {
   memoryTotalMib: 0,
   pstate: 0,
 };
+
+/**
+ * What is known of a GPU whose facts could not be read (lost before its first
+ * answer): its index, and a uuid made from it until the real one is known.
+ */
+export function placeholderGpuInfo(index: number): GpuInfo {
+  return {
+    uuid: `GPU-index-${index}`,
+    index,
+    name: `GPU ${index}`,
+    memoryTotalMib: null,
+    powerLimitW: null,
+    maxGraphicsClockMhz: null,
+    maxMemoryClockMhz: null,
+    baseClockMhz: null,
+    driverVersion: null,
+  };
+}

@@ -31,7 +31,8 @@ export interface InstanceLock {
   replaced: LockOwner | null;
 }
 
-const isRunning = (pid: number) => {
+/** Whether a process of this machine still runs (EPERM: it does, as another user). */
+export const processIsRunning = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;
@@ -69,7 +70,7 @@ export function acquireInstanceLock(dbPath: string): InstanceLock | null {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") return null;
     const owner = readOwner(lockPath);
     // A holder on another host (a shared file system) cannot be checked: trust its lock.
-    if (owner && owner.pid !== process.pid && (owner.hostname !== me.hostname || isRunning(owner.pid))) {
+    if (owner && owner.pid !== process.pid && (owner.hostname !== me.hostname || processIsRunning(owner.pid))) {
       throw new InstanceLockedError(
         `another nvidia-oc is already recording into ${dbPath}: pid ${owner.pid} on ${owner.hostname}, started ${owner.startedAt}` +
           (owner.url ? `, serving ${owner.url}` : "") +

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../types";
+import { METRIC_KEYS, placeholderGpuInfo, type GpuInfo, type GpuMetrics, type GpuSample } from "../types";
 import { NvmlClock, NvmlCode, type NvmlAnswer, type NvmlDevice, type NvmlLibrary } from "./nvml-library";
 
 /**
@@ -116,7 +116,7 @@ export class NvmlReader {
     const gpu: NvmlGpu = {
       index,
       device: handle.ok ? handle.value : null,
-      info: placeholderInfo(index),
+      info: placeholderGpuInfo(index),
       factsFault: handle.ok ? null : this.errorText(handle.code),
       absentUntilTick: new Map(),
     };
@@ -151,7 +151,7 @@ export class NvmlReader {
       baseClockMhz: base,
       driverVersion: fault === null ? driverVersion : null,
     };
-    if (fault !== null) gpu.info = { ...placeholderInfo(index), uuid: gpu.info.uuid };
+    if (fault !== null) gpu.info = { ...placeholderGpuInfo(index), uuid: gpu.info.uuid };
     return gpu;
   }
 
@@ -228,17 +228,3 @@ function emptyMetrics(): GpuMetrics {
   return Object.fromEntries(METRIC_KEYS.map((key) => [key, null])) as Record<(typeof METRIC_KEYS)[number], null>;
 }
 
-/** What is known of a GPU whose facts could not be read: the nvidia-smi source's placeholder. */
-function placeholderInfo(index: number): GpuInfo {
-  return {
-    uuid: `GPU-index-${index}`,
-    index,
-    name: `GPU ${index}`,
-    memoryTotalMib: null,
-    powerLimitW: null,
-    maxGraphicsClockMhz: null,
-    maxMemoryClockMhz: null,
-    baseClockMhz: null,
-    driverVersion: null,
-  };
-}
