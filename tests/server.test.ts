@@ -102,6 +102,6 @@ describe("the server process", () => {
 
   it("refuses a bad setting with a message naming the variable", async () => {
     await expect(startServerProcess({ NVOC_INTERVAL_MS: "50" }, 20_000)).rejects.toThrow(/NVOC_INTERVAL_MS must be at least 100/);
-    await expect(startServerProcess({ NVOC_SOURCE: "gpu-magic" }, 20_000)).rejects.toThrow(/NVOC_SOURCE must be auto, nvidia-smi, simulated or replay/);
+    await expect(startServerProcess({ NVOC_SOURCE: "gpu-magic" }, 20_000)).rejects.toThrow(/NVOC_SOURCE must be auto, nvml, nvidia-smi, simulated or replay/);
   });
 });
