@@ -26,7 +26,7 @@ import { SimulatedGpu, simulatedGpuInfo } from "../src/server/sources/simulated"
 import { METRIC_KEYS, type GpuSample } from "../src/server/sources/types";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { generateHistory } from "../scripts/lib/generate-history";
-import { percentile, procStat, startServer, type BenchServer } from "./lib/process";
+import { percentile, procStat, startServer, startStaticServer, type BenchServer } from "./lib/process";
 
 const { values } = parseArgs({
   options: {
@@ -217,6 +217,19 @@ async function benchQueries(dbPath: string) {
     for (const [name, request, baseline] of cases) {
       const times = await timeRequests(name, count, request);
       report(`${name} (ms, p50 / p95)`, `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}`, baseline);
+    }
+    // The same number of bytes, prepared in advance, through the same client: the transport's own share.
+    const historyBytes = Buffer.byteLength(await get("/api/telemetry/history?limit=1000&hours=24"));
+    const floor = await startStaticServer(historyBytes);
+    try {
+      const times = await timeRequests("floor", count, async () => (await fetch(floor.url)).text());
+      report(
+        "  same-size static body, same client (ms, p50 / p95)",
+        `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}`,
+        `${fmt(historyBytes / 1024, 0)} KB answered from memory by a bare Node server: the floor under the history figure`,
+      );
+    } finally {
+      await floor.stop();
     }
   } finally {
     await server.stop();

@@ -20,6 +20,7 @@ describe("npm run bench -- --smoke", () => {
       /^size, \d+ GPUs x [\d.]+ days/,
       /^size, real H200 capture replayed/,
       /^history, 1000 records/,
+      /^same-size static body, same client/,
       /^stats 24 h/,
       /^series /,
       /^collector cost/,

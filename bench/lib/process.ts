@@ -52,3 +52,37 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
+
+/**
+ * A server in its own process that answers every request with the same JSON
+ * body of `bytes` bytes, built once: the cost of moving an answer of that size
+ * through HTTP and the client, which no server work can go below.
+ */
+export function startStaticServer(bytes: number): Promise<BenchServer> {
+  const script = `
+    const http = require("node:http");
+    const body = Buffer.from(JSON.stringify([{ pad: "x".repeat(${Math.max(0, bytes - 12)}) }]));
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": body.length });
+      res.end(body);
+    });
+    server.listen(0, "127.0.0.1", () => console.log("listening on http://127.0.0.1:" + server.address().port));`;
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`static server exited with ${code} before listening`)));
+    readline.createInterface({ input: child.stdout! }).on("line", (text) => {
+      const match = /listening on (http:\/\/[^\s]+)/.exec(text);
+      if (!match) return;
+      resolve({
+        url: match[1],
+        pid: child.pid!,
+        stop: () =>
+          new Promise((done) => {
+            child.removeAllListeners("exit");
+            child.once("exit", () => done());
+            child.kill("SIGTERM");
+          }),
+      });
+    });
+  });
+}
