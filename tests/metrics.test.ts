@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +9,20 @@ const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
 const dir = tempDir("nvoc-metrics-");
 let server: ServerProcess;
 
+let onNvml: ServerProcess;
+
 beforeAll(async () => {
+  // The in-process NVML source on the fake library (tests/fake-nvml), which can read the energy counter.
+  const library = path.join(dir, "libnvidia-ml.so.1");
+  execFileSync("gcc", ["-shared", "-fPIC", "-o", library, path.join(ROOT, "tests", "fake-nvml", "fake-nvml.c")]);
+  onNvml = await startServerProcess({
+    NVOC_SOURCE: "nvml",
+    NVOC_NVML_LIBRARY: library,
+    NVOC_INTERVAL_MS: "200",
+    NVOC_DB_PATH: path.join(dir, "nvml", "telemetry.db"),
+    FAKE_NVML_GPUS: "2",
+  });
+
   // Two H200s from the real capture: GPU 1 is lost, and the driver does not know memory temperature.
   server = await startServerProcess({
     NVOC_SOURCE: "nvidia-smi",
@@ -28,7 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await Promise.all([server?.stop(), onNvml?.stop()]);
 });
 
 interface Series {
@@ -50,16 +63,19 @@ function parseExposition(text: string): Series[] {
     });
 }
 
-const scrape = async () => {
-  const res = await fetch(`${server.url}/metrics`);
+const scrape = async (from: ServerProcess = server) => {
+  const res = await fetch(`${from.url}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   return res.text();
 };
 
 describe("GET /metrics", () => {
-  it("passes promtool's check", async () => {
-    const text = await scrape();
+  it.each([
+    ["nvidia-smi", () => server],
+    ["NVML", () => onNvml],
+  ])("passes promtool's check (%s source)", async (_kind, target) => {
+    const text = await scrape(target());
     const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     expect(check.error, "promtool is installed by .ci/run (Debian's prometheus package)").toBeUndefined();
     const output = `${check.stdout}${check.stderr}`;
@@ -67,7 +83,9 @@ describe("GET /metrics", () => {
     // labels (UUID, modelName, Hostname), which dashboards and alert rules match on.
     expect([0, 3], output).toContain(check.status);
     const advice = output.split("\n").filter((line) => line.trim() !== "");
-    for (const line of advice) expect(line).toMatch(/^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$/);
+    // dcgm-exporter's energy counter has no _total suffix either.
+    const dcgmOnly = /^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$|^DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter metrics should have "_total" suffix$/;
+    for (const line of advice) expect(line).toMatch(dcgmOnly);
   });
 
   it("exports dcgm-exporter's names and labels with the GPU's readings", async () => {
@@ -117,6 +135,16 @@ describe("GET /metrics", () => {
     expect(one("nvoc_db_size_bytes")!.labels.path).toBe(path.join(dir, "telemetry.db"));
     expect(one("nvoc_db_size_bytes")!.value).toBeGreaterThan(0);
     expect(one("nvoc_process_resident_memory_bytes")!.value).toBeGreaterThan(0);
+  });
+
+  it("exports the energy counter where the source reads one (NVML), and leaves it out where it cannot (nvidia-smi)", async () => {
+    const energy = parseExposition(await scrape(onNvml)).filter((s) => s.name === "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION");
+    expect(energy.map((s) => [s.labels.gpu, s.labels.device, s.value])).toEqual([
+      ["0", "nvidia0", 4_122_825],
+      ["1", "nvidia1", 4_123_825],
+    ]);
+    expect(await scrape(onNvml)).toMatch(/^# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter$/m);
+    expect(parseExposition(await scrape()).filter((s) => s.name === "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION")).toEqual([]);
   });
 
   it("answers only GET and HEAD", async () => {

@@ -71,7 +71,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   });
 
   const rest = createRestHandler(services, log);
-  const metrics = createMetricsRegistry(services);
+  const metrics = createMetricsRegistry({ ...services, source });
   const stream = createLiveStream(services, log);
   const pages = options.pages ?? true ? await prepareNext(config, log) : null;
 

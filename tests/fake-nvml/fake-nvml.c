@@ -23,7 +23,8 @@
  *   FAKE_NVML_PROCESSES=gpu:pid:name:mib,...  compute processes; name "-" has no name (NOT_FOUND),
  *                                  mib "-" is NVML_VALUE_NOT_AVAILABLE
  * Getter names: temp memtemp fieldvalues fan power powerlimit clock maxclock baseclock reasons
- * utilization memory pstate name uuid processes processname.
+ * utilization memory pstate name uuid processes processname energy.
+ * Energy: 4,122,825 mJ (the H200's counter when it was checked) plus 1000 mJ per GPU index.
  *
  * fake_nvml_calls("nvmlDeviceGetMaxClockInfo") tells how often a function was called,
  * so tests can check what is read once and what every tick.
@@ -334,6 +335,14 @@ nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *milliwat
   nvmlReturn_t result = check(device, "power");
   if (result != NVML_SUCCESS) return result;
   *milliwatts = 78831;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long *millijoules) {
+  count_call("nvmlDeviceGetTotalEnergyConsumption");
+  nvmlReturn_t result = check(device, "energy");
+  if (result != NVML_SUCCESS) return result;
+  *millijoules = 4122825ULL + 1000ULL * device->index;
   return NVML_SUCCESS;
 }
 

@@ -1,6 +1,7 @@
 import os from "node:os";
 import { Counter, Gauge, Registry } from "prom-client";
 import type { Collector } from "../collector/collector";
+import type { GpuSource } from "../sources/source";
 import type { GpuMetrics, GpuSample } from "../sources/types";
 import type { StorageManager } from "../storage/storage-manager";
 
@@ -44,9 +45,11 @@ const GPU_LABELS = ["gpu", "UUID", "device", "modelName", "Hostname"] as const;
 export interface MetricsSources {
   collector: Collector;
   storage: StorageManager;
+  /** Asked directly for what is too slow to read every tick (the energy counter). */
+  source: GpuSource;
 }
 
-export function createMetricsRegistry({ collector, storage }: MetricsSources): Registry {
+export function createMetricsRegistry({ collector, storage, source }: MetricsSources): Registry {
   const registry = new Registry();
   const hostname = os.hostname();
 
@@ -80,6 +83,23 @@ export function createMetricsRegistry({ collector, storage }: MetricsSources): R
       },
     });
   }
+
+  // A counter in dcgm-exporter too; only the NVML source can read it, at a few milliseconds per GPU.
+  new Counter({
+    name: "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+    help: "Total energy consumption since boot (in mJ).",
+    labelNames: GPU_LABELS,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!source.totalEnergyMj) return;
+      const energy = await source.totalEnergyMj();
+      for (const { labels, sample } of reporting()) {
+        const millijoules = energy.get(sample.uuid);
+        if (millijoules !== undefined) this.inc(labels, millijoules);
+      }
+    },
+  });
 
   new Gauge({
     name: "nvoc_gpu_up",

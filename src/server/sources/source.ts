@@ -43,4 +43,6 @@ export interface GpuSource {
    * know (a replayed file). Rejects when asking failed.
    */
   processes?(): Promise<GpuProcess[]>;
+  /** Each GPU's energy counter (millijoules since the driver loaded) by uuid, where the source can read one. */
+  totalEnergyMj?(): Promise<ReadonlyMap<string, number>>;
 }

@@ -96,6 +96,8 @@ export interface NvmlLibrary {
   memory(device: NvmlDevice): NvmlAnswer<NvmlMemory>;
   performanceState(device: NvmlDevice): NvmlAnswer<number>;
   computeProcesses(device: NvmlDevice): NvmlAnswer<NvmlProcessInfo[]>;
+  /** Energy used since the driver was loaded, millijoules. Slow (about 3.5 ms on an H200): asked only when wanted. */
+  totalEnergyMj(device: NvmlDevice): NvmlAnswer<number>;
   processName(pid: number): NvmlAnswer<string>;
 }
 
@@ -176,6 +178,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
   const getProcessesV3 = optional("int nvmlDeviceGetComputeRunningProcesses_v3(void *device, void *count, void *infos)");
   const getProcessesV2 = optional("int nvmlDeviceGetComputeRunningProcesses_v2(void *device, void *count, void *infos)");
   const getProcessName = optional("int nvmlSystemGetProcessName(unsigned int pid, void *name, unsigned int length)");
+  const getTotalEnergy = optional("int nvmlDeviceGetTotalEnergyConsumption(void *device, void *energy)");
 
   const readings: Record<string, NativeCall | null> = {
     nvmlDeviceGetName: getName,
@@ -194,6 +197,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     nvmlDeviceGetPerformanceState: getPstate,
     nvmlDeviceGetComputeRunningProcesses: getProcessesV3 ?? getProcessesV2,
     nvmlSystemGetProcessName: getProcessName,
+    nvmlDeviceGetTotalEnergyConsumption: getTotalEnergy,
   };
   const missing = Object.keys(readings).filter((name) => readings[name] === null);
   const fallbacks = [
@@ -324,6 +328,12 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
       return getProcessesV2 === null ? fail(NvmlCode.functionNotFound) : readProcesses(getProcessesV2, device);
     },
     processName: (pid) => textOut(getProcessName, PROCESS_NAME_BUFFER_SIZE, pid),
+    totalEnergyMj(device) {
+      if (getTotalEnergy === null) return fail(NvmlCode.functionNotFound);
+      scratch.writeBigUInt64LE(0n, 0);
+      const code = getTotalEnergy(device, scratch);
+      return code === NvmlCode.success ? succeed(Number(scratch.readBigUInt64LE(0))) : fail(code);
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from "../../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../source";
 import type { GpuProcess } from "../types";
 import { NvmlCode, openNvmlLibrary, type NvmlLibrary } from "./nvml-library";
+import { readTotalEnergy } from "./nvml-energy";
 import { readComputeProcesses } from "./nvml-processes";
 import { NvmlReader, type NvmlGpu, type NvmlReadProblem, type NvmlTick } from "./nvml-reader";
 
@@ -81,6 +82,13 @@ export class NvmlSource implements GpuSource {
     const open = this.open;
     if (!open) throw new Error(`NVML is not open${this.stats.lastError ? `: ${this.stats.lastError}` : ""}`);
     return readComputeProcesses(open.library, open.gpus, (problem) => this.countProblem(problem));
+  }
+
+  /** Energy used since the driver loaded, millijoules, by GPU uuid; empty while NVML is not open. */
+  async totalEnergyMj(): Promise<ReadonlyMap<string, number>> {
+    const open = this.open;
+    if (!open) return new Map();
+    return readTotalEnergy(open.library, open.gpus, (problem) => this.countProblem(problem));
   }
 
   private async openAndSample() {
