@@ -19,7 +19,7 @@ interface SettingHelp {
 
 /** What each setting means, for the help text (keyed by name: a variable without an entry still gets its flag). */
 const SETTING_HELP: Record<string, SettingHelp> = {
-  NVOC_SOURCE: { value: "SOURCE", help: "where samples come from: auto, or one of nvidia-smi, simulated, replay:<csv file>, ..." },
+  NVOC_SOURCE: { value: "SOURCE", help: "where samples come from: auto (NVML, else nvidia-smi, else simulated), nvml, nvidia-smi, simulated or replay:<csv file>" },
   NVOC_INTERVAL_MS: { value: "MS", help: "sampling interval, at least 100" },
   NVOC_SIM_GPUS: { value: "N", help: "number of simulated GPUs (1-64)" },
   NVOC_REPLAY_SPEED: { value: "SPEED", help: "replay pace: 1 as recorded, N times faster, or max" },
