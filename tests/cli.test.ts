@@ -158,6 +158,7 @@ describe("nvidia-oc: help and usage errors", () => {
       [["export", "--hours", "1e3"], /^nvidia-oc export: --hours: must be a number/m],
       [["export", "--gpu", "2000"], /^nvidia-oc export: --gpu: must be at most 1023$/m],
       [["status", "--url", "ftp://gpu-box"], /^nvidia-oc status: --url: must be an http/m],
+      [["status", "--timeout", "0"], /^nvidia-oc status: --timeout: must be a number of seconds above 0/m],
       [["import"], /^nvidia-oc import: <file>: missing/m],
       [["import", "a.csv", "b.csv"], /^nvidia-oc import: b\.csv: unexpected argument/m],
       [["import", "a.csv", "--interval-ms", "abc"], /^nvidia-oc import: --interval-ms: must be a number$/m],
@@ -180,6 +181,22 @@ describe("nvidia-oc: help and usage errors", () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`no nvidia-oc server answers at ${url}`);
       expect(result.stderr).toContain("nvidia-oc start");
+    }
+  });
+
+  it("status, prune and export give up on a server that accepts but never answers, after --timeout", async () => {
+    // A stuck server: connections are accepted and then nothing is ever said.
+    const stuck = net.createServer(() => {});
+    await new Promise<void>((resolve) => stuck.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(stuck.address() as net.AddressInfo).port}`;
+    try {
+      const results = await Promise.all(["status", "prune", "export"].map((command) => runCli([command, "--url", url, "--timeout", "0.5"])));
+      for (const result of results) {
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stderr).toContain(`the server at ${url} did not answer within 0.5 s`);
+      }
+    } finally {
+      stuck.close();
     }
   });
 });

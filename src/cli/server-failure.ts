@@ -42,8 +42,24 @@ export function refusedToken(target: ServerTarget, serverMessage: string): Comma
   );
 }
 
+/** Whether the error, or one of its causes, is a timeout's abort. */
+export function timedOut(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Object && depth < 5; depth++) {
+    if ((current as { name?: unknown }).name === "TimeoutError") return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+export function noAnswer(target: ServerTarget): CommandFailure {
+  return new CommandFailure(
+    `the server at ${target.url} did not answer within ${target.timeoutMs / 1000} s: it may be stuck (its log says why); --timeout gives it longer`,
+  );
+}
+
 /** A CommandFailure for an error thrown by the tRPC client. */
 export function describeFailure(error: unknown, target: ServerTarget): CommandFailure {
+  if (timedOut(error)) return noAnswer(target);
   const code = networkCode(error);
   if (code) return unreachable(target, code);
   if (error instanceof TRPCClientError) {

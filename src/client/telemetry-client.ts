@@ -13,18 +13,36 @@ import type { AppRouter } from "../server/routers/_app";
  * events, which reconnect on their own and resume after the last event id seen.
  * Node has no EventSource of its own, hence the `eventsource` package.
  * A server started with NVOC_TOKEN needs `{ token }`: it is sent as a Bearer
- * header on every request and stream.
+ * header on every request and stream. `{ timeoutMs }` bounds each query and mutation.
  */
-export function createTelemetryClient(url: string, options: { token?: string } = {}) {
+export function createTelemetryClient(url: string, options: { token?: string; timeoutMs?: number } = {}) {
   const endpoint = `${url.replace(/\/+$/, "")}/api/trpc`;
   const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  const { timeoutMs } = options;
+  // Queries and mutations give up when no answer starts within timeoutMs (a wedged server must not
+  // hang a script); streams never do. A plain timer, not AbortSignal.timeout: that one is unref'd and
+  // Node 20 may collect an AbortSignal.any before it fires, leaving the request waiting for good.
+  const withTimeout: typeof fetch = async (input, init) => {
+    if (timeoutMs === undefined) return fetch(input, init);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    const outer = init?.signal;
+    const forward = () => controller.abort(outer?.reason);
+    outer?.addEventListener("abort", forward, { once: true });
+    try {
+      return await fetch(input, { ...init, signal: controller.signal });
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", forward);
+    }
+  };
   const withToken: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...authorization } });
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
         condition: (op) => op.type === "subscription",
         true: httpSubscriptionLink({ url: endpoint, EventSource, eventSourceOptions: { fetch: withToken } }),
-        false: httpBatchLink({ url: endpoint, headers: authorization }),
+        false: httpBatchLink({ url: endpoint, headers: authorization, fetch: withTimeout }),
       }),
     ],
   });

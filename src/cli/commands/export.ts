@@ -6,7 +6,7 @@ import type { ReadableStream } from "node:stream/web";
 import { exportInput } from "../../server/routers/inputs";
 import { badFlag, CommandFailure, defineCommand, UsageError } from "../command";
 import { formatBytes } from "../format";
-import { networkCode, refusedToken, unreachable } from "../server-failure";
+import { networkCode, noAnswer, refusedToken, timedOut, unreachable } from "../server-failure";
 import { authorization, SERVER_OPTIONS, serverTarget, type ServerTarget } from "../server-target";
 
 /** Flags of the export input, by the field names the API's rules use. */
@@ -63,10 +63,16 @@ function exportRequest(values: { format?: string; hours?: string; gpu?: string }
 
 async function openExport(target: ServerTarget, url: string): Promise<ReadableStream<Uint8Array>> {
   let response: Response;
+  // The limit is on the answer starting: a long export may then take as long as it takes.
+  const starting = new AbortController();
+  const timer = setTimeout(() => starting.abort(new DOMException("no answer", "TimeoutError")), target.timeoutMs);
   try {
-    response = await fetch(url, { headers: authorization(target) });
+    response = await fetch(url, { headers: authorization(target), signal: starting.signal });
   } catch (error) {
+    if (timedOut(error)) throw noAnswer(target);
     throw unreachable(target, networkCode(error) ?? (error instanceof Error ? error.message : String(error)));
+  } finally {
+    clearTimeout(timer);
   }
   if (response.ok && response.body) return response.body as ReadableStream<Uint8Array>;
   const text = await response.text().catch(() => "");

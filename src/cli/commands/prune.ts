@@ -20,7 +20,7 @@ their own; --force also trims the file down to its low-water mark (70 % of the c
   },
   async run({ values }) {
     const target = serverTarget(values);
-    const client = createTelemetryClient(target.url, { token: target.token ?? undefined });
+    const client = createTelemetryClient(target.url, { token: target.token ?? undefined, timeoutMs: target.timeoutMs });
     const result = await askServer(target, () => client.database.prune.mutate({ force: values.force ?? false }));
     process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : describePrune(result));
   },

@@ -21,7 +21,7 @@ counters, the database and the newest reading of each GPU in a few lines.`,
   },
   async run({ values }) {
     const target = serverTarget(values);
-    const client = createTelemetryClient(target.url, { token: target.token ?? undefined });
+    const client = createTelemetryClient(target.url, { token: target.token ?? undefined, timeoutMs: target.timeoutMs });
     const health = await askServer(target, () => client.health.status.query());
     process.stdout.write(values.json ? `${JSON.stringify({ url: target.url, ...health }, null, 2)}\n` : describeHealth(target.url, health));
   },
