@@ -351,6 +351,11 @@ describe("nvidia-oc import, then a server on the imported database", () => {
     expect(importedH200.code, importedH200.stderr).toBe(0);
     expect(importedH200.stdout).toContain("imported 20 samples of 1 GPU (0: NVIDIA H200)");
     expect(importedH200.stdout).toContain("times as recorded: ");
+    // The same file again adds nothing: every sample is already there.
+    const again = await runCli(["import", h200.file, "--db-path", dbPath]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("imported 0 samples of 1 GPU (0: NVIDIA H200)");
+    expect(again.stdout).toContain("skipped 20 samples the database already held (same GPU, same time)");
 
     // Sealed chunks and their rollups exist, as when recorded live; the lock is gone.
     const db = new Database(dbPath, { readonly: true });

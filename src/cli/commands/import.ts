@@ -76,7 +76,7 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
 
     process.stdout.write(describeImport(result, file, config.dbPath, config.retentionMs));
     if (result.stopped) throw new CommandFailure(`stopped by ${stopSignal ?? "a signal"}: the samples above were imported, the rest of ${file} was not`);
-    if (result.samples === 0) throw new CommandFailure(`${file} holds no readable samples`);
+    if (result.samples === 0 && result.alreadyStored === 0) throw new CommandFailure(`${file} holds no readable samples`);
   },
 });
 
@@ -114,6 +114,9 @@ function describeImport(result: ImportResult, file: string, dbPath: string, rete
     out += `  skipped ${formatCount(result.unreadableCount)} unreadable line${result.unreadableCount === 1 ? "" : "s"}:\n`;
     for (const { line, error } of result.unreadable) out += `    line ${line}: ${error}\n`;
     if (result.unreadableCount > result.unreadable.length) out += `    ...\n`;
+  }
+  if (result.alreadyStored > 0) {
+    out += `  skipped ${formatCount(result.alreadyStored)} sample${result.alreadyStored === 1 ? "" : "s"} the database already held (same GPU, same time)\n`;
   }
   if (result.olderThanRetention > 0) {
     out +=

@@ -39,6 +39,8 @@ export interface ImportResult {
   unreadable: UnreadableLine[];
   unreadableCount: number;
   olderThanRetention: number;
+  /** Samples skipped because the database already holds that GPU at that time (a file imported again). */
+  alreadyStored: number;
   stopped: boolean;
   /** How far into the file the import got. */
   bytesRead: number;
@@ -60,6 +62,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
     unreadable: [],
     unreadableCount: 0,
     olderThanRetention: 0,
+    alreadyStored: 0,
     stopped: false,
     bytesRead: 0,
   };
@@ -74,8 +77,10 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   const fallbackUuid = (index: number) => `import-${path.basename(file)}-gpu${index}`;
   let batch: GpuSample[] = [];
   const flush = async () => {
-    store.writeSamples(batch, (uuid) => infos.get(uuid));
-    result.samples += batch.length;
+    const fresh = withoutStored(store, batch);
+    result.alreadyStored += batch.length - fresh.length;
+    store.writeSamples(fresh, (uuid) => infos.get(uuid));
+    result.samples += fresh.length;
     batch = [];
     options.onProgress?.(reader.bytesRead, result.samples);
     // Lets a Ctrl-C be heard between transactions.
@@ -113,6 +118,30 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   result.bytesRead = reader.bytesRead;
   result.gpus = [...infos.values()].sort((a, b) => a.index - b.index);
   return result;
+}
+
+/**
+ * The samples of `batch` the store does not hold yet (same GPU, same millisecond),
+ * so that importing a file twice, or one that overlaps what was recorded, adds
+ * nothing twice. Repeats inside the batch are dropped as well.
+ */
+function withoutStored(store: TelemetryStore, batch: GpuSample[]): GpuSample[] {
+  const byUuid = new Map<string, GpuSample[]>();
+  for (const sample of batch) (byUuid.get(sample.uuid) ?? byUuid.set(sample.uuid, []).get(sample.uuid)!).push(sample);
+  const fresh: GpuSample[] = [];
+  for (const [uuid, samples] of byUuid) {
+    const gpuId = store.gpus().find((g) => g.uuid === uuid)?.id;
+    const times = samples.map((s) => s.timestamp);
+    const seen = new Set(
+      gpuId === undefined ? [] : store.readSamples({ gpuIds: [gpuId], from: Math.min(...times), to: Math.max(...times) }).map((s) => s.timestamp),
+    );
+    for (const sample of samples) {
+      if (seen.has(sample.timestamp)) continue;
+      seen.add(sample.timestamp);
+      fresh.push(sample);
+    }
+  }
+  return fresh;
 }
 
 interface Stamping {
