@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,6 +73,18 @@ describe("the processes on each GPU", () => {
     }
     // A GPU turning busy or idle between the two answers may add or remove one job.
     expect(Math.abs(listing.processes.length - busy.length)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("nvidia-oc status", () => {
+  it("lists each GPU's processes under it", async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "nvidia-oc.mjs"), "status", "--url", onSmi.url], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^GPU 0 +NVIDIA H200: .*\n +pid 1586 python3( \(\w+\))?: 1,130 MiB$/m);
+    expect(stdout).not.toMatch(/^GPU 1 .*\n +pid/m);
   });
 });
 

@@ -7,6 +7,7 @@ import { askServer } from "../server-failure";
 import { SERVER_OPTIONS, serverTarget } from "../server-target";
 
 type Health = inferRouterOutputs<AppRouter>["health"]["status"];
+type Processes = inferRouterOutputs<AppRouter>["gpus"]["processes"];
 
 export const statusCommand = defineCommand({
   name: "status",
@@ -22,8 +23,8 @@ counters, the database and the newest reading of each GPU in a few lines.`,
   async run({ values }) {
     const target = serverTarget(values);
     const client = createTelemetryClient(target.url, { token: target.token ?? undefined, timeoutMs: target.timeoutMs });
-    const health = await askServer(target, () => client.health.status.query());
-    process.stdout.write(values.json ? `${JSON.stringify({ url: target.url, ...health }, null, 2)}\n` : describeHealth(target.url, health));
+    const [health, processes] = await askServer(target, () => Promise.all([client.health.status.query(), client.gpus.processes.query()]));
+    process.stdout.write(values.json ? `${JSON.stringify({ url: target.url, ...health, processes }, null, 2)}\n` : describeHealth(target.url, health, processes));
   },
 });
 
@@ -31,7 +32,7 @@ const LABEL_WIDTH = 11;
 const line = (label: string, text: string) => `${label.padEnd(LABEL_WIDTH)}${text}\n`;
 const more = (text: string) => line("", text);
 
-export function describeHealth(url: string, health: Health, now = Date.now()): string {
+export function describeHealth(url: string, health: Health, processes: Processes | null = null, now = Date.now()): string {
   const { source, collector, database } = health;
   let out = `nvidia-oc at ${url}, up ${formatDuration(health.uptimeMs)}${health.signInRequired ? ", token required" : ""}\n`;
 
@@ -80,6 +81,12 @@ export function describeHealth(url: string, health: Health, now = Date.now()): s
     if (state && state.state !== "reporting") {
       out += more(`${state.state}${state.since ? ` since ${formatTime(state.since)}` : ""}${state.problem ? `: ${state.problem}` : ""}`);
     }
+    // What runs on it, as nvidia-smi's process table shows it.
+    for (const p of processes?.processes.filter((p) => p.gpuUuid === gpu.uuid) ?? []) {
+      const memory = p.usedMemoryMib === null ? "memory n/a" : `${formatCount(p.usedMemoryMib)} MiB`;
+      out += more(`pid ${p.pid} ${p.processName ?? "(name n/a)"}${p.user ? ` (${p.user})` : ""}: ${memory}`);
+    }
   }
+  if (processes?.error) out += line("processes", `could not be listed: ${processes.error}`);
   return out;
 }
