@@ -10,6 +10,7 @@ const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
 const dir = tempDir("nvoc-e2e-stale-");
 let lostGpu: ServerProcess;
 let goneGpu: ServerProcess;
+let neverGpu: ServerProcess;
 let browser: Browser;
 
 const onFakeSmi = (name: string, knobs: Record<string, string>) =>
@@ -23,17 +24,19 @@ const onFakeSmi = (name: string, knobs: Record<string, string>) =>
   });
 
 beforeAll(async () => {
-  [lostGpu, goneGpu, browser] = await Promise.all([
+  [lostGpu, goneGpu, neverGpu, browser] = await Promise.all([
     onFakeSmi("lost", { FAKE_SMI_LOST_GPU: "1" }),
     // GPU 1 drops out of nvidia-smi's output after five ticks; GPU 0 goes on.
     onFakeSmi("gone", { FAKE_SMI_GONE_GPU: "1", FAKE_SMI_GONE_AFTER: "5" }),
+    // GPU 1 is listed by nvidia-smi's query of the facts but never appears in its readings.
+    onFakeSmi("never", { FAKE_SMI_GONE_GPU: "1", FAKE_SMI_GONE_AFTER: "0" }),
     launchBrowser(),
   ]);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all([lostGpu?.stop(), goneGpu?.stop()]);
+  await Promise.all([lostGpu?.stop(), goneGpu?.stop(), neverGpu?.stop()]);
 });
 
 const card = (index: number) => `[data-testid=gpu-card][data-gpu='${index}']`;
@@ -81,6 +84,16 @@ describe("a GPU that stops reporting, on the live page", () => {
     expect(await page.locator(`${card(1)} [data-metric=temperature]`).innerText()).toBe("34 °C");
     expect(await page.locator(card(0)).getAttribute("data-stale")).toBeNull();
     await screenshot(page, "live-gpu-stale.png");
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it("shows a card for a GPU the driver names but that never gave a reading", async () => {
+    const { page, errors, close } = await openLive(neverGpu);
+    await page.waitForSelector(`${card(1)}[data-stale=stale]`);
+    expect(await page.locator(`${card(1)} [data-testid=gpu-not-reporting]`).innerText()).toBe("no reading yet");
+    expect(await page.locator(`${card(1)} [data-metric=temperature]`).innerText()).toBe("n/a");
+    expect(await page.locator(card(0)).getAttribute("data-stale")).toBeNull();
     expect(errors).toEqual([]);
     await close();
   });

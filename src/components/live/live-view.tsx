@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useRef } from "react";
 import type { GpuProcessRow, LiveSample } from "../../lib/api-types";
 import { clockTime } from "../../lib/format";
 import { LIVE_PANELS } from "../../lib/metrics";
+import { noMetrics } from "../../server/sources/types";
 import { useTRPC } from "../../lib/trpc";
 import { RollingChart } from "../charts/rolling-chart";
 import { Empty, Loading } from "../states";
@@ -59,10 +60,10 @@ export function LiveView() {
   const cards = useMemo(() => {
     for (const sample of latest?.samples ?? []) lastReadings.current.set(sample.uuid, sample);
     const shown = new Map(lastReadings.current);
-    // One that stopped before this page opened shows its newest stored reading, if the collector still lists it.
-    for (const { uuid } of status.data?.gpus ?? []) {
-      const stored = newestStored.get(uuid);
-      if (!shown.has(uuid) && stored) shown.set(uuid, stored);
+    // One that stopped before this page opened shows its newest stored reading, if the collector still lists it;
+    // one the driver named but that never gave a reading gets an empty card, so it is not missed.
+    for (const { uuid, index } of status.data?.gpus ?? []) {
+      if (!shown.has(uuid)) shown.set(uuid, newestStored.get(uuid) ?? { uuid, index, timestamp: 0, ...noMetrics() });
     }
     return [...shown.values()].sort((a, b) => a.index - b.index);
   }, [latest, status.data, newestStored]);

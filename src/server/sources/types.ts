@@ -126,3 +126,8 @@ export function placeholderGpuInfo(index: number): GpuInfo {
     driverVersion: null,
   };
 }
+
+/** A reading with nothing in it: a GPU that answered with an error, or has not answered yet. */
+export function noMetrics(): GpuMetrics {
+  return Object.fromEntries(METRIC_KEYS.map((key) => [key, null])) as Record<MetricKey, null>;
+}

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { METRIC_KEYS, placeholderGpuInfo, type GpuInfo, type GpuMetrics, type GpuSample } from "../types";
+import { METRIC_KEYS, noMetrics, placeholderGpuInfo, type GpuInfo, type GpuMetrics, type GpuSample } from "../types";
 import { NvmlClock, NvmlCode, type NvmlAnswer, type NvmlDevice, type NvmlLibrary } from "./nvml-library";
 
 /**
@@ -169,7 +169,7 @@ export class NvmlReader {
   }
 
   private readGpu(gpu: NvmlGpu): { metrics: GpuMetrics; fault: string | null } {
-    if (gpu.device === null) return { metrics: emptyMetrics(), fault: gpu.factsFault ?? this.errorText(NvmlCode.unknown) };
+    if (gpu.device === null) return { metrics: noMetrics(), fault: gpu.factsFault ?? this.errorText(NvmlCode.unknown) };
     const lib = this.library;
     const pass = new GpuPass(this, gpu, this.ticks);
     // Temperature first: a lost GPU then costs one call per tick.
@@ -187,8 +187,8 @@ export class NvmlReader {
     const memory = pass.ask("nvmlDeviceGetMemoryInfo", (d) => lib.memory(d));
     const state = pass.ask("nvmlDeviceGetPerformanceState", (d) => lib.performanceState(d));
 
-    if (pass.lost !== null) return { metrics: emptyMetrics(), fault: pass.lost };
-    if (!pass.readAny && pass.unknownErrors.length > 0) return { metrics: emptyMetrics(), fault: this.errorText(NvmlCode.unknown) };
+    if (pass.lost !== null) return { metrics: noMetrics(), fault: pass.lost };
+    if (!pass.readAny && pass.unknownErrors.length > 0) return { metrics: noMetrics(), fault: this.errorText(NvmlCode.unknown) };
     for (const reading of pass.unknownErrors) {
       this.problem({ gpuIndex: gpu.index, reading, code: NvmlCode.unknown, error: this.errorText(NvmlCode.unknown) });
     }
@@ -224,7 +224,4 @@ const mib = (bytes: number) => Math.floor(bytes / MIB);
 /** Milliwatts to watts with nvidia-smi's two decimals. */
 const watts = (milliwatts: number) => Math.round(milliwatts / 10) / 100;
 
-function emptyMetrics(): GpuMetrics {
-  return Object.fromEntries(METRIC_KEYS.map((key) => [key, null])) as Record<(typeof METRIC_KEYS)[number], null>;
-}
 
