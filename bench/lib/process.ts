@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
@@ -19,23 +19,7 @@ export function startServer(env: Record<string, string>): Promise<BenchServer> {
     env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`server exited with ${code} before listening`)));
-    readline.createInterface({ input: child.stdout! }).on("line", (text) => {
-      const match = /listening on (http:\/\/[^\s]+)/.exec(text);
-      if (!match) return;
-      resolve({
-        url: match[1],
-        pid: child.pid!,
-        stop: () =>
-          new Promise((done) => {
-            child.removeAllListeners("exit");
-            child.once("exit", () => done());
-            child.kill("SIGTERM");
-          }),
-      });
-    });
-  });
+  return listening(child, "server");
 }
 
 /** CPU seconds (user + system, the process and its waited-for children) and resident memory, from /proc. */
@@ -68,8 +52,13 @@ export function startStaticServer(bytes: number): Promise<BenchServer> {
     });
     server.listen(0, "127.0.0.1", () => console.log("listening on http://127.0.0.1:" + server.address().port));`;
   const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  return listening(child, "static server");
+}
+
+/** Resolves once the child prints "listening on http://...", with a way to stop it. */
+function listening(child: ChildProcess, what: string): Promise<BenchServer> {
   return new Promise((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`static server exited with ${code} before listening`)));
+    child.once("exit", (code) => reject(new Error(`${what} exited with ${code} before listening`)));
     readline.createInterface({ input: child.stdout! }).on("line", (text) => {
       const match = /listening on (http:\/\/[^\s]+)/.exec(text);
       if (!match) return;
