@@ -2,7 +2,8 @@
 import { useMemo } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
 import { METRIC_INFO, type ChartPanel } from "../../lib/metrics";
-import { ChartLegend, type LegendItem } from "./chart-legend";
+import { ChartFigure } from "./chart-figure";
+import type { LegendItem } from "./chart-legend";
 import { TimeChart, type LineDataset, type XY, type ZoomControl } from "./time-chart";
 
 export interface BandChartProps {
@@ -61,10 +62,7 @@ export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
   const first = METRIC_INFO[panel.metrics[0]];
   const format = (value: number) => first.format(value / first.scale);
   return (
-    <figure className="chart" data-testid="chart" data-chart={panel.id}>
-      <figcaption className="chart-title">
-        {panel.title} <span className="muted">({panel.unit})</span>
-      </figcaption>
+    <ChartFigure panel={panel} legend={legend}>
       <TimeChart
         datasets={datasets}
         xMin={xMin}
@@ -76,7 +74,6 @@ export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
         zoom={zoom}
         label={`${panel.title}: average with the minimum to maximum band`}
       />
-      <ChartLegend items={legend} />
-    </figure>
+    </ChartFigure>
   );
 }

@@ -3,7 +3,7 @@ import { useMemo } from "react";
 import type { ChartPanel } from "../../lib/metrics";
 import { colorFor, METRIC_INFO } from "../../lib/metrics";
 import type { RollingWindow } from "../../lib/rolling-window";
-import { ChartLegend } from "./chart-legend";
+import { ChartFigure } from "./chart-figure";
 import { TimeChart, type LineDataset } from "./time-chart";
 
 export interface RollingChartProps {
@@ -33,10 +33,7 @@ export function RollingChart({ panel, window, version, gpuName }: RollingChartPr
   const xMax = end ?? Date.now();
   const format = (value: number) => info.format(value / info.scale);
   return (
-    <figure className="chart" data-testid="chart" data-chart={panel.id}>
-      <figcaption className="chart-title">
-        {panel.title} <span className="muted">({panel.unit})</span>
-      </figcaption>
+    <ChartFigure panel={panel} legend={legend}>
       <TimeChart
         datasets={datasets}
         xMin={xMax - window.spanMs}
@@ -47,7 +44,6 @@ export function RollingChart({ panel, window, version, gpuName }: RollingChartPr
         tooltipMode="nearest"
         label={`${panel.title}, last ${Math.round(window.spanMs / 60_000)} minutes, one line per GPU`}
       />
-      <ChartLegend items={legend} />
-    </figure>
+    </ChartFigure>
   );
 }
