@@ -1,12 +1,12 @@
 import fs from "node:fs";
 import readline from "node:readline";
 import { parseCsvHeader, parseCsvRow, type CsvColumn, type SmiGpuRow } from "../../server/sources/nvidia-smi-csv";
+import { TickSplitter, type RowTick } from "../../server/sources/recording-ticks";
 import { CommandFailure } from "../command";
 
 /**
  * Reads an nvidia-smi CSV log (the replay format: a header line, then one line
- * per GPU per tick) as ticks: a tick is the run of lines until a GPU appears a
- * second time, as the replay source reads it.
+ * per GPU per tick) as ticks, split as the replay source splits them (recording-ticks.ts).
  */
 
 export interface RecordedRow {
@@ -14,11 +14,7 @@ export interface RecordedRow {
   row: SmiGpuRow;
 }
 
-export interface RecordedTick {
-  /** The first recorded time among its rows; null when none has one. */
-  recordedAt: number | null;
-  rows: RecordedRow[];
-}
+export type RecordedTick = RowTick<RecordedRow>;
 
 export interface UnreadableLine {
   line: number;
@@ -39,8 +35,7 @@ export class RecordingReader {
     const stream = fs.createReadStream(this.file, { encoding: "utf8" });
     stream.on("data", (chunk) => (this.bytesRead += Buffer.byteLength(chunk)));
     const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
-    let tick: RecordedTick = { recordedAt: null, rows: [] };
-    const gpusInTick = new Set<string>();
+    const ticks = new TickSplitter<RecordedRow>();
     let lineNumber = 0;
     try {
       for await (const text of lines) {
@@ -55,18 +50,12 @@ export class RecordingReader {
           this.onUnreadable({ line: lineNumber, error: parsed.error });
           continue;
         }
-        const gpu = parsed.row.uuid ?? `index:${parsed.row.index ?? 0}`;
-        if (gpusInTick.has(gpu)) {
-          yield tick;
-          tick = { recordedAt: null, rows: [] };
-          gpusInTick.clear();
-        }
-        gpusInTick.add(gpu);
-        tick.rows.push({ line: lineNumber, row: parsed.row });
-        tick.recordedAt ??= parsed.row.timestamp;
+        const ended = ticks.add(parsed.row, { line: lineNumber, row: parsed.row });
+        if (ended) yield ended;
       }
       checkedHeader(this.file, this.columns);
-      if (tick.rows.length > 0) yield tick;
+      const last = ticks.finish();
+      if (last) yield last;
     } catch (error) {
       if (error instanceof CommandFailure) throw error;
       throw new CommandFailure(`cannot read ${this.file}: ${error instanceof Error ? error.message : String(error)}`);

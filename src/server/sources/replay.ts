@@ -3,6 +3,7 @@ import path from "node:path";
 import readline from "node:readline";
 import type { Logger } from "../logger";
 import { parseCsvHeader, parseCsvRow, type CsvColumn, type SmiGpuRow } from "./nvidia-smi-csv";
+import { TickSplitter, type RowTick } from "./recording-ticks";
 import { infoFromRow, sampleFromRow } from "./smi-rows";
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
 import type { GpuInfo, GpuSample } from "./types";
@@ -26,11 +27,7 @@ export interface ReplayOptions {
   log: Logger;
 }
 
-interface RecordedTick {
-  /** Recorded time of the tick (ms), or null when the file has no timestamps. */
-  recordedAt: number | null;
-  rows: SmiGpuRow[];
-}
+type RecordedTick = RowTick<SmiGpuRow>;
 
 const BULK_BATCH_SAMPLES = 5000;
 
@@ -93,8 +90,7 @@ export class ReplaySource implements GpuSource {
     const stream = fs.createReadStream(this.options.file, { encoding: "utf8" });
     const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
     let columns: CsvColumn[] | null = null;
-    let tick: RecordedTick = { recordedAt: null, rows: [] };
-    const keys = new Set<string>();
+    const ticks = new TickSplitter<SmiGpuRow>();
     try {
       for await (const line of lines) {
         if (this.stopping) return;
@@ -111,18 +107,12 @@ export class ReplaySource implements GpuSource {
           this.countBadLine(parsed.error);
           continue;
         }
-        const key = parsed.row.uuid ?? `index:${parsed.row.index ?? 0}`;
-        if (keys.has(key)) {
-          yield tick;
-          tick = { recordedAt: null, rows: [] };
-          keys.clear();
-        }
-        keys.add(key);
-        tick.rows.push(parsed.row);
-        tick.recordedAt ??= parsed.row.timestamp;
+        const ended = ticks.add(parsed.row, parsed.row);
+        if (ended) yield ended;
       }
       if (!columns) throw new Error(`${this.options.file} is empty`);
-      if (tick.rows.length > 0) yield tick;
+      const last = ticks.finish();
+      if (last) yield last;
     } finally {
       lines.close();
       stream.destroy();
