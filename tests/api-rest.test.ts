@@ -1,3 +1,5 @@
+import http from "node:http";
+import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectedStats, newestFirst, startKnownReplay, TICKS, type KnownReplay, type KnownSample } from "./helpers/known-replay";
 import { tempDir } from "./helpers/temp-dir";
@@ -265,5 +267,77 @@ describe("REST errors", () => {
     const res = await get("/api/telemetry/stream?interval=1");
     expect(res.status).toBe(426);
     expect(res.headers.get("upgrade")).toBe("websocket");
+  });
+});
+
+interface RawAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A request whose body comes back exactly as sent, still compressed, unlike fetch's. */
+function raw(path: string, headers: http.OutgoingHttpHeaders): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${known.server.url}${path}`, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on("error", reject);
+  });
+}
+
+const HISTORY = "/api/telemetry/history?hours=1&limit=10000";
+
+describe("compressed answers", () => {
+  it("gzip or brotli when the client asks, decoding to the very bytes of the plain answer", async () => {
+    const plain = await raw(HISTORY, {});
+    expect(plain.status).toBe(200);
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(JSON.parse(plain.body.toString())).toHaveLength(TICKS * 2);
+
+    const gzip = await raw(HISTORY, { "accept-encoding": "gzip, deflate" });
+    expect(gzip.headers["content-encoding"]).toBe("gzip");
+    expect(gzip.headers.vary).toMatch(/accept-encoding/i);
+    expect(zlib.gunzipSync(gzip.body).equals(plain.body)).toBe(true);
+    // Records repeat their keys: the compressed answer is a small fraction of the plain one.
+    expect(gzip.body.length).toBeLessThan(plain.body.length / 10);
+
+    const brotli = await raw(HISTORY, { "accept-encoding": "br, gzip" });
+    expect(brotli.headers["content-encoding"]).toBe("br");
+    expect(zlib.brotliDecompressSync(brotli.body).equals(plain.body)).toBe(true);
+
+    const refused = await raw(HISTORY, { "accept-encoding": "gzip;q=0, identity" });
+    expect(refused.headers["content-encoding"]).toBeUndefined();
+    expect(refused.body.equals(plain.body)).toBe(true);
+  });
+
+  it("covers tRPC answers and /metrics too", async () => {
+    const input = encodeURIComponent(JSON.stringify({ hours: 1, limit: 10_000 }));
+    const trpc = await raw(`/api/trpc/telemetry.history?input=${input}`, { "accept-encoding": "gzip" });
+    expect(trpc.status).toBe(200);
+    expect(trpc.headers["content-encoding"]).toBe("gzip");
+    expect(JSON.parse(zlib.gunzipSync(trpc.body).toString()).result.data).toHaveLength(TICKS * 2);
+
+    const metrics = await raw("/metrics", { "accept-encoding": "gzip" });
+    expect(metrics.headers["content-encoding"]).toBe("gzip");
+    expect(zlib.gunzipSync(metrics.body).toString()).toMatch(/^DCGM_FI_DEV_GPU_TEMP\{/m);
+  });
+
+  it("leaves the live event stream uncompressed, so each event leaves at once", async () => {
+    const first = await new Promise<{ headers: http.IncomingHttpHeaders; chunk: string }>((resolve, reject) => {
+      const req = http.get(`${known.server.url}/api/trpc/telemetry.live`, { headers: { accept: "text/event-stream", "accept-encoding": "gzip, br" } }, (res) => {
+        res.once("data", (chunk: Buffer) => {
+          resolve({ headers: res.headers, chunk: chunk.toString() });
+          req.destroy();
+        });
+      });
+      req.on("error", reject);
+    });
+    expect(first.headers["content-type"]).toMatch(/^text\/event-stream/);
+    expect(first.headers["content-encoding"]).toBeUndefined();
+    expect(first.chunk).toMatch(/^(event|data|id|:|retry)/m);
   });
 });

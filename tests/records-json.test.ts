@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sampleRecord, type SampleSource } from "../src/server/rest/records";
-import { isoText, sampleRecordsJson } from "../src/server/rest/records-json";
+import { isoText, sameReading, sampleRecordsJson } from "../src/server/rest/records-json";
 import { METRIC_KEYS } from "../src/server/sources/types";
 
 const metric = fc.option(fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.double(), fc.constantFrom(0.1, 79.19, 1e21, -0, 5e-324)), { nil: null });
@@ -20,10 +20,37 @@ describe("sample records written straight to JSON", () => {
   it("are byte for byte what JSON.stringify writes for the same records", () => {
     fc.assert(
       fc.property(fc.array(sample, { maxLength: 20 }), (samples) => {
-        expect(sampleRecordsJson(samples)).toBe(JSON.stringify(samples.map(sampleRecord)));
+        expect(sampleRecordsJson(samples).toString()).toBe(JSON.stringify(samples.map(sampleRecord)));
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("are written again when a reading kept from an earlier answer no longer matches", () => {
+    fc.assert(
+      fc.property(sample, sample, (first, second) => {
+        // The same GPU and moment as an earlier record, any other field changed or not.
+        const again = { ...second, gpuUuid: first.gpuUuid, timestamp: first.timestamp };
+        expect(sampleRecordsJson([first]).toString()).toBe(JSON.stringify([sampleRecord(first)]));
+        expect(sampleRecordsJson([again, first]).toString()).toBe(JSON.stringify([sampleRecord(again), sampleRecord(first)]));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("are taken from an earlier answer only when every field of the reading matches", () => {
+    const reading: SampleSource = {
+      gpuIndex: 0,
+      gpuUuid: "GPU-1",
+      gpuName: "NVIDIA H200",
+      timestamp: 1_780_000_000_000,
+      ...(Object.fromEntries(METRIC_KEYS.map((key, i) => [key, i])) as Record<(typeof METRIC_KEYS)[number], number>),
+    };
+    expect(sameReading(reading, { ...reading })).toBe(true);
+    for (const key of ["gpuIndex", "gpuName", ...METRIC_KEYS] as const) {
+      const changed = { ...reading, [key]: key === "gpuName" ? "NVIDIA H100" : key === "gpuIndex" ? 1 : null };
+      expect(sameReading(reading, changed), key).toBe(false);
+    }
   });
 
   it("write every timestamp as Date.toISOString does, readings of one minute in a row included", () => {

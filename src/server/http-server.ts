@@ -15,6 +15,7 @@ import { createMetricsRegistry } from "./metrics/prometheus-metrics";
 import { createLiveStream } from "./rest/live-stream";
 import { isRestPath, isStreamPath, pathOf } from "./rest/paths";
 import { createRestHandler } from "./rest/rest-handler";
+import { compressed } from "./response-compression";
 import { createSource } from "./sources/create-source";
 import { applyHeaders, securityHeaders } from "./security-headers";
 import { acquireInstanceLock } from "./storage/instance-lock";
@@ -60,7 +61,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const processes = new GpuProcesses({ source, log, indexOf: (uuid) => collector.gpus().find((g) => g.uuid === uuid)?.index ?? null });
   const services: Services = { config, collector, storage, processes, startedAt: Date.now() };
 
-  const trpc = createHTTPHandler({
+  const trpc = compressed(createHTTPHandler({
     router: appRouter,
     basePath: TRPC_PREFIX,
     maxBodySize: MAX_BODY_BYTES,
@@ -68,10 +69,11 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     onError({ error, path: procedure }) {
       if (error.code === "INTERNAL_SERVER_ERROR") log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
     },
-  });
+  }));
 
-  const rest = createRestHandler(services, log);
+  const rest = compressed(createRestHandler(services, log));
   const metrics = createMetricsRegistry({ ...services, source });
+  const serveMetricsCompressed = compressed((req, res) => serveMetrics(metrics, req, res));
   const stream = createLiveStream(services, log);
   const pages = options.pages ?? true ? await prepareNext(config, log) : null;
 
@@ -85,8 +87,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     const url = req.url ?? "/";
     if (pathOf(url) === SIGN_IN_PATH) return void signIn(req, res);
     if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
-    if (isRestPath(url)) return void rest(req, res);
-    if (pathOf(url) === METRICS_PATH) return void serveMetrics(metrics, req, res);
+    if (isRestPath(url)) return rest(req, res);
+    if (pathOf(url) === METRICS_PATH) return serveMetricsCompressed(req, res);
     if (pages) return pages.handle(req, res);
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   });

@@ -73,7 +73,7 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   sendJsonText(res, status, JSON.stringify(body), headers);
 }
 
-export function sendJsonText(res: http.ServerResponse, status: number, text: string, headers: http.OutgoingHttpHeaders = {}) {
+export function sendJsonText(res: http.ServerResponse, status: number, text: string | Buffer, headers: http.OutgoingHttpHeaders = {}) {
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),

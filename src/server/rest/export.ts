@@ -9,6 +9,7 @@ import { scanSamples } from "../storage/telemetry-queries";
 import type { Services } from "../trpc/context";
 import { CSV_COLUMNS, sampleRecord, type SampleSource } from "./records";
 import { sampleRecordJson } from "./records-json";
+import { writerFor } from "./response-writer";
 
 /**
  * `GET /api/telemetry/export`: every sample of the window, oldest first, as
@@ -34,16 +35,17 @@ export async function streamExport(services: Services, request: ExportRequest, r
     "content-disposition": `attachment; filename="${exportFilename(request, now)}"`,
     "cache-control": "no-store",
   });
+  const write = writerFor(res);
   let rows = 0;
   try {
-    if (!(await write(res, format.start))) return;
+    if (!(await write(format.start))) return;
     for (const batch of batches) {
       const text = batch.map((sample) => format.row(withName(sample, names), rows++ === 0)).join("");
-      if (!(await write(res, text))) return;
+      if (!(await write(text))) return;
       // Let sampling and other requests in between batches, even when the client keeps up.
       await nextTurn();
     }
-    if (!(await write(res, format.end))) return;
+    if (!(await write(format.end))) return;
     res.end();
   } catch (error) {
     // Headers are out: all that can be done is to cut the transfer short, so the client sees it failed.
@@ -97,21 +99,4 @@ function csvCell(value: string | number | null): string {
   if (value === null) return "";
   const text = String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-/** Resolves true once the client can take more, false when it went away. */
-function write(res: http.ServerResponse, chunk: string): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  if (chunk === "" || res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const settle = (open: boolean) => {
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-      resolve(open);
-    };
-    const onDrain = () => settle(true);
-    const onClose = () => settle(false);
-    res.on("drain", onDrain);
-    res.on("close", onClose);
-  });
 }

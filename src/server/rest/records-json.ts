@@ -60,9 +60,65 @@ export function sampleRecordJson(s: SampleSource): string {
   return `{"gpu_index":${s.gpuIndex},"gpu_uuid":${quote(s.gpuUuid)},"gpu_name":${quote(s.gpuName)},"timestamp":"${isoText(s.timestamp)}","temperature":${num(s.temperatureC)},"memory_temperature":${num(s.memoryTemperatureC)},"fan_speed":${num(s.fanSpeedPct)},"power_draw":${num(s.powerDrawW)},"power_limit":${num(s.powerLimitW)},"core_clock":${num(s.graphicsClockMhz)},"sm_clock":${num(s.smClockMhz)},"memory_clock":${num(s.memoryClockMhz)},"video_clock":${num(s.videoClockMhz)},"base_clock":${num(s.baseClockMhz)},"max_core_clock":${num(s.maxGraphicsClockMhz)},"max_memory_clock":${num(s.maxMemoryClockMhz)},"clock_event_reasons":${num(s.clockEventReasons)},"utilization":${num(s.gpuUtilizationPct)},"memory_utilization":${num(s.memoryUtilizationPct)},"memory_used":${num(s.memoryUsedMib)},"memory_total":${num(s.memoryTotalMib)},"pstate":${num(s.pstate)}${reasonsText(s.clockEventReasons)}}`;
 }
 
-export function sampleRecordsJson(samples: readonly SampleSource[]): string {
-  if (samples.length === 0) return "[]";
-  const parts = new Array<string>(samples.length);
-  for (let i = 0; i < samples.length; i++) parts[i] = sampleRecordJson(samples[i]);
-  return `[${parts.join(",")}]`;
+/**
+ * Pollers ask for the newest records again and again (a dashboard, a script
+ * fetching the last 1000 every few seconds), and a stored reading never changes:
+ * each record's bytes are kept and reused while every field still matches, so a
+ * repeated history costs a lookup per record instead of formatting 24 fields.
+ * About 1 KB a record; the oldest go first.
+ */
+const CACHED_RECORDS = 4096;
+const recordCache = new Map<string, { sample: SampleSource; bytes: Buffer }>();
+
+/** Spelled out: a loop over the metric names costs more than formatting saves. The fields test keeps it complete. */
+export function sameReading(a: SampleSource, b: SampleSource): boolean {
+  return (
+    a.gpuIndex === b.gpuIndex &&
+    a.gpuName === b.gpuName &&
+    a.temperatureC === b.temperatureC &&
+    a.memoryTemperatureC === b.memoryTemperatureC &&
+    a.fanSpeedPct === b.fanSpeedPct &&
+    a.powerDrawW === b.powerDrawW &&
+    a.powerLimitW === b.powerLimitW &&
+    a.graphicsClockMhz === b.graphicsClockMhz &&
+    a.smClockMhz === b.smClockMhz &&
+    a.memoryClockMhz === b.memoryClockMhz &&
+    a.videoClockMhz === b.videoClockMhz &&
+    a.baseClockMhz === b.baseClockMhz &&
+    a.maxGraphicsClockMhz === b.maxGraphicsClockMhz &&
+    a.maxMemoryClockMhz === b.maxMemoryClockMhz &&
+    a.clockEventReasons === b.clockEventReasons &&
+    a.gpuUtilizationPct === b.gpuUtilizationPct &&
+    a.memoryUtilizationPct === b.memoryUtilizationPct &&
+    a.memoryUsedMib === b.memoryUsedMib &&
+    a.memoryTotalMib === b.memoryTotalMib &&
+    a.pstate === b.pstate
+  );
+}
+
+/** The record's JSON after a comma: the array's first element skips the comma byte. */
+function recordBytes(sample: SampleSource): Buffer {
+  const key = `${sample.timestamp}\u0000${sample.gpuUuid}`;
+  const cached = recordCache.get(key);
+  if (cached && sameReading(cached.sample, sample)) return cached.bytes;
+  const bytes = Buffer.from(`,${sampleRecordJson(sample)}`);
+  recordCache.delete(key);
+  recordCache.set(key, { sample, bytes });
+  if (recordCache.size > CACHED_RECORDS) recordCache.delete(recordCache.keys().next().value!);
+  return bytes;
+}
+
+const EMPTY = Buffer.from("[]");
+const OPEN = Buffer.from("[");
+const CLOSE = Buffer.from("]");
+
+/** The records as one JSON array, in bytes ready to send (no second pass to measure or encode a string). */
+export function sampleRecordsJson(samples: readonly SampleSource[]): Buffer {
+  if (samples.length === 0) return EMPTY;
+  const parts = new Array<Buffer>(samples.length + 2);
+  parts[0] = OPEN;
+  for (let i = 0; i < samples.length; i++) parts[i + 1] = recordBytes(samples[i]);
+  parts[1] = parts[1].subarray(1);
+  parts[samples.length + 1] = CLOSE;
+  return Buffer.concat(parts);
 }

@@ -1,5 +1,6 @@
 import type { MetricKey } from "../sources/types";
 import type { ChunkRow } from "./chunk-columns";
+import { NewestRows } from "./newest-rows";
 import { addRow, emptySummary, mergeEncodedSummary, metricStats, type MetricSummary } from "./metric-summary";
 import { DAY_MS, HOUR_MS, slotStart, toStoredSample, type SampleBlock, type StoredGpu, type StoredSample, type TelemetryStore } from "./telemetry-store";
 
@@ -19,34 +20,16 @@ const gpuIdsOf = (window: Window) => (window.gpuId === undefined ? undefined : [
 
 /** Up to `limit` samples of the window, newest first; reads only as many chunks as it needs. */
 export function newestSamples(store: TelemetryStore, window: Window, limit: number): StoredSample[] {
-  // Candidates stay as (GPU, row) pairs; only the `limit` kept become records.
-  let found: Candidate[] = [];
-  let kthNewest = -Infinity;
+  const newest = new NewestRows(limit);
   const slotMs = store.options.slotMs;
   for (const block of store.blocks({ gpuIds: gpuIdsOf(window), from: window.from, to: window.to, newestFirst: true })) {
     // Sealed blocks come newest slot first and never leave their slot, so once the
-    // limit-th newest sample found is past this block's slot, nothing later can matter.
-    if (found.length >= limit && kthNewest >= slotStart(block.startTs, slotMs) + slotMs) break;
-    for (const row of block.rows) {
-      if (row.timestamp >= window.from && row.timestamp <= window.to && row.timestamp > kthNewest) found.push({ gpu: block.gpu, row });
-    }
-    if (found.length >= limit) {
-      found = found.sort(newestCandidateFirst).slice(0, limit);
-      kthNewest = found[limit - 1].row.timestamp;
-    }
+    // oldest sample kept is past this block's slot, nothing later can matter.
+    if (newest.full && newest.oldestKept >= slotStart(block.startTs, slotMs) + slotMs) break;
+    newest.addBlock(block.gpu, block.rows, window.from, window.to);
   }
-  return found
-    .sort(newestCandidateFirst)
-    .slice(0, limit)
-    .map(({ gpu, row }) => toStoredSample(gpu, row));
+  return newest.sorted().map(({ gpu, row }) => toStoredSample(gpu, row));
 }
-
-interface Candidate {
-  gpu: StoredGpu;
-  row: ChunkRow;
-}
-
-const newestCandidateFirst = (a: Candidate, b: Candidate) => b.row.timestamp - a.row.timestamp || a.gpu.index - b.gpu.index;
 
 export interface MinMaxAvg {
   min: number | null;

@@ -1,0 +1,23 @@
+import type http from "node:http";
+
+/**
+ * Writes to a long answer (the export) that resolve true once the client can
+ * take more and false when it went away, so memory does not grow with the range.
+ * One drain and one close listener serve the whole answer: a compressed
+ * answer's drain comes from its compressor, and a listener added and removed
+ * per write would pile up there, out of reach of `off` on the response.
+ */
+export function writerFor(res: http.ServerResponse): (chunk: string) => Promise<boolean> {
+  let waiting: ((open: boolean) => void) | null = null;
+  const settle = (open: boolean) => {
+    waiting?.(open);
+    waiting = null;
+  };
+  res.on("drain", () => settle(true));
+  res.on("close", () => settle(false));
+  return (chunk) => {
+    if (res.destroyed) return Promise.resolve(false);
+    if (chunk === "" || res.write(chunk)) return Promise.resolve(true);
+    return new Promise((resolve) => (waiting = resolve));
+  };
+}
