@@ -18,8 +18,8 @@ const after = (a: Candidate, b: Candidate) => newestCandidateFirst(a, b) > 0;
 /**
  * The `limit` newest rows seen, kept in a min-heap whose root is the oldest kept.
  * A row older than the root is refused in one comparison, and a block written in
- * time order is read from its newest row back until the first refusal, so asking
- * for the newest 1000 of 8 GPUs' open rows touches about 1000 rows, not all of them.
+ * time order is read from its newest row back until the first refusal: each block
+ * stops at the first row too old to make the answer instead of being read whole.
  */
 export class NewestRows {
   private readonly heap: Candidate[] = [];
