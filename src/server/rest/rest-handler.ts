@@ -10,6 +10,7 @@ import { pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "./paths
 import { parseNumber, readParams, type ParamSpec, type ParamValues } from "./query";
 import { databaseStatsRecord, processesRecord, statsRecord } from "./records";
 import { sampleRecordsJson } from "./records-json";
+import { ReusableBuffers } from "./reusable-buffers";
 
 /**
  * Plain HTTP under /api/telemetry for clients that do not speak tRPC (curl,
@@ -38,6 +39,9 @@ interface Route {
   run(context: RouteContext): Promise<void>;
 }
 
+/** Up to two histories in flight reuse their buffers; 4 MiB holds about 5000 records. */
+const answerBuffers = new ReusableBuffers({ keep: 2, maxBytes: 4 * 2 ** 20 });
+
 const GPU_INDEX = { key: "gpuIndex", kind: "number" } as const;
 const HOURS = { key: "hours", kind: "number" } as const;
 
@@ -47,7 +51,9 @@ const ROUTES: Route[] = [
     query: { gpu_index: GPU_INDEX, hours: HOURS, limit: { key: "limit", kind: "number" } },
     async run({ input, res, caller }) {
       const rows = await caller.telemetry.history(unchecked<Inputs["telemetry"]["history"]>(input));
-      sendJsonText(res, 200, sampleRecordsJson(rows));
+      const bytes = sampleRecordsJson(rows, (length) => answerBuffers.take(length));
+      sendJsonText(res, 200, bytes);
+      answerBuffers.returnWhenSent(res, bytes);
     },
   },
   {
