@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
+import { WORN_NVML_KNOBS } from "./helpers/worn-memory";
 
 const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
 const dir = tempDir("nvoc-metrics-");
@@ -21,6 +22,8 @@ beforeAll(async () => {
     NVOC_INTERVAL_MS: "200",
     NVOC_DB_PATH: path.join(dir, "nvml", "telemetry.db"),
     FAKE_NVML_GPUS: "2",
+    // A worn card: ECC errors, remapped rows, one remap waiting for a reset.
+    FAKE_NVML_MEMORY_ERRORS: WORN_NVML_KNOBS.FAKE_NVML_MEMORY_ERRORS,
   });
 
   // Two H200s from the real capture: GPU 1 is lost, and the driver does not know memory temperature.
@@ -83,16 +86,23 @@ describe("GET /metrics", () => {
     // labels (UUID, modelName, Hostname), which dashboards and alert rules match on.
     expect([0, 3], output).toContain(check.status);
     const advice = output.split("\n").filter((line) => line.trim() !== "");
-    // dcgm-exporter's energy counter has no _total suffix either.
-    const dcgmOnly = /^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$|^DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter metrics should have "_total" suffix$/;
+    // dcgm-exporter's counters (energy, ECC errors, remapped rows, retired pages) have no lower-case _total suffix either.
+    const dcgmOnly =
+      /^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$|^DCGM_FI_DEV_(TOTAL_ENERGY_CONSUMPTION|ECC_[SD]BE_(VOL|AGG)_TOTAL|(UN)?CORRECTABLE_REMAPPED_ROWS|RETIRED_[SD]BE) counter metrics should have "_total" suffix$/;
     for (const line of advice) expect(line).toMatch(dcgmOnly);
   });
 
   it("exports dcgm-exporter's names and labels with the GPU's readings", async () => {
-    const series = parseExposition(await scrape());
+    // The fake replays a capture whose values change from tick to tick: compare a scrape with a
+    // reading only when no tick came between them.
+    const client = trpcClient(server.url);
+    const { series, reading } = await waitFor(async () => {
+      const before = (await client.health.status.query()).latest.find((s) => s.index === 0);
+      const series = parseExposition(await scrape());
+      const after = (await client.health.status.query()).latest.find((s) => s.index === 0);
+      return before && after && before.timestamp === after.timestamp ? { series, reading: after } : undefined;
+    }, 20_000, "a scrape between two ticks");
     const gpu0 = (name: string) => series.filter((s) => s.name === name && s.labels.gpu === "0");
-    const status = await trpcClient(server.url).health.status.query();
-    const reading = status.latest.find((s) => s.index === 0)!;
     for (const [name, value] of [
       ["DCGM_FI_DEV_GPU_TEMP", reading.temperatureC],
       ["DCGM_FI_DEV_POWER_USAGE", reading.powerDrawW],
@@ -105,7 +115,6 @@ describe("GET /metrics", () => {
       const [one] = gpu0(name);
       expect(one, name).toBeDefined();
       expect(one.labels).toEqual({ gpu: "0", UUID: reading.uuid, device: "nvidia0", modelName: "NVIDIA H200", Hostname: os.hostname() });
-      // The fake replays a fixed capture: the newest reading is the same one the scrape saw.
       expect(one.value, name).toBe(value);
     }
     const [free] = gpu0("DCGM_FI_DEV_FB_FREE");
@@ -145,6 +154,33 @@ describe("GET /metrics", () => {
     ]);
     expect(await scrape(onNvml)).toMatch(/^# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter$/m);
     expect(parseExposition(await scrape()).filter((s) => s.name === "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION")).toEqual([]);
+  });
+
+  it("exports the memory error counters under dcgm-exporter's names, each GPU's as its source reads them", async () => {
+    const worn = parseExposition(await scrape(onNvml));
+    const of = (series: Series[], gpu: string) =>
+      Object.fromEntries(series.filter((s) => /^DCGM_FI_DEV_(ECC|.*REMAP|RETIRED)/.test(s.name) && s.labels.gpu === gpu).map((s) => [s.name, s.value]));
+    const wornCounters = {
+      DCGM_FI_DEV_ECC_SBE_VOL_TOTAL: 12,
+      DCGM_FI_DEV_ECC_DBE_VOL_TOTAL: 1,
+      DCGM_FI_DEV_ECC_SBE_AGG_TOTAL: 340,
+      DCGM_FI_DEV_ECC_DBE_AGG_TOTAL: 2,
+      DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS: 5,
+      DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS: 1,
+      DCGM_FI_DEV_ROW_REMAP_PENDING: 1,
+      DCGM_FI_DEV_ROW_REMAP_FAILURE: 0,
+    };
+    // Page retirement is not kept on this card (NOT_SUPPORTED): left out, not 0.
+    expect(of(worn, "0")).toEqual(wornCounters);
+    expect(of(worn, "1")).toEqual(wornCounters);
+    const text = await scrape(onNvml);
+    expect(text).toMatch(/^# TYPE DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS counter$/m);
+    expect(text).toMatch(/^# TYPE DCGM_FI_DEV_ROW_REMAP_FAILURE gauge$/m);
+
+    // nvidia-smi on the healthy H200 capture: all zero; the lost GPU 1 says nothing.
+    const healthy = parseExposition(await scrape());
+    expect(of(healthy, "0")).toEqual(Object.fromEntries(Object.keys(wornCounters).map((name) => [name, 0])));
+    expect(of(healthy, "1")).toEqual({});
   });
 
   it("answers only GET and HEAD", async () => {

@@ -11,6 +11,7 @@ import type { Snapshot } from "../src/server/collector/collector";
 import { loadConfig } from "../src/server/config";
 import { createSource } from "../src/server/sources/create-source";
 import { NvidiaSmiSource, type NvidiaSmiOptions } from "../src/server/sources/nvidia-smi";
+import { MEMORY_HEALTH_QUERY_FIELDS } from "../src/server/sources/nvidia-smi-memory-health";
 import type { GpuInfo, GpuSample } from "../src/server/sources/types";
 import { METRIC_KEYS } from "../src/server/sources/types";
 import type { StoredSample } from "../src/server/storage/telemetry-store";
@@ -58,17 +59,20 @@ interface Starts {
   loops: string[];
   /** `-L` probes (the auto source choice). */
   lists: string[];
+  /** One-shot queries of the memory error counters. */
+  memoryHealth: string[];
 }
 
 /** The fake's FAKE_SMI_COUNT_FILE: one `<pid> <args>` line per process start. */
 function readStarts(countFile: string): Starts {
   const lines = fs.existsSync(countFile) ? fs.readFileSync(countFile, "utf8").split("\n").filter(Boolean) : [];
-  const starts: Starts = { pids: [], statics: [], loops: [], lists: [] };
+  const starts: Starts = { pids: [], statics: [], loops: [], lists: [], memoryHealth: [] };
   for (const line of lines) {
     const space = line.indexOf(" ");
     starts.pids.push(Number(line.slice(0, space)));
     const args = line.slice(space + 1);
     if (/(^| )-lms /.test(args)) starts.loops.push(args);
+    else if (args.startsWith(`--query-gpu=${MEMORY_HEALTH_QUERY_FIELDS.join(",")}`)) starts.memoryHealth.push(args);
     else if (args.startsWith("--query-gpu=")) starts.statics.push(args);
     else if (args === "-L") starts.lists.push(args);
   }
@@ -461,6 +465,7 @@ describe("the server process on the fake nvidia-smi", () => {
     expect(starts.lists).toHaveLength(1); // the auto probe
     expect(starts.statics).toHaveLength(1);
     expect(starts.loops).toHaveLength(1);
+    expect(starts.memoryHealth).toHaveLength(1); // read once at start, then only when asked
     expect(starts.loops[0]).toMatch(/ -lms 200$/);
     await expectNoFakeAlive(countFile);
 

@@ -13,11 +13,12 @@ import { loadConfig } from "../src/server/config";
 import { createSource } from "../src/server/sources/create-source";
 import { NvidiaSmiSource } from "../src/server/sources/nvidia-smi";
 import { parseComputeAppsCsv } from "../src/server/sources/nvidia-smi-apps";
+import { MEMORY_HEALTH_QUERY_FIELDS, parseMemoryHealthCsv } from "../src/server/sources/nvidia-smi-memory-health";
 import { openNvmlLibrary } from "../src/server/sources/nvml/nvml-library";
 import { NvmlReader } from "../src/server/sources/nvml/nvml-reader";
 import { NvmlSource, type NvmlSourceOptions } from "../src/server/sources/nvml/nvml-source";
 import { SimulatedSource } from "../src/server/sources/simulated";
-import { METRIC_KEYS, type GpuInfo, type GpuSample } from "../src/server/sources/types";
+import { METRIC_KEYS, noMemoryHealth, type GpuInfo, type GpuSample } from "../src/server/sources/types";
 import type { StoredSample } from "../src/server/storage/telemetry-store";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { capturedLog, LEVEL } from "./helpers/captured-log";
@@ -26,6 +27,7 @@ import { startPipeline } from "./helpers/pipeline";
 import { groupByTimestamp } from "./helpers/samples";
 import { startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
+import { WORN_NVML_KNOBS, wornMemory } from "./helpers/worn-memory";
 
 const FAKE_SOURCE = path.join(REPO_ROOT, "tests", "fake-nvml", "fake-nvml.c");
 const FAKE_SMI_DIR = path.join(REPO_ROOT, "tests", "fake-nvidia-smi");
@@ -404,7 +406,35 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
     expect(refused.lines.find((l) => l.reading === "nvmlDeviceGetComputeRunningProcesses")).toMatchObject({ code: 4, level: LEVEL.warn });
   });
 
-  it("reads all GPUs in well under a millisecond per tick (the fake costs nothing: this is koffi and the reader)", async () => {
+  it("reads the memory error counters as the H200's nvidia-smi reports them, and what the driver says of each GPU", async () => {
+    const nvml = await startNvml({ FAKE_NVML_GPUS: "2" });
+    const fields = smiFields();
+    const [first, second] = await nvml.source.memoryHealth();
+    // The same card through nvidia-smi (fields-values.tsv), parsed by the nvidia-smi source's parser.
+    const query = MEMORY_HEALTH_QUERY_FIELDS.map((field) => (field === "uuid" ? H200_UUID : fields.get(field)!)).join(", ");
+    expect(first).toEqual(parseMemoryHealthCsv(query)[0]);
+    expect(first).toMatchObject({ eccEnabled: true, eccUncorrectedAggregate: 0, rowRemapFailure: false, retiredPagesSingleBit: null });
+    expect(second!.gpuUuid).toBe(expectedFacts(1).uuid);
+    await nvml.stop();
+
+    const worn = await startNvml(WORN_NVML_KNOBS);
+    expect(await worn.source.memoryHealth()).toEqual([wornMemory(H200_UUID)]);
+    await worn.stop();
+
+    // A GeForce keeps none of it: every counter null, and nothing logged or counted.
+    const geforce = await startNvml({ FAKE_NVML_NOT_SUPPORTED: "eccmode,ecc,remappedrows" });
+    expect(await geforce.source.memoryHealth()).toEqual([noMemoryHealth(H200_UUID)]);
+    expect(geforce.source.status().badLines).toBe(0);
+    await geforce.stop();
+
+    // Another error leaves that counter null and is counted once.
+    const refused = await startNvml({ FAKE_NVML_FAIL: "remappedrows:4" });
+    expect(await refused.source.memoryHealth()).toEqual([expect.objectContaining({ eccEnabled: true, remappedRowsCorrectable: null, rowRemapFailure: null })]);
+    expect(refused.source.status().badLines).toBe(1);
+    expect(refused.lines.find((l) => l.reading === "nvmlDeviceGetRemappedRows")).toMatchObject({ code: 4, level: LEVEL.warn });
+  });
+
+  it("reads every GPU on each of 1000 ticks in a row without a problem, printing what a read costs", async () => {
     const library = await openNvmlLibrary(fakeLibrary());
     const costs: Record<string, { cpuUs: number; medianUs: number; p99Us: number }> = {};
     const us = (ms: number) => Math.round(ms * 1000 * 10) / 10;
@@ -435,10 +465,9 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
       };
       expect(problems).toEqual([]);
     }
+    // Printed, not judged: speed is the benchmarks' business, not a test's.
     console.info(`one NVML read of all GPUs (1000 reads, fake library): ${JSON.stringify(costs)}`);
-    // Generous for a loaded two-core machine; the figures printed above are the measurement.
-    expect(costs["8 GPUs"]!.cpuUs).toBeLessThan(1000);
-    expect(costs["8 GPUs"]!.medianUs).toBeLessThan(1000);
+    expect(Object.keys(costs)).toEqual(["1 GPU", "8 GPUs"]);
   });
 });
 

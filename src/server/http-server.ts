@@ -6,6 +6,7 @@ import next from "next";
 import { createAccessGate, SIGN_IN_PATH } from "./access/gate";
 import { createSignIn } from "./access/sign-in";
 import { Collector } from "./collector/collector";
+import { GpuMemoryHealthReader } from "./collector/gpu-memory-health";
 import { GpuProcesses } from "./collector/gpu-processes";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
@@ -58,8 +59,10 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
 
   const source = await createSource(config, log);
   const collector = new Collector({ source, storage, log, intervalMs: config.intervalMs });
-  const processes = new GpuProcesses({ source, log, indexOf: (uuid) => collector.gpus().find((g) => g.uuid === uuid)?.index ?? null });
-  const services: Services = { config, collector, storage, processes, startedAt: Date.now() };
+  const indexOf = (uuid: string) => collector.gpus().find((g) => g.uuid === uuid)?.index ?? null;
+  const processes = new GpuProcesses({ source, log, indexOf });
+  const memoryHealth = new GpuMemoryHealthReader({ source, log, indexOf });
+  const services: Services = { config, collector, storage, processes, memoryHealth, startedAt: Date.now() };
 
   const trpc = compressed(createHTTPHandler({
     router: appRouter,
@@ -112,6 +115,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
 
   await collector.start();
+  // The first scrape then finds the memory error counters already read.
+  void memoryHealth.current();
 
   let closing: Promise<void> | null = null;
   const close = () =>

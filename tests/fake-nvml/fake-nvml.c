@@ -22,8 +22,14 @@
  *   FAKE_NVML_LOST_ERROR=code      15 (GPU is lost) or 999 (Unknown Error)
  *   FAKE_NVML_PROCESSES=gpu:pid:name:mib,...  compute processes; name "-" has no name (NOT_FOUND),
  *                                  mib "-" is NVML_VALUE_NOT_AVAILABLE
+ *   FAKE_NVML_MEMORY_ERRORS=a,b,c,d,e,f,g,h  every GPU's ECC errors (corrected volatile, uncorrected
+ *                                  volatile, corrected aggregate, uncorrected aggregate), remapped rows
+ *                                  (correctable, uncorrectable) and remap pending, failure (0/1);
+ *                                  all 0 by default, as on the H200. Page retirement answers NOT_SUPPORTED
+ *                                  (Hopper keeps none) unless FAKE_NVML_RETIRED_PAGES=sbe,dbe,pending is set.
  * Getter names: temp memtemp fieldvalues fan power powerlimit clock maxclock baseclock reasons
- * utilization memory pstate name uuid processes processname energy.
+ * utilization memory pstate name uuid processes processname energy eccmode ecc remappedrows
+ * retiredpages retiredpending.
  * Energy: 4,122,825 mJ (the H200's counter when it was checked) plus 1000 mJ per GPU index.
  *
  * fake_nvml_calls("nvmlDeviceGetMaxClockInfo") tells how often a function was called,
@@ -98,6 +104,9 @@ static int lost_gpu = -1;
 static unsigned int lost_after;
 static nvmlReturn_t lost_error = NVML_ERROR_GPU_IS_LOST;
 static int fan_pct = -1;
+static unsigned long long memory_errors[8];
+static int retired_pages_kept;
+static unsigned int retired_pages[3];
 
 #define MAX_FAILS 32
 static struct { char getter[32]; nvmlReturn_t code; } fails[MAX_FAILS];
@@ -222,6 +231,14 @@ nvmlReturn_t nvmlInit_v2(void) {
   if (fan_pct < 0) add_fail("fan", 3, NVML_ERROR_NOT_SUPPORTED);
   process_count = 0;
   read_processes(getenv("FAKE_NVML_PROCESSES"));
+  memset(memory_errors, 0, sizeof memory_errors);
+  const char *errors = getenv("FAKE_NVML_MEMORY_ERRORS");
+  if (errors != NULL) {
+    sscanf(errors, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu", &memory_errors[0], &memory_errors[1], &memory_errors[2],
+           &memory_errors[3], &memory_errors[4], &memory_errors[5], &memory_errors[6], &memory_errors[7]);
+  }
+  const char *retired = getenv("FAKE_NVML_RETIRED_PAGES");
+  retired_pages_kept = retired != NULL && sscanf(retired, "%u,%u,%u", &retired_pages[0], &retired_pages[1], &retired_pages[2]) == 3;
   initialized = 1;
   return NVML_SUCCESS;
 }
@@ -493,4 +510,65 @@ nvmlReturn_t nvmlSystemGetProcessName(unsigned int pid, char *name, unsigned int
     return processes[i].has_name ? copy_text(name, length, processes[i].name) : NVML_ERROR_NOT_FOUND;
   }
   return NVML_ERROR_NOT_FOUND;
+}
+
+/* ---- memory errors ---- */
+
+nvmlReturn_t nvmlDeviceGetEccMode(nvmlDevice_t device, unsigned int *current, unsigned int *pending) {
+  count_call("nvmlDeviceGetEccMode");
+  nvmlReturn_t result = check(device, "eccmode");
+  if (result != NVML_SUCCESS) return result;
+  if (current == NULL || pending == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+  *current = 1;
+  *pending = 1;
+  return NVML_SUCCESS;
+}
+
+/* errorType 0 corrected, 1 uncorrected; counterType 0 volatile, 1 aggregate. */
+nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t device, int errorType, int counterType, unsigned long long *count) {
+  count_call("nvmlDeviceGetTotalEccErrors");
+  nvmlReturn_t result = check(device, "ecc");
+  if (result != NVML_SUCCESS) return result;
+  if (count == NULL || errorType < 0 || errorType > 1 || counterType < 0 || counterType > 1) return NVML_ERROR_INVALID_ARGUMENT;
+  *count = memory_errors[counterType * 2 + errorType];
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetRemappedRows(nvmlDevice_t device, unsigned int *corrRows, unsigned int *uncRows, unsigned int *isPending, unsigned int *failureOccurred) {
+  count_call("nvmlDeviceGetRemappedRows");
+  nvmlReturn_t result = check(device, "remappedrows");
+  if (result != NVML_SUCCESS) return result;
+  if (corrRows == NULL || uncRows == NULL || isPending == NULL || failureOccurred == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+  *corrRows = (unsigned int)memory_errors[4];
+  *uncRows = (unsigned int)memory_errors[5];
+  *isPending = (unsigned int)memory_errors[6];
+  *failureOccurred = (unsigned int)memory_errors[7];
+  return NVML_SUCCESS;
+}
+
+/* cause 0: multiple single-bit errors, 1: a double-bit error. A count of 0 asks only how many there are. */
+nvmlReturn_t nvmlDeviceGetRetiredPages(nvmlDevice_t device, int cause, unsigned int *pageCount, unsigned long long *addresses) {
+  count_call("nvmlDeviceGetRetiredPages");
+  nvmlReturn_t result = check(device, "retiredpages");
+  if (result != NVML_SUCCESS) return result;
+  if (!retired_pages_kept) return NVML_ERROR_NOT_SUPPORTED;
+  if (pageCount == NULL || cause < 0 || cause > 1) return NVML_ERROR_INVALID_ARGUMENT;
+  unsigned int found = retired_pages[cause];
+  if (*pageCount < found) {
+    *pageCount = found;
+    return NVML_ERROR_INSUFFICIENT_SIZE;
+  }
+  for (unsigned int i = 0; i < found; i++) addresses[i] = 0x1000ULL * (i + 1);
+  *pageCount = found;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetRetiredPagesPendingStatus(nvmlDevice_t device, unsigned int *isPending) {
+  count_call("nvmlDeviceGetRetiredPagesPendingStatus");
+  nvmlReturn_t result = check(device, "retiredpending");
+  if (result != NVML_SUCCESS) return result;
+  if (!retired_pages_kept) return NVML_ERROR_NOT_SUPPORTED;
+  if (isPending == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+  *isPending = retired_pages[2];
+  return NVML_SUCCESS;
 }

@@ -1,8 +1,9 @@
 import os from "node:os";
 import { Counter, Gauge, Registry } from "prom-client";
 import type { Collector } from "../collector/collector";
+import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { GpuSource } from "../sources/source";
-import type { GpuMetrics, GpuSample } from "../sources/types";
+import type { GpuMemoryHealth, GpuMetrics, GpuSample } from "../sources/types";
 import type { StorageManager } from "../storage/storage-manager";
 
 /**
@@ -42,14 +43,37 @@ const DCGM_FIELDS: DcgmField[] = [
 
 const GPU_LABELS = ["gpu", "UUID", "device", "modelName", "Hostname"] as const;
 
+type MemoryHealthField = {
+  name: string;
+  help: string;
+  kind: "counter" | "gauge";
+  value: (health: GpuMemoryHealth) => number | boolean | null;
+};
+
+/** dcgm-exporter's memory error fields (ECC, row remapping, page retirement), with its names, meanings and types. */
+const DCGM_MEMORY_FIELDS: MemoryHealthField[] = [
+  { name: "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", help: "Total number of single-bit volatile ECC errors.", kind: "counter", value: (h) => h.eccCorrectedVolatile },
+  { name: "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", help: "Total number of double-bit volatile ECC errors.", kind: "counter", value: (h) => h.eccUncorrectedVolatile },
+  { name: "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL", help: "Total number of single-bit persistent ECC errors.", kind: "counter", value: (h) => h.eccCorrectedAggregate },
+  { name: "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL", help: "Total number of double-bit persistent ECC errors.", kind: "counter", value: (h) => h.eccUncorrectedAggregate },
+  { name: "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", help: "Number of remapped rows for correctable errors.", kind: "counter", value: (h) => h.remappedRowsCorrectable },
+  { name: "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", help: "Number of remapped rows for uncorrectable errors.", kind: "counter", value: (h) => h.remappedRowsUncorrectable },
+  { name: "DCGM_FI_DEV_ROW_REMAP_FAILURE", help: "Whether remapping of rows has failed.", kind: "gauge", value: (h) => h.rowRemapFailure },
+  { name: "DCGM_FI_DEV_ROW_REMAP_PENDING", help: "Whether remapping of rows is pending (a GPU reset applies it).", kind: "gauge", value: (h) => h.rowRemapPending },
+  { name: "DCGM_FI_DEV_RETIRED_SBE", help: "Total number of retired pages due to single-bit errors.", kind: "counter", value: (h) => h.retiredPagesSingleBit },
+  { name: "DCGM_FI_DEV_RETIRED_DBE", help: "Total number of retired pages due to double-bit errors.", kind: "counter", value: (h) => h.retiredPagesDoubleBit },
+];
+
 export interface MetricsSources {
   collector: Collector;
   storage: StorageManager;
+  /** Memory error counters, shared with the API (asked of the source at most every ten seconds, never waited on). */
+  memoryHealth: GpuMemoryHealthReader;
   /** Asked directly for what is too slow to read every tick (the energy counter). */
   source: GpuSource;
 }
 
-export function createMetricsRegistry({ collector, storage, source }: MetricsSources): Registry {
+export function createMetricsRegistry({ collector, storage, memoryHealth, source }: MetricsSources): Registry {
   const registry = new Registry();
   const hostname = os.hostname();
 
@@ -100,6 +124,52 @@ export function createMetricsRegistry({ collector, storage, source }: MetricsSou
       }
     },
   });
+
+  /** Labels of every GPU this recorder knows, by uuid. */
+  const labelsByUuid = () => {
+    const names = new Map(collector.gpus().map((g) => [g.uuid, g.name]));
+    return new Map(
+      collector.status().gpus.map((gpu) => [
+        gpu.uuid,
+        { gpu: String(gpu.index), UUID: gpu.uuid, device: `nvidia${gpu.index}`, modelName: names.get(gpu.uuid) ?? "", Hostname: hostname },
+      ]),
+    );
+  };
+
+  /**
+   * The field's value for every GPU that reports it, booleans as 0 and 1, from the
+   * last listing: a scrape never waits on a one-shot nvidia-smi query.
+   */
+  const memoryValues = (field: MemoryHealthField) => {
+    const labels = labelsByUuid();
+    const found: Array<[Record<(typeof GPU_LABELS)[number], string>, number]> = [];
+    for (const health of memoryHealth.latest()?.gpus ?? []) {
+      const value = field.value(health);
+      const gpuLabels = labels.get(health.gpuUuid);
+      if (value !== null && gpuLabels !== undefined) found.push([gpuLabels, Number(value)]);
+    }
+    return found;
+  };
+  for (const field of DCGM_MEMORY_FIELDS) {
+    const definition = { name: field.name, help: field.help, labelNames: GPU_LABELS, registers: [registry] };
+    if (field.kind === "counter") {
+      new Counter({
+        ...definition,
+        collect() {
+          this.reset();
+          for (const [labels, value] of memoryValues(field)) this.inc(labels, value);
+        },
+      });
+    } else {
+      new Gauge({
+        ...definition,
+        collect() {
+          this.reset();
+          for (const [labels, value] of memoryValues(field)) this.set(labels, value);
+        },
+      });
+    }
+  }
 
   new Gauge({
     name: "nvoc_gpu_up",

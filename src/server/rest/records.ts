@@ -179,3 +179,29 @@ export function processesRecord(listing: Outputs["gpus"]["processes"]) {
     })),
   };
 }
+
+export function memoryHealthRecord(listing: Outputs["gpus"]["memoryHealth"]) {
+  return {
+    at: iso(listing.at),
+    supported: listing.supported,
+    error: listing.error,
+    gpus: listing.gpus.map((g) => ({
+      gpu_index: g.gpuIndex,
+      gpu_uuid: g.gpuUuid,
+      ecc_enabled: g.eccEnabled,
+      /** Since the driver loaded, as nvidia-smi's ecc.errors.*.volatile.total. */
+      ecc_errors_corrected_volatile: g.eccCorrectedVolatile,
+      ecc_errors_uncorrected_volatile: g.eccUncorrectedVolatile,
+      /** Over the card's life, as ecc.errors.*.aggregate.total. */
+      ecc_errors_corrected_aggregate: g.eccCorrectedAggregate,
+      ecc_errors_uncorrected_aggregate: g.eccUncorrectedAggregate,
+      remapped_rows_correctable: g.remappedRowsCorrectable,
+      remapped_rows_uncorrectable: g.remappedRowsUncorrectable,
+      remapped_rows_pending: g.rowRemapPending,
+      remapped_rows_failure: g.rowRemapFailure,
+      retired_pages_single_bit: g.retiredPagesSingleBit,
+      retired_pages_double_bit: g.retiredPagesDoubleBit,
+      retired_pages_pending: g.retiredPagesPending,
+    })),
+  };
+}

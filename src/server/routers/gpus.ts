@@ -1,5 +1,5 @@
 import { publicProcedure, router } from "../trpc/trpc";
-import { processesInput } from "./inputs";
+import { oneOrAllGpusInput } from "./inputs";
 
 export const gpusRouter = router({
   /**
@@ -28,9 +28,20 @@ export const gpusRouter = router({
    * The compute processes on each GPU now (pid, name, memory, user, command line),
    * shared for two seconds between callers. Needs no database.
    */
-  processes: publicProcedure.input(processesInput).query(async ({ ctx, input }) => {
+  processes: publicProcedure.input(oneOrAllGpusInput).query(async ({ ctx, input }) => {
     const listing = await ctx.processes.current();
     if (input.gpuIndex === undefined) return listing;
     return { ...listing, processes: listing.processes.filter((p) => p.gpuIndex === input.gpuIndex) };
+  }),
+
+  /**
+   * Each GPU's memory error counters now: ECC errors (since the driver loaded and
+   * over the card's life), rows remapped to spares, retired pages. Shared for ten
+   * seconds between callers. Needs no database.
+   */
+  memoryHealth: publicProcedure.input(oneOrAllGpusInput).query(async ({ ctx, input }) => {
+    const listing = await ctx.memoryHealth.current();
+    if (input.gpuIndex === undefined) return listing;
+    return { ...listing, gpus: listing.gpus.filter((g) => g.gpuIndex === input.gpuIndex) };
   }),
 });

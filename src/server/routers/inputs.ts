@@ -31,8 +31,8 @@ export const historyInput = z.object({
     .default(1000),
 });
 
-/** Processes of one GPU, or of all when gpuIndex is left out. */
-export const processesInput = z.object({ gpuIndex: gpuIndex.optional() }).default({});
+/** One GPU, or all when gpuIndex is left out (processes, memory health). */
+export const oneOrAllGpusInput = z.object({ gpuIndex: gpuIndex.optional() }).default({});
 
 export const statsInput = z.object({
   gpuIndex,

@@ -14,7 +14,8 @@ import {
 import { infoFromRow, sampleFromRow } from "./smi-rows";
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
 import { COMPUTE_APPS_QUERY_FIELDS, parseComputeAppsCsv } from "./nvidia-smi-apps";
-import { placeholderGpuInfo, type GpuInfo, type GpuProcess, type GpuSample } from "./types";
+import { MEMORY_HEALTH_QUERY_FIELDS, parseMemoryHealthCsv } from "./nvidia-smi-memory-health";
+import { placeholderGpuInfo, type GpuInfo, type GpuMemoryHealth, type GpuProcess, type GpuSample } from "./types";
 
 /**
  * Reads GPUs through nvidia-smi: the static facts once with a one-shot query,
@@ -57,6 +58,7 @@ export class NvidiaSmiSource implements GpuSource {
   private child: ChildProcess | null = null;
   private staticFields = [...STATIC_QUERY_FIELDS];
   private loopFields = [...LOOP_QUERY_FIELDS];
+  private memoryHealthFields = [...MEMORY_HEALTH_QUERY_FIELDS];
   private columns: CsvColumn[] = columnsForQuery(this.loopFields);
   private readonly infos = new Map<string, GpuInfo>();
   private tick: GpuSample[] = [];
@@ -108,9 +110,25 @@ export class NvidiaSmiSource implements GpuSource {
   async processes(): Promise<GpuProcess[]> {
     const args = [`--query-compute-apps=${COMPUTE_APPS_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"];
     const result = await runOnce(this.options.command, args, PROCESS_QUERY_TIMEOUT_MS, this.options.env);
-    // nvidia-smi prints its complaints (an unknown field, no permission) on stdout.
-    if (result.code !== 0) throw new Error(result.error ?? ((result.stderr.trim() || result.stdout.trim()) || `${this.options.command} exited with ${result.code}`));
+    if (result.code !== 0) throw runFailure(this.options.command, result);
     return parseComputeAppsCsv(result.stdout, COMPUTE_APPS_QUERY_FIELDS);
+  }
+
+  /** One `--query-gpu` run of the memory error counters; fields this driver does not know are left out from then on. */
+  async memoryHealth(): Promise<GpuMemoryHealth[]> {
+    for (let attempt = 0; attempt < MAX_FIELD_RETRIES; attempt++) {
+      const fields = this.memoryHealthFields;
+      const result = await runOnce(this.options.command, [`--query-gpu=${fields.join(",")}`, "--format=csv,noheader"], PROCESS_QUERY_TIMEOUT_MS, this.options.env);
+      const unknown = parseUnknownFieldError(result.stdout + result.stderr);
+      const retry = unknown && unknown !== "uuid" ? fieldsWithoutUnknown(fields, unknown) : null;
+      if (retry) {
+        this.memoryHealthFields = retry;
+        continue;
+      }
+      if (result.code !== 0) throw runFailure(this.options.command, result);
+      return parseMemoryHealthCsv(result.stdout, fields);
+    }
+    throw new Error("nvidia-smi rejected every memory error field");
   }
 
   status(): SourceStatus {
@@ -309,6 +327,11 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (with a time limit, since a wedged driver can hang nvidia-smi). */
+/** Why a one-shot run failed; nvidia-smi prints its complaints (an unknown field, no permission) on stdout. */
+function runFailure(command: string, result: RunResult): Error {
+  return new Error(result.error ?? ((result.stderr.trim() || result.stdout.trim()) || `${command} exited with ${result.code}`));
+}
+
 export function runOnce(command: string, args: string[], timeoutMs = 10_000, env?: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolve) => {
     let stdout = "";

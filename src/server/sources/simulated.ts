@@ -1,5 +1,5 @@
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
-import type { GpuInfo, GpuMetrics, GpuProcess, GpuSample } from "./types";
+import { noMemoryHealth, type GpuInfo, type GpuMemoryHealth, type GpuMetrics, type GpuProcess, type GpuSample } from "./types";
 
 /**
  * Believable GPUs for machines without one, shaped on a real H200
@@ -152,6 +152,22 @@ export class SimulatedSource implements GpuSource {
 
   async processes(): Promise<GpuProcess[]> {
     return this.gpus.map(simulatedJob).filter((job) => job !== null);
+  }
+
+  /** A healthy H200: ECC on, no errors, no remapped rows; page retirement is not kept on Hopper. */
+  async memoryHealth(): Promise<GpuMemoryHealth[]> {
+    return this.gpus.map((gpu) => ({
+      ...noMemoryHealth(gpu.info.uuid),
+      eccEnabled: true,
+      eccCorrectedVolatile: 0,
+      eccUncorrectedVolatile: 0,
+      eccCorrectedAggregate: 0,
+      eccUncorrectedAggregate: 0,
+      remappedRowsCorrectable: 0,
+      remappedRowsUncorrectable: 0,
+      rowRemapPending: false,
+      rowRemapFailure: false,
+    }));
   }
 
   status(): SourceStatus {

@@ -1,4 +1,4 @@
-import type { GpuInfo, GpuProcess, GpuSample } from "./types";
+import type { GpuInfo, GpuMemoryHealth, GpuProcess, GpuSample } from "./types";
 
 /** What a source reports about itself; shown in every status the API gives. */
 export interface SourceStatus {
@@ -45,4 +45,6 @@ export interface GpuSource {
   processes?(): Promise<GpuProcess[]>;
   /** Each GPU's energy counter (millijoules since the driver loaded) by uuid, where the source can read one. */
   totalEnergyMj?(): Promise<ReadonlyMap<string, number>>;
+  /** Each GPU's memory error counters now; absent when the source cannot know. Rejects when asking failed. */
+  memoryHealth?(): Promise<GpuMemoryHealth[]>;
 }

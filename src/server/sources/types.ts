@@ -63,6 +63,50 @@ export interface GpuProcess {
   gpuUuid: string | null;
 }
 
+/**
+ * The memory error counters of one GPU: ECC errors, rows remapped to spares
+ * (Ampere and later) and retired pages (earlier data-centre cards). They change
+ * rarely and mean the most to data-centre owners: an uncorrected error or a failed
+ * remap is a reason to drain the card. Null where the card does not report the value.
+ */
+export interface GpuMemoryHealth {
+  gpuUuid: string;
+  eccEnabled: boolean | null;
+  /** Since the driver loaded. */
+  eccCorrectedVolatile: number | null;
+  eccUncorrectedVolatile: number | null;
+  /** Over the card's life. */
+  eccCorrectedAggregate: number | null;
+  eccUncorrectedAggregate: number | null;
+  remappedRowsCorrectable: number | null;
+  remappedRowsUncorrectable: number | null;
+  /** A remap waits for a GPU reset to take effect. */
+  rowRemapPending: boolean | null;
+  /** A remap failed: the card has no spare row left where it needed one. */
+  rowRemapFailure: boolean | null;
+  retiredPagesSingleBit: number | null;
+  retiredPagesDoubleBit: number | null;
+  /** A page waits for a reboot to be retired. */
+  retiredPagesPending: boolean | null;
+}
+
+/** A GPU's memory health with nothing reported yet. */
+export const noMemoryHealth = (gpuUuid: string): GpuMemoryHealth => ({
+  gpuUuid,
+  eccEnabled: null,
+  eccCorrectedVolatile: null,
+  eccUncorrectedVolatile: null,
+  eccCorrectedAggregate: null,
+  eccUncorrectedAggregate: null,
+  remappedRowsCorrectable: null,
+  remappedRowsUncorrectable: null,
+  rowRemapPending: null,
+  rowRemapFailure: null,
+  retiredPagesSingleBit: null,
+  retiredPagesDoubleBit: null,
+  retiredPagesPending: null,
+});
+
 /** Every metric key, in the stable order storage encodes them. */
 export const METRIC_KEYS = [
   "temperatureC",

@@ -1,4 +1,5 @@
 import type { Collector } from "../collector/collector";
+import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { GpuProcesses } from "../collector/gpu-processes";
 import type { Config } from "../config";
 import type { StorageManager } from "../storage/storage-manager";
@@ -9,6 +10,7 @@ export interface Services {
   collector: Collector;
   storage: StorageManager;
   processes: GpuProcesses;
+  memoryHealth: GpuMemoryHealthReader;
   startedAt: number;
 }
 

@@ -20,6 +20,12 @@ export const NvmlCode = {
   unknown: 999,
 } as const;
 
+/** nvmlMemoryErrorType_t and nvmlEccCounterType_t. */
+export const NvmlEccError = { corrected: 0, uncorrected: 1 } as const;
+export const NvmlEccCounter = { volatile: 0, aggregate: 1 } as const;
+/** nvmlPageRetirementCause_t. */
+export const NvmlRetiredCause = { multipleSingleBit: 0, doubleBit: 1 } as const;
+
 /** nvmlClockType_t. */
 export const NvmlClock = { graphics: 0, sm: 1, memory: 2, video: 3 } as const;
 export type NvmlClockType = (typeof NvmlClock)[keyof typeof NvmlClock];
@@ -61,6 +67,13 @@ export interface NvmlMemory {
   usedBytes: number;
 }
 
+export interface NvmlRemappedRows {
+  correctable: number;
+  uncorrectable: number;
+  pending: boolean;
+  failure: boolean;
+}
+
 export interface NvmlProcessInfo {
   pid: number;
   /** Null for NVML_VALUE_NOT_AVAILABLE. */
@@ -99,6 +112,16 @@ export interface NvmlLibrary {
   /** Energy used since the driver was loaded, millijoules. Slow (about 3.5 ms on an H200): asked only when wanted. */
   totalEnergyMj(device: NvmlDevice): NvmlAnswer<number>;
   processName(pid: number): NvmlAnswer<string>;
+  /** Whether ECC is on now (the mode after the next reboot may differ). */
+  eccEnabled(device: NvmlDevice): NvmlAnswer<boolean>;
+  eccErrors(
+    device: NvmlDevice,
+    type: (typeof NvmlEccError)[keyof typeof NvmlEccError],
+    counter: (typeof NvmlEccCounter)[keyof typeof NvmlEccCounter],
+  ): NvmlAnswer<number>;
+  remappedRows(device: NvmlDevice): NvmlAnswer<NvmlRemappedRows>;
+  retiredPages(device: NvmlDevice, cause: (typeof NvmlRetiredCause)[keyof typeof NvmlRetiredCause]): NvmlAnswer<number>;
+  retiredPagesPending(device: NvmlDevice): NvmlAnswer<boolean>;
 }
 
 /** Why a library could not be opened: koffi itself, the file, or a function every NVML has. */
@@ -179,6 +202,11 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
   const getProcessesV2 = optional("int nvmlDeviceGetComputeRunningProcesses_v2(void *device, void *count, void *infos)");
   const getProcessName = optional("int nvmlSystemGetProcessName(unsigned int pid, void *name, unsigned int length)");
   const getTotalEnergy = optional("int nvmlDeviceGetTotalEnergyConsumption(void *device, void *energy)");
+  const getEccMode = optional("int nvmlDeviceGetEccMode(void *device, void *current, void *pending)");
+  const getTotalEccErrors = optional("int nvmlDeviceGetTotalEccErrors(void *device, int errorType, int counterType, void *count)");
+  const getRemappedRows = optional("int nvmlDeviceGetRemappedRows(void *device, void *corrRows, void *uncRows, void *isPending, void *failureOccurred)");
+  const getRetiredPages = optional("int nvmlDeviceGetRetiredPages(void *device, int cause, void *pageCount, void *addresses)");
+  const getRetiredPending = optional("int nvmlDeviceGetRetiredPagesPendingStatus(void *device, void *isPending)");
 
   const readings: Record<string, NativeCall | null> = {
     nvmlDeviceGetName: getName,
@@ -198,6 +226,11 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     nvmlDeviceGetComputeRunningProcesses: getProcessesV3 ?? getProcessesV2,
     nvmlSystemGetProcessName: getProcessName,
     nvmlDeviceGetTotalEnergyConsumption: getTotalEnergy,
+    nvmlDeviceGetEccMode: getEccMode,
+    nvmlDeviceGetTotalEccErrors: getTotalEccErrors,
+    nvmlDeviceGetRemappedRows: getRemappedRows,
+    nvmlDeviceGetRetiredPages: getRetiredPages,
+    nvmlDeviceGetRetiredPagesPendingStatus: getRetiredPending,
   };
   const missing = Object.keys(readings).filter((name) => readings[name] === null);
   const fallbacks = [
@@ -333,6 +366,43 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
       scratch.writeBigUInt64LE(0n, 0);
       const code = getTotalEnergy(device, scratch);
       return code === NvmlCode.success ? succeed(Number(scratch.readBigUInt64LE(0))) : fail(code);
+    },
+    eccEnabled(device) {
+      if (getEccMode === null) return fail(NvmlCode.functionNotFound);
+      scratch.fill(0, 0, 8);
+      const code = getEccMode(device, scratch, scratch.subarray(4));
+      return code === NvmlCode.success ? succeed(scratch.readUInt32LE(0) !== 0) : fail(code);
+    },
+    eccErrors(device, type, counter) {
+      if (getTotalEccErrors === null) return fail(NvmlCode.functionNotFound);
+      scratch.writeBigUInt64LE(0n, 0);
+      const code = getTotalEccErrors(device, type, counter, scratch);
+      return code === NvmlCode.success ? succeed(Number(scratch.readBigUInt64LE(0))) : fail(code);
+    },
+    remappedRows(device) {
+      if (getRemappedRows === null) return fail(NvmlCode.functionNotFound);
+      scratch.fill(0, 0, 16);
+      const code = getRemappedRows(device, scratch, scratch.subarray(4), scratch.subarray(8), scratch.subarray(12));
+      if (code !== NvmlCode.success) return fail(code);
+      return succeed({
+        correctable: scratch.readUInt32LE(0),
+        uncorrectable: scratch.readUInt32LE(4),
+        pending: scratch.readUInt32LE(8) !== 0,
+        failure: scratch.readUInt32LE(12) !== 0,
+      });
+    },
+    retiredPages(device, cause) {
+      if (getRetiredPages === null) return fail(NvmlCode.functionNotFound);
+      // A count of 0 and no array asks only how many pages there are.
+      scratch.writeUInt32LE(0, 0);
+      const code = getRetiredPages(device, cause, scratch, null);
+      return code === NvmlCode.success || code === NvmlCode.insufficientSize ? succeed(scratch.readUInt32LE(0)) : fail(code);
+    },
+    retiredPagesPending(device) {
+      if (getRetiredPending === null) return fail(NvmlCode.functionNotFound);
+      scratch.writeUInt32LE(0, 0);
+      const code = getRetiredPending(device, scratch);
+      return code === NvmlCode.success ? succeed(scratch.readUInt32LE(0) !== 0) : fail(code);
     },
   };
 }

@@ -1,8 +1,9 @@
 import type { Logger } from "../../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../source";
-import type { GpuProcess } from "../types";
+import type { GpuMemoryHealth, GpuProcess } from "../types";
 import { NvmlCode, openNvmlLibrary, type NvmlLibrary } from "./nvml-library";
 import { readTotalEnergy } from "./nvml-energy";
+import { readMemoryHealth } from "./nvml-memory-health";
 import { readComputeProcesses } from "./nvml-processes";
 import { NvmlReader, type NvmlGpu, type NvmlReadProblem, type NvmlTick } from "./nvml-reader";
 
@@ -79,9 +80,19 @@ export class NvmlSource implements GpuSource {
 
   /** Compute processes on every GPU; rejects while NVML is not open. */
   async processes(): Promise<GpuProcess[]> {
-    const open = this.open;
-    if (!open) throw new Error(`NVML is not open${this.stats.lastError ? `: ${this.stats.lastError}` : ""}`);
+    const open = this.requireOpen();
     return readComputeProcesses(open.library, open.gpus, (problem) => this.countProblem(problem));
+  }
+
+  /** Memory error counters of every GPU; rejects while NVML is not open. */
+  async memoryHealth(): Promise<GpuMemoryHealth[]> {
+    const open = this.requireOpen();
+    return readMemoryHealth(open.library, open.gpus, (problem) => this.countProblem(problem));
+  }
+
+  private requireOpen(): OpenNvml {
+    if (!this.open) throw new Error(`NVML is not open${this.stats.lastError ? `: ${this.stats.lastError}` : ""}`);
+    return this.open;
   }
 
   /** Energy used since the driver loaded, millijoules, by GPU uuid; empty while NVML is not open. */
