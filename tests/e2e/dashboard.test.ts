@@ -97,6 +97,9 @@ describe("the dashboard in a browser", () => {
     // The simulated cards report no fan: it reads n/a, never 0.
     expect(await text(page, "[data-testid=gpu-card][data-gpu='0'] [data-metric=fan]")).toBe("n/a");
     expect(await text(page, "[data-testid=gpu-card][data-gpu='0'] .chips")).toMatch(/idle|boost|SW power cap/);
+    // A simulated H200 keeps ECC on and has no memory errors.
+    await page.waitForSelector("[data-testid=gpu-card][data-gpu='0'] [data-metric=memory-errors]");
+    expect(await text(page, "[data-testid=gpu-card][data-gpu='0'] [data-metric=memory-errors]")).toBe("0 uncorrected · 0 corrected");
 
     await chartsDrawn(page, 4);
     await screenshot(page, "live-desktop.png");

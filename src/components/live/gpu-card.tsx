@@ -1,7 +1,8 @@
-import type { GpuHealthStatus, GpuProcessRow, LiveSample } from "../../lib/api-types";
+import type { GpuHealthStatus, GpuMemoryHealthRow, GpuProcessRow, LiveSample } from "../../lib/api-types";
 import { celsius, clockTime, gibFromMib, megahertz, percent, watts } from "../../lib/format";
 import { clockEventReasonWords, decodeClockEventReasons } from "../../server/sources/clock-event-reasons";
 import { Meter } from "../meter";
+import { MemoryErrorChips, MemoryErrorsRow, memoryErrorsState } from "./gpu-memory-errors";
 import { GpuProcesses } from "./gpu-processes";
 
 type Tone = "good" | "idle" | "warn" | "bad" | "neutral";
@@ -54,14 +55,16 @@ export interface GpuCardProps {
   /** Its compute processes: undefined before the first listing, null when they cannot be listed. */
   processes?: GpuProcessRow[] | null;
   processProblem?: string | null;
+  /** Its memory error counters; undefined until read, or where the source cannot tell. */
+  memory?: GpuMemoryHealthRow;
 }
 
-export function GpuCard({ sample, name, health, processes, processProblem = null }: GpuCardProps) {
+export function GpuCard({ sample, name, health, processes, processProblem = null, memory }: GpuCardProps) {
   const label = `GPU ${sample.index}`;
   const notReporting = health && health.state !== "reporting" ? health : null;
   const temperatureTone = sample.temperatureC !== null && sample.temperatureC >= 85 ? "bad" : sample.temperatureC !== null && sample.temperatureC >= 75 ? "warn" : "ok";
   return (
-    <section className="card gpu-card" aria-label={label} data-testid="gpu-card" data-gpu={sample.index} data-stale={notReporting?.state}>
+    <section className="card gpu-card" aria-label={label} data-testid="gpu-card" data-gpu={sample.index} data-stale={notReporting?.state} data-memory-errors={memoryErrorsState(memory)}>
       <header className="gpu-card-head">
         <h2>
           <span className="gpu-index">{label}</span>
@@ -71,9 +74,10 @@ export function GpuCard({ sample, name, health, processes, processProblem = null
           {sample.pstate === null ? "P n/a" : `P${sample.pstate}`}
         </span>
       </header>
-      <div className="chips" aria-label="Clock state">
+      <div className="chips" aria-label="State">
         {notReporting ? <NotReporting health={notReporting} /> : null}
         <ClockState mask={sample.clockEventReasons} />
+        <MemoryErrorChips health={memory} />
       </div>
 
       <div className="headline">
@@ -130,6 +134,7 @@ export function GpuCard({ sample, name, health, processes, processProblem = null
         <dt>Memory temp.</dt>
         <dd data-metric="memory-temperature">{celsius(sample.memoryTemperatureC)}</dd>
         <dd className="bar-cell" />
+        <MemoryErrorsRow health={memory} />
       </dl>
       <GpuProcesses processes={processes} problem={processProblem} />
     </section>

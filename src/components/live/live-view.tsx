@@ -17,6 +17,8 @@ const SEED = { hours: 1, limit: 5000 } as const;
 const HEALTH_REFRESH_MS = 1000;
 /** The server shares one listing for two seconds; asking more often shows nothing new. */
 const PROCESSES_REFRESH_MS = 3000;
+/** Memory error counters change rarely; the server reads them at most every ten seconds. */
+const MEMORY_HEALTH_REFRESH_MS = 30_000;
 
 export function LiveView() {
   const trpc = useTRPC();
@@ -47,6 +49,8 @@ export function LiveView() {
     return processesByUuid.get(uuid) ?? [];
   };
   const processProblem = processes.data?.error ? `Listing processes failed: ${processes.data.error}` : null;
+  const memoryHealth = useQuery(trpc.gpus.memoryHealth.queryOptions(undefined, { refetchInterval: MEMORY_HEALTH_REFRESH_MS }));
+  const memoryByUuid = useMemo(() => new Map((memoryHealth.data?.gpus ?? []).map((g) => [g.gpuUuid, g])), [memoryHealth.data]);
   const newestStored = useMemo(() => {
     const newest = new Map<string, LiveSample>();
     for (const { gpuIndex, gpuUuid, gpuName: _name, ...reading } of seedRecords.data ?? []) {
@@ -109,6 +113,7 @@ export function LiveView() {
               health={healthByUuid.get(sample.uuid)}
               processes={processesOf(sample.uuid)}
               processProblem={processProblem}
+              memory={memoryByUuid.get(sample.uuid)}
             />
           ))}
         </div>

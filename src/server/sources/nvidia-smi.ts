@@ -116,7 +116,8 @@ export class NvidiaSmiSource implements GpuSource {
 
   /** One `--query-gpu` run of the memory error counters; fields this driver does not know are left out from then on. */
   async memoryHealth(): Promise<GpuMemoryHealth[]> {
-    for (let attempt = 0; attempt < MAX_FIELD_RETRIES; attempt++) {
+    // Each refused field is dropped in turn: at worst all but the uuid.
+    for (let attempt = 0; attempt < MEMORY_HEALTH_QUERY_FIELDS.length; attempt++) {
       const fields = this.memoryHealthFields;
       const result = await runOnce(this.options.command, [`--query-gpu=${fields.join(",")}`, "--format=csv,noheader"], PROCESS_QUERY_TIMEOUT_MS, this.options.env);
       const unknown = parseUnknownFieldError(result.stdout + result.stderr);
