@@ -235,6 +235,7 @@ describe("nvidia-oc start, and the commands that ask it", () => {
     expect(text.stdout).toMatch(/^collector\s+every 200 ms: [\d,]+ collected, [\d,]+ stored, 0 dropped/m);
     expect(text.stdout).toMatch(new RegExp(`^database\\s+${dbPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .* of 50\\.0 MiB, samples kept 30 days`, "m"));
     expect(text.stdout).toMatch(/^GPU 2\s+NVIDIA H200 \(simulated\): [\d.]+ °C/m);
+    expect(text.stdout.match(/^\s+memory errors: 0 uncorrected · 0 corrected$/gm)).toHaveLength(3);
 
     expect(json.code, json.stderr).toBe(0);
     const answer = JSON.parse(json.stdout) as { url: string; ok: boolean; collector: { intervalMs: number }; gpus: unknown[] };

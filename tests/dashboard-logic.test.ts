@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import type { HistoryRecord, LiveSnapshot, TelemetrySeries, TelemetryStats } from "../src/lib/api-types";
 import { connectionState, OFFLINE_AFTER_MS } from "../src/lib/connection-state";
 import { bytes, celsius, gibFromMib, megahertz, percent, watts } from "../src/lib/format";
+import { memoryErrorFlags, memoryErrorsLifetime, memoryErrorsState, memoryErrorsSummary } from "../src/lib/memory-errors";
 import { RollingWindow } from "../src/lib/rolling-window";
 import { mergeExactStats, statsFromSeries } from "../src/lib/series-stats";
 import { exportHours, exportUrl, historySearch, parseHistoryParams, scaleWindow, windowOf } from "../src/lib/time-range";
 import { simulatedGpuInfo } from "../src/server/sources/simulated";
-import type { GpuMetrics } from "../src/server/sources/types";
+import { noMemoryHealth, type GpuMetrics } from "../src/server/sources/types";
 
 const HOUR = 3_600_000;
 const params = (query: string) => new URLSearchParams(query);
@@ -163,5 +164,35 @@ describe("range statistics from the series", () => {
     expect(merged.samples).toBe(5);
     expect(merged.metrics.temperatureC).toEqual({ min: 29, max: 51, avg: 44 });
     expect(merged.metrics.graphicsClockMhz.avg).toBe(1400);
+  });
+});
+
+describe("memory errors in words", () => {
+  const healthy = { ...noMemoryHealth("GPU-a"), eccEnabled: true, eccCorrectedVolatile: 0, eccUncorrectedVolatile: 0, eccCorrectedAggregate: 7, eccUncorrectedAggregate: 0, remappedRowsCorrectable: 0, remappedRowsUncorrectable: 0, rowRemapPending: false, rowRemapFailure: false };
+
+  it("say a healthy card is ok, with the card's lifetime counts apart", () => {
+    expect(memoryErrorsState(healthy)).toBe("ok");
+    expect(memoryErrorsSummary(healthy)).toBe("0 uncorrected · 0 corrected");
+    expect(memoryErrorFlags(healthy)).toEqual([]);
+    expect(memoryErrorsLifetime(healthy)).toBe("Over the card's life: 0 uncorrected, 7 corrected ECC errors. Rows remapped to spares: 0 for uncorrectable, 0 for correctable errors.");
+  });
+
+  it("rank what needs the owner: corrected errors and a pending reset warn, uncorrected errors and a failed remap are bad", () => {
+    expect(memoryErrorsState({ ...healthy, eccCorrectedVolatile: 3 })).toBe("warn");
+    expect(memoryErrorsState({ ...healthy, rowRemapPending: true })).toBe("warn");
+    expect(memoryErrorsState({ ...healthy, eccUncorrectedVolatile: 1 })).toBe("bad");
+    const failed = { ...healthy, rowRemapFailure: true, remappedRowsUncorrectable: 1200, remappedRowsCorrectable: 34 };
+    expect(memoryErrorsState(failed)).toBe("bad");
+    expect(memoryErrorsSummary(failed)).toBe("0 uncorrected · 0 corrected · 1,234 rows remapped");
+    expect(memoryErrorFlags(failed).map((f) => [f.text, f.tone])).toEqual([["row remap failed", "bad"]]);
+    const pages = { ...healthy, retiredPagesSingleBit: 2, retiredPagesDoubleBit: 0, retiredPagesPending: true };
+    expect(memoryErrorFlags(pages).map((f) => f.text)).toEqual(["page retirement pending"]);
+    expect(memoryErrorsLifetime(pages)).toMatch(/Retired pages: 0 double-bit, 2 single-bit\.$/);
+  });
+
+  it("say ECC off, and claim nothing of a card that keeps no counters or was not read yet", () => {
+    expect(memoryErrorsSummary({ ...healthy, eccEnabled: false })).toBe("ECC off");
+    expect(memoryErrorsState(noMemoryHealth("GPU-b"))).toBe("not-kept");
+    expect(memoryErrorsState(undefined)).toBe("unknown");
   });
 });

@@ -1,6 +1,7 @@
 import type { inferRouterOutputs } from "@trpc/server";
 import { createTelemetryClient } from "../../client/telemetry-client";
 import type { AppRouter } from "../../server/routers/_app";
+import { memoryErrorFlags, memoryErrorsState, memoryErrorsSummary } from "../../lib/memory-errors";
 import { defineCommand } from "../command";
 import { formatAgo, formatBytes, formatCount, formatDuration, formatTime } from "../format";
 import { askServer } from "../server-failure";
@@ -8,6 +9,7 @@ import { SERVER_OPTIONS, serverTarget } from "../server-target";
 
 type Health = inferRouterOutputs<AppRouter>["health"]["status"];
 type Processes = inferRouterOutputs<AppRouter>["gpus"]["processes"];
+type MemoryHealth = inferRouterOutputs<AppRouter>["gpus"]["memoryHealth"];
 
 export const statusCommand = defineCommand({
   name: "status",
@@ -23,8 +25,12 @@ counters, the database and the newest reading of each GPU in a few lines.`,
   async run({ values }) {
     const target = serverTarget(values);
     const client = createTelemetryClient(target.url, { token: target.token ?? undefined, timeoutMs: target.timeoutMs });
-    const [health, processes] = await askServer(target, () => Promise.all([client.health.status.query(), client.gpus.processes.query()]));
-    process.stdout.write(values.json ? `${JSON.stringify({ url: target.url, ...health, processes }, null, 2)}\n` : describeHealth(target.url, health, processes));
+    const [health, processes, memoryHealth] = await askServer(target, () =>
+      Promise.all([client.health.status.query(), client.gpus.processes.query(), client.gpus.memoryHealth.query()]),
+    );
+    process.stdout.write(
+      values.json ? `${JSON.stringify({ url: target.url, ...health, processes, memoryHealth }, null, 2)}\n` : describeHealth(target.url, health, processes, memoryHealth),
+    );
   },
 });
 
@@ -32,7 +38,7 @@ const LABEL_WIDTH = 11;
 const line = (label: string, text: string) => `${label.padEnd(LABEL_WIDTH)}${text}\n`;
 const more = (text: string) => line("", text);
 
-export function describeHealth(url: string, health: Health, processes: Processes | null = null, now = Date.now()): string {
+export function describeHealth(url: string, health: Health, processes: Processes | null = null, memoryHealth: MemoryHealth | null = null, now = Date.now()): string {
   const { source, collector, database } = health;
   let out = `nvidia-oc at ${url}, up ${formatDuration(health.uptimeMs)}${health.signInRequired ? ", token required" : ""}\n`;
 
@@ -81,6 +87,11 @@ export function describeHealth(url: string, health: Health, processes: Processes
     if (state && state.state !== "reporting") {
       out += more(`${state.state}${state.since ? ` since ${formatTime(state.since)}` : ""}${state.problem ? `: ${state.problem}` : ""}`);
     }
+    const memoryErrors = memoryHealth?.gpus.find((g) => g.gpuUuid === gpu.uuid);
+    if (memoryErrors && memoryErrorsState(memoryErrors) !== "not-kept") {
+      const flags = memoryErrorFlags(memoryErrors).map((flag) => flag.text);
+      out += more(`memory errors: ${memoryErrorsSummary(memoryErrors)}${flags.length > 0 ? `; ${flags.join(", ")}` : ""}`);
+    }
     // What runs on it, as nvidia-smi's process table shows it.
     for (const p of processes?.processes.filter((p) => p.gpuUuid === gpu.uuid) ?? []) {
       const memory = p.usedMemoryMib === null ? "memory n/a" : `${formatCount(p.usedMemoryMib)} MiB`;
@@ -88,5 +99,6 @@ export function describeHealth(url: string, health: Health, processes: Processes
     }
   }
   if (processes?.error) out += line("processes", `could not be listed: ${processes.error}`);
+  if (memoryHealth?.error) out += line("memory", `errors could not be read: ${memoryHealth.error}`);
   return out;
 }

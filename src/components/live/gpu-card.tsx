@@ -2,7 +2,8 @@ import type { GpuHealthStatus, GpuMemoryHealthRow, GpuProcessRow, LiveSample } f
 import { celsius, clockTime, gibFromMib, megahertz, percent, watts } from "../../lib/format";
 import { clockEventReasonWords, decodeClockEventReasons } from "../../server/sources/clock-event-reasons";
 import { Meter } from "../meter";
-import { MemoryErrorChips, MemoryErrorsRow, memoryErrorsState } from "./gpu-memory-errors";
+import { memoryErrorsState } from "../../lib/memory-errors";
+import { MemoryErrorChips, MemoryErrorsRow } from "./gpu-memory-errors";
 import { GpuProcesses } from "./gpu-processes";
 
 type Tone = "good" | "idle" | "warn" | "bad" | "neutral";
