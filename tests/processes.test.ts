@@ -77,14 +77,15 @@ describe("the processes on each GPU", () => {
 });
 
 describe("nvidia-oc status", () => {
-  it("lists each GPU's processes under it", async () => {
+  it("lists each GPU's memory errors and processes under it", async () => {
     const child = spawn(process.execPath, [path.join(ROOT, "bin", "nvidia-oc.mjs"), "status", "--url", onSmi.url], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
     const code = await new Promise((resolve) => child.once("exit", resolve));
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^GPU 0 +NVIDIA H200: .*\n +pid 1586 python3( \(\w+\))?: 1,130 MiB$/m);
-    expect(stdout).not.toMatch(/^GPU 1 .*\n +pid/m);
+    // Under each GPU: its memory errors (the H200 capture's, all 0), then what runs on it.
+    expect(stdout).toMatch(/^GPU 0 +NVIDIA H200: .*\n +memory errors: 0 uncorrected · 0 corrected\n +pid 1586 python3( \(\w+\))?: 1,130 MiB$/m);
+    expect(stdout).not.toMatch(/^GPU 1 .*\n.*\n +pid/m);
   });
 });
 
