@@ -42,6 +42,7 @@ const DCGM_FIELDS: DcgmField[] = [
 ];
 
 const GPU_LABELS = ["gpu", "UUID", "device", "modelName", "Hostname"] as const;
+type GpuLabels = Record<(typeof GPU_LABELS)[number], string>;
 
 type MemoryHealthField = {
   name: string;
@@ -77,19 +78,27 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
   const registry = new Registry();
   const hostname = os.hostname();
 
+  /** dcgm-exporter's labels of every GPU this recorder knows, by uuid. */
+  const labelsByUuid = (): Map<string, GpuLabels> => {
+    const names = new Map(collector.gpus().map((g) => [g.uuid, g.name]));
+    return new Map(
+      collector.status().gpus.map((gpu) => [
+        gpu.uuid,
+        { gpu: String(gpu.index), UUID: gpu.uuid, device: `nvidia${gpu.index}`, modelName: names.get(gpu.uuid) ?? "", Hostname: hostname },
+      ]),
+    );
+  };
+
   /** The newest sample of every GPU that is still reporting, with its labels. */
-  const reporting = (): Array<{ labels: Record<(typeof GPU_LABELS)[number], string>; sample: GpuSample }> => {
+  const reporting = (): Array<{ labels: GpuLabels; sample: GpuSample }> => {
     const latest = collector.latest();
     if (!latest) return [];
-    const status = collector.status();
-    const reportingUuids = new Set(status.gpus.filter((g) => g.state === "reporting").map((g) => g.uuid));
-    const names = new Map(collector.gpus().map((g) => [g.uuid, g.name]));
-    return latest.samples
-      .filter((sample) => reportingUuids.has(sample.uuid))
-      .map((sample) => ({
-        sample,
-        labels: { gpu: String(sample.index), UUID: sample.uuid, device: `nvidia${sample.index}`, modelName: names.get(sample.uuid) ?? "", Hostname: hostname },
-      }));
+    const reportingUuids = new Set(collector.status().gpus.filter((g) => g.state === "reporting").map((g) => g.uuid));
+    const labels = labelsByUuid();
+    return latest.samples.flatMap((sample) => {
+      const gpuLabels = labels.get(sample.uuid);
+      return reportingUuids.has(sample.uuid) && gpuLabels ? [{ sample, labels: gpuLabels }] : [];
+    });
   };
 
   for (const field of DCGM_FIELDS) {
@@ -125,24 +134,13 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
     },
   });
 
-  /** Labels of every GPU this recorder knows, by uuid. */
-  const labelsByUuid = () => {
-    const names = new Map(collector.gpus().map((g) => [g.uuid, g.name]));
-    return new Map(
-      collector.status().gpus.map((gpu) => [
-        gpu.uuid,
-        { gpu: String(gpu.index), UUID: gpu.uuid, device: `nvidia${gpu.index}`, modelName: names.get(gpu.uuid) ?? "", Hostname: hostname },
-      ]),
-    );
-  };
-
   /**
    * The field's value for every GPU that reports it, booleans as 0 and 1, from the
    * last listing: a scrape never waits on a one-shot nvidia-smi query.
    */
   const memoryValues = (field: MemoryHealthField) => {
     const labels = labelsByUuid();
-    const found: Array<[Record<(typeof GPU_LABELS)[number], string>, number]> = [];
+    const found: Array<[GpuLabels, number]> = [];
     for (const health of memoryHealth.latest()?.gpus ?? []) {
       const value = field.value(health);
       const gpuLabels = labels.get(health.gpuUuid);
@@ -178,10 +176,10 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
     registers: [registry],
     collect() {
       this.reset();
-      const names = new Map(collector.gpus().map((g) => [g.uuid, g.name]));
+      const labels = labelsByUuid();
       for (const gpu of collector.status().gpus) {
-        const labels = { gpu: String(gpu.index), UUID: gpu.uuid, device: `nvidia${gpu.index}`, modelName: names.get(gpu.uuid) ?? "", Hostname: hostname, state: gpu.state };
-        this.set(labels, gpu.state === "reporting" ? 1 : 0);
+        const gpuLabels = labels.get(gpu.uuid);
+        if (gpuLabels) this.set({ ...gpuLabels, state: gpu.state }, gpu.state === "reporting" ? 1 : 0);
       }
     },
   });

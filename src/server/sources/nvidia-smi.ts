@@ -25,8 +25,8 @@ import { placeholderGpuInfo, type GpuInfo, type GpuMemoryHealth, type GpuProcess
  * with backoff, and a field this driver does not know is dropped, not fatal.
  */
 
-/** Listing processes takes nvidia-smi about as long as one query; past this it is stuck. */
-const PROCESS_QUERY_TIMEOUT_MS = 5000;
+/** A one-shot query (processes, memory errors) takes nvidia-smi well under a second; past this it is stuck. */
+const ONE_SHOT_QUERY_TIMEOUT_MS = 5000;
 
 export interface NvidiaSmiOptions {
   command: string;
@@ -109,7 +109,7 @@ export class NvidiaSmiSource implements GpuSource {
   /** One `--query-compute-apps` run: nvidia-smi has no loop mode for it. */
   async processes(): Promise<GpuProcess[]> {
     const args = [`--query-compute-apps=${COMPUTE_APPS_QUERY_FIELDS.join(",")}`, "--format=csv,noheader,nounits"];
-    const result = await runOnce(this.options.command, args, PROCESS_QUERY_TIMEOUT_MS, this.options.env);
+    const result = await runOnce(this.options.command, args, ONE_SHOT_QUERY_TIMEOUT_MS, this.options.env);
     if (result.code !== 0) throw runFailure(this.options.command, result);
     return parseComputeAppsCsv(result.stdout, COMPUTE_APPS_QUERY_FIELDS);
   }
@@ -119,7 +119,7 @@ export class NvidiaSmiSource implements GpuSource {
     // Each refused field is dropped in turn: at worst all but the uuid.
     for (let attempt = 0; attempt < MEMORY_HEALTH_QUERY_FIELDS.length; attempt++) {
       const fields = this.memoryHealthFields;
-      const result = await runOnce(this.options.command, [`--query-gpu=${fields.join(",")}`, "--format=csv,noheader"], PROCESS_QUERY_TIMEOUT_MS, this.options.env);
+      const result = await runOnce(this.options.command, [`--query-gpu=${fields.join(",")}`, "--format=csv,noheader"], ONE_SHOT_QUERY_TIMEOUT_MS, this.options.env);
       const unknown = parseUnknownFieldError(result.stdout + result.stderr);
       const retry = unknown && unknown !== "uuid" ? fieldsWithoutUnknown(fields, unknown) : null;
       if (retry) {
@@ -327,12 +327,12 @@ export interface RunResult {
   error: string | null;
 }
 
-/** Runs a command to completion (with a time limit, since a wedged driver can hang nvidia-smi). */
 /** Why a one-shot run failed; nvidia-smi prints its complaints (an unknown field, no permission) on stdout. */
 function runFailure(command: string, result: RunResult): Error {
   return new Error(result.error ?? ((result.stderr.trim() || result.stdout.trim()) || `${command} exited with ${result.code}`));
 }
 
+/** Runs a command to completion (with a time limit, since a wedged driver can hang nvidia-smi). */
 export function runOnce(command: string, args: string[], timeoutMs = 10_000, env?: NodeJS.ProcessEnv): Promise<RunResult> {
   return new Promise((resolve) => {
     let stdout = "";
