@@ -187,6 +187,7 @@ const REST_ROUTES = [
   { path: "/api/telemetry/database/stats", params: [] },
   { path: "/api/telemetry/processes", params: ["gpu_index"] },
   { path: "/api/telemetry/memory-health", params: ["gpu_index"] },
+  { path: "/api/telemetry/xid-errors", params: ["gpu_index"] },
   { path: "/api/telemetry/export", params: ["format", "gpu_index", "hours"] },
   { path: "/api/telemetry/stream", params: ["interval", "gpu_index"] },
 ];
@@ -233,7 +234,7 @@ describe("fuzzing the REST API", () => {
   });
 
   it("other methods and unknown paths: 405 or 404 with a message, whatever the body", async () => {
-    const segment = fc.oneof(fc.constantFrom("history", "stats", "database", "processes", "memory-health", "export", "stream", "0", "gpus", "health", "%ZZ"), clean(fc.string({ unit: "grapheme", minLength: 1, maxLength: 10 })).map(encodeURIComponent));
+    const segment = fc.oneof(fc.constantFrom("history", "stats", "database", "processes", "memory-health", "xid-errors", "export", "stream", "0", "gpus", "health", "%ZZ"), clean(fc.string({ unit: "grapheme", minLength: 1, maxLength: 10 })).map(encodeURIComponent));
     const method = fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD");
     await fc.assert(
       fc.asyncProperty(method, fc.array(segment, { maxLength: 4 }), fc.option(clean(fc.string({ maxLength: 200 })), { nil: undefined }), async (verb, segments, body) => {
@@ -288,6 +289,7 @@ const PROCEDURES: Procedure[] = [
   { path: "gpus.list", kind: "query", keys: [] },
   { path: "gpus.processes", kind: "query", keys: ["gpuIndex"] },
   { path: "gpus.memoryHealth", kind: "query", keys: ["gpuIndex"] },
+  { path: "gpus.xidErrors", kind: "query", keys: ["gpuIndex"] },
   { path: "collector.status", kind: "query", keys: [] },
   { path: "database.stats", kind: "query", keys: [] },
   { path: "telemetry.history", kind: "query", keys: ["gpuIndex", "hours", "limit"] },

@@ -24,6 +24,8 @@ beforeAll(async () => {
     FAKE_NVML_GPUS: "2",
     // A worn card: ECC errors, remapped rows, one remap waiting for a reset.
     FAKE_NVML_MEMORY_ERRORS: WORN_NVML_KNOBS.FAKE_NVML_MEMORY_ERRORS,
+    // GPU 1 reports a double-bit ECC error, then falls off the bus.
+    FAKE_NVML_XIDS: "1:48:2,1:79:3",
   });
 
   // Two H200s from the real capture: GPU 1 is lost, and the driver does not know memory temperature.
@@ -181,6 +183,28 @@ describe("GET /metrics", () => {
     const healthy = parseExposition(await scrape());
     expect(of(healthy, "0")).toEqual(Object.fromEntries(Object.keys(wornCounters).map((name) => [name, 0])));
     expect(of(healthy, "1")).toEqual({});
+  });
+
+  it("exports each GPU's last Xid error where the source sees them (NVML), and lists them over tRPC and REST", async () => {
+    const client = trpcClient(onNvml.url);
+    const listing = await waitFor(async () => {
+      const answer = await client.gpus.xidErrors.query();
+      return answer.events.length >= 2 ? answer : undefined;
+    }, 20_000, "two Xid errors");
+    expect(listing.supported).toBe(true);
+    expect(listing.events.map((e) => [e.gpuIndex, e.xid, e.meaning])).toEqual([
+      [1, 79, "GPU has fallen off the bus"],
+      [1, 48, "double-bit ECC error"],
+    ]);
+    expect((await client.gpus.xidErrors.query({ gpuIndex: 0 })).events).toEqual([]);
+    const rest = (await (await fetch(`${onNvml.url}/api/telemetry/xid-errors?gpu_index=1`)).json()) as { supported: boolean; events: Array<Record<string, unknown>> };
+    expect(rest.events[0]).toEqual({ at: new Date(listing.events[0].at).toISOString(), gpu_index: 1, gpu_uuid: listing.events[0].gpuUuid, xid: 79, meaning: "GPU has fallen off the bus" });
+
+    const xid = parseExposition(await scrape(onNvml)).filter((s) => s.name === "DCGM_FI_DEV_XID_ERRORS");
+    expect(xid.map((s) => [s.labels.gpu, s.value])).toEqual([["1", 79]]);
+    // nvidia-smi cannot see them: unsupported, and nothing exported.
+    expect(await trpcClient(server.url).gpus.xidErrors.query()).toEqual({ supported: false, events: [] });
+    expect(parseExposition(await scrape()).filter((s) => s.name === "DCGM_FI_DEV_XID_ERRORS")).toEqual([]);
   });
 
   it("answers only GET and HEAD", async () => {

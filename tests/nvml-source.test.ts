@@ -406,6 +406,34 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
     expect(refused.lines.find((l) => l.reading === "nvmlDeviceGetComputeRunningProcesses")).toMatchObject({ code: 4, level: LEVEL.warn });
   });
 
+  it("takes each Xid error the driver reports once, logs it with its meaning and keeps it for the API", async () => {
+    // GPU 1 falls off the bus after its third read; GPU 0 reports an unnamed Xid after its fifth.
+    const nvml = await startNvml({ FAKE_NVML_GPUS: "2", FAKE_NVML_XIDS: "1:79:3,0:999:5" });
+    const events = await waitFor(() => (nvml.source.xidErrors().length >= 2 ? nvml.source.xidErrors() : undefined), 10_000, "two Xid errors");
+    expect(events.map((e) => [e.gpuUuid, e.xid])).toEqual([
+      [expectedFacts(1).uuid, 79],
+      [H200_UUID, 999],
+    ]);
+    for (const event of events) expect(event.at).toBeGreaterThan(Date.now() - 10_000);
+    const logged = nvml.lines.filter((l) => typeof l.msg === "string" && l.msg.includes("reported Xid"));
+    expect(logged.map((l) => [l.msg, l.meaning, l.level])).toEqual([
+      ["GPU 1 reported Xid 79", "GPU has fallen off the bus", LEVEL.warn],
+      ["GPU 0 reported Xid 999", null, LEVEL.warn],
+    ]);
+    // Delivered once: more ticks add nothing.
+    await nvml.stored(nvml.status().stored + 4);
+    expect(nvml.source.xidErrors()).toHaveLength(2);
+    expect(nvml.calls("nvmlDeviceRegisterEvents")).toBe(2);
+    await nvml.stop();
+    expect(nvml.calls("nvmlEventSetFree")).toBe(1);
+
+    // A driver that cannot register a GPU's events: nothing watched, nothing logged, sampling goes on.
+    const unwatched = await startNvml({ FAKE_NVML_NOT_SUPPORTED: "events", FAKE_NVML_XIDS: "0:79:1" });
+    await unwatched.stored(3);
+    expect(unwatched.source.xidErrors()).toEqual([]);
+    expect(unwatched.lines.filter((l) => l.level >= LEVEL.warn)).toEqual([]);
+  });
+
   it("reads the memory error counters as the H200's nvidia-smi reports them, and what the driver says of each GPU", async () => {
     const nvml = await startNvml({ FAKE_NVML_GPUS: "2" });
     const fields = smiFields();

@@ -21,6 +21,9 @@ export type GpuProcessRow = ProcessListing["processes"][number];
 /** One GPU's memory error counters, as `gpus.memoryHealth` lists them. */
 export type GpuMemoryHealthRow = RouterOutputs["gpus"]["memoryHealth"]["gpus"][number];
 
+/** One Xid error of `gpus.xidErrors`. */
+export type XidErrorRow = RouterOutputs["gpus"]["xidErrors"]["events"][number];
+
 /** One event of `telemetry.live`: the snapshot and its tracked id (used to resume). */
 export type LiveEvent = RouterOutputs["telemetry"]["live"] extends AsyncIterable<infer E> ? E : never;
 export type LiveSnapshot = LiveEvent["data"];

@@ -8,6 +8,7 @@ import { createSignIn } from "./access/sign-in";
 import { Collector } from "./collector/collector";
 import { GpuMemoryHealthReader } from "./collector/gpu-memory-health";
 import { GpuProcesses } from "./collector/gpu-processes";
+import { GpuXidErrors } from "./collector/gpu-xid-errors";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
@@ -62,7 +63,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const indexOf = (uuid: string) => collector.gpus().find((g) => g.uuid === uuid)?.index ?? null;
   const processes = new GpuProcesses({ source, log, indexOf });
   const memoryHealth = new GpuMemoryHealthReader({ source, log, indexOf });
-  const services: Services = { config, collector, storage, processes, memoryHealth, startedAt: Date.now() };
+  const xidErrors = new GpuXidErrors({ source, indexOf });
+  const services: Services = { config, collector, storage, processes, memoryHealth, xidErrors, startedAt: Date.now() };
 
   const trpc = compressed(createHTTPHandler({
     router: appRouter,

@@ -19,7 +19,16 @@ beforeAll(async () => {
   execFileSync("gcc", ["-shared", "-fPIC", "-o", library, path.join(ROOT, "tests", "fake-nvml", "fake-nvml.c")]);
   [worn, geforce, browser] = await Promise.all([
     // Two H200s through NVML, both worn: ECC errors, remapped rows, a remap waiting for a reset.
-    startServerProcess({ NVOC_SOURCE: "nvml", NVOC_NVML_LIBRARY: library, NVOC_INTERVAL_MS: "200", NVOC_DB_PATH: path.join(dir, "worn", "telemetry.db"), FAKE_NVML_GPUS: "2", ...WORN_NVML_KNOBS }),
+    startServerProcess({
+      NVOC_SOURCE: "nvml",
+      NVOC_NVML_LIBRARY: library,
+      NVOC_INTERVAL_MS: "200",
+      NVOC_DB_PATH: path.join(dir, "worn", "telemetry.db"),
+      FAKE_NVML_GPUS: "2",
+      // GPU 1 also reports Xid 63 twice (rows remapped), then Xid 94 (a contained ECC error).
+      FAKE_NVML_XIDS: "1:63:2,1:63:3,1:94:4",
+      ...WORN_NVML_KNOBS,
+    }),
     // A card whose driver refuses every memory error field, as a GeForce's nvidia-smi answers [N/A].
     startServerProcess({
       NVOC_SOURCE: "nvidia-smi",
@@ -54,6 +63,11 @@ describe("memory errors on the live page", () => {
     expect(await page.locator(`${card(1)} [data-testid=memory-error-flag]`).allInnerTexts()).toEqual(["GPU reset pending", "page retirement pending"]);
     // Nothing wider than the window.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+    // The newest Xid, what it means and when, with the earlier ones counted.
+    const xid = page.locator(`${card(1)} [data-testid=xid-error]`);
+    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === "Xid 94", `${card(1)} [data-testid=xid-error]`);
+    expect(await xid.getAttribute("title")).toMatch(/^contained ECC error, at \d\d:\d\d:\d\d \(and 2 earlier\)$/);
+    expect(await page.locator(`${card(0)} [data-testid=xid-error]`).count()).toBe(0);
     await screenshot(page, "live-memory-errors.png");
     expect(errors).toEqual([]);
     await context.close();

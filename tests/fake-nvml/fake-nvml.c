@@ -27,9 +27,11 @@
  *                                  (correctable, uncorrectable) and remap pending, failure (0/1);
  *                                  all 0 by default, as on the H200. Page retirement answers NOT_SUPPORTED
  *                                  (Hopper keeps none) unless FAKE_NVML_RETIRED_PAGES=sbe,dbe,pending is set.
+ *   FAKE_NVML_XIDS=gpu:xid:reads,...  Xid errors: each is delivered once to a registered event set,
+ *                                  once GPU `gpu` has answered `reads` temperature reads
  * Getter names: temp memtemp fieldvalues fan power powerlimit clock maxclock baseclock reasons
  * utilization memory pstate name uuid processes processname energy eccmode ecc remappedrows
- * retiredpages retiredpending.
+ * retiredpages retiredpending events (registering a device's events).
  * Energy: 4,122,825 mJ (the H200's counter when it was checked) plus 1000 mJ per GPU index.
  *
  * fake_nvml_calls("nvmlDeviceGetMaxClockInfo") tells how often a function was called,
@@ -107,6 +109,15 @@ static int fan_pct = -1;
 static unsigned long long memory_errors[8];
 static int retired_pages_kept;
 static unsigned int retired_pages[3];
+
+#define MAX_XIDS 16
+#define NVML_ERROR_TIMEOUT 10
+#define NVML_EVENT_TYPE_XID 0x8ULL
+static struct { unsigned int gpu, xid, after_reads; int delivered; } xids[MAX_XIDS];
+static int xid_count;
+typedef struct { unsigned long long registered_types[MAX_GPUS]; } fake_event_set;
+static fake_event_set event_sets[4];
+static int event_set_count;
 
 #define MAX_FAILS 32
 static struct { char getter[32]; nvmlReturn_t code; } fails[MAX_FAILS];
@@ -236,6 +247,17 @@ nvmlReturn_t nvmlInit_v2(void) {
   if (errors != NULL) {
     sscanf(errors, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu", &memory_errors[0], &memory_errors[1], &memory_errors[2],
            &memory_errors[3], &memory_errors[4], &memory_errors[5], &memory_errors[6], &memory_errors[7]);
+  }
+  xid_count = 0;
+  event_set_count = 0;
+  const char *xid_list = getenv("FAKE_NVML_XIDS");
+  while (xid_list != NULL && *xid_list != '\0' && xid_count < MAX_XIDS) {
+    if (sscanf(xid_list, "%u:%u:%u", &xids[xid_count].gpu, &xids[xid_count].xid, &xids[xid_count].after_reads) == 3) {
+      xids[xid_count].delivered = 0;
+      xid_count++;
+    }
+    xid_list = strchr(xid_list, ',');
+    if (xid_list != NULL) xid_list++;
   }
   const char *retired = getenv("FAKE_NVML_RETIRED_PAGES");
   retired_pages_kept = retired != NULL && sscanf(retired, "%u,%u,%u", &retired_pages[0], &retired_pages[1], &retired_pages[2]) == 3;
@@ -571,4 +593,60 @@ nvmlReturn_t nvmlDeviceGetRetiredPagesPendingStatus(nvmlDevice_t device, unsigne
   if (isPending == NULL) return NVML_ERROR_INVALID_ARGUMENT;
   *isPending = retired_pages[2];
   return NVML_SUCCESS;
+}
+
+/* ---- events ---- */
+
+typedef fake_event_set *nvmlEventSet_t;
+typedef struct {
+  nvmlDevice_t device;
+  unsigned long long eventType;
+  unsigned long long eventData;
+  unsigned int gpuInstanceId;
+  unsigned int computeInstanceId;
+} nvmlEventData_t;
+
+nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set) {
+  count_call("nvmlEventSetCreate");
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  if (set == NULL || event_set_count >= 4) return NVML_ERROR_INVALID_ARGUMENT;
+  memset(&event_sets[event_set_count], 0, sizeof event_sets[0]);
+  *set = &event_sets[event_set_count++];
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t device, unsigned long long eventTypes, nvmlEventSet_t set) {
+  count_call("nvmlDeviceRegisterEvents");
+  nvmlReturn_t result = check(device, "events");
+  if (result != NVML_SUCCESS) return result;
+  if (set == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+  set->registered_types[device->index] |= eventTypes;
+  return NVML_SUCCESS;
+}
+
+/* Never waits: the tests poll with a timeout of 0, as the source does. */
+nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *data, unsigned int timeoutms) {
+  (void)timeoutms;
+  count_call("nvmlEventSetWait_v2");
+  if (!initialized) return NVML_ERROR_UNINITIALIZED;
+  if (set == NULL || data == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+  for (int i = 0; i < xid_count; i++) {
+    unsigned int gpu = xids[i].gpu;
+    if (xids[i].delivered || gpu >= gpu_count || !(set->registered_types[gpu] & NVML_EVENT_TYPE_XID)) continue;
+    if (devices[gpu].temperature_reads < xids[i].after_reads) continue;
+    xids[i].delivered = 1;
+    memset(data, 0, sizeof *data);
+    data->device = &devices[gpu];
+    data->eventType = NVML_EVENT_TYPE_XID;
+    data->eventData = xids[i].xid;
+    data->gpuInstanceId = 0xFFFFFFFFu;
+    data->computeInstanceId = 0xFFFFFFFFu;
+    return NVML_SUCCESS;
+  }
+  return NVML_ERROR_TIMEOUT;
+}
+
+nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t set) {
+  count_call("nvmlEventSetFree");
+  return set == NULL ? NVML_ERROR_INVALID_ARGUMENT : NVML_SUCCESS;
 }

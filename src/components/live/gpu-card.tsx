@@ -1,4 +1,4 @@
-import type { GpuHealthStatus, GpuMemoryHealthRow, GpuProcessRow, LiveSample } from "../../lib/api-types";
+import type { GpuHealthStatus, GpuMemoryHealthRow, GpuProcessRow, LiveSample, XidErrorRow } from "../../lib/api-types";
 import { celsius, clockTime, gibFromMib, megahertz, percent, watts } from "../../lib/format";
 import { clockEventReasonWords, decodeClockEventReasons } from "../../server/sources/clock-event-reasons";
 import { Meter } from "../meter";
@@ -48,6 +48,18 @@ function NotReporting({ health }: { health: GpuHealthStatus }) {
   );
 }
 
+/** The newest Xid error the driver reported for the GPU, with how many came before it. */
+function XidChip({ xids }: { xids: XidErrorRow[] }) {
+  const [newest] = xids;
+  if (!newest) return null;
+  const earlier = xids.length > 1 ? ` (and ${xids.length - 1} earlier)` : "";
+  return (
+    <span className="chip chip-bad" data-testid="xid-error" title={`${newest.meaning ?? "an Xid this page does not name"}, at ${clockTime(newest.at)}${earlier}`}>
+      Xid {newest.xid}
+    </span>
+  );
+}
+
 /** `health` is the collector's view of the GPU; a card without it is taken as reporting. */
 export interface GpuCardProps {
   sample: LiveSample;
@@ -58,9 +70,11 @@ export interface GpuCardProps {
   processProblem?: string | null;
   /** Its memory error counters; undefined until read, or where the source cannot tell. */
   memory?: GpuMemoryHealthRow;
+  /** Its Xid errors since the recorder started, newest first. */
+  xids?: XidErrorRow[];
 }
 
-export function GpuCard({ sample, name, health, processes, processProblem = null, memory }: GpuCardProps) {
+export function GpuCard({ sample, name, health, processes, processProblem = null, memory, xids = [] }: GpuCardProps) {
   const label = `GPU ${sample.index}`;
   const notReporting = health && health.state !== "reporting" ? health : null;
   const temperatureTone = sample.temperatureC !== null && sample.temperatureC >= 85 ? "bad" : sample.temperatureC !== null && sample.temperatureC >= 75 ? "warn" : "ok";
@@ -78,6 +92,7 @@ export function GpuCard({ sample, name, health, processes, processProblem = null
       <div className="chips" aria-label="State">
         {notReporting ? <NotReporting health={notReporting} /> : null}
         <ClockState mask={sample.clockEventReasons} />
+        <XidChip xids={xids} />
         <MemoryErrorChips health={memory} />
       </div>
 

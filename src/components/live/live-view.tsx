@@ -19,6 +19,15 @@ const HEALTH_REFRESH_MS = 1000;
 const PROCESSES_REFRESH_MS = 3000;
 /** Memory error counters change rarely; the server reads them at most every ten seconds. */
 const MEMORY_HEALTH_REFRESH_MS = 30_000;
+/** Xid errors are kept in the server's memory: asking costs nothing. */
+const XID_REFRESH_MS = 5000;
+
+/** Items by their GPU's uuid, in their order; those of no known GPU are left out. */
+function byGpu<T extends { gpuUuid: string | null }>(items: readonly T[]): Map<string, T[]> {
+  const byUuid = new Map<string, T[]>();
+  for (const item of items) if (item.gpuUuid !== null) (byUuid.get(item.gpuUuid) ?? byUuid.set(item.gpuUuid, []).get(item.gpuUuid)!).push(item);
+  return byUuid;
+}
 
 export function LiveView() {
   const trpc = useTRPC();
@@ -36,11 +45,7 @@ export function LiveView() {
   const status = useQuery(trpc.collector.status.queryOptions(undefined, { refetchInterval: HEALTH_REFRESH_MS }));
   const healthByUuid = useMemo(() => new Map((status.data?.gpus ?? []).map((g) => [g.uuid, g])), [status.data]);
   const processes = useQuery(trpc.gpus.processes.queryOptions(undefined, { refetchInterval: PROCESSES_REFRESH_MS }));
-  const processesByUuid = useMemo(() => {
-    const byUuid = new Map<string, GpuProcessRow[]>();
-    for (const p of processes.data?.processes ?? []) if (p.gpuUuid !== null) (byUuid.get(p.gpuUuid) ?? byUuid.set(p.gpuUuid, []).get(p.gpuUuid)!).push(p);
-    return byUuid;
-  }, [processes.data]);
+  const processesByUuid = useMemo(() => byGpu(processes.data?.processes ?? []), [processes.data]);
   /** undefined until known; null when this source cannot list them or asking failed. */
   const processesOf = (uuid: string): GpuProcessRow[] | null | undefined => {
     const listing = processes.data;
@@ -51,6 +56,8 @@ export function LiveView() {
   const processProblem = processes.data?.error ? `Listing processes failed: ${processes.data.error}` : null;
   const memoryHealth = useQuery(trpc.gpus.memoryHealth.queryOptions(undefined, { refetchInterval: MEMORY_HEALTH_REFRESH_MS }));
   const memoryByUuid = useMemo(() => new Map((memoryHealth.data?.gpus ?? []).map((g) => [g.gpuUuid, g])), [memoryHealth.data]);
+  const xidErrors = useQuery(trpc.gpus.xidErrors.queryOptions(undefined, { refetchInterval: XID_REFRESH_MS }));
+  const xidsByUuid = useMemo(() => byGpu(xidErrors.data?.events ?? []), [xidErrors.data]);
   const newestStored = useMemo(() => {
     const newest = new Map<string, LiveSample>();
     for (const { gpuIndex, gpuUuid, gpuName: _name, ...reading } of seedRecords.data ?? []) {
@@ -114,6 +121,7 @@ export function LiveView() {
               processes={processesOf(sample.uuid)}
               processProblem={processProblem}
               memory={memoryByUuid.get(sample.uuid)}
+              xids={xidsByUuid.get(sample.uuid)}
             />
           ))}
         </div>

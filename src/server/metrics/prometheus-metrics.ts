@@ -170,6 +170,22 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
   }
 
   new Gauge({
+    name: "DCGM_FI_DEV_XID_ERRORS",
+    help: "Value of the last XID error encountered.",
+    labelNames: GPU_LABELS,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const labels = labelsByUuid();
+      // Oldest first: each GPU ends at its newest.
+      for (const event of source.xidErrors?.() ?? []) {
+        const gpuLabels = labels.get(event.gpuUuid);
+        if (gpuLabels) this.set(gpuLabels, event.xid);
+      }
+    },
+  });
+
+  new Gauge({
     name: "nvoc_gpu_up",
     help: "1 while the GPU reports readings, 0 while it is stale (silent) or lost (the driver answers with an error).",
     labelNames: [...GPU_LABELS, "state"],

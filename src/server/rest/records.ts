@@ -205,3 +205,10 @@ export function memoryHealthRecord(listing: Outputs["gpus"]["memoryHealth"]) {
     })),
   };
 }
+
+export function xidErrorsRecord(listing: Outputs["gpus"]["xidErrors"]) {
+  return {
+    supported: listing.supported,
+    events: listing.events.map((e) => ({ at: iso(e.at), gpu_index: e.gpuIndex, gpu_uuid: e.gpuUuid, xid: e.xid, meaning: e.meaning })),
+  };
+}

@@ -8,7 +8,7 @@ import { badInput, camelToSnake, RestError, sendError, sendJson, sendJsonText, t
 import { streamExport } from "./export";
 import { pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "./paths";
 import { parseNumber, readParams, type ParamSpec, type ParamValues } from "./query";
-import { databaseStatsRecord, memoryHealthRecord, processesRecord, statsRecord } from "./records";
+import { databaseStatsRecord, memoryHealthRecord, processesRecord, statsRecord, xidErrorsRecord } from "./records";
 import { sampleRecordsJson } from "./records-json";
 import { ReusableBuffers } from "./reusable-buffers";
 
@@ -85,6 +85,13 @@ const ROUTES: Route[] = [
     },
   },
   {
+    pattern: ["xid-errors"],
+    query: { gpu_index: GPU_INDEX },
+    async run({ input, res, caller }) {
+      sendJson(res, 200, xidErrorsRecord(await caller.gpus.xidErrors(unchecked<Inputs["gpus"]["xidErrors"]>(input))));
+    },
+  },
+  {
     pattern: ["database", "stats"],
     query: {},
     async run({ res, caller }) {
@@ -125,7 +132,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, servi
   const path = pathOf(req.url);
   const segments = path.slice(REST_PREFIX.length).split("/").filter(Boolean).map(decodeSegment);
   const route = ROUTES.find((r) => r.pattern.length === segments.length && r.pattern.every((part, i) => isParam(part) || part === segments[i]));
-  if (!route) throw new RestError(404, "NOT_FOUND", `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /processes, /memory-health, /database/stats, /export and /stream)`);
+  if (!route) throw new RestError(404, "NOT_FOUND", `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /processes, /memory-health, /xid-errors, /database/stats, /export and /stream)`);
   if (req.method !== "GET") {
     sendError(res, new RestError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${path}; use GET`), { allow: "GET" });
     return;

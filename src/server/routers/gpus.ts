@@ -44,4 +44,14 @@ export const gpusRouter = router({
     if (input.gpuIndex === undefined) return listing;
     return { ...listing, gpus: listing.gpus.filter((g) => g.gpuIndex === input.gpuIndex) };
   }),
+
+  /**
+   * The Xid errors the driver reported since the recorder started (the newest
+   * hundred), newest first, with what each means. Only the NVML source can see them.
+   */
+  xidErrors: publicProcedure.input(oneOrAllGpusInput).query(({ ctx, input }) => {
+    const listing = ctx.xidErrors.current();
+    if (input.gpuIndex === undefined) return listing;
+    return { ...listing, events: listing.events.filter((e) => e.gpuIndex === input.gpuIndex) };
+  }),
 });

@@ -90,6 +90,14 @@ export interface GpuMemoryHealth {
   retiredPagesPending: boolean | null;
 }
 
+/** An Xid error the driver reported for a GPU (xid-errors.ts says what each means). */
+export interface GpuXidEvent {
+  gpuUuid: string;
+  xid: number;
+  /** When the recorder received it (epoch ms). */
+  at: number;
+}
+
 /** A GPU's memory health with nothing reported yet. */
 export const noMemoryHealth = (gpuUuid: string): GpuMemoryHealth => ({
   gpuUuid,

@@ -1,6 +1,7 @@
 import type { Collector } from "../collector/collector";
 import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { GpuProcesses } from "../collector/gpu-processes";
+import type { GpuXidErrors } from "../collector/gpu-xid-errors";
 import type { Config } from "../config";
 import type { StorageManager } from "../storage/storage-manager";
 
@@ -11,6 +12,7 @@ export interface Services {
   storage: StorageManager;
   processes: GpuProcesses;
   memoryHealth: GpuMemoryHealthReader;
+  xidErrors: GpuXidErrors;
   startedAt: number;
 }
 

@@ -14,6 +14,7 @@ export const NvmlCode = {
   success: 0,
   notSupported: 3,
   insufficientSize: 7,
+  timeout: 10,
   functionNotFound: 13,
   gpuIsLost: 15,
   argumentVersionMismatch: 25,
@@ -47,6 +48,10 @@ const PROCESS_NAME_BUFFER_SIZE = 256;
 
 /** nvmlFieldValue_t: fieldId, scopeId, timestamp, latencyUsec, valueType, nvmlReturn, value (union). */
 const FIELD_VALUE = { size: 40, fieldId: 0, scopeId: 4, valueType: 24, nvmlReturn: 28, value: 32 } as const;
+/** nvmlEventData_t: device (a pointer), eventType, eventData (the Xid), gpuInstanceId, computeInstanceId. */
+const EVENT_DATA = { size: 32, device: 0, eventType: 8, eventData: 16 } as const;
+/** nvmlEventTypeXidCriticalError. */
+const NVML_EVENT_TYPE_XID_CRITICAL_ERROR = 0x8n;
 /** nvmlProcessInfo_t (the v2 layout, which _v3 also fills): pid, usedGpuMemory, gpuInstanceId, computeInstanceId. */
 const PROCESS_INFO = { size: 24, pid: 0, usedGpuMemory: 8 } as const;
 
@@ -55,6 +60,16 @@ export type NvmlAnswer<T> = { ok: true; value: T } | { ok: false; code: number }
 declare const deviceBrand: unique symbol;
 /** An nvmlDevice_t: opaque, only ever handed back to the library. */
 export type NvmlDevice = { readonly [deviceBrand]: true };
+declare const eventSetBrand: unique symbol;
+/** An nvmlEventSet_t. */
+export type NvmlEventSet = { readonly [eventSetBrand]: true };
+
+/** One event of an event set: which device (by its handle's address), what kind, and its data (the Xid). */
+export interface NvmlEvent {
+  deviceAddress: bigint;
+  eventType: bigint;
+  data: number;
+}
 
 export interface NvmlUtilization {
   gpuPct: number;
@@ -122,6 +137,14 @@ export interface NvmlLibrary {
   remappedRows(device: NvmlDevice): NvmlAnswer<NvmlRemappedRows>;
   retiredPages(device: NvmlDevice, cause: (typeof NvmlRetiredCause)[keyof typeof NvmlRetiredCause]): NvmlAnswer<number>;
   retiredPagesPending(device: NvmlDevice): NvmlAnswer<boolean>;
+  /** The address of a device handle, as events name their device. */
+  deviceAddress(device: NvmlDevice): bigint;
+  createEventSet(): NvmlAnswer<NvmlEventSet>;
+  /** Registers the device's Xid (critical error) events with the set. */
+  registerXidEvents(device: NvmlDevice, set: NvmlEventSet): number;
+  /** The next event, or TIMEOUT when none came within `timeoutMs` (0: do not wait). */
+  waitEvent(set: NvmlEventSet, timeoutMs: number): NvmlAnswer<NvmlEvent>;
+  freeEventSet(set: NvmlEventSet): number;
 }
 
 /** Why a library could not be opened: koffi itself, the file, or a function every NVML has. */
@@ -132,7 +155,7 @@ export class NvmlLoadError extends Error {
   }
 }
 
-type NativeArgument = number | bigint | string | Buffer | unknown[] | NvmlDevice | null;
+type NativeArgument = number | bigint | string | Buffer | unknown[] | NvmlDevice | NvmlEventSet | null;
 type NativeCall = (...args: NativeArgument[]) => number;
 
 const fail = <T>(code: number): NvmlAnswer<T> => ({ ok: false, code });
@@ -207,6 +230,10 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
   const getRemappedRows = optional("int nvmlDeviceGetRemappedRows(void *device, void *corrRows, void *uncRows, void *isPending, void *failureOccurred)");
   const getRetiredPages = optional("int nvmlDeviceGetRetiredPages(void *device, int cause, void *pageCount, void *addresses)");
   const getRetiredPending = optional("int nvmlDeviceGetRetiredPagesPendingStatus(void *device, void *isPending)");
+  const eventSetCreate = optional("int nvmlEventSetCreate(_Out_ void **set)");
+  const registerEvents = optional("int nvmlDeviceRegisterEvents(void *device, unsigned long long eventTypes, void *set)");
+  const eventSetWait = optional("int nvmlEventSetWait_v2(void *set, void *data, unsigned int timeoutms)");
+  const eventSetFree = optional("int nvmlEventSetFree(void *set)");
 
   const readings: Record<string, NativeCall | null> = {
     nvmlDeviceGetName: getName,
@@ -231,6 +258,10 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     nvmlDeviceGetRemappedRows: getRemappedRows,
     nvmlDeviceGetRetiredPages: getRetiredPages,
     nvmlDeviceGetRetiredPagesPendingStatus: getRetiredPending,
+    nvmlEventSetCreate: eventSetCreate,
+    nvmlDeviceRegisterEvents: registerEvents,
+    nvmlEventSetWait_v2: eventSetWait,
+    nvmlEventSetFree: eventSetFree,
   };
   const missing = Object.keys(readings).filter((name) => readings[name] === null);
   const fallbacks = [
@@ -241,6 +272,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
 
   // One scratch buffer for every fixed-size output: calls are synchronous and never nest.
   const scratch = Buffer.alloc(64);
+  const eventData = Buffer.alloc(EVENT_DATA.size);
   const text = Buffer.alloc(PROCESS_NAME_BUFFER_SIZE);
 
   const unsignedOut = (call: NativeCall | null, ...args: NativeArgument[]): NvmlAnswer<number> => {
@@ -398,6 +430,22 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
       const code = getRetiredPages(device, cause, scratch, null);
       return code === NvmlCode.success || code === NvmlCode.insufficientSize ? succeed(scratch.readUInt32LE(0)) : fail(code);
     },
+    deviceAddress: (device) => koffi.address(device),
+    createEventSet() {
+      if (eventSetCreate === null) return fail(NvmlCode.functionNotFound);
+      const set: unknown[] = [null];
+      const code = eventSetCreate(set);
+      return code === NvmlCode.success ? succeed(set[0] as NvmlEventSet) : fail(code);
+    },
+    registerXidEvents: (device, set) => (registerEvents === null ? NvmlCode.functionNotFound : registerEvents(device, NVML_EVENT_TYPE_XID_CRITICAL_ERROR, set)),
+    waitEvent(set, timeoutMs) {
+      if (eventSetWait === null) return fail(NvmlCode.functionNotFound);
+      eventData.fill(0);
+      const code = eventSetWait(set, eventData, timeoutMs);
+      if (code !== NvmlCode.success) return fail(code);
+      return succeed({ deviceAddress: eventData.readBigUInt64LE(EVENT_DATA.device), eventType: eventData.readBigUInt64LE(EVENT_DATA.eventType), data: Number(eventData.readBigUInt64LE(EVENT_DATA.eventData)) });
+    },
+    freeEventSet: (set) => (eventSetFree === null ? NvmlCode.functionNotFound : eventSetFree(set)),
     retiredPagesPending(device) {
       if (getRetiredPending === null) return fail(NvmlCode.functionNotFound);
       scratch.writeUInt32LE(0, 0);

@@ -1,9 +1,10 @@
 import type { Logger } from "../../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../source";
-import type { GpuMemoryHealth, GpuProcess } from "../types";
+import type { GpuMemoryHealth, GpuProcess, GpuXidEvent } from "../types";
 import { NvmlCode, openNvmlLibrary, type NvmlLibrary } from "./nvml-library";
 import { readTotalEnergy } from "./nvml-energy";
 import { readMemoryHealth } from "./nvml-memory-health";
+import { XidWatch } from "./nvml-xid";
 import { readComputeProcesses } from "./nvml-processes";
 import { NvmlReader, type NvmlGpu, type NvmlReadProblem, type NvmlTick } from "./nvml-reader";
 
@@ -31,6 +32,7 @@ interface OpenNvml {
   reader: NvmlReader;
   gpus: NvmlGpu[];
   description: string;
+  xids: XidWatch;
 }
 
 export class NvmlSource implements GpuSource {
@@ -62,6 +64,7 @@ export class NvmlSource implements GpuSource {
     const open = this.open;
     this.open = null;
     if (open) {
+      open.xids.close();
       const code = open.library.shutdown();
       if (code !== NvmlCode.success) this.options.log.warn({ code, error: open.library.errorString(code) }, "nvmlShutdown failed");
     }
@@ -93,6 +96,11 @@ export class NvmlSource implements GpuSource {
   private requireOpen(): OpenNvml {
     if (!this.open) throw new Error(`NVML is not open${this.stats.lastError ? `: ${this.stats.lastError}` : ""}`);
     return this.open;
+  }
+
+  /** The Xid errors reported since NVML was opened, oldest first. */
+  xidErrors(): readonly GpuXidEvent[] {
+    return this.open?.xids.events() ?? [];
   }
 
   /** Energy used since the driver loaded, millijoules, by GPU uuid; empty while NVML is not open. */
@@ -151,7 +159,7 @@ export class NvmlSource implements GpuSource {
       driver ? `, driver ${driver}` : "",
       `, ${gpus.length} GPU${gpus.length === 1 ? "" : "s"}`,
     ].join("");
-    return { library, reader, gpus, description };
+    return { library, reader, gpus, description, xids: new XidWatch(library, gpus, this.options.log) };
   }
 
   private tick() {
@@ -175,6 +183,7 @@ export class NvmlSource implements GpuSource {
       }
     }
     void sink.samples(tick.samples, tick.faults.size > 0 ? tick.faults : undefined);
+    open.xids.poll();
   }
 
   private scheduleRetry() {
