@@ -51,7 +51,7 @@ const FIELD_VALUE = { size: 40, fieldId: 0, scopeId: 4, valueType: 24, nvmlRetur
 /** nvmlEventData_t: device (a pointer), eventType, eventData (the Xid), gpuInstanceId, computeInstanceId. */
 const EVENT_DATA = { size: 32, device: 0, eventType: 8, eventData: 16 } as const;
 /** nvmlEventTypeXidCriticalError. */
-const NVML_EVENT_TYPE_XID_CRITICAL_ERROR = 0x8n;
+export const NVML_EVENT_TYPE_XID_CRITICAL_ERROR = 0x8n;
 /** nvmlProcessInfo_t (the v2 layout, which _v3 also fills): pid, usedGpuMemory, gpuInstanceId, computeInstanceId. */
 const PROCESS_INFO = { size: 24, pid: 0, usedGpuMemory: 8 } as const;
 

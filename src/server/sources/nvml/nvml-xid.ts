@@ -1,7 +1,7 @@
 import type { Logger } from "../../logger";
 import type { GpuXidEvent } from "../types";
 import { xidMeaning } from "../xid-errors";
-import { NvmlCode, type NvmlEventSet, type NvmlLibrary } from "./nvml-library";
+import { NVML_EVENT_TYPE_XID_CRITICAL_ERROR, NvmlCode, type NvmlEventSet, type NvmlLibrary } from "./nvml-library";
 import type { NvmlGpu } from "./nvml-reader";
 
 /** Enough for any burst between two ticks; the rest wait for the next tick. */
@@ -51,7 +51,7 @@ export class XidWatch {
         return;
       }
       const gpu = this.byAddress.get(event.value.deviceAddress);
-      if (!gpu) continue;
+      if (!gpu || event.value.eventType !== NVML_EVENT_TYPE_XID_CRITICAL_ERROR) continue;
       const xid = event.value.data;
       this.log.warn({ gpuIndex: gpu.index, uuid: gpu.info.uuid, xid, meaning: xidMeaning(xid) }, `GPU ${gpu.index} reported Xid ${xid}`);
       this.kept.push({ gpuUuid: gpu.info.uuid, xid, at: Date.now() });
