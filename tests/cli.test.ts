@@ -7,6 +7,8 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SETTING_FLAGS } from "../src/cli/settings-flags";
 import { createTelemetryClient } from "../src/client/telemetry-client";
+import { describeHealth } from "../src/cli/commands/status";
+import { noMemoryHealth } from "../src/server/sources/types";
 import { envSchema } from "../src/server/config";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { CSV_COLUMNS } from "../src/server/rest/records";
@@ -15,6 +17,7 @@ import { fixtureLines, fixturePath } from "./helpers/fixtures";
 import { expectedStats, KNOWN_GPUS, knownMetrics, metricsOf, newestFirst, TICKS, writeKnownRecording, type KnownSample } from "./helpers/known-replay";
 import { ROOT, waitFor, type LogLine } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
+import { wornMemory } from "./helpers/worn-memory";
 
 /** The real command line, spawned as a user runs it: bin/nvidia-oc.mjs. */
 
@@ -241,6 +244,27 @@ describe("nvidia-oc start, and the commands that ask it", () => {
     const answer = JSON.parse(json.stdout) as { url: string; ok: boolean; collector: { intervalMs: number }; gpus: unknown[] };
     expect(answer).toMatchObject({ url: server.url, ok: true, collector: { intervalMs: 200 } });
     expect(answer.gpus).toHaveLength(3);
+  });
+
+  it("status names a worn GPU's memory errors and its last Xid error under it", async () => {
+    const health = await client().health.status.query();
+    const [gpu0, gpu1] = health.gpus;
+    const at = Date.UTC(2026, 10, 26, 3, 12, 44);
+    const text = describeHealth(server.url, health, {
+      memoryHealth: { at, supported: true, error: null, gpus: [{ ...wornMemory(gpu1.uuid), gpuIndex: 1 }, { ...noMemoryHealth(gpu0.uuid), gpuIndex: 0 }] },
+      xidErrors: {
+        supported: true,
+        events: [
+          { gpuUuid: gpu1.uuid, gpuIndex: 1, xid: 79, meaning: "GPU has fallen off the bus", at },
+          { gpuUuid: gpu1.uuid, gpuIndex: 1, xid: 48, meaning: "double-bit ECC error", at: at - 1000 },
+        ],
+      },
+    });
+    const under = (index: number) => text.split(/^GPU \d+ /m)[index + 1];
+    expect(under(1)).toContain("memory errors: 1 uncorrected · 12 corrected · 6 rows remapped; GPU reset pending, page retirement pending\n");
+    expect(under(1)).toMatch(/last Xid 79 \(GPU has fallen off the bus\) at 2026-11-2\d \d\d:12:44, 1 earlier\n/);
+    // A GPU that keeps no counters and reported nothing gets neither line.
+    expect(under(0)).not.toMatch(/memory errors|Xid/);
   });
 
   it("without the server's token, status, prune and export say so and exit 1", async () => {

@@ -10,6 +10,14 @@ import { SERVER_OPTIONS, serverTarget } from "../server-target";
 type Health = inferRouterOutputs<AppRouter>["health"]["status"];
 type Processes = inferRouterOutputs<AppRouter>["gpus"]["processes"];
 type MemoryHealth = inferRouterOutputs<AppRouter>["gpus"]["memoryHealth"];
+type XidErrors = inferRouterOutputs<AppRouter>["gpus"]["xidErrors"];
+
+/** What else the server knows of each GPU, asked beside health.status. */
+export interface GpuExtras {
+  processes?: Processes | null;
+  memoryHealth?: MemoryHealth | null;
+  xidErrors?: XidErrors | null;
+}
 
 export const statusCommand = defineCommand({
   name: "status",
@@ -25,12 +33,11 @@ counters, the database and the newest reading of each GPU in a few lines.`,
   async run({ values }) {
     const target = serverTarget(values);
     const client = createTelemetryClient(target.url, { token: target.token ?? undefined, timeoutMs: target.timeoutMs });
-    const [health, processes, memoryHealth] = await askServer(target, () =>
-      Promise.all([client.health.status.query(), client.gpus.processes.query(), client.gpus.memoryHealth.query()]),
+    const [health, processes, memoryHealth, xidErrors] = await askServer(target, () =>
+      Promise.all([client.health.status.query(), client.gpus.processes.query(), client.gpus.memoryHealth.query(), client.gpus.xidErrors.query()]),
     );
-    process.stdout.write(
-      values.json ? `${JSON.stringify({ url: target.url, ...health, processes, memoryHealth }, null, 2)}\n` : describeHealth(target.url, health, processes, memoryHealth),
-    );
+    const extras = { processes, memoryHealth, xidErrors };
+    process.stdout.write(values.json ? `${JSON.stringify({ url: target.url, ...health, ...extras }, null, 2)}\n` : describeHealth(target.url, health, extras));
   },
 });
 
@@ -38,7 +45,7 @@ const LABEL_WIDTH = 11;
 const line = (label: string, text: string) => `${label.padEnd(LABEL_WIDTH)}${text}\n`;
 const more = (text: string) => line("", text);
 
-export function describeHealth(url: string, health: Health, processes: Processes | null = null, memoryHealth: MemoryHealth | null = null, now = Date.now()): string {
+export function describeHealth(url: string, health: Health, { processes = null, memoryHealth = null, xidErrors = null }: GpuExtras = {}, now = Date.now()): string {
   const { source, collector, database } = health;
   let out = `nvidia-oc at ${url}, up ${formatDuration(health.uptimeMs)}${health.signInRequired ? ", token required" : ""}\n`;
 
@@ -91,6 +98,11 @@ export function describeHealth(url: string, health: Health, processes: Processes
     if (memoryErrors && memoryErrorsState(memoryErrors) !== "not-kept") {
       const flags = memoryErrorFlags(memoryErrors).map((flag) => flag.text);
       out += more(`memory errors: ${memoryErrorsSummary(memoryErrors)}${flags.length > 0 ? `; ${flags.join(", ")}` : ""}`);
+    }
+    const xids = xidErrors?.events.filter((e) => e.gpuUuid === gpu.uuid) ?? [];
+    if (xids[0]) {
+      const earlier = xids.length > 1 ? `, ${formatCount(xids.length - 1)} earlier` : "";
+      out += more(`last Xid ${xids[0].xid}${xids[0].meaning ? ` (${xids[0].meaning})` : ""} at ${formatTime(xids[0].at)}${earlier}`);
     }
     // What runs on it, as nvidia-smi's process table shows it.
     for (const p of processes?.processes.filter((p) => p.gpuUuid === gpu.uuid) ?? []) {
