@@ -1,6 +1,5 @@
 import type { Logger } from "../logger";
 import { RepeatedFailureLog } from "./repeated-failure-log";
-import { SharedAnswer } from "./shared-answer";
 
 /** What a source was asked on demand: when, whether it can know at all, and why asking failed. */
 export interface SourceAnswer<T> {
@@ -15,11 +14,14 @@ export interface SourceAnswer<T> {
 
 /**
  * A question put to the GPU source only when someone wants the answer (processes,
- * memory errors), shared between callers for a while, with failures logged once
- * a minute and recovery logged once, never thrown at the caller.
+ * memory errors), asked at most once per `sharedForMs` with concurrent callers
+ * sharing one ask (a one-shot nvidia-smi query costs tens of milliseconds of CPU,
+ * and every open dashboard asks every few seconds). Failures are logged once a
+ * minute and recovery once, never thrown at the caller.
  */
 export class AskedOfSource<T> {
-  private readonly shared: SharedAnswer<SourceAnswer<T>>;
+  private last: SourceAnswer<T> | null = null;
+  private asking: Promise<SourceAnswer<T>> | null = null;
   private readonly failures: RepeatedFailureLog;
 
   constructor(
@@ -33,18 +35,26 @@ export class AskedOfSource<T> {
     },
   ) {
     this.failures = new RepeatedFailureLog({ log: options.log });
-    this.shared = new SharedAnswer(() => this.askNow(), options.sharedForMs);
   }
 
   current(): Promise<SourceAnswer<T>> {
-    return this.shared.current();
+    const last = this.last;
+    if (last && fresh(last, this.options.sharedForMs)) return Promise.resolve(last);
+    return (this.asking ??= this.askNow()
+      .then((answer) => (this.last = answer))
+      .finally(() => (this.asking = null)));
   }
 
-  /** The last answer at once (null before the first), asked again in the background when stale. */
+  /**
+   * The last answer at once (null before the first), asked again in the background
+   * when stale: for a scrape, which must not wait on a slow query.
+   */
   latest(): SourceAnswer<T> | null {
-    return this.shared.latest();
+    if (!this.last || !fresh(this.last, this.options.sharedForMs)) void this.current();
+    return this.last;
   }
 
+  /** Never rejects: a failure is an answer with its reason. */
   private async askNow(): Promise<SourceAnswer<T>> {
     const { ask, what } = this.options;
     const at = Date.now();
@@ -60,3 +70,5 @@ export class AskedOfSource<T> {
     }
   }
 }
+
+const fresh = (answer: { at: number }, sharedForMs: number) => Date.now() - answer.at < sharedForMs;
