@@ -521,10 +521,12 @@ describe("the server process on the fake nvidia-smi", () => {
       FAKE_SMI_HANG_AFTER: "5",
     });
     const client = trpcClient(server.url);
+    // Stale after readings: on a busy machine nvidia-smi's first tick can come late enough for
+    // the GPUs to be stale with no reading yet, which is another case.
     const silent = await waitFor(async () => {
       const status = await client.collector.status.query();
-      return status.gpus.length === 2 && status.gpus.every((g) => g.state === "stale") ? status : undefined;
-    }, 30_000, "both GPUs to be stale");
+      return status.gpus.length === 2 && status.gpus.every((g) => g.state === "stale" && g.lastReadingAt !== null) ? status : undefined;
+    }, 30_000, "both GPUs to be stale after their readings");
     for (const gpu of silent.gpus) {
       expect(gpu).toMatchObject({ state: "stale", problem: "no reading", since: gpu.lastReadingAt });
       expect(gpu.silentMs).toBeGreaterThan(3 * 200 + 1000);
