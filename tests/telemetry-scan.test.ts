@@ -1,7 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { newestSamples, scanSamples } from "../src/server/storage/telemetry-queries";
-import { TelemetryStore } from "../src/server/storage/telemetry-store";
+import { newestRows, scanSamples } from "../src/server/storage/telemetry-queries";
+import { TelemetryStore, toStoredSample } from "../src/server/storage/telemetry-store";
 import { infoLookup, simulatedSamples } from "./helpers/samples";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -52,9 +52,9 @@ describe("scanSamples (the export's read)", () => {
     const { store } = TelemetryStore.open(path.join(dir, "newest.db"), options);
     const { infos, samples } = simulatedSamples({ gpus: 2, count: 300, start: START });
     store.writeSamples(samples, infoLookup(infos));
-    const newest = newestSamples(store, ALL, 10_000);
+    const newest = newestRows(store, ALL, 10_000).map(({ gpu, row }) => toStoredSample(gpu, row));
     expect(newest.map(key)).toEqual(store.readSamples(ALL).reverse().sort((a, b) => b.timestamp - a.timestamp || a.index - b.index).map(key));
-    expect(newestSamples(store, ALL, 150).map(key)).toEqual(newest.slice(0, 150).map(key));
+    expect(newestRows(store, ALL, 150).map(({ gpu, row }) => key(toStoredSample(gpu, row)))).toEqual(newest.slice(0, 150).map(key));
     store.close();
   });
 });

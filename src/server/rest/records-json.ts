@@ -62,49 +62,25 @@ export function sampleRecordJson(s: SampleSource): string {
 
 /**
  * Pollers ask for the newest records again and again (a dashboard, a script
- * fetching the last 1000 every few seconds), and a stored reading never changes:
- * each record's bytes are kept and reused while every field still matches, so a
- * repeated history costs a lookup per record instead of formatting 24 fields.
- * About 1 KB a record; the oldest go first.
+ * fetching the last 1000 every few seconds), and the history hands out the same
+ * frozen record object for a stored row each time (routers/history-record.ts):
+ * a frozen record's bytes are kept by identity, so a repeated history costs a
+ * lookup per record instead of formatting 24 fields. Records that could still
+ * change are formatted every time. About 1 KB a record; the first kept go first,
+ * which for a window moving forward in time are the first no longer asked for.
  */
 const CACHED_RECORDS = 4096;
-const recordCache = new Map<string, { sample: SampleSource; bytes: Buffer }>();
-
-/** Spelled out: a loop over the metric names costs more than formatting saves. The fields test keeps it complete. */
-export function sameReading(a: SampleSource, b: SampleSource): boolean {
-  return (
-    a.gpuIndex === b.gpuIndex &&
-    a.gpuName === b.gpuName &&
-    a.temperatureC === b.temperatureC &&
-    a.memoryTemperatureC === b.memoryTemperatureC &&
-    a.fanSpeedPct === b.fanSpeedPct &&
-    a.powerDrawW === b.powerDrawW &&
-    a.powerLimitW === b.powerLimitW &&
-    a.graphicsClockMhz === b.graphicsClockMhz &&
-    a.smClockMhz === b.smClockMhz &&
-    a.memoryClockMhz === b.memoryClockMhz &&
-    a.videoClockMhz === b.videoClockMhz &&
-    a.baseClockMhz === b.baseClockMhz &&
-    a.maxGraphicsClockMhz === b.maxGraphicsClockMhz &&
-    a.maxMemoryClockMhz === b.maxMemoryClockMhz &&
-    a.clockEventReasons === b.clockEventReasons &&
-    a.gpuUtilizationPct === b.gpuUtilizationPct &&
-    a.memoryUtilizationPct === b.memoryUtilizationPct &&
-    a.memoryUsedMib === b.memoryUsedMib &&
-    a.memoryTotalMib === b.memoryTotalMib &&
-    a.pstate === b.pstate
-  );
-}
+const recordCache = new Map<SampleSource, Buffer>();
 
 /** The record's JSON after a comma: the array's first element skips the comma byte. */
 function recordBytes(sample: SampleSource): Buffer {
-  const key = `${sample.timestamp}\u0000${sample.gpuUuid}`;
-  const cached = recordCache.get(key);
-  if (cached && sameReading(cached.sample, sample)) return cached.bytes;
-  const bytes = Buffer.from(`,${sampleRecordJson(sample)}`);
-  recordCache.delete(key);
-  recordCache.set(key, { sample, bytes });
-  if (recordCache.size > CACHED_RECORDS) recordCache.delete(recordCache.keys().next().value!);
+  let bytes = recordCache.get(sample);
+  if (bytes !== undefined) return bytes;
+  bytes = Buffer.from(`,${sampleRecordJson(sample)}`);
+  if (Object.isFrozen(sample)) {
+    recordCache.set(sample, bytes);
+    if (recordCache.size > CACHED_RECORDS) recordCache.delete(recordCache.keys().next().value!);
+  }
   return bytes;
 }
 

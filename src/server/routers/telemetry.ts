@@ -1,8 +1,9 @@
 import { tracked } from "@trpc/server";
 import { on } from "node:events";
 import type { Snapshot } from "../collector/collector";
-import { bucketedSeries, newestSamples, windowStats } from "../storage/telemetry-queries";
-import type { StoredSample, TelemetryStore } from "../storage/telemetry-store";
+import { bucketedSeries, newestRows, windowStats } from "../storage/telemetry-queries";
+import type { TelemetryStore } from "../storage/telemetry-store";
+import { historyRecord, type HistoryRecord } from "./history-record";
 import { publicProcedure, router } from "../trpc/trpc";
 import { historyInput, liveInput, seriesInput, statsInput } from "./inputs";
 
@@ -13,44 +14,13 @@ const NO_SUCH_GPU = -1;
 export const gpuIdOf = (store: TelemetryStore, index: number | undefined) =>
   index === undefined ? undefined : (store.gpuIdForIndex(index) ?? NO_SUCH_GPU);
 
-export type HistoryRecord = Omit<StoredSample, "gpuId" | "uuid" | "index"> & { gpuIndex: number; gpuUuid: string; gpuName: string };
-
-/** Written out field by field: object spread costs more than the query itself on a 10,000-record answer. */
-function historyRecord(s: StoredSample, gpuName: string): HistoryRecord {
-  return {
-    gpuIndex: s.index,
-    gpuUuid: s.uuid,
-    gpuName,
-    timestamp: s.timestamp,
-    temperatureC: s.temperatureC,
-    memoryTemperatureC: s.memoryTemperatureC,
-    fanSpeedPct: s.fanSpeedPct,
-    powerDrawW: s.powerDrawW,
-    powerLimitW: s.powerLimitW,
-    graphicsClockMhz: s.graphicsClockMhz,
-    smClockMhz: s.smClockMhz,
-    memoryClockMhz: s.memoryClockMhz,
-    videoClockMhz: s.videoClockMhz,
-    baseClockMhz: s.baseClockMhz,
-    maxGraphicsClockMhz: s.maxGraphicsClockMhz,
-    maxMemoryClockMhz: s.maxMemoryClockMhz,
-    clockEventReasons: s.clockEventReasons,
-    gpuUtilizationPct: s.gpuUtilizationPct,
-    memoryUtilizationPct: s.memoryUtilizationPct,
-    memoryUsedMib: s.memoryUsedMib,
-    memoryTotalMib: s.memoryTotalMib,
-    pstate: s.pstate,
-  };
-}
-
 export const telemetryRouter = router({
   /** Samples of the last `hours`, newest first, all GPUs or one. */
   history: publicProcedure.input(historyInput).query(({ ctx, input }): HistoryRecord[] => {
     const store = ctx.storage.requireStore();
     const now = Date.now();
-    const rows = newestSamples(store, { gpuId: gpuIdOf(store, input.gpuIndex), from: now - input.hours * HOUR, to: now }, input.limit);
-    const names = new Map(store.gpus().map((g) => [g.id, g.name]));
-    return rows.map((sample) => historyRecord(sample, names.get(sample.gpuId) ?? `GPU ${sample.index}`));
+    const rows = newestRows(store, { gpuId: gpuIdOf(store, input.gpuIndex), from: now - input.hours * HOUR, to: now }, input.limit);
+    return rows.map(({ gpu, row }) => historyRecord(gpu, row));
   }),
 
   /** Count and min/max/avg over the last `hours` of one GPU. */

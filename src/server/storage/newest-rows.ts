@@ -1,97 +1,94 @@
 import type { ChunkRow } from "./chunk-columns";
-import type { StoredGpu } from "./telemetry-store";
+import { slotStart, type SampleBlock, type StoredGpu } from "./telemetry-store";
 
-export interface Candidate {
+/** A stored row with its GPU; rows are shared with the store's caches and must not be changed. */
+export interface GpuRow {
   gpu: StoredGpu;
   row: ChunkRow;
-  /** The row's timestamp and GPU index, copied so that comparing reads one object, not three. */
-  timestamp: number;
-  gpuIndex: number;
 }
 
-/** Newest first; a tie goes to the lower GPU index, as the API has always ordered it. */
-export const newestCandidateFirst = (a: Candidate, b: Candidate) => b.timestamp - a.timestamp || a.gpuIndex - b.gpuIndex;
+export interface NewestQuery {
+  from: number;
+  to: number;
+  limit: number;
+  /** The store's slot: a sealed block's rows all lie in the slot its first row starts. */
+  slotMs: number;
+}
 
-/** Whether `a` would come after `b` in the answer. */
-const after = (a: Candidate, b: Candidate) => newestCandidateFirst(a, b) > 0;
+/** One block being read newest row first; `timestamp` is that of rows[next], -Infinity once spent. */
+interface Run {
+  gpu: StoredGpu;
+  rows: readonly ChunkRow[];
+  next: number;
+  timestamp: number;
+  from: number;
+}
 
 /**
- * The `limit` newest rows seen, kept in a min-heap whose root is the oldest kept.
- * A row older than the root is refused in one comparison, and a block written in
- * time order is read from its newest row back until the first refusal: each block
- * stops at the first row too old to make the answer instead of being read whole.
+ * The `limit` newest rows inside [from, to], newest first, a tie going to the
+ * lower GPU index as the API has always ordered it.
+ *
+ * Blocks must come as the store gives them newest first: open blocks, then
+ * sealed ones by slot, newest slot first. Each block is a run read from its
+ * newest row back, and the runs are merged by picking the newest head. A block
+ * is read only while it could still hold a row as new as the best head, so a
+ * 1000-row answer reads the few blocks at the top and decodes nothing older.
  */
-export class NewestRows {
-  private readonly heap: Candidate[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  get full(): boolean {
-    return this.heap.length >= this.limit;
-  }
-
-  /** Timestamp of the oldest row kept (meaningful once full). */
-  get oldestKept(): number {
-    return this.heap[0]?.timestamp ?? -Infinity;
-  }
-
-  /** Offers the block's rows inside [from, to]. */
-  addBlock(gpu: StoredGpu, rows: readonly ChunkRow[], from: number, to: number) {
-    if (isInTimeOrder(rows)) {
-      for (let i = rows.length - 1; i >= 0; i--) {
-        const row = rows[i];
-        if (row.timestamp > to) continue;
-        if (row.timestamp < from || !this.offer({ gpu, row, timestamp: row.timestamp, gpuIndex: gpu.index })) break;
-      }
-      return;
+export function mergeNewest(blocks: Iterator<SampleBlock>, query: NewestQuery): GpuRow[] {
+  const out: GpuRow[] = [];
+  const runs: Run[] = [];
+  let pending = blocks.next();
+  while (out.length < query.limit) {
+    let best = -1;
+    for (let k = 0; k < runs.length; k++) {
+      const run = runs[k];
+      if (best < 0 || run.timestamp > runs[best].timestamp || (run.timestamp === runs[best].timestamp && run.gpu.index < runs[best].gpu.index)) best = k;
     }
-    for (const row of rows) if (row.timestamp >= from && row.timestamp <= to) this.offer({ gpu, row, timestamp: row.timestamp, gpuIndex: gpu.index });
-  }
-
-  /** The rows kept, newest first. */
-  sorted(): Candidate[] {
-    return [...this.heap].sort(newestCandidateFirst);
-  }
-
-  /** Keeps the candidate if it is among the `limit` newest so far; false when refused. */
-  private offer(candidate: Candidate): boolean {
-    const heap = this.heap;
-    if (heap.length < this.limit) {
-      heap.push(candidate);
-      this.siftUp(heap.length - 1);
-      return true;
+    const bestTimestamp = best < 0 ? -Infinity : runs[best].timestamp;
+    if (!pending.done && newestPossibleIn(pending.value, query.slotMs) >= bestTimestamp) {
+      const run = runOf(pending.value, query);
+      if (run) runs.push(run);
+      pending = blocks.next();
+      continue;
     }
-    if (this.limit === 0 || !after(heap[0], candidate)) return false;
-    heap[0] = candidate;
-    this.siftDown(0);
-    return true;
-  }
-
-  private siftUp(index: number) {
-    const heap = this.heap;
-    const item = heap[index];
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!after(item, heap[parent])) break;
-      heap[index] = heap[parent];
-      index = parent;
+    if (best < 0) break;
+    const run = runs[best];
+    out.push({ gpu: run.gpu, row: run.rows[run.next] });
+    if (!advance(run)) {
+      runs[best] = runs[runs.length - 1];
+      runs.pop();
     }
-    heap[index] = item;
   }
+  return out;
+}
 
-  private siftDown(index: number) {
-    const heap = this.heap;
-    const item = heap[index];
-    for (;;) {
-      let child = 2 * index + 1;
-      if (child >= heap.length) break;
-      if (child + 1 < heap.length && after(heap[child + 1], heap[child])) child++;
-      if (!after(heap[child], item)) break;
-      heap[index] = heap[child];
-      index = child;
-    }
-    heap[index] = item;
+/**
+ * The newest a row of this block or of any block after it can be: open blocks
+ * come first and may hold anything; a sealed block and every sealed block after
+ * it lie before the end of its slot.
+ */
+function newestPossibleIn(block: SampleBlock, slotMs: number): number {
+  return block.sealed ? slotStart(block.startTs, slotMs) + slotMs - 1 : Infinity;
+}
+
+/** The block's rows in the window as a run positioned on its newest row; null when none is. */
+function runOf(block: SampleBlock, query: NewestQuery): Run | null {
+  const rows = isInTimeOrder(block.rows) ? block.rows : [...block.rows].sort((a, b) => a.timestamp - b.timestamp);
+  let next = rows.length - 1;
+  while (next >= 0 && rows[next].timestamp > query.to) next--;
+  if (next < 0 || rows[next].timestamp < query.from) return null;
+  return { gpu: block.gpu, rows, next, timestamp: rows[next].timestamp, from: query.from };
+}
+
+/** Moves to the next older row; false when the run has none left in the window. */
+function advance(run: Run): boolean {
+  run.next--;
+  if (run.next < 0 || run.rows[run.next].timestamp < run.from) {
+    run.timestamp = -Infinity;
+    return false;
   }
+  run.timestamp = run.rows[run.next].timestamp;
+  return true;
 }
 
 function isInTimeOrder(rows: readonly ChunkRow[]): boolean {

@@ -1,6 +1,6 @@
 import type { MetricKey } from "../sources/types";
 import type { ChunkRow } from "./chunk-columns";
-import { NewestRows } from "./newest-rows";
+import { mergeNewest, type GpuRow } from "./newest-rows";
 import { addRow, emptySummary, mergeEncodedSummary, metricStats, type MetricSummary } from "./metric-summary";
 import { DAY_MS, HOUR_MS, slotStart, toStoredSample, type SampleBlock, type StoredGpu, type StoredSample, type TelemetryStore } from "./telemetry-store";
 
@@ -18,17 +18,10 @@ export interface Window {
 
 const gpuIdsOf = (window: Window) => (window.gpuId === undefined ? undefined : [window.gpuId]);
 
-/** Up to `limit` samples of the window, newest first; reads only as many chunks as it needs. */
-export function newestSamples(store: TelemetryStore, window: Window, limit: number): StoredSample[] {
-  const newest = new NewestRows(limit);
-  const slotMs = store.options.slotMs;
-  for (const block of store.blocks({ gpuIds: gpuIdsOf(window), from: window.from, to: window.to, newestFirst: true })) {
-    // Sealed blocks come newest slot first and never leave their slot, so once the
-    // oldest sample kept is past this block's slot, nothing later can matter.
-    if (newest.full && newest.oldestKept >= slotStart(block.startTs, slotMs) + slotMs) break;
-    newest.addBlock(block.gpu, block.rows, window.from, window.to);
-  }
-  return newest.sorted().map(({ gpu, row }) => toStoredSample(gpu, row));
+/** Up to `limit` rows of the window with their GPU, newest first; reads only the blocks it needs. */
+export function newestRows(store: TelemetryStore, window: Window, limit: number): GpuRow[] {
+  const blocks = store.blocks({ gpuIds: gpuIdsOf(window), from: window.from, to: window.to, newestFirst: true });
+  return mergeNewest(blocks, { from: window.from, to: window.to, limit, slotMs: store.options.slotMs });
 }
 
 export interface MinMaxAvg {

@@ -50,6 +50,8 @@ export interface SampleBlock {
   /** Newest timestamp in the block. */
   endTs: number;
   rows: readonly ChunkRow[];
+  /** A sealed chunk (its rows all in one slot), or a GPU's open rows. */
+  sealed: boolean;
 }
 
 /**
@@ -400,7 +402,7 @@ export class TelemetryStore {
     for (;;) {
       const page = statement.all({ gpuIds: JSON.stringify(gpuIds), from: range.from, to: range.to, lastId, ...cursor, limit: CHUNK_PAGE }) as ChunkRecord[];
       for (const chunk of page) {
-        yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decoded(chunk) };
+        yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decoded(chunk), sealed: true };
       }
       if (page.length < CHUNK_PAGE) break;
       const last = page[page.length - 1];
@@ -445,7 +447,7 @@ export class TelemetryStore {
   *chunksStartingIn(gpuIds: number[], from: number, to: number): Generator<SampleBlock> {
     if (from >= to) return;
     for (const chunk of this.statements.chunksStartingIn.iterate(JSON.stringify(gpuIds), from, to) as Iterable<ChunkRecord>) {
-      yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decoded(chunk) };
+      yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decoded(chunk), sealed: true };
     }
   }
 
@@ -582,7 +584,7 @@ function blockOfRows(gpu: StoredGpu, rows: ChunkRow[]): SampleBlock {
     if (row.timestamp < startTs) startTs = row.timestamp;
     if (row.timestamp > endTs) endTs = row.timestamp;
   }
-  return { gpu, startTs, endTs, rows };
+  return { gpu, startTs, endTs, rows, sealed: false };
 }
 
 /** Written out field by field: a fixed-shape literal is several times faster to build and serialise. */

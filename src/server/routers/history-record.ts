@@ -1,0 +1,30 @@
+import { METRIC_KEYS } from "../sources/types";
+import type { ChunkRow } from "../storage/chunk-columns";
+import type { StoredGpu, StoredSample } from "../storage/telemetry-store";
+
+export type HistoryRecord = Omit<StoredSample, "gpuId" | "uuid" | "index"> & { gpuIndex: number; gpuUuid: string; gpuName: string };
+
+/**
+ * Dashboards and scripts ask for the same newest rows every few seconds, and a
+ * stored row never changes: its record is made once and handed out again while
+ * the row itself is kept in memory (open rows, recently decoded chunks). Records
+ * are frozen, so every answer that shares one sees the same values, and the
+ * REST layer can keep their JSON by identity.
+ */
+const madeFor = new WeakMap<ChunkRow, HistoryRecord>();
+
+export function historyRecord(gpu: StoredGpu, row: ChunkRow): HistoryRecord {
+  const made = madeFor.get(row);
+  // A GPU keeps its row objects but may come back under another index or name.
+  if (made !== undefined && made.gpuIndex === gpu.index && made.gpuName === gpu.name && made.gpuUuid === gpu.uuid) return made;
+  const record = Object.freeze(newRecord(gpu, row));
+  madeFor.set(row, record);
+  return record;
+}
+
+/** Made once per stored row, so a loop over the metric names costs nothing that matters. */
+function newRecord(gpu: StoredGpu, row: ChunkRow): HistoryRecord {
+  const record = { gpuIndex: gpu.index, gpuUuid: gpu.uuid, gpuName: gpu.name, timestamp: row.timestamp } as HistoryRecord;
+  for (const key of METRIC_KEYS) record[key] = row[key];
+  return record;
+}
