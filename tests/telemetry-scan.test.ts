@@ -11,6 +11,7 @@ const options = { chunkMaxRows: 5, slotMs: 600_000 };
 const START = 1_700_000_000_000;
 const ALL = { from: 0, to: Number.MAX_SAFE_INTEGER };
 const key = (s: { uuid: string; timestamp: number }) => `${s.uuid}@${s.timestamp}`;
+const scannedKey = (s: { gpuUuid: string; timestamp: number }) => `${s.gpuUuid}@${s.timestamp}`;
 
 describe("scanSamples (the export's read)", () => {
   it("lets writes in while paused between batches, and yields the data as of its start exactly once, oldest first", () => {
@@ -27,9 +28,9 @@ describe("scanSamples (the export's read)", () => {
     expect(store.writeSamples(more.samples, infoLookup(more.infos))).toBe(100);
     for (const batch of scan) seen.push(...batch);
 
-    expect(seen.map(key)).toEqual(before.map(key));
+    expect(seen.map(scannedKey)).toEqual(before.map(key));
     for (let i = 1; i < seen.length; i++) {
-      expect(seen[i].timestamp > seen[i - 1].timestamp || (seen[i].timestamp === seen[i - 1].timestamp && seen[i].index > seen[i - 1].index)).toBe(true);
+      expect(seen[i].timestamp > seen[i - 1].timestamp || (seen[i].timestamp === seen[i - 1].timestamp && seen[i].gpuIndex > seen[i - 1].gpuIndex)).toBe(true);
     }
     expect(store.readSamples(ALL)).toHaveLength(500);
     store.close();
@@ -42,7 +43,7 @@ describe("scanSamples (the export's read)", () => {
     const gpu2 = store.gpus().find((g) => g.index === 2)!;
     const window = { gpuId: gpu2.id, from: START + 10_000, to: START + 99_000 };
     const rows = [...scanSamples(store, window, 25)].flat();
-    expect(rows.map(key)).toEqual(store.readSamples({ ...window, gpuIds: [gpu2.id] }).map(key));
+    expect(rows.map(scannedKey)).toEqual(store.readSamples({ ...window, gpuIds: [gpu2.id] }).map(key));
     expect(rows).toHaveLength(90);
     expect([...scanSamples(store, { ...ALL, gpuId: -1 })]).toEqual([]);
     store.close();

@@ -4,7 +4,6 @@ import type { z } from "zod";
 import type { Logger } from "../logger";
 import type { exportInput } from "../routers/inputs";
 import { gpuIdOf } from "../routers/telemetry";
-import type { StoredSample } from "../storage/telemetry-store";
 import { scanSamples } from "../storage/telemetry-queries";
 import type { Services } from "../trpc/context";
 import { CSV_COLUMNS, sampleRecord, type SampleSource } from "./records";
@@ -26,7 +25,6 @@ export type ExportRequest = z.output<typeof exportInput>;
 export async function streamExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger): Promise<void> {
   const store = services.storage.requireStore();
   const now = Date.now();
-  const names = new Map(store.gpus().map((g) => [g.id, g.name]));
   const batches = scanSamples(store, { gpuId: gpuIdOf(store, request.gpuIndex), from: now - request.hours * HOUR, to: now });
   const format = FORMATS[request.format];
 
@@ -40,7 +38,7 @@ export async function streamExport(services: Services, request: ExportRequest, r
   try {
     if (!(await write(format.start))) return;
     for (const batch of batches) {
-      const text = batch.map((sample) => format.row(withName(sample, names), rows++ === 0)).join("");
+      const text = batch.map((sample) => format.row(sample, rows++ === 0)).join("");
       if (!(await write(text))) return;
       // Let sampling and other requests in between batches, even when the client keeps up.
       await nextTurn();
@@ -61,13 +59,6 @@ export function exportFilename(request: ExportRequest, now: number): string {
   const gpu = request.gpuIndex === undefined ? "all" : `gpu${request.gpuIndex}`;
   return `nvidia-oc-${gpu}-${request.hours}h-${new Date(now).toISOString().slice(0, 10)}.${request.format}`;
 }
-
-const withName = (sample: StoredSample, names: Map<number, string>) => ({
-  ...sample,
-  gpuIndex: sample.index,
-  gpuUuid: sample.uuid,
-  gpuName: names.get(sample.gpuId) ?? `GPU ${sample.index}`,
-});
 
 interface Format {
   contentType: string;

@@ -1,8 +1,7 @@
-import { METRIC_KEYS } from "../sources/types";
 import type { ChunkRow } from "../storage/chunk-columns";
-import type { StoredGpu, StoredSample } from "../storage/telemetry-store";
+import { namedSample, type NamedSample, type StoredGpu } from "../storage/telemetry-store";
 
-export type HistoryRecord = Omit<StoredSample, "gpuId" | "uuid" | "index"> & { gpuIndex: number; gpuUuid: string; gpuName: string };
+export type HistoryRecord = NamedSample;
 
 /**
  * Dashboards and scripts ask for the same newest rows every few seconds, and a
@@ -17,14 +16,7 @@ export function historyRecord(gpu: StoredGpu, row: ChunkRow): HistoryRecord {
   const made = madeFor.get(row);
   // A GPU keeps its row objects but may come back under another index or name.
   if (made !== undefined && made.gpuIndex === gpu.index && made.gpuName === gpu.name && made.gpuUuid === gpu.uuid) return made;
-  const record = Object.freeze(newRecord(gpu, row));
+  const record = Object.freeze(namedSample(gpu, row));
   madeFor.set(row, record);
-  return record;
-}
-
-/** Made once per stored row, so a loop over the metric names costs nothing that matters. */
-function newRecord(gpu: StoredGpu, row: ChunkRow): HistoryRecord {
-  const record = { gpuIndex: gpu.index, gpuUuid: gpu.uuid, gpuName: gpu.name, timestamp: row.timestamp } as HistoryRecord;
-  for (const key of METRIC_KEYS) record[key] = row[key];
   return record;
 }

@@ -2,7 +2,7 @@ import type { MetricKey } from "../sources/types";
 import type { ChunkRow } from "./chunk-columns";
 import { mergeNewest, type GpuRow } from "./newest-rows";
 import { addRow, emptySummary, mergeEncodedSummary, metricStats, type MetricSummary } from "./metric-summary";
-import { DAY_MS, HOUR_MS, slotStart, toStoredSample, type SampleBlock, type StoredGpu, type StoredSample, type TelemetryStore } from "./telemetry-store";
+import { DAY_MS, HOUR_MS, namedSample, slotStart, type NamedSample, type SampleBlock, type StoredGpu, type TelemetryStore } from "./telemetry-store";
 
 /**
  * Read-side questions asked of the store: newest samples, window statistics,
@@ -209,21 +209,21 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
  * batch, so they read the store as of one instant (see TelemetryStore.blocks),
  * and the caller may pause between batches without holding the database.
  */
-export function* scanSamples(store: TelemetryStore, window: Window, batchSize = 1000): Generator<StoredSample[]> {
+export function* scanSamples(store: TelemetryStore, window: Window, batchSize = 1000): Generator<NamedSample[]> {
   const gpuIds = window.gpuId === undefined ? store.gpus().map((g) => g.id) : [window.gpuId];
   const streams = gpuIds.map((gpuId) => samplesOf(store, { ...window, gpuId }));
   const heads = streams.map((stream) => stream.next());
-  let batch: StoredSample[] = [];
+  let batch: NamedSample[] = [];
   for (;;) {
     let pick = -1;
     for (let i = 0; i < heads.length; i++) {
       const head = heads[i];
       if (head.done) continue;
-      const best = pick < 0 ? null : (heads[pick] as IteratorYieldResult<StoredSample>).value;
+      const best = pick < 0 ? null : (heads[pick] as IteratorYieldResult<NamedSample>).value;
       if (!best || oldestFirst(head.value, best) < 0) pick = i;
     }
     if (pick < 0) break;
-    batch.push((heads[pick] as IteratorYieldResult<StoredSample>).value);
+    batch.push((heads[pick] as IteratorYieldResult<NamedSample>).value);
     heads[pick] = streams[pick].next();
     if (batch.length >= batchSize) {
       yield batch;
@@ -233,12 +233,12 @@ export function* scanSamples(store: TelemetryStore, window: Window, batchSize = 
   if (batch.length > 0) yield batch;
 }
 
-const oldestFirst = (a: StoredSample, b: StoredSample) => a.timestamp - b.timestamp || a.index - b.index;
+const oldestFirst = (a: NamedSample, b: NamedSample) => a.timestamp - b.timestamp || a.gpuIndex - b.gpuIndex;
 
 /** One GPU's samples of the window, oldest first: its blocks do not overlap in time. */
-function* samplesOf(store: TelemetryStore, window: Window): Generator<StoredSample, void, undefined> {
+function* samplesOf(store: TelemetryStore, window: Window): Generator<NamedSample, void, undefined> {
   for (const block of store.blocks({ gpuIds: gpuIdsOf(window), from: window.from, to: window.to })) {
     const rows = block.rows.filter((row) => row.timestamp >= window.from && row.timestamp <= window.to).sort((a, b) => a.timestamp - b.timestamp);
-    for (const row of rows) yield toStoredSample(block.gpu, row);
+    for (const row of rows) yield namedSample(block.gpu, row);
   }
 }

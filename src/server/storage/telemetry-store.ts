@@ -37,6 +37,14 @@ export interface StoredSample extends GpuMetrics {
   timestamp: number;
 }
 
+/** A stored reading with its GPU's index, UUID and name, as the API hands readings out. */
+export interface NamedSample extends GpuMetrics {
+  gpuIndex: number;
+  gpuUuid: string;
+  gpuName: string;
+  timestamp: number;
+}
+
 export interface StoredGpu extends GpuInfo {
   id: number;
   firstSeen: number;
@@ -587,12 +595,16 @@ function blockOfRows(gpu: StoredGpu, rows: ChunkRow[]): SampleBlock {
   return { gpu, startTs, endTs, rows, sealed: false };
 }
 
-/** Written out field by field: a fixed-shape literal is several times faster to build and serialise. */
-export function toStoredSample(gpu: StoredGpu, row: ChunkRow): StoredSample {
+/**
+ * Written out field by field: a fixed-shape literal is several times faster to
+ * build, read and serialise than an object filled in a loop over the metric
+ * names, which V8 keeps as a slow dictionary.
+ */
+export function namedSample(gpu: StoredGpu, row: ChunkRow): NamedSample {
   return {
-    gpuId: gpu.id,
-    uuid: gpu.uuid,
-    index: gpu.index,
+    gpuIndex: gpu.index,
+    gpuUuid: gpu.uuid,
+    gpuName: gpu.name,
     timestamp: row.timestamp,
     temperatureC: row.temperatureC,
     memoryTemperatureC: row.memoryTemperatureC,
@@ -613,6 +625,11 @@ export function toStoredSample(gpu: StoredGpu, row: ChunkRow): StoredSample {
     memoryTotalMib: row.memoryTotalMib,
     pstate: row.pstate,
   };
+}
+
+export function toStoredSample(gpu: StoredGpu, row: ChunkRow): StoredSample {
+  const { gpuIndex, gpuUuid, gpuName: _name, ...reading } = namedSample(gpu, row);
+  return { gpuId: gpu.id, uuid: gpuUuid, index: gpuIndex, ...reading };
 }
 
 /** A GPU the source never described (e.g. a replay file without names). */
