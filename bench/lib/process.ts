@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
@@ -74,4 +74,29 @@ function listening(child: ChildProcess, what: string): Promise<BenchServer> {
       });
     });
   });
+}
+
+/**
+ * Times GETs with curl, the client most scripts use: one curl process asks the
+ * urls in turn `rounds` times over kept-alive connections and writes the bodies
+ * to /dev/null. Returns each url's times in ms (curl's own time_total per
+ * transfer), or null when curl is not installed.
+ */
+export function curlTimesInTurn(urls: string[], rounds: number): number[][] | null {
+  const args = ["--silent", "--show-error", "--write-out", "%{urlnum} %{http_code} %{num_connects} %{time_total}\\n"];
+  for (let i = 0; i < rounds; i++) for (const url of urls) args.push("--output", "/dev/null", url);
+  const result = spawnSync("curl", args, { encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
+  if (result.error && (result.error as NodeJS.ErrnoException).code === "ENOENT") return null;
+  if (result.status !== 0) throw new Error(`curl exited with ${result.status}: ${result.stderr}`);
+  const times = urls.map((): number[] => []);
+  let connects = 0;
+  for (const line of result.stdout.trim().split("\n")) {
+    const [urlnum, status, newConnections, seconds] = line.split(" ");
+    if (status !== "200") throw new Error(`curl: ${urls[Number(urlnum) % urls.length]} answered HTTP ${status}`);
+    connects += Number(newConnections);
+    times[Number(urlnum) % urls.length].push(Number(seconds) * 1000);
+  }
+  // One connection per server: every other transfer reused one, as a keep-alive client does.
+  if (connects > urls.length) throw new Error(`curl opened ${connects} connections for ${urls.length} servers`);
+  return times;
 }
