@@ -89,13 +89,19 @@ const CHUNK_PAGE = 16;
 /** Decoded sealed chunks kept in memory: the newest of 8 GPUs several times over, about 5 MB. */
 const DECODED_CHUNKS_KEPT = 32;
 
-interface ChunkRecord {
+interface ChunkExtent {
   id: number;
   gpuId: number;
   startTs: number;
   endTs: number;
+}
+
+interface ChunkData {
+  id: number;
   data: Buffer;
 }
+
+type ChunkRecord = ChunkExtent & ChunkData;
 
 export class TelemetryStore {
   private readonly gpuIdsByUuid = new Map<string, number>();
@@ -154,16 +160,17 @@ export class TelemetryStore {
       ),
       touchGpu: db.prepare(`UPDATE Gpu SET lastSeen = max(lastSeen, ?) WHERE id = ?`),
       lastChunkId: db.prepare(`SELECT coalesce(max(id), 0) FROM SampleChunk`).pluck(),
+      chunkData: db.prepare(`SELECT id, data FROM SampleChunk WHERE id IN (SELECT value FROM json_each(?))`),
       chunksOldestFirst: db.prepare(
         // Walking the startTs index in order reads only the chunks returned; letting
         // SQLite pick the (gpuId, startTs) index instead sorts every blob in the range.
-        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk INDEXED BY SampleChunk_startTs_idx
+        `SELECT id, gpuId, startTs, endTs FROM SampleChunk INDEXED BY SampleChunk_startTs_idx
          WHERE gpuId IN (SELECT value FROM json_each(@gpuIds)) AND endTs >= @from AND startTs <= @to AND id <= @lastId
            AND startTs >= @afterTs AND (startTs > @afterTs OR id > @afterId)
          ORDER BY startTs, id LIMIT @limit`,
       ),
       chunksNewestFirst: db.prepare(
-        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk INDEXED BY SampleChunk_startTs_idx
+        `SELECT id, gpuId, startTs, endTs FROM SampleChunk INDEXED BY SampleChunk_startTs_idx
          WHERE gpuId IN (SELECT value FROM json_each(@gpuIds)) AND endTs >= @from AND startTs <= @to AND id <= @lastId
            AND startTs <= @afterTs AND (startTs < @afterTs OR id < @afterId)
          ORDER BY startTs DESC, id DESC LIMIT @limit`,
@@ -407,10 +414,14 @@ export class TelemetryStore {
     const cursor = range.newestFirst
       ? { afterTs: Number.MAX_SAFE_INTEGER, afterId: Number.MAX_SAFE_INTEGER }
       : { afterTs: Number.MIN_SAFE_INTEGER, afterId: 0 };
+    const ids = JSON.stringify(gpuIds);
     for (;;) {
-      const page = statement.all({ gpuIds: JSON.stringify(gpuIds), from: range.from, to: range.to, lastId, ...cursor, limit: CHUNK_PAGE }) as ChunkRecord[];
-      for (const chunk of page) {
-        yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decoded(chunk), sealed: true };
+      const page = statement.all({ gpuIds: ids, from: range.from, to: range.to, lastId, ...cursor, limit: CHUNK_PAGE }) as ChunkExtent[];
+      const contents = this.contentsOf(page);
+      for (const [i, chunk] of page.entries()) {
+        const content = contents[i];
+        const rows = "data" in content ? this.decoded(content) : content;
+        yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows, sealed: true };
       }
       if (page.length < CHUNK_PAGE) break;
       const last = page[page.length - 1];
@@ -421,11 +432,26 @@ export class TelemetryStore {
   }
 
   /**
+   * Each chunk's rows when decoded ones are kept, its encoded data otherwise,
+   * taken now: what a page holds stays readable while its consumer pauses, even
+   * if the chunk is pruned or drops out of the kept ones meanwhile. Kept chunks
+   * (the newest ones, which dashboards ask for) cost no blob read.
+   */
+  private contentsOf(page: readonly ChunkExtent[]): Array<readonly ChunkRow[] | ChunkData> {
+    const kept = page.map((chunk) => this.decodedChunks.get(chunk.id));
+    const missing = page.filter((_, i) => kept[i] === undefined).map((chunk) => chunk.id);
+    // Read right after the page, with no write in between: every chunk of the page is there.
+    const read = missing.length === 0 ? [] : (this.statements.chunkData.all(JSON.stringify(missing)) as ChunkData[]);
+    const byId = new Map(read.map((chunk) => [chunk.id, chunk]));
+    return page.map((chunk, i) => kept[i] ?? byId.get(chunk.id)!);
+  }
+
+  /**
    * A sealed chunk's rows, decoded once while it stays among the most recently
    * read: chunks never change and their ids are never reused, and dashboards ask
    * for the same newest window every few seconds. Callers must not modify the rows.
    */
-  private decoded(chunk: ChunkRecord): readonly ChunkRow[] {
+  private decoded(chunk: ChunkData): readonly ChunkRow[] {
     const cached = this.decodedChunks.get(chunk.id);
     if (cached) {
       // Map order is the recency order: move it to the end.
