@@ -229,6 +229,9 @@ async function fetchText(url: string) {
 
 /** 2. Query latency end to end over HTTP on the full database. */
 async function benchQueries(dbPath: string) {
+  // The stages before wrote hundreds of megabytes: flush them now, so the kernel's
+  // writeback does not share this 2-core machine with the timed requests.
+  spawnSync("sync");
   const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus) });
   const plain = plainClient();
   try {
