@@ -438,7 +438,7 @@ export class TelemetryStore {
    * (the newest ones, which dashboards ask for) cost no blob read.
    */
   private contentsOf(page: readonly ChunkExtent[]): Array<readonly ChunkRow[] | ChunkData> {
-    const kept = page.map((chunk) => this.decodedChunks.get(chunk.id));
+    const kept = page.map((chunk) => this.keptRows(chunk.id));
     const missing = page.filter((_, i) => kept[i] === undefined).map((chunk) => chunk.id);
     // Read right after the page, with no write in between: every chunk of the page is there.
     const read = missing.length === 0 ? [] : (this.statements.chunkData.all(JSON.stringify(missing)) as ChunkData[]);
@@ -452,16 +452,22 @@ export class TelemetryStore {
    * for the same newest window every few seconds. Callers must not modify the rows.
    */
   private decoded(chunk: ChunkData): readonly ChunkRow[] {
-    const cached = this.decodedChunks.get(chunk.id);
-    if (cached) {
-      // Map order is the recency order: move it to the end.
-      this.decodedChunks.delete(chunk.id);
-      this.decodedChunks.set(chunk.id, cached);
-      return cached;
-    }
+    const cached = this.keptRows(chunk.id);
+    if (cached) return cached;
     const rows = decodeChunk(chunk.data);
     this.decodedChunks.set(chunk.id, rows);
     if (this.decodedChunks.size > DECODED_CHUNKS_KEPT) this.decodedChunks.delete(this.decodedChunks.keys().next().value!);
+    return rows;
+  }
+
+  /** A chunk's decoded rows if they are kept, marked as just read. */
+  private keptRows(id: number): readonly ChunkRow[] | undefined {
+    const rows = this.decodedChunks.get(id);
+    if (rows) {
+      // Map order is the recency order: move it to the end.
+      this.decodedChunks.delete(id);
+      this.decodedChunks.set(id, rows);
+    }
     return rows;
   }
 
