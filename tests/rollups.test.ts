@@ -117,6 +117,29 @@ describe("rollups and chunk summaries", () => {
     }
   });
 
+  it("give per-GPU totals (count, oldest, newest) equal to the raw samples, before and after pruning", () => {
+    const expectTotalsOfRawSamples = (target: TelemetryStore) => {
+      const rows = target.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
+      const expected = new Map(
+        target.gpus().map((gpu) => {
+          const stamps = rows.filter((r) => r.gpuId === gpu.id).map((r) => r.timestamp);
+          return [gpu.id, { records: stamps.length, oldest: stamps.length ? Math.min(...stamps) : null, newest: stamps.length ? Math.max(...stamps) : null }];
+        }),
+      );
+      expect(target.sampleTotals()).toEqual(expected);
+      return expected;
+    };
+    const trimmed = filledStore("totals.db");
+    // A third GPU registered but never sampled.
+    trimmed.registerGpus([{ ...trimmed.gpus()[0], uuid: "GPU-silent", index: 2 }]);
+    const before = expectTotalsOfRawSamples(trimmed);
+    expect([...before.values()].map((t) => t.records)).toEqual([9000, 9000, 0]);
+    prune(trimmed, { retentionMs: 1, maxBytes: 1e12, highWater: 0.9, lowWater: 0.7 }, { now: start + 29 * HOUR + 41 * 60_000 });
+    const after = expectTotalsOfRawSamples(trimmed);
+    expect(after.get(trimmed.gpus()[1].id)!.records).toBeLessThan(9000);
+    trimmed.close();
+  });
+
   it("stay equal to the raw samples after retention cuts through an hour and the size cap trims", () => {
     const pruned = filledStore("pruned.db");
     const cutoff = start + 5 * HOUR + 17 * 60_000 + 3000;

@@ -1,32 +1,24 @@
 import { publicProcedure, router } from "../trpc/trpc";
 import { pruneInput } from "./inputs";
 
-const num = (value: bigint | number | null | undefined) => (value === null || value === undefined ? null : Number(value));
 const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
 export const databaseRouter = router({
   /** Records in total and per GPU, oldest and newest sample, file size against the cap, last prune. */
   stats: publicProcedure.query(async ({ ctx }) => {
-    const prisma = (await ctx.storage.prisma());
-    const [gpus, sealed, open, lastPrune] = await Promise.all([
+    const prisma = await ctx.storage.prisma();
+    const totals = ctx.storage.requireStore().sampleTotals();
+    const [gpus, lastPrune] = await Promise.all([
       prisma.gpu.findMany({ orderBy: [{ index: "asc" }, { id: "asc" }] }),
-      prisma.sampleChunk.groupBy({ by: ["gpuId"], _sum: { rowCount: true }, _min: { startTs: true }, _max: { endTs: true } }),
-      prisma.recentSample.groupBy({ by: ["gpuId"], _count: { _all: true }, _min: { ts: true }, _max: { ts: true } }),
       prisma.pruneRun.findFirst({ orderBy: { id: "desc" } }),
     ]);
-    const perGpu = gpus.map((gpu) => {
-      const s = sealed.find((r) => r.gpuId === gpu.id);
-      const o = open.find((r) => r.gpuId === gpu.id);
-      return {
-        gpuIndex: gpu.index,
-        gpuUuid: gpu.uuid,
-        gpuName: gpu.name,
-        records: (s?._sum.rowCount ?? 0) + (o?._count._all ?? 0),
-        oldest: minOf(num(s?._min.startTs), num(o?._min.ts)),
-        newest: maxOf(num(s?._max.endTs), num(o?._max.ts)),
-      };
-    });
+    const perGpu = gpus.map((gpu) => ({
+      gpuIndex: gpu.index,
+      gpuUuid: gpu.uuid,
+      gpuName: gpu.name,
+      ...(totals.get(gpu.id) ?? { records: 0, oldest: null, newest: null }),
+    }));
     const status = ctx.storage.status();
     return {
       totalRecords: perGpu.reduce((sum, g) => sum + g.records, 0),

@@ -45,6 +45,13 @@ export interface NamedSample extends GpuMetrics {
   timestamp: number;
 }
 
+export interface SampleTotals {
+  records: number;
+  /** Timestamps of the oldest and newest sample; null when there is none. */
+  oldest: number | null;
+  newest: number | null;
+}
+
 export interface StoredGpu extends GpuInfo {
   id: number;
   firstSeen: number;
@@ -147,6 +154,12 @@ export class TelemetryStore {
         `SELECT endTs FROM SampleChunk WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs <= ?
          ORDER BY startTs DESC LIMIT 1`,
       ),
+      sealedCountsByGpu: db.prepare(`SELECT gpuId, sum(rowCount) AS records FROM DailyRollup GROUP BY gpuId`),
+      // Two subqueries, so that each is one seek of the (gpuId, startTs) index.
+      sealedStarts: db.prepare(
+        `SELECT (SELECT min(startTs) FROM SampleChunk WHERE gpuId = @gpuId) AS first, (SELECT max(startTs) FROM SampleChunk WHERE gpuId = @gpuId) AS last`,
+      ),
+      lastEndFrom: db.prepare(`SELECT max(endTs) FROM SampleChunk WHERE gpuId = ? AND startTs >= ?`).pluck(),
       insertGpu: db.prepare(
         `INSERT INTO Gpu (uuid, "index", name, memoryTotalMib, powerLimitW, maxGraphicsClockMhz,
            maxMemoryClockMhz, baseClockMhz, driverVersion, firstSeen, lastSeen)
@@ -562,6 +575,31 @@ export class TelemetryStore {
     for (const { gpuId, n } of sealed) counts.set(gpuId, n);
     for (const [gpuId, open] of this.openRows) counts.set(gpuId, (counts.get(gpuId) ?? 0) + open.rows.length);
     return counts;
+  }
+
+  /**
+   * Per GPU id: samples stored (sealed and open), the oldest and the newest.
+   * Counts come from the daily rollups and the ends from index seeks, so this
+   * costs the same on a 90-day database as on a new one, where a scan of the
+   * chunks held the event loop for over 100 ms.
+   */
+  sampleTotals(): Map<number, SampleTotals> {
+    const sealedCounts = new Map((this.statements.sealedCountsByGpu.all() as Array<{ gpuId: number; records: number }>).map((r) => [r.gpuId, r.records]));
+    const totals = new Map<number, SampleTotals>();
+    for (const gpuId of this.gpusById.keys()) {
+      const starts = this.statements.sealedStarts.get({ gpuId }) as { first: number | null; last: number | null };
+      // The chunk that ends last starts in the last chunk's slot: a chunk's rows never leave its slot.
+      const lastEnd = starts.last === null ? null : (this.statements.lastEndFrom.get(gpuId, slotStart(starts.last, this.options.slotMs)) as number);
+      const open = this.openRows.get(gpuId)?.rows ?? [];
+      let oldest = starts.first;
+      let newest = lastEnd;
+      for (const row of open) {
+        if (oldest === null || row.timestamp < oldest) oldest = row.timestamp;
+        if (newest === null || row.timestamp > newest) newest = row.timestamp;
+      }
+      totals.set(gpuId, { records: (sealedCounts.get(gpuId) ?? 0) + open.length, oldest, newest });
+    }
+    return totals;
   }
 
   /** Drops open rows older than `cutoff` from memory after they were deleted on disk. */
