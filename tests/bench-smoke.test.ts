@@ -25,6 +25,7 @@ describe("npm run bench -- --smoke", () => {
       /^same-size static body, same client, asked in turn/,
       /^stats 24 h/,
       /^series /,
+      /^database stats/,
       /^collector cost/,
       /^collector memory/,
       /^live latency/,
