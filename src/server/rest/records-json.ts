@@ -66,10 +66,12 @@ export function sampleRecordJson(s: SampleSource): string {
  * frozen record object for a stored row each time (routers/history-record.ts):
  * a frozen record's bytes are kept by identity, so a repeated history costs a
  * lookup per record instead of formatting 24 fields. Records that could still
- * change are formatted every time. About 1 KB a record; the first kept go first,
- * which for a window moving forward in time are the first no longer asked for.
+ * change are formatted every time. About 800 bytes a record, room for the
+ * largest history the API gives (10,000 records) and what new readings add
+ * between two polls of it; the first kept go first, which for a window moving
+ * forward in time are the first no longer asked for.
  */
-const CACHED_RECORDS = 4096;
+const CACHED_RECORDS = 12_288;
 const recordCache = new Map<SampleSource, Buffer>();
 
 /** The record's JSON after a comma: the array's first element skips the comma byte. */

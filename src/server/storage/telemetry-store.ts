@@ -93,8 +93,14 @@ const RECENT_COLUMNS = ["gpuId", "ts", ...METRIC_KEYS] as const;
 
 /** Sealed chunks read per query while walking a range. */
 const CHUNK_PAGE = 16;
-/** Decoded sealed chunks kept in memory: the newest of 8 GPUs several times over, about 5 MB. */
-const DECODED_CHUNKS_KEPT = 32;
+/**
+ * Rows of decoded sealed chunks kept in memory (32 full chunks, about 5 MB):
+ * counted in rows, not chunks, as chunks cut short by restarts or gaps hold
+ * only a few. Enough for the largest history the API gives (10,000 records)
+ * and the chunk looked at past it; when that did not fit, each such history
+ * decoded every one of its chunks again.
+ */
+const DECODED_ROWS_KEPT = 32 * 600;
 
 interface ChunkExtent {
   id: number;
@@ -115,6 +121,7 @@ export class TelemetryStore {
   private readonly gpusById = new Map<number, StoredGpu>();
   private readonly openRows = new Map<number, OpenRows>();
   private readonly decodedChunks = new Map<number, readonly ChunkRow[]>();
+  private decodedRows = 0;
   private readonly persistedLastSeen = new Map<number, number>();
   private readonly hourly: RollupTier;
   private readonly daily: RollupTier;
@@ -469,7 +476,13 @@ export class TelemetryStore {
     if (cached) return cached;
     const rows = decodeChunk(chunk.data);
     this.decodedChunks.set(chunk.id, rows);
-    if (this.decodedChunks.size > DECODED_CHUNKS_KEPT) this.decodedChunks.delete(this.decodedChunks.keys().next().value!);
+    this.decodedRows += rows.length;
+    // The least recently read go first; the one just decoded always stays.
+    for (const [id, old] of this.decodedChunks) {
+      if (this.decodedRows <= DECODED_ROWS_KEPT || id === chunk.id) break;
+      this.decodedChunks.delete(id);
+      this.decodedRows -= old.length;
+    }
     return rows;
   }
 
