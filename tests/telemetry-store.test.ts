@@ -71,6 +71,20 @@ describe("TelemetryStore", () => {
     store.close();
   });
 
+  it("gives each GPU's count, oldest and newest when the chunk that ends last is not the one that starts last", () => {
+    // 5-row chunks, 100 rows in the last slot: all sealed, several chunks in that slot. The reading
+    // of 09:11:34 is stamped 09:11:40, so the chunk of 09:11:30-34 ends after the one of 09:11:35-39.
+    const start = Date.UTC(2026, 10, 26, 9, 0, 0);
+    const { infos, samples } = simulatedSamples({ gpus: 2, count: 700, start });
+    const late = samples.map((s) => (s.timestamp === start + 694_000 ? { ...s, timestamp: start + 700_000 } : s));
+    const { store } = TelemetryStore.open(path.join(dir, "totals.db"), { chunkMaxRows: 5, slotMs: 600_000 });
+    store.writeSamples(late, infoLookup(infos));
+    const gpuIds = store.gpus().map((g) => g.id);
+    expect([...store.openBlocks(gpuIds)]).toEqual([]);
+    for (const gpuId of gpuIds) expect(store.sampleTotals().get(gpuId)).toEqual({ records: 700, oldest: start, newest: start + 700_000 });
+    store.close();
+  });
+
   it("keeps samples whose clock stepped backwards or repeated a timestamp", () => {
     const { infos, samples } = simulatedSamples({ gpus: 1, count: 60, start: 1_700_000_000_000 });
     samples[40] = { ...samples[40], timestamp: samples[10].timestamp }; // clock stepped back 30 s
