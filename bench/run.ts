@@ -63,6 +63,9 @@ function report(name: string, value: string, baseline: string) {
 
 const fmt = (n: number, digits = 1) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** A table cell: the median and 95th percentile of times in ms. */
+const p50p95 = (times: number[]) => `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}`;
+
 function simulatedBatch(gpuCount: number, ticks: number): GpuSample[] {
   const sims = Array.from({ length: gpuCount }, (_, i) => new SimulatedGpu(simulatedGpuInfo(i)));
   const start = Date.now() - ticks * 1000;
@@ -244,29 +247,22 @@ async function benchQueries(dbPath: string) {
     const historyBytes = (await plain.get(history)).length;
     const floor = await startStaticServer(historyBytes);
     try {
-      const byCurl = curlTimesInTurn([history, floor.url], count + WARM_UPS);
-      if (byCurl) {
-        const [served, fromMemory] = byCurl.map((times) => times.slice(WARM_UPS));
-        report("history, 1000 records, REST, curl (ms, p50 / p95)", `${fmt(percentile(served, 50), 2)} / ${fmt(percentile(served, 95), 2)}`, "stored design 10-50 ms; goal p95 <= 5 ms");
+      const reportHistory = (client: string, [served, fromMemory]: number[][], baseline: string) => {
+        report(`history, 1000 records, REST, ${client} (ms, p50 / p95)`, p50p95(served), baseline);
         report(
           "  same-size static body, same client, asked in turn (ms, p50 / p95)",
-          `${fmt(percentile(fromMemory, 50), 2)} / ${fmt(percentile(fromMemory, 95), 2)}`,
+          p50p95(fromMemory),
           `${fmt(historyBytes / 1024, 0)} KB answered from memory by a bare Node server, uncompressed: the transport's share`,
         );
-      } else {
-        report("history, 1000 records, REST, curl (ms, p50 / p95)", "not measured", "curl is not installed");
-      }
+      };
+      const byCurl = curlTimesInTurn([history, floor.url], count + WARM_UPS);
+      if (byCurl) reportHistory("curl", byCurl.map((times) => times.slice(WARM_UPS)), "stored design 10-50 ms; goal p95 <= 5 ms");
+      else report("history, 1000 records, REST, curl (ms, p50 / p95)", "not measured", "curl is not installed");
       for (const [client, request, baseline] of [
         ["Node http client", plain.get, "a keep-alive node:http client that keeps the body: the client's own cost adds up"],
         ["Node fetch (gzip)", fetchText, "the same answer compressed (about 2 % of the bytes) and decoded by the client"],
       ] as const) {
-        const [served, fromMemory] = await timeInTurn(count, [() => request(history), () => request(floor.url)]);
-        report(`history, 1000 records, REST, ${client} (ms, p50 / p95)`, `${fmt(percentile(served, 50), 2)} / ${fmt(percentile(served, 95), 2)}`, baseline);
-        report(
-          "  same-size static body, same client, asked in turn (ms, p50 / p95)",
-          `${fmt(percentile(fromMemory, 50), 2)} / ${fmt(percentile(fromMemory, 95), 2)}`,
-          `${fmt(historyBytes / 1024, 0)} KB answered from memory by a bare Node server, uncompressed: the transport's share`,
-        );
+        reportHistory(client, await timeInTurn(count, [() => request(history), () => request(floor.url)]), baseline);
       }
     } finally {
       await floor.stop();
@@ -290,7 +286,7 @@ async function benchQueries(dbPath: string) {
     ];
     for (const [name, request, baseline] of cases) {
       const [times] = await timeInTurn(count, [request]);
-      report(`${name} (ms, p50 / p95)`, `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}`, baseline);
+      report(`${name} (ms, p50 / p95)`, p50p95(times), baseline);
     }
   } finally {
     plain.close();
