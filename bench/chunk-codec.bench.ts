@@ -5,7 +5,7 @@
  *   npx tsx bench/chunk-codec.bench.ts --levels   also size and speed of each deflate level
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { decodeChunk, encodeChunk, type ChunkRow } from "../src/server/storage/chunk-codec";
+import { decodeChunk, encodeChunk } from "../src/server/storage/chunk-codec";
 import { realisticChunk } from "../tests/helpers/realistic-chunk";
 
 /** Best of several rounds: the least disturbed by other work on the machine. */

@@ -2,7 +2,7 @@ import type { MetricKey } from "../sources/types";
 import type { ChunkRow } from "./chunk-columns";
 import { mergeNewest, type GpuRow } from "./newest-rows";
 import { addRow, emptySummary, mergeEncodedSummary, metricStats, type MetricSummary } from "./metric-summary";
-import { DAY_MS, HOUR_MS, namedSample, slotStart, type NamedSample, type SampleBlock, type StoredGpu, type TelemetryStore } from "./telemetry-store";
+import { DAY_MS, HOUR_MS, namedSample, type NamedSample, type SampleBlock, type TelemetryStore } from "./telemetry-store";
 
 /**
  * Read-side questions asked of the store: newest samples, window statistics,
