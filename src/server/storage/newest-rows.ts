@@ -21,7 +21,6 @@ interface Run {
   rows: readonly ChunkRow[];
   next: number;
   timestamp: number;
-  from: number;
 }
 
 /**
@@ -54,7 +53,7 @@ export function mergeNewest(blocks: Iterator<SampleBlock>, query: NewestQuery): 
     if (best < 0) break;
     const run = runs[best];
     out.push({ gpu: run.gpu, row: run.rows[run.next] });
-    if (!advance(run)) {
+    if (!advance(run, query.from)) {
       runs[best] = runs[runs.length - 1];
       runs.pop();
     }
@@ -77,13 +76,13 @@ function runOf(block: SampleBlock, query: NewestQuery): Run | null {
   let next = rows.length - 1;
   while (next >= 0 && rows[next].timestamp > query.to) next--;
   if (next < 0 || rows[next].timestamp < query.from) return null;
-  return { gpu: block.gpu, rows, next, timestamp: rows[next].timestamp, from: query.from };
+  return { gpu: block.gpu, rows, next, timestamp: rows[next].timestamp };
 }
 
 /** Moves to the next older row; false when the run has none left in the window. */
-function advance(run: Run): boolean {
+function advance(run: Run, from: number): boolean {
   run.next--;
-  if (run.next < 0 || run.rows[run.next].timestamp < run.from) {
+  if (run.next < 0 || run.rows[run.next].timestamp < from) {
     run.timestamp = -Infinity;
     return false;
   }
