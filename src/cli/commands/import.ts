@@ -115,6 +115,9 @@ function describeImport(result: ImportResult, file: string, dbPath: string, rete
     for (const { line, error } of result.unreadable) out += `    line ${line}: ${error}\n`;
     if (result.unreadableCount > result.unreadable.length) out += `    ...\n`;
   }
+  for (const { gpuIndex, field, count, lastValue } of result.rejectedValues) {
+    out += `  stored ${formatCount(count)} value${count === 1 ? "" : "s"} of GPU ${gpuIndex} ${field} as missing: the database cannot hold them exactly (last: ${lastValue})\n`;
+  }
   if (result.alreadyStored > 0) {
     out += `  skipped ${formatCount(result.alreadyStored)} sample${result.alreadyStored === 1 ? "" : "s"} the database already held (same GPU, same time)\n`;
   }

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { infoFromRow, sampleFromRow } from "../../server/sources/smi-rows";
+import { describeRejectedValue, storableSample, type RejectedField } from "../../server/sources/storable-readings";
 import type { GpuInfo, GpuSample } from "../../server/sources/types";
 import type { TelemetryStore } from "../../server/storage/telemetry-store";
 import { hasTimestampColumn, readHeader, RecordingReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
@@ -41,9 +42,19 @@ export interface ImportResult {
   olderThanRetention: number;
   /** Samples skipped because the database already holds that GPU at that time (a file imported again). */
   alreadyStored: number;
+  /** Values storage cannot hold exactly (1e20, negative, not finite), stored as missing: per GPU and field, with the latest. */
+  rejectedValues: RejectedImportValue[];
   stopped: boolean;
   /** How far into the file the import got. */
   bytesRead: number;
+}
+
+export interface RejectedImportValue {
+  gpuIndex: number;
+  gpuUuid: string;
+  field: RejectedField;
+  count: number;
+  lastValue: string;
 }
 
 /** Samples per transaction: big enough to be fast, small enough to show progress and stop promptly. */
@@ -63,6 +74,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
     unreadableCount: 0,
     olderThanRetention: 0,
     alreadyStored: 0,
+    rejectedValues: [],
     stopped: false,
     bytesRead: 0,
   };
@@ -74,6 +86,15 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
     if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push(line);
   });
   const infos = new Map<string, GpuInfo>();
+  const rejected = new Map<string, RejectedImportValue>();
+  const noteRejected = (sample: GpuSample, field: RejectedField, value: unknown) => {
+    // A sample without a usable time is not stored at all: it is listed as an unreadable line instead.
+    if (field === "timestamp") return;
+    const key = `${sample.uuid}\u0000${field}`;
+    const entry = rejected.get(key) ?? rejected.set(key, { gpuIndex: sample.index, gpuUuid: sample.uuid, field, count: 0, lastValue: "" }).get(key)!;
+    entry.count++;
+    entry.lastValue = describeRejectedValue(value);
+  };
   const fallbackUuid = (index: number) => `import-${path.basename(file)}-gpu${index}`;
   let batch: GpuSample[] = [];
   const flush = async () => {
@@ -100,7 +121,13 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
       const uuid = row.uuid ?? fallbackUuid(index);
       let info = infos.get(uuid);
       if (!info) infos.set(uuid, (info = infoFromRow(row, uuid, index)));
-      batch.push(sampleFromRow(row, info, timestamp));
+      const sample = storableSample(sampleFromRow(row, info, timestamp), noteRejected);
+      if (sample === null) {
+        result.unreadableCount++;
+        if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push({ line, error: `its time (${timestamp}) cannot be stored` });
+        continue;
+      }
+      batch.push(sample);
       result.first = Math.min(result.first ?? timestamp, timestamp);
       result.last = Math.max(result.last ?? timestamp, timestamp);
       if (options.oldAfter !== undefined && timestamp < options.oldAfter) result.olderThanRetention++;
@@ -117,6 +144,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   if (batch.length > 0) await flush();
   result.bytesRead = reader.bytesRead;
   result.gpus = [...infos.values()].sort((a, b) => a.index - b.index);
+  result.rejectedValues = [...rejected.values()].sort((a, b) => a.gpuIndex - b.gpuIndex || a.field.localeCompare(b.field));
   return result;
 }
 

@@ -4,7 +4,9 @@ import type { GpuSource, SourceSink, SourceStatus } from "../sources/source";
 import type { GpuInfo, GpuSample } from "../sources/types";
 import type { StorageManager } from "../storage/storage-manager";
 import { GpuHealthTracker, type GpuHealth } from "./gpu-health";
+import { RejectedValues, type RejectedValueCount } from "./rejected-values";
 import { RepeatedFailureLog } from "./repeated-failure-log";
+import { storableSample } from "../sources/storable-readings";
 
 /**
  * The sampling loop's hub: takes what the source produces, hands every
@@ -39,6 +41,10 @@ export interface CollectorStatus {
   lastError: string | null;
   lastErrorAt: number | null;
   gpuCount: number;
+  /** Readings stored as missing because storage cannot hold them (non-finite, negative, beyond ±2^53), all told. */
+  rejectedValues: number;
+  /** The same per GPU and field, with the latest such value. */
+  rejectedByField: RejectedValueCount[];
   /** Per GPU: reporting, stale (no reading for three intervals and a second) or lost (the driver answers with an error), and since when. */
   gpus: GpuHealth[];
 }
@@ -50,6 +56,8 @@ export interface CollectorStatus {
  */
 const STALE_AFTER_INTERVALS = 3;
 const STALE_SLACK_MS = 1000;
+/** Sources stamp readings as they take them; one stamped later than this past now is refused, not stored ahead of time. */
+const FUTURE_SLACK_MS = 1000;
 
 export interface CollectorOptions {
   source: GpuSource;
@@ -91,6 +99,7 @@ export class Collector {
   private readonly writeFailureLog: RepeatedFailureLog;
   private readonly dropLog: RepeatedFailureLog;
   private readonly health: GpuHealthTracker;
+  private readonly rejected: RejectedValues;
 
   constructor(private readonly options: CollectorOptions) {
     this.maxPending = options.maxPending ?? 200_000;
@@ -98,6 +107,7 @@ export class Collector {
     this.writeFailureLog = new RepeatedFailureLog({ log: options.log });
     this.dropLog = new RepeatedFailureLog({ log: options.log });
     this.health = new GpuHealthTracker(STALE_AFTER_INTERVALS * options.intervalMs + STALE_SLACK_MS);
+    this.rejected = new RejectedValues(options.log);
     // Every open dashboard tab and API stream listens here; there is no sensible fixed limit.
     this.events.setMaxListeners(0);
   }
@@ -109,6 +119,7 @@ export class Collector {
     this.flushTimer = setInterval(() => {
       this.flush();
       this.logHealthChanges();
+      this.rejected.reportIfDue();
     }, flushEvery);
     const sink: SourceSink = {
       gpus: (infos) => this.acceptGpus(infos),
@@ -152,9 +163,10 @@ export class Collector {
    * When the batch is large (bulk replay) it is written before returning, which
    * is how a fast source is held to the pace the database can take.
    */
-  private acceptSamples(samples: GpuSample[], faults?: ReadonlyMap<string, string>): void {
-    if (samples.length === 0) return;
+  private acceptSamples(given: GpuSample[], faults?: ReadonlyMap<string, string>): void {
     const now = Date.now();
+    const samples = this.storable(given, now);
+    if (samples.length === 0) return;
     for (const sample of samples) this.health.reading(sample, faults?.get(sample.uuid), now);
     this.counters.collected += samples.length;
     const latest = samples.reduce((max, s) => Math.max(max, s.timestamp), 0);
@@ -172,6 +184,20 @@ export class Collector {
       });
     }
     if (this.pending.length >= 5000) this.flush();
+  }
+
+  /**
+   * The samples as storage can hold them: a value it cannot (1e20 W from a
+   * misparsed cell, a negative clock) is counted and kept as missing, so it
+   * never reaches the live view or stops a chunk from sealing.
+   */
+  private storable(samples: GpuSample[], now: number): GpuSample[] {
+    const out: GpuSample[] = [];
+    for (const sample of samples) {
+      const stored = storableSample(sample, this.rejected.note, now + FUTURE_SLACK_MS);
+      if (stored !== null) out.push(stored);
+    }
+    return out;
   }
 
   /** A bulk batch may hold many ticks; subscribers get the newest reading per GPU. */
@@ -282,6 +308,8 @@ export class Collector {
       writesFailingSince: this.writeFailureLog.failingSince,
       pending: this.pending.length,
       gpuCount: this.gpuInfos.size,
+      rejectedValues: this.rejected.count,
+      rejectedByField: this.rejected.list(),
       gpus: this.health.health(Date.now()),
     };
   }

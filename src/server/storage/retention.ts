@@ -56,6 +56,7 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
     // Re-summing the cut hour also re-sums its day from the hours it keeps.
     for (const gpuId of store.resolveGpuIds()) store.rebuildRollup(gpuId, cutHour);
     const recent = db.prepare(`DELETE FROM RecentSample WHERE ts < ?`).run(cutoff).changes;
+    db.prepare(`DELETE FROM QuarantinedRow WHERE at < ?`).run(cutoff);
     return { chunks: old.chunks, samples: old.samples + recent };
   })();
   store.forgetOpenRowsBefore(cutoff);

@@ -25,6 +25,8 @@ export interface StorageStatus {
   maxBytes: number;
   retentionMs: number;
   lastPrune: (PruneResult & { error: string | null }) | null;
+  /** Samples moved aside because they could not be written as they were; null while the database is unavailable. */
+  quarantinedRows: number | null;
 }
 
 export interface StorageManagerOptions {
@@ -223,6 +225,7 @@ export class StorageManager {
       maxBytes: this.options.policy.maxBytes,
       retentionMs: this.options.policy.retentionMs,
       lastPrune: this.lastPrune,
+      quarantinedRows: this.current ? this.current.quarantinedRows() : null,
     };
   }
 

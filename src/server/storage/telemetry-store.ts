@@ -1,8 +1,10 @@
-import type Database from "better-sqlite3";
+import Database from "better-sqlite3";
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
 import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "./metric-summary";
 import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database";
 import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../sources/types";
+import { storableSample, storableTimestamp, storableValue, describeRejectedValue } from "../sources/storable-readings";
+import { QuarantineWriter } from "./quarantine";
 
 /**
  * The sample store. New samples go to `RecentSample` as plain rows on every
@@ -126,6 +128,9 @@ export class TelemetryStore {
   private readonly hourly: RollupTier;
   private readonly daily: RollupTier;
   private readonly statements;
+  private readonly quarantine: QuarantineWriter;
+  /** One GPU's part of a write, in a savepoint: a failure there is that GPU's alone. */
+  private readonly persistGpuRows: (gpuId: number, open: OpenRows) => OpenRows;
   private closed = false;
 
   private constructor(
@@ -142,6 +147,8 @@ export class TelemetryStore {
         `INSERT INTO RecentSample (${RECENT_COLUMNS.map((c) => `"${c}"`).join(", ")}) VALUES (${placeholders})`,
       ),
       deleteRecentUpTo: db.prepare(`DELETE FROM RecentSample WHERE gpuId = ? AND id <= ?`),
+      deleteRecent: db.prepare(`DELETE FROM RecentSample WHERE id = ?`),
+      rewriteRecent: db.prepare(`UPDATE RecentSample SET ${METRIC_KEYS.map((c) => `"${c}" = ?`).join(", ")} WHERE id = ?`),
       insertChunk: db.prepare(
         `INSERT INTO SampleChunk (gpuId, startTs, endTs, rowCount, data, summary) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
@@ -196,6 +203,12 @@ export class TelemetryStore {
          ORDER BY startTs DESC, id DESC LIMIT @limit`,
       ),
     };
+    this.quarantine = new QuarantineWriter(db);
+    this.persistGpuRows = db.transaction((gpuId: number, open: OpenRows) => {
+      const left = this.sealFullChunks(gpuId, open);
+      for (let i = left.recentIds.length; i < left.rows.length; i++) left.recentIds.push(this.insertRecent(gpuId, left.rows[i]));
+      return left;
+    });
     this.loadState();
   }
 
@@ -216,17 +229,50 @@ export class TelemetryStore {
   private loadState() {
     const gpus = this.db.prepare(`SELECT * FROM Gpu`).all() as Array<StoredGpu>;
     for (const gpu of gpus) this.rememberGpu(gpu);
-    const recent = this.db.prepare(`SELECT * FROM RecentSample ORDER BY id`).all() as Array<
-      Record<(typeof RECENT_COLUMNS)[number] | "id", number | null>
+    // Read as BigInt: a value past 2^53 written by an older version would make a plain read throw for every row.
+    const recent = this.db.prepare(`SELECT * FROM RecentSample ORDER BY id`).safeIntegers(true).all() as Array<
+      Record<(typeof RECENT_COLUMNS)[number] | "id", bigint | number | null>
     >;
-    for (const row of recent) {
-      const openRow = { timestamp: row.ts } as ChunkRow;
-      for (const key of METRIC_KEYS) openRow[key] = row[key];
-      const open = this.openRowsOf(row.gpuId as number);
-      open.rows.push(openRow);
-      open.recentIds.push(row.id as number);
-    }
+    this.db.transaction(() => {
+      for (const stored of recent) {
+        const id = Number(stored.id);
+        const gpuId = Number(stored.gpuId);
+        const row = this.reloadedRow(id, gpuId, stored);
+        if (row === null) continue;
+        const open = this.openRowsOf(gpuId);
+        open.rows.push(row);
+        open.recentIds.push(id);
+      }
+    })();
     for (const gpu of gpus) this.persistedLastSeen.set(gpu.id, gpu.lastSeen);
+  }
+
+  /**
+   * An unsealed row as it will be sealed. A row holding what storage cannot
+   * encode (left by an older version) would fail sealing after every restart:
+   * its bad values are moved aside and the rest kept, or, without a usable
+   * time, the whole row is.
+   */
+  private reloadedRow(id: number, gpuId: number, stored: Record<string, bigint | number | null>): ChunkRow | null {
+    const asNumber = (value: bigint | number | null) => (typeof value === "bigint" ? Number(value) : value);
+    const timestamp = asNumber(stored.ts);
+    if (!storableTimestamp(timestamp)) {
+      this.quarantine.add(gpuId, null, `time ${describeRejectedValue(stored.ts)} cannot be stored`, stored);
+      this.statements.deleteRecent.run(id);
+      return null;
+    }
+    const row = { timestamp } as ChunkRow;
+    const bad: string[] = [];
+    for (const key of METRIC_KEYS) {
+      const value = storableValue(key, asNumber(stored[key]));
+      if (value === undefined) bad.push(`${key} = ${describeRejectedValue(stored[key])}`);
+      row[key] = value ?? null;
+    }
+    if (bad.length > 0) {
+      this.quarantine.add(gpuId, timestamp, `${bad.join(", ")} cannot be stored exactly; kept as missing`, stored);
+      this.statements.rewriteRecent.run(...METRIC_KEYS.map((key) => row[key]), id);
+    }
+    return row;
   }
 
   private rememberGpu(gpu: StoredGpu) {
@@ -265,8 +311,13 @@ export class TelemetryStore {
 
   /**
    * Stores samples in one transaction. GPUs not seen before are registered
-   * through `infoFor`. All or nothing: on error nothing is stored and the
-   * in-memory state is unchanged, so the caller can retry the same batch.
+   * through `infoFor`. Returns how many samples were taken. A value storage
+   * cannot hold is kept as missing and the sample as given is moved aside
+   * (quarantined), as is one without a usable time; a GPU whose rows fail to
+   * seal has them moved aside, and the other GPUs' rows are written all the
+   * same. Only a failure of the database itself fails the write: then nothing
+   * is stored and the in-memory state is unchanged, so the caller can retry the
+   * same batch.
    */
   writeSamples(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined): number {
     if (samples.length === 0) return 0;
@@ -274,14 +325,23 @@ export class TelemetryStore {
     const lastSeen = new Map<number, number>();
     const registered: StoredGpu[] = [];
     const persisted = new Map<number, number>();
+    const rejected: string[] = [];
+    const noteRejected = (_sample: GpuSample, field: string, value: unknown) => void rejected.push(`${field} = ${describeRejectedValue(value)}`);
     const write = this.db.transaction(() => {
-      for (const sample of samples) {
-        let gpuId = this.gpuIdsByUuid.get(sample.uuid);
+      for (const given of samples) {
+        rejected.length = 0;
+        const sample = storableSample(given, noteRejected);
+        let gpuId = this.gpuIdsByUuid.get(given.uuid);
         if (gpuId === undefined) {
-          const info = infoFor(sample.uuid) ?? fallbackInfo(sample);
-          gpuId = this.upsertGpu(info, sample.timestamp);
+          const info = infoFor(given.uuid) ?? fallbackInfo(given);
+          gpuId = this.upsertGpu(info, sample?.timestamp ?? Date.now());
           registered.push(this.gpusById.get(gpuId)!);
         }
+        if (rejected.length > 0) {
+          const reason = sample === null ? `${rejected.join(", ")}: no usable time` : `${rejected.join(", ")} cannot be stored exactly; kept as missing`;
+          this.quarantine.add(gpuId, sample?.timestamp ?? null, reason, given);
+        }
+        if (sample === null) continue;
         let open = pending.get(gpuId);
         if (!open) {
           const current = this.openRows.get(gpuId);
@@ -294,9 +354,7 @@ export class TelemetryStore {
         if (seen === undefined || sample.timestamp > seen) lastSeen.set(gpuId, sample.timestamp);
       }
       for (const [gpuId, open] of pending) {
-        const left = this.sealFullChunks(gpuId, open);
-        for (let i = left.recentIds.length; i < left.rows.length; i++) left.recentIds.push(this.insertRecent(gpuId, left.rows[i]));
-        pending.set(gpuId, left);
+        pending.set(gpuId, this.persistOrSetAside(gpuId, open));
         const seen = lastSeen.get(gpuId)!;
         if (seen - (this.persistedLastSeen.get(gpuId) ?? 0) >= LAST_SEEN_PERSIST_MS) {
           this.statements.touchGpu.run(seen, gpuId);
@@ -321,6 +379,28 @@ export class TelemetryStore {
       gpu.lastSeen = Math.max(gpu.lastSeen, lastSeen.get(gpuId)!);
     }
     return samples.length;
+  }
+
+  /**
+   * Seals and stores one GPU's open rows. When that fails for any reason but the
+   * database's own (a row the codec refuses), the rows are moved aside instead of
+   * being kept open: kept, they would fail again at every flush and every restart.
+   */
+  private persistOrSetAside(gpuId: number, open: OpenRows): OpenRows {
+    try {
+      return this.persistGpuRows(gpuId, open);
+    } catch (error) {
+      if (error instanceof Database.SqliteError) throw error;
+      const reason = `sealing failed: ${error instanceof Error ? error.message : String(error)}`;
+      for (const row of open.rows) this.quarantine.add(gpuId, row.timestamp, reason, row);
+      for (const id of open.recentIds) this.statements.deleteRecent.run(id);
+      return { rows: [], recentIds: [] };
+    }
+  }
+
+  /** Samples moved aside because they could not be written as they were. */
+  quarantinedRows(): number {
+    return this.quarantine.count();
   }
 
   /** Seals leading rows into chunks while a chunk's worth is waiting; returns the rows still open. */

@@ -1,0 +1,77 @@
+import { METRIC_DECIMALS, METRIC_KEYS, type GpuSample, type MetricKey } from "./types";
+
+/**
+ * What storage can hold exactly, checked where a source (or an import) hands a
+ * reading over: one value a GPU, a driver or a file gets wrong must cost that
+ * value, never the recording. A value outside these bounds is stored as missing
+ * and reported through `onRejected`; every other value is kept as storage will
+ * give it back (rounded to its metric's declared decimals).
+ */
+
+/** Largest magnitude, once scaled to an integer, that SQLite and the chunk codec both read back exactly. */
+const MAX_SCALED_MAGNITUDE = Number.MAX_SAFE_INTEGER;
+
+/** Temperatures may go below zero (down to absolute zero); no other metric can be negative. */
+const METRIC_MINIMUM = Object.fromEntries(
+  METRIC_KEYS.map((key) => [key, key === "temperatureC" || key === "memoryTemperatureC" ? -273 : 0]),
+) as Record<MetricKey, number>;
+
+const SCALES = Object.fromEntries(METRIC_KEYS.map((key) => [key, 10 ** METRIC_DECIMALS[key]])) as Record<MetricKey, number>;
+
+/** Timestamps the chunk codec keeps exact (±2^50 ms, about 35,000 years either side of 1970). */
+const MAX_TIMESTAMP_MAGNITUDE = 2 ** 50;
+
+export type RejectedField = MetricKey | "timestamp";
+
+export type RejectionListener = (sample: GpuSample, field: RejectedField, value: unknown) => void;
+
+/**
+ * The value as storage keeps it: null for a missing one, the value rounded to
+ * the metric's decimals, or undefined when storage cannot hold it exactly
+ * (not a number, not finite, below the metric's minimum, beyond ±2^53 once scaled).
+ */
+export function storableValue(key: MetricKey, value: unknown): number | null | undefined {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "number" || value !== value) return undefined;
+  const scale = SCALES[key];
+  // + 0 turns -0 into 0, which is what SQLite and the codec give back.
+  const scaled = Math.round(value * scale) + 0;
+  if (!(Math.abs(scaled) <= MAX_SCALED_MAGNITUDE) || value < METRIC_MINIMUM[key]) return undefined;
+  return scale === 1 ? scaled : scaled / scale;
+}
+
+/** A whole epoch-ms time within the codec's range. */
+export function storableTimestamp(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && Math.abs(value) <= MAX_TIMESTAMP_MAGNITUDE;
+}
+
+/**
+ * The sample as storage will hold it: the same object when every value is
+ * already storable (the usual case costs no allocation), a copy with the
+ * unstorable values set to null otherwise, or null when its timestamp itself
+ * cannot be stored or lies after `notAfter` (reported as the field `timestamp`):
+ * a sample stamped in the future would sit ahead of every later one.
+ */
+export function storableSample(sample: GpuSample, onRejected: RejectionListener, notAfter = Infinity): GpuSample | null {
+  if (!storableTimestamp(sample.timestamp) || sample.timestamp > notAfter) {
+    onRejected(sample, "timestamp", sample.timestamp);
+    return null;
+  }
+  let copy: GpuSample | null = null;
+  for (const key of METRIC_KEYS) {
+    const value = sample[key];
+    const stored = storableValue(key, value);
+    if (stored === value) continue;
+    if (stored === undefined) onRejected(sample, key, value);
+    copy ??= { ...sample };
+    copy[key] = stored ?? null;
+  }
+  return copy ?? sample;
+}
+
+/** A rejected value in words for logs and status: `1e+20`, `NaN`, `"12 W"`. */
+export function describeRejectedValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "bigint") return `${value}`;
+  return String(value);
+}
