@@ -143,6 +143,8 @@ describe("GET /metrics", () => {
     expect(one("nvoc_write_failures_total")!.value).toBe(0);
     expect(one("nvoc_source_up")).toMatchObject({ labels: { source: "nvidia-smi", synthetic: "false" }, value: 1 });
     expect(one("nvoc_db_up")!.value).toBe(1);
+    expect(one("nvoc_values_rejected_total")!.value).toBe(0);
+    expect(one("nvoc_db_quarantined_rows")!.value).toBe(0);
     expect(one("nvoc_db_size_bytes")!.labels.path).toBe(path.join(dir, "telemetry.db"));
     expect(one("nvoc_db_size_bytes")!.value).toBeGreaterThan(0);
     expect(one("nvoc_process_resident_memory_bytes")!.value).toBeGreaterThan(0);

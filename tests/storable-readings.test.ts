@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parseCsvHeader, parseCsvRow } from "../src/server/sources/nvidia-smi-csv";
 import { ReplaySource } from "../src/server/sources/replay";
 import { storableValue } from "../src/server/sources/storable-readings";
 import { METRIC_KEYS, type GpuSample, type MetricKey } from "../src/server/sources/types";
@@ -174,6 +175,59 @@ describe("arbitrary source values", () => {
         expect(status.rejectedValues).toBe(rejected);
       }),
       { numRuns: 25 },
+    );
+  });
+});
+
+/** What nvidia-smi, a damaged log or another tool could print in a numeric cell. */
+const anyCell: fc.Arbitrary<string> = fc.oneof(
+  fc.integer({ min: -300, max: 300_000 }).map(String),
+  fc.double({ noDefaultInfinity: false, noNaN: false }).map(String),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
+  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((n) => `0x${n.toString(16).padStart(16, "0")}`),
+  fc.constantFrom("[N/A]", "[Not Supported]", "99999999999999999999", "1e309", "-0", "P0", "P15", "P99", "12 W", ""),
+  fc.stringMatching(/^[^,\n\r"]{0,8}$/),
+);
+
+const CSV_FIELDS = ["temperature.gpu", "temperature.memory", "fan.speed", "power.draw", "clocks.gr", "clocks.mem", "clocks_event_reasons.active", "utilization.gpu", "memory.used", "memory.total", "pstate"];
+
+describe("arbitrary nvidia-smi cells", () => {
+  it("never stop the recording of any GPU: each line is stored or counted as unreadable, and its storable values come back exactly", async () => {
+    const header = `index, uuid, timestamp, ${CSV_FIELDS.join(", ")}`;
+    const columns = parseCsvHeader(header);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(fc.array(anyCell, { minLength: CSV_FIELDS.length, maxLength: CSV_FIELDS.length }), { minLength: 2, maxLength: 2 }), { minLength: 2, maxLength: 5 }), async (ticks) => {
+        const start = Date.UTC(2026, 10, 30, 12, 0, 0);
+        const lines = ticks.flatMap((gpus, tick) => gpus.map((cells, gpu) => `${gpu}, GPU-c${gpu}, ${smiTime(start + tick * 1000)}, ${cells.join(", ")}`));
+        const file = path.join(dir, `cells-${run++}.csv`);
+        fs.writeFileSync(file, [header, ...lines].join("\n") + "\n");
+        const source = new ReplaySource({ file, speed: "max", loop: false, intervalMs: 1000, log: silentLog });
+        const pipeline = await startPipeline(source, path.join(dir, `cells-${run}.db`));
+        await waitFor(() => (pipeline.collector.finished ? true : undefined), 30_000, "the replay to finish");
+        const status = pipeline.collector.status();
+        const stored = pipeline.storage.requireStore().readSamples(everything);
+        await pipeline.stop();
+
+        const parsed = lines.map((line) => parseCsvRow(columns, line));
+        const readable = parsed.filter((row) => row.ok);
+        expect(status.writeFailures).toBe(0);
+        expect(status.source.badLines).toBe(lines.length - readable.length);
+        expect(stored).toHaveLength(readable.length);
+        for (const gpu of [0, 1]) {
+          // Replay keeps each GPU's lines in order, one tick a second apart.
+          const given = lines.flatMap((line, i) => (i % 2 === gpu && parsed[i].ok ? [{ line, result: parsed[i] }] : []));
+          const kept = stored.filter((s) => s.uuid === `GPU-c${gpu}`);
+          expect(kept).toHaveLength(given.length);
+          for (const [n, { line, result }] of given.entries()) {
+            if (!result.ok) continue;
+            for (const key of METRIC_KEYS) {
+              if (key in result.row.metrics) expect(kept[n][key], `${key} of: ${line}`).toBe(storableValue(key, result.row.metrics[key]) ?? null);
+            }
+          }
+        }
+      }),
+      { numRuns: 15 },
     );
   });
 });

@@ -216,6 +216,7 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
   mirrored("nvoc_samples_dropped_total", "Samples dropped because the pending buffer was full while writes failed.", () => collector.status().dropped);
   mirrored("nvoc_write_failures_total", "Database writes that failed (each is retried).", () => collector.status().writeFailures);
   mirrored("nvoc_source_restarts_total", "Times the source process was restarted.", () => collector.status().source.restarts);
+  mirrored("nvoc_values_rejected_total", "Readings stored as missing because storage cannot hold them exactly (not finite, negative, beyond 2^53).", () => collector.status().rejectedValues);
   mirrored("nvoc_source_bad_lines_total", "Source output lines that could not be parsed and were skipped.", () => collector.status().source.badLines);
 
   new Gauge({
@@ -255,6 +256,16 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
     registers: [registry],
     collect() {
       this.set(storage.status().maxBytes);
+    },
+  });
+  new Gauge({
+    name: "nvoc_db_quarantined_rows",
+    help: "Samples set aside because they could not be written as they were; absent while the database is unavailable.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const { quarantinedRows } = storage.status();
+      if (quarantinedRows !== null) this.set(quarantinedRows);
     },
   });
   new Gauge({
