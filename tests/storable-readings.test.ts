@@ -124,6 +124,28 @@ describe("one reading storage cannot hold", () => {
   });
 });
 
+describe("GPU facts storage cannot hold", () => {
+  it("are kept as missing, and a GPU without a usable index is not registered", () => {
+    const dbPath = path.join(dir, "facts.db");
+    const first = TelemetryStore.open(dbPath).store;
+    const facts = { name: "x".repeat(5000), baseClockMhz: null, driverVersion: null };
+    first.registerGpus([
+      { ...facts, uuid: "GPU-odd", index: 2, memoryTotalMib: 2 ** 60, powerLimitW: Number.POSITIVE_INFINITY, maxGraphicsClockMhz: Number.NaN, maxMemoryClockMhz: -1 },
+      { ...facts, uuid: "GPU-far", index: 1e20, memoryTotalMib: 1, powerLimitW: 1, maxGraphicsClockMhz: 1, maxMemoryClockMhz: 1 },
+    ]);
+    first.writeSamples([sample("GPU-far", 1e20, Date.now() - 1000)], () => undefined);
+    first.close();
+    const { store } = TelemetryStore.open(dbPath);
+    const gpus = store.gpus();
+    const quarantined = store.quarantinedRows();
+    store.close();
+    expect(gpus).toHaveLength(1);
+    expect(gpus[0]).toMatchObject({ uuid: "GPU-odd", index: 2, memoryTotalMib: null, powerLimitW: null, maxGraphicsClockMhz: null, maxMemoryClockMhz: null });
+    expect(gpus[0].name).toHaveLength(200);
+    expect(quarantined).toBe(1);
+  });
+});
+
 /** Anything a parser or a driver could hand over for one field. */
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null),

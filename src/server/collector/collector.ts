@@ -6,7 +6,7 @@ import type { StorageManager } from "../storage/storage-manager";
 import { GpuHealthTracker, type GpuHealth } from "./gpu-health";
 import { RejectedValues, type RejectedValueCount } from "./rejected-values";
 import { RepeatedFailureLog } from "./repeated-failure-log";
-import { storableSample } from "../sources/storable-readings";
+import { storableGpuInfo, storableSample } from "../sources/storable-readings";
 
 /**
  * The sampling loop's hub: takes what the source produces, hands every
@@ -142,8 +142,9 @@ export class Collector {
     this.flush();
   }
 
-  private acceptGpus(infos: GpuInfo[]) {
+  private acceptGpus(given: GpuInfo[]) {
     const now = Date.now();
+    const infos = given.map(storableGpuInfo).filter((info) => info !== null);
     for (const info of infos) {
       this.gpuInfos.set(info.uuid, info);
       this.health.known(info, now);

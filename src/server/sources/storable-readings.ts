@@ -1,4 +1,4 @@
-import { METRIC_DECIMALS, METRIC_KEYS, type GpuSample, type MetricKey } from "./types";
+import { METRIC_DECIMALS, METRIC_KEYS, type GpuInfo, type GpuSample, type MetricKey } from "./types";
 
 /**
  * What storage can hold exactly, checked where a source (or an import) hands a
@@ -21,7 +21,12 @@ const SCALES = Object.fromEntries(METRIC_KEYS.map((key) => [key, 10 ** METRIC_DE
 /** Timestamps the chunk codec keeps exact (±2^50 ms, about 35,000 years either side of 1970). */
 const MAX_TIMESTAMP_MAGNITUDE = 2 ** 50;
 
-export type RejectedField = MetricKey | "timestamp";
+export type RejectedField = MetricKey | "timestamp" | "index";
+
+/** GPU indices the API can name (gpuIndex accepts 0-1023); a machine has at most a few dozen. */
+export const MAX_GPU_INDEX = 1023;
+/** Longest GPU name kept: real ones are under 40 characters, a damaged file's can be anything. */
+const MAX_NAME_LENGTH = 200;
 
 export type RejectionListener = (sample: GpuSample, field: RejectedField, value: unknown) => void;
 
@@ -57,6 +62,10 @@ export function storableSample(sample: GpuSample, onRejected: RejectionListener,
     onRejected(sample, "timestamp", sample.timestamp);
     return null;
   }
+  if (!storableIndex(sample.index)) {
+    onRejected(sample, "index", sample.index);
+    return null;
+  }
   let copy: GpuSample | null = null;
   for (const key of METRIC_KEYS) {
     const value = sample[key];
@@ -67,6 +76,32 @@ export function storableSample(sample: GpuSample, onRejected: RejectionListener,
     copy[key] = stored ?? null;
   }
   return copy ?? sample;
+}
+
+export const storableIndex = (index: unknown): index is number =>
+  typeof index === "number" && Number.isInteger(index) && index >= 0 && index <= MAX_GPU_INDEX;
+
+/**
+ * A GPU's facts as storage keeps them: a value it cannot hold becomes null, a
+ * name is cut to a sensible length; null when the GPU cannot be told apart
+ * (no usable index). Each such fact is read back by the pages through Prisma,
+ * which refuses a whole table that holds one.
+ */
+export function storableGpuInfo(info: GpuInfo): GpuInfo | null {
+  if (!storableIndex(info.index) || typeof info.uuid !== "string") return null;
+  const name = typeof info.name === "string" ? info.name.slice(0, MAX_NAME_LENGTH) : `GPU ${info.index}`;
+  const driverVersion = typeof info.driverVersion === "string" ? info.driverVersion.slice(0, MAX_NAME_LENGTH) : null;
+  return {
+    uuid: info.uuid,
+    index: info.index,
+    name,
+    memoryTotalMib: storableValue("memoryTotalMib", info.memoryTotalMib) ?? null,
+    powerLimitW: storableValue("powerLimitW", info.powerLimitW) ?? null,
+    maxGraphicsClockMhz: storableValue("maxGraphicsClockMhz", info.maxGraphicsClockMhz) ?? null,
+    maxMemoryClockMhz: storableValue("maxMemoryClockMhz", info.maxMemoryClockMhz) ?? null,
+    baseClockMhz: storableValue("baseClockMhz", info.baseClockMhz) ?? null,
+    driverVersion,
+  };
 }
 
 /** A rejected value in words for logs and status: `1e+20`, `NaN`, `"12 W"`. */

@@ -3,7 +3,7 @@ import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
 import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "./metric-summary";
 import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database";
 import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../sources/types";
-import { storableSample, storableTimestamp, storableValue, describeRejectedValue } from "../sources/storable-readings";
+import { describeRejectedValue, storableGpuInfo, storableSample, storableTimestamp, storableValue } from "../sources/storable-readings";
 import { QuarantineWriter } from "./quarantine";
 
 /**
@@ -295,10 +295,12 @@ export class TelemetryStore {
   }
 
   /** Inserts or refreshes the static facts of GPUs; returns their ids. */
-  registerGpus(infos: readonly GpuInfo[], seenAt = Date.now()): number[] {
+  registerGpus(given: readonly GpuInfo[], seenAt = Date.now()): number[] {
+    const infos = given.map(storableGpuInfo).filter((info) => info !== null);
     return this.db.transaction(() => infos.map((info) => this.upsertGpu(info, seenAt)))();
   }
 
+  /** `info` must be storable (storableGpuInfo). */
   private upsertGpu(info: GpuInfo, seenAt: number): number {
     const known = this.gpusById.get(this.gpuIdsByUuid.get(info.uuid) ?? -1);
     const row = this.statements.insertGpu.get({ ...info, firstSeen: seenAt, lastSeen: seenAt }) as {
@@ -332,16 +334,19 @@ export class TelemetryStore {
         rejected.length = 0;
         const sample = storableSample(given, noteRejected);
         let gpuId = this.gpuIdsByUuid.get(given.uuid);
-        if (gpuId === undefined) {
-          const info = infoFor(given.uuid) ?? fallbackInfo(given);
-          gpuId = this.upsertGpu(info, sample?.timestamp ?? Date.now());
+        if (gpuId === undefined && sample !== null) {
+          const described = infoFor(sample.uuid);
+          // The sample itself is storable, so the facts made from it are too.
+          const info = (described && storableGpuInfo(described)) ?? storableGpuInfo(fallbackInfo(sample))!;
+          gpuId = this.upsertGpu(info, sample.timestamp);
           registered.push(this.gpusById.get(gpuId)!);
         }
         if (rejected.length > 0) {
           const reason = sample === null ? `${rejected.join(", ")}: no usable time` : `${rejected.join(", ")} cannot be stored exactly; kept as missing`;
-          this.quarantine.add(gpuId, sample?.timestamp ?? null, reason, given);
+          // A GPU first seen in a sample without a usable time or index is not registered: 0 stands for it.
+          this.quarantine.add(gpuId ?? 0, sample?.timestamp ?? null, reason, given);
         }
-        if (sample === null) continue;
+        if (sample === null || gpuId === undefined) continue;
         let open = pending.get(gpuId);
         if (!open) {
           const current = this.openRows.get(gpuId);
