@@ -1,6 +1,6 @@
 /*
  * A stand-in for libnvidia-ml.so.1 that answers with the H200 captured under
- * <repo>/../shared/fixtures/nvidia-smi/h200 (nvml.txt, nvml-cost.txt, fields-values.tsv):
+ * tests/fixtures/nvidia-smi/h200 (nvml.txt, nvml-cost.txt, fields-values.tsv):
  * idle, 33 C GPU / 34 C memory, 78.831 W of 700 W, clocks 345/345/3201/765 MHz
  * (max 1980/3201, default applications 1980), reasons 0x1 (idle), pstate P0,
  * 143771 MiB of memory with 0 MiB used and 615 MiB reserved, fan NOT_SUPPORTED.

@@ -1,6 +1,6 @@
 /**
- * Where the shared, read-only captures live: `<repo>/../shared/fixtures`
- * (or `<repo>/shared/fixtures` in checkouts that carry them inside the tree).
+ * The captures the tests read: real nvidia-smi and NVML output, other machines' CSV and
+ * the Grafana dashboards, under tests/fixtures (origin and licence in each folder's README).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -8,22 +8,11 @@ import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-const FIXTURE_ROOT_CANDIDATES = [
-  resolve(REPO_ROOT, "..", "shared", "fixtures"),
-  resolve(REPO_ROOT, "shared", "fixtures"),
-];
-
-function fixturesRoot(): string {
-  const found = FIXTURE_ROOT_CANDIDATES.find((dir) => existsSync(dir));
-  if (found === undefined) {
-    throw new Error(`Fixture folder missing: looked in ${FIXTURE_ROOT_CANDIDATES.join(" and ")}`);
-  }
-  return found;
-}
+const FIXTURES = join(REPO_ROOT, "tests", "fixtures");
 
 /** Absolute path of a fixture file; throws naming the path when it is not there. */
 export function fixturePath(...parts: string[]): string {
-  const path = join(fixturesRoot(), ...parts);
+  const path = join(FIXTURES, ...parts);
   if (!existsSync(path)) throw new Error(`Fixture missing: ${path}`);
   return path;
 }
