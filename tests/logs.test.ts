@@ -12,9 +12,11 @@ const SERVER = path.join(ROOT, "dist", "server.mjs");
 /** Runs the server (optionally under a pseudo-terminal, as a person starting it sees it) until `done` says so. */
 async function runServer(env: Record<string, string>, done: (lines: string[]) => boolean, terminal = false): Promise<string[]> {
   const command = terminal ? ["script", ["-qfec", `${process.execPath} ${SERVER}`, "/dev/null"]] : [process.execPath, [SERVER]];
+  // The colour conventions are set by each test, never inherited from the test runner.
+  const { NO_COLOR: _noColour, FORCE_COLOR: _forceColour, ...inherited } = process.env;
   const child = spawn(command[0] as string, command[1] as string[], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", NVOC_SOURCE: "simulated", NEXT_TELEMETRY_DISABLED: "1", NVOC_DB_PATH: path.join(dir, `${Math.random()}.db`), ...env },
+    env: { ...inherited, PORT: "0", NVOC_SOURCE: "simulated", NEXT_TELEMETRY_DISABLED: "1", NVOC_DB_PATH: path.join(dir, `${Math.random()}.db`), ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -62,6 +64,18 @@ describe("logs", () => {
     const line = lines.find((l) => l.includes("nvidia-oc listening on"))!;
     expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: nvidia-oc listening on http:\/\//);
     expect(line).not.toContain("\u001b[");
+  });
+
+  it("have no colour on a terminal when NO_COLOR is set", async () => {
+    const lines = await runServer({ NO_COLOR: "1" }, listening, true);
+    const line = lines.find((l) => l.includes("nvidia-oc listening on"))!;
+    expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: nvidia-oc listening on http:\/\//);
+    expect(line).not.toContain("\u001b[");
+  });
+
+  it("are coloured when FORCE_COLOR is set, even when piped", async () => {
+    const lines = await runServer({ NVOC_LOG_FORMAT: "pretty", FORCE_COLOR: "1" }, listening);
+    expect(lines.find((l) => l.includes("nvidia-oc listening on"))).toContain("\u001b[");
   });
 
   it("leave out what is below NVOC_LOG_LEVEL", async () => {

@@ -89,8 +89,9 @@ describe("GET /metrics", () => {
     expect([0, 3], output).toContain(check.status);
     const advice = output.split("\n").filter((line) => line.trim() !== "");
     // dcgm-exporter's counters (energy, ECC errors, remapped rows, retired pages) have no lower-case _total suffix either.
+    // prom-client's standard nodejs_active_*_total gauges keep the names every Node.js dashboard uses.
     const dcgmOnly =
-      /^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$|^DCGM_FI_DEV_(TOTAL_ENERGY_CONSUMPTION|ECC_[SD]BE_(VOL|AGG)_TOTAL|(UN)?CORRECTABLE_REMAPPED_ROWS|RETIRED_[SD]BE) counter metrics should have "_total" suffix$/;
+      /^nodejs_active_\w+_total non-counter metrics should not have "_total" suffix$|^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$|^DCGM_FI_DEV_(TOTAL_ENERGY_CONSUMPTION|ECC_[SD]BE_(VOL|AGG)_TOTAL|(UN)?CORRECTABLE_REMAPPED_ROWS|RETIRED_[SD]BE) counter metrics should have "_total" suffix$/;
     for (const line of advice) expect(line).toMatch(dcgmOnly);
   });
 
@@ -148,6 +149,10 @@ describe("GET /metrics", () => {
     expect(one("nvoc_db_size_bytes")!.labels.path).toBe(path.join(dir, "telemetry.db"));
     expect(one("nvoc_db_size_bytes")!.value).toBeGreaterThan(0);
     expect(one("nvoc_process_resident_memory_bytes")!.value).toBeGreaterThan(0);
+    // prom-client's standard families, for generic process dashboards.
+    expect(one("process_resident_memory_bytes")!.value).toBeGreaterThan(0);
+    expect(one("process_start_time_seconds")!.value).toBeGreaterThan(0);
+    expect(one("nodejs_heap_size_used_bytes")!.value).toBeGreaterThan(0);
   });
 
   it("exports the energy counter where the source reads one (NVML), and leaves it out where it cannot (nvidia-smi)", async () => {

@@ -1,5 +1,5 @@
 import os from "node:os";
-import { Counter, Gauge, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { Collector } from "../collector/collector";
 import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { GpuSource } from "../sources/source";
@@ -277,7 +277,9 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
     },
   });
 
-  // The two process figures a recorder's cost is judged by (prom-client's default set adds a dozen more, and a timer).
+  // The standard process_* and nodejs_* families, which generic process dashboards and alerts look for.
+  collectDefaultMetrics({ register: registry });
+  // The two process figures a recorder's cost is judged by, under the recorder's own prefix.
   new Counter({
     name: "nvoc_process_cpu_seconds_total",
     help: "CPU time of this process, user and system (seconds).",
