@@ -7,7 +7,6 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const at = (...parts) => path.join(root, ...parts);
@@ -22,6 +21,9 @@ function newestMtime(entry) {
 const builtAt = (file) => (fs.existsSync(file) ? fs.statSync(file).mtimeMs : 0);
 const sourcesAt = (...entries) => Math.max(...entries.map((e) => newestMtime(at(e))));
 
+// An installed package carries its build and none of the sources: nothing to check.
+if (!fs.existsSync(at("src"))) process.exit(0);
+
 const pagesBuild = at(".next", "BUILD_ID");
 if (builtAt(pagesBuild) < sourcesAt("src/app", "src/components", "src/lib", "src/server/routers", "next.config.mjs", "package.json")) {
   console.log(builtAt(pagesBuild) ? "dashboard sources changed: rebuilding pages" : "building the dashboard pages (first start only)");
@@ -35,14 +37,18 @@ if (builtAt(pagesBuild) < sourcesAt("src/app", "src/components", "src/lib", "src
 
 const serverBundle = at("dist", "server.mjs");
 if (builtAt(serverBundle) < sourcesAt("src/server", "src/generated", "package.json")) {
+  const { build } = await import("esbuild");
+  const { dependencies } = JSON.parse(fs.readFileSync(at("package.json"), "utf8"));
   await build({
     entryPoints: [at("src", "server", "main.ts")],
     bundle: true,
     platform: "node",
     format: "esm",
     target: "node20",
-    // Dependencies stay in node_modules (native better-sqlite3, Next, Prisma's runtime).
-    packages: "external",
+    // Dependencies stay in node_modules (native better-sqlite3, Next, Prisma's runtime). Prisma's
+    // SQLite adapter, a build-time dependency, is bundled: installed, it would bring its own
+    // better-sqlite3 (major 11, unbuilt) where this bundle makes it use the package's own.
+    external: Object.keys(dependencies),
     outfile: serverBundle,
     sourcemap: true,
     logLevel: "warning",
