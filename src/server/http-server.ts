@@ -12,6 +12,7 @@ import { GpuXidErrors } from "./collector/gpu-xid-errors";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
+import { isProbePath, serveProbe } from "./health-probes";
 import { METRICS_PATH, serveMetrics } from "./metrics/metrics-route";
 import { createMetricsRegistry } from "./metrics/prometheus-metrics";
 import { createLiveStream } from "./rest/live-stream";
@@ -88,6 +89,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const headers = securityHeaders(config.dev);
   const server = http.createServer((req, res) => {
     applyHeaders(res, headers);
+    const probe = pathOf(req.url);
+    if (isProbePath(probe)) return serveProbe(probe, req, res, services);
     if (!gate.admit(req, res)) return;
     const url = req.url ?? "/";
     if (pathOf(url) === SIGN_IN_PATH) return void signIn(req, res);
