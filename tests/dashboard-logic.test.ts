@@ -128,6 +128,7 @@ describe("rolling window", () => {
 describe("range statistics from the series", () => {
   const series: TelemetrySeries = {
     gpuIndex: 0,
+    gpuUuid: "GPU-00000000-0000-4000-8000-000000000000",
     from: 0,
     to: 300,
     bucketMs: 100,
@@ -150,6 +151,7 @@ describe("range statistics from the series", () => {
   it("prefers the server's exact figures where it has them", () => {
     const exact: TelemetryStats = {
       gpuIndex: 0,
+      gpuUuid: "GPU-00000000-0000-4000-8000-000000000000",
       hours: 1,
       recordCount: 5,
       firstTimestamp: 1,
