@@ -1,7 +1,8 @@
 import { TRPCError } from "@trpc/server";
-import { ZodError, type z } from "zod";
+import type { z } from "zod";
 import type { Context } from "../trpc/context";
-import type { gpuSelector } from "./inputs";
+import { gpuAtIndex, type GpuHolder } from "./gpu-at-index";
+import { gpuSelector } from "./inputs";
 
 /**
  * GPUs are told apart by UUID: an index is only where a GPU sits now, and a
@@ -10,30 +11,6 @@ import type { gpuSelector } from "./inputs";
  */
 
 export type GpuSelection = z.output<typeof gpuSelector>;
-
-export interface GpuHolder {
-  uuid: string;
-  index: number;
-  /** Epoch ms of its newest reading; null when not known. */
-  lastSeen: number | null;
-  /** Reported by the collector now. */
-  online: boolean;
-}
-
-/**
- * The GPU at `index` now: the one the collector reports there, or, when none
- * does, the one that held it last (greatest lastSeen). The pages use the same
- * rule for old `?gpu=0` links.
- */
-export function gpuAtIndex<T extends GpuHolder>(gpus: readonly T[], index: number): T | undefined {
-  let best: T | undefined;
-  for (const gpu of gpus) {
-    if (gpu.index !== index) continue;
-    const better = !best || (gpu.online && !best.online) || (gpu.online === best.online && (gpu.lastSeen ?? -Infinity) > (best.lastSeen ?? -Infinity));
-    if (better) best = gpu;
-  }
-  return best;
-}
 
 /**
  * The UUID a selection names, undefined when it names every GPU, null when it
@@ -44,19 +21,21 @@ export function selectedUuid(selection: GpuSelection, gpus: readonly GpuHolder[]
   const { gpuIndex, gpuUuid } = selection;
   if (gpuIndex === undefined) return gpuUuid;
   const atIndex = gpuAtIndex(gpus, gpuIndex)?.uuid ?? null;
-  if (gpuUuid !== undefined && gpuUuid !== atIndex) throw disagreement(gpuIndex, gpuUuid, atIndex);
+  if (gpuUuid !== undefined && gpuUuid !== atIndex) {
+    const refused = agreeingWith(atIndex).safeParse(selection);
+    if (!refused.success) throw new TRPCError({ code: "BAD_REQUEST", message: refused.error.message, cause: refused.error });
+  }
   return atIndex;
 }
 
-/** A 400 naming both fields, shaped as bad input so tRPC and REST clients see which ones. */
-function disagreement(gpuIndex: number, gpuUuid: string, atIndex: string | null): TRPCError {
-  const held = atIndex === null ? "no GPU has held this index" : `the GPU at this index now is ${atIndex}`;
-  const cause = new ZodError([
-    { code: "custom", path: ["gpuIndex"], message: `names another GPU than the UUID given (${held})`, input: gpuIndex },
-    { code: "custom", path: ["gpuUuid"], message: `is not the GPU at index ${gpuIndex} now`, input: gpuUuid },
-  ]);
-  return new TRPCError({ code: "BAD_REQUEST", message: cause.message, cause });
-}
+/** The selector, refusing an index and a UUID of different GPUs as bad input naming both, like any other. */
+const agreeingWith = (atIndex: string | null) =>
+  gpuSelector.superRefine(({ gpuIndex, gpuUuid }, ctx) => {
+    if (gpuIndex === undefined || gpuUuid === undefined || gpuUuid === atIndex) return;
+    const held = atIndex === null ? "no GPU has held this index" : `the GPU at this index now is ${atIndex}`;
+    ctx.addIssue({ code: "custom", path: ["gpuIndex"], message: `names another GPU than the UUID given (${held})` });
+    ctx.addIssue({ code: "custom", path: ["gpuUuid"], message: `is not the GPU at index ${gpuIndex} now` });
+  });
 
 /** Every GPU the server knows: those the collector reports now, and those only the database remembers. */
 export function knownGpus(ctx: Pick<Context, "collector" | "storage">): GpuHolder[] {
