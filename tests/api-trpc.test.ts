@@ -61,7 +61,7 @@ describe("tRPC over HTTP, on a known recording", () => {
   it("telemetry.stats: exact count, min, max and mean of each GPU", async () => {
     for (const gpu of [0, 1]) {
       const stats = await client.telemetry.stats.query({ gpuIndex: gpu, hours: 1 });
-      expect(stats).toEqual({ gpuIndex: gpu, hours: 1, ...expectedStats(ofGpu(gpu)) });
+      expect(stats).toEqual({ gpuIndex: gpu, gpuUuid: KNOWN_GPUS[gpu].uuid, hours: 1, ...expectedStats(ofGpu(gpu)) });
     }
     expect(await client.telemetry.stats.query({ gpuIndex: 0 })).toMatchObject({ hours: 24, recordCount: TICKS });
     expect(expectedStats(ofGpu(0))).toMatchObject({ temperature: { min: 40, max: 49, avg: 44.5 }, powerDraw: { min: 100.25, max: 187.75 } });
@@ -70,6 +70,7 @@ describe("tRPC over HTTP, on a known recording", () => {
   it("telemetry.stats: a GPU without data has a count of 0 and nulls", async () => {
     expect(await client.telemetry.stats.query({ gpuIndex: 7, hours: 1 })).toEqual({
       gpuIndex: 7,
+      gpuUuid: null,
       hours: 1,
       recordCount: 0,
       firstTimestamp: null,

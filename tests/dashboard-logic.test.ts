@@ -7,6 +7,7 @@ import { gpuLabel, shortUuid } from "../src/lib/gpu-label";
 import { RollingWindow } from "../src/lib/rolling-window";
 import { mergeExactStats, statsFromSeries } from "../src/lib/series-stats";
 import { exportHours, exportUrl, historySearch, parseHistoryParams, scaleWindow, windowOf } from "../src/lib/time-range";
+import { gpuAtIndex } from "../src/server/routers/gpu-at-index";
 import { simulatedGpuInfo } from "../src/server/sources/simulated";
 import { noMemoryHealth, type GpuMetrics } from "../src/server/sources/types";
 
@@ -35,6 +36,14 @@ describe("history URL state", () => {
     expect(parseHistoryParams(params(historySearch(preset)))).toEqual(preset);
     const custom = { gpu: { uuid: "GPU-5a4d0000-0000-4000-8000-000000000000" }, range: { kind: "custom", from: 1_000_000, to: 1_000_000 + HOUR } } as const;
     expect(parseHistoryParams(params(historySearch(custom)))).toEqual(custom);
+  });
+
+  it("an index is the GPU reporting there now, else the one that held it last, never both", () => {
+    const gpu = (uuid: string, index: number, lastSeen: number | null, online: boolean) => ({ uuid, index, lastSeen, online });
+    const gpus = [gpu("old", 0, 5000, false), gpu("now", 0, 1000, true), gpu("gone-a", 3, 200, false), gpu("gone-b", 3, 900, false), gpu("gone-c", 3, null, false)];
+    expect(gpuAtIndex(gpus, 0)?.uuid).toBe("now");
+    expect(gpuAtIndex(gpus, 3)?.uuid).toBe("gone-b");
+    expect(gpuAtIndex(gpus, 1)).toBeUndefined();
   });
 
   it("still reads links that name the GPU by index", () => {
