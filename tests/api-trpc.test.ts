@@ -4,6 +4,7 @@ import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTelemetryClient, type TelemetryClient } from "../src/client/telemetry-client";
 import type { Snapshot } from "../src/server/collector/collector";
+import { simulatedGpuInfo } from "../src/server/sources/simulated";
 import { expectedStats, KNOWN_GPUS, metricsOf, minMaxAvg, newestFirst, startKnownReplay, TICKS, type KnownReplay } from "./helpers/known-replay";
 import { ROOT, startServerProcess, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
@@ -163,7 +164,7 @@ describe("tRPC over HTTP, on a known recording", () => {
 type LiveEvent = { id: number; data: Snapshot };
 
 /** Subscribes to telemetry.live and resolves with the first `count` events. */
-function takeLive(input: { gpuIndex?: number; lastEventId?: string } | undefined, count: number, from = liveClient): Promise<LiveEvent[]> {
+function takeLive(input: { gpuIndex?: number; gpuUuid?: string; lastEventId?: string } | undefined, count: number, from = liveClient): Promise<LiveEvent[]> {
   return new Promise((resolve, reject) => {
     const events: LiveEvent[] = [];
     const timer = setTimeout(() => {
@@ -225,6 +226,17 @@ describe("telemetry.live over server-sent events", () => {
   it("filters by gpuIndex", async () => {
     const events = await takeLive({ gpuIndex: 1 }, 4);
     for (const { data } of events) expect(data.samples.map((s) => s.index)).toEqual([1]);
+  });
+
+  it("filters by gpuUuid, and refuses an index and a uuid of two GPUs naming both", async () => {
+    const uuid = simulatedGpuInfo(1).uuid;
+    const events = await takeLive({ gpuUuid: uuid }, 4);
+    for (const { data } of events) expect(data.samples.map((s) => [s.index, s.uuid])).toEqual([[1, uuid]]);
+    const refused = await takeLive({ gpuIndex: 0, gpuUuid: uuid }, 1).then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(refused?.message).toBe(`gpuIndex: names another GPU than the UUID given (the GPU at this index now is ${simulatedGpuInfo(0).uuid}); gpuUuid: is not the GPU at index 0 now`);
   });
 });
 

@@ -236,5 +236,11 @@ describe("the command line", () => {
     const one = await cli(["status", "--url", server.url, "--gpu-uuid", simulatedGpuInfo(1).uuid]);
     expect(one.stdout).toMatch(/^GPU 1 /m);
     expect(one.stdout).not.toMatch(/^GPU 0 /m);
+    const retired = await cli(["status", "--url", server.url, "--gpu-uuid", RETIRED_GPU.uuid]).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(retired?.code).toBe(1);
+    expect(retired?.stderr).toContain(`reports no GPU ${RETIRED_GPU.uuid} now (it reports: 0 ${CURRENT}, 1 ${simulatedGpuInfo(1).uuid})`);
   });
 });

@@ -3,7 +3,7 @@ import { createTelemetryClient } from "../../client/telemetry-client";
 import type { AppRouter } from "../../server/routers/_app";
 import { gpuSelector } from "../../server/routers/inputs";
 import { memoryErrorFlags, memoryErrorsState, memoryErrorsSummary } from "../../lib/memory-errors";
-import { defineCommand } from "../command";
+import { CommandFailure, defineCommand } from "../command";
 import { formatAgo, formatBytes, formatCount, formatDuration, formatTime } from "../format";
 import { flagsRefused, GPU_OPTIONS, gpuInputOf } from "../gpu-flags";
 import { askServer } from "../server-failure";
@@ -46,6 +46,11 @@ few lines; --gpu-uuid or --gpu keeps one GPU's lines.`,
       Promise.all([client.health.status.query(), client.gpus.processes.query(), client.gpus.memoryHealth.query(), client.gpus.xidErrors.query()]),
     );
     const health = { ...everyGpu, gpus: everyGpu.gpus.filter(chosen), latest: everyGpu.latest.filter(chosen) };
+    if ((gpuIndex !== undefined || gpuUuid !== undefined) && health.gpus.length === 0) {
+      const asked = [gpuUuid, gpuIndex === undefined ? undefined : `at index ${gpuIndex}`].filter((a) => a !== undefined).join(" ");
+      const has = everyGpu.gpus.map((g) => `${g.index} ${g.uuid}`).join(", ") || "none";
+      throw new CommandFailure(`the server at ${target.url} reports no GPU ${asked} now (it reports: ${has})`);
+    }
     const extras = { processes, memoryHealth, xidErrors };
     process.stdout.write(values.json ? `${JSON.stringify({ url: target.url, ...health, ...extras }, null, 2)}\n` : describeHealth(target.url, health, extras));
   },
