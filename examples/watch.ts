@@ -23,7 +23,8 @@ console.log(`${url}: ${health.source.detail}${health.synthetic ? " (not a real G
 
 for (const gpu of await client.gpus.list.query()) {
   try {
-    const stats = await client.telemetry.stats.query({ gpuIndex: gpu.index, hours: 1 });
+    // By UUID: a card swapped out keeps its own history, though another now holds its index.
+    const stats = await client.telemetry.stats.query({ gpuUuid: gpu.uuid, hours: 1 });
     console.log(
       `GPU ${gpu.index} ${gpu.name}: ${stats.recordCount} samples in the last hour, ` +
         `temperature ${range(stats.temperature, " °C")}, power ${range(stats.powerDraw, " W")}, utilization avg ${fmt(stats.utilizationAvg, " %")}`,

@@ -147,7 +147,7 @@ const anyText = clean(fc.oneof(fc.string({ unit: "grapheme", maxLength: 24 }), f
 
 const paramValue = fc.oneof(numberText, anyText, fc.constantFrom("csv", "json", "CSV", "xml", "csv\u0000", "json "));
 
-const REST_PARAMS = ["gpu_index", "hours", "limit", "format", "interval"];
+const REST_PARAMS = ["gpu_index", "gpu_uuid", "hours", "limit", "format", "interval"];
 
 /** Names some path knows, the same spelled as lists, and names that mean something to JavaScript objects. */
 const paramName = fc.oneof(
@@ -182,14 +182,14 @@ function mustBeNamed(sent: URLSearchParams, known: string[]): string[] {
 // REST
 
 const REST_ROUTES = [
-  { path: "/api/telemetry/history", params: ["gpu_index", "hours", "limit"] },
-  { path: "/api/telemetry/stats", params: ["hours"] },
+  { path: "/api/telemetry/history", params: ["gpu_index", "gpu_uuid", "hours", "limit"] },
+  { path: "/api/telemetry/stats", params: ["gpu_index", "gpu_uuid", "hours"] },
   { path: "/api/telemetry/database/stats", params: [] },
-  { path: "/api/telemetry/processes", params: ["gpu_index"] },
-  { path: "/api/telemetry/memory-health", params: ["gpu_index"] },
-  { path: "/api/telemetry/xid-errors", params: ["gpu_index"] },
-  { path: "/api/telemetry/export", params: ["format", "gpu_index", "hours"] },
-  { path: "/api/telemetry/stream", params: ["interval", "gpu_index"] },
+  { path: "/api/telemetry/processes", params: ["gpu_index", "gpu_uuid"] },
+  { path: "/api/telemetry/memory-health", params: ["gpu_index", "gpu_uuid"] },
+  { path: "/api/telemetry/xid-errors", params: ["gpu_index", "gpu_uuid"] },
+  { path: "/api/telemetry/export", params: ["format", "gpu_index", "gpu_uuid", "hours"] },
+  { path: "/api/telemetry/stream", params: ["interval", "gpu_index", "gpu_uuid"] },
 ];
 
 /**
@@ -208,7 +208,7 @@ describe("fuzzing the REST API", () => {
   it("every path and query parameter: 200, or a 4xx naming each parameter that is wrong", async () => {
     const route = fc.oneof(
       fc.constantFrom(...REST_ROUTES),
-      gpuSegment.map((segment) => ({ path: `/api/telemetry/stats/${segment}`, params: ["hours"] })),
+      gpuSegment.map((segment) => ({ path: `/api/telemetry/stats/${segment}`, params: ["gpu_uuid", "hours"] })),
     );
     await fc.assert(
       fc.asyncProperty(route, query, async ({ path: base, params }, search) => {
@@ -287,15 +287,15 @@ interface Procedure {
 const PROCEDURES: Procedure[] = [
   { path: "health.status", kind: "query", keys: [] },
   { path: "gpus.list", kind: "query", keys: [] },
-  { path: "gpus.processes", kind: "query", keys: ["gpuIndex"] },
-  { path: "gpus.memoryHealth", kind: "query", keys: ["gpuIndex"] },
-  { path: "gpus.xidErrors", kind: "query", keys: ["gpuIndex"] },
+  { path: "gpus.processes", kind: "query", keys: ["gpuIndex", "gpuUuid"] },
+  { path: "gpus.memoryHealth", kind: "query", keys: ["gpuIndex", "gpuUuid"] },
+  { path: "gpus.xidErrors", kind: "query", keys: ["gpuIndex", "gpuUuid"] },
   { path: "collector.status", kind: "query", keys: [] },
   { path: "database.stats", kind: "query", keys: [] },
-  { path: "telemetry.history", kind: "query", keys: ["gpuIndex", "hours", "limit"] },
-  { path: "telemetry.stats", kind: "query", keys: ["gpuIndex", "hours"] },
-  { path: "telemetry.series", kind: "query", keys: ["gpuIndex", "from", "to", "metrics", "maxPoints"] },
-  { path: "telemetry.live", kind: "subscription", keys: ["gpuIndex", "lastEventId"] },
+  { path: "telemetry.history", kind: "query", keys: ["gpuIndex", "gpuUuid", "hours", "limit"] },
+  { path: "telemetry.stats", kind: "query", keys: ["gpuIndex", "gpuUuid", "hours"] },
+  { path: "telemetry.series", kind: "query", keys: ["gpuIndex", "gpuUuid", "from", "to", "metrics", "maxPoints"] },
+  { path: "telemetry.live", kind: "subscription", keys: ["gpuIndex", "gpuUuid", "lastEventId"] },
   { path: "database.prune", kind: "mutation", keys: ["force"] },
 ];
 const QUERIES = PROCEDURES.filter((p) => p.kind === "query");
@@ -600,14 +600,14 @@ describe("fuzzing the WebSocket stream", () => {
         const what = `upgrade ?${search}`;
         const outcome = await upgrade(search.toString());
         if ("opened" in outcome) {
-          expect(mustBeNamed(search, ["interval", "gpu_index"]), what).toEqual([]);
+          expect(mustBeNamed(search, ["interval", "gpu_index", "gpu_uuid"]), what).toEqual([]);
           await closed(outcome.opened);
           return;
         }
         expectNoFailure(outcome.refused, what);
         const error = restError(outcome.refused, what);
         expect(outcome.refused.status, what).toBe(400);
-        for (const name of mustBeNamed(search, ["interval", "gpu_index"])) expect(Object.keys(error.fields ?? {}), what).toContain(name);
+        for (const name of mustBeNamed(search, ["interval", "gpu_index", "gpu_uuid"])) expect(Object.keys(error.fields ?? {}), what).toContain(name);
       }),
       RUNS,
     );

@@ -1,7 +1,7 @@
 import http from "node:http";
 import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectedStats, newestFirst, startKnownReplay, TICKS, type KnownReplay, type KnownSample } from "./helpers/known-replay";
+import { expectedStats, KNOWN_GPUS, newestFirst, startKnownReplay, TICKS, type KnownReplay, type KnownSample } from "./helpers/known-replay";
 import { tempDir } from "./helpers/temp-dir";
 
 const dir = tempDir();
@@ -98,6 +98,7 @@ describe("REST: GET /api/telemetry/stats/{gpu_index}", () => {
       const e = expectedStats(ofGpu(gpu));
       expect(await json(`/api/telemetry/stats/${gpu}?hours=1`)).toEqual({
         gpu_index: gpu,
+        gpu_uuid: KNOWN_GPUS[gpu].uuid,
         hours: 1,
         record_count: TICKS,
         first_timestamp: iso(e.firstTimestamp),
@@ -115,6 +116,7 @@ describe("REST: GET /api/telemetry/stats/{gpu_index}", () => {
   it("answers a GPU without data with a count of 0 and nulls", async () => {
     expect(await json("/api/telemetry/stats/7?hours=2")).toEqual({
       gpu_index: 7,
+      gpu_uuid: null,
       hours: 2,
       record_count: 0,
       first_timestamp: null,
@@ -209,15 +211,15 @@ describe("REST errors", () => {
     ["/api/telemetry/history?limit=10001", "limit", "must be at most 10000"],
     ["/api/telemetry/history?gpu_index=0&gpu_index=1", "gpu_index", "must be given once"],
     ["/api/telemetry/history?gpu_index[]=0&gpu_index[]=1", "gpu_index", "must be a single value, not a list"],
-    ["/api/telemetry/history?gpuIndex=0", "gpuIndex", "is not a parameter of this path (it takes gpu_index, hours, limit)"],
-    ["/api/telemetry/history?%zz&&=", "%zz", "is not a parameter of this path (it takes gpu_index, hours, limit)"],
+    ["/api/telemetry/history?gpuIndex=0", "gpuIndex", "is not a parameter of this path (it takes gpu_index, gpu_uuid, hours, limit)"],
+    ["/api/telemetry/history?%zz&&=", "%zz", "is not a parameter of this path (it takes gpu_index, gpu_uuid, hours, limit)"],
     ["/api/telemetry/stats/abc", "gpu_index", "must be a number"],
     ["/api/telemetry/stats/1.5", "gpu_index", "must be a whole number"],
     ["/api/telemetry/stats/-3", "gpu_index", "must be 0 or more"],
     ["/api/telemetry/stats/%zz", "gpu_index", "must be a number"],
-    ["/api/telemetry/stats", "gpu_index", "is required (GET /api/telemetry/stats/{gpu_index})"],
+    ["/api/telemetry/stats", "gpu_index", "is required (GET /api/telemetry/stats/{gpu_index}, or /api/telemetry/stats?gpu_uuid=...)"],
     ["/api/telemetry/stats/0?hours=-1", "hours", "must be at least 1"],
-    ["/api/telemetry/stats/0?limit=5", "limit", "is not a parameter of this path (it takes hours)"],
+    ["/api/telemetry/stats/0?limit=5", "limit", "is not a parameter of this path (it takes gpu_uuid, hours)"],
     ["/api/telemetry/export?format=xml", "format", "must be csv or json"],
     ["/api/telemetry/export?format=", "format", "must be csv or json"],
     ["/api/telemetry/export?format=csv&format=json", "format", "must be given once"],

@@ -4,6 +4,7 @@ import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTelemetryClient, type TelemetryClient } from "../src/client/telemetry-client";
 import type { Snapshot } from "../src/server/collector/collector";
+import { simulatedGpuInfo } from "../src/server/sources/simulated";
 import { expectedStats, KNOWN_GPUS, metricsOf, minMaxAvg, newestFirst, startKnownReplay, TICKS, type KnownReplay } from "./helpers/known-replay";
 import { ROOT, startServerProcess, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
@@ -61,7 +62,7 @@ describe("tRPC over HTTP, on a known recording", () => {
   it("telemetry.stats: exact count, min, max and mean of each GPU", async () => {
     for (const gpu of [0, 1]) {
       const stats = await client.telemetry.stats.query({ gpuIndex: gpu, hours: 1 });
-      expect(stats).toEqual({ gpuIndex: gpu, hours: 1, ...expectedStats(ofGpu(gpu)) });
+      expect(stats).toEqual({ gpuIndex: gpu, gpuUuid: KNOWN_GPUS[gpu].uuid, hours: 1, ...expectedStats(ofGpu(gpu)) });
     }
     expect(await client.telemetry.stats.query({ gpuIndex: 0 })).toMatchObject({ hours: 24, recordCount: TICKS });
     expect(expectedStats(ofGpu(0))).toMatchObject({ temperature: { min: 40, max: 49, avg: 44.5 }, powerDraw: { min: 100.25, max: 187.75 } });
@@ -70,6 +71,7 @@ describe("tRPC over HTTP, on a known recording", () => {
   it("telemetry.stats: a GPU without data has a count of 0 and nulls", async () => {
     expect(await client.telemetry.stats.query({ gpuIndex: 7, hours: 1 })).toEqual({
       gpuIndex: 7,
+      gpuUuid: null,
       hours: 1,
       recordCount: 0,
       firstTimestamp: null,
@@ -162,7 +164,7 @@ describe("tRPC over HTTP, on a known recording", () => {
 type LiveEvent = { id: number; data: Snapshot };
 
 /** Subscribes to telemetry.live and resolves with the first `count` events. */
-function takeLive(input: { gpuIndex?: number; lastEventId?: string } | undefined, count: number, from = liveClient): Promise<LiveEvent[]> {
+function takeLive(input: { gpuIndex?: number; gpuUuid?: string; lastEventId?: string } | undefined, count: number, from = liveClient): Promise<LiveEvent[]> {
   return new Promise((resolve, reject) => {
     const events: LiveEvent[] = [];
     const timer = setTimeout(() => {
@@ -224,6 +226,17 @@ describe("telemetry.live over server-sent events", () => {
   it("filters by gpuIndex", async () => {
     const events = await takeLive({ gpuIndex: 1 }, 4);
     for (const { data } of events) expect(data.samples.map((s) => s.index)).toEqual([1]);
+  });
+
+  it("filters by gpuUuid, and refuses an index and a uuid of two GPUs naming both", async () => {
+    const uuid = simulatedGpuInfo(1).uuid;
+    const events = await takeLive({ gpuUuid: uuid }, 4);
+    for (const { data } of events) expect(data.samples.map((s) => [s.index, s.uuid])).toEqual([[1, uuid]]);
+    const refused = await takeLive({ gpuIndex: 0, gpuUuid: uuid }, 1).then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(refused?.message).toBe(`gpuIndex: names another GPU than the UUID given (the GPU at this index now is ${simulatedGpuInfo(0).uuid}); gpuUuid: is not the GPU at index 0 now`);
   });
 });
 

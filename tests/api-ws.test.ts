@@ -105,7 +105,7 @@ describe("WebSocket stream /api/telemetry/stream", () => {
     ["?interval=", "interval", "must be a number"],
     ["?interval=1&interval=2", "interval", "must be given once"],
     ["?gpu_index=-1", "gpu_index", "must be 0 or more"],
-    ["?every=1", "every", "is not a parameter of this path (it takes interval, gpu_index)"],
+    ["?every=1", "every", "is not a parameter of this path (it takes interval, gpu_index, gpu_uuid)"],
   ])("refuses %s with HTTP 400 naming %s", async (query, field, message) => {
     const { status, body } = await refusal(query);
     expect(status).toBe(400);

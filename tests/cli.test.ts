@@ -413,7 +413,7 @@ describe("nvidia-oc import, then a server on the imported database", () => {
     expect(knownRecords).toEqual(newestFirst(expected).map((s) => ({ gpuIndex: s.gpuIndex, gpuUuid: s.gpuUuid, gpuName: s.gpuName, timestamp: s.timestamp, ...metricsOf(s) })));
     for (const gpu of [0, 1]) {
       const stats = await client.telemetry.stats.query({ gpuIndex: gpu, hours: 1 });
-      expect(stats).toEqual({ gpuIndex: gpu, hours: 1, ...expectedStats(expected.filter((s) => s.gpuIndex === gpu)) });
+      expect(stats).toEqual({ gpuIndex: gpu, gpuUuid: KNOWN_GPUS[gpu].uuid, hours: 1, ...expectedStats(expected.filter((s) => s.gpuIndex === gpu)) });
     }
 
     const h200Records = history.filter((r) => r.gpuUuid === "GPU-8dcb376c-52cc-9fe6-7c25-356490ff3e89");

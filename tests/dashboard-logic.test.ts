@@ -3,9 +3,11 @@ import type { HistoryRecord, LiveSnapshot, TelemetrySeries, TelemetryStats } fro
 import { connectionState, OFFLINE_AFTER_MS } from "../src/lib/connection-state";
 import { bytes, celsius, gibFromMib, megahertz, percent, watts } from "../src/lib/format";
 import { memoryErrorFlags, memoryErrorsLifetime, memoryErrorsState, memoryErrorsSummary } from "../src/lib/memory-errors";
+import { gpuLabel, shortUuid } from "../src/lib/gpu-label";
 import { RollingWindow } from "../src/lib/rolling-window";
 import { mergeExactStats, statsFromSeries } from "../src/lib/series-stats";
 import { exportHours, exportUrl, historySearch, parseHistoryParams, scaleWindow, windowOf } from "../src/lib/time-range";
+import { gpuAtIndex } from "../src/server/routers/gpu-at-index";
 import { simulatedGpuInfo } from "../src/server/sources/simulated";
 import { noMemoryHealth, type GpuMetrics } from "../src/server/sources/types";
 
@@ -29,11 +31,25 @@ describe("display units", () => {
 
 describe("history URL state", () => {
   it("round-trips presets and custom ranges", () => {
-    const preset = { gpu: 1, range: { kind: "preset", preset: "7d" } } as const;
-    expect(historySearch(preset)).toBe("gpu=1&range=7d");
+    const preset = { gpu: { uuid: "GPU-5a4d0000-0000-4000-8000-000000000001" }, range: { kind: "preset", preset: "7d" } } as const;
+    expect(historySearch(preset)).toBe("gpu=GPU-5a4d0000-0000-4000-8000-000000000001&range=7d");
     expect(parseHistoryParams(params(historySearch(preset)))).toEqual(preset);
-    const custom = { gpu: 0, range: { kind: "custom", from: 1_000_000, to: 1_000_000 + HOUR } } as const;
+    const custom = { gpu: { uuid: "GPU-5a4d0000-0000-4000-8000-000000000000" }, range: { kind: "custom", from: 1_000_000, to: 1_000_000 + HOUR } } as const;
     expect(parseHistoryParams(params(historySearch(custom)))).toEqual(custom);
+  });
+
+  it("an index is the GPU reporting there now, else the one that held it last, never both", () => {
+    const gpu = (uuid: string, index: number, lastSeen: number | null, online: boolean) => ({ uuid, index, lastSeen, online });
+    const gpus = [gpu("old", 0, 5000, false), gpu("now", 0, 1000, true), gpu("gone-a", 3, 200, false), gpu("gone-b", 3, 900, false), gpu("gone-c", 3, null, false)];
+    expect(gpuAtIndex(gpus, 0)?.uuid).toBe("now");
+    expect(gpuAtIndex(gpus, 3)?.uuid).toBe("gone-b");
+    expect(gpuAtIndex(gpus, 1)).toBeUndefined();
+  });
+
+  it("still reads links that name the GPU by index", () => {
+    expect(parseHistoryParams(params("gpu=0&range=1h"))).toEqual({ gpu: { index: 0 }, range: { kind: "preset", preset: "1h" } });
+    expect(historySearch({ gpu: { index: 2 }, range: { kind: "preset", preset: "1h" } })).toBe("gpu=2&range=1h");
+    expect(parseHistoryParams(params("gpu=GPU%20with%20spaces")).gpu).toBeNull();
   });
 
   it("falls back to the defaults on anything it cannot use", () => {
@@ -50,7 +66,10 @@ describe("history URL state", () => {
     expect(exportHours({ kind: "preset", preset: "30d" }, now)).toBe(720);
     expect(exportHours({ kind: "custom", from: now - 2.5 * HOUR, to: now - HOUR }, now)).toBe(3);
     expect(exportHours({ kind: "custom", from: now - 10 * 60_000, to: now }, now)).toBe(1);
-    expect(exportUrl("csv", 2, 3)).toBe("/api/telemetry/export?format=csv&gpu_index=2&hours=3");
+    expect(exportUrl("csv", { index: 2 }, 3)).toBe("/api/telemetry/export?format=csv&gpu_index=2&hours=3");
+    expect(exportUrl("json", { uuid: "GPU-5a4d0000-0000-4000-8000-000000000002" }, 3)).toBe(
+      "/api/telemetry/export?format=json&gpu_uuid=GPU-5a4d0000-0000-4000-8000-000000000002&hours=3",
+    );
   });
 
   it("zooms around the middle and stays inside the range", () => {
@@ -112,22 +131,41 @@ describe("rolling window", () => {
     window.add(snapshot(2, 101_000, 41));
     window.add(snapshot(2, 101_000, 41));
     window.seed([record(101_000, 99), record(90_000, 39), record(10_000, 1), record(95_000, 38)]);
-    expect(window.points(0).map((p) => [p.t, p.temperatureC])).toEqual([
+    const uuid = simulatedGpuInfo(0).uuid;
+    expect(window.points(uuid).map((p) => [p.t, p.temperatureC])).toEqual([
       [90_000, 39],
       [95_000, 38],
       [100_000, 40],
       [101_000, 41],
     ]);
     window.add(snapshot(3, 155_000, 42));
-    expect(window.points(0).map((p) => p.t)).toEqual([95_000, 100_000, 101_000, 155_000]);
+    expect(window.points(uuid).map((p) => p.t)).toEqual([95_000, 100_000, 101_000, 155_000]);
     expect(window.end()).toBe(155_000);
-    expect(window.gpuIndexes()).toEqual([0]);
+    expect(window.gpus()).toEqual([{ uuid, index: 0 }]);
+  });
+
+  it("keeps two GPUs that held the same index apart", () => {
+    const window = new RollingWindow(60_000);
+    const current = simulatedGpuInfo(0);
+    const swapped = { ...current, uuid: "GPU-0ld0ca4d-0000-4000-8000-00000000beef", name: "NVIDIA A100-SXM4-80GB" };
+    window.seed([{ ...record(90_000, 70), gpuUuid: swapped.uuid, gpuName: swapped.name }]);
+    window.add(snapshot(1, 100_000, 40));
+    expect(window.gpus()).toEqual([
+      { uuid: current.uuid, index: 0 },
+      { uuid: swapped.uuid, index: 0 },
+    ].sort((a, b) => a.uuid.localeCompare(b.uuid)));
+    expect(window.points(swapped.uuid).map((p) => p.temperatureC)).toEqual([70]);
+    expect(window.points(current.uuid).map((p) => p.temperatureC)).toEqual([40]);
+    expect(gpuLabel(swapped, [current, swapped])).toBe("GPU 0 · NVIDIA A100-SXM4-80GB · GPU-…0000beef");
+    expect(gpuLabel(current, [current])).toBe("GPU 0 · NVIDIA H200 (simulated)");
+    expect(shortUuid("abc")).toBe("abc");
   });
 });
 
 describe("range statistics from the series", () => {
   const series: TelemetrySeries = {
     gpuIndex: 0,
+    gpuUuid: "GPU-00000000-0000-4000-8000-000000000000",
     from: 0,
     to: 300,
     bucketMs: 100,
@@ -150,6 +188,7 @@ describe("range statistics from the series", () => {
   it("prefers the server's exact figures where it has them", () => {
     const exact: TelemetryStats = {
       gpuIndex: 0,
+      gpuUuid: "GPU-00000000-0000-4000-8000-000000000000",
       hours: 1,
       recordCount: 5,
       firstTimestamp: 1,

@@ -23,16 +23,20 @@ const pointOf = (reading: Reading): RollingPoint => {
   return point;
 };
 
+/** Kept by UUID: two GPUs that held the same index (a card swapped within the span) keep their own lines. */
 export class RollingWindow {
-  private readonly byGpu = new Map<number, RollingPoint[]>();
+  private readonly byGpu = new Map<string, RollingPoint[]>();
+  /** Each GPU's index as last read, to order the lines. */
+  private readonly indexOf = new Map<string, number>();
   private newest = -Infinity;
 
   constructor(readonly spanMs = ROLLING_SPAN_MS) {}
 
   add(snapshot: LiveSnapshot) {
     for (const sample of snapshot.samples) {
-      let points = this.byGpu.get(sample.index);
-      if (!points) this.byGpu.set(sample.index, (points = []));
+      this.indexOf.set(sample.uuid, sample.index);
+      let points = this.byGpu.get(sample.uuid);
+      if (!points) this.byGpu.set(sample.uuid, (points = []));
       // A resumed stream can repeat the tail it already delivered.
       if (points.length > 0 && points[points.length - 1].t >= sample.timestamp) continue;
       points.push(pointOf(sample));
@@ -43,39 +47,45 @@ export class RollingWindow {
 
   /** Older readings from the database, so the charts are not empty on load; never overrides live ones. */
   seed(records: readonly HistoryRecord[]) {
-    const older = new Map<number, RollingPoint[]>();
+    const older = new Map<string, RollingPoint[]>();
     for (const record of records) {
-      const first = this.byGpu.get(record.gpuIndex)?.[0]?.t ?? Infinity;
+      const first = this.byGpu.get(record.gpuUuid)?.[0]?.t ?? Infinity;
       if (record.timestamp >= first) continue;
-      let list = older.get(record.gpuIndex);
-      if (!list) older.set(record.gpuIndex, (list = []));
+      if (!this.indexOf.has(record.gpuUuid)) this.indexOf.set(record.gpuUuid, record.gpuIndex);
+      let list = older.get(record.gpuUuid);
+      if (!list) older.set(record.gpuUuid, (list = []));
       list.push(pointOf(record));
       if (record.timestamp > this.newest) this.newest = record.timestamp;
     }
-    for (const [index, list] of older) {
+    for (const [uuid, list] of older) {
       list.sort((a, b) => a.t - b.t);
       const deduped = list.filter((p, i) => i === 0 || p.t !== list[i - 1].t);
-      this.byGpu.set(index, [...deduped, ...(this.byGpu.get(index) ?? [])]);
+      this.byGpu.set(uuid, [...deduped, ...(this.byGpu.get(uuid) ?? [])]);
     }
     this.trim();
   }
 
   private trim() {
     const cutoff = this.newest - this.spanMs;
-    for (const [index, points] of this.byGpu) {
+    for (const [uuid, points] of this.byGpu) {
       let drop = 0;
       while (drop < points.length && points[drop].t < cutoff) drop++;
-      if (drop === points.length) this.byGpu.delete(index);
-      else if (drop > 0) points.splice(0, drop);
+      if (drop === points.length) {
+        this.byGpu.delete(uuid);
+        this.indexOf.delete(uuid);
+      } else if (drop > 0) points.splice(0, drop);
     }
   }
 
-  gpuIndexes(): number[] {
-    return [...this.byGpu.keys()].sort((a, b) => a - b);
+  /** The GPUs with readings in the span, by index, then UUID. */
+  gpus(): Array<{ uuid: string; index: number }> {
+    return [...this.byGpu.keys()]
+      .map((uuid) => ({ uuid, index: this.indexOf.get(uuid)! }))
+      .sort((a, b) => a.index - b.index || a.uuid.localeCompare(b.uuid));
   }
 
-  points(index: number): readonly RollingPoint[] {
-    return this.byGpu.get(index) ?? [];
+  points(uuid: string): readonly RollingPoint[] {
+    return this.byGpu.get(uuid) ?? [];
   }
 
   /** Newest reading's time; the charts' right edge. */

@@ -1,6 +1,8 @@
 /**
  * The history page's range and GPU as URL search parameters, so a view can
- * be bookmarked and shared: `?gpu=0&range=24h` or `?gpu=0&range=custom&from=<ms>&to=<ms>`.
+ * be bookmarked and shared: `?gpu=GPU-1a2b...&range=24h` or
+ * `?gpu=GPU-1a2b...&range=custom&from=<ms>&to=<ms>`. Older links name the GPU
+ * by index (`?gpu=0`): they show the GPU at that index now.
  */
 
 const HOUR = 3_600_000;
@@ -23,9 +25,12 @@ export const MAX_RANGE_HOURS = RANGE_PRESETS[RANGE_PRESETS.length - 1].hours;
 
 export type RangeSelection = { kind: "preset"; preset: PresetId } | { kind: "custom"; from: number; to: number };
 
+/** A GPU as a link names it: by UUID, or by index in links made before UUIDs. */
+export type GpuRef = { uuid: string } | { index: number };
+
 export interface HistoryParams {
   /** null: none chosen yet, the page picks the first GPU it knows. */
-  gpu: number | null;
+  gpu: GpuRef | null;
   range: RangeSelection;
 }
 
@@ -53,9 +58,21 @@ export function checkCustomRange(from: number, to: number): string | null {
   return null;
 }
 
+/** The same text the server accepts as a UUID (printable, no spaces, at most 128 characters). */
+const UUID_TEXT = /^[\x21-\x7e]{1,128}$/;
+
+function gpuRefOf(text: string | null): GpuRef | null {
+  if (text === null) return null;
+  if (/^\d+$/.test(text)) {
+    const index = wholeNumber(text);
+    return index === null ? null : { index };
+  }
+  return UUID_TEXT.test(text) && !/^[+-]?\d/.test(text) ? { uuid: text } : null;
+}
+
 /** Anything unreadable in the URL falls back to the defaults rather than an error page. */
 export function parseHistoryParams(params: ParamSource): HistoryParams {
-  const gpu = wholeNumber(params.get("gpu"));
+  const gpu = gpuRefOf(params.get("gpu"));
   const from = wholeNumber(params.get("from"));
   const to = wholeNumber(params.get("to"));
   const rangeParam = params.get("range");
@@ -65,8 +82,9 @@ export function parseHistoryParams(params: ParamSource): HistoryParams {
   return { gpu, range: { kind: "preset", preset: isPreset(rangeParam) ? rangeParam : DEFAULT_PRESET } };
 }
 
-export function historySearch(view: { gpu: number; range: RangeSelection }): string {
-  const params = new URLSearchParams({ gpu: String(view.gpu) });
+/** Links made now name the GPU by UUID: an index may be another GPU's by the time the link is opened. */
+export function historySearch(view: { gpu: GpuRef; range: RangeSelection }): string {
+  const params = new URLSearchParams({ gpu: "uuid" in view.gpu ? view.gpu.uuid : String(view.gpu.index) });
   if (view.range.kind === "preset") params.set("range", view.range.preset);
   else {
     params.set("range", "custom");
@@ -91,8 +109,12 @@ export function exportHours(range: RangeSelection, now: number): number {
   return Math.min(MAX_RANGE_HOURS, Math.max(1, hours));
 }
 
-export function exportUrl(format: "csv" | "json", gpu: number, hours: number): string {
-  return `/api/telemetry/export?${new URLSearchParams({ format, gpu_index: String(gpu), hours: String(hours) })}`;
+export function exportUrl(format: "csv" | "json", gpu: GpuRef, hours: number): string {
+  const params = new URLSearchParams({ format });
+  if ("uuid" in gpu) params.set("gpu_uuid", gpu.uuid);
+  else params.set("gpu_index", String(gpu.index));
+  params.set("hours", String(hours));
+  return `/api/telemetry/export?${params}`;
 }
 
 /** Window of half or twice the span around the same middle, kept inside `bounds`. */

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { simulatedGpuInfo } from "../../src/server/sources/simulated";
 import { startServerProcess, type ServerProcess } from "../helpers/server-process";
 import { tempDir } from "../helpers/temp-dir";
 import { screenshot } from "./artifacts";
@@ -9,6 +10,8 @@ import { launchBrowser } from "./browser";
 import { seedDatabase, type SeededHistory } from "./seed-database";
 
 const dir = tempDir("nvoc-e2e-");
+/** The picker and the URL name a GPU by its UUID. */
+const GPU1_UUID = simulatedGpuInfo(1).uuid;
 let server: ServerProcess;
 let browser: Browser;
 let context: BrowserContext;
@@ -134,8 +137,8 @@ describe("the dashboard in a browser", () => {
     await chartsDrawn(page, 5);
 
     const gpu0Table = await text(page, "[data-testid=stats-table]");
-    await page.selectOption("[data-testid=gpu-picker]", "1");
-    await page.waitForURL(/gpu=1/);
+    await page.selectOption("[data-testid=gpu-picker]", GPU1_UUID);
+    await page.waitForURL((url) => url.searchParams.get("gpu") === GPU1_UUID);
     expect(page.url()).toMatch(/range=1h/);
     const gpu1Table = await changedText(page, "[data-testid=stats-table]", gpu0Table);
     expect(gpu1Table).not.toBe(gpu0Table);
@@ -182,7 +185,7 @@ describe("the dashboard in a browser", () => {
     const shared = await open(new URL(page.url()).pathname + new URL(page.url()).search);
     await chartsDrawn(shared, 5);
     expect(await shared.getAttribute("[data-range=custom]", "aria-pressed")).toBe("true");
-    expect(await shared.inputValue("[data-testid=gpu-picker]")).toBe("1");
+    expect(await shared.inputValue("[data-testid=gpu-picker]")).toBe(GPU1_UUID);
     await shared.close();
 
     await page.getByRole("button", { name: "24 h", exact: true }).click();

@@ -4,26 +4,26 @@ import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
 import { exportInput } from "../../server/routers/inputs";
-import { badFlag, CommandFailure, defineCommand, UsageError } from "../command";
+import { badFlag, CommandFailure, defineCommand } from "../command";
 import { formatBytes } from "../format";
+import { flagsRefused, GPU_OPTIONS, gpuInputOf, numberFlag } from "../gpu-flags";
 import { networkCode, noAnswer, refusedToken, timedOut, unreachable } from "../server-failure";
 import { authorization, SERVER_OPTIONS, serverTarget, type ServerTarget } from "../server-target";
-
-/** Flags of the export input, by the field names the API's rules use. */
-const FLAG_OF_FIELD: Record<string, string> = { format: "--format", hours: "--hours", gpuIndex: "--gpu" };
 
 export const exportCommand = defineCommand({
   name: "export",
   summary: "every sample of a time window as CSV or JSON, to stdout or a file",
-  synopsis: "[--format csv|json] [--hours N] [--gpu N] [--output FILE] [--url URL] [--db-path FILE] [--token TOKEN]",
+  synopsis: "[--format csv|json] [--hours N] [--gpu-uuid UUID | --gpu N] [--output FILE] [--url URL] [--db-path FILE] [--token TOKEN]",
   description: `
 Streams the server's export (GET /api/telemetry/export): every sample of the last
 --hours, oldest first, of one GPU or all. CSV has a header row; JSON is an array of
-records. Written as it arrives, so memory does not grow with the range.`,
+records. Written as it arrives, so memory does not grow with the range. A GPU is
+best named by its UUID (nvidia-oc status lists them): --gpu N is the GPU at index N
+now, not one that held that index before.`,
   options: {
     format: { type: "string", value: "csv|json", help: "csv (default) or json" },
     hours: { type: "string", value: "N", help: "how far back, 1-2160 (default 24)" },
-    gpu: { type: "string", value: "N", help: "only this GPU index (default: all)" },
+    ...GPU_OPTIONS,
     output: { type: "string", value: "FILE", short: "o", help: "write to FILE instead of stdout" },
     ...SERVER_OPTIONS,
   },
@@ -32,6 +32,7 @@ records. Written as it arrives, so memory does not grow with the range.`,
     if (values.output !== undefined && values.output.trim() === "") throw badFlag("--output", "needs a file name");
     const target = serverTarget(values);
     const query = new URLSearchParams({ format: request.format, hours: String(request.hours) });
+    if (request.gpuUuid !== undefined) query.set("gpu_uuid", request.gpuUuid);
     if (request.gpuIndex !== undefined) query.set("gpu_index", String(request.gpuIndex));
     const body = await openExport(target, `${target.url}/api/telemetry/export?${query}`);
     if (values.output === undefined) {
@@ -50,15 +51,10 @@ records. Written as it arrives, so memory does not grow with the range.`,
 });
 
 /** The values checked by the same rules the server applies, each refusal naming its flag. */
-function exportRequest(values: { format?: string; hours?: string; gpu?: string }) {
-  const number = (flag: string, text: string | undefined) => {
-    if (text === undefined) return undefined;
-    if (!/^\d+(\.\d+)?$/.test(text.trim())) throw badFlag(flag, `must be a number, not "${text}"`);
-    return Number(text);
-  };
-  const parsed = exportInput.safeParse({ format: values.format, hours: number("--hours", values.hours), gpuIndex: number("--gpu", values.gpu) });
+function exportRequest(values: { format?: string; hours?: string; gpu?: string; "gpu-uuid"?: string }) {
+  const parsed = exportInput.safeParse({ format: values.format, hours: numberFlag("--hours", values.hours), ...gpuInputOf(values) });
   if (parsed.success) return parsed.data;
-  throw new UsageError(...parsed.error.issues.map((issue) => `${FLAG_OF_FIELD[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}`));
+  throw flagsRefused(parsed.error);
 }
 
 async function openExport(target: ServerTarget, url: string): Promise<ReadableStream<Uint8Array>> {

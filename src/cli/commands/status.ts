@@ -1,9 +1,11 @@
 import type { inferRouterOutputs } from "@trpc/server";
 import { createTelemetryClient } from "../../client/telemetry-client";
 import type { AppRouter } from "../../server/routers/_app";
+import { gpuSelector } from "../../server/routers/inputs";
 import { memoryErrorFlags, memoryErrorsState, memoryErrorsSummary } from "../../lib/memory-errors";
-import { defineCommand } from "../command";
+import { CommandFailure, defineCommand } from "../command";
 import { formatAgo, formatBytes, formatCount, formatDuration, formatTime } from "../format";
+import { flagsRefused, GPU_OPTIONS, gpuInputOf } from "../gpu-flags";
 import { askServer } from "../server-failure";
 import { SERVER_OPTIONS, serverTarget } from "../server-target";
 
@@ -22,20 +24,33 @@ export interface GpuExtras {
 export const statusCommand = defineCommand({
   name: "status",
   summary: "what a running server is doing: source, collector, database, GPUs",
-  synopsis: "[--json] [--url URL] [--db-path FILE] [--token TOKEN]",
+  synopsis: "[--json] [--gpu-uuid UUID | --gpu N] [--url URL] [--db-path FILE] [--token TOKEN]",
   description: `
 Asks a running server (health.status) and prints its source, the collector's
-counters, the database and the newest reading of each GPU in a few lines.`,
+counters, the database and the newest reading of each GPU (with its UUID) in a
+few lines; --gpu-uuid or --gpu keeps one GPU's lines.`,
   options: {
     json: { type: "boolean", help: "print the whole answer as JSON instead" },
+    ...GPU_OPTIONS,
     ...SERVER_OPTIONS,
   },
   async run({ values }) {
+    const selection = gpuSelector.safeParse(gpuInputOf(values));
+    if (!selection.success) throw flagsRefused(selection.error);
+    const { gpuIndex, gpuUuid } = selection.data;
+    // The server's GPUs are those it reports now: the one at an index is the one reporting there.
+    const chosen = (gpu: { uuid: string; index: number }) => (gpuUuid === undefined || gpu.uuid === gpuUuid) && (gpuIndex === undefined || gpu.index === gpuIndex);
     const target = serverTarget(values);
     const client = createTelemetryClient(target.url, { token: target.token ?? undefined, timeoutMs: target.timeoutMs });
-    const [health, processes, memoryHealth, xidErrors] = await askServer(target, () =>
+    const [everyGpu, processes, memoryHealth, xidErrors] = await askServer(target, () =>
       Promise.all([client.health.status.query(), client.gpus.processes.query(), client.gpus.memoryHealth.query(), client.gpus.xidErrors.query()]),
     );
+    const health = { ...everyGpu, gpus: everyGpu.gpus.filter(chosen), latest: everyGpu.latest.filter(chosen) };
+    if ((gpuIndex !== undefined || gpuUuid !== undefined) && health.gpus.length === 0) {
+      const asked = [gpuUuid, gpuIndex === undefined ? undefined : `at index ${gpuIndex}`].filter((a) => a !== undefined).join(" ");
+      const has = everyGpu.gpus.map((g) => `${g.index} ${g.uuid}`).join(", ") || "none";
+      throw new CommandFailure(`the server at ${target.url} reports no GPU ${asked} now (it reports: ${has})`);
+    }
     const extras = { processes, memoryHealth, xidErrors };
     process.stdout.write(values.json ? `${JSON.stringify({ url: target.url, ...health, ...extras }, null, 2)}\n` : describeHealth(target.url, health, extras));
   },
@@ -91,6 +106,7 @@ export function describeHealth(url: string, health: Health, { processes = null, 
         ].filter((v) => v !== null)
       : ["no reading yet"];
     out += line(`GPU ${gpu.index}`, `${gpu.name}: ${values.join(", ")}`);
+    out += more(gpu.uuid);
     if (state && state.state !== "reporting") {
       out += more(`${state.state}${state.since ? ` since ${formatTime(state.since)}` : ""}${state.problem ? `: ${state.problem}` : ""}`);
     }

@@ -11,7 +11,8 @@ export interface RollingChartProps {
   window: RollingWindow;
   /** Bumped by the live provider when the window has new readings. */
   version: number;
-  gpuName: (index: number) => string;
+  /** A GPU's legend label, from its UUID and the index it reported. */
+  gpuName: (gpu: { uuid: string; index: number }, shown: readonly { uuid: string; index: number }[]) => string;
 }
 
 /** The last minutes of one metric, a line per GPU, from the readings kept in the browser. */
@@ -19,14 +20,15 @@ export function RollingChart({ panel, window, version, gpuName }: RollingChartPr
   const metric = panel.metrics[0];
   const info = METRIC_INFO[metric];
   const { datasets, legend, end } = useMemo(() => {
-    const indexes = window.gpuIndexes();
-    const datasets: LineDataset[] = indexes.map((index) => ({
-      label: gpuName(index),
-      borderColor: colorFor(index),
-      backgroundColor: colorFor(index),
-      data: window.points(index).map((p) => ({ x: p.t, y: p[metric] === null ? null : p[metric] * info.scale })),
+    const gpus = window.gpus();
+    // By position rather than index, so two GPUs that held one index get two colours.
+    const datasets: LineDataset[] = gpus.map((gpu, i) => ({
+      label: gpuName(gpu, gpus),
+      borderColor: colorFor(i),
+      backgroundColor: colorFor(i),
+      data: window.points(gpu.uuid).map((p) => ({ x: p.t, y: p[metric] === null ? null : p[metric] * info.scale })),
     }));
-    const legend = indexes.map((index) => ({ label: gpuName(index), color: colorFor(index) }));
+    const legend = gpus.map((gpu, i) => ({ label: gpuName(gpu, gpus), color: colorFor(i) }));
     return { datasets, legend, end: window.end() };
     // `version` stands for the window's contents, which change in place.
   }, [window, version, metric, info, gpuName]);

@@ -114,7 +114,7 @@ export function DatabaseView() {
                     {stats.data.perGpu.map((gpu) => (
                       <tr key={gpu.gpuUuid}>
                         <td>{gpu.gpuIndex}</td>
-                        <td>{gpu.gpuName}</td>
+                        <td title={gpu.gpuUuid}>{gpu.gpuName}</td>
                         <td className="num">{integer(gpu.records)}</td>
                         <td>{dateTime(gpu.oldest)}</td>
                         <td>{dateTime(gpu.newest)}</td>

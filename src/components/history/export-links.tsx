@@ -1,7 +1,7 @@
-import { exportUrl } from "../../lib/time-range";
+import { exportUrl, type GpuRef } from "../../lib/time-range";
 
 /** Export is "the last N hours" of one GPU, served by the REST API as a download. */
-export function ExportLinks({ gpu, hours }: { gpu: number; hours: number }) {
+export function ExportLinks({ gpu, hours }: { gpu: GpuRef; hours: number }) {
   return (
     <div className="export" role="group" aria-label="Export this range">
       <span className="field-label">Export</span>

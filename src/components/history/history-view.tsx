@@ -3,7 +3,10 @@ import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { mergeExactStats, statsFromSeries } from "../../lib/series-stats";
 import { CHART_METRICS } from "../../lib/metrics";
-import { exportHours, presetHours, windowOf, type RangeSelection } from "../../lib/time-range";
+import type { GpuListItem } from "../../lib/api-types";
+import { gpuLabel } from "../../lib/gpu-label";
+import { exportHours, presetHours, windowOf, type GpuRef, type RangeSelection } from "../../lib/time-range";
+import { gpuAtIndex } from "../../server/routers/gpu-at-index";
 import { useTRPC } from "../../lib/trpc";
 import { Empty, Loading, QueryError } from "../states";
 import { ExportLinks } from "./export-links";
@@ -21,11 +24,26 @@ const pointsForScreen = () =>
 /** "The last N hours" moves on while the page is open. */
 const PRESET_REFRESH_MS = 60_000;
 
+/**
+ * The GPU the page shows, by UUID once the list says which one that is: a link's
+ * index is the GPU at that index now, and with none named, the first reporting GPU.
+ * null while the list is not there yet, or when no GPU has been recorded.
+ */
+function chosenGpu(named: GpuRef | null, gpus: GpuListItem[] | undefined): GpuRef | null {
+  if (named !== null && "uuid" in named) return named;
+  if (gpus === undefined) return null;
+  const gpu = named === null ? (gpus.find((g) => g.online) ?? gpus[0]) : gpuAtIndex(gpus, named.index);
+  return gpu ? { uuid: gpu.uuid } : named;
+}
+
+const selectorOf = (gpu: GpuRef) => ("uuid" in gpu ? { gpuUuid: gpu.uuid } : { gpuIndex: gpu.index });
+
 export function HistoryView() {
   const trpc = useTRPC();
   const { params, setParams } = useHistoryParams();
   const gpus = useQuery(trpc.gpus.list.queryOptions(undefined, { staleTime: 30_000 }));
-  const gpu = params.gpu ?? gpus.data?.[0]?.index ?? null;
+  const gpu = chosenGpu(params.gpu, gpus.data);
+  const gpuKey = gpu === null ? null : "uuid" in gpu ? gpu.uuid : gpu.index;
   const range = params.range;
   const rangeKey = range.kind === "preset" ? range.preset : `${range.from}-${range.to}`;
 
@@ -35,7 +53,7 @@ export function HistoryView() {
   useEffect(() => {
     setNow(Date.now());
     setZoom(null);
-  }, [rangeKey, gpu]);
+  }, [rangeKey, gpuKey]);
   useEffect(() => {
     if (range.kind !== "preset" || zoom !== null) return;
     const timer = setInterval(() => setNow(Date.now()), PRESET_REFRESH_MS);
@@ -45,19 +63,21 @@ export function HistoryView() {
   const full = windowOf(range, now);
   const shown = zoom ?? full;
   const seriesInput = (w: TimeWindow) =>
-    gpu === null ? skipToken : { gpuIndex: gpu, from: w.from, to: w.to, metrics: [...CHART_METRICS], maxPoints };
+    gpu === null ? skipToken : { ...selectorOf(gpu), from: w.from, to: w.to, metrics: [...CHART_METRICS], maxPoints };
   const fullSeries = useQuery(trpc.telemetry.series.queryOptions(seriesInput(full), { placeholderData: keepPreviousData }));
   const zoomedSeries = useQuery(trpc.telemetry.series.queryOptions(zoom ? seriesInput(zoom) : skipToken, { placeholderData: keepPreviousData }));
   const exact = useQuery(
-    trpc.telemetry.stats.queryOptions(gpu !== null && range.kind === "preset" ? { gpuIndex: gpu, hours: presetHours(range.preset) } : skipToken, {
+    trpc.telemetry.stats.queryOptions(gpu !== null && range.kind === "preset" ? { ...selectorOf(gpu), hours: presetHours(range.preset) } : skipToken, {
       placeholderData: keepPreviousData,
     }),
   );
 
-  const select = (next: { gpu?: number; range?: RangeSelection }) => {
+  const select = (next: { gpu?: GpuRef; range?: RangeSelection }) => {
     if (gpu === null && next.gpu === undefined) return;
     setParams({ gpu: next.gpu ?? gpu!, range: next.range ?? range });
   };
+  const known = gpu !== null && "uuid" in gpu ? gpus.data?.find((g) => g.uuid === gpu.uuid) : undefined;
+  const gpuName = known ? gpuLabel(known, gpus.data ?? []) : gpu === null ? "" : "uuid" in gpu ? gpu.uuid : `GPU ${gpu.index}`;
 
   const chartSeries = zoom && zoomedSeries.data ? zoomedSeries.data : fullSeries.data;
   const error = fullSeries.error ?? exact.error ?? zoomedSeries.error ?? (gpus.isError ? gpus.error : null);
@@ -75,7 +95,7 @@ export function HistoryView() {
         <h1>History</h1>
       </div>
       <div className="toolbar card">
-        <GpuPicker gpus={gpus.data ?? []} value={gpu} onChange={(index) => select({ gpu: index })} />
+        <GpuPicker gpus={gpus.data ?? []} value={gpu} onChange={(uuid) => select({ gpu: { uuid } })} />
         <RangePicker range={range} shown={shown} onChange={(next) => select({ range: next })} />
         {gpu !== null && !error && <ExportLinks gpu={gpu} hours={exportHours(range, now)} />}
       </div>
@@ -87,7 +107,7 @@ export function HistoryView() {
       ) : gpu === null ? (
         <Empty>No GPU has been recorded yet.</Empty>
       ) : stats === null || stats.samples === 0 ? (
-        <Empty>No samples yet for GPU {gpu} in this range.</Empty>
+        <Empty>No samples yet for {gpuName} in this range.</Empty>
       ) : (
         <div className={refreshing ? "refreshing" : undefined} aria-busy={refreshing}>
           <StatsTable stats={stats} exact={range.kind === "preset" && exact.data !== undefined} />

@@ -1,7 +1,7 @@
 "use client";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useMemo } from "react";
-import { historySearch, parseHistoryParams, type RangeSelection } from "../../lib/time-range";
+import { historySearch, parseHistoryParams, type GpuRef, type RangeSelection } from "../../lib/time-range";
 
 /** The chosen GPU and range live in the URL (replaced, not pushed: the back button leaves the page). */
 export function useHistoryParams() {
@@ -10,7 +10,7 @@ export function useHistoryParams() {
   const pathname = usePathname();
   const params = useMemo(() => parseHistoryParams(search), [search]);
   const setParams = useCallback(
-    (next: { gpu: number; range: RangeSelection }) => router.replace(`${pathname}?${historySearch(next)}`, { scroll: false }),
+    (next: { gpu: GpuRef; range: RangeSelection }) => router.replace(`${pathname}?${historySearch(next)}`, { scroll: false }),
     [router, pathname],
   );
   return { params, setParams };

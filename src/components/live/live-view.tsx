@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef } from "react";
 import type { GpuProcessRow, LiveSample } from "../../lib/api-types";
 import { clockTime } from "../../lib/format";
+import { gpuLabel, shortUuid } from "../../lib/gpu-label";
 import { LIVE_PANELS } from "../../lib/metrics";
 import { noMetrics } from "../../server/sources/types";
 import { useTRPC } from "../../lib/trpc";
@@ -80,8 +81,14 @@ export function LiveView() {
   }, [latest, status.data, newestStored]);
 
   const names = useMemo(() => new Map((gpus.data ?? []).map((g) => [g.uuid, g.name])), [gpus.data]);
-  const namesByIndex = useMemo(() => new Map((gpus.data ?? []).map((g) => [g.index, g.name])), [gpus.data]);
-  const gpuName = useCallback((index: number) => `GPU ${index}${namesByIndex.has(index) ? ` · ${namesByIndex.get(index)}` : ""}`, [namesByIndex]);
+  // Each line by its own GPU's name: an index held by two GPUs in the span would otherwise name both after one.
+  const gpuName = useCallback(
+    (gpu: { uuid: string; index: number }, shown: readonly { uuid: string; index: number }[]) => {
+      const name = names.get(gpu.uuid);
+      return name === undefined ? `GPU ${gpu.index} · ${shortUuid(gpu.uuid)}` : gpuLabel({ ...gpu, name }, shown);
+    },
+    [names],
+  );
 
   const stale = state === "reconnecting" || state === "offline";
   return (
@@ -131,7 +138,7 @@ export function LiveView() {
         <h2 id="rolling-title" className="section-title">
           Last {Math.round(window.spanMs / 60_000)} minutes
         </h2>
-        {window.gpuIndexes().length === 0 ? (
+        {window.gpus().length === 0 ? (
           <Empty>The charts fill in as readings arrive.</Empty>
         ) : (
           <div className="chart-grid">

@@ -3,7 +3,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import type { z } from "zod";
 import type { Logger } from "../logger";
 import type { exportInput } from "../routers/inputs";
-import { gpuIdOf } from "../routers/telemetry";
+import { storedGpuOf } from "../routers/telemetry";
 import { scanSamples } from "../storage/telemetry-queries";
 import type { Services } from "../trpc/context";
 import { CSV_COLUMNS, sampleRecord, type SampleSource } from "./records";
@@ -23,9 +23,9 @@ export type ExportRequest = z.output<typeof exportInput>;
 
 /** Throws DatabaseUnavailableError before anything is sent when there is no database. */
 export async function streamExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger): Promise<void> {
-  const store = services.storage.requireStore();
+  const { store, gpuId } = storedGpuOf(services, request);
   const now = Date.now();
-  const batches = scanSamples(store, { gpuId: gpuIdOf(store, request.gpuIndex), from: now - request.hours * HOUR, to: now });
+  const batches = scanSamples(store, { gpuId, from: now - request.hours * HOUR, to: now });
   const format = FORMATS[request.format];
 
   res.writeHead(200, {
@@ -54,9 +54,10 @@ export async function streamExport(services: Services, request: ExportRequest, r
   }
 }
 
-/** nvidia-oc-gpu0-24h-2026-05-01.csv, nvidia-oc-all-1.5h-2026-05-01.json */
+/** nvidia-oc-gpu0-24h-2026-05-01.csv, nvidia-oc-GPU-1a2b3c4d-...-24h-2026-05-01.csv, nvidia-oc-all-1.5h-2026-05-01.json */
 export function exportFilename(request: ExportRequest, now: number): string {
-  const gpu = request.gpuIndex === undefined ? "all" : `gpu${request.gpuIndex}`;
+  // A UUID is printable but may hold characters a file name or the header must not.
+  const gpu = request.gpuUuid !== undefined ? request.gpuUuid.replace(/[^\w.-]/g, "_") : request.gpuIndex === undefined ? "all" : `gpu${request.gpuIndex}`;
   return `nvidia-oc-${gpu}-${request.hours}h-${new Date(now).toISOString().slice(0, 10)}.${request.format}`;
 }
 

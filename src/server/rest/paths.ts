@@ -8,6 +8,7 @@ export const STREAM_PATH = `${REST_PREFIX}/stream`;
 export const STREAM_QUERY: ParamSpec = {
   interval: { key: "interval", kind: "number" },
   gpu_index: { key: "gpuIndex", kind: "number" },
+  gpu_uuid: { key: "gpuUuid", kind: "text" },
 };
 
 export const pathOf = (url: string | undefined) => (url ?? "/").split("?", 1)[0];

@@ -119,6 +119,7 @@ export function reasonsOf(mask: number | null): DecodedReasons {
 export function statsRecord(stats: Outputs["telemetry"]["stats"]) {
   return {
     gpu_index: stats.gpuIndex,
+    gpu_uuid: stats.gpuUuid,
     hours: stats.hours,
     record_count: stats.recordCount,
     first_timestamp: iso(stats.firstTimestamp),

@@ -42,13 +42,18 @@ interface Route {
 /** Up to two histories in flight reuse their buffers; 4 MiB holds about 5000 records. */
 const answerBuffers = new ReusableBuffers({ keep: 2, maxBytes: 4 * 2 ** 20 });
 
-const GPU_INDEX = { key: "gpuIndex", kind: "number" } as const;
+/** Which GPU: gpu_uuid names one; gpu_index the one at that index now. */
+const GPU = { gpu_index: { key: "gpuIndex", kind: "number" }, gpu_uuid: { key: "gpuUuid", kind: "text" } } as const satisfies ParamSpec;
 const HOURS = { key: "hours", kind: "number" } as const;
+
+async function sendStats({ input, res, caller }: RouteContext) {
+  sendJson(res, 200, statsRecord(await caller.telemetry.stats(unchecked<Inputs["telemetry"]["stats"]>(input))));
+}
 
 const ROUTES: Route[] = [
   {
     pattern: ["history"],
-    query: { gpu_index: GPU_INDEX, hours: HOURS, limit: { key: "limit", kind: "number" } },
+    query: { ...GPU, hours: HOURS, limit: { key: "limit", kind: "number" } },
     async run({ input, res, caller }) {
       const rows = await caller.telemetry.history(unchecked<Inputs["telemetry"]["history"]>(input));
       const bytes = sampleRecordsJson(rows, (length) => answerBuffers.take(length));
@@ -58,35 +63,36 @@ const ROUTES: Route[] = [
   },
   {
     pattern: ["stats", "{gpuIndex}"],
-    query: { hours: HOURS },
-    async run({ input, res, caller }) {
-      sendJson(res, 200, statsRecord(await caller.telemetry.stats(unchecked<Inputs["telemetry"]["stats"]>(input))));
-    },
+    query: { gpu_uuid: GPU.gpu_uuid, hours: HOURS },
+    run: sendStats,
   },
   {
     pattern: ["stats"],
-    query: { hours: HOURS },
-    async run() {
-      throw badInput({ gpu_index: [`is required (GET ${REST_PREFIX}/stats/{gpu_index})`] });
+    query: { ...GPU, hours: HOURS },
+    async run(context) {
+      if (context.input.gpuIndex === undefined && context.input.gpuUuid === undefined) {
+        throw badInput({ gpu_index: [`is required (GET ${REST_PREFIX}/stats/{gpu_index}, or ${REST_PREFIX}/stats?gpu_uuid=...)`] });
+      }
+      await sendStats(context);
     },
   },
   {
     pattern: ["processes"],
-    query: { gpu_index: GPU_INDEX },
+    query: GPU,
     async run({ input, res, caller }) {
       sendJson(res, 200, processesRecord(await caller.gpus.processes(unchecked<Inputs["gpus"]["processes"]>(input))));
     },
   },
   {
     pattern: ["memory-health"],
-    query: { gpu_index: GPU_INDEX },
+    query: GPU,
     async run({ input, res, caller }) {
       sendJson(res, 200, memoryHealthRecord(await caller.gpus.memoryHealth(unchecked<Inputs["gpus"]["memoryHealth"]>(input))));
     },
   },
   {
     pattern: ["xid-errors"],
-    query: { gpu_index: GPU_INDEX },
+    query: GPU,
     async run({ input, res, caller }) {
       sendJson(res, 200, xidErrorsRecord(await caller.gpus.xidErrors(unchecked<Inputs["gpus"]["xidErrors"]>(input))));
     },
@@ -100,7 +106,7 @@ const ROUTES: Route[] = [
   },
   {
     pattern: ["export"],
-    query: { format: { key: "format", kind: "text" }, gpu_index: GPU_INDEX, hours: HOURS },
+    query: { format: { key: "format", kind: "text" }, ...GPU, hours: HOURS },
     async run({ input, res, services, log }) {
       await streamExport(services, exportInput.parse(input), res, log);
     },

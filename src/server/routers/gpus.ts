@@ -1,4 +1,5 @@
 import { publicProcedure, router } from "../trpc/trpc";
+import { onlySelected, uuidOf } from "./gpu-selection";
 import { oneOrAllGpusInput } from "./inputs";
 
 export const gpusRouter = router({
@@ -29,9 +30,9 @@ export const gpusRouter = router({
    * shared for two seconds between callers. Needs no database.
    */
   processes: publicProcedure.input(oneOrAllGpusInput).query(async ({ ctx, input }) => {
+    const uuid = uuidOf(ctx, input);
     const listing = await ctx.processes.current();
-    if (input.gpuIndex === undefined) return listing;
-    return { ...listing, processes: listing.processes.filter((p) => p.gpuIndex === input.gpuIndex) };
+    return { ...listing, processes: onlySelected(listing.processes, uuid) };
   }),
 
   /**
@@ -40,9 +41,9 @@ export const gpusRouter = router({
    * seconds between callers. Needs no database.
    */
   memoryHealth: publicProcedure.input(oneOrAllGpusInput).query(async ({ ctx, input }) => {
+    const uuid = uuidOf(ctx, input);
     const listing = await ctx.memoryHealth.current();
-    if (input.gpuIndex === undefined) return listing;
-    return { ...listing, gpus: listing.gpus.filter((g) => g.gpuIndex === input.gpuIndex) };
+    return { ...listing, gpus: onlySelected(listing.gpus, uuid) };
   }),
 
   /**
@@ -51,7 +52,6 @@ export const gpusRouter = router({
    */
   xidErrors: publicProcedure.input(oneOrAllGpusInput).query(({ ctx, input }) => {
     const listing = ctx.xidErrors.current();
-    if (input.gpuIndex === undefined) return listing;
-    return { ...listing, events: listing.events.filter((e) => e.gpuIndex === input.gpuIndex) };
+    return { ...listing, events: onlySelected(listing.events, uuidOf(ctx, input)) };
   }),
 });

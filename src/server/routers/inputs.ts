@@ -14,14 +14,31 @@ export const gpuIndex = z
   .min(0, "must be 0 or more")
   .max(1023, "must be at most 1023");
 
+/** As the driver spells it (GPU-1a2b3c4d-...); any printable text without spaces, as captures from other tools may differ. */
+export const gpuUuid = z
+  .string({ error: "must be a string (a GPU UUID such as GPU-1a2b3c4d-...)" })
+  .min(1, "must not be empty")
+  .max(128, "must be at most 128 characters")
+  .regex(/^[\x21-\x7e]+$/, "must be a GPU UUID such as GPU-1a2b3c4d-... (printable, no spaces)");
+
+/**
+ * Which GPU: by UUID, or by index, meaning the GPU at that index now (never
+ * every GPU that ever held it). Given both, they must name the same GPU; only
+ * the server knows which GPU holds an index, so gpu-selection.ts checks that.
+ */
+export const gpuSelector = z.object({ gpuIndex: gpuIndex.optional(), gpuUuid: gpuUuid.optional() });
+
+/** For questions about exactly one GPU. */
+const oneGpu = (v: { gpuIndex?: number; gpuUuid?: string }) => v.gpuIndex !== undefined || v.gpuUuid !== undefined;
+const ONE_GPU_REQUIRED = { path: ["gpuIndex"], error: "is required (or gpuUuid)" };
+
 export const hours = z
   .number({ error: "must be a number" })
   .finite("must be a finite number")
   .min(1, "must be at least 1")
   .max(MAX_HOURS, `must be at most ${MAX_HOURS}`);
 
-export const historyInput = z.object({
-  gpuIndex: gpuIndex.optional(),
+export const historyInput = gpuSelector.extend({
   hours: hours.default(24),
   limit: z
     .number({ error: "must be a number" })
@@ -31,30 +48,30 @@ export const historyInput = z.object({
     .default(1000),
 });
 
-/** One GPU, or all when gpuIndex is left out (processes, memory health). */
-export const oneOrAllGpusInput = z.object({ gpuIndex: gpuIndex.optional() }).default({});
+/** One GPU, or all when neither gpuIndex nor gpuUuid is given (processes, memory health). */
+export const oneOrAllGpusInput = gpuSelector.default({});
 
-export const statsInput = z.object({
-  gpuIndex,
-  hours: hours.default(24),
-});
+export const statsInput = gpuSelector
+  .extend({
+    hours: hours.default(24),
+  })
+  .refine(oneGpu, ONE_GPU_REQUIRED);
 
 const epochMs = z.number({ error: "must be a number (epoch milliseconds)" }).int("must be whole milliseconds").min(0, "must be 0 or more");
 
-export const seriesInput = z
-  .object({
-    gpuIndex,
+export const seriesInput = gpuSelector
+  .extend({
     from: epochMs,
     to: epochMs,
     metrics: z.array(z.enum(METRIC_KEYS), { error: `must be a list of: ${METRIC_KEYS.join(", ")}` }).min(1, "must name at least one metric").max(METRIC_KEYS.length),
     maxPoints: z.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(5000, "must be at most 5000").default(500),
   })
+  .refine(oneGpu, ONE_GPU_REQUIRED)
   .refine((v) => v.to > v.from, { path: ["to"], error: "must be after from" })
   .refine((v) => v.to - v.from <= MAX_HOURS * 3_600_000, { path: ["to"], error: `range must be at most ${MAX_HOURS} hours` });
 
-export const liveInput = z
-  .object({
-    gpuIndex: gpuIndex.optional(),
+export const liveInput = gpuSelector
+  .extend({
     /** Resume after this event id (set by the client on reconnect). */
     lastEventId: z.string({ error: "must be a string" }).max(32, "must be at most 32 characters").nullish(),
   })
@@ -63,14 +80,12 @@ export const liveInput = z
 export const pruneInput = z.object({ force: z.boolean({ error: "must be true or false" }).default(false) }).default({ force: false });
 
 /** REST export: the history window, without a row limit (the rows are streamed). */
-export const exportInput = z.object({
+export const exportInput = gpuSelector.extend({
   format: z.enum(["csv", "json"], { error: "must be csv or json" }).default("csv"),
-  gpuIndex: gpuIndex.optional(),
   hours: hours.default(24),
 });
 
 /** The plain WebSocket stream: seconds between snapshots, one GPU or all. */
-export const streamInput = z.object({
+export const streamInput = gpuSelector.extend({
   interval: z.number({ error: "must be a number (seconds)" }).finite("must be a finite number").min(0.1, "must be at least 0.1").max(60, "must be at most 60").default(1),
-  gpuIndex: gpuIndex.optional(),
 });

@@ -2,46 +2,56 @@ import { tracked } from "@trpc/server";
 import { on } from "node:events";
 import type { Snapshot } from "../collector/collector";
 import { bucketedSeries, newestRows, windowStats } from "../storage/telemetry-queries";
-import type { TelemetryStore } from "../storage/telemetry-store";
+import type { Context } from "../trpc/context";
 import { historyRecord, type HistoryRecord } from "./history-record";
 import { publicProcedure, router } from "../trpc/trpc";
+import { liveReadingFilter, uuidOf, type GpuSelection } from "./gpu-selection";
 import { historyInput, liveInput, seriesInput, statsInput } from "./inputs";
 
 const HOUR = 3_600_000;
 
-/** A GPU index the store has never seen simply has no data: an empty answer, not an error. */
+/** A GPU the store has never seen simply has no data: an empty answer, not an error. */
 const NO_SUCH_GPU = -1;
-export const gpuIdOf = (store: TelemetryStore, index: number | undefined) =>
-  index === undefined ? undefined : (store.gpuIdForIndex(index) ?? NO_SUCH_GPU);
+
+/** The stored GPU a selection names: its id for the queries (undefined: all GPUs), its UUID and index when known. */
+export function storedGpuOf(ctx: Pick<Context, "collector" | "storage">, selection: GpuSelection) {
+  const store = ctx.storage.requireStore();
+  const uuid = uuidOf(ctx, selection);
+  if (uuid === undefined) return { store, gpuId: undefined, gpuUuid: null, gpuIndex: null };
+  const gpu = uuid === null ? undefined : store.gpuByUuid(uuid);
+  return { store, gpuId: gpu?.id ?? NO_SUCH_GPU, gpuUuid: uuid, gpuIndex: gpu?.index ?? selection.gpuIndex ?? null };
+}
 
 export const telemetryRouter = router({
   /** Samples of the last `hours`, newest first, all GPUs or one. */
   history: publicProcedure.input(historyInput).query(({ ctx, input }): HistoryRecord[] => {
-    const store = ctx.storage.requireStore();
+    const { store, gpuId } = storedGpuOf(ctx, input);
     const now = Date.now();
-    const rows = newestRows(store, { gpuId: gpuIdOf(store, input.gpuIndex), from: now - input.hours * HOUR, to: now }, input.limit);
+    const rows = newestRows(store, { gpuId, from: now - input.hours * HOUR, to: now }, input.limit);
     return rows.map(({ gpu, row }) => historyRecord(gpu, row));
   }),
 
-  /** Count and min/max/avg over the last `hours` of one GPU. */
+  /** Count and min/max/avg over the last `hours` of one GPU; gpuIndex and gpuUuid say which (null: not known). */
   stats: publicProcedure.input(statsInput).query(({ ctx, input }) => {
-    const store = ctx.storage.requireStore();
+    const { store, gpuId, gpuUuid, gpuIndex } = storedGpuOf(ctx, input);
     const now = Date.now();
     return {
-      gpuIndex: input.gpuIndex,
+      gpuIndex,
+      gpuUuid,
       hours: input.hours,
-      ...windowStats(store, { gpuId: gpuIdOf(store, input.gpuIndex), from: now - input.hours * HOUR, to: now }),
+      ...windowStats(store, { gpuId, from: now - input.hours * HOUR, to: now }),
     };
   }),
 
   /** Bucketed min/max/avg per metric between `from` and `to` (epoch ms), at most `maxPoints` buckets. */
   series: publicProcedure.input(seriesInput).query(({ ctx, input }) => {
-    const store = ctx.storage.requireStore();
+    const { store, gpuId, gpuUuid, gpuIndex } = storedGpuOf(ctx, input);
     return {
-      gpuIndex: input.gpuIndex,
+      gpuIndex,
+      gpuUuid,
       from: input.from,
       to: input.to,
-      ...bucketedSeries(store, { ...input, gpuId: gpuIdOf(store, input.gpuIndex) }),
+      ...bucketedSeries(store, { ...input, gpuId }),
     };
   }),
 
@@ -50,8 +60,8 @@ export const telemetryRouter = router({
    * client that reconnects with `lastEventId` gets what it missed (from memory).
    */
   live: publicProcedure.input(liveInput).subscription(async function* ({ ctx, input, signal }) {
-    const only = (snapshot: Snapshot): Snapshot =>
-      input?.gpuIndex === undefined ? snapshot : { ...snapshot, samples: snapshot.samples.filter((s) => s.index === input.gpuIndex) };
+    const keep = liveReadingFilter(ctx, input);
+    const only = (snapshot: Snapshot): Snapshot => (keep === null ? snapshot : { ...snapshot, samples: snapshot.samples.filter(keep) });
     // Listen before backfilling so nothing falls between the two.
     const events = on(ctx.collector.events, "snapshot", { signal }) as AsyncIterableIterator<[Snapshot]>;
     let lastId = Number(input?.lastEventId ?? Number.NaN);

@@ -290,8 +290,9 @@ export class TelemetryStore {
     return [...this.gpusById.values()].sort((a, b) => a.index - b.index || a.id - b.id);
   }
 
-  gpuIdForIndex(index: number): number | undefined {
-    return this.gpus().find((g) => g.index === index)?.id;
+  gpuByUuid(uuid: string): StoredGpu | undefined {
+    const id = this.gpuIdsByUuid.get(uuid);
+    return id === undefined ? undefined : this.gpusById.get(id);
   }
 
   /** Inserts or refreshes the static facts of GPUs; returns their ids. */
