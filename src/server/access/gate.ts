@@ -4,6 +4,7 @@ import type { Logger } from "../logger";
 import { RestError, refuseUpgrade, sendError } from "../rest/errors";
 import { pathOf } from "../rest/paths";
 import { presentedCredentials, sameSecret, sessionValue } from "./credentials";
+import { safeNext, SIGN_IN_PATH } from "./next-path";
 import { foreignOrigin, needsOriginCheck } from "./origin";
 
 /**
@@ -13,7 +14,7 @@ import { foreignOrigin, needsOriginCheck } from "./origin";
  * cookie the sign-in page sets. Browsers asking for a page are sent to sign in.
  */
 
-export const SIGN_IN_PATH = "/signin";
+export { SIGN_IN_PATH };
 
 const TRPC_PREFIX = "/api/trpc/";
 const WWW_AUTHENTICATE = 'Bearer realm="nvidia-oc"';
@@ -78,7 +79,7 @@ export function createAccessGate(options: { token: string | null; allowedOrigins
       // A browser opening a page is sent to sign in; a script that sent a wrong token is told so.
       const browsing = (method === "GET" || method === "HEAD") && !path.startsWith("/api/") && req.headers.authorization === undefined;
       if (refusal.status === 401 && browsing) {
-        res.writeHead(303, { location: `${SIGN_IN_PATH}?next=${encodeURIComponent(req.url ?? "/")}`, "cache-control": "no-store" }).end();
+        res.writeHead(303, { location: `${SIGN_IN_PATH}?next=${encodeURIComponent(safeNext(req.url))}`, "cache-control": "no-store" }).end();
       } else if (path.startsWith(TRPC_PREFIX)) {
         sendTrpcRefusal(req, res, refusal);
       } else {

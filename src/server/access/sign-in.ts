@@ -2,7 +2,7 @@ import type http from "node:http";
 import type { Logger } from "../logger";
 import { queryOf } from "../rest/paths";
 import { clearedSessionCookie, sameSecret, sessionCookie } from "./credentials";
-import { SIGN_IN_PATH } from "./gate";
+import { safeNext, SIGN_IN_PATH } from "./next-path";
 import { foreignOrigin } from "./origin";
 
 /**
@@ -44,12 +44,6 @@ export function createSignIn(options: { token: string | null; allowedOrigins: st
     const secure = req.headers["x-forwarded-proto"] === "https";
     res.writeHead(303, { location: next, "set-cookie": sessionCookie(token, secure), "cache-control": "no-store" }).end();
   };
-}
-
-/** Only paths of this server: never an open redirect to another site. */
-function safeNext(next: string | null): string {
-  if (next === null || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || next.startsWith(SIGN_IN_PATH)) return "/";
-  return next;
 }
 
 async function readForm(req: http.IncomingMessage): Promise<URLSearchParams | null> {
