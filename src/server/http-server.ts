@@ -1,5 +1,6 @@
 import http from "node:http";
 import path from "node:path";
+import type { Duplex } from "node:stream";
 import { PROJECT_ROOT } from "./project-root";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import next from "next";
@@ -14,9 +15,11 @@ import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
 import { METRICS_PATH, serveMetrics } from "./metrics/metrics-route";
 import { createMetricsRegistry } from "./metrics/prometheus-metrics";
+import { RestError, refuseUpgrade } from "./rest/errors";
 import { createLiveStream } from "./rest/live-stream";
-import { isRestPath, isStreamPath, pathOf } from "./rest/paths";
+import { isRestPath, isStreamPath, pathOf, STREAM_PATH } from "./rest/paths";
 import { createRestHandler } from "./rest/rest-handler";
+import { guardRequests, guardUpgrades } from "./request-guard";
 import { compressed } from "./response-compression";
 import { createSource } from "./sources/create-source";
 import { applyHeaders, securityHeaders } from "./security-headers";
@@ -45,6 +48,10 @@ export interface ServerOptions {
   /** Serve the Next.js pages (tests of the API alone may leave them out). */
   pages?: boolean;
 }
+
+/** Long enough for a slow client on a slow link, short enough that a silent connection is not held for minutes. */
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 60_000;
 
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const lock = acquireInstanceLock(config.dbPath);
@@ -86,24 +93,31 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const gate = createAccessGate(access);
   const signIn = createSignIn(access);
   const headers = securityHeaders(config.dev);
-  const server = http.createServer((req, res) => {
-    applyHeaders(res, headers);
-    if (!gate.admit(req, res)) return;
-    const url = req.url ?? "/";
-    if (pathOf(url) === SIGN_IN_PATH) return void signIn(req, res);
-    if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
-    if (isRestPath(url)) return rest(req, res);
-    if (pathOf(url) === METRICS_PATH) return serveMetricsCompressed(req, res);
-    if (pages) return pages.handle(req, res);
-    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-  });
-  server.on("upgrade", (req, socket, head) => {
-    if (!gate.admitUpgrade(req, socket)) return;
-    if (isStreamPath(req.url)) return stream.upgrade(req, socket, head);
-    // Next's dev server keeps its hot-reload socket; nothing else upgrades.
-    if (pages?.upgrade) return pages.upgrade(req, socket, head);
-    socket.destroy();
-  });
+  const server = http.createServer(
+    guardRequests(log, (req, res) => {
+      applyHeaders(res, headers);
+      if (!gate.admit(req, res)) return;
+      const url = req.url ?? "/";
+      if (pathOf(url) === SIGN_IN_PATH) return signIn(req, res);
+      if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
+      if (isRestPath(url)) return rest(req, res);
+      if (pathOf(url) === METRICS_PATH) return serveMetricsCompressed(req, res);
+      if (pages) return pages.handle(req, res);
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    }),
+  );
+  server.on(
+    "upgrade",
+    guardUpgrades(log, (req, socket, head) => {
+      if (!gate.admitUpgrade(req, socket)) return;
+      if (isStreamPath(req.url)) return stream.upgrade(req, socket, head);
+      // Next's dev server keeps its hot-reload socket; nothing else upgrades.
+      if (pages?.upgrade) return pages.upgrade(req, socket, head);
+      refuseUpgrade(socket, NO_WEBSOCKET_HERE);
+    }),
+  );
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -140,9 +154,11 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   return { services, url, port, close };
 }
 
+const NO_WEBSOCKET_HERE = new RestError(404, "NOT_FOUND", `no WebSocket here: the live stream is at ${STREAM_PATH}`);
+
 interface NextPages {
   handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
-  upgrade?: (req: http.IncomingMessage, socket: import("node:stream").Duplex, head: Buffer) => Promise<void>;
+  upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>;
   close: () => Promise<void>;
 }
 

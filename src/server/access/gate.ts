@@ -2,7 +2,7 @@ import type http from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../logger";
 import { RestError, refuseUpgrade, sendError } from "../rest/errors";
-import { pathOf } from "../rest/paths";
+import { decodedSegment, pathOf } from "../rest/paths";
 import { presentedCredentials, sameSecret, sessionValue } from "./credentials";
 import { safeNext, SIGN_IN_PATH } from "./next-path";
 import { foreignOrigin, needsOriginCheck } from "./origin";
@@ -104,7 +104,8 @@ const TRPC_CODES: Record<number, number> = { 401: -32001, 403: -32003 };
  */
 function sendTrpcRefusal(req: http.IncomingMessage, res: http.ServerResponse, refusal: Refusal) {
   const url = new URL(req.url ?? "/", "http://local");
-  const procedures = decodeURIComponent(url.pathname.slice(TRPC_PREFIX.length)).split(",");
+  // The names are only echoed back: one that is not valid percent-encoding is echoed as sent.
+  const procedures = decodedSegment(url.pathname.slice(TRPC_PREFIX.length)).split(",");
   const one = (procedure: string) => ({
     error: {
       message: refusal.message,
