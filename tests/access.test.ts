@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -114,6 +115,14 @@ describe("settings", () => {
     expect(() => loadConfig({ NVOC_ALLOWED_ORIGINS: "gpus.example.org" })).toThrow(/NVOC_ALLOWED_ORIGINS must list origins/);
     expect(() => loadConfig({ NVOC_ALLOWED_ORIGINS: "https://a.example/path" })).toThrow(/NVOC_ALLOWED_ORIGINS/);
     expect(loadConfig({ NVOC_ALLOWED_ORIGINS: "https://a.example, http://b.example:8080/" }).allowedOrigins).toEqual(["https://a.example", "http://b.example:8080"]);
+  });
+
+  it("take host names, and only host names, in NVOC_ALLOWED_HOSTS", () => {
+    for (const value of ["https://gpus.example.org", "gpus.example.org:8000", "gpus.example.org/", "gpus example", "-gpus.example", "*.example.org", "user@gpus.example"]) {
+      expect(() => loadConfig({ NVOC_ALLOWED_HOSTS: value }), value).toThrow(/NVOC_ALLOWED_HOSTS must list host names/);
+    }
+    expect(loadConfig({ NVOC_ALLOWED_HOSTS: "GPUS.example.org, 192.168.1.20,[fe80::1], gpu-box" }).allowedHosts).toEqual(["gpus.example.org", "192.168.1.20", "[fe80::1]", "gpu-box"]);
+    expect(loadConfig({}).allowedHosts).toEqual([]);
   });
 
   it("stop the server with exit code 2 and the message on a public address without a token", async () => {
@@ -242,6 +251,22 @@ describe("a server with NVOC_TOKEN", () => {
     });
     expect(out.status).toBe(303);
     expect(out.headers.get("set-cookie")).toMatch(/^nvoc_session=; .*Max-Age=0/);
+  });
+
+  it("bound to every interface, answers to this machine's host name and addresses, and to no other name even with the token", async () => {
+    const port = Number(new URL(server.url).port);
+    const addresses = Object.values(os.networkInterfaces())
+      .flatMap((entries) => entries ?? [])
+      .map((entry) => (entry.family === "IPv6" ? `[${entry.address}]` : entry.address));
+    for (const name of [os.hostname(), ...addresses, "0.0.0.0", "localhost"]) {
+      const res = await rawHttp(port, "/api/trpc/health.status", { Host: `${name}:${port}`, ...bearer(TOKEN) });
+      expect(res.status, name).toBe(200);
+    }
+    for (const target of Object.values(SURFACES)) {
+      const res = await rawHttp(port, target, { Host: `evil.example:${port}`, ...bearer(TOKEN) });
+      expect(res.status, target).toBe(421);
+      expect(res.body, target).toMatch(/NVOC_ALLOWED_HOSTS/);
+    }
   });
 
   it("sends a browser only to a path of this server after signing in, whatever `next` says", async () => {

@@ -588,6 +588,9 @@ const closed = (ws: WebSocket) =>
 /** The close codes a server may send (RFC 6455 7.4). */
 const expectCloseCode = (code: number, what: string) => expect(code >= 1000 && code <= 4999 && code !== 1005 && code !== 1006, `${what}: close code ${code}`).toBe(true);
 
+/** The Host a client of this server sends: a name the server answers to. */
+const serverHost = () => new URL(server.url).host;
+
 async function expectServerAnswers() {
   const answer = await send("/api/trpc/health.status");
   expect(answer.status).toBe(200);
@@ -655,7 +658,7 @@ describe("fuzzing the WebSocket stream", () => {
       fc.asyncProperty(brokenHeader, fc.uint8Array({ maxLength: 200 }), async (header, tail) => {
         const what = `bytes ${Buffer.from([...header, ...tail]).toString("hex").slice(0, 80)}`;
         const { received } = await rawExchange(
-          `GET /api/telemetry/stream?interval=60 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `GET /api/telemetry/stream?interval=60 HTTP/1.1\r\nHost: ${serverHost()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
           Buffer.from([...header, ...tail]),
         );
         expect(received.toString("latin1"), what).toMatch(/^HTTP\/1\.1 101 /);
@@ -673,10 +676,10 @@ describe("fuzzing the WebSocket stream", () => {
       clean(fc.string({ unit: "binary", minLength: 1, maxLength: 200 })).map((text) => new TextEncoder().encode(text)),
       fc.constantFrom(
         "GET /api/telemetry/stream HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-        "GET /api/telemetry/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n\r\n",
-        "GET /api/telemetry/history HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-        "GET /api/telemetry/history HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        "POST /api/trpc/database.prune HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        `GET /api/telemetry/stream HTTP/1.1\r\nHost: ${serverHost()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n\r\n`,
+        `GET /api/telemetry/history HTTP/1.1\r\nHost: ${serverHost()}\r\nContent-Length: -1\r\n\r\n`,
+        `GET /api/telemetry/history HTTP/1.1\r\nHost: ${serverHost()}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+        `POST /api/trpc/database.prune HTTP/1.1\r\nHost: ${serverHost()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
         "GET /api/telemetry/history?hours=\u0000 HTTP/1.1\r\n\r\n",
       ).map((text) => Buffer.from(text, "latin1")),
     );

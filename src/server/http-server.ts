@@ -5,6 +5,7 @@ import { PROJECT_ROOT } from "./project-root";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import next from "next";
 import { createAccessGate, SIGN_IN_PATH } from "./access/gate";
+import { createHostAllowList } from "./access/host-allow-list";
 import { createSignIn } from "./access/sign-in";
 import { Collector } from "./collector/collector";
 import { GpuMemoryHealthReader } from "./collector/gpu-memory-health";
@@ -89,7 +90,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const stream = createLiveStream(services, log);
   const pages = options.pages ?? true ? await prepareNext(config, log) : null;
 
-  const access = { token: config.token, allowedOrigins: config.allowedOrigins, log };
+  const hosts = createHostAllowList({ host: config.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins });
+  const access = { token: config.token, allowedOrigins: config.allowedOrigins, hosts, log };
   const gate = createAccessGate(access);
   const signIn = createSignIn(access);
   const headers = securityHeaders(config.dev);
