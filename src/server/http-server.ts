@@ -12,11 +12,12 @@ import { GpuMemoryHealthReader } from "./collector/gpu-memory-health";
 import { GpuProcesses } from "./collector/gpu-processes";
 import { GpuXidErrors } from "./collector/gpu-xid-errors";
 import type { Config } from "./config";
+import { listen } from "./listen";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
 import { METRICS_PATH, serveMetrics } from "./metrics/metrics-route";
 import { createMetricsRegistry } from "./metrics/prometheus-metrics";
-import { RestError, refuseUpgrade } from "./rest/errors";
+import { RestError, refuseUpgrade, sendError } from "./rest/errors";
 import { createLiveStream } from "./rest/live-stream";
 import { isRestPath, isStreamPath, pathOf, STREAM_PATH } from "./rest/paths";
 import { createRestHandler } from "./rest/rest-handler";
@@ -24,7 +25,7 @@ import { guardRequests, guardUpgrades } from "./request-guard";
 import { compressed } from "./response-compression";
 import { createSource } from "./sources/create-source";
 import { applyHeaders, securityHeaders } from "./security-headers";
-import { acquireInstanceLock } from "./storage/instance-lock";
+import { acquireInstanceLock, type InstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
 import { createContextInner, type Services } from "./trpc/context";
@@ -54,9 +55,58 @@ export interface ServerOptions {
 const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 
+type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => unknown;
+type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => unknown;
+
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const lock = acquireInstanceLock(config.dbPath);
   if (lock?.replaced) log.warn({ lock: lock.path, previousPid: lock.replaced.pid }, "took over the lock of an nvidia-oc that is no longer running");
+  // What a start that fails half-way has to undo, newest first: it leaves no lock, no open database, no bound port.
+  const undo: Array<() => unknown> = [];
+  if (lock) undo.push(() => lock.release());
+  try {
+    return await startOnLock(config, log, options, undo, lock);
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (cleanup) {
+        log.warn({ err: cleanup instanceof Error ? cleanup.message : String(cleanup) }, "cleaning up after a failed start failed");
+      }
+    }
+    throw error;
+  }
+}
+
+async function startOnLock(config: Config, log: Logger, options: ServerOptions, undo: Array<() => unknown>, lock: InstanceLock | null): Promise<RunningServer> {
+  const hosts = createHostAllowList({ host: config.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins });
+  const access = { token: config.token, allowedOrigins: config.allowedOrigins, hosts, log };
+  const gate = createAccessGate(access);
+  const headers = securityHeaders(config.dev);
+  // Until everything below is ready, requests are told to come back; the port is taken first so that a port
+  // in use stops the start before anything (the database file included) has been created.
+  let route: RequestHandler = (_req, res) => sendError(res, STARTING, { "retry-after": "1" });
+  let routeUpgrade: UpgradeHandler = (_req, socket) => refuseUpgrade(socket, STARTING, { "Retry-After": "1" });
+  const server = http.createServer(
+    guardRequests(log, (req, res) => {
+      applyHeaders(res, headers);
+      if (gate.admit(req, res)) return route(req, res);
+    }),
+  );
+  server.on(
+    "upgrade",
+    guardUpgrades(log, (req, socket, head) => {
+      if (gate.admitUpgrade(req, socket)) return routeUpgrade(req, socket, head);
+    }),
+  );
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  await listen(server, config.port, config.host);
+  undo.push(() => closeServer(server));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
+
   const storage = new StorageManager({
     dbPath: config.dbPath,
     policy: { retentionMs: config.retentionMs, maxBytes: config.maxDbBytes, ...DEFAULT_WATER_MARKS },
@@ -64,6 +114,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     log,
   });
   storage.open();
+  undo.push(() => storage.close());
   storage.startPruning();
 
   const source = await createSource(config, log);
@@ -88,50 +139,28 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const metrics = createMetricsRegistry({ ...services, source });
   const serveMetricsCompressed = compressed((req, res) => serveMetrics(metrics, req, res));
   const stream = createLiveStream(services, log);
+  undo.push(() => stream.close());
   const pages = options.pages ?? true ? await prepareNext(config, log) : null;
-
-  const hosts = createHostAllowList({ host: config.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins });
-  const access = { token: config.token, allowedOrigins: config.allowedOrigins, hosts, log };
-  const gate = createAccessGate(access);
+  if (pages) undo.push(() => pages.close());
   const signIn = createSignIn(access);
-  const headers = securityHeaders(config.dev);
-  const server = http.createServer(
-    guardRequests(log, (req, res) => {
-      applyHeaders(res, headers);
-      if (!gate.admit(req, res)) return;
-      const url = req.url ?? "/";
-      if (pathOf(url) === SIGN_IN_PATH) return signIn(req, res);
-      if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
-      if (isRestPath(url)) return rest(req, res);
-      if (pathOf(url) === METRICS_PATH) return serveMetricsCompressed(req, res);
-      if (pages) return pages.handle(req, res);
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-    }),
-  );
-  server.on(
-    "upgrade",
-    guardUpgrades(log, (req, socket, head) => {
-      if (!gate.admitUpgrade(req, socket)) return;
-      if (isStreamPath(req.url)) return stream.upgrade(req, socket, head);
-      // Next's dev server keeps its hot-reload socket; nothing else upgrades.
-      if (pages?.upgrade) return pages.upgrade(req, socket, head);
-      refuseUpgrade(socket, NO_WEBSOCKET_HERE);
-    }),
-  );
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
-  const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
+  route = (req, res) => {
+    const url = req.url ?? "/";
+    if (pathOf(url) === SIGN_IN_PATH) return signIn(req, res);
+    if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
+    if (isRestPath(url)) return rest(req, res);
+    if (pathOf(url) === METRICS_PATH) return serveMetricsCompressed(req, res);
+    if (pages) return pages.handle(req, res);
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  };
+  routeUpgrade = (req, socket, head) => {
+    if (isStreamPath(req.url)) return stream.upgrade(req, socket, head);
+    // Next's dev server keeps its hot-reload socket; nothing else upgrades.
+    if (pages?.upgrade) return pages.upgrade(req, socket, head);
+    refuseUpgrade(socket, NO_WEBSOCKET_HERE);
+  };
 
+  undo.push(() => collector.stop());
   await collector.start();
   // The first scrape then finds the memory error counters already read.
   void memoryHealth.current();
@@ -142,10 +171,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       await collector.stop();
       // WebSocket clients hold their connections open: drop them before waiting on the server.
       await stream.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await pages?.close();
       await storage.close();
       lock?.release();
@@ -156,7 +182,15 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   return { services, url, port, close };
 }
 
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
 const NO_WEBSOCKET_HERE = new RestError(404, "NOT_FOUND", `no WebSocket here: the live stream is at ${STREAM_PATH}`);
+const STARTING = new RestError(503, "SERVICE_UNAVAILABLE", "nvidia-oc is starting; try again in a moment");
 
 interface NextPages {
   handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
