@@ -9,8 +9,8 @@ import { tempDir } from "./helpers/temp-dir";
 /**
  * A port another program holds: the server says so in one line naming the
  * setting to change, exits 1, and leaves nothing behind, neither a lock nor a
- * database file nor SQLite's side files, whether run as `npm start` runs it or
- * as `nvidia-oc start`.
+ * database file nor SQLite's side files nor the folders made for them, whether
+ * run as `npm start` runs it or as `nvidia-oc start`.
  */
 
 const dir = tempDir("nvoc-port-");
@@ -46,16 +46,19 @@ function expectRefusedCleanly(result: { code: number | null; stderr: string }, d
   expect(fs.readdirSync(databaseDir)).toEqual([]);
 }
 
+/** A database path in folders that do not exist yet, under a folder that does. */
+const notYetCreated = (databaseDir: string) => path.join(databaseDir, "new", "nested", "telemetry.db");
+
 describe("a port already in use", () => {
-  it("stops the server with one line naming PORT, exit code 1, and nothing left in the database's folder", async () => {
+  it("stops the server with one line naming PORT, exit code 1, and nothing left where the database would be", async () => {
     const databaseDir = fs.mkdtempSync(path.join(dir, "server-"));
-    const result = await run(["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], { PORT: String(port), NVOC_DB_PATH: path.join(databaseDir, "telemetry.db") });
+    const result = await run(["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], { PORT: String(port), NVOC_DB_PATH: notYetCreated(databaseDir) });
     expectRefusedCleanly(result, databaseDir);
   });
 
   it("stops `nvidia-oc start --port` the same way", async () => {
     const databaseDir = fs.mkdtempSync(path.join(dir, "cli-"));
-    const result = await run([path.join(ROOT, "bin", "nvidia-oc.mjs"), "start", "--port", String(port), "--db-path", path.join(databaseDir, "telemetry.db")], {});
+    const result = await run([path.join(ROOT, "bin", "nvidia-oc.mjs"), "start", "--port", String(port), "--db-path", notYetCreated(databaseDir)], {});
     expectRefusedCleanly(result, databaseDir);
   });
 });

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import type { Duplex } from "node:stream";
@@ -59,10 +60,12 @@ type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => u
 type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => unknown;
 
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const newFolders = missingFolders(path.dirname(config.dbPath));
   const lock = acquireInstanceLock(config.dbPath);
   if (lock?.replaced) log.warn({ lock: lock.path, previousPid: lock.replaced.pid }, "took over the lock of an nvidia-oc that is no longer running");
-  // What a start that fails half-way has to undo, newest first: it leaves no lock, no open database, no bound port.
-  const undo: Array<() => unknown> = [];
+  // What a start that fails half-way has to undo, newest first: it leaves no lock, no open database, no bound
+  // port, and no folder it made for them that is still empty.
+  const undo: Array<() => unknown> = [() => removeEmptyFolders(newFolders)];
   if (lock) undo.push(() => lock.release());
   try {
     return await startOnLock(config, log, options, undo, lock);
@@ -180,6 +183,20 @@ async function startOnLock(config: Config, log: Logger, options: ServerOptions, 
   const url = `http://${shownHost}:${port}`;
   lock?.setUrl(url);
   return { services, url, port, close };
+}
+
+/** The folders, deepest first, that creating `folder` would make. */
+function missingFolders(folder: string): string[] {
+  const missing: string[] = [];
+  for (let at = path.resolve(folder); !fs.existsSync(at) && path.dirname(at) !== at; at = path.dirname(at)) missing.push(at);
+  return missing;
+}
+
+/** Deepest first, so that a folder emptied by removing the one inside it goes too. */
+function removeEmptyFolders(folders: string[]) {
+  for (const folder of folders) {
+    if (fs.existsSync(folder) && fs.readdirSync(folder).length === 0) fs.rmdirSync(folder);
+  }
 }
 
 function closeServer(server: http.Server): Promise<void> {
