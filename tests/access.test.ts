@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createTelemetryClient } from "../src/client/telemetry-client";
 import { ConfigError, loadConfig } from "../src/server/config";
+import { rawHttp } from "./helpers/raw-http";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -61,6 +63,43 @@ function openStream(headers: Record<string, string>): Promise<{ status: number; 
   });
 }
 
+/** Values of `next` (before encoding) a browser would follow to another site, once it drops tabs and line breaks and reads `\\` as `/`. */
+const HOSTILE_NEXT = [
+  "//evil.example/",
+  "///evil.example/",
+  "/\t/evil.example",
+  "/\n/evil.example",
+  "/\r/evil.example",
+  "/\r\n/evil.example",
+  "\t//evil.example",
+  "/\\evil.example",
+  "\\/evil.example",
+  "\\\\evil.example",
+  "/\\/evil.example",
+  "/.//evil.example",
+  "/a/..//evil.example",
+  "/./\\evil.example",
+  "/\u0000/evil.example",
+  "/\u007f/evil.example",
+  " //evil.example",
+  "http://evil.example",
+  "HTTPS://evil.example/",
+  "https:evil.example",
+  "javascript:alert(1)",
+  "data:text/html,hi",
+  "evil.example",
+];
+
+/** The same, spelled as a browser's address bar or a link might put them in the query. */
+const HOSTILE_NEXT_QUERIES = ["next=/%09/evil.example", "next=/%0A/evil.example", "next=/%0D/evil.example", "next=%2F%2Fevil.example", "next=/%5Cevil.example", "next=%5C/evil.example", "next=/%09/%2Fevil.example", "next=/%2509/evil.example", "next=/\\evil.example", "next=http:%2F%2Fevil.example", "next=/%E0%A4%A", "next=%E0%A4%A"];
+
+function expectOwnOrigin(location: string | null, base: URL, what: string) {
+  expect(location, what).not.toBeNull();
+  // Resolved as a browser resolves a Location: tabs and line breaks dropped, backslashes read as slashes.
+  expect(new URL(location!, base).origin, `${what} -> ${location}`).toBe(base.origin);
+  expect(location!, what).toMatch(/^\/(?![/\\])/);
+}
+
 describe("settings", () => {
   it("refuse a non-loopback address without a token, naming NVOC_TOKEN, unless unauthenticated is asked for", () => {
     expect(() => loadConfig({ HOST: "0.0.0.0" })).toThrow(ConfigError);
@@ -76,6 +115,14 @@ describe("settings", () => {
     expect(() => loadConfig({ NVOC_ALLOWED_ORIGINS: "gpus.example.org" })).toThrow(/NVOC_ALLOWED_ORIGINS must list origins/);
     expect(() => loadConfig({ NVOC_ALLOWED_ORIGINS: "https://a.example/path" })).toThrow(/NVOC_ALLOWED_ORIGINS/);
     expect(loadConfig({ NVOC_ALLOWED_ORIGINS: "https://a.example, http://b.example:8080/" }).allowedOrigins).toEqual(["https://a.example", "http://b.example:8080"]);
+  });
+
+  it("take host names, and only host names, in NVOC_ALLOWED_HOSTS", () => {
+    for (const value of ["https://gpus.example.org", "gpus.example.org:8000", "gpus.example.org/", "gpus example", "-gpus.example", "*.example.org", "user@gpus.example"]) {
+      expect(() => loadConfig({ NVOC_ALLOWED_HOSTS: value }), value).toThrow(/NVOC_ALLOWED_HOSTS must list host names/);
+    }
+    expect(loadConfig({ NVOC_ALLOWED_HOSTS: "GPUS.example.org, 192.168.1.20,[fe80::1], gpu-box" }).allowedHosts).toEqual(["gpus.example.org", "192.168.1.20", "[fe80::1]", "gpu-box"]);
+    expect(loadConfig({}).allowedHosts).toEqual([]);
   });
 
   it("stop the server with exit code 2 and the message on a public address without a token", async () => {
@@ -204,6 +251,55 @@ describe("a server with NVOC_TOKEN", () => {
     });
     expect(out.status).toBe(303);
     expect(out.headers.get("set-cookie")).toMatch(/^nvoc_session=; .*Max-Age=0/);
+  });
+
+  it("bound to every interface, answers to this machine's host name and addresses, and to no other name even with the token", async () => {
+    const port = Number(new URL(server.url).port);
+    const addresses = Object.values(os.networkInterfaces())
+      .flatMap((entries) => entries ?? [])
+      .map((entry) => (entry.family === "IPv6" ? `[${entry.address}]` : entry.address));
+    for (const name of [os.hostname(), ...addresses, "0.0.0.0", "localhost"]) {
+      const res = await rawHttp(port, "/api/trpc/health.status", { Host: `${name}:${port}`, ...bearer(TOKEN) });
+      expect(res.status, name).toBe(200);
+    }
+    for (const target of Object.values(SURFACES)) {
+      const res = await rawHttp(port, target, { Host: `evil.example:${port}`, ...bearer(TOKEN) });
+      expect(res.status, target).toBe(421);
+      expect(res.body, target).toMatch(/NVOC_ALLOWED_HOSTS/);
+    }
+  });
+
+  it("sends a browser only to a path of this server after signing in, whatever `next` says", async () => {
+    const base = new URL(server.url);
+    const signIn = (query: string) =>
+      fetch(`${server.url}/signin?${query}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: TOKEN }).toString(),
+        redirect: "manual",
+      });
+    for (const next of HOSTILE_NEXT) {
+      const res = await signIn(`next=${encodeURIComponent(next)}`);
+      expect(res.status, JSON.stringify(next)).toBe(303);
+      expectOwnOrigin(res.headers.get("location"), base, JSON.stringify(next));
+    }
+    for (const query of HOSTILE_NEXT_QUERIES) {
+      const res = await signIn(query);
+      expectOwnOrigin(res.headers.get("location"), base, query);
+    }
+    // Paths of this server are kept, non-ASCII ones percent-encoded for the header.
+    expect((await signIn(`next=${encodeURIComponent("/history?gpu=1&range=6h")}`)).headers.get("location")).toBe("/history?gpu=1&range=6h");
+    expect((await signIn("next=/%C4%80")).headers.get("location")).toBe("/%C4%80");
+
+    // The `next` the gate itself puts in its redirect to the sign-in page is a path of this server too.
+    const { port } = base;
+    for (const target of ["//evil.example/", "///evil.example/", "/.//evil.example/", "/\\evil.example/", "/history/..//evil.example"]) {
+      const res = await rawHttp(Number(port), target, { Host: base.host });
+      expect(res.status, target).toBe(303);
+      const location = new URL(res.headers.location, base);
+      expect(location.pathname, target).toBe("/signin");
+      expectOwnOrigin(location.searchParams.get("next"), base, target);
+    }
   });
 
   it("refuses a prune, an SSE or a WebSocket stream from a foreign Origin, even with the token", async () => {

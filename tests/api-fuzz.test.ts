@@ -3,7 +3,8 @@ import path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { startServerProcess, type ServerProcess } from "./helpers/server-process";
+import { rawHttp, WEBSOCKET_UPGRADE } from "./helpers/raw-http";
+import { startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
 /**
@@ -588,6 +589,9 @@ const closed = (ws: WebSocket) =>
 /** The close codes a server may send (RFC 6455 7.4). */
 const expectCloseCode = (code: number, what: string) => expect(code >= 1000 && code <= 4999 && code !== 1005 && code !== 1006, `${what}: close code ${code}`).toBe(true);
 
+/** The Host a client of this server sends: a name the server answers to. */
+const serverHost = () => new URL(server.url).host;
+
 async function expectServerAnswers() {
   const answer = await send("/api/trpc/health.status");
   expect(answer.status).toBe(200);
@@ -655,7 +659,7 @@ describe("fuzzing the WebSocket stream", () => {
       fc.asyncProperty(brokenHeader, fc.uint8Array({ maxLength: 200 }), async (header, tail) => {
         const what = `bytes ${Buffer.from([...header, ...tail]).toString("hex").slice(0, 80)}`;
         const { received } = await rawExchange(
-          `GET /api/telemetry/stream?interval=60 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `GET /api/telemetry/stream?interval=60 HTTP/1.1\r\nHost: ${serverHost()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
           Buffer.from([...header, ...tail]),
         );
         expect(received.toString("latin1"), what).toMatch(/^HTTP\/1\.1 101 /);
@@ -673,10 +677,10 @@ describe("fuzzing the WebSocket stream", () => {
       clean(fc.string({ unit: "binary", minLength: 1, maxLength: 200 })).map((text) => new TextEncoder().encode(text)),
       fc.constantFrom(
         "GET /api/telemetry/stream HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-        "GET /api/telemetry/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n\r\n",
-        "GET /api/telemetry/history HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-        "GET /api/telemetry/history HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        "POST /api/trpc/database.prune HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        `GET /api/telemetry/stream HTTP/1.1\r\nHost: ${serverHost()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n\r\n`,
+        `GET /api/telemetry/history HTTP/1.1\r\nHost: ${serverHost()}\r\nContent-Length: -1\r\n\r\n`,
+        `GET /api/telemetry/history HTTP/1.1\r\nHost: ${serverHost()}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+        `POST /api/trpc/database.prune HTTP/1.1\r\nHost: ${serverHost()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
         "GET /api/telemetry/history?hours=\u0000 HTTP/1.1\r\n\r\n",
       ).map((text) => Buffer.from(text, "latin1")),
     );
@@ -743,6 +747,99 @@ function closeCodes(frames: Buffer): number[] {
   }
   return codes;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Raw paths, Host and Origin: what a hostile client or a rebinding page sends, byte for byte
+
+/** Where a URL is read, to start a raw path with. */
+const PATH_STARTS = ["/", "/api/trpc/", "/api/trpc/health.status,", "/api/telemetry/", "/api/telemetry/stats/", "/api/telemetry/history?hours=", "/signin?next=", "/signin/", "/metrics", "/metrics?", "/history?gpu=", "/_next/static/", "/api/telemetry/stream?interval="];
+
+/** Pieces of broken and unusual escapes, separators and bytes a browser would never send as they are. */
+const PATH_PIECES = ["%", "%E0", "%A4", "%A", "%C4%80", "%C0%AF", "%ED%A0%80", "%ZZ", "%00", "%2F", "%5C", "%09", "%0A", "%25", "/", "//", "\\", "?", "=", "&", ".", "..", "#", "a", "0", "é", "\u00ff", "'", '"', "<", "{"];
+
+const rawPath = fc.tuple(fc.constantFrom(...PATH_STARTS), fc.array(fc.constantFrom(...PATH_PIECES), { maxLength: 8 })).map(([start, pieces]) => start + pieces.join(""));
+
+/** A Host header's value: this server's names, other names, addresses, and text that is no host at all. */
+const hostHeader = () => fc.oneof(
+  fc.constantFrom("127.0.0.1", "localhost", "[::1]", "127.0.0.2").chain((name) => fc.constantFrom(name, `${name}:${new URL(server.url).port}`, `${name}:1`)),
+  fc.domain(),
+  fc.ipV4(),
+  fc.ipV6().map((address) => `[${address}]`),
+  // Own names hidden inside others: as a subdomain, as user information, after a path.
+  fc.tuple(fc.domain(), fc.constantFrom("127.0.0.1", "localhost")).chain(([domain, own]) => fc.constantFrom(`${own}.${domain}`, `${domain}@${own}`, `${own}@${domain}`, `${domain}/${own}`)),
+  clean(fc.string({ unit: "binary-ascii", maxLength: 40 })).map((text) => text.replace(/[\r\n]/g, "")),
+);
+
+/** Whether a browser on this machine could have sent the Host: a loopback name, with or without a port. */
+const isOwnHost = (host: string) => /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d{1,5})?$/i.test(host);
+
+/** An Origin header's value: the server's own, other sites, the server's names on other ports, "null" and junk. */
+const originHeader = () => fc.oneof(
+  fc.constantFrom("http", "https").map((scheme) => `${scheme}://${serverHost()}`),
+  fc.constantFrom("http://localhost", "http://127.0.0.1", "http://[::1]").map((origin) => `${origin}:${Number(new URL(server.url).port) + 1}`),
+  fc.webUrl().map((url) => new URL(url).origin),
+  fc.constantFrom("null", "file://", "http://", "https://evil.example", `http://${serverHost()}.evil.example`),
+  clean(fc.string({ unit: "binary-ascii", maxLength: 40 })).map((text) => text.replace(/[\r\n]/g, "")),
+);
+
+describe("fuzzing raw paths, Host and Origin", () => {
+  const port = () => Number(new URL(server.url).port);
+
+  it("any raw path, over GET, POST or a WebSocket handshake: answered, below 500, nothing leaked", async () => {
+    await fc.assert(
+      fc.asyncProperty(rawPath, fc.constantFrom("GET", "POST", "HEAD", "upgrade"), async (target, method) => {
+        const headers = { Host: serverHost(), ...(method === "upgrade" ? WEBSOCKET_UPGRADE : {}) };
+        const answer = await rawHttp(port(), target, headers, { method: method === "upgrade" ? "GET" : method, body: method === "POST" ? "{}" : "" });
+        const what = `${method} ${target} -> ${answer.text.slice(0, 200)}`;
+        expect(answer.status, what).toBeLessThan(500);
+        expect(leaks(answer.body), what).toBe(false);
+        if (answer.headers.location !== undefined) expect(new URL(answer.headers.location, server.url).origin, what).toBe(new URL(server.url).origin);
+      }),
+      RUNS,
+    );
+  });
+
+  it("any Host: served when it is a name of this server, 421 naming NVOC_ALLOWED_HOSTS otherwise", async () => {
+    await fc.assert(
+      fc.asyncProperty(hostHeader(), fc.constantFrom("/api/trpc/health.status", "/api/telemetry/history?limit=1", "/metrics", "/signin", "/"), async (host, target) => {
+        const answer = await rawHttp(port(), target, { Host: host });
+        const what = `Host: ${JSON.stringify(host)} ${target} -> ${answer.text.slice(0, 200)}`;
+        expect(answer.status, what).toBeLessThan(500);
+        // Node's parser itself refuses a header holding control characters, with a bare 400.
+        if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(host)) expect(answer.status, what).toBe(400);
+        else if (isOwnHost(host)) expect(answer.status, what).not.toBe(421);
+        else {
+          expect(answer.status, what).toBe(421);
+          expect(answer.body, what).toContain("NVOC_ALLOWED_HOSTS");
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it("any Origin on the mutation and the WebSocket: allowed only from the server's own origin, 403 otherwise", async () => {
+    await fc.assert(
+      fc.asyncProperty(originHeader(), fc.boolean(), async (origin, viaWebSocket) => {
+        const headers = { Host: serverHost(), Origin: origin, "Content-Type": "application/json" };
+        const answer = viaWebSocket
+          ? await rawHttp(port(), "/api/telemetry/stream?interval=60", { ...headers, ...WEBSOCKET_UPGRADE })
+          : await rawHttp(port(), "/api/trpc/database.prune", headers, { method: "POST", body: JSON.stringify({ force: false }) });
+        const what = `Origin: ${JSON.stringify(origin)} ${viaWebSocket ? "WebSocket" : "prune"} -> ${answer.text.slice(0, 200)}`;
+        const own = origin === `http://${serverHost()}` || origin === `https://${serverHost()}`;
+        // Node's parser itself refuses a header holding control characters, with a bare 400.
+        const unparsable = /[\u0000-\u0008\u000a-\u001f\u007f]/.test(origin);
+        expect(answer.status, what).toBe(unparsable ? 400 : own ? (viaWebSocket ? 101 : 200) : 403);
+      }),
+      RUNS,
+    );
+  });
+
+  it("the server keeps recording through all of it", async () => {
+    const client = trpcClient(server.url);
+    const before = (await client.database.stats.query()).totalRecords;
+    await waitFor(async () => ((await client.database.stats.query()).totalRecords > before ? true : undefined), 20_000, "new records");
+  });
+});
 
 // ---------------------------------------------------------------------------------------------
 

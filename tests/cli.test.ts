@@ -154,6 +154,7 @@ describe("nvidia-oc: help and usage errors", () => {
       [["start", "--sim-gpus"], /^nvidia-oc start: --sim-gpus: needs a value$/m],
       [["start", "--db-path="], /^nvidia-oc start: --db-path: needs a value$/m],
       [["start", "--host", "0.0.0.0"], /^nvidia-oc start: --token \(NVOC_TOKEN\): required when HOST/m],
+      [["start", "--allowed-hosts", "https://gpus.example.org"], /^nvidia-oc start: --allowed-hosts: must list host names/m],
       // Set in the environment, the variable is named instead.
       [["start"], /^nvidia-oc start: NVOC_INTERVAL_MS must be at least 100$/m, { NVOC_INTERVAL_MS: "5" }],
       [["prune", "--force=yes"], /^nvidia-oc prune: --force: takes no value$/m],

@@ -38,6 +38,7 @@ const SETTING_HELP: Record<string, SettingHelp> = {
   NVOC_TOKEN: { value: "TOKEN", help: "access token (16 characters or more) every request must present" },
   NVOC_ALLOW_UNAUTHENTICATED: { help: "serve a non-loopback --host without a token" },
   NVOC_ALLOWED_ORIGINS: { value: "ORIGINS", help: "comma-separated origins besides the server's own that may prune and open streams" },
+  NVOC_ALLOWED_HOSTS: { value: "HOSTS", help: "comma-separated host names besides localhost and --host that browsers may reach this server under" },
 };
 
 export interface SettingFlag {

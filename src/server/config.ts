@@ -26,6 +26,11 @@ const isOrigin = (value: string) => {
   }
 };
 
+/** A DNS name, an IPv4 address or an IPv6 address (bare or in brackets): what a Host header names, without its port. */
+const isHostName = (value: string) =>
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(value) ||
+  /^\[?[0-9a-f:.]*:[0-9a-f:.]*\]?$/i.test(value);
+
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
 export const isLoopbackHost = (host: string) => host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 
@@ -75,6 +80,11 @@ export const envSchema = z.object({
     .transform((v) => v.split(",").map((o) => o.trim()).filter((o) => o !== ""))
     .pipe(z.array(z.string().refine(isOrigin, { error: "NVOC_ALLOWED_ORIGINS must list origins like https://gpus.example.org, comma-separated" })))
     .default([]),
+  NVOC_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) => v.split(",").map((h) => h.trim()).filter((h) => h !== ""))
+    .pipe(z.array(z.string().refine(isHostName, { error: "NVOC_ALLOWED_HOSTS must list host names like gpus.example.org or 192.168.1.20 (no scheme, port or path), comma-separated" })))
+    .default([]),
 });
 
 export type SettingVariable = keyof typeof envSchema.shape;
@@ -106,6 +116,8 @@ export interface Config {
   token: string | null;
   /** Origins besides the server's own that may call mutations and open live streams (a reverse proxy's). */
   allowedOrigins: string[];
+  /** Host names besides the loopback ones and the bound address that requests may be addressed to (see access/host-allow-list.ts). */
+  allowedHosts: string[];
 }
 
 export class ConfigError extends Error {
@@ -158,5 +170,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     token: e.NVOC_TOKEN ?? null,
     allowedOrigins: e.NVOC_ALLOWED_ORIGINS.map((o) => new URL(o).origin),
+    allowedHosts: e.NVOC_ALLOWED_HOSTS.map((h) => h.toLowerCase()),
   };
 }

@@ -28,13 +28,21 @@ export function readinessProblems(collector: Collector, storage: StorageManager,
   return problems;
 }
 
-/** Answers /healthz (the process answers: 200) and /readyz (200, or 503 naming each problem). */
-export function serveProbe(path: string, req: http.IncomingMessage, res: http.ServerResponse, services: { collector: Collector; storage: StorageManager }) {
+export interface ProbedServices {
+  collector: Collector;
+  storage: StorageManager;
+}
+
+/**
+ * Answers /healthz (the process answers: 200) and /readyz (200, or 503 naming
+ * each problem); `services` is null while the server is still starting.
+ */
+export function serveProbe(path: string, req: http.IncomingMessage, res: http.ServerResponse, services: ProbedServices | null) {
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" }).end("use GET or HEAD\n");
     return;
   }
-  const problems = path === READINESS_PATH ? readinessProblems(services.collector, services.storage) : [];
+  const problems = path !== READINESS_PATH ? [] : services === null ? ["starting"] : readinessProblems(services.collector, services.storage);
   const body = problems.length === 0 ? "ok\n" : `not ready: ${problems.join("; ")}\n`;
   res.writeHead(problems.length === 0 ? 200 : 503, {
     "content-type": "text/plain; charset=utf-8",

@@ -1,27 +1,33 @@
+import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import type { Duplex } from "node:stream";
 import { PROJECT_ROOT } from "./project-root";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import next from "next";
 import { createAccessGate, SIGN_IN_PATH } from "./access/gate";
+import { createHostAllowList } from "./access/host-allow-list";
 import { createSignIn } from "./access/sign-in";
 import { Collector } from "./collector/collector";
 import { GpuMemoryHealthReader } from "./collector/gpu-memory-health";
 import { GpuProcesses } from "./collector/gpu-processes";
 import { GpuXidErrors } from "./collector/gpu-xid-errors";
 import type { Config } from "./config";
+import { listen } from "./listen";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
-import { isProbePath, serveProbe } from "./health-probes";
+import { isProbePath, serveProbe, type ProbedServices } from "./health-probes";
 import { METRICS_PATH, serveMetrics } from "./metrics/metrics-route";
 import { createMetricsRegistry } from "./metrics/prometheus-metrics";
+import { RestError, refuseUpgrade, sendError } from "./rest/errors";
 import { createLiveStream } from "./rest/live-stream";
-import { isRestPath, isStreamPath, pathOf } from "./rest/paths";
+import { isRestPath, isStreamPath, pathOf, STREAM_PATH } from "./rest/paths";
 import { createRestHandler } from "./rest/rest-handler";
+import { guardRequests, guardUpgrades } from "./request-guard";
 import { compressed } from "./response-compression";
 import { createSource } from "./sources/create-source";
 import { applyHeaders, securityHeaders } from "./security-headers";
-import { acquireInstanceLock } from "./storage/instance-lock";
+import { acquireInstanceLock, type InstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
 import { createContextInner, type Services } from "./trpc/context";
@@ -47,9 +53,68 @@ export interface ServerOptions {
   pages?: boolean;
 }
 
+/** Long enough for a slow client on a slow link, short enough that a silent connection is not held for minutes. */
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+
+type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => unknown;
+type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => unknown;
+
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const newFolders = missingFolders(path.dirname(config.dbPath));
   const lock = acquireInstanceLock(config.dbPath);
   if (lock?.replaced) log.warn({ lock: lock.path, previousPid: lock.replaced.pid }, "took over the lock of an nvidia-oc that is no longer running");
+  // What a start that fails half-way has to undo, newest first: it leaves no lock, no open database, no bound
+  // port, and no folder it made for them that is still empty.
+  const undo: Array<() => unknown> = [() => removeEmptyFolders(newFolders)];
+  if (lock) undo.push(() => lock.release());
+  try {
+    return await startOnLock(config, log, options, undo, lock);
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (cleanup) {
+        log.warn({ err: cleanup instanceof Error ? cleanup.message : String(cleanup) }, "cleaning up after a failed start failed");
+      }
+    }
+    throw error;
+  }
+}
+
+async function startOnLock(config: Config, log: Logger, options: ServerOptions, undo: Array<() => unknown>, lock: InstanceLock | null): Promise<RunningServer> {
+  const hosts = createHostAllowList({ host: config.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins });
+  const access = { token: config.token, allowedOrigins: config.allowedOrigins, hosts, log };
+  const gate = createAccessGate(access);
+  const headers = securityHeaders(config.dev);
+  // Until everything below is ready, requests are told to come back; the port is taken first so that a port
+  // in use stops the start before anything (the database file included) has been created.
+  let route: RequestHandler = (_req, res) => sendError(res, STARTING, { "retry-after": "1" });
+  let routeUpgrade: UpgradeHandler = (_req, socket) => refuseUpgrade(socket, STARTING, { "Retry-After": "1" });
+  // Probes come before the gate: a kubelet sends no token and addresses the pod by its IP.
+  let probed: ProbedServices | null = null;
+  const server = http.createServer(
+    guardRequests(log, (req, res) => {
+      applyHeaders(res, headers);
+      const path = pathOf(req.url);
+      if (isProbePath(path)) return serveProbe(path, req, res, probed);
+      if (gate.admit(req, res)) return route(req, res);
+    }),
+  );
+  server.on(
+    "upgrade",
+    guardUpgrades(log, (req, socket, head) => {
+      if (gate.admitUpgrade(req, socket)) return routeUpgrade(req, socket, head);
+    }),
+  );
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  await listen(server, config.port, config.host);
+  undo.push(() => closeServer(server));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
+
   const storage = new StorageManager({
     dbPath: config.dbPath,
     policy: { retentionMs: config.retentionMs, maxBytes: config.maxDbBytes, ...DEFAULT_WATER_MARKS },
@@ -57,6 +122,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     log,
   });
   storage.open();
+  undo.push(() => storage.close());
   storage.startPruning();
 
   const source = await createSource(config, log);
@@ -81,44 +147,29 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const metrics = createMetricsRegistry({ ...services, source });
   const serveMetricsCompressed = compressed((req, res) => serveMetrics(metrics, req, res));
   const stream = createLiveStream(services, log);
+  undo.push(() => stream.close());
   const pages = options.pages ?? true ? await prepareNext(config, log) : null;
-
-  const access = { token: config.token, allowedOrigins: config.allowedOrigins, log };
-  const gate = createAccessGate(access);
+  if (pages) undo.push(() => pages.close());
   const signIn = createSignIn(access);
-  const headers = securityHeaders(config.dev);
-  const server = http.createServer((req, res) => {
-    applyHeaders(res, headers);
-    const probe = pathOf(req.url);
-    if (isProbePath(probe)) return serveProbe(probe, req, res, services);
-    if (!gate.admit(req, res)) return;
+
+  probed = services;
+  route = (req, res) => {
     const url = req.url ?? "/";
-    if (pathOf(url) === SIGN_IN_PATH) return void signIn(req, res);
+    if (pathOf(url) === SIGN_IN_PATH) return signIn(req, res);
     if (url.startsWith(TRPC_PREFIX)) return trpc(req, res);
     if (isRestPath(url)) return rest(req, res);
     if (pathOf(url) === METRICS_PATH) return serveMetricsCompressed(req, res);
     if (pages) return pages.handle(req, res);
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-  });
-  server.on("upgrade", (req, socket, head) => {
-    if (!gate.admitUpgrade(req, socket)) return;
+  };
+  routeUpgrade = (req, socket, head) => {
     if (isStreamPath(req.url)) return stream.upgrade(req, socket, head);
     // Next's dev server keeps its hot-reload socket; nothing else upgrades.
     if (pages?.upgrade) return pages.upgrade(req, socket, head);
-    socket.destroy();
-  });
+    refuseUpgrade(socket, NO_WEBSOCKET_HERE);
+  };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
-  const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
-
+  undo.push(() => collector.stop());
   await collector.start();
   // The first scrape then finds the memory error counters already read.
   void memoryHealth.current();
@@ -129,10 +180,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       await collector.stop();
       // WebSocket clients hold their connections open: drop them before waiting on the server.
       await stream.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await pages?.close();
       await storage.close();
       lock?.release();
@@ -143,9 +191,33 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   return { services, url, port, close };
 }
 
+/** The folders, deepest first, that creating `folder` would make. */
+function missingFolders(folder: string): string[] {
+  const missing: string[] = [];
+  for (let at = path.resolve(folder); !fs.existsSync(at) && path.dirname(at) !== at; at = path.dirname(at)) missing.push(at);
+  return missing;
+}
+
+/** Deepest first, so that a folder emptied by removing the one inside it goes too. */
+function removeEmptyFolders(folders: string[]) {
+  for (const folder of folders) {
+    if (fs.existsSync(folder) && fs.readdirSync(folder).length === 0) fs.rmdirSync(folder);
+  }
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+const NO_WEBSOCKET_HERE = new RestError(404, "NOT_FOUND", `no WebSocket here: the live stream is at ${STREAM_PATH}`);
+const STARTING = new RestError(503, "SERVICE_UNAVAILABLE", "nvidia-oc is starting; try again in a moment");
+
 interface NextPages {
   handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
-  upgrade?: (req: http.IncomingMessage, socket: import("node:stream").Duplex, head: Buffer) => Promise<void>;
+  upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>;
   close: () => Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import { ConfigError, isLoopbackHost, loadConfig } from "./config";
 import { createLogger } from "./logger";
 import { startServer } from "./http-server";
+import { ListenError } from "./listen";
 import { InstanceLockedError } from "./storage/instance-lock";
 
 /** `npm start`: the recorder, the API and the dashboard in one process. */
@@ -28,7 +29,8 @@ async function main() {
       log.fatal(error.message);
       process.exit(2);
     }
-    if (error instanceof InstanceLockedError) {
+    // Something outside this process is in the way: one line saying which setting to change, no stack.
+    if (error instanceof InstanceLockedError || error instanceof ListenError) {
       log.fatal(error.message);
       console.error(`nvidia-oc: ${error.message}`);
       process.exit(1);

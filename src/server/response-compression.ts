@@ -23,9 +23,16 @@ function isEventStream(res: http.ServerResponse): boolean {
   return String(res.getHeader("content-type") ?? "").startsWith("text/event-stream");
 }
 
-/** Runs `handle` with its response compressed when the client accepts it. */
+/** Runs `handle` with its response compressed when the client accepts it; settles as `handle` does, so a failure reaches the caller. */
 export function compressed(handle: (req: http.IncomingMessage, res: http.ServerResponse) => unknown) {
-  return (req: http.IncomingMessage, res: http.ServerResponse) => {
-    compressResponses(req as Parameters<typeof compressResponses>[0], res as Parameters<typeof compressResponses>[1], () => void handle(req, res));
-  };
+  return (req: http.IncomingMessage, res: http.ServerResponse) =>
+    new Promise<void>((resolve, reject) => {
+      compressResponses(req as Parameters<typeof compressResponses>[0], res as Parameters<typeof compressResponses>[1], () => {
+        try {
+          Promise.resolve(handle(req, res)).then(() => resolve(), reject);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
 }

@@ -1,4 +1,5 @@
 import type http from "node:http";
+import type { HostAllowList } from "./host-allow-list";
 
 /**
  * Browsers attach Origin to cross-site requests, and to every WebSocket
@@ -7,14 +8,17 @@ import type http from "node:http";
  * Requests without one (curl, scripts, same-site navigation) are not browsers
  * acting for another site.
  */
-export function foreignOrigin(req: http.IncomingMessage, allowed: readonly string[]): string | null {
+export function foreignOrigin(req: http.IncomingMessage, allowedOrigins: readonly string[], hosts: HostAllowList): string | null {
   const origin = req.headers.origin;
   if (origin === undefined) return null;
-  if (allowed.includes(origin)) return null;
+  if (allowedOrigins.includes(origin)) return null;
   try {
     const url = new URL(origin);
-    // Same host and port as the request was addressed to, over http or https (a TLS proxy in front).
-    if ((url.protocol === "http:" || url.protocol === "https:") && url.host === req.headers.host) return null;
+    // The name must be one of this server's own: the Host header alone is the attacker's to choose under DNS rebinding.
+    // The port is the one the browser addressed (a port mapping or a TLS proxy may put another in front of ours),
+    // so another program on this machine, on another port, is not this server.
+    const webPage = url.protocol === "http:" || url.protocol === "https:";
+    if (webPage && hosts.allows(url.hostname) && url.host === req.headers.host?.toLowerCase()) return null;
   } catch {
     // "null" (sandboxed frames, file:) and anything unparsable are foreign.
   }

@@ -1,8 +1,8 @@
 import type http from "node:http";
-import type { Logger } from "../logger";
 import { queryOf } from "../rest/paths";
 import { clearedSessionCookie, sameSecret, sessionCookie } from "./credentials";
-import { SIGN_IN_PATH } from "./gate";
+import type { AccessOptions } from "./gate";
+import { safeNext, SIGN_IN_PATH } from "./next-path";
 import { foreignOrigin } from "./origin";
 
 /**
@@ -14,8 +14,8 @@ import { foreignOrigin } from "./origin";
 /** A token is short; anything longer is not one. */
 const MAX_FORM_BYTES = 4096;
 
-export function createSignIn(options: { token: string | null; allowedOrigins: string[]; log: Logger }) {
-  const { token, allowedOrigins, log } = options;
+export function createSignIn(options: AccessOptions) {
+  const { token, allowedOrigins, hosts, log } = options;
 
   return async function handleSignIn(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const next = safeNext(queryOf(req.url).get("next"));
@@ -28,7 +28,7 @@ export function createSignIn(options: { token: string | null; allowedOrigins: st
       res.writeHead(405, { allow: "GET, POST", "content-type": "text/plain; charset=utf-8" }).end("use GET or POST\n");
       return;
     }
-    const origin = foreignOrigin(req, allowedOrigins);
+    const origin = foreignOrigin(req, allowedOrigins, hosts);
     if (origin !== null) return sendPage(res, 403, next, `Signing in from ${origin} is not allowed.`);
     const form = await readForm(req);
     if (form === null) return sendPage(res, 413, next, "That form was too large.");
@@ -44,12 +44,6 @@ export function createSignIn(options: { token: string | null; allowedOrigins: st
     const secure = req.headers["x-forwarded-proto"] === "https";
     res.writeHead(303, { location: next, "set-cookie": sessionCookie(token, secure), "cache-control": "no-store" }).end();
   };
-}
-
-/** Only paths of this server: never an open redirect to another site. */
-function safeNext(next: string | null): string {
-  if (next === null || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || next.startsWith(SIGN_IN_PATH)) return "/";
-  return next;
 }
 
 async function readForm(req: http.IncomingMessage): Promise<URLSearchParams | null> {

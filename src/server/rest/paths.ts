@@ -24,3 +24,12 @@ export const isRestPath = (url: string | undefined) => {
 };
 
 export const isStreamPath = (url: string | undefined) => pathOf(url) === STREAM_PATH;
+
+/** A path segment decoded, or as it came when it is not valid percent-encoding (it then matches no route or name). */
+export function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

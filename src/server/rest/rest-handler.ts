@@ -6,7 +6,7 @@ import { exportInput } from "../routers/inputs";
 import { createContextInner, type Services } from "../trpc/context";
 import { badInput, camelToSnake, RestError, sendError, sendJson, sendJsonText, toRestError, type FieldErrors } from "./errors";
 import { streamExport } from "./export";
-import { pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "./paths";
+import { decodedSegment, pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "./paths";
 import { parseNumber, readParams, type ParamSpec, type ParamValues } from "./query";
 import { databaseStatsRecord, memoryHealthRecord, processesRecord, statsRecord, xidErrorsRecord } from "./records";
 import { sampleRecordsJson } from "./records-json";
@@ -136,7 +136,7 @@ export function createRestHandler(services: Services, log: Logger) {
 
 async function handle(req: http.IncomingMessage, res: http.ServerResponse, services: Services, log: Logger) {
   const path = pathOf(req.url);
-  const segments = path.slice(REST_PREFIX.length).split("/").filter(Boolean).map(decodeSegment);
+  const segments = path.slice(REST_PREFIX.length).split("/").filter(Boolean).map(decodedSegment);
   const route = ROUTES.find((r) => r.pattern.length === segments.length && r.pattern.every((part, i) => isParam(part) || part === segments[i]));
   if (!route) throw new RestError(404, "NOT_FOUND", `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /processes, /memory-health, /xid-errors, /database/stats, /export and /stream)`);
   if (req.method !== "GET") {
@@ -161,13 +161,4 @@ function pathParams(pattern: string[], segments: string[]): ParamValues {
   });
   if (Object.keys(fields).length > 0) throw badInput(fields);
   return values;
-}
-
-/** An undecodable segment stays as it is: it then matches nothing, or is refused as a number. */
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
