@@ -20,7 +20,6 @@ import { createRestHandler } from "./rest/rest-handler";
 import { compressed } from "./response-compression";
 import { createSource } from "./sources/create-source";
 import { applyHeaders, securityHeaders } from "./security-headers";
-import { acquireInstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
 import { createContextInner, type Services } from "./trpc/context";
@@ -47,15 +46,14 @@ export interface ServerOptions {
 }
 
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
-  const lock = acquireInstanceLock(config.dbPath);
-  if (lock?.replaced) log.warn({ lock: lock.path, previousPid: lock.replaced.pid }, "took over the lock of an nvidia-oc that is no longer running");
   const storage = new StorageManager({
     dbPath: config.dbPath,
     policy: { retentionMs: config.retentionMs, maxBytes: config.maxDbBytes, ...DEFAULT_WATER_MARKS },
     pruneIntervalMs: config.pruneIntervalMs,
     log,
   });
-  storage.open();
+  // A database another recorder holds stops this start; one that cannot be had yet is retried.
+  storage.open({ refuseIfLocked: true });
   storage.startPruning();
 
   const source = await createSource(config, log);
@@ -132,11 +130,10 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       });
       await pages?.close();
       await storage.close();
-      lock?.release();
     })());
 
   const url = `http://${shownHost}:${port}`;
-  lock?.setUrl(url);
+  storage.advertise(url);
   return { services, url, port, close };
 }
 

@@ -42,7 +42,7 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
     try {
       store = TelemetryStore.open(config.dbPath).store;
     } catch (error) {
-      lock?.release();
+      lock.release();
       throw new CommandFailure(`cannot open the database ${config.dbPath}: ${error instanceof Error ? error.message : String(error)}`);
     }
 
@@ -71,7 +71,7 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       store.close();
-      lock?.release();
+      lock.release();
     }
 
     process.stdout.write(describeImport(result, file, config.dbPath, config.retentionMs));
@@ -92,11 +92,11 @@ function fileSize(file: string): number {
 }
 
 /** The database's lock, held while importing so no server starts writing meanwhile. */
-function lockDatabase(dbPath: string): InstanceLock | null {
+function lockDatabase(dbPath: string): InstanceLock {
   try {
     return acquireInstanceLock(dbPath);
   } catch (error) {
-    if (!(error instanceof InstanceLockedError)) throw error;
+    if (!(error instanceof InstanceLockedError)) throw new CommandFailure(`cannot open the database ${dbPath}: ${error instanceof Error ? error.message : String(error)}`);
     const holder = readLockHolder(dbPath);
     throw new CommandFailure(
       `a server is recording into ${dbPath}${holder ? ` (${describeHolder(holder)})` : ""}; ` +

@@ -1,13 +1,16 @@
 import fs from "node:fs";
 import type { Logger } from "../logger";
+import { acquireInstanceLock, InstanceLockedError, type InstanceLock } from "./instance-lock";
 import type { PrismaClient } from "./prisma-client";
 import { prune, type PrunePolicy, type PruneResult } from "./retention";
 import { TelemetryStore, type StoreOptions, DEFAULT_STORE_OPTIONS } from "./telemetry-store";
 
 /**
- * Owns the database connection over the life of the server: opens it, keeps
- * retrying while it cannot be opened (the server runs without it meanwhile),
- * runs the pruning timer and closes everything on shutdown.
+ * Owns the database connection over the life of the server: takes the
+ * database's instance lock and opens it, keeps retrying while either cannot be
+ * had (the server runs without it meanwhile), runs the pruning timer and
+ * closes everything on shutdown. The lock is taken on the same path as the
+ * file, so a recorder whose database appears late still never shares it.
  */
 
 export class DatabaseUnavailableError extends Error {
@@ -48,6 +51,8 @@ export class StorageManager {
   private closed = false;
   private movedCorruptFile = false;
   private fileTimer: NodeJS.Timeout | null = null;
+  private lock: InstanceLock | null = null;
+  private serverUrl: string | null = null;
   private readonly openListeners = new Set<(store: TelemetryStore) => void>();
 
   constructor(private readonly options: StorageManagerOptions) {}
@@ -79,10 +84,30 @@ export class StorageManager {
     this.openListeners.add(listener);
   }
 
-  /** Tries to open the database; on failure schedules retries and returns false. */
-  open(): boolean {
+  /**
+   * Where the server listens: written into the lock for the CLI to find it
+   * (src/cli/server-target.ts), now or once the lock is taken.
+   */
+  advertise(url: string) {
+    this.serverUrl = url;
+    this.writeLockUrl();
+  }
+
+  /**
+   * Tries to take the lock and open the database; on failure schedules retries
+   * and returns false. With `refuseIfLocked`, a lock held by another running
+   * recorder throws its InstanceLockedError instead (a start that has to stop).
+   */
+  open(options: { refuseIfLocked?: boolean } = {}): boolean {
     if (this.current || this.closed) return this.current !== null;
     const { dbPath, log } = this.options;
+    try {
+      this.takeLock();
+    } catch (error) {
+      if (options.refuseIfLocked && error instanceof InstanceLockedError) throw error;
+      this.failedToOpen(error instanceof Error ? error.message : String(error));
+      return false;
+    }
     // A file that is not a database is moved aside before SQLite opens it: on close,
     // SQLite would delete a write-ahead log lying beside it.
     if (!this.movedCorruptFile && hasForeignHeader(dbPath)) {
@@ -107,11 +132,36 @@ export class StorageManager {
         log.error({ dbPath, movedTo, err: message }, `the telemetry database is corrupt: moved it to ${movedTo} and starting a fresh one`);
         return this.open();
       }
-      if (this.openError !== message) log.error({ dbPath, err: message }, "cannot open the telemetry database; live data goes on, history is unavailable until it opens");
-      this.openError = message;
-      this.scheduleRetry();
+      this.failedToOpen(message);
       return false;
     }
+  }
+
+  /** Holds the lock from the first open that gets it until close, across reopens of the file. */
+  private takeLock() {
+    if (this.lock) return;
+    const lock = acquireInstanceLock(this.options.dbPath);
+    this.lock = lock;
+    if (lock.replaced) this.options.log.warn({ lock: lock.path, previousPid: lock.replaced.pid }, "took over the lock of an nvidia-oc that is no longer running");
+    this.writeLockUrl();
+  }
+
+  private writeLockUrl() {
+    if (!this.lock || this.serverUrl === null) return;
+    try {
+      this.lock.setUrl(this.serverUrl);
+    } catch (error) {
+      // Only the CLI's guess of the address suffers; the lock itself is held.
+      this.options.log.warn({ lock: this.lock.path, err: String(error) }, "could not write the server address into the lock file");
+    }
+  }
+
+  private failedToOpen(message: string) {
+    if (this.openError !== message) {
+      this.options.log.error({ dbPath: this.options.dbPath, err: message }, "cannot open the telemetry database; live data goes on, history is unavailable until it opens");
+    }
+    this.openError = message;
+    this.scheduleRetry();
   }
 
   /**
@@ -236,6 +286,8 @@ export class StorageManager {
     this.prismaClient = null;
     this.current?.close();
     this.current = null;
+    this.lock?.release();
+    this.lock = null;
   }
 }
 
