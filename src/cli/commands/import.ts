@@ -118,6 +118,11 @@ function describeImport(result: ImportResult, file: string, dbPath: string, rete
   if (result.alreadyStored > 0) {
     out += `  skipped ${formatCount(result.alreadyStored)} sample${result.alreadyStored === 1 ? "" : "s"} the database already held (same GPU, same time)\n`;
   }
+  if (result.inTheFuture > 0) {
+    out +=
+      `  skipped ${formatCount(result.inTheFuture)} sample${result.inTheFuture === 1 ? "" : "s"} stamped after now (the recording's clock ran ahead of this one): ` +
+      `--ending-now moves the recording to end now\n`;
+  }
   if (result.olderThanRetention > 0) {
     out +=
       `  ${formatCount(result.olderThanRetention)} of them are older than the retention (${retentionMs / 86_400_000} days, NVOC_RETENTION_DAYS): ` +
