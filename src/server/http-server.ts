@@ -9,7 +9,7 @@ import { Collector } from "./collector/collector";
 import { GpuMemoryHealthReader } from "./collector/gpu-memory-health";
 import { GpuProcesses } from "./collector/gpu-processes";
 import { GpuXidErrors } from "./collector/gpu-xid-errors";
-import type { Config } from "./config";
+import { ConfigError, type Config } from "./config";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
 import { METRICS_PATH, serveMetrics } from "./metrics/metrics-route";
@@ -22,6 +22,8 @@ import { createSource } from "./sources/create-source";
 import { applyHeaders, securityHeaders } from "./security-headers";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
+import { capTooSmall, unsealedRowsPerGpu, walLimitBytes } from "./storage/size-budget";
+import { DEFAULT_STORE_OPTIONS } from "./storage/telemetry-store";
 import { createContextInner, type Services } from "./trpc/context";
 import { MAX_BODY_BYTES } from "./trpc/trpc";
 
@@ -46,9 +48,18 @@ export interface ServerOptions {
 }
 
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  // A replayed file brings its own spacing, unknown until read.
+  const sampleSpacingMs = config.source.kind === "replay" ? null : config.intervalMs;
+  const rowsUnsealed = unsealedRowsPerGpu(DEFAULT_STORE_OPTIONS, sampleSpacingMs);
   const storage = new StorageManager({
     dbPath: config.dbPath,
-    policy: { retentionMs: config.retentionMs, maxBytes: config.maxDbBytes, ...DEFAULT_WATER_MARKS },
+    policy: {
+      retentionMs: config.retentionMs,
+      maxBytes: config.maxDbBytes,
+      ...DEFAULT_WATER_MARKS,
+      walBytes: walLimitBytes(config.maxDbBytes),
+      unsealedRowsPerGpu: rowsUnsealed,
+    },
     pruneIntervalMs: config.pruneIntervalMs,
     log,
   });
@@ -131,6 +142,17 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
       await pages?.close();
       await storage.close();
     })());
+
+  // The GPUs are known once the source has started (a replay's only as its file is read).
+  const capProblem = capTooSmall(
+    config.maxDbBytes,
+    { gpus: Math.max(1, collector.gpus().length), unsealedRowsPerGpu: rowsUnsealed, lowWater: DEFAULT_WATER_MARKS.lowWater },
+    sampleSpacingMs === null ? "replaying a file at its own pace" : `sampled every ${sampleSpacingMs} ms`,
+  );
+  if (capProblem) {
+    await close();
+    throw new ConfigError([capProblem]);
+  }
 
   const url = `http://${shownHost}:${port}`;
   storage.advertise(url);

@@ -26,6 +26,7 @@ async function main() {
   } catch (error) {
     if (error instanceof ConfigError) {
       log.fatal(error.message);
+      console.error(`nvidia-oc: ${error.message}`);
       process.exit(2);
     }
     if (error instanceof InstanceLockedError) {

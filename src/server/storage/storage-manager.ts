@@ -2,7 +2,9 @@ import fs from "node:fs";
 import type { Logger } from "../logger";
 import { acquireInstanceLock, InstanceLockedError, type InstanceLock } from "./instance-lock";
 import type { PrismaClient } from "./prisma-client";
+import { limitWal } from "./database";
 import { prune, type PrunePolicy, type PruneResult } from "./retention";
+import { capTooSmall } from "./size-budget";
 import { TelemetryStore, type StoreOptions, DEFAULT_STORE_OPTIONS } from "./telemetry-store";
 
 /**
@@ -117,6 +119,7 @@ export class StorageManager {
     }
     try {
       const { store, appliedMigrations } = TelemetryStore.open(dbPath, this.options.storeOptions ?? DEFAULT_STORE_OPTIONS);
+      if (this.options.policy.walBytes !== undefined) limitWal(store.db, this.options.policy.walBytes);
       this.current = store;
       this.openError = null;
       this.watchFile(store);
@@ -232,6 +235,7 @@ export class StorageManager {
         },
         "prune finished",
       );
+      if (result.bytesAfter > policy.maxBytes) this.warnOverCap(store, result.bytesAfter);
       return result;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -249,6 +253,15 @@ export class StorageManager {
       log.error({ err: message }, "prune failed");
       throw error;
     }
+  }
+
+  /** What pruning cannot delete (unsealed rows, the newest chunk of each GPU) outgrew the cap: say how large it must be. */
+  private warnOverCap(store: TelemetryStore, bytes: number) {
+    const { policy, log } = this.options;
+    const gpus = Math.max(1, store.gpus().length);
+    const needs = { gpus, unsealedRowsPerGpu: policy.unsealedRowsPerGpu ?? 0, lowWater: policy.lowWater };
+    const advice = capTooSmall(policy.maxBytes, needs, "(all the GPUs this database has seen)") ?? "raise NVOC_MAX_DB_MB";
+    log.warn({ fileBytes: bytes, capBytes: policy.maxBytes, gpus }, `the database is still over its size cap after pruning: ${advice}`);
   }
 
   private recordPrune(result: PruneResult, error: string | null) {
