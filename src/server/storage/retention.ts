@@ -72,7 +72,9 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
   const reserved = (policy.walBytes ?? 0) + unsealedRowsToComeBytes(store, policy.unsealedRowsPerGpu ?? 0);
   const trimTrigger = (options.force ? policy.lowWater : policy.highWater) * policy.maxBytes;
   const lowWaterBytes = policy.lowWater * policy.maxBytes - reserved;
-  const trimmed = bytesBefore + reserved > trimTrigger ? trimOldest(store, lowWaterBytes) : { chunks: 0, samples: 0 };
+  // The log as it may grow, not as it happens to be now.
+  const projectedBytes = Math.max(bytesBefore, mainFileBytes(store) + reserved);
+  const trimmed = projectedBytes > trimTrigger ? trimOldest(store, lowWaterBytes) : { chunks: 0, samples: 0 };
   deletedChunks += trimmed.chunks;
   deletedSamples += trimmed.samples;
 
@@ -98,12 +100,16 @@ function unsealedRowsToComeBytes(store: TelemetryStore, rowsPerGpu: number): num
   return Math.max(0, gpus * rowsPerGpu - rows) * UNSEALED_ROW_BYTES;
 }
 
+/** Bytes of the database file itself, as its pages (the write-ahead log left out). */
+function mainFileBytes(store: TelemetryStore): number {
+  return (store.db.pragma("page_count", { simple: true }) as number) * (store.db.pragma("page_size", { simple: true }) as number);
+}
+
 /** Bytes held by live pages (the file minus its free list). */
 function usedBytes(store: TelemetryStore): number {
   const pageSize = store.db.pragma("page_size", { simple: true }) as number;
-  const pages = store.db.pragma("page_count", { simple: true }) as number;
   const free = store.db.pragma("freelist_count", { simple: true }) as number;
-  return (pages - free) * pageSize;
+  return mainFileBytes(store) - free * pageSize;
 }
 
 /** Deletes the oldest chunks (all GPUs together) until live pages fit under `targetBytes`. */
