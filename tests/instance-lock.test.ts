@@ -81,4 +81,30 @@ describe("one recorder per database", () => {
     store.close();
     expect(inFile).toBe(storedByWinner);
   });
+
+  it("stops writing when another recorder takes its lock, and reports who holds it", async () => {
+    const dbPath = path.join(dir, "taken", "telemetry.db");
+    const env = { NVOC_SOURCE: "simulated", NVOC_INTERVAL_MS: "100", NVOC_DB_PATH: dbPath };
+    const first = await startServerProcess(env);
+    servers.push(first);
+    // The lock file goes (a cleanup job, a hand): a second recorder then starts on the same file.
+    fs.rmSync(`${dbPath}.lock`);
+    const second = await startServerProcess(env);
+    servers.push(second);
+    expect(JSON.parse(fs.readFileSync(`${dbPath}.lock`, "utf8")).pid).toBe(second.child.pid);
+
+    const status = await waitFor(
+      async () => {
+        const { database, collector } = await trpcClient(first.url).health.status.query();
+        return database.available ? undefined : { database, collector };
+      },
+      20_000,
+      "the first server to stop writing",
+    );
+    expect(status.database.error).toContain(`locked by pid ${second.child.pid}`);
+    const storedWhenStopped = status.collector.stored;
+    await waitFor(async () => ((await trpcClient(second.url).collector.status.query()).stored > 50 ? true : undefined), 20_000, "the second server to store samples");
+    expect((await trpcClient(first.url).collector.status.query()).stored).toBe(storedWhenStopped);
+  });
 });
+

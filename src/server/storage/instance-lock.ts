@@ -26,6 +26,8 @@ export interface InstanceLock {
   path: string;
   /** Records where the holder listens, for the message a second instance prints. */
   setUrl(url: string): void;
+  /** Whether the lock file still names this process (it may have been removed, or taken by another one). */
+  held(): boolean;
   release(): void;
   /** Set when a lock left by a process that no longer runs was taken over. */
   replaced: LockOwner | null;
@@ -92,6 +94,10 @@ export function acquireInstanceLock(dbPath: string): InstanceLock {
     setUrl(url) {
       me.url = url;
       fs.writeFileSync(lockPath, JSON.stringify(me));
+    },
+    held() {
+      const owner = readOwner(lockPath);
+      return owner?.pid === me.pid && owner.hostname === me.hostname;
     },
     release() {
       if (readOwner(lockPath)?.pid === process.pid) fs.rmSync(lockPath, { force: true });

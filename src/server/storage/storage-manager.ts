@@ -169,33 +169,47 @@ export class StorageManager {
 
   /**
    * SQLite keeps writing into a deleted file's inode without a word, so the path is
-   * checked: when the file is gone or replaced, the store is reopened there.
+   * checked: when the file is gone or replaced, the store is reopened there. The lock
+   * file is checked too: when it was removed or another recorder took it, writing
+   * stops until the lock is this process's again.
    */
   private watchFile(store: TelemetryStore) {
     const inode = fs.statSync(this.options.dbPath).ino;
     if (this.fileTimer) clearInterval(this.fileTimer);
     this.fileTimer = setInterval(() => {
       if (this.current !== store) return;
+      const { dbPath, log } = this.options;
+      if (this.lock && !this.lock.held()) {
+        log.error({ dbPath, lock: this.lock.path }, "the database's lock file was removed or taken by another process: writing stops until the lock is this server's again");
+        this.lock = null;
+        this.dropStore(store);
+        this.open();
+        return;
+      }
       let now: number | null = null;
       try {
-        now = fs.statSync(this.options.dbPath).ino;
+        now = fs.statSync(dbPath).ino;
       } catch {
         // gone
       }
       if (now === inode) return;
-      this.options.log.error({ dbPath: this.options.dbPath }, "the telemetry database file was deleted or replaced: recreating it; samples written since then are lost");
-      this.current = null;
-      const prisma = this.prismaClient;
-      this.prismaClient = null;
-      void prisma?.$disconnect();
-      try {
-        store.close();
-      } catch {
-        // The old file is gone; nothing to keep.
-      }
+      log.error({ dbPath }, "the telemetry database file was deleted or replaced: recreating it; samples written since then are lost");
+      this.dropStore(store);
       this.open();
     }, this.options.fileCheckIntervalMs ?? 2000);
     this.fileTimer.unref();
+  }
+
+  private dropStore(store: TelemetryStore) {
+    this.current = null;
+    const prisma = this.prismaClient;
+    this.prismaClient = null;
+    void prisma?.$disconnect();
+    try {
+      store.close();
+    } catch {
+      // The old file is gone; nothing to keep.
+    }
   }
 
   private scheduleRetry() {
