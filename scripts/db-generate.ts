@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { defaultDbPath } from "../src/server/config";
+import { acquireInstanceLock, type InstanceLock } from "../src/server/storage/instance-lock";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { generateHistory } from "./lib/generate-history";
 
@@ -34,6 +35,14 @@ const intervalMs = Math.round(positive("interval-ms", values["interval-ms"], 3_6
 const ticks = Math.floor((hours * 3_600_000) / intervalMs);
 const total = ticks * gpuCount;
 
+// A server recording into the same file would interleave its writes with these.
+let lock: InstanceLock;
+try {
+  lock = acquireInstanceLock(values.db!);
+} catch (error) {
+  console.error(`db:generate: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
 const { store } = TelemetryStore.open(values.db!);
 const started = performance.now();
 let lastReport = 0;
@@ -67,6 +76,7 @@ store.db.pragma("wal_checkpoint(TRUNCATE)");
 report(written, true);
 const bytes = store.fileBytes();
 store.close();
+lock.release();
 console.log(
   `wrote ${written.toLocaleString("en")} snapshots of ${gpuCount} GPUs over ${hours} h into ${values.db} ` +
     `(${(bytes / 1048576).toFixed(1)} MiB, ${(bytes / written).toFixed(2)} bytes/snapshot) in ${((performance.now() - started) / 1000).toFixed(1)} s`,

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startServerProcess, type ServerProcess } from "./helpers/server-process";
+import { TelemetryStore } from "../src/server/storage/telemetry-store";
+import { startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
 const dir = tempDir();
@@ -38,4 +39,72 @@ describe("one recorder per database", () => {
     expect(server.logs.some((l) => l.msg.startsWith("took over the lock") && l.previousPid === gone)).toBe(true);
     expect(JSON.parse(fs.readFileSync(`${dbPath}.lock`, "utf8")).pid).toBe(server.child.pid);
   });
+
+  it("takes the lock when the database folder appears after start: one recorder writes, the other reports who holds it", async () => {
+    // A file where the folder should be: neither server can create the folder until it goes.
+    const folder = path.join(dir, "late");
+    fs.writeFileSync(folder, "not a folder yet");
+    const dbPath = path.join(folder, "telemetry.db");
+    const env = { NVOC_SOURCE: "simulated", NVOC_INTERVAL_MS: "100", NVOC_DB_PATH: dbPath };
+    const both = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+    servers.push(...both);
+    const statusOf = (server: ServerProcess) => trpcClient(server.url).health.status.query();
+    for (const server of both) expect((await statusOf(server)).database.available).toBe(false);
+
+    fs.rmSync(folder);
+    fs.mkdirSync(folder);
+    const [winner, loser] = await waitFor(
+      async () => {
+        const [a, b] = await Promise.all(both.map(statusOf));
+        if (a.database.available && b.database.error?.includes("locked by pid")) return both;
+        if (b.database.available && a.database.error?.includes("locked by pid")) return [both[1], both[0]];
+        return undefined;
+      },
+      30_000,
+      "one server to open the database and the other to find it locked",
+    );
+    const refused = (await statusOf(loser)).database;
+    expect(refused.available).toBe(false);
+    expect(refused.error).toContain(`locked by pid ${winner.child.pid}`);
+    expect(refused.error).toContain(`serving ${winner.url}`);
+    // The CLI finds the server by the lock, taken late as it was.
+    expect(JSON.parse(fs.readFileSync(`${dbPath}.lock`, "utf8"))).toMatchObject({ pid: winner.child.pid, url: winner.url });
+    await waitFor(async () => ((await statusOf(winner)).collector.stored > 50 ? true : undefined), 20_000, "the winner to store samples");
+
+    const stoppedLine = (server: ServerProcess) => server.waitForLog((l) => l.msg === "stopped");
+    await loser.stop();
+    expect((await stoppedLine(loser)).stored).toBe(0);
+    await winner.stop();
+    const storedByWinner = (await stoppedLine(winner)).stored as number;
+    const { store } = TelemetryStore.open(dbPath);
+    const inFile = [...store.countSamples().values()].reduce((a, b) => a + b, 0);
+    store.close();
+    expect(inFile).toBe(storedByWinner);
+  });
+
+  it("stops writing when another recorder takes its lock, and reports who holds it", async () => {
+    const dbPath = path.join(dir, "taken", "telemetry.db");
+    const env = { NVOC_SOURCE: "simulated", NVOC_INTERVAL_MS: "100", NVOC_DB_PATH: dbPath };
+    const first = await startServerProcess(env);
+    servers.push(first);
+    // The lock file goes (a cleanup job, a hand): a second recorder then starts on the same file.
+    fs.rmSync(`${dbPath}.lock`);
+    const second = await startServerProcess(env);
+    servers.push(second);
+    expect(JSON.parse(fs.readFileSync(`${dbPath}.lock`, "utf8")).pid).toBe(second.child.pid);
+
+    const status = await waitFor(
+      async () => {
+        const { database, collector } = await trpcClient(first.url).health.status.query();
+        return database.available ? undefined : { database, collector };
+      },
+      20_000,
+      "the first server to stop writing",
+    );
+    expect(status.database.error).toContain(`locked by pid ${second.child.pid}`);
+    const storedWhenStopped = status.collector.stored;
+    await waitFor(async () => ((await trpcClient(second.url).collector.status.query()).stored > 50 ? true : undefined), 20_000, "the second server to store samples");
+    expect((await trpcClient(first.url).collector.status.query()).stored).toBe(storedWhenStopped);
+  });
 });
+

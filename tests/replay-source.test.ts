@@ -5,6 +5,7 @@ import { parseCsvHeader, parseCsvRow, isNotAvailable, splitCsvLine } from "../sr
 import { ReplaySource } from "../src/server/sources/replay";
 import { fixturePath, fixtureLines } from "./helpers/fixtures";
 import { silentLog, startPipeline } from "./helpers/pipeline";
+import { STEPPED_BACK_BAD_LINES as BAD_LINES, writeSteppedBackRecording } from "./helpers/stepped-back-recording";
 import { waitFor } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -84,6 +85,36 @@ describe("replay source", () => {
     // The recording spans 19.135 s; at 40x no tick may come earlier than its slot.
     expect(span).toBeGreaterThanOrEqual(Math.floor(19_135 / 40));
     expect(span).toBeLessThan(19_135);
+  });
+
+  it("at max speed counts each unreadable line once", async () => {
+    const { samples, status } = await replayToStore(writeSteppedBackRecording(dir), "max", "bad-lines");
+    expect(samples).toHaveLength(15);
+    expect(status.source.badLines).toBe(BAD_LINES);
+  });
+
+  it("at max speed stamps the latest recorded time as now, not the last line's, when the clock stepped back", async () => {
+    const before = Date.now();
+    const { samples } = await replayToStore(writeSteppedBackRecording(dir), "max", "stepped-back");
+    const after = Date.now();
+    expect(samples).toHaveLength(15);
+    const times = samples.map((s) => s.timestamp);
+    const newest = Math.max(...times);
+    expect(newest).toBeGreaterThanOrEqual(before);
+    expect(newest).toBeLessThanOrEqual(after);
+    // 10:00:09 is the latest recorded time; the ticks after the step back lie 5 minutes before their neighbours, as recorded.
+    const byTemperature = new Map(samples.map((s) => [s.temperatureC, s.timestamp]));
+    expect(byTemperature.get(49)).toBe(newest);
+    expect(newest - byTemperature.get(40)!).toBe(9_000);
+    expect(newest - byTemperature.get(54)!).toBe(295_000); // 09:55:14 to 10:00:09
+  });
+
+  it("counts unreadable lines once however often a looping replay reads the file", async () => {
+    const source = new ReplaySource({ file: writeSteppedBackRecording(dir), speed: 1000, loop: true, intervalMs: 1000, log: silentLog });
+    const pipeline = await startPipeline(source, path.join(dir, "loop-bad-lines.db"));
+    await waitFor(() => (pipeline.collector.status().collected >= 3 * 15 ? true : undefined), 30_000, "three passes");
+    await pipeline.stop();
+    expect(source.status().badLines).toBe(BAD_LINES);
   });
 
   it("loops when asked to", async () => {

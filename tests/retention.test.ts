@@ -1,6 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { prune, type PrunePolicy } from "../src/server/storage/retention";
+import { UNSEALED_ROW_BYTES } from "../src/server/storage/size-budget";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { infoLookup, simulatedSamples } from "./helpers/samples";
 import { tempDir } from "./helpers/temp-dir";
@@ -81,6 +82,29 @@ describe("retention and the size cap", () => {
     expect(forced.deletedSamples).toBeGreaterThan(0);
     expect(forced.bytesAfter).toBeLessThanOrEqual(0.7 * policy.maxBytes + 64 * 1024);
     expect(total(store)).toBe(samples.length - forced.deletedSamples);
+    store.close();
+  });
+
+  it("keeps room for the write-ahead log and the unsealed rows still to come when trimming", () => {
+    const dbPath = path.join(dir, "reserve.db");
+    const { store } = TelemetryStore.open(dbPath, { chunkMaxRows: 300, slotMs: 3_600_000 });
+    const start = Date.UTC(2026, 10, 1);
+    const sealed = simulatedSamples({ gpus: 4, count: 30_000, start });
+    store.writeSamples(sealed.samples, infoLookup(sealed.infos));
+    // Ten rows per GPU in a later slot: they stay unsealed, with room for 290 more each.
+    const open = simulatedSamples({ gpus: 4, count: 10, start: start + 10 * 3_600_000 });
+    store.writeSamples(open.samples, infoLookup(open.infos));
+    store.db.pragma("wal_checkpoint(TRUNCATE)");
+    const size = store.fileBytes();
+    const walBytes = 64 * 1024;
+    const toCome = 4 * 290 * UNSEALED_ROW_BYTES;
+    // The file alone sits below the high-water mark; with what is still to come it does not.
+    const policy: PrunePolicy = { retentionMs: 3650 * DAY, maxBytes: Math.ceil(size / 0.85), highWater: 0.9, lowWater: 0.7, walBytes, unsealedRowsPerGpu: 300 };
+    const result = prune(store, policy, { now: start + 11 * 3_600_000 });
+    expect(result.reason).toBe("size-cap");
+    expect(result.bytesAfter + walBytes + toCome).toBeLessThanOrEqual(0.7 * policy.maxBytes + 64 * 1024);
+    // The unsealed rows themselves are kept.
+    expect(store.readSamples({ from: start + 10 * 3_600_000, to: start + 11 * 3_600_000 })).toHaveLength(40);
     store.close();
   });
 });

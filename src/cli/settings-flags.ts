@@ -25,7 +25,7 @@ const SETTING_HELP: Record<string, SettingHelp> = {
   NVOC_REPLAY_SPEED: { value: "SPEED", help: "replay pace: 1 as recorded, N times faster, or max" },
   NVOC_REPLAY_LOOP: { help: "replay the file again when it ends" },
   NVOC_DB_PATH: { value: "FILE", help: "database file", defaultText: defaultDbPath },
-  NVOC_MAX_DB_MB: { value: "MIB", help: "size cap of the database file" },
+  NVOC_MAX_DB_MB: { value: "MIB", help: "size cap of the database on disk: file, write-ahead log and unsealed rows" },
   NVOC_RETENTION_DAYS: { value: "DAYS", help: "samples older than this are deleted" },
   NVOC_PRUNE_INTERVAL_S: { value: "S", help: "seconds between retention and size-cap checks" },
   NVOC_NVIDIA_SMI: { value: "PATH", help: "the nvidia-smi command or path" },

@@ -12,7 +12,7 @@ import { Collector } from "./collector/collector";
 import { GpuMemoryHealthReader } from "./collector/gpu-memory-health";
 import { GpuProcesses } from "./collector/gpu-processes";
 import { GpuXidErrors } from "./collector/gpu-xid-errors";
-import type { Config } from "./config";
+import { ConfigError, type Config } from "./config";
 import { listen } from "./listen";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
@@ -27,9 +27,10 @@ import { guardRequests, guardUpgrades } from "./request-guard";
 import { compressed } from "./response-compression";
 import { createSource } from "./sources/create-source";
 import { applyHeaders, securityHeaders } from "./security-headers";
-import { acquireInstanceLock, type InstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
+import { capTooSmall, unsealedRowsPerGpu, walLimitBytes } from "./storage/size-budget";
+import { DEFAULT_STORE_OPTIONS } from "./storage/telemetry-store";
 import { createContextInner, type Services } from "./trpc/context";
 import { MAX_BODY_BYTES } from "./trpc/trpc";
 
@@ -62,14 +63,11 @@ type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) 
 
 export async function startServer(config: Config, log: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const newFolders = missingFolders(path.dirname(config.dbPath));
-  const lock = acquireInstanceLock(config.dbPath);
-  if (lock?.replaced) log.warn({ lock: lock.path, previousPid: lock.replaced.pid }, "took over the lock of an nvidia-oc that is no longer running");
   // What a start that fails half-way has to undo, newest first: it leaves no lock, no open database, no bound
   // port, and no folder it made for them that is still empty.
   const undo: Array<() => unknown> = [() => removeEmptyFolders(newFolders)];
-  if (lock) undo.push(() => lock.release());
   try {
-    return await startOnLock(config, log, options, undo, lock);
+    return await startInSteps(config, log, options, undo);
   } catch (error) {
     for (const step of undo.reverse()) {
       try {
@@ -82,7 +80,7 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   }
 }
 
-async function startOnLock(config: Config, log: Logger, options: ServerOptions, undo: Array<() => unknown>, lock: InstanceLock | null): Promise<RunningServer> {
+async function startInSteps(config: Config, log: Logger, options: ServerOptions, undo: Array<() => unknown>): Promise<RunningServer> {
   const hosts = createHostAllowList({ host: config.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins });
   const access = { token: config.token, allowedOrigins: config.allowedOrigins, hosts, log };
   const gate = createAccessGate(access);
@@ -115,13 +113,23 @@ async function startOnLock(config: Config, log: Logger, options: ServerOptions, 
   const port = typeof address === "object" && address ? address.port : config.port;
   const shownHost = config.host.includes(":") ? `[${config.host}]` : config.host;
 
+  // A replayed file brings its own spacing, unknown until read.
+  const sampleSpacingMs = config.source.kind === "replay" ? null : config.intervalMs;
+  const rowsUnsealed = unsealedRowsPerGpu(DEFAULT_STORE_OPTIONS, sampleSpacingMs);
   const storage = new StorageManager({
     dbPath: config.dbPath,
-    policy: { retentionMs: config.retentionMs, maxBytes: config.maxDbBytes, ...DEFAULT_WATER_MARKS },
+    policy: {
+      retentionMs: config.retentionMs,
+      maxBytes: config.maxDbBytes,
+      ...DEFAULT_WATER_MARKS,
+      walBytes: walLimitBytes(config.maxDbBytes),
+      unsealedRowsPerGpu: rowsUnsealed,
+    },
     pruneIntervalMs: config.pruneIntervalMs,
     log,
   });
-  storage.open();
+  // A database another recorder holds stops this start; one that cannot be had yet is retried.
+  storage.open({ refuseIfLocked: true });
   undo.push(() => storage.close());
   storage.startPruning();
 
@@ -183,11 +191,19 @@ async function startOnLock(config: Config, log: Logger, options: ServerOptions, 
       await closeServer(server);
       await pages?.close();
       await storage.close();
-      lock?.release();
     })());
 
+  // The GPUs are known once the source has started (a replay's only as its file is read).
+  const capProblem = capTooSmall(
+    config.maxDbBytes,
+    { gpus: Math.max(1, collector.gpus().length), unsealedRowsPerGpu: rowsUnsealed, lowWater: DEFAULT_WATER_MARKS.lowWater },
+    sampleSpacingMs === null ? "replaying a file at its own pace" : `sampled every ${sampleSpacingMs} ms`,
+  );
+  // Thrown, the steps taken so far are undone, the database closed and its lock released with them.
+  if (capProblem) throw new ConfigError([capProblem]);
+
   const url = `http://${shownHost}:${port}`;
-  lock?.setUrl(url);
+  storage.advertise(url);
   return { services, url, port, close };
 }
 

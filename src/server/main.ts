@@ -27,6 +27,7 @@ async function main() {
   } catch (error) {
     if (error instanceof ConfigError) {
       log.fatal(error.message);
+      console.error(`nvidia-oc: ${error.message}`);
       process.exit(2);
     }
     // Something outside this process is in the way: one line saying which setting to change, no stack.

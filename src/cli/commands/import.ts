@@ -42,7 +42,7 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
     try {
       store = TelemetryStore.open(config.dbPath).store;
     } catch (error) {
-      lock?.release();
+      lock.release();
       throw new CommandFailure(`cannot open the database ${config.dbPath}: ${error instanceof Error ? error.message : String(error)}`);
     }
 
@@ -71,7 +71,7 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       store.close();
-      lock?.release();
+      lock.release();
     }
 
     process.stdout.write(describeImport(result, file, config.dbPath, config.retentionMs));
@@ -92,11 +92,11 @@ function fileSize(file: string): number {
 }
 
 /** The database's lock, held while importing so no server starts writing meanwhile. */
-function lockDatabase(dbPath: string): InstanceLock | null {
+function lockDatabase(dbPath: string): InstanceLock {
   try {
     return acquireInstanceLock(dbPath);
   } catch (error) {
-    if (!(error instanceof InstanceLockedError)) throw error;
+    if (!(error instanceof InstanceLockedError)) throw new CommandFailure(`cannot open the database ${dbPath}: ${error instanceof Error ? error.message : String(error)}`);
     const holder = readLockHolder(dbPath);
     throw new CommandFailure(
       `a server is recording into ${dbPath}${holder ? ` (${describeHolder(holder)})` : ""}; ` +
@@ -120,6 +120,11 @@ function describeImport(result: ImportResult, file: string, dbPath: string, rete
   }
   if (result.alreadyStored > 0) {
     out += `  skipped ${formatCount(result.alreadyStored)} sample${result.alreadyStored === 1 ? "" : "s"} the database already held (same GPU, same time)\n`;
+  }
+  if (result.inTheFuture > 0) {
+    out +=
+      `  skipped ${formatCount(result.inTheFuture)} sample${result.inTheFuture === 1 ? "" : "s"} stamped after now (the recording's clock ran ahead of this one): ` +
+      `--ending-now moves the recording to end now\n`;
   }
   if (result.olderThanRetention > 0) {
     out +=

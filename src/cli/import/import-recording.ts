@@ -13,7 +13,9 @@ import { hasTimestampColumn, readHeader, RecordingReader, type RecordedTick, typ
  *
  * Times: each row's own `timestamp` (the host's local time, as nvidia-smi prints
  * it); with `endingNow`, shifted so the newest is now, keeping the spacing; in a
- * file without a timestamp column, ticks `intervalMs` apart ending now.
+ * file without a timestamp column, ticks `intervalMs` apart ending now. No
+ * sample is stored after `now`: a recording whose clock ran ahead of this one's
+ * has those skipped and counted.
  */
 
 export interface ImportOptions {
@@ -40,6 +42,8 @@ export interface ImportResult {
   unreadable: UnreadableLine[];
   unreadableCount: number;
   olderThanRetention: number;
+  /** Samples skipped because their time is after now (the recording's clock ran ahead). */
+  inTheFuture: number;
   /** Samples skipped because the database already holds that GPU at that time (a file imported again). */
   alreadyStored: number;
   /** Values storage cannot hold exactly (1e20, negative, not finite), stored as missing: per GPU and field, with the latest. */
@@ -73,6 +77,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
     unreadable: [],
     unreadableCount: 0,
     olderThanRetention: 0,
+    inTheFuture: 0,
     alreadyStored: 0,
     rejectedValues: [],
     stopped: false,
@@ -115,6 +120,10 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
       if (timestamp === null) {
         result.unreadableCount++;
         if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push({ line, error: "no timestamp on this line nor on its tick" });
+        continue;
+      }
+      if (timestamp > now) {
+        result.inTheFuture++;
         continue;
       }
       const index = row.index ?? 0;

@@ -14,7 +14,9 @@ import type { GpuInfo, GpuSample } from "./types";
  *
  * - speed 1 / N: ticks are emitted at the recorded pace (N times faster), stamped when emitted;
  * - `max`: everything is written as fast as the store takes it, stamped with the recorded
- *   spacing so that the recording ends now.
+ *   spacing so that the latest recorded time becomes now (a clock that stepped back puts
+ *   the latest elsewhere than on the last line); nothing is stamped after now.
+ * Unreadable lines are counted on the first reading of the file only, however often it is read.
  * A tick is the run of lines until a GPU appears a second time.
  */
 
@@ -79,14 +81,15 @@ export class ReplaySource implements GpuSource {
     const { speed, loop } = this.options;
     let pass = 0;
     do {
+      const countBadLines = pass === 0;
       if (speed === "max" && pass === 0) await this.replayBulk();
-      else await this.replayPaced(speed === "max" ? 1 : speed);
+      else await this.replayPaced(speed === "max" ? 1 : speed, countBadLines);
       pass++;
     } while (loop && !this.stopping);
   }
 
-  /** Streams the file's ticks in order. */
-  private async *ticks(): AsyncGenerator<RecordedTick> {
+  /** Streams the file's ticks in order; `countBadLines` on the one reading that reports them. */
+  private async *ticks(countBadLines: boolean): AsyncGenerator<RecordedTick> {
     const stream = fs.createReadStream(this.options.file, { encoding: "utf8" });
     const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
     let columns: CsvColumn[] | null = null;
@@ -104,7 +107,7 @@ export class ReplaySource implements GpuSource {
         }
         const parsed = parseCsvRow(columns, line);
         if (!parsed.ok) {
-          this.countBadLine(parsed.error);
+          if (countBadLines) this.countBadLine(parsed.error);
           continue;
         }
         const ended = ticks.add(parsed.row, parsed.row);
@@ -120,12 +123,12 @@ export class ReplaySource implements GpuSource {
   }
 
   /** Emits each tick at the recorded pace divided by `speed`, stamped when emitted. */
-  private async replayPaced(speed: number) {
+  private async replayPaced(speed: number, countBadLines: boolean) {
     // The schedule starts at the first emission, so no tick comes early relative to it.
     let startedAt: number | null = null;
     let firstRecorded: number | null = null;
     let ordinal = 0;
-    for await (const tick of this.ticks()) {
+    for await (const tick of this.ticks(countBadLines)) {
       firstRecorded ??= tick.recordedAt;
       const offset =
         tick.recordedAt !== null && firstRecorded !== null
@@ -140,18 +143,20 @@ export class ReplaySource implements GpuSource {
     }
   }
 
-  /** Writes everything at once, stamped so that the recording ends now. */
+  /** Writes everything at once, stamped so that the latest recorded time is now. */
   private async replayBulk() {
-    const lastRecorded = await this.lastRecordedTime();
+    const recorded = await this.recordedExtent();
     const endsAt = Date.now();
     let batch: GpuSample[] = [];
     let ordinal = 0;
-    const ticks = lastRecorded.ticks;
-    for await (const tick of this.ticks()) {
-      const stamp =
-        tick.recordedAt !== null && lastRecorded.at !== null
-          ? endsAt - (lastRecorded.at - tick.recordedAt)
-          : endsAt - (ticks - 1 - ordinal) * this.options.intervalMs;
+    for await (const tick of this.ticks(true)) {
+      // Never after now, even for ticks of a file that grew since it was read ahead.
+      const stamp = Math.min(
+        endsAt,
+        tick.recordedAt !== null && recorded.latest !== null
+          ? endsAt - (recorded.latest - tick.recordedAt)
+          : endsAt - (recorded.ticks - 1 - ordinal) * this.options.intervalMs,
+      );
       ordinal++;
       for (const row of tick.rows) batch.push(this.sample(row, stamp));
       if (batch.length >= BULK_BATCH_SAMPLES) {
@@ -164,15 +169,15 @@ export class ReplaySource implements GpuSource {
     if (batch.length > 0) this.emit(batch);
   }
 
-  /** The recorded time of the last tick and the number of ticks. */
-  private async lastRecordedTime(): Promise<{ at: number | null; ticks: number }> {
-    let at: number | null = null;
+  /** The latest recorded time of any tick (not necessarily the last one's) and the number of ticks. */
+  private async recordedExtent(): Promise<{ latest: number | null; ticks: number }> {
+    let latest: number | null = null;
     let ticks = 0;
-    for await (const tick of this.ticks()) {
+    for await (const tick of this.ticks(false)) {
       ticks++;
-      if (tick.recordedAt !== null) at = tick.recordedAt;
+      if (tick.recordedAt !== null && (latest === null || tick.recordedAt > latest)) latest = tick.recordedAt;
     }
-    return { at, ticks };
+    return { latest, ticks };
   }
 
   private sample(row: SmiGpuRow, timestamp: number): GpuSample {

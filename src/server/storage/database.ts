@@ -5,6 +5,8 @@ import { applyMigrations } from "./migrations";
 
 export type SqliteDatabase = Database.Database;
 
+const DEFAULT_WAL_LIMIT_BYTES = 8 * 1024 * 1024;
+
 /**
  * Opens (creating folder and file when missing) the telemetry database in WAL
  * mode and brings its schema up to date.
@@ -23,14 +25,25 @@ export function openDatabase(dbPath: string): { db: SqliteDatabase; appliedMigra
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
     db.pragma("busy_timeout = 5000");
-    // Keep the WAL file from lingering at its high-water size after checkpoints.
-    db.pragma(`journal_size_limit = ${8 * 1024 * 1024}`);
+    limitWal(db, DEFAULT_WAL_LIMIT_BYTES);
     const appliedMigrations = applyMigrations(db);
     return { db, appliedMigrations };
   } catch (error) {
     db.close();
     throw error;
   }
+}
+
+/**
+ * Keeps the write-ahead log near `bytes`: checkpointed once it holds that much,
+ * and cut back to that size after a checkpoint instead of lingering at its
+ * largest. A single transaction larger than that still grows it until then.
+ */
+export function limitWal(db: SqliteDatabase, bytes: number) {
+  const pageSize = db.pragma("page_size", { simple: true }) as number;
+  // Each frame of the log is a page and its 24-byte header.
+  db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(bytes / (pageSize + 24)))}`);
+  db.pragma(`journal_size_limit = ${bytes}`);
 }
 
 /** Bytes the database occupies on disk: the main file plus its write-ahead log. */

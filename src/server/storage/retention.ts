@@ -1,10 +1,13 @@
+import { UNSEALED_ROW_BYTES } from "./size-budget";
 import { DAY_MS, HOUR_MS, slotStart, type TelemetryStore } from "./telemetry-store";
 
 /**
  * Retention and size-cap pruning. Age first (whole chunks past retention),
  * then, when the file passes the high-water mark, the oldest chunks until the
- * live data fits under the low-water mark; freed pages are then handed back to
- * the file system so the file itself shrinks.
+ * live data fits under the low-water mark, less the room the write-ahead log
+ * and the GPUs' unsealed rows still need (size-budget.ts); freed pages are then
+ * handed back to the file system and the log is emptied, so the files on disk
+ * shrink under the cap.
  */
 
 export interface PrunePolicy {
@@ -14,6 +17,10 @@ export interface PrunePolicy {
   highWater: number;
   /** ... and stops below this share. */
   lowWater: number;
+  /** Room kept for the write-ahead log (the limit database.ts sets it). */
+  walBytes?: number;
+  /** Rows a GPU holds unsealed at most: room is kept for those still to come. */
+  unsealedRowsPerGpu?: number;
 }
 
 export const DEFAULT_WATER_MARKS = { highWater: 0.9, lowWater: 0.7 } as const;
@@ -63,13 +70,16 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
   deletedChunks += byAge.chunks;
   deletedSamples += byAge.samples;
 
+  const reserved = (policy.walBytes ?? 0) + unsealedRowsToComeBytes(store, policy.unsealedRowsPerGpu ?? 0);
   const trimTrigger = (options.force ? policy.lowWater : policy.highWater) * policy.maxBytes;
-  const lowWaterBytes = policy.lowWater * policy.maxBytes;
-  const trimmed = bytesBefore > trimTrigger ? trimOldest(store, lowWaterBytes) : { chunks: 0, samples: 0 };
+  const lowWaterBytes = policy.lowWater * policy.maxBytes - reserved;
+  // The log as it may grow, not as it happens to be now.
+  const projectedBytes = Math.max(bytesBefore, mainFileBytes(store) + reserved);
+  const trimmed = projectedBytes > trimTrigger ? trimOldest(store, lowWaterBytes) : { chunks: 0, samples: 0 };
   deletedChunks += trimmed.chunks;
   deletedSamples += trimmed.samples;
 
-  if (deletedChunks + deletedSamples > 0) reclaimSpace(store);
+  reclaimSpace(store, deletedChunks + deletedSamples > 0);
   return {
     at: now,
     reason: options.force ? "forced" : trimmed.chunks > 0 ? "size-cap" : "retention",
@@ -81,12 +91,26 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
   };
 }
 
+/**
+ * Room the unsealed rows still to come take: each GPU with unsealed rows may
+ * gather up to `rowsPerGpu` before they are sealed into a (far smaller) chunk.
+ */
+function unsealedRowsToComeBytes(store: TelemetryStore, rowsPerGpu: number): number {
+  if (rowsPerGpu === 0) return 0;
+  const { gpus, rows } = store.db.prepare(`SELECT count(DISTINCT gpuId) AS gpus, count(*) AS rows FROM RecentSample`).get() as { gpus: number; rows: number };
+  return Math.max(0, gpus * rowsPerGpu - rows) * UNSEALED_ROW_BYTES;
+}
+
+/** Bytes of the database file itself, as its pages (the write-ahead log left out). */
+function mainFileBytes(store: TelemetryStore): number {
+  return (store.db.pragma("page_count", { simple: true }) as number) * (store.db.pragma("page_size", { simple: true }) as number);
+}
+
 /** Bytes held by live pages (the file minus its free list). */
 function usedBytes(store: TelemetryStore): number {
   const pageSize = store.db.pragma("page_size", { simple: true }) as number;
-  const pages = store.db.pragma("page_count", { simple: true }) as number;
   const free = store.db.pragma("freelist_count", { simple: true }) as number;
-  return (pages - free) * pageSize;
+  return mainFileBytes(store) - free * pageSize;
 }
 
 /** Deletes the oldest chunks (all GPUs together) until live pages fit under `targetBytes`. */
@@ -124,9 +148,15 @@ function trimOldest(store: TelemetryStore, targetBytes: number) {
   return { chunks, samples };
 }
 
-function reclaimSpace(store: TelemetryStore) {
+/**
+ * Hands free pages back to the file system and empties the write-ahead log. Pages
+ * freed by sealing unsealed rows count too, so this runs after every prune; a file
+ * created without incremental auto-vacuum shrinks only by a full VACUUM, run only
+ * when something was deleted.
+ */
+function reclaimSpace(store: TelemetryStore, deleted: boolean) {
   const incremental = store.db.pragma("auto_vacuum", { simple: true }) === 2;
-  // A file created without incremental auto-vacuum can only shrink by a full VACUUM.
-  store.db.exec(incremental ? "PRAGMA incremental_vacuum" : "VACUUM");
+  if (incremental) store.db.exec("PRAGMA incremental_vacuum");
+  else if (deleted) store.db.exec("VACUUM");
   store.db.pragma("wal_checkpoint(TRUNCATE)");
 }

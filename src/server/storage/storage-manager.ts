@@ -1,13 +1,18 @@
 import fs from "node:fs";
 import type { Logger } from "../logger";
+import { acquireInstanceLock, InstanceLockedError, type InstanceLock } from "./instance-lock";
 import type { PrismaClient } from "./prisma-client";
+import { limitWal } from "./database";
 import { prune, type PrunePolicy, type PruneResult } from "./retention";
+import { capTooSmall } from "./size-budget";
 import { TelemetryStore, type StoreOptions, DEFAULT_STORE_OPTIONS } from "./telemetry-store";
 
 /**
- * Owns the database connection over the life of the server: opens it, keeps
- * retrying while it cannot be opened (the server runs without it meanwhile),
- * runs the pruning timer and closes everything on shutdown.
+ * Owns the database connection over the life of the server: takes the
+ * database's instance lock and opens it, keeps retrying while either cannot be
+ * had (the server runs without it meanwhile), runs the pruning timer and
+ * closes everything on shutdown. The lock is taken on the same path as the
+ * file, so a recorder whose database appears late still never shares it.
  */
 
 export class DatabaseUnavailableError extends Error {
@@ -50,6 +55,8 @@ export class StorageManager {
   private closed = false;
   private movedCorruptFile = false;
   private fileTimer: NodeJS.Timeout | null = null;
+  private lock: InstanceLock | null = null;
+  private serverUrl: string | null = null;
   private readonly openListeners = new Set<(store: TelemetryStore) => void>();
 
   constructor(private readonly options: StorageManagerOptions) {}
@@ -81,10 +88,30 @@ export class StorageManager {
     this.openListeners.add(listener);
   }
 
-  /** Tries to open the database; on failure schedules retries and returns false. */
-  open(): boolean {
+  /**
+   * Where the server listens: written into the lock for the CLI to find it
+   * (src/cli/server-target.ts), now or once the lock is taken.
+   */
+  advertise(url: string) {
+    this.serverUrl = url;
+    this.writeLockUrl();
+  }
+
+  /**
+   * Tries to take the lock and open the database; on failure schedules retries
+   * and returns false. With `refuseIfLocked`, a lock held by another running
+   * recorder throws its InstanceLockedError instead (a start that has to stop).
+   */
+  open(options: { refuseIfLocked?: boolean } = {}): boolean {
     if (this.current || this.closed) return this.current !== null;
     const { dbPath, log } = this.options;
+    try {
+      this.takeLock();
+    } catch (error) {
+      if (options.refuseIfLocked && error instanceof InstanceLockedError) throw error;
+      this.failedToOpen(error instanceof Error ? error.message : String(error));
+      return false;
+    }
     // A file that is not a database is moved aside before SQLite opens it: on close,
     // SQLite would delete a write-ahead log lying beside it.
     if (!this.movedCorruptFile && hasForeignHeader(dbPath)) {
@@ -94,6 +121,7 @@ export class StorageManager {
     }
     try {
       const { store, appliedMigrations } = TelemetryStore.open(dbPath, this.options.storeOptions ?? DEFAULT_STORE_OPTIONS);
+      if (this.options.policy.walBytes !== undefined) limitWal(store.db, this.options.policy.walBytes);
       this.current = store;
       this.openError = null;
       this.watchFile(store);
@@ -109,42 +137,81 @@ export class StorageManager {
         log.error({ dbPath, movedTo, err: message }, `the telemetry database is corrupt: moved it to ${movedTo} and starting a fresh one`);
         return this.open();
       }
-      if (this.openError !== message) log.error({ dbPath, err: message }, "cannot open the telemetry database; live data goes on, history is unavailable until it opens");
-      this.openError = message;
-      this.scheduleRetry();
+      this.failedToOpen(message);
       return false;
     }
   }
 
+  /** Holds the lock from the first open that gets it until close, across reopens of the file. */
+  private takeLock() {
+    if (this.lock) return;
+    const lock = acquireInstanceLock(this.options.dbPath);
+    this.lock = lock;
+    if (lock.replaced) this.options.log.warn({ lock: lock.path, previousPid: lock.replaced.pid }, "took over the lock of an nvidia-oc that is no longer running");
+    this.writeLockUrl();
+  }
+
+  private writeLockUrl() {
+    if (!this.lock || this.serverUrl === null) return;
+    try {
+      this.lock.setUrl(this.serverUrl);
+    } catch (error) {
+      // Only the CLI's guess of the address suffers; the lock itself is held.
+      this.options.log.warn({ lock: this.lock.path, err: String(error) }, "could not write the server address into the lock file");
+    }
+  }
+
+  private failedToOpen(message: string) {
+    if (this.openError !== message) {
+      this.options.log.error({ dbPath: this.options.dbPath, err: message }, "cannot open the telemetry database; live data goes on, history is unavailable until it opens");
+    }
+    this.openError = message;
+    this.scheduleRetry();
+  }
+
   /**
    * SQLite keeps writing into a deleted file's inode without a word, so the path is
-   * checked: when the file is gone or replaced, the store is reopened there.
+   * checked: when the file is gone or replaced, the store is reopened there. The lock
+   * file is checked too: when it was removed or another recorder took it, writing
+   * stops until the lock is this process's again.
    */
   private watchFile(store: TelemetryStore) {
     const inode = fs.statSync(this.options.dbPath).ino;
     if (this.fileTimer) clearInterval(this.fileTimer);
     this.fileTimer = setInterval(() => {
       if (this.current !== store) return;
+      const { dbPath, log } = this.options;
+      if (this.lock && !this.lock.held()) {
+        log.error({ dbPath, lock: this.lock.path }, "the database's lock file was removed or taken by another process: writing stops until the lock is this server's again");
+        this.lock = null;
+        this.dropStore(store);
+        this.open();
+        return;
+      }
       let now: number | null = null;
       try {
-        now = fs.statSync(this.options.dbPath).ino;
+        now = fs.statSync(dbPath).ino;
       } catch {
         // gone
       }
       if (now === inode) return;
-      this.options.log.error({ dbPath: this.options.dbPath }, "the telemetry database file was deleted or replaced: recreating it; samples written since then are lost");
-      this.current = null;
-      const prisma = this.prismaClient;
-      this.prismaClient = null;
-      void prisma?.$disconnect();
-      try {
-        store.close();
-      } catch {
-        // The old file is gone; nothing to keep.
-      }
+      log.error({ dbPath }, "the telemetry database file was deleted or replaced: recreating it; samples written since then are lost");
+      this.dropStore(store);
       this.open();
     }, this.options.fileCheckIntervalMs ?? 2000);
     this.fileTimer.unref();
+  }
+
+  private dropStore(store: TelemetryStore) {
+    this.current = null;
+    const prisma = this.prismaClient;
+    this.prismaClient = null;
+    void prisma?.$disconnect();
+    try {
+      store.close();
+    } catch {
+      // The old file is gone; nothing to keep.
+    }
   }
 
   private scheduleRetry() {
@@ -184,6 +251,7 @@ export class StorageManager {
         },
         "prune finished",
       );
+      if (result.bytesAfter > policy.maxBytes) this.warnOverCap(store, result.bytesAfter);
       return result;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -201,6 +269,15 @@ export class StorageManager {
       log.error({ err: message }, "prune failed");
       throw error;
     }
+  }
+
+  /** What pruning cannot delete (unsealed rows, the newest chunk of each GPU) outgrew the cap: say how large it must be. */
+  private warnOverCap(store: TelemetryStore, bytes: number) {
+    const { policy, log } = this.options;
+    const gpus = Math.max(1, store.gpus().length);
+    const needs = { gpus, unsealedRowsPerGpu: policy.unsealedRowsPerGpu ?? 0, lowWater: policy.lowWater };
+    const advice = capTooSmall(policy.maxBytes, needs, "(all the GPUs this database has seen)") ?? "raise NVOC_MAX_DB_MB";
+    log.warn({ fileBytes: bytes, capBytes: policy.maxBytes, gpus }, `the database is still over its size cap after pruning: ${advice}`);
   }
 
   private recordPrune(result: PruneResult, error: string | null) {
@@ -239,6 +316,8 @@ export class StorageManager {
     this.prismaClient = null;
     this.current?.close();
     this.current = null;
+    this.lock?.release();
+    this.lock = null;
   }
 }
 
