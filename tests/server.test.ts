@@ -1,8 +1,10 @@
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
+import { ROOT, startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
 const dir = tempDir();
@@ -98,6 +100,27 @@ describe("the server process", () => {
     await waitFor(async () => ((await client.health.status.query()).collector.stored >= 20 ? true : undefined));
     expect(storedSamples(dbPath)).toBeGreaterThanOrEqual(20);
     await server.stop();
+  });
+
+  it("stops cleanly on a SIGTERM that comes while it is still starting: exit 0, no lock left", async () => {
+    const dbPath = path.join(dir, "stopped-early.db");
+    const child = spawn(process.execPath, [path.join(ROOT, "dist", "server.mjs")], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: "0", NVOC_SOURCE: "simulated", NVOC_DB_PATH: dbPath, NVOC_LOG_FORMAT: "json" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const messages: string[] = [];
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (!line.startsWith("{")) return;
+      const { msg } = JSON.parse(line) as { msg: string };
+      // The first line comes from opening the database, long before the server listens.
+      if (messages.push(msg) === 1) child.kill("SIGTERM");
+    });
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(messages[0]).toBe("database schema migrated");
+    expect(messages).toContain("stopped");
+    expect(fs.existsSync(`${dbPath}.lock`)).toBe(false);
   });
 
   it("refuses a bad setting with a message naming the variable", async () => {

@@ -21,6 +21,12 @@ async function main() {
   }
   const log = createLogger(config.logLevel, config.logFormat);
   process.env.NEXT_TELEMETRY_DISABLED = "1";
+  // Signals are heard from the start: one that comes while the server starts is acted on once it has,
+  // instead of killing the process half-way (lock and pending samples left behind).
+  let requestedStop: string | null = null;
+  let onSignal = (signal: string) => void (requestedStop ??= signal);
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
   let server;
   try {
     server = await startServer(config, log);
@@ -71,8 +77,8 @@ async function main() {
     log.info({ collected: status.collected, stored: status.stored, dropped: status.dropped, pending: status.pending }, "stopped");
     process.exit(0);
   };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  onSignal = (signal) => void stop(signal);
+  if (requestedStop !== null) onSignal(requestedStop);
 }
 
 function formatBytes(bytes: number | null): string {
