@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ChunkRow } from "../src/server/storage/chunk-columns";
-import { mergeNewest } from "../src/server/storage/newest-rows";
-import type { SampleBlock, StoredGpu } from "../src/server/storage/telemetry-store";
-import { noMetrics } from "../src/server/sources/types";
+import type { ChunkRow } from "../../src/server/storage/chunk-columns";
+import { mergeNewest } from "../../src/server/storage/newest-rows";
+import type { SampleBlock, StoredGpu } from "../../src/server/storage/telemetry-store";
+import { noMetrics } from "../../src/server/sources/types";
 
 const SLOT = 10;
 const gpu = (index: number): StoredGpu => ({ id: index + 1, uuid: `GPU-${index}`, index, name: "test" }) as StoredGpu;

@@ -1,10 +1,10 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { prune, type PrunePolicy } from "../src/server/storage/retention";
-import { UNSEALED_ROW_BYTES } from "../src/server/storage/size-budget";
-import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { infoLookup, simulatedSamples } from "./helpers/samples";
-import { tempDir } from "./helpers/temp-dir";
+import { prune, type PrunePolicy } from "../../src/server/storage/retention";
+import { UNSEALED_ROW_BYTES } from "../../src/server/storage/size-budget";
+import { TelemetryStore } from "../../src/server/storage/telemetry-store";
+import { infoLookup, simulatedSamples } from "../helpers/samples";
+import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 const DAY = 86_400_000;

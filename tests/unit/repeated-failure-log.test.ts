@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RepeatedFailureLog } from "../src/server/collector/repeated-failure-log";
-import { capturedLog, LEVEL } from "./helpers/captured-log";
+import { RepeatedFailureLog } from "../../src/server/collector/repeated-failure-log";
+import { capturedLog, LEVEL } from "../helpers/captured-log";
 
 describe("RepeatedFailureLog", () => {
   it("logs a failure at once, the same failure again once a minute with its count, another failure at once, and the recovery once", () => {

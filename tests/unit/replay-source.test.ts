@@ -1,13 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseCsvHeader, parseCsvRow, isNotAvailable, splitCsvLine } from "../src/server/sources/nvidia-smi-csv";
-import { ReplaySource } from "../src/server/sources/replay";
-import { fixturePath, fixtureLines } from "./helpers/fixtures";
-import { silentLog, startPipeline } from "./helpers/pipeline";
-import { STEPPED_BACK_BAD_LINES as BAD_LINES, writeSteppedBackRecording } from "./helpers/stepped-back-recording";
-import { waitFor } from "./helpers/server-process";
-import { tempDir } from "./helpers/temp-dir";
+import { parseCsvHeader, parseCsvRow, isNotAvailable, splitCsvLine } from "../../src/server/sources/nvidia-smi-csv";
+import { ReplaySource } from "../../src/server/sources/replay";
+import { fixturePath, fixtureLines } from "../helpers/fixtures";
+import { silentLog, startPipeline } from "../helpers/pipeline";
+import { STEPPED_BACK_BAD_LINES as BAD_LINES, writeSteppedBackRecording } from "../helpers/stepped-back-recording";
+import { waitFor } from "../helpers/server-process";
+import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 const PEERS = fs.readdirSync(fixturePath("peers")).filter((f) => f.endsWith(".csv"));

@@ -1,13 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Collector, type Snapshot } from "../src/server/collector/collector";
-import { StorageManager } from "../src/server/storage/storage-manager";
-import { ManualSource } from "./helpers/manual-source";
-import { simulatedSamples } from "./helpers/samples";
-import { silentLog } from "./helpers/pipeline";
-import { waitFor } from "./helpers/server-process";
-import { tempDir } from "./helpers/temp-dir";
+import { Collector, type Snapshot } from "../../src/server/collector/collector";
+import { StorageManager } from "../../src/server/storage/storage-manager";
+import { ManualSource } from "../helpers/manual-source";
+import { simulatedSamples } from "../helpers/samples";
+import { silentLog } from "../helpers/pipeline";
+import { waitFor } from "../helpers/server-process";
+import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 

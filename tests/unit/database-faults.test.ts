@@ -3,10 +3,10 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { StorageManager } from "../src/server/storage/storage-manager";
-import { infoLookup, simulatedSamples } from "./helpers/samples";
-import { waitFor } from "./helpers/server-process";
-import { tempDir } from "./helpers/temp-dir";
+import { StorageManager } from "../../src/server/storage/storage-manager";
+import { infoLookup, simulatedSamples } from "../helpers/samples";
+import { waitFor } from "../helpers/server-process";
+import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 

@@ -1,10 +1,10 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { historyRecord } from "../src/server/routers/history-record";
-import { newestRows } from "../src/server/storage/telemetry-queries";
-import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { infoLookup, simulatedSamples } from "./helpers/samples";
-import { tempDir } from "./helpers/temp-dir";
+import { historyRecord } from "../../src/server/routers/history-record";
+import { newestRows } from "../../src/server/storage/telemetry-queries";
+import { TelemetryStore } from "../../src/server/storage/telemetry-store";
+import { infoLookup, simulatedSamples } from "../helpers/samples";
+import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 const START = 1_700_000_000_000;

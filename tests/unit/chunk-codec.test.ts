@@ -1,6 +1,6 @@
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { METRIC_DECIMALS, METRIC_KEYS, type GpuMetrics } from "../src/server/sources/types";
+import { METRIC_DECIMALS, METRIC_KEYS, type GpuMetrics } from "../../src/server/sources/types";
 import {
   CHUNK_FORMAT_VERSION,
   ChunkCorruptError,
@@ -8,8 +8,8 @@ import {
   decodeChunkTimestamps,
   encodeChunk,
   type ChunkRow,
-} from "../src/server/storage/chunk-codec";
-import { fixtureRows, realisticChunk } from "./helpers/realistic-chunk";
+} from "../../src/server/storage/chunk-codec";
+import { fixtureRows, realisticChunk } from "../helpers/realistic-chunk";
 
 // ---- data builders ---------------------------------------------------------------------------
 

@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { HistoryRecord, LiveSnapshot, TelemetrySeries, TelemetryStats } from "../src/lib/api-types";
-import { connectionState, OFFLINE_AFTER_MS } from "../src/lib/connection-state";
-import { bytes, celsius, gibFromMib, megahertz, percent, watts } from "../src/lib/format";
-import { memoryErrorFlags, memoryErrorsLifetime, memoryErrorsState, memoryErrorsSummary } from "../src/lib/memory-errors";
-import { gpuLabel, shortUuid } from "../src/lib/gpu-label";
-import { RollingWindow } from "../src/lib/rolling-window";
-import { mergeExactStats, statsFromSeries } from "../src/lib/series-stats";
-import { exportHours, exportUrl, historySearch, parseHistoryParams, scaleWindow, windowOf } from "../src/lib/time-range";
-import { gpuAtIndex } from "../src/server/routers/gpu-at-index";
-import { simulatedGpuInfo } from "../src/server/sources/simulated";
-import { noMemoryHealth, type GpuMetrics } from "../src/server/sources/types";
+import type { HistoryRecord, LiveSnapshot, TelemetrySeries, TelemetryStats } from "../../src/lib/api-types";
+import { connectionState, OFFLINE_AFTER_MS } from "../../src/lib/connection-state";
+import { bytes, celsius, gibFromMib, megahertz, percent, watts } from "../../src/lib/format";
+import { memoryErrorFlags, memoryErrorsLifetime, memoryErrorsState, memoryErrorsSummary } from "../../src/lib/memory-errors";
+import { gpuLabel, shortUuid } from "../../src/lib/gpu-label";
+import { RollingWindow } from "../../src/lib/rolling-window";
+import { mergeExactStats, statsFromSeries } from "../../src/lib/series-stats";
+import { exportHours, exportUrl, historySearch, parseHistoryParams, scaleWindow, windowOf } from "../../src/lib/time-range";
+import { gpuAtIndex } from "../../src/server/routers/gpu-at-index";
+import { simulatedGpuInfo } from "../../src/server/sources/simulated";
+import { noMemoryHealth, type GpuMetrics } from "../../src/server/sources/types";
 
 const HOUR = 3_600_000;
 const params = (query: string) => new URLSearchParams(query);

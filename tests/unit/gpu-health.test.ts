@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GpuHealthTracker } from "../src/server/collector/gpu-health";
-import { simulatedSamples } from "./helpers/samples";
+import { GpuHealthTracker } from "../../src/server/collector/gpu-health";
+import { simulatedSamples } from "../helpers/samples";
 
 const STALE_AFTER_MS = 300;
 

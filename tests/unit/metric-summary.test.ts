@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { METRIC_KEYS, type GpuMetrics } from "../src/server/sources/types";
-import type { ChunkRow } from "../src/server/storage/chunk-columns";
-import { decodeChunk, encodeChunk } from "../src/server/storage/chunk-codec";
-import { emptySummary, encodeSummary, mergeEncodedSummary, metricStats, summarizeRows } from "../src/server/storage/metric-summary";
-import { realisticChunk } from "./helpers/realistic-chunk";
+import { METRIC_KEYS, type GpuMetrics } from "../../src/server/sources/types";
+import type { ChunkRow } from "../../src/server/storage/chunk-columns";
+import { decodeChunk, encodeChunk } from "../../src/server/storage/chunk-codec";
+import { emptySummary, encodeSummary, mergeEncodedSummary, metricStats, summarizeRows } from "../../src/server/storage/metric-summary";
+import { realisticChunk } from "../helpers/realistic-chunk";
 
 function rowAt(timestamp: number, metrics: Partial<GpuMetrics> = {}): ChunkRow {
   const nulls = Object.fromEntries(METRIC_KEYS.map((key) => [key, null])) as unknown as GpuMetrics;

@@ -1,11 +1,11 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../src/server/sources/types";
-import { prune } from "../src/server/storage/retention";
-import { bucketedSeries, bucketWidth, windowStats } from "../src/server/storage/telemetry-queries";
-import { TelemetryStore, type StoredSample } from "../src/server/storage/telemetry-store";
-import { infoLookup, simulatedSamples } from "./helpers/samples";
-import { tempDir } from "./helpers/temp-dir";
+import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../src/server/sources/types";
+import { prune } from "../../src/server/storage/retention";
+import { bucketedSeries, bucketWidth, windowStats } from "../../src/server/storage/telemetry-queries";
+import { TelemetryStore, type StoredSample } from "../../src/server/storage/telemetry-store";
+import { infoLookup, simulatedSamples } from "../helpers/samples";
+import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 const HOUR = 3_600_000;

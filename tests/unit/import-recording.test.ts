@@ -1,10 +1,10 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { importRecording } from "../src/cli/import/import-recording";
-import { parseSmiTimestamp } from "../src/server/sources/nvidia-smi-csv";
-import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { STEPPED_BACK_BAD_LINES, STEPPED_BACK_LATEST, writeSteppedBackRecording } from "./helpers/stepped-back-recording";
-import { tempDir } from "./helpers/temp-dir";
+import { importRecording } from "../../src/cli/import/import-recording";
+import { parseSmiTimestamp } from "../../src/server/sources/nvidia-smi-csv";
+import { TelemetryStore } from "../../src/server/storage/telemetry-store";
+import { STEPPED_BACK_BAD_LINES, STEPPED_BACK_LATEST, writeSteppedBackRecording } from "../helpers/stepped-back-recording";
+import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 

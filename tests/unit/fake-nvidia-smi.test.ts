@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseComputeAppsCsv } from "../src/server/sources/nvidia-smi-apps";
+import { parseComputeAppsCsv } from "../../src/server/sources/nvidia-smi-apps";
 import {
   columnsForQuery,
   type CsvColumn,
@@ -13,9 +13,9 @@ import {
   parseCsvRow,
   parseUnknownFieldError,
   type SmiGpuRow,
-} from "../src/server/sources/nvidia-smi-csv";
-import { METRIC_KEYS } from "../src/server/sources/types";
-import { fixtureLines, readFixture, REPO_ROOT } from "./helpers/fixtures";
+} from "../../src/server/sources/nvidia-smi-csv";
+import { METRIC_KEYS } from "../../src/server/sources/types";
+import { fixtureLines, readFixture, REPO_ROOT } from "../helpers/fixtures";
 
 const FAKE_DIR = resolve(REPO_ROOT, "tests", "fake-nvidia-smi");
 const H200_UUID = "GPU-8dcb376c-52cc-9fe6-7c25-356490ff3e89";

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { METRIC_KEYS, type GpuSample } from "../src/server/sources/types";
-import { infoLookup, simulatedSamples } from "./helpers/samples";
-import { tempDir } from "./helpers/temp-dir";
+import { TelemetryStore } from "../../src/server/storage/telemetry-store";
+import { METRIC_KEYS, type GpuSample } from "../../src/server/sources/types";
+import { infoLookup, simulatedSamples } from "../helpers/samples";
+import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 const options = { chunkMaxRows: 50, slotMs: 600_000 };

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
-import { GpuMemoryHealthReader } from "../src/server/collector/gpu-memory-health";
-import type { GpuMemoryHealth } from "../src/server/sources/types";
-import { capturedLog } from "./helpers/captured-log";
-import { ManualSource } from "./helpers/manual-source";
-import { wornMemory } from "./helpers/worn-memory";
+import { GpuMemoryHealthReader } from "../../src/server/collector/gpu-memory-health";
+import type { GpuMemoryHealth } from "../../src/server/sources/types";
+import { capturedLog } from "../helpers/captured-log";
+import { ManualSource } from "../helpers/manual-source";
+import { wornMemory } from "../helpers/worn-memory";
 
 /** A GPU stand-in that answers the memory error question as the test says, counting the asks. */
 class MemorySource extends ManualSource {

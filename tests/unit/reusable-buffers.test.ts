@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { ReusableBuffers } from "../src/server/rest/reusable-buffers";
+import { ReusableBuffers } from "../../src/server/rest/reusable-buffers";
 
 let server: http.Server | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));

@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { ROOT } from "./helpers/server-process";
-import { tempDir } from "./helpers/temp-dir";
+import { TelemetryStore } from "../../src/server/storage/telemetry-store";
+import { ROOT } from "../helpers/server-process";
+import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 

@@ -1,8 +1,8 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain ES module of the build scripts, without type declarations
-import { pageSources } from "../scripts/lib/page-sources.mjs";
-import { REPO_ROOT } from "./helpers/fixtures";
+import { pageSources } from "../../scripts/lib/page-sources.mjs";
+import { REPO_ROOT } from "../helpers/fixtures";
 
 describe("the page build's sources", () => {
   it("are what the pages import, wherever it lives, and not the server code they never load", async () => {
