@@ -25,7 +25,7 @@ import { encodeSummary, summarizeRows } from "../src/server/storage/metric-summa
 import { DEFAULT_WATER_MARKS } from "../src/server/storage/retention";
 import { StorageManager } from "../src/server/storage/storage-manager";
 import { SimulatedGpu, simulatedGpuInfo } from "../src/server/sources/simulated";
-import { METRIC_KEYS, type GpuSample } from "../src/server/sources/types";
+import { METRIC_KEYS, type GpuSample } from "../src/telemetry/types";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { generateHistory } from "../scripts/lib/generate-history";
 import { curlTimesInTurn, percentile, procStat, startServer, startStaticServer, type BenchServer } from "./lib/process";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SETTING_FLAGS } from "../src/cli/settings-flags";
 import { createTelemetryClient } from "../src/client/telemetry-client";
 import { describeHealth } from "../src/cli/commands/status";
-import { noMemoryHealth } from "../src/server/sources/types";
+import { noMemoryHealth } from "../src/telemetry/types";
 import { envSchema } from "../src/server/config";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { CSV_COLUMNS } from "../src/server/rest/records";

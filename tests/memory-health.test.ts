@@ -1,7 +1,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEMORY_HEALTH_QUERY_FIELDS, parseMemoryHealthCsv } from "../src/server/sources/nvidia-smi-memory-health";
-import { noMemoryHealth } from "../src/server/sources/types";
+import { noMemoryHealth } from "../src/telemetry/types";
 import { readFixture } from "./helpers/fixtures";
 import { ROOT, startServerProcess, trpcClient, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";

@@ -18,7 +18,7 @@ import { openNvmlLibrary } from "../src/server/sources/nvml/nvml-library";
 import { NvmlReader } from "../src/server/sources/nvml/nvml-reader";
 import { NvmlSource, type NvmlSourceOptions } from "../src/server/sources/nvml/nvml-source";
 import { SimulatedSource } from "../src/server/sources/simulated";
-import { METRIC_KEYS, noMemoryHealth, type GpuInfo, type GpuSample } from "../src/server/sources/types";
+import { METRIC_KEYS, noMemoryHealth, type GpuInfo, type GpuSample } from "../src/telemetry/types";
 import type { StoredSample } from "../src/server/storage/telemetry-store";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { capturedLog, LEVEL } from "./helpers/captured-log";

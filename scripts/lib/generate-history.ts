@@ -1,5 +1,5 @@
 import { SimulatedGpu, simulatedGpuInfo } from "../../src/server/sources/simulated";
-import type { GpuSample } from "../../src/server/sources/types";
+import type { GpuSample } from "../../src/telemetry/types";
 import type { TelemetryStore } from "../../src/server/storage/telemetry-store";
 
 export interface GenerateOptions {

@@ -1,4 +1,4 @@
-import type { GpuMemoryHealth } from "../server/sources/types";
+import type { GpuMemoryHealth } from "../telemetry/types";
 
 /**
  * A GPU's memory error counters in words, for the live card and `nvidia-oc status`

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { METRIC_KEYS, type GpuMetrics } from "../../src/server/sources/types";
+import { METRIC_KEYS, type GpuMetrics } from "../../src/telemetry/types";
 import { startServerProcess, trpcClient, waitFor, type ServerProcess } from "./server-process";
 
 /**

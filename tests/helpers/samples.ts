@@ -1,4 +1,4 @@
-import type { GpuInfo, GpuSample } from "../../src/server/sources/types";
+import type { GpuInfo, GpuSample } from "../../src/telemetry/types";
 import { SimulatedGpu, simulatedGpuInfo } from "../../src/server/sources/simulated";
 
 /** Samples of `gpus` simulated GPUs every `stepMs` from `start`, oldest first. */

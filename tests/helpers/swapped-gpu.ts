@@ -1,5 +1,5 @@
 import { simulatedGpuInfo } from "../../src/server/sources/simulated";
-import type { GpuInfo, GpuSample } from "../../src/server/sources/types";
+import type { GpuInfo, GpuSample } from "../../src/telemetry/types";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import { infoLookup, simulatedSamples } from "./samples";
 

@@ -1,4 +1,4 @@
-import type { GpuMemoryHealth } from "../../src/server/sources/types";
+import type { GpuMemoryHealth } from "../../src/telemetry/types";
 
 /**
  * One worn card's memory error counters, as the tests feed them to the fakes and

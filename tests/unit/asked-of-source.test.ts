@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { GpuMemoryHealthReader } from "../../src/server/collector/gpu-memory-health";
-import type { GpuMemoryHealth } from "../../src/server/sources/types";
+import type { GpuMemoryHealth } from "../../src/telemetry/types";
 import { capturedLog } from "../helpers/captured-log";
 import { ManualSource } from "../helpers/manual-source";
 import { wornMemory } from "../helpers/worn-memory";

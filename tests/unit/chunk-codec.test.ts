@@ -1,6 +1,6 @@
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { METRIC_DECIMALS, METRIC_KEYS, type GpuMetrics } from "../../src/server/sources/types";
+import { METRIC_DECIMALS, METRIC_KEYS, type GpuMetrics } from "../../src/telemetry/types";
 import {
   CHUNK_FORMAT_VERSION,
   ChunkCorruptError,

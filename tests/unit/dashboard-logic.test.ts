@@ -7,9 +7,9 @@ import { gpuLabel, shortUuid } from "../../src/lib/gpu-label";
 import { RollingWindow } from "../../src/lib/rolling-window";
 import { mergeExactStats, statsFromSeries } from "../../src/lib/series-stats";
 import { exportHours, exportUrl, historySearch, parseHistoryParams, scaleWindow, windowOf } from "../../src/lib/time-range";
-import { gpuAtIndex } from "../../src/server/routers/gpu-at-index";
+import { gpuAtIndex } from "../../src/telemetry/gpu-at-index";
 import { simulatedGpuInfo } from "../../src/server/sources/simulated";
-import { noMemoryHealth, type GpuMetrics } from "../../src/server/sources/types";
+import { noMemoryHealth, type GpuMetrics } from "../../src/telemetry/types";
 
 const HOUR = 3_600_000;
 const params = (query: string) => new URLSearchParams(query);

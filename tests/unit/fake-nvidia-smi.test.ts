@@ -14,7 +14,7 @@ import {
   parseUnknownFieldError,
   type SmiGpuRow,
 } from "../../src/server/sources/nvidia-smi-csv";
-import { METRIC_KEYS } from "../../src/server/sources/types";
+import { METRIC_KEYS } from "../../src/telemetry/types";
 import { fixtureLines, readFixture, REPO_ROOT } from "../helpers/fixtures";
 
 const FAKE_DIR = resolve(REPO_ROOT, "tests", "fake-nvidia-smi");

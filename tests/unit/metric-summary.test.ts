@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { METRIC_KEYS, type GpuMetrics } from "../../src/server/sources/types";
+import { METRIC_KEYS, type GpuMetrics } from "../../src/telemetry/types";
 import type { ChunkRow } from "../../src/server/storage/chunk-columns";
 import { decodeChunk, encodeChunk } from "../../src/server/storage/chunk-codec";
 import { emptySummary, encodeSummary, mergeEncodedSummary, metricStats, summarizeRows } from "../../src/server/storage/metric-summary";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ChunkRow } from "../../src/server/storage/chunk-columns";
 import { mergeNewest } from "../../src/server/storage/newest-rows";
 import type { SampleBlock, StoredGpu } from "../../src/server/storage/telemetry-store";
-import { noMetrics } from "../../src/server/sources/types";
+import { noMetrics } from "../../src/telemetry/types";
 
 const SLOT = 10;
 const gpu = (index: number): StoredGpu => ({ id: index + 1, uuid: `GPU-${index}`, index, name: "test" }) as StoredGpu;

@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { describe, expect, it } from "vitest";
-import { clockEventReasonWords, decodeClockEventReasons } from "../../src/server/sources/clock-event-reasons";
+import { clockEventReasonWords, decodeClockEventReasons } from "../../src/telemetry/clock-event-reasons";
 import { parseComputeAppsCsv } from "../../src/server/sources/nvidia-smi-apps";
 import {
   columnsForQuery,
@@ -20,7 +20,7 @@ import {
   splitCsvLine,
   STATIC_QUERY_FIELDS,
 } from "../../src/server/sources/nvidia-smi-csv";
-import { type GpuMetrics, METRIC_KEYS } from "../../src/server/sources/types";
+import { type GpuMetrics, METRIC_KEYS } from "../../src/telemetry/types";
 import { fixtureLines, fixturePath, readFixture } from "../helpers/fixtures";
 
 const H200_UUID = "GPU-8dcb376c-52cc-9fe6-7c25-356490ff3e89";

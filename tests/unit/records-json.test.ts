@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sampleRecord, type SampleSource } from "../../src/server/rest/records";
 import { isoText, sampleRecordsJson } from "../../src/server/rest/records-json";
-import { METRIC_KEYS } from "../../src/server/sources/types";
+import { METRIC_KEYS } from "../../src/telemetry/types";
 
 const metric = fc.option(fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.double(), fc.constantFrom(0.1, 79.19, 1e21, -0, 5e-324)), { nil: null });
 const timestamp = fc.oneof(fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.constantFrom(0, 59_999, 60_000, 253_402_300_799_999, 253_402_300_800_000));

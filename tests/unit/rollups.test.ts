@@ -1,6 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../src/server/sources/types";
+import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../src/telemetry/types";
 import { prune } from "../../src/server/storage/retention";
 import { bucketedSeries, bucketWidth, windowStats } from "../../src/server/storage/telemetry-queries";
 import { TelemetryStore, type StoredSample } from "../../src/server/storage/telemetry-store";

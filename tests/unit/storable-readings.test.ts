@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseCsvHeader, parseCsvRow } from "../../src/server/sources/nvidia-smi-csv";
 import { ReplaySource } from "../../src/server/sources/replay";
 import { storableValue } from "../../src/server/sources/storable-readings";
-import { METRIC_KEYS, type GpuSample, type MetricKey } from "../../src/server/sources/types";
+import { METRIC_KEYS, type GpuSample, type MetricKey } from "../../src/telemetry/types";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import { ManualSource } from "../helpers/manual-source";
 import { silentLog, startPipeline } from "../helpers/pipeline";

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
-import { METRIC_KEYS, type GpuSample } from "../../src/server/sources/types";
+import { METRIC_KEYS, type GpuSample } from "../../src/telemetry/types";
 import { infoLookup, simulatedSamples } from "../helpers/samples";
 import { tempDir } from "../helpers/temp-dir";
 

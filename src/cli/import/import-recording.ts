@@ -2,7 +2,7 @@ import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { infoFromRow, sampleFromRow } from "../../server/sources/smi-rows";
 import { describeRejectedValue, storableSample, type RejectedField } from "../../server/sources/storable-readings";
-import type { GpuInfo, GpuSample } from "../../server/sources/types";
+import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import type { TelemetryStore } from "../../server/storage/telemetry-store";
 import { hasTimestampColumn, readHeader, RecordingReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
 

@@ -6,7 +6,7 @@ import { CHART_METRICS } from "../../lib/metrics";
 import type { GpuListItem } from "../../lib/api-types";
 import { gpuLabel } from "../../lib/gpu-label";
 import { exportHours, presetHours, windowOf, type GpuRef, type RangeSelection } from "../../lib/time-range";
-import { gpuAtIndex } from "../../server/routers/gpu-at-index";
+import { gpuAtIndex } from "../../telemetry/gpu-at-index";
 import { useTRPC } from "../../lib/trpc";
 import { Empty, Loading, QueryError } from "../states";
 import { ExportLinks } from "./export-links";

@@ -1,6 +1,6 @@
 import type { GpuHealthStatus, GpuMemoryHealthRow, GpuProcessRow, LiveSample, XidErrorRow } from "../../lib/api-types";
 import { celsius, clockTime, gibFromMib, megahertz, percent, watts } from "../../lib/format";
-import { clockEventReasonWords, decodeClockEventReasons } from "../../server/sources/clock-event-reasons";
+import { clockEventReasonWords, decodeClockEventReasons } from "../../telemetry/clock-event-reasons";
 import { Meter } from "../meter";
 import { memoryErrorsState } from "../../lib/memory-errors";
 import { MemoryErrorChips, MemoryErrorsRow } from "./gpu-memory-errors";

@@ -5,7 +5,7 @@ import type { GpuProcessRow, LiveSample } from "../../lib/api-types";
 import { clockTime } from "../../lib/format";
 import { gpuLabel, shortUuid } from "../../lib/gpu-label";
 import { LIVE_PANELS } from "../../lib/metrics";
-import { noMetrics } from "../../server/sources/types";
+import { noMetrics } from "../../telemetry/types";
 import { useTRPC } from "../../lib/trpc";
 import { RollingChart } from "../charts/rolling-chart";
 import { Empty, Loading } from "../states";

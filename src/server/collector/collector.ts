@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../sources/source";
-import type { GpuInfo, GpuSample } from "../sources/types";
+import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import type { StorageManager } from "../storage/storage-manager";
 import { GpuHealthTracker, type GpuHealth } from "./gpu-health";
 import { RejectedValues, type RejectedValueCount } from "./rejected-values";

@@ -1,4 +1,4 @@
-import type { GpuInfo, GpuSample } from "../sources/types";
+import type { GpuInfo, GpuSample } from "../../telemetry/types";
 
 /**
  * Whether each GPU is still reporting. A GPU is `lost` while the driver answers

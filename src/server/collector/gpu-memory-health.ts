@@ -1,6 +1,6 @@
 import type { Logger } from "../logger";
 import type { GpuSource } from "../sources/source";
-import type { GpuMemoryHealth } from "../sources/types";
+import type { GpuMemoryHealth } from "../../telemetry/types";
 import { AskedOfSource, type SourceAnswer } from "./asked-of-source";
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from "../logger";
 import type { GpuSource } from "../sources/source";
-import type { GpuProcess } from "../sources/types";
+import type { GpuProcess } from "../../telemetry/types";
 import { processOwner } from "./process-owner";
 import { AskedOfSource, type SourceAnswer } from "./asked-of-source";
 

@@ -1,6 +1,6 @@
 import type { GpuSource } from "../sources/source";
-import type { GpuXidEvent } from "../sources/types";
-import { xidMeaning } from "../sources/xid-errors";
+import type { GpuXidEvent } from "../../telemetry/types";
+import { xidMeaning } from "../../telemetry/xid-errors";
 
 export interface XidErrorRow extends GpuXidEvent {
   /** The GPU's index, null when the driver named a GPU this recorder does not know. */

@@ -1,6 +1,6 @@
 import type { Logger } from "../logger";
 import { describeRejectedValue, type RejectedField } from "../sources/storable-readings";
-import type { GpuSample } from "../sources/types";
+import type { GpuSample } from "../../telemetry/types";
 
 /**
  * Counts the readings a source handed over that storage cannot hold (stored as

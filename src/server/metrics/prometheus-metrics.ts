@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { Collector } from "../collector/collector";
 import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { GpuSource } from "../sources/source";
-import type { GpuMemoryHealth, GpuMetrics, GpuSample } from "../sources/types";
+import type { GpuMemoryHealth, GpuMetrics, GpuSample } from "../../telemetry/types";
 import type { StorageManager } from "../storage/storage-manager";
 
 /**

@@ -1,7 +1,7 @@
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "../routers/_app";
-import { clockEventReasonWords, decodeClockEventReasons } from "../sources/clock-event-reasons";
-import { METRIC_KEYS, type GpuMetrics, type MetricKey } from "../sources/types";
+import { clockEventReasonWords, decodeClockEventReasons } from "../../telemetry/clock-event-reasons";
+import { METRIC_KEYS, type GpuMetrics, type MetricKey } from "../../telemetry/types";
 import { camelToSnake } from "./errors";
 
 /**

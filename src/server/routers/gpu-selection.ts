@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import type { Context } from "../trpc/context";
-import { gpuAtIndex, type GpuHolder } from "./gpu-at-index";
+import { gpuAtIndex, type GpuHolder } from "../../telemetry/gpu-at-index";
 import { gpuSelector } from "./inputs";
 
 /**

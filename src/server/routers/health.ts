@@ -1,4 +1,4 @@
-import { clockEventReasonWords, decodeClockEventReasons } from "../sources/clock-event-reasons";
+import { clockEventReasonWords, decodeClockEventReasons } from "../../telemetry/clock-event-reasons";
 import { publicProcedure, router } from "../trpc/trpc";
 
 export const healthRouter = router({

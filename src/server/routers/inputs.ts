@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { METRIC_KEYS } from "../sources/types";
+import { METRIC_KEYS } from "../../telemetry/types";
 
 /**
  * Input rules shared by the tRPC procedures and the REST paths, so both

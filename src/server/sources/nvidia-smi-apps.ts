@@ -3,7 +3,7 @@
  * which processes hold memory on which GPU. Pure, never throws; unreadable lines are skipped.
  */
 import { isNotAvailable, splitCsvLine } from "./nvidia-smi-csv";
-import type { GpuProcess } from "./types";
+import type { GpuProcess } from "../../telemetry/types";
 
 /** One row: the NVML source reads the same shape. */
 export type ComputeApp = GpuProcess;

@@ -3,8 +3,8 @@
  * Pure functions: no I/O, no processes. Nothing here throws on bad input; a line that
  * cannot be read comes back as `{ ok: false, error }` so the caller can count and skip it.
  */
-import { CLOCK_EVENT_REASON_BITS } from "./clock-event-reasons";
-import type { GpuInfo, GpuMetrics, MetricKey } from "./types";
+import { CLOCK_EVENT_REASON_BITS } from "../../telemetry/clock-event-reasons";
+import type { GpuInfo, GpuMetrics, MetricKey } from "../../telemetry/types";
 
 // ---------------------------------------------------------------------------
 // Field catalogue

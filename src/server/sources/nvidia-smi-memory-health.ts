@@ -4,7 +4,7 @@
  * and a value the card does not report, or reports in a form not understood, is null.
  */
 import { isNotAvailable, splitCsvLine } from "./nvidia-smi-csv";
-import { noMemoryHealth, type GpuMemoryHealth } from "./types";
+import { noMemoryHealth, type GpuMemoryHealth } from "../../telemetry/types";
 
 type CounterKey = Exclude<keyof GpuMemoryHealth, "gpuUuid">;
 

@@ -15,7 +15,7 @@ import { infoFromRow, sampleFromRow } from "./smi-rows";
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
 import { COMPUTE_APPS_QUERY_FIELDS, parseComputeAppsCsv } from "./nvidia-smi-apps";
 import { MEMORY_HEALTH_QUERY_FIELDS, parseMemoryHealthCsv } from "./nvidia-smi-memory-health";
-import { placeholderGpuInfo, type GpuInfo, type GpuMemoryHealth, type GpuProcess, type GpuSample } from "./types";
+import { placeholderGpuInfo, type GpuInfo, type GpuMemoryHealth, type GpuProcess, type GpuSample } from "../../telemetry/types";
 
 /**
  * Reads GPUs through nvidia-smi: the static facts once with a one-shot query,

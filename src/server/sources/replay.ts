@@ -6,7 +6,7 @@ import { parseCsvHeader, parseCsvRow, type CsvColumn, type SmiGpuRow } from "./n
 import { TickSplitter, type RowTick } from "./recording-ticks";
 import { infoFromRow, sampleFromRow } from "./smi-rows";
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
-import type { GpuInfo, GpuSample } from "./types";
+import type { GpuInfo, GpuSample } from "../../telemetry/types";
 
 /**
  * Replays a CSV captured with `nvidia-smi --query-gpu=<fields> --format=csv[,nounits] [-lms N]`

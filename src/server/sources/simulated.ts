@@ -1,5 +1,5 @@
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
-import { noMemoryHealth, type GpuInfo, type GpuMemoryHealth, type GpuMetrics, type GpuProcess, type GpuSample } from "./types";
+import { noMemoryHealth, type GpuInfo, type GpuMemoryHealth, type GpuMetrics, type GpuProcess, type GpuSample } from "../../telemetry/types";
 
 /**
  * Believable GPUs for machines without one, shaped on a real H200

@@ -1,5 +1,5 @@
 import type { SmiGpuRow } from "./nvidia-smi-csv";
-import { METRIC_KEYS, type GpuInfo, type GpuSample } from "./types";
+import { METRIC_KEYS, type GpuInfo, type GpuSample } from "../../telemetry/types";
 
 /**
  * Turns parsed nvidia-smi CSV rows into our shapes. Shared by the live

@@ -1,4 +1,4 @@
-import type { GpuInfo, GpuMemoryHealth, GpuProcess, GpuSample, GpuXidEvent } from "./types";
+import type { GpuInfo, GpuMemoryHealth, GpuProcess, GpuSample, GpuXidEvent } from "../../telemetry/types";
 
 /** What a source reports about itself; shown in every status the API gives. */
 export interface SourceStatus {

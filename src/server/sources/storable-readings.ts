@@ -1,4 +1,4 @@
-import { METRIC_DECIMALS, METRIC_KEYS, type GpuInfo, type GpuSample, type MetricKey } from "./types";
+import { METRIC_DECIMALS, METRIC_KEYS, type GpuInfo, type GpuSample, type MetricKey } from "../../telemetry/types";
 
 /**
  * What storage can hold exactly, checked where a source (or an import) hands a

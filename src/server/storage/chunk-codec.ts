@@ -10,7 +10,7 @@
  * exactly to their declared decimals.
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../sources/types";
+import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
 import { columnScratch, columnsToRows, rowsToColumns, type ChunkRow } from "./chunk-columns";
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 

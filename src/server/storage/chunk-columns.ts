@@ -5,7 +5,7 @@
  * Every key is spelled out: reading `row[key]` with a varying key, allocating one typed array
  * per column, and assigning row keys in a loop were each measurably the slow part of the codec.
  */
-import { METRIC_KEYS, type GpuMetrics, type MetricKey } from "../sources/types";
+import { METRIC_KEYS, type GpuMetrics, type MetricKey } from "../../telemetry/types";
 
 export type ChunkRow = { timestamp: number } & GpuMetrics;
 

@@ -1,4 +1,4 @@
-import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../sources/types";
+import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
 import type { ChunkRow } from "./chunk-columns";
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 

@@ -1,4 +1,4 @@
-import type { MetricKey } from "../sources/types";
+import type { MetricKey } from "../../telemetry/types";
 import type { ChunkRow } from "./chunk-columns";
 import { mergeNewest, type GpuRow } from "./newest-rows";
 import { addRow, emptySummary, mergeEncodedSummary, metricStats, type MetricSummary } from "./metric-summary";

@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
 import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "./metric-summary";
 import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database";
-import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../sources/types";
+import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../../telemetry/types";
 import { describeRejectedValue, storableGpuInfo, storableSample, storableTimestamp, storableValue } from "../sources/storable-readings";
 import { QuarantineWriter } from "./quarantine";
 

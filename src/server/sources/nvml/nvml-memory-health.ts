@@ -1,4 +1,4 @@
-import type { GpuMemoryHealth } from "../types";
+import type { GpuMemoryHealth } from "../../../telemetry/types";
 import { NvmlCode, NvmlEccCounter, NvmlEccError, NvmlRetiredCause, type NvmlAnswer, type NvmlLibrary } from "./nvml-library";
 import type { NvmlGpu, NvmlReadProblem } from "./nvml-reader";
 

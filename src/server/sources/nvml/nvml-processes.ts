@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { GpuProcess } from "../types";
+import type { GpuProcess } from "../../../telemetry/types";
 import { NvmlCode, type NvmlLibrary } from "./nvml-library";
 import type { NvmlGpu, NvmlReadProblem } from "./nvml-reader";
 

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { noMetrics, placeholderGpuInfo, type GpuInfo, type GpuMetrics, type GpuSample } from "../types";
+import { noMetrics, placeholderGpuInfo, type GpuInfo, type GpuMetrics, type GpuSample } from "../../../telemetry/types";
 import { NvmlClock, NvmlCode, type NvmlAnswer, type NvmlDevice, type NvmlLibrary } from "./nvml-library";
 
 /**

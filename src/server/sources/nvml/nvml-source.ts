@@ -1,6 +1,6 @@
 import type { Logger } from "../../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../source";
-import type { GpuMemoryHealth, GpuProcess, GpuXidEvent } from "../types";
+import type { GpuMemoryHealth, GpuProcess, GpuXidEvent } from "../../../telemetry/types";
 import { NvmlCode, openNvmlLibrary, type NvmlLibrary } from "./nvml-library";
 import { readTotalEnergy } from "./nvml-energy";
 import { readMemoryHealth } from "./nvml-memory-health";

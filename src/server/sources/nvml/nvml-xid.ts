@@ -1,6 +1,6 @@
 import type { Logger } from "../../logger";
-import type { GpuXidEvent } from "../types";
-import { xidMeaning } from "../xid-errors";
+import type { GpuXidEvent } from "../../../telemetry/types";
+import { xidMeaning } from "../../../telemetry/xid-errors";
 import { NVML_EVENT_TYPE_XID_CRITICAL_ERROR, NvmlCode, type NvmlEventSet, type NvmlLibrary } from "./nvml-library";
 import type { NvmlGpu } from "./nvml-reader";
 
