@@ -295,6 +295,29 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
     expect(nvml.source.status()).toMatchObject({ badLines: 0, lastError: null, running: true });
   });
 
+  it("keeps recording both GPUs when one answers with the largest values its types hold: what storage cannot hold is counted, the rest stored as read", async () => {
+    const nvml = await startNvml({ FAKE_NVML_GPUS: "2", FAKE_NVML_EXTREME_GPU: "0" });
+    await nvml.stored(40);
+    const status = nvml.status();
+    const stored = nvml.samples();
+    expect(status.writeFailures).toBe(0);
+    for (const tick of groupByTimestamp(stored)) expect(tick.map((s) => s.index).sort()).toEqual([0, 1]);
+    for (const sample of stored.filter((s) => s.index === 1)) expectFixtureValues(sample, 1);
+    // A bitmask of 2^64 - 1 is past what storage holds exactly: missing, and counted once per reading.
+    const extreme = stored.filter((s) => s.index === 0);
+    for (const sample of extreme) expect(sample.clockEventReasons).toBeNull();
+    expect(status.rejectedByField).toEqual([expect.objectContaining({ gpuIndex: 0, field: "clockEventReasons", lastValue: "18446744073709552000" })]);
+    expect(status.rejectedValues).toBeGreaterThanOrEqual(extreme.length);
+    // Everything else is stored as the live view got it.
+    const live = new Map(nvml.snapshots.flatMap((snapshot) => snapshot.samples.filter((s) => s.index === 0).map((s) => [s.timestamp, s] as const)));
+    const compared = extreme.filter((sample) => live.has(sample.timestamp));
+    expect(compared.length).toBeGreaterThan(0);
+    for (const sample of compared) {
+      for (const key of METRIC_KEYS) expect(sample[key], key).toBe(live.get(sample.timestamp)![key]);
+    }
+    expect(compared[0]).toMatchObject({ temperatureC: 4294967295, graphicsClockMhz: 4294967295, gpuUtilizationPct: 4294967295 });
+  });
+
   it("reports a GPU lost mid-run under its own uuid, and an all-Unknown-Error GPU as a fault", async () => {
     const nvml = await startNvml({ FAKE_NVML_GPUS: "2", FAKE_NVML_LOST_GPU: "1", FAKE_NVML_LOST_AFTER: "3" });
     const lost = await waitFor(() => nvml.status().gpus.find((g) => g.state === "lost"), 20_000, "GPU 1 to be lost");

@@ -16,6 +16,8 @@
  *   FAKE_NVML_NOT_SUPPORTED=a,b    these getters answer NOT_SUPPORTED (3) on every GPU
  *   FAKE_NVML_FAIL=a:code,b:code   these getters answer the given code on every GPU
  *   FAKE_NVML_FAN=pct              the fan reads this instead of NOT_SUPPORTED
+ *   FAKE_NVML_EXTREME_GPU=i        GPU i answers every reading with the largest value its type holds
+ *                                  (UINT_MAX, ULLONG_MAX, INT_MAX): what a confused driver could say
  *   FAKE_NVML_LOST_GPU=i           GPU i answers FAKE_NVML_LOST_ERROR (default 15, GPU is lost) to every getter
  *   FAKE_NVML_LOST_AFTER=n         ... once it has answered n temperature reads (default 0: from the start),
  *                                  so it falls off halfway through the n-th tick
@@ -40,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <limits.h>
 
 typedef int nvmlReturn_t;
 
@@ -106,6 +109,7 @@ static int lost_gpu = -1;
 static unsigned int lost_after;
 static nvmlReturn_t lost_error = NVML_ERROR_GPU_IS_LOST;
 static int fan_pct = -1;
+static int extreme_gpu = -1;
 static unsigned long long memory_errors[8];
 static int retired_pages_kept;
 static unsigned int retired_pages[3];
@@ -200,6 +204,10 @@ static void read_processes(const char *text) {
   }
 }
 
+static int extreme(nvmlDevice_t device) {
+  return (int)device->index == extreme_gpu;
+}
+
 /* The answer a getter gives on this device before any value: a knob's error, the lost GPU's, or success. */
 static nvmlReturn_t check(nvmlDevice_t device, const char *getter) {
   if (!initialized) return NVML_ERROR_UNINITIALIZED;
@@ -236,6 +244,7 @@ nvmlReturn_t nvmlInit_v2(void) {
   lost_after = (unsigned int)env_int("FAKE_NVML_LOST_AFTER", 0);
   lost_error = env_int("FAKE_NVML_LOST_ERROR", NVML_ERROR_GPU_IS_LOST);
   fan_pct = env_int("FAKE_NVML_FAN", -1);
+  extreme_gpu = env_int("FAKE_NVML_EXTREME_GPU", -1);
   fail_count = 0;
   read_fail_list(getenv("FAKE_NVML_NOT_SUPPORTED"), NVML_ERROR_NOT_SUPPORTED);
   read_fail_list(getenv("FAKE_NVML_FAIL"), NVML_ERROR_UNKNOWN);
@@ -337,7 +346,7 @@ nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor, unsigned 
   if (result != NVML_SUCCESS) return result;
   device->temperature_reads++;
   if (sensor != 0 || temperature == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-  *temperature = 33 + device->index;
+  *temperature = extreme(device) ? UINT_MAX : 33 + device->index;
   return NVML_SUCCESS;
 }
 
@@ -356,7 +365,7 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t device, int count, nvmlFieldV
     values[i].nvmlReturn = check(device, "memtemp");
     values[i].valueType = NVML_VALUE_TYPE_UNSIGNED_INT;
     values[i].value.ullVal = 0;
-    values[i].value.uiVal = 34 + device->index;
+    values[i].value.uiVal = extreme(device) ? UINT_MAX : 34 + device->index;
   }
   return NVML_SUCCESS;
 }
@@ -365,7 +374,7 @@ nvmlReturn_t nvmlDeviceGetFanSpeed(nvmlDevice_t device, unsigned int *speed) {
   count_call("nvmlDeviceGetFanSpeed");
   nvmlReturn_t result = check(device, "fan");
   if (result != NVML_SUCCESS) return result;
-  *speed = (unsigned int)fan_pct;
+  *speed = extreme(device) ? UINT_MAX : (unsigned int)fan_pct;
   return NVML_SUCCESS;
 }
 
@@ -373,7 +382,7 @@ nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *milliwat
   count_call("nvmlDeviceGetPowerUsage");
   nvmlReturn_t result = check(device, "power");
   if (result != NVML_SUCCESS) return result;
-  *milliwatts = 78831;
+  *milliwatts = extreme(device) ? UINT_MAX : 78831;
   return NVML_SUCCESS;
 }
 
@@ -389,7 +398,7 @@ nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, unsigned int *
   count_call("nvmlDeviceGetEnforcedPowerLimit");
   nvmlReturn_t result = check(device, "powerlimit");
   if (result != NVML_SUCCESS) return result;
-  *milliwatts = 700000;
+  *milliwatts = extreme(device) ? UINT_MAX : 700000;
   return NVML_SUCCESS;
 }
 
@@ -401,7 +410,7 @@ nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t device, int type, unsigned int 
   nvmlReturn_t result = check(device, "clock");
   if (result != NVML_SUCCESS) return result;
   if (type < 0 || type > 3) return NVML_ERROR_INVALID_ARGUMENT;
-  *mhz = CURRENT_CLOCKS[type];
+  *mhz = extreme(device) ? UINT_MAX : CURRENT_CLOCKS[type];
   return NVML_SUCCESS;
 }
 
@@ -410,7 +419,7 @@ nvmlReturn_t nvmlDeviceGetMaxClockInfo(nvmlDevice_t device, int type, unsigned i
   nvmlReturn_t result = check(device, "maxclock");
   if (result != NVML_SUCCESS) return result;
   if (type < 0 || type > 3) return NVML_ERROR_INVALID_ARGUMENT;
-  *mhz = MAX_CLOCKS[type];
+  *mhz = extreme(device) ? UINT_MAX : MAX_CLOCKS[type];
   return NVML_SUCCESS;
 }
 
@@ -418,7 +427,8 @@ nvmlReturn_t nvmlDeviceGetDefaultApplicationsClock(nvmlDevice_t device, int type
   count_call("nvmlDeviceGetDefaultApplicationsClock");
   nvmlReturn_t result = check(device, "baseclock");
   if (result != NVML_SUCCESS) return result;
-  if (type == 0) *mhz = 1980;
+  if (extreme(device) && (type == 0 || type == 2)) *mhz = UINT_MAX;
+  else if (type == 0) *mhz = 1980;
   else if (type == 2) *mhz = 3201;
   else return NVML_ERROR_NOT_SUPPORTED;
   return NVML_SUCCESS;
@@ -427,7 +437,7 @@ nvmlReturn_t nvmlDeviceGetDefaultApplicationsClock(nvmlDevice_t device, int type
 static nvmlReturn_t clock_reasons(nvmlDevice_t device, unsigned long long *reasons) {
   nvmlReturn_t result = check(device, "reasons");
   if (result != NVML_SUCCESS) return result;
-  *reasons = 0x1ULL;
+  *reasons = extreme(device) ? ULLONG_MAX : 0x1ULL;
   return NVML_SUCCESS;
 }
 
@@ -447,8 +457,8 @@ nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_
   count_call("nvmlDeviceGetUtilizationRates");
   nvmlReturn_t result = check(device, "utilization");
   if (result != NVML_SUCCESS) return result;
-  utilization->gpu = 0;
-  utilization->memory = 0;
+  utilization->gpu = extreme(device) ? UINT_MAX : 0;
+  utilization->memory = extreme(device) ? UINT_MAX : 0;
   return NVML_SUCCESS;
 }
 
@@ -456,8 +466,8 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t *memory) 
   count_call("nvmlDeviceGetMemoryInfo");
   nvmlReturn_t result = check(device, "memory");
   if (result != NVML_SUCCESS) return result;
-  memory->total = TOTAL_BYTES;
-  memory->used = RESERVED_BYTES;
+  memory->total = extreme(device) ? ULLONG_MAX : TOTAL_BYTES;
+  memory->used = extreme(device) ? ULLONG_MAX : RESERVED_BYTES;
   memory->free = TOTAL_BYTES - RESERVED_BYTES;
   return NVML_SUCCESS;
 }
@@ -468,9 +478,9 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t *me
   nvmlReturn_t result = check(device, "memory");
   if (result != NVML_SUCCESS) return result;
   if (memory->version != NVML_MEMORY_V2_VERSION) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
-  memory->total = TOTAL_BYTES;
+  memory->total = extreme(device) ? ULLONG_MAX : TOTAL_BYTES;
   memory->reserved = RESERVED_BYTES;
-  memory->used = 0;
+  memory->used = extreme(device) ? ULLONG_MAX : 0;
   memory->free = TOTAL_BYTES - RESERVED_BYTES;
   return NVML_SUCCESS;
 }
@@ -480,7 +490,7 @@ nvmlReturn_t nvmlDeviceGetPerformanceState(nvmlDevice_t device, int *state) {
   count_call("nvmlDeviceGetPerformanceState");
   nvmlReturn_t result = check(device, "pstate");
   if (result != NVML_SUCCESS) return result;
-  *state = 0;
+  *state = extreme(device) ? INT_MAX : 0;
   return NVML_SUCCESS;
 }
 
