@@ -1,10 +1,16 @@
 import Database from "better-sqlite3";
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
-import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "./metric-summary";
+import { encodeSummary, summarizeRows } from "./metric-summary";
+import { DecodedChunks } from "./decoded-chunks";
+import { RollupTier } from "./rollup-tiers";
+import { prepareStoreStatements, RECENT_COLUMNS, type StoreStatements } from "./store-statements";
 import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database";
 import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../../telemetry/types";
 import { describeRejectedValue, storableGpuInfo, storableSample, storableTimestamp, storableValue } from "../sources/storable-readings";
 import { QuarantineWriter } from "./quarantine";
+import { DAY_MS, HOUR_MS, slotStart } from "./time-slots";
+
+export { DAY_MS, HOUR_MS, slotStart } from "./time-slots";
 
 /**
  * The sample store. New samples go to `RecentSample` as plain rows on every
@@ -24,13 +30,10 @@ export interface StoreOptions {
   slotMs: number;
 }
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
 const DAILY_MIGRATION = "_daily_rollups";
 const SUMMARIES_MIGRATION = "_chunk_summaries_hourly_rollups";
 export const DEFAULT_STORE_OPTIONS: StoreOptions = { chunkMaxRows: 3600, slotMs: 600_000 };
 
-export const slotStart = (timestamp: number, slotMs: number) => Math.floor(timestamp / slotMs) * slotMs;
 
 export interface StoredSample extends GpuMetrics {
   gpuId: number;
@@ -91,7 +94,6 @@ export interface SampleRange {
   gpuIds?: number[];
 }
 
-const RECENT_COLUMNS = ["gpuId", "ts", ...METRIC_KEYS] as const;
 
 /** Sealed chunks read per query while walking a range. */
 const CHUNK_PAGE = 16;
@@ -122,12 +124,11 @@ export class TelemetryStore {
   private readonly gpuIdsByUuid = new Map<string, number>();
   private readonly gpusById = new Map<number, StoredGpu>();
   private readonly openRows = new Map<number, OpenRows>();
-  private readonly decodedChunks = new Map<number, readonly ChunkRow[]>();
-  private decodedRows = 0;
+  private readonly decodedChunks = new DecodedChunks(DECODED_ROWS_KEPT);
   private readonly persistedLastSeen = new Map<number, number>();
   private readonly hourly: RollupTier;
   private readonly daily: RollupTier;
-  private readonly statements;
+  private readonly statements: StoreStatements;
   private readonly quarantine: QuarantineWriter;
   /** One GPU's part of a write, in a savepoint: a failure there is that GPU's alone. */
   private readonly persistGpuRows: (gpuId: number, open: OpenRows) => OpenRows;
@@ -139,70 +140,9 @@ export class TelemetryStore {
     readonly options: StoreOptions,
   ) {
     if (HOUR_MS % options.slotMs !== 0) throw new Error(`slotMs must divide an hour (got ${options.slotMs})`);
-    this.hourly = rollupTier(db, "HourlyRollup", "hourStart", HOUR_MS);
-    this.daily = rollupTier(db, "DailyRollup", "dayStart", DAY_MS);
-    const placeholders = RECENT_COLUMNS.map(() => "?").join(", ");
-    this.statements = {
-      insertRecent: db.prepare(
-        `INSERT INTO RecentSample (${RECENT_COLUMNS.map((c) => `"${c}"`).join(", ")}) VALUES (${placeholders})`,
-      ),
-      deleteRecentUpTo: db.prepare(`DELETE FROM RecentSample WHERE gpuId = ? AND id <= ?`),
-      deleteRecent: db.prepare(`DELETE FROM RecentSample WHERE id = ?`),
-      rewriteRecent: db.prepare(`UPDATE RecentSample SET ${METRIC_KEYS.map((c) => `"${c}" = ?`).join(", ")} WHERE id = ?`),
-      insertChunk: db.prepare(
-        `INSERT INTO SampleChunk (gpuId, startTs, endTs, rowCount, data, summary) VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
-      chunkSummariesIn: db.prepare(
-        `SELECT startTs, rowCount, summary FROM SampleChunk
-         WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
-      ),
-      chunksStartingIn: db.prepare(
-        `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
-         WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ? ORDER BY startTs, id`,
-      ),
-      firstChunkIn: db.prepare(
-        `SELECT startTs FROM SampleChunk WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs <= ?
-         ORDER BY startTs LIMIT 1`,
-      ),
-      lastChunkIn: db.prepare(
-        `SELECT endTs FROM SampleChunk WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs <= ?
-         ORDER BY startTs DESC LIMIT 1`,
-      ),
-      sealedCountsByGpu: db.prepare(`SELECT gpuId, sum(rowCount) AS records FROM DailyRollup GROUP BY gpuId`),
-      // Two subqueries, so that each is one seek of the (gpuId, startTs) index.
-      sealedStarts: db.prepare(
-        `SELECT (SELECT min(startTs) FROM SampleChunk WHERE gpuId = @gpuId) AS first, (SELECT max(startTs) FROM SampleChunk WHERE gpuId = @gpuId) AS last`,
-      ),
-      lastEndFrom: db.prepare(`SELECT max(endTs) FROM SampleChunk WHERE gpuId = ? AND startTs >= ?`).pluck(),
-      insertGpu: db.prepare(
-        `INSERT INTO Gpu (uuid, "index", name, memoryTotalMib, powerLimitW, maxGraphicsClockMhz,
-           maxMemoryClockMhz, baseClockMhz, driverVersion, firstSeen, lastSeen)
-         VALUES (@uuid, @index, @name, @memoryTotalMib, @powerLimitW, @maxGraphicsClockMhz,
-           @maxMemoryClockMhz, @baseClockMhz, @driverVersion, @firstSeen, @lastSeen)
-         ON CONFLICT(uuid) DO UPDATE SET "index" = excluded."index", name = excluded.name,
-           memoryTotalMib = excluded.memoryTotalMib, powerLimitW = excluded.powerLimitW,
-           maxGraphicsClockMhz = excluded.maxGraphicsClockMhz, maxMemoryClockMhz = excluded.maxMemoryClockMhz,
-           baseClockMhz = excluded.baseClockMhz, driverVersion = excluded.driverVersion
-         RETURNING id, firstSeen`,
-      ),
-      touchGpu: db.prepare(`UPDATE Gpu SET lastSeen = max(lastSeen, ?) WHERE id = ?`),
-      lastChunkId: db.prepare(`SELECT coalesce(max(id), 0) FROM SampleChunk`).pluck(),
-      chunkData: db.prepare(`SELECT id, data FROM SampleChunk WHERE id IN (SELECT value FROM json_each(?))`),
-      chunksOldestFirst: db.prepare(
-        // Walking the startTs index in order reads only the chunks returned; letting
-        // SQLite pick the (gpuId, startTs) index instead sorts every blob in the range.
-        `SELECT id, gpuId, startTs, endTs FROM SampleChunk INDEXED BY SampleChunk_startTs_idx
-         WHERE gpuId IN (SELECT value FROM json_each(@gpuIds)) AND endTs >= @from AND startTs <= @to AND id <= @lastId
-           AND startTs >= @afterTs AND (startTs > @afterTs OR id > @afterId)
-         ORDER BY startTs, id LIMIT @limit`,
-      ),
-      chunksNewestFirst: db.prepare(
-        `SELECT id, gpuId, startTs, endTs FROM SampleChunk INDEXED BY SampleChunk_startTs_idx
-         WHERE gpuId IN (SELECT value FROM json_each(@gpuIds)) AND endTs >= @from AND startTs <= @to AND id <= @lastId
-           AND startTs <= @afterTs AND (startTs < @afterTs OR id < @afterId)
-         ORDER BY startTs DESC, id DESC LIMIT @limit`,
-      ),
-    };
+    this.hourly = new RollupTier(db, "HourlyRollup", "hourStart", HOUR_MS);
+    this.daily = new RollupTier(db, "DailyRollup", "dayStart", DAY_MS);
+    this.statements = prepareStoreStatements(db);
     this.quarantine = new QuarantineWriter(db);
     this.persistGpuRows = db.transaction((gpuId: number, open: OpenRows) => {
       const left = this.sealFullChunks(gpuId, open);
@@ -453,13 +393,8 @@ export class TelemetryStore {
 
   /** Folds a sealed chunk's summary into its hour's and its day's rollup. */
   private addToRollups(gpuId: number, chunkStart: number, rowCount: number, summary: Float64Array) {
-    for (const tier of [this.hourly, this.daily]) {
-      const start = slotStart(chunkStart, tier.periodMs);
-      const existing = tier.get.get(gpuId, start) as { rowCount: number; summary: Buffer } | undefined;
-      const merged = Float64Array.from(summary);
-      if (existing) mergeEncodedSummary(merged, existing.summary);
-      tier.put.run(gpuId, start, rowCount + (existing?.rowCount ?? 0), encodeSummary(merged));
-    }
+    this.hourly.add(gpuId, chunkStart, rowCount, summary);
+    this.daily.add(gpuId, chunkStart, rowCount, summary);
   }
 
   /** Days that had hourly rollups before daily ones existed get theirs once, at open. */
@@ -526,7 +461,7 @@ export class TelemetryStore {
       const contents = this.contentsOf(page);
       for (const [i, chunk] of page.entries()) {
         const content = contents[i];
-        const rows = "data" in content ? this.decoded(content) : content;
+        const rows = "data" in content ? this.decodedChunks.decode(content) : content;
         yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows, sealed: true };
       }
       if (page.length < CHUNK_PAGE) break;
@@ -544,43 +479,12 @@ export class TelemetryStore {
    * (the newest ones, which dashboards ask for) cost no blob read.
    */
   private contentsOf(page: readonly ChunkExtent[]): Array<readonly ChunkRow[] | ChunkData> {
-    const kept = page.map((chunk) => this.keptRows(chunk.id));
+    const kept = page.map((chunk) => this.decodedChunks.kept(chunk.id));
     const missing = page.filter((_, i) => kept[i] === undefined).map((chunk) => chunk.id);
     // Read right after the page, with no write in between: every chunk of the page is there.
     const read = missing.length === 0 ? [] : (this.statements.chunkData.all(JSON.stringify(missing)) as ChunkData[]);
     const byId = new Map(read.map((chunk) => [chunk.id, chunk]));
     return page.map((chunk, i) => kept[i] ?? byId.get(chunk.id)!);
-  }
-
-  /**
-   * A sealed chunk's rows, decoded once while it stays among the most recently
-   * read: chunks never change and their ids are never reused, and dashboards ask
-   * for the same newest window every few seconds. Callers must not modify the rows.
-   */
-  private decoded(chunk: ChunkData): readonly ChunkRow[] {
-    const cached = this.keptRows(chunk.id);
-    if (cached) return cached;
-    const rows = decodeChunk(chunk.data);
-    this.decodedChunks.set(chunk.id, rows);
-    this.decodedRows += rows.length;
-    // The least recently read go first; the one just decoded always stays.
-    for (const [id, old] of this.decodedChunks) {
-      if (this.decodedRows <= DECODED_ROWS_KEPT || id === chunk.id) break;
-      this.decodedChunks.delete(id);
-      this.decodedRows -= old.length;
-    }
-    return rows;
-  }
-
-  /** A chunk's decoded rows if they are kept, marked as just read. */
-  private keptRows(id: number): readonly ChunkRow[] | undefined {
-    const rows = this.decodedChunks.get(id);
-    if (rows) {
-      // Map order is the recency order: move it to the end.
-      this.decodedChunks.delete(id);
-      this.decodedChunks.set(id, rows);
-    }
-    return rows;
   }
 
   /** Encoded summaries (metric-summary.ts) of the sealed chunks whose slot starts in [from, to). */
@@ -599,7 +503,7 @@ export class TelemetryStore {
   *chunksStartingIn(gpuIds: number[], from: number, to: number): Generator<SampleBlock> {
     if (from >= to) return;
     for (const chunk of this.statements.chunksStartingIn.iterate(JSON.stringify(gpuIds), from, to) as Iterable<ChunkRecord>) {
-      yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decoded(chunk), sealed: true };
+      yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decodedChunks.decode(chunk), sealed: true };
     }
   }
 
@@ -629,23 +533,13 @@ export class TelemetryStore {
 
   /** Recomputes an hour's rollup from the chunks left in it (after pruning some of them). */
   rebuildRollup(gpuId: number, hourStart: number) {
-    this.resum(this.hourly, gpuId, hourStart, this.chunkSummaries([gpuId], hourStart, hourStart + HOUR_MS));
+    this.hourly.resum(gpuId, hourStart, this.chunkSummaries([gpuId], hourStart, hourStart + HOUR_MS));
     this.rebuildDailyRollup(gpuId, slotStart(hourStart, DAY_MS));
   }
 
   /** Recomputes a day's rollup from the hourly rollups left in it. */
   rebuildDailyRollup(gpuId: number, dayStart: number) {
-    this.resum(this.daily, gpuId, dayStart, this.hourlyRollups([gpuId], dayStart, dayStart + DAY_MS));
-  }
-
-  private resum(tier: RollupTier, gpuId: number, start: number, parts: Array<{ rowCount: number; summary: Buffer }>) {
-    if (parts.length === 0) {
-      tier.remove.run(gpuId, start);
-      return;
-    }
-    const total = emptySummary();
-    for (const part of parts) mergeEncodedSummary(total, part.summary);
-    tier.put.run(gpuId, start, parts.reduce((n, p) => n + p.rowCount, 0), encodeSummary(total));
+    this.daily.resum(gpuId, dayStart, this.hourlyRollups([gpuId], dayStart, dayStart + DAY_MS));
   }
 
   /** Encoded daily rollups with dayStart in [from, to). */
@@ -727,31 +621,6 @@ export class TelemetryStore {
       this.db.close();
     }
   }
-}
-
-/** Statements of one rollup table (hourly or daily); the tables share their shape. */
-interface RollupTier {
-  periodMs: number;
-  get: Database.Statement;
-  put: Database.Statement;
-  remove: Database.Statement;
-  within: Database.Statement;
-}
-
-function rollupTier(db: SqliteDatabase, table: string, startColumn: string, periodMs: number): RollupTier {
-  return {
-    periodMs,
-    get: db.prepare(`SELECT rowCount, summary FROM ${table} WHERE gpuId = ? AND ${startColumn} = ?`),
-    put: db.prepare(
-      `INSERT INTO ${table} (gpuId, ${startColumn}, rowCount, summary) VALUES (?, ?, ?, ?)
-       ON CONFLICT (gpuId, ${startColumn}) DO UPDATE SET rowCount = excluded.rowCount, summary = excluded.summary`,
-    ),
-    remove: db.prepare(`DELETE FROM ${table} WHERE gpuId = ? AND ${startColumn} = ?`),
-    within: db.prepare(
-      `SELECT ${startColumn}, rowCount, summary FROM ${table}
-       WHERE gpuId IN (SELECT value FROM json_each(?)) AND ${startColumn} >= ? AND ${startColumn} < ?`,
-    ),
-  };
 }
 
 function blockOfRows(gpu: StoredGpu, rows: ChunkRow[]): SampleBlock {
