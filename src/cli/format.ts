@@ -1,14 +1,6 @@
-/** How the command line writes sizes, counts, times and durations. */
+/** How the command line writes counts, times and durations (sizes: src/telemetry/format-bytes.ts). */
 
 export const formatCount = (n: number) => n.toLocaleString("en");
-
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null) return "unknown size";
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}
 
 /** 850 ms, 12.3 s, 4m05s, 3h07m, 12d04h. */
 export function formatDuration(ms: number): string {

@@ -1,3 +1,4 @@
+import { formatBytes } from "../telemetry/format-bytes";
 /**
  * Display units. `null` means the card did not report the value, so it reads
  * "n/a" and is never shown as 0.
@@ -26,17 +27,7 @@ export const mibToGib = (mib: number | null | undefined): number | null =>
 export const gibFromMib = (mib: number | null | undefined, digits = 1) => withUnit(num(mibToGib(mib), digits), "GiB");
 
 /** Bytes in the binary unit that keeps 1-4 significant digits. */
-export function bytes(value: number | null | undefined): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return NA;
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let scaled = value;
-  let unit = 0;
-  while (Math.abs(scaled) >= 1024 && unit < units.length - 1) {
-    scaled /= 1024;
-    unit++;
-  }
-  return `${scaled.toFixed(unit === 0 || scaled >= 100 ? 0 : 1)} ${units[unit]}`;
-}
+export const bytes = (value: number | null | undefined) => formatBytes(value, NA);
 
 export const integer = (value: number | null | undefined) =>
   value === null || value === undefined ? NA : Math.round(value).toLocaleString("en-US");

@@ -1,4 +1,5 @@
 import { ConfigError, isLoopbackHost, loadConfig } from "./config";
+import { formatBytes } from "../telemetry/format-bytes";
 import { createLogger } from "./logger";
 import { startServer } from "./http-server";
 import { ListenError } from "./listen";
@@ -59,7 +60,7 @@ async function main() {
       dbBytes: db.fileBytes,
       dbAvailable: db.available,
     },
-    `nvidia-oc listening on ${server.url} (source: ${source.detail}; database: ${db.path}, ${formatBytes(db.fileBytes)})`,
+    `nvidia-oc listening on ${server.url} (source: ${source.detail}; database: ${db.path}, ${formatBytes(db.fileBytes, "unavailable")})`,
   );
 
   let stopping = false;
@@ -79,12 +80,6 @@ async function main() {
   };
   onSignal = (signal) => void stop(signal);
   if (requestedStop !== null) onSignal(requestedStop);
-}
-
-function formatBytes(bytes: number | null): string {
-  if (bytes === null) return "unavailable";
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 main().catch((error) => {

@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
 import { exportInput } from "../../server/routers/inputs";
 import { badFlag, CommandFailure, defineCommand } from "../command";
-import { formatBytes } from "../format";
+import { formatBytes } from "../../telemetry/format-bytes";
 import { flagsRefused, GPU_OPTIONS, gpuInputOf, numberFlag } from "../gpu-flags";
 import { networkCode, noAnswer, refusedToken, timedOut, unreachable } from "../server-failure";
 import { authorization, SERVER_OPTIONS, serverTarget, type ServerTarget } from "../server-target";
