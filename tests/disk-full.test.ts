@@ -119,7 +119,7 @@ describe("a full disk under the collector (max_page_count on the writer's connec
     store.db.pragma(`max_page_count = ${uncapped}`);
     expect(store.writeSamples(samples, infoLookup(infos))).toBe(samples.length);
     expect(store.gpus().map((g) => g.index)).toEqual([0, 1, 2]);
-    expect([...store.countSamples().values()]).toEqual([2000, 2000, 2000]);
+    expect([...store.sampleTotals().values()].map((t) => t.records)).toEqual([2000, 2000, 2000]);
     await storage.close();
   });
 });

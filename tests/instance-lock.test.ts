@@ -77,7 +77,7 @@ describe("one recorder per database", () => {
     await winner.stop();
     const storedByWinner = (await stoppedLine(winner)).stored as number;
     const { store } = TelemetryStore.open(dbPath);
-    const inFile = [...store.countSamples().values()].reduce((a, b) => a + b, 0);
+    const inFile = [...store.sampleTotals().values()].map((t) => t.records).reduce((a, b) => a + b, 0);
     store.close();
     expect(inFile).toBe(storedByWinner);
   });

@@ -22,7 +22,7 @@ async function start(env: Record<string, string>) {
 const storedSamples = (dbPath: string) => {
   const { store } = TelemetryStore.open(dbPath);
   try {
-    return [...store.countSamples().values()].reduce((a, b) => a + b, 0);
+    return [...store.sampleTotals().values()].map((t) => t.records).reduce((a, b) => a + b, 0);
   } finally {
     store.close();
   }

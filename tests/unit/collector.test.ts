@@ -67,7 +67,7 @@ describe("collector", () => {
 
     db.exec(recentSchema);
     expect(collector.flush()).toBe(20);
-    expect([...storage.requireStore().countSamples().values()]).toEqual([10, 10]);
+    expect([...storage.requireStore().sampleTotals().values()].map((t) => t.records)).toEqual([10, 10]);
     await collector.stop();
     await storage.close();
   });

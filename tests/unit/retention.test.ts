@@ -8,7 +8,7 @@ import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 const DAY = 86_400_000;
-const total = (store: TelemetryStore) => [...store.countSamples().values()].reduce((a, b) => a + b, 0);
+const total = (store: TelemetryStore) => [...store.sampleTotals().values()].map((t) => t.records).reduce((a, b) => a + b, 0);
 
 describe("retention and the size cap", () => {
   it("deletes whole chunks past the retention window and reports the count", () => {

@@ -48,11 +48,11 @@ describe("TelemetryStore", () => {
       expect(metricsOf(stored!)).toEqual(metricsOf(s));
     }
     expect(byKey.get(`${samples[5].uuid}@${samples[5].timestamp}`)!.temperatureC).toBeNull();
-    expect([...reopened.countSamples().values()]).toEqual([137, 137]);
+    expect([...reopened.sampleTotals().values()].map((t) => t.records)).toEqual([137, 137]);
     // More writes after reopening keep sealing from where it left off.
     const more = simulatedSamples({ gpus: 2, count: 20, start: 1_700_000_200_000 });
     reopened.writeSamples(more.samples, infoLookup(more.infos));
-    expect([...reopened.countSamples().values()]).toEqual([157, 157]);
+    expect([...reopened.sampleTotals().values()].map((t) => t.records)).toEqual([157, 157]);
     expect(reopened.db.prepare("SELECT count(*) FROM SampleChunk").pluck().get()).toBe(6);
     reopened.close();
   });
@@ -91,7 +91,7 @@ describe("TelemetryStore", () => {
     samples[41] = { ...samples[41], timestamp: samples[10].timestamp };
     const { store } = TelemetryStore.open(path.join(dir, "clock.db"), options);
     store.writeSamples(samples, infoLookup(infos));
-    expect([...store.countSamples().values()]).toEqual([60]);
+    expect([...store.sampleTotals().values()].map((t) => t.records)).toEqual([60]);
     expect(store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER }).filter((r) => r.timestamp === samples[10].timestamp)).toHaveLength(3);
     store.close();
   });

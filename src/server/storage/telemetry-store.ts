@@ -559,17 +559,6 @@ export class TelemetryStore {
     return out.sort((a, b) => a.timestamp - b.timestamp || a.index - b.index);
   }
 
-  /** Stored samples per GPU id (sealed and open). */
-  countSamples(): Map<number, number> {
-    const counts = new Map<number, number>();
-    const sealed = this.db
-      .prepare(`SELECT gpuId, sum(rowCount) AS n FROM SampleChunk GROUP BY gpuId`)
-      .all() as Array<{ gpuId: number; n: number }>;
-    for (const { gpuId, n } of sealed) counts.set(gpuId, n);
-    for (const [gpuId, open] of this.openRows) counts.set(gpuId, (counts.get(gpuId) ?? 0) + open.rows.length);
-    return counts;
-  }
-
   /**
    * Per GPU id: samples stored (sealed and open), the oldest and the newest.
    * Counts come from the daily rollups and the ends from index seeks, so this
