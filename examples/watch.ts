@@ -1,4 +1,6 @@
-import { createTelemetryClient } from "nvidia-oc/client";
+// In a project that installed nvidia-oc: `from "nvidia-oc/client"`. Here, the client's source:
+// the package's export is the compiled client, built only by `npm pack`.
+import { createTelemetryClient } from "../src/client/telemetry-client";
 
 /**
  * Prints each GPU's statistics of the last hour, then every live snapshot as it

@@ -35,11 +35,20 @@ beforeAll(() => {
 }, 600_000);
 
 describe("the npm package", () => {
-  it("carries the built pages, the server and the command line, and no sources, tests, fixtures or bench data", () => {
-    for (const file of ["dist/server.mjs", "dist/cli.mjs", ".next/BUILD_ID", "bin/nvidia-oc.mjs", "prisma/migrations/migration_lock.toml", "deploy/systemd/nvidia-oc.service"]) {
+  it("carries the built pages, the server, the command line and the compiled client, and no sources, tests, fixtures or bench data", () => {
+    for (const file of ["dist/server.mjs", "dist/cli.mjs", "dist/client/index.js", "dist/client/index.d.ts", ".next/BUILD_ID", "bin/nvidia-oc.mjs", "prisma/migrations/migration_lock.toml", "deploy/systemd/nvidia-oc.service"]) {
       expect(packed, file).toContain(file);
     }
     expect(packed.filter((file) => /^(src|tests|bench|\.ci)\/|^\.next\/cache\/|\.db$/.test(file))).toEqual([]);
+  });
+
+  it("lets another project import the compiled client as nvidia-oc/client", () => {
+    const project = path.join(dir, "client-user");
+    fs.mkdirSync(path.join(project, "node_modules"), { recursive: true });
+    fs.symlinkSync(path.join(prefix, "lib", "node_modules", "nvidia-oc"), path.join(project, "node_modules", "nvidia-oc"), "dir");
+    const script = `import { createTelemetryClient } from "nvidia-oc/client";\nconsole.log(typeof createTelemetryClient("http://127.0.0.1:1").telemetry.stats.query);\n`;
+    fs.writeFileSync(path.join(project, "main.mjs"), script);
+    expect(run(process.execPath, ["main.mjs"], project).trim()).toBe("function");
   });
 
   it("prints its version", () => {

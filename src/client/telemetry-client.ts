@@ -1,4 +1,4 @@
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
 import { EventSource } from "eventsource";
 import type { AppRouter } from "../server/routers/_app";
 
@@ -15,7 +15,7 @@ import type { AppRouter } from "../server/routers/_app";
  * A server started with NVOC_TOKEN needs `{ token }`: it is sent as a Bearer
  * header on every request and stream. `{ timeoutMs }` bounds each query and mutation.
  */
-export function createTelemetryClient(url: string, options: { token?: string; timeoutMs?: number } = {}) {
+export function createTelemetryClient(url: string, options: { token?: string | undefined; timeoutMs?: number | undefined } = {}): TRPCClient<AppRouter> {
   const endpoint = `${url.replace(/\/+$/, "")}/api/trpc`;
   const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   const { timeoutMs } = options;
