@@ -1,11 +1,11 @@
+import type Database from "better-sqlite3";
 import { METRIC_KEYS } from "../../telemetry/types";
-import type { SqliteDatabase } from "./database";
 
 /** The columns of a RecentSample row, as insertRecent takes them. */
 export const RECENT_COLUMNS = ["gpuId", "ts", ...METRIC_KEYS] as const;
 
 /** Every statement the sample store runs, prepared once per open database. */
-export function prepareStoreStatements(db: SqliteDatabase) {
+export function prepareStoreStatements(db: Database.Database): StoreStatements {
   const placeholders = RECENT_COLUMNS.map(() => "?").join(", ");
   return {
     insertRecent: db.prepare(
@@ -71,4 +71,24 @@ export function prepareStoreStatements(db: SqliteDatabase) {
   };
 }
 
-export type StoreStatements = ReturnType<typeof prepareStoreStatements>;
+/** Named so that declarations can be emitted for it (the client build emits the whole program). */
+export interface StoreStatements {
+  insertRecent: Database.Statement;
+  deleteRecentUpTo: Database.Statement;
+  deleteRecent: Database.Statement;
+  rewriteRecent: Database.Statement;
+  insertChunk: Database.Statement;
+  chunkSummariesIn: Database.Statement;
+  chunksStartingIn: Database.Statement;
+  firstChunkIn: Database.Statement;
+  lastChunkIn: Database.Statement;
+  sealedCountsByGpu: Database.Statement;
+  sealedStarts: Database.Statement;
+  lastEndFrom: Database.Statement;
+  insertGpu: Database.Statement;
+  touchGpu: Database.Statement;
+  lastChunkId: Database.Statement;
+  chunkData: Database.Statement;
+  chunksOldestFirst: Database.Statement;
+  chunksNewestFirst: Database.Statement;
+}
