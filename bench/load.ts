@@ -16,10 +16,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { createTelemetryClient } from "../src/client/telemetry-client";
-import { createLogger } from "../src/server/logger";
-import { DEFAULT_WATER_MARKS } from "../src/server/storage/retention";
-import { StorageManager } from "../src/server/storage/storage-manager";
 import { percentile, procStat, startServer } from "./lib/process";
+import { largestGap, storedTimes } from "./lib/stored-gaps";
 
 const { values } = parseArgs({
   options: {
@@ -126,22 +124,8 @@ for (const sub of subscribers) sub.close();
 await server.stop();
 
 // Every GPU's stored samples over the run: the largest step between two in a row.
-const storage = new StorageManager({
-  dbPath,
-  policy: { retentionMs: 90 * 86_400_000, maxBytes: 2 ** 40, ...DEFAULT_WATER_MARKS },
-  pruneIntervalMs: HOUR,
-  log: createLogger("silent"),
-});
-storage.open();
-const stored = storage.requireStore().readSamples({ from: startedAt, to: endedAt });
-await storage.close();
-const byGpu = new Map<number, number[]>();
-for (const s of stored) (byGpu.get(s.index) ?? byGpu.set(s.index, []).get(s.index)!).push(s.timestamp);
-let largestGap = 0;
-for (const times of byGpu.values()) {
-  times.sort((a, b) => a - b);
-  for (let i = 1; i < times.length; i++) largestGap = Math.max(largestGap, times[i] - times[i - 1]);
-}
+const stored = await storedTimes(dbPath, startedAt, endedAt);
+const largest = largestGap(stored.byGpu);
 
 const fmt = (n: number, digits = 1) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const expectedEvents = (seconds * 1000) / INTERVAL_MS;
@@ -159,7 +143,7 @@ const lines = [
   ...[...latencies].map(([name, times]) => `| ${name} (ms, p50 / p95) | ${times.length ? `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}` : "none answered"} |`),
   `| server CPU over the run | ${fmt(((after.cpuSeconds - before.cpuSeconds) / ((endedAt - startedAt) / 1000)) * 100)} % of one core |`,
   `| server peak RSS | ${fmt(peakRss / 2 ** 20, 0)} MB |`,
-  `| stored samples / largest gap between two of a GPU | ${stored.length.toLocaleString("en")} / ${fmt(largestGap / 1000, 2)} s (limit ${fmt((2 * INTERVAL_MS) / 1000, 0)} s) |`,
+  `| stored samples / largest gap between two of a GPU | ${stored.count.toLocaleString("en")} / ${fmt(largest / 1000, 2)} s (limit ${fmt((2 * INTERVAL_MS) / 1000, 0)} s) |`,
 ];
 console.log(lines.join("\n"));
 if (errors.length) console.error(`errors:\n  ${errors.join("\n  ")}`);
@@ -178,5 +162,5 @@ if (values.write) {
   fs.writeFileSync(target, text);
 }
 fs.rmSync(workDir, { recursive: true, force: true });
-const failed = errors.length > 0 || largestGap > 2 * INTERVAL_MS || stored.length === 0;
+const failed = errors.length > 0 || largest > 2 * INTERVAL_MS || stored.count === 0;
 process.exit(failed ? 1 : 0);
