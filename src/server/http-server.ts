@@ -23,7 +23,8 @@ import { applyHeaders, securityHeaders } from "./security-headers";
 import { acquireInstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
-import { createContextInner, type Services } from "./trpc/context";
+import { MAX_BATCH_CALLS } from "./request-limits";
+import { createRequestContext, type Services } from "./trpc/context";
 import { MAX_BODY_BYTES } from "./trpc/trpc";
 
 /**
@@ -70,7 +71,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     router: appRouter,
     basePath: TRPC_PREFIX,
     maxBodySize: MAX_BODY_BYTES,
-    createContext: () => createContextInner(services),
+    maxBatchSize: MAX_BATCH_CALLS,
+    createContext: ({ info }) => createRequestContext(services, info),
     onError({ error, path: procedure }) {
       if (error.code === "INTERNAL_SERVER_ERROR") log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
     },

@@ -3,7 +3,10 @@ import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { GpuProcesses } from "../collector/gpu-processes";
 import type { GpuXidErrors } from "../collector/gpu-xid-errors";
 import type { Config } from "../config";
+import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { StorageManager } from "../storage/storage-manager";
+import { checkRequestBudget } from "./request-budget";
+import { createTurns, type Turns } from "./turns";
 
 /** The services every procedure may use; HTTP adapters wrap this per request. */
 export interface Services {
@@ -16,8 +19,15 @@ export interface Services {
   startedAt: number;
 }
 
-export type Context = Services;
+/** The services, and what belongs to one request: the order its calls take turns in. */
+export type Context = Services & { turns: Turns };
 
 export function createContextInner(services: Services): Context {
-  return services;
+  return { ...services, turns: createTurns() };
+}
+
+/** The context of one HTTP request, once it has been found within the request budget. */
+export async function createRequestContext(services: Services, info: TRPCRequestInfo): Promise<Context> {
+  await checkRequestBudget(info);
+  return createContextInner(services);
 }

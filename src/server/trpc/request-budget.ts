@@ -1,0 +1,56 @@
+import { TRPCError } from "@trpc/server";
+import type { TRPCRequestInfo } from "@trpc/server/http";
+import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_VALUES_PER_REQUEST } from "../request-limits";
+import { historyInput, seriesInput } from "../routers/inputs";
+
+/**
+ * Adds up what the calls of one request ask for before any of them runs, and
+ * refuses the whole request (413) when the total is over the budget: the answer
+ * of a batch is built in memory at once, so its size is what has to be bounded.
+ * Inputs that do not parse cost nothing here; their calls are refused on their own.
+ */
+
+interface Measure {
+  /** What is counted, in the words of the refusal. */
+  unit: string;
+  limit: number;
+  costOf: Partial<Record<string, (rawInput: unknown) => number>>;
+}
+
+const MEASURES: Measure[] = [
+  {
+    unit: "records",
+    limit: MAX_RECORDS_PER_REQUEST,
+    costOf: { "telemetry.history": (raw) => historyInput.safeParse(raw).data?.limit ?? 0 },
+  },
+  {
+    unit: "series values (points × metrics)",
+    limit: MAX_SERIES_VALUES_PER_REQUEST,
+    costOf: {
+      "telemetry.series": (raw) => {
+        const input = seriesInput.safeParse(raw).data;
+        return input ? input.maxPoints * input.metrics.length : 0;
+      },
+    },
+  },
+];
+
+const counted = (n: number) => n.toLocaleString("en");
+
+/** Throws PAYLOAD_TOO_LARGE naming the limit when the request asks for more than one request may. */
+export async function checkRequestBudget(info: TRPCRequestInfo): Promise<void> {
+  for (const measure of MEASURES) {
+    let total = 0;
+    for (const call of info.calls) {
+      const cost = measure.costOf[call.path];
+      if (cost) total += cost(await call.getRawInput().catch(() => undefined));
+    }
+    if (total > measure.limit) {
+      const what = info.calls.length > 1 ? `this batch of ${info.calls.length} calls asks` : "this request asks";
+      throw new TRPCError({
+        code: "PAYLOAD_TOO_LARGE",
+        message: `${what} for ${counted(total)} ${measure.unit}; one request may ask for at most ${counted(measure.limit)} (split it into requests within the limit)`,
+      });
+    }
+  }
+}
