@@ -1,6 +1,7 @@
 import { tracked } from "@trpc/server";
 import { on } from "node:events";
 import type { Snapshot } from "../collector/collector";
+import { MAX_DECODED_SAMPLES_PER_SERIES } from "../request-limits";
 import { bucketedSeries, newestRows, windowStats } from "../storage/telemetry-queries";
 import type { TelemetryStore } from "../storage/telemetry-store";
 import { historyRecord, type HistoryRecord } from "./history-record";
@@ -41,7 +42,7 @@ export const telemetryRouter = router({
       gpuIndex: input.gpuIndex,
       from: input.from,
       to: input.to,
-      ...bucketedSeries(store, { ...input, gpuId: gpuIdOf(store, input.gpuIndex) }),
+      ...bucketedSeries(store, { ...input, gpuId: gpuIdOf(store, input.gpuIndex), maxRawSpanMs: MAX_DECODED_SAMPLES_PER_SERIES * ctx.config.intervalMs }),
     };
   }),
 
