@@ -121,3 +121,33 @@ describe("the work one REST request may ask for", () => {
     expect(await over.json()).toEqual({ error: { code: "BAD_REQUEST", message: "limit: must be at most 10000", fields: { limit: ["must be at most 10000"] } } });
   });
 });
+
+describe("many requests for records at once", () => {
+  it("are all answered in turn, and those whose clients leave while waiting give their turn back", async () => {
+    const history = `${server.url}/api/telemetry/history?hours=1&limit=10000`;
+    const leaving = Array.from({ length: 20 }, async () => {
+      const controller = new AbortController();
+      const answer = fetch(history, { signal: controller.signal }).then((res) => res.arrayBuffer());
+      controller.abort();
+      await answer.catch(() => undefined);
+    });
+    const staying = Array.from({ length: 12 }, async () => {
+      const res = await fetch(history);
+      await res.arrayBuffer();
+      return res.status;
+    });
+    // A client each, so that each sends a batch of its own: 10 × 1000 records, the most one request may ask for.
+    const batches = Array.from({ length: 4 }, () => {
+      const client = trpcClient(server.url);
+      return Promise.all(Array.from({ length: 10 }, () => client.telemetry.history.query({ hours: 1, limit: 1000 })));
+    });
+    await Promise.all(leaving);
+    expect(await Promise.all(staying)).toEqual(Array(12).fill(200));
+    expect((await Promise.all(batches)).every((answers) => answers.every((records) => records.length > 0))).toBe(true);
+    // Nothing is left holding a turn: a request after them all is answered.
+    const after = await fetch(history);
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as unknown[]).length).toBeGreaterThan(0);
+  });
+});
+

@@ -23,7 +23,8 @@ import { applyHeaders, securityHeaders } from "./security-headers";
 import { acquireInstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
-import { MAX_BATCH_CALLS } from "./request-limits";
+import { RecordsInFlight } from "./records-in-flight";
+import { MAX_BATCH_CALLS, MAX_RECORDS_IN_FLIGHT } from "./request-limits";
 import { createRequestContext, type Services } from "./trpc/context";
 import { MAX_BODY_BYTES } from "./trpc/trpc";
 
@@ -65,14 +66,15 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const processes = new GpuProcesses({ source, log, indexOf });
   const memoryHealth = new GpuMemoryHealthReader({ source, log, indexOf });
   const xidErrors = new GpuXidErrors({ source, indexOf });
-  const services: Services = { config, collector, storage, processes, memoryHealth, xidErrors, startedAt: Date.now() };
+  const recordsInFlight = new RecordsInFlight(MAX_RECORDS_IN_FLIGHT);
+  const services: Services = { config, collector, storage, processes, memoryHealth, xidErrors, recordsInFlight, startedAt: Date.now() };
 
   const trpc = compressed(createHTTPHandler({
     router: appRouter,
     basePath: TRPC_PREFIX,
     maxBodySize: MAX_BODY_BYTES,
     maxBatchSize: MAX_BATCH_CALLS,
-    createContext: ({ info }) => createRequestContext(services, info),
+    createContext: (request) => createRequestContext(services, request),
     onError({ error, path: procedure }) {
       if (error.code === "INTERNAL_SERVER_ERROR") log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
     },

@@ -16,6 +16,9 @@ export const MAX_BATCH_CALLS = 16;
 /** History records one request may ask for, all the calls of a batch together: one call's own maximum. */
 export const MAX_RECORDS_PER_REQUEST = 10_000;
 
+/** History records being read or sent, all requests together: more wait their turn. */
+export const MAX_RECORDS_IN_FLIGHT = 4 * MAX_RECORDS_PER_REQUEST;
+
 /** Series points × metrics one request may ask for, all the calls of a batch together: one call's own maximum. */
 export const MAX_SERIES_VALUES_PER_REQUEST = MAX_SERIES_POINTS * METRIC_KEYS.length;
 

@@ -3,6 +3,9 @@ import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { GpuProcesses } from "../collector/gpu-processes";
 import type { GpuXidErrors } from "../collector/gpu-xid-errors";
 import type { Config } from "../config";
+import type { RecordsInFlight } from "../records-in-flight";
+import type http from "node:http";
+import { TRPCError } from "@trpc/server";
 import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { StorageManager } from "../storage/storage-manager";
 import { checkRequestBudget } from "./request-budget";
@@ -16,6 +19,7 @@ export interface Services {
   processes: GpuProcesses;
   memoryHealth: GpuMemoryHealthReader;
   xidErrors: GpuXidErrors;
+  recordsInFlight: RecordsInFlight;
   startedAt: number;
 }
 
@@ -26,8 +30,12 @@ export function createContextInner(services: Services): Context {
   return { ...services, turns: createTurns() };
 }
 
-/** The context of one HTTP request, once it has been found within the request budget. */
-export async function createRequestContext(services: Services, info: TRPCRequestInfo): Promise<Context> {
-  await checkRequestBudget(info);
+/**
+ * The context of one HTTP request, once it has been found within the request
+ * budget and its records fit among those of the other requests in flight.
+ */
+export async function createRequestContext(services: Services, { info, res }: { info: TRPCRequestInfo; res: http.ServerResponse }): Promise<Context> {
+  const records = await checkRequestBudget(info);
+  if (!(await services.recordsInFlight.admit(records, res))) throw new TRPCError({ code: "CLIENT_CLOSED_REQUEST", message: "the client went away" });
   return createContextInner(services);
 }

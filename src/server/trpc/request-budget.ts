@@ -17,12 +17,13 @@ interface Measure {
   costOf: Partial<Record<string, (rawInput: unknown) => number>>;
 }
 
+/** The records a history input asks for (0 when it is not valid: it is refused on its own). */
+export const historyRecordsAsked = (rawInput: unknown) => historyInput.safeParse(rawInput).data?.limit ?? 0;
+
+const RECORDS: Measure = { unit: "records", limit: MAX_RECORDS_PER_REQUEST, costOf: { "telemetry.history": historyRecordsAsked } };
+
 const MEASURES: Measure[] = [
-  {
-    unit: "records",
-    limit: MAX_RECORDS_PER_REQUEST,
-    costOf: { "telemetry.history": (raw) => historyInput.safeParse(raw).data?.limit ?? 0 },
-  },
+  RECORDS,
   {
     unit: "series values (points × metrics)",
     limit: MAX_SERIES_VALUES_PER_REQUEST,
@@ -37,14 +38,22 @@ const MEASURES: Measure[] = [
 
 const counted = (n: number) => n.toLocaleString("en");
 
-/** Throws PAYLOAD_TOO_LARGE naming the limit when the request asks for more than one request may. */
-export async function checkRequestBudget(info: TRPCRequestInfo): Promise<void> {
+async function totalOf(measure: Measure, info: TRPCRequestInfo): Promise<number> {
+  let total = 0;
+  for (const call of info.calls) {
+    const cost = measure.costOf[call.path];
+    if (cost) total += cost(await call.getRawInput().catch(() => undefined));
+  }
+  return total;
+}
+
+/**
+ * Throws PAYLOAD_TOO_LARGE naming the limit when the request asks for more than
+ * one request may; otherwise returns the history records it asks for.
+ */
+export async function checkRequestBudget(info: TRPCRequestInfo): Promise<number> {
   for (const measure of MEASURES) {
-    let total = 0;
-    for (const call of info.calls) {
-      const cost = measure.costOf[call.path];
-      if (cost) total += cost(await call.getRawInput().catch(() => undefined));
-    }
+    const total = await totalOf(measure, info);
     if (total > measure.limit) {
       const what = info.calls.length > 1 ? `this batch of ${info.calls.length} calls asks` : "this request asks";
       throw new TRPCError({
@@ -53,4 +62,5 @@ export async function checkRequestBudget(info: TRPCRequestInfo): Promise<void> {
       });
     }
   }
+  return totalOf(RECORDS, info);
 }
