@@ -4,7 +4,8 @@
  * over a database of several days. For each attack: the answers (status codes),
  * how long the slowest answer took, the longest a tiny health request sent
  * meanwhile had to wait (the event loop held), the largest gap between two
- * stored samples of a GPU, and the server's peak RSS.
+ * stored samples of a GPU, and the server's peak RSS. Each attack gets a server
+ * of its own on a fresh copy of the database, so none inherits another's heap.
  *
  * Loopback only, bounded in count and time (each attack gives up after
  * --timeout seconds). Run by hand; figures go to bench/LOAD.md and bench/FAULTS.md.
@@ -18,9 +19,9 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { generateHistory } from "../scripts/lib/generate-history";
-import { procStat, startServer } from "./lib/process";
+import { cachedHistoryDatabase } from "./lib/history-db";
+import { procStat, startServer, type BenchServer } from "./lib/process";
+import { batchPath, HISTORY_FLOOD } from "./lib/trpc-batch";
 import { largestGap, storedTimes } from "./lib/stored-gaps";
 
 const { values } = parseArgs({
@@ -37,25 +38,9 @@ const INTERVAL_MS = 1000;
 const DAY = 86_400_000;
 const HOURS = 2160;
 
-function historyDatabase(): string {
-  const cached = path.join(os.tmpdir(), `nvoc-attack-history-${GPUS}x${days}d.db`);
-  if (!fs.existsSync(cached)) {
-    console.error(`building ${GPUS} GPUs x ${days} days at 1 Hz in ${cached} ...`);
-    const { store } = TelemetryStore.open(`${cached}.part`);
-    generateHistory(store, { gpus: GPUS, ticks: Math.floor((days * DAY) / INTERVAL_MS), intervalMs: INTERVAL_MS });
-    store.db.pragma("wal_checkpoint(TRUNCATE)");
-    store.close();
-    fs.renameSync(`${cached}.part`, cached);
-  }
-  return cached;
-}
-
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-attack-"));
-const dbPath = path.join(workDir, "telemetry.db");
-fs.copyFileSync(historyDatabase(), dbPath);
-const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(GPUS), NVOC_INTERVAL_MS: String(INTERVAL_MS) });
-const endedAtDb = Date.now();
-
+const history = cachedHistoryDatabase(GPUS, days);
+let server: BenchServer;
 /** GET with a deadline; the status code, or the reason there was none. */
 async function get(url: string): Promise<string> {
   try {
@@ -67,13 +52,10 @@ async function get(url: string): Promise<string> {
   }
 }
 
-const batchUrl = (procedure: string, inputs: unknown[]) =>
-  `/api/trpc/${Array(inputs.length).fill(procedure).join(",")}?batch=1&input=${encodeURIComponent(JSON.stringify(Object.fromEntries(inputs.map((v, i) => [i, v]))))}`;
-
 function seriesBatch(span: number, maxPoints: number): string {
   const to = Date.now();
   const metrics = ["temperatureC", "powerDrawW", "gpuUtilizationPct", "memoryUsedMib", "graphicsClockMhz", "memoryClockMhz"];
-  return batchUrl("telemetry.series", times(16, (i) => ({ gpuIndex: i % GPUS, from: to - span, to, metrics, maxPoints })));
+  return batchPath("telemetry.series", times(16, (i) => ({ gpuIndex: i % GPUS, from: to - span, to, metrics, maxPoints })));
 }
 
 const times = <T>(n: number, make: (i: number) => T) => Array.from({ length: n }, (_, i) => make(i));
@@ -86,11 +68,11 @@ interface Attack {
 const ATTACKS: Attack[] = [
   {
     name: "tRPC batch of 200 x telemetry.history, limit 10000",
-    run: async () => [await get(batchUrl("telemetry.history", times(200, () => ({ hours: HOURS, limit: 10_000 }))))],
+    run: async () => [await get(HISTORY_FLOOD)],
   },
   {
     name: "tRPC batch of 16 x telemetry.history, limit 625 (10,000 records), 20 at once",
-    run: () => Promise.all(times(20, () => get(batchUrl("telemetry.history", times(16, () => ({ hours: HOURS, limit: 625 })))))),
+    run: () => Promise.all(times(20, () => get(batchPath("telemetry.history", times(16, () => ({ hours: HOURS, limit: 625 })))))),
   },
   {
     name: "REST history, limit 10000, 50 at once",
@@ -107,7 +89,7 @@ const ATTACKS: Attack[] = [
   },
   {
     name: "tRPC batch of 200 x telemetry.stats, 2160 h",
-    run: async () => [await get(batchUrl("telemetry.stats", times(200, (i) => ({ gpuIndex: i % GPUS, hours: HOURS }))))],
+    run: async () => [await get(batchPath("telemetry.stats", times(200, (i) => ({ gpuIndex: i % GPUS, hours: HOURS }))))],
   },
   {
     name: "REST export, all GPUs, 2160 h, CSV, 4 at once",
@@ -127,40 +109,43 @@ const ATTACKS: Attack[] = [
   },
 ];
 
-// A tiny request sent over and over: how long it waits is how long the event loop was held.
-const probes: Array<{ at: number; ms: number }> = [];
-let probing = true;
-const probeLoop = (async () => {
-  while (probing) {
-    const t = performance.now();
-    await get("/api/trpc/health.status");
-    probes.push({ at: Date.now(), ms: performance.now() - t });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-})();
-let peakRss = 0;
-const rssWatch = setInterval(() => (peakRss = Math.max(peakRss, procStat(server.pid).rssBytes)), 100);
-
 const only = values.only?.split(",").map((s) => s.trim());
-/** An attack ran from `from` to `to`; its answers' effects had settled by `settled`. */
-const results: Array<{ name: string; from: number; to: number; settled: number; answers: string[]; seconds: number; rss: number }> = [];
-await new Promise((resolve) => setTimeout(resolve, 3000));
-for (const attack of ATTACKS.filter((a, i) => !only || only.some((o) => a.name.includes(o) || o === String(i + 1)))) {
-  peakRss = procStat(server.pid).rssBytes;
+const results: Array<{ name: string; answers: string[]; seconds: number; probeMs: number; gapMs: number; rss: number }> = [];
+for (const [i, attack] of ATTACKS.entries()) {
+  if (only && !only.some((o) => attack.name.includes(o) || o === String(i + 1))) continue;
+  const dbPath = path.join(workDir, `attack-${i + 1}.db`);
+  fs.copyFileSync(history, dbPath);
+  server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(GPUS), NVOC_INTERVAL_MS: String(INTERVAL_MS) });
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+
+  // A tiny request sent over and over: how long it waits is how long the event loop was held.
+  let probing = true;
+  let probeMs = 0;
+  const probeLoop = (async () => {
+    while (probing) {
+      const t = performance.now();
+      await get("/api/trpc/health.status");
+      probeMs = Math.max(probeMs, performance.now() - t);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  let rss = procStat(server.pid).rssBytes;
+  const rssWatch = setInterval(() => (rss = Math.max(rss, procStat(server.pid).rssBytes)), 100);
+
   const from = Date.now();
   const answers = await attack.run();
   const to = Date.now();
-  // Let the sampling catch up, so a gap the attack caused ends inside its window.
+  // Let the sampling catch up, so a gap the attack caused ends before the server stops.
   await new Promise((resolve) => setTimeout(resolve, 3000));
-  results.push({ name: attack.name, from, to, settled: Date.now(), answers, seconds: (to - from) / 1000, rss: peakRss });
+  probing = false;
+  await probeLoop;
+  clearInterval(rssWatch);
+  await server.stop();
+  const stored = await storedTimes(dbPath, from - 3000, Date.now());
+  results.push({ name: attack.name, answers, seconds: (to - from) / 1000, probeMs, gapMs: largestGap(stored.byGpu, from, to), rss });
   console.error(`${attack.name}: ${summarize(answers)} in ${((to - from) / 1000).toFixed(1)} s`);
 }
-probing = false;
-await probeLoop;
-clearInterval(rssWatch);
-await server.stop();
 
-const stored = await storedTimes(dbPath, endedAtDb, Date.now());
 const fmt = (n: number, digits = 1) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 function summarize(answers: string[]): string {
   const counts = new Map<string, number>();
@@ -172,7 +157,6 @@ console.log(`machine: ${cpu.length} x ${cpu[0]?.model.trim()}, Node ${process.ve
 console.log("| attack | answers | slowest answer (s) | longest health probe (s) | largest stored gap (s) | peak RSS (MB) |");
 console.log("| --- | --- | --- | --- | --- | --- |");
 for (const r of results) {
-  const probe = Math.max(0, ...probes.filter((p) => p.at >= r.from && p.at <= r.settled).map((p) => p.ms));
-  console.log(`| ${r.name} | ${summarize(r.answers)} | ${fmt(r.seconds)} | ${fmt(probe / 1000, 2)} | ${fmt(largestGap(stored.byGpu, r.from, r.to) / 1000, 2)} | ${fmt(r.rss / 2 ** 20, 0)} |`);
+  console.log(`| ${r.name} | ${summarize(r.answers)} | ${fmt(r.seconds)} | ${fmt(r.probeMs / 1000, 2)} | ${fmt(r.gapMs / 1000, 2)} | ${fmt(r.rss / 2 ** 20, 0)} |`);
 }
 fs.rmSync(workDir, { recursive: true, force: true });

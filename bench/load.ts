@@ -7,6 +7,8 @@
  *
  *   --seconds N --subscribers N --rate N   (defaults 60, 100, 50)
  *   --smoke                                a few seconds at a small load (CI)
+ *   --attack                               also send issue 12's batch (200 x 10,000 history records) every 5 s,
+ *                                          to a database that starts with 7 days of history
  *   --write                                also write the table to bench/LOAD.md
  */
 import fs from "node:fs";
@@ -17,7 +19,9 @@ import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { createTelemetryClient } from "../src/client/telemetry-client";
 import { percentile, procStat, startServer } from "./lib/process";
+import { cachedHistoryDatabase } from "./lib/history-db";
 import { largestGap, storedTimes } from "./lib/stored-gaps";
+import { HISTORY_FLOOD } from "./lib/trpc-batch";
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     subscribers: { type: "string" },
     rate: { type: "string" },
     write: { type: "boolean", default: false },
+    attack: { type: "boolean", default: false },
   },
 });
 const smoke = values.smoke!;
@@ -38,6 +43,7 @@ const HOUR = 3_600_000;
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-load-"));
 const dbPath = path.join(workDir, "telemetry.db");
+if (values.attack) fs.copyFileSync(cachedHistoryDatabase(GPUS, 7), dbPath);
 const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(GPUS), NVOC_INTERVAL_MS: String(INTERVAL_MS) });
 const client = createTelemetryClient(server.url);
 const errors: string[] = [];
@@ -112,10 +118,27 @@ const ticker = setInterval(() => {
   inFlight.add(done);
   void done.finally(() => inFlight.delete(done));
 }, 1000 / rate);
+// The attack's answers are counted by status: a refusal is the expected answer, not an error.
+const attackAnswers = new Map<string, number>();
+const attacker = values.attack
+  ? setInterval(() => {
+      const done = fetch(server.url + HISTORY_FLOOD, { signal: AbortSignal.timeout(60_000) }).then(
+        async (res) => {
+          await res.arrayBuffer();
+          return String(res.status);
+        },
+        (error: Error) => error.name,
+      );
+      const counted = done.then((answer) => void attackAnswers.set(answer, (attackAnswers.get(answer) ?? 0) + 1));
+      inFlight.add(counted);
+      void counted.finally(() => inFlight.delete(counted));
+    }, 5000)
+  : null;
 const memoryWatch = setInterval(() => (peakRss = Math.max(peakRss, procStat(server.pid).rssBytes)), 1000);
 
 await new Promise((r) => setTimeout(r, seconds * 1000));
 clearInterval(ticker);
+if (attacker) clearInterval(attacker);
 clearInterval(memoryWatch);
 await Promise.all(inFlight);
 const endedAt = Date.now();
@@ -133,6 +156,7 @@ const lines = [
   `| figure | measured |`,
   `| --- | --- |`,
   `| run | ${seconds} s, ${subscriberCount} live subscribers (${subscriberCount / 2} SSE, ${subscriberCount / 2} WebSocket), ${rate} requests/s, ${GPUS} GPUs at ${INTERVAL_MS} ms |`,
+  ...(values.attack ? [`| issue 12's batch every 5 s (200 × history, 10,000 records each): answers | ${[...attackAnswers].map(([answer, n]) => `${n} × ${answer}`).join(", ")} |`] : []),
   `| requests sent / answered | ${sent.toLocaleString("en")} / ${[...latencies.values()].reduce((n, l) => n + l.length, 0).toLocaleString("en")} |`,
   `| errors | ${errors.length} |`,
   ...(["SSE", "WebSocket"] as const).map((kind) => {
