@@ -80,6 +80,18 @@ describe("the work one tRPC request may ask for", () => {
     expect(errors[0].message).toMatch(/^this batch of 2 calls asks for 180,000 series values \(points × metrics\); one request may ask for at most 90,000/);
   });
 
+  it("refusals are counted per limit in /metrics and logged as warnings", async () => {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const count = (limit: string) => Number(new RegExp(`^nvoc_api_requests_refused_total\\{limit="${limit}"\\} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
+    // The tests above: two batches over the call limit, two over the records budget, one over the series values.
+    expect(count("batch_calls")).toBe(2);
+    expect(count("records")).toBe(2);
+    expect(count("series_values")).toBe(1);
+    const warning = await server.waitForLog((line) => line.msg.startsWith("refused a request over its limits"));
+    expect(warning).toMatchObject({ level: 40, limit: "batch_calls", refused: 1 });
+    expect(warning.msg).toMatch(/a batch may hold at most 16 calls/);
+  });
+
   it("a batch within the limits is answered in full, and a failing call does not hold up the others", async () => {
     const calls = [
       ...Array.from({ length: 9 }, () => unsplit.telemetry.history.query({ hours: 1, limit: 1000 })),
@@ -108,6 +120,17 @@ describe("the work one tRPC request may ask for", () => {
     // A short range keeps its fine buckets.
     const recent = await unsplit.telemetry.series.query({ gpuIndex: 0, from: to - HOUR, to, metrics: ["temperatureC"], maxPoints: 5000 });
     expect(recent.bucketMs).toBe(Math.ceil(HOUR / 4999));
+  });
+});
+
+describe("procedure paths named like Object's own properties", () => {
+  it("cost nothing and are answered 404, and history is answered after them", async () => {
+    for (const name of ["constructor", "toString", "__proto__", "valueOf"]) {
+      const res = await fetch(`${server.url}/api/trpc/${name}`, { signal: AbortSignal.timeout(10_000) });
+      expect(res.status, name).toBe(404);
+    }
+    const history = await fetch(`${server.url}/api/telemetry/history?hours=1&limit=10`, { signal: AbortSignal.timeout(10_000) });
+    expect(history.status).toBe(200);
   });
 });
 

@@ -24,9 +24,10 @@ import { acquireInstanceLock } from "./storage/instance-lock";
 import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
 import { RecordsInFlight } from "./records-in-flight";
+import { RefusedRequests } from "./refused-requests";
 import { MAX_BATCH_CALLS, MAX_RECORDS_IN_FLIGHT } from "./request-limits";
 import { createRequestContext, type Services } from "./trpc/context";
-import { MAX_BODY_BYTES } from "./trpc/trpc";
+import { describeError, isBatchTooLarge, MAX_BODY_BYTES } from "./trpc/trpc";
 
 /**
  * The one server process: Next's pages, the tRPC endpoint, the plain REST and
@@ -67,7 +68,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
   const memoryHealth = new GpuMemoryHealthReader({ source, log, indexOf });
   const xidErrors = new GpuXidErrors({ source, indexOf });
   const recordsInFlight = new RecordsInFlight(MAX_RECORDS_IN_FLIGHT);
-  const services: Services = { config, collector, storage, processes, memoryHealth, xidErrors, recordsInFlight, startedAt: Date.now() };
+  const refusedRequests = new RefusedRequests(log);
+  const services: Services = { config, collector, storage, processes, memoryHealth, xidErrors, recordsInFlight, refusedRequests, startedAt: Date.now() };
 
   const trpc = compressed(createHTTPHandler({
     router: appRouter,
@@ -75,7 +77,8 @@ export async function startServer(config: Config, log: Logger, options: ServerOp
     maxBodySize: MAX_BODY_BYTES,
     maxBatchSize: MAX_BATCH_CALLS,
     createContext: (request) => createRequestContext(services, request),
-    onError({ error, path: procedure }) {
+    onError({ error, path: procedure, req }) {
+      if (isBatchTooLarge(error)) refusedRequests.note("batch_calls", describeError(error, error.message), req.socket.remoteAddress);
       if (error.code === "INTERNAL_SERVER_ERROR") log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
     },
   }));

@@ -22,7 +22,8 @@ export class RecordsInFlight {
   admit(records: number, res: http.ServerResponse): Promise<boolean> {
     // A response closed already would never say so again, and its records would never come back.
     if (res.closed) return Promise.resolve(false);
-    if (records <= 0) return Promise.resolve(true);
+    // Nothing to count (or nothing countable: a NaN would never fit and would poison the sum).
+    if (!(records > 0)) return Promise.resolve(true);
     if (this.waiting.length === 0 && this.inFlight + records <= this.limit) {
       this.take(records, res);
       return Promise.resolve(true);

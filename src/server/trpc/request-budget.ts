@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPCRequestInfo } from "@trpc/server/http";
+import type { RequestLimit } from "../refused-requests";
 import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_VALUES_PER_REQUEST } from "../request-limits";
 import { historyInput, seriesInput } from "../routers/inputs";
 
@@ -11,37 +12,53 @@ import { historyInput, seriesInput } from "../routers/inputs";
  */
 
 interface Measure {
+  limitName: RequestLimit;
   /** What is counted, in the words of the refusal. */
   unit: string;
   limit: number;
-  costOf: Partial<Record<string, (rawInput: unknown) => number>>;
+  /** By procedure path: a Map, since the path is the client's ("constructor" must not find Object's). */
+  costOf: ReadonlyMap<string, (rawInput: unknown) => number>;
 }
 
 /** The records a history input asks for (0 when it is not valid: it is refused on its own). */
 export const historyRecordsAsked = (rawInput: unknown) => historyInput.safeParse(rawInput).data?.limit ?? 0;
 
-const RECORDS: Measure = { unit: "records", limit: MAX_RECORDS_PER_REQUEST, costOf: { "telemetry.history": historyRecordsAsked } };
+const RECORDS: Measure = { limitName: "records", unit: "records", limit: MAX_RECORDS_PER_REQUEST, costOf: new Map([["telemetry.history", historyRecordsAsked]]) };
 
 const MEASURES: Measure[] = [
   RECORDS,
   {
+    limitName: "series_values",
     unit: "series values (points × metrics)",
     limit: MAX_SERIES_VALUES_PER_REQUEST,
-    costOf: {
-      "telemetry.series": (raw) => {
-        const input = seriesInput.safeParse(raw).data;
-        return input ? input.maxPoints * input.metrics.length : 0;
-      },
-    },
+    costOf: new Map([
+      [
+        "telemetry.series",
+        (raw: unknown) => {
+          const input = seriesInput.safeParse(raw).data;
+          return input ? input.maxPoints * input.metrics.length : 0;
+        },
+      ],
+    ]),
   },
 ];
+
+/** A 413 that says which limit the request went over. */
+export class RequestOverBudget extends TRPCError {
+  constructor(
+    readonly limitName: RequestLimit,
+    message: string,
+  ) {
+    super({ code: "PAYLOAD_TOO_LARGE", message });
+  }
+}
 
 const counted = (n: number) => n.toLocaleString("en");
 
 async function totalOf(measure: Measure, info: TRPCRequestInfo): Promise<number> {
   let total = 0;
   for (const call of info.calls) {
-    const cost = measure.costOf[call.path];
+    const cost = measure.costOf.get(call.path);
     if (cost) total += cost(await call.getRawInput().catch(() => undefined));
   }
   return total;
@@ -56,10 +73,10 @@ export async function checkRequestBudget(info: TRPCRequestInfo): Promise<number>
     const total = await totalOf(measure, info);
     if (total > measure.limit) {
       const what = info.calls.length > 1 ? `this batch of ${info.calls.length} calls asks` : "this request asks";
-      throw new TRPCError({
-        code: "PAYLOAD_TOO_LARGE",
-        message: `${what} for ${counted(total)} ${measure.unit}; one request may ask for at most ${counted(measure.limit)} (split it into requests within the limit)`,
-      });
+      throw new RequestOverBudget(
+        measure.limitName,
+        `${what} for ${counted(total)} ${measure.unit}; one request may ask for at most ${counted(measure.limit)} (split it into requests within the limit)`,
+      );
     }
   }
   return totalOf(RECORDS, info);
