@@ -1,3 +1,6 @@
+import type http from "node:http";
+import { TRPCError } from "@trpc/server";
+import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { Collector } from "../collector/collector";
 import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { GpuProcesses } from "../collector/gpu-processes";
@@ -5,9 +8,6 @@ import type { GpuXidErrors } from "../collector/gpu-xid-errors";
 import type { Config } from "../config";
 import type { RecordsInFlight } from "../records-in-flight";
 import type { RefusedRequests } from "../refused-requests";
-import type http from "node:http";
-import { TRPCError } from "@trpc/server";
-import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { StorageManager } from "../storage/storage-manager";
 import { checkRequestBudget, RequestOverBudget } from "./request-budget";
 import { createTurns, type Turns } from "./turns";
