@@ -7,6 +7,8 @@
  *
  *   --seconds N --subscribers N --rate N   (defaults 60, 100, 50)
  *   --smoke                                a few seconds at a small load (CI)
+ *   --attack                               also send issue 12's batch (200 x 10,000 history records) every 5 s,
+ *                                          to a database that starts with 7 days of history
  *   --write                                also write the table to bench/LOAD.md
  */
 import fs from "node:fs";
@@ -16,10 +18,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { createTelemetryClient } from "../src/client/telemetry-client";
-import { createLogger } from "../src/server/logger";
-import { DEFAULT_WATER_MARKS } from "../src/server/storage/retention";
-import { StorageManager } from "../src/server/storage/storage-manager";
 import { percentile, procStat, startServer } from "./lib/process";
+import { cachedHistoryDatabase } from "./lib/history-db";
+import { largestGap, storedTimes } from "./lib/stored-gaps";
+import { HISTORY_FLOOD } from "./lib/trpc-batch";
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     subscribers: { type: "string" },
     rate: { type: "string" },
     write: { type: "boolean", default: false },
+    attack: { type: "boolean", default: false },
   },
 });
 const smoke = values.smoke!;
@@ -40,6 +43,7 @@ const HOUR = 3_600_000;
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-load-"));
 const dbPath = path.join(workDir, "telemetry.db");
+if (values.attack) fs.copyFileSync(cachedHistoryDatabase(GPUS, 7), dbPath);
 const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(GPUS), NVOC_INTERVAL_MS: String(INTERVAL_MS) });
 const client = createTelemetryClient(server.url);
 const errors: string[] = [];
@@ -114,10 +118,27 @@ const ticker = setInterval(() => {
   inFlight.add(done);
   void done.finally(() => inFlight.delete(done));
 }, 1000 / rate);
+// The attack's answers are counted by status: a refusal is the expected answer, not an error.
+const attackAnswers = new Map<string, number>();
+const attacker = values.attack
+  ? setInterval(() => {
+      const done = fetch(server.url + HISTORY_FLOOD, { signal: AbortSignal.timeout(60_000) }).then(
+        async (res) => {
+          await res.arrayBuffer();
+          return String(res.status);
+        },
+        (error: Error) => error.name,
+      );
+      const counted = done.then((answer) => void attackAnswers.set(answer, (attackAnswers.get(answer) ?? 0) + 1));
+      inFlight.add(counted);
+      void counted.finally(() => inFlight.delete(counted));
+    }, 5000)
+  : null;
 const memoryWatch = setInterval(() => (peakRss = Math.max(peakRss, procStat(server.pid).rssBytes)), 1000);
 
 await new Promise((r) => setTimeout(r, seconds * 1000));
 clearInterval(ticker);
+if (attacker) clearInterval(attacker);
 clearInterval(memoryWatch);
 await Promise.all(inFlight);
 const endedAt = Date.now();
@@ -126,22 +147,8 @@ for (const sub of subscribers) sub.close();
 await server.stop();
 
 // Every GPU's stored samples over the run: the largest step between two in a row.
-const storage = new StorageManager({
-  dbPath,
-  policy: { retentionMs: 90 * 86_400_000, maxBytes: 2 ** 40, ...DEFAULT_WATER_MARKS },
-  pruneIntervalMs: HOUR,
-  log: createLogger("silent"),
-});
-storage.open();
-const stored = storage.requireStore().readSamples({ from: startedAt, to: endedAt });
-await storage.close();
-const byGpu = new Map<number, number[]>();
-for (const s of stored) (byGpu.get(s.index) ?? byGpu.set(s.index, []).get(s.index)!).push(s.timestamp);
-let largestGap = 0;
-for (const times of byGpu.values()) {
-  times.sort((a, b) => a - b);
-  for (let i = 1; i < times.length; i++) largestGap = Math.max(largestGap, times[i] - times[i - 1]);
-}
+const stored = await storedTimes(dbPath, startedAt, endedAt);
+const largest = largestGap(stored.byGpu);
 
 const fmt = (n: number, digits = 1) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const expectedEvents = (seconds * 1000) / INTERVAL_MS;
@@ -149,6 +156,7 @@ const lines = [
   `| figure | measured |`,
   `| --- | --- |`,
   `| run | ${seconds} s, ${subscriberCount} live subscribers (${subscriberCount / 2} SSE, ${subscriberCount / 2} WebSocket), ${rate} requests/s, ${GPUS} GPUs at ${INTERVAL_MS} ms |`,
+  ...(values.attack ? [`| issue 12's batch every 5 s (200 × history, 10,000 records each): answers | ${[...attackAnswers].map(([answer, n]) => `${n} × ${answer}`).join(", ")} |`] : []),
   `| requests sent / answered | ${sent.toLocaleString("en")} / ${[...latencies.values()].reduce((n, l) => n + l.length, 0).toLocaleString("en")} |`,
   `| errors | ${errors.length} |`,
   ...(["SSE", "WebSocket"] as const).map((kind) => {
@@ -159,7 +167,7 @@ const lines = [
   ...[...latencies].map(([name, times]) => `| ${name} (ms, p50 / p95) | ${times.length ? `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}` : "none answered"} |`),
   `| server CPU over the run | ${fmt(((after.cpuSeconds - before.cpuSeconds) / ((endedAt - startedAt) / 1000)) * 100)} % of one core |`,
   `| server peak RSS | ${fmt(peakRss / 2 ** 20, 0)} MB |`,
-  `| stored samples / largest gap between two of a GPU | ${stored.length.toLocaleString("en")} / ${fmt(largestGap / 1000, 2)} s (limit ${fmt((2 * INTERVAL_MS) / 1000, 0)} s) |`,
+  `| stored samples / largest gap between two of a GPU | ${stored.count.toLocaleString("en")} / ${fmt(largest / 1000, 2)} s (limit ${fmt((2 * INTERVAL_MS) / 1000, 0)} s) |`,
 ];
 console.log(lines.join("\n"));
 if (errors.length) console.error(`errors:\n  ${errors.join("\n  ")}`);
@@ -178,5 +186,5 @@ if (values.write) {
   fs.writeFileSync(target, text);
 }
 fs.rmSync(workDir, { recursive: true, force: true });
-const failed = errors.length > 0 || largestGap > 2 * INTERVAL_MS || stored.length === 0;
+const failed = errors.length > 0 || largest > 2 * INTERVAL_MS || stored.count === 0;
 process.exit(failed ? 1 : 0);

@@ -1,5 +1,6 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
 import { EventSource } from "eventsource";
+import { MAX_BATCH_CALLS } from "../server/request-limits";
 import type { AppRouter } from "../server/routers/_app";
 
 /**
@@ -42,7 +43,7 @@ export function createTelemetryClient(url: string, options: { token?: string | u
       splitLink({
         condition: (op) => op.type === "subscription",
         true: httpSubscriptionLink({ url: endpoint, EventSource, eventSourceOptions: { fetch: withToken } }),
-        false: httpBatchLink({ url: endpoint, headers: authorization, fetch: withTimeout }),
+        false: httpBatchLink({ url: endpoint, headers: authorization, fetch: withTimeout, maxItems: MAX_BATCH_CALLS }),
       }),
     ],
   });

@@ -4,6 +4,7 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from
 import { useState, type ReactNode } from "react";
 import { retryUnlessDatabaseDown } from "../lib/database-error";
 import { TRPCProvider } from "../lib/trpc";
+import { MAX_BATCH_CALLS } from "../server/request-limits";
 import type { AppRouter } from "../server/routers/_app";
 import { LiveTelemetryProvider } from "./live/live-telemetry";
 
@@ -20,7 +21,8 @@ export function Providers({ children }: { children: ReactNode }) {
         splitLink({
           condition: (op) => op.type === "subscription",
           true: httpSubscriptionLink({ url: TRPC_URL }),
-          false: httpBatchLink({ url: TRPC_URL }),
+          // The server refuses larger batches.
+          false: httpBatchLink({ url: TRPC_URL, maxItems: MAX_BATCH_CALLS }),
         }),
       ],
     }),

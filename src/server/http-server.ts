@@ -31,8 +31,11 @@ import { StorageManager } from "./storage/storage-manager";
 import { DEFAULT_WATER_MARKS } from "./storage/retention";
 import { capTooSmall, unsealedRowsPerGpu, walLimitBytes } from "./storage/size-budget";
 import { DEFAULT_STORE_OPTIONS } from "./storage/telemetry-store";
-import { createContextInner, type Services } from "./trpc/context";
-import { MAX_BODY_BYTES } from "./trpc/trpc";
+import { RecordsInFlight } from "./records-in-flight";
+import { RefusedRequests } from "./refused-requests";
+import { MAX_BATCH_CALLS, MAX_RECORDS_IN_FLIGHT } from "./request-limits";
+import { createRequestContext, type Services } from "./trpc/context";
+import { describeError, isBatchTooLarge, MAX_BODY_BYTES } from "./trpc/trpc";
 
 /**
  * The one server process: Next's pages, the tRPC endpoint, the plain REST and
@@ -139,14 +142,18 @@ async function startInSteps(config: Config, log: Logger, options: ServerOptions,
   const processes = new GpuProcesses({ source, log, indexOf });
   const memoryHealth = new GpuMemoryHealthReader({ source, log, indexOf });
   const xidErrors = new GpuXidErrors({ source, indexOf });
-  const services: Services = { config, collector, storage, processes, memoryHealth, xidErrors, startedAt: Date.now() };
+  const recordsInFlight = new RecordsInFlight(MAX_RECORDS_IN_FLIGHT);
+  const refusedRequests = new RefusedRequests(log);
+  const services: Services = { config, collector, storage, processes, memoryHealth, xidErrors, recordsInFlight, refusedRequests, startedAt: Date.now() };
 
   const trpc = compressed(createHTTPHandler({
     router: appRouter,
     basePath: TRPC_PREFIX,
     maxBodySize: MAX_BODY_BYTES,
-    createContext: () => createContextInner(services),
-    onError({ error, path: procedure }) {
+    maxBatchSize: MAX_BATCH_CALLS,
+    createContext: (request) => createRequestContext(services, request),
+    onError({ error, path: procedure, req }) {
+      if (isBatchTooLarge(error)) refusedRequests.note("batch_calls", describeError(error, error.message), req.socket.remoteAddress);
       if (error.code === "INTERNAL_SERVER_ERROR") log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
     },
   }));

@@ -2,6 +2,7 @@ import os from "node:os";
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { Collector } from "../collector/collector";
 import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
+import type { RefusedRequests } from "../refused-requests";
 import type { GpuSource } from "../sources/source";
 import type { GpuMemoryHealth, GpuMetrics, GpuSample } from "../../telemetry/types";
 import type { StorageManager } from "../storage/storage-manager";
@@ -72,9 +73,10 @@ export interface MetricsSources {
   memoryHealth: GpuMemoryHealthReader;
   /** Asked directly for what is too slow to read every tick (the energy counter). */
   source: GpuSource;
+  refusedRequests: RefusedRequests;
 }
 
-export function createMetricsRegistry({ collector, storage, memoryHealth, source }: MetricsSources): Registry {
+export function createMetricsRegistry({ collector, storage, memoryHealth, source, refusedRequests }: MetricsSources): Registry {
   const registry = new Registry();
   const hostname = os.hostname();
 
@@ -218,6 +220,17 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
   mirrored("nvoc_source_restarts_total", "Times the source process was restarted.", () => collector.status().source.restarts);
   mirrored("nvoc_values_rejected_total", "Readings stored as missing because storage cannot hold them exactly (not finite, negative, beyond 2^53).", () => collector.status().rejectedValues);
   mirrored("nvoc_source_bad_lines_total", "Source output lines that could not be parsed and were skipped.", () => collector.status().source.badLines);
+
+  new Counter({
+    name: "nvoc_api_requests_refused_total",
+    help: "API requests refused for asking more work than one request may; `limit` names the limit (batch_calls, records, series_values).",
+    labelNames: ["limit"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [limit, count] of refusedRequests.totals()) this.inc({ limit }, count);
+    },
+  });
 
   new Gauge({
     name: "nvoc_source_up",

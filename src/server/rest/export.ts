@@ -19,13 +19,21 @@ import { writerFor } from "./response-writer";
 
 const HOUR = 3_600_000;
 
+/**
+ * Rows per write: their text (about 25 KB of CSV, 80 KB of JSON) stays under
+ * V8's large-object size, so it dies young. Larger pieces go straight to the
+ * old generation, and four exports at once grew the heap by 170 MB between
+ * full collections.
+ */
+const ROWS_PER_WRITE = 100;
+
 export type ExportRequest = z.output<typeof exportInput>;
 
 /** Throws DatabaseUnavailableError before anything is sent when there is no database. */
 export async function streamExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger): Promise<void> {
   const { store, gpuId } = storedGpuOf(services, request);
   const now = Date.now();
-  const batches = scanSamples(store, { gpuId, from: now - request.hours * HOUR, to: now });
+  const batches = scanSamples(store, { gpuId, from: now - request.hours * HOUR, to: now }, ROWS_PER_WRITE);
   const format = FORMATS[request.format];
 
   res.writeHead(200, {

@@ -4,6 +4,7 @@ import type { Logger } from "../logger";
 import { appRouter, type AppRouter } from "../routers/_app";
 import { exportInput } from "../routers/inputs";
 import { createContextInner, type Services } from "../trpc/context";
+import { historyRecordsAsked } from "../trpc/request-budget";
 import { badInput, camelToSnake, RestError, sendError, sendJson, sendJsonText, toRestError, type FieldErrors } from "./errors";
 import { streamExport } from "./export";
 import { decodedSegment, pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "./paths";
@@ -54,7 +55,8 @@ const ROUTES: Route[] = [
   {
     pattern: ["history"],
     query: { ...GPU, hours: HOURS, limit: { key: "limit", kind: "number" } },
-    async run({ input, res, caller }) {
+    async run({ input, res, caller, services }) {
+      if (!(await services.recordsInFlight.admit(historyRecordsAsked(input), res))) return;
       const rows = await caller.telemetry.history(unchecked<Inputs["telemetry"]["history"]>(input));
       const bytes = sampleRecordsJson(rows, (length) => answerBuffers.take(length));
       sendJsonText(res, 200, bytes);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_POINTS } from "../request-limits";
 import { METRIC_KEYS } from "../../telemetry/types";
 
 /**
@@ -44,7 +45,7 @@ export const historyInput = gpuSelector.extend({
     .number({ error: "must be a number" })
     .int("must be a whole number")
     .min(1, "must be at least 1")
-    .max(10_000, "must be at most 10000")
+    .max(MAX_RECORDS_PER_REQUEST, `must be at most ${MAX_RECORDS_PER_REQUEST}`)
     .default(1000),
 });
 
@@ -64,7 +65,7 @@ export const seriesInput = gpuSelector
     from: epochMs,
     to: epochMs,
     metrics: z.array(z.enum(METRIC_KEYS), { error: `must be a list of: ${METRIC_KEYS.join(", ")}` }).min(1, "must name at least one metric").max(METRIC_KEYS.length),
-    maxPoints: z.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(5000, "must be at most 5000").default(500),
+    maxPoints: z.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(MAX_SERIES_POINTS, `must be at most ${MAX_SERIES_POINTS}`).default(500),
   })
   .refine(oneGpu, ONE_GPU_REQUIRED)
   .refine((v) => v.to > v.from, { path: ["to"], error: "must be after from" })

@@ -1,6 +1,7 @@
 import { tracked } from "@trpc/server";
 import { on } from "node:events";
 import type { Snapshot } from "../collector/collector";
+import { MAX_DECODED_SAMPLES_PER_SERIES } from "../request-limits";
 import { bucketedSeries, newestRows, windowStats } from "../storage/telemetry-queries";
 import type { Context } from "../trpc/context";
 import { historyRecord, type HistoryRecord } from "./history-record";
@@ -51,7 +52,7 @@ export const telemetryRouter = router({
       gpuUuid,
       from: input.from,
       to: input.to,
-      ...bucketedSeries(store, { ...input, gpuId }),
+      ...bucketedSeries(store, { ...input, gpuId, maxRawSpanMs: MAX_DECODED_SAMPLES_PER_SERIES * ctx.config.intervalMs }),
     };
   }),
 

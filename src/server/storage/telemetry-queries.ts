@@ -137,6 +137,8 @@ export function windowStats(store: TelemetryStore, window: Window): WindowStats 
 export interface SeriesRequest extends Window {
   metrics: readonly MetricKey[];
   maxPoints: number;
+  /** The longest range answered from its samples one by one (see bucketWidth). */
+  maxRawSpanMs?: number;
 }
 
 export interface Series {
@@ -151,12 +153,14 @@ export interface Series {
 /**
  * The bucket width for a range: wide enough for at most `maxPoints` epoch-aligned
  * buckets, and rounded up to whole slots or hours once it is that wide, so long
- * ranges are answered from summaries instead of samples.
+ * ranges are answered from summaries instead of samples. A range longer than
+ * `maxRawSpanMs` gets whole slots however many points it may have.
  */
-export function bucketWidth(span: number, maxPoints: number, slotMs: number): number {
+export function bucketWidth(span: number, maxPoints: number, slotMs: number, maxRawSpanMs = Infinity): number {
   const width = Math.max(1, Math.ceil(span / Math.max(1, maxPoints - 1)));
   if (width >= HOUR_MS) return Math.ceil(width / HOUR_MS) * HOUR_MS;
-  if (width > slotMs) return Math.ceil(width / slotMs) * slotMs;
+  // Narrower buckets over a range this long would decode every sample in it, for seconds on end.
+  if (width > slotMs || span > maxRawSpanMs) return Math.ceil(width / slotMs) * slotMs;
   return width;
 }
 
@@ -165,7 +169,7 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
   const gpuIds = store.resolveGpuIds(gpuIdsOf(request));
   // One point cannot be epoch-aligned and still cover any range: it is the whole range.
   const single = request.maxPoints === 1;
-  const bucketMs = single ? request.to - request.from + 1 : bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs);
+  const bucketMs = single ? request.to - request.from + 1 : bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs, request.maxRawSpanMs);
   const buckets = new Map<number, { count: number; summary: MetricSummary }>();
   const bucketAt = (at: number) => {
     const start = single ? request.from : Math.floor(at / bucketMs) * bucketMs;

@@ -1,9 +1,16 @@
+import type http from "node:http";
+import { TRPCError } from "@trpc/server";
+import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { Collector } from "../collector/collector";
 import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { GpuProcesses } from "../collector/gpu-processes";
 import type { GpuXidErrors } from "../collector/gpu-xid-errors";
 import type { Config } from "../config";
+import type { RecordsInFlight } from "../records-in-flight";
+import type { RefusedRequests } from "../refused-requests";
 import type { StorageManager } from "../storage/storage-manager";
+import { checkRequestBudget, RequestOverBudget } from "./request-budget";
+import { createTurns, type Turns } from "./turns";
 
 /** The services every procedure may use; HTTP adapters wrap this per request. */
 export interface Services {
@@ -13,11 +20,30 @@ export interface Services {
   processes: GpuProcesses;
   memoryHealth: GpuMemoryHealthReader;
   xidErrors: GpuXidErrors;
+  recordsInFlight: RecordsInFlight;
+  refusedRequests: RefusedRequests;
   startedAt: number;
 }
 
-export type Context = Services;
+/** The services, and what belongs to one request: the order its calls take turns in. */
+export type Context = Services & { turns: Turns };
 
 export function createContextInner(services: Services): Context {
-  return services;
+  return { ...services, turns: createTurns() };
+}
+
+/**
+ * The context of one HTTP request, once it has been found within the request
+ * budget and its records fit among those of the other requests in flight.
+ */
+export async function createRequestContext(
+  services: Services,
+  { req, res, info }: { req: http.IncomingMessage; res: http.ServerResponse; info: TRPCRequestInfo },
+): Promise<Context> {
+  const records = await checkRequestBudget(info).catch((error: unknown) => {
+    if (error instanceof RequestOverBudget) services.refusedRequests.note(error.limitName, error.message, req.socket.remoteAddress);
+    throw error;
+  });
+  if (!(await services.recordsInFlight.admit(records, res))) throw new TRPCError({ code: "CLIENT_CLOSED_REQUEST", message: "the client went away" });
+  return createContextInner(services);
 }

@@ -1,5 +1,6 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
+import { MAX_BATCH_CALLS } from "../request-limits";
 import { DatabaseUnavailableError } from "../storage/storage-manager";
 import type { Context } from "./context";
 
@@ -27,12 +28,17 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
+/** tRPC's refusal of a batch with more calls than the adapter's maxBatchSize. */
+export const isBatchTooLarge = (error: TRPCError) => error.code === "BAD_REQUEST" && error.message === "Batch call exceeds maximum size";
+
 /** What went wrong in words a client can act on; tRPC's own message is a bare code name for some errors. */
-function describeError(error: TRPCError, message: string): string {
+export function describeError(error: TRPCError, message: string): string {
   if (error.cause instanceof ZodError) return describeZodError(error.cause);
   // JSON.parse's message alone does not say which JSON: the `input` parameter or the request body.
   if (error.code === "BAD_REQUEST" && error.cause instanceof SyntaxError) return `input is not valid JSON: ${error.cause.message}`;
-  if (error.code === "PAYLOAD_TOO_LARGE") return `request body is larger than the limit of ${MAX_BODY_BYTES} bytes`;
+  // The adapter's own refusals carry no message of their own, or one that does not name the limit.
+  if (error.code === "PAYLOAD_TOO_LARGE" && message === "PAYLOAD_TOO_LARGE") return `request body is larger than the limit of ${MAX_BODY_BYTES} bytes`;
+  if (isBatchTooLarge(error)) return `a batch may hold at most ${MAX_BATCH_CALLS} calls (split it: httpBatchLink's maxItems)`;
   return message;
 }
 
@@ -52,6 +58,9 @@ const databaseErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/** Each call of a batch in a turn of its own (see Turns). */
+const ownTurn = t.middleware(({ ctx, next }) => ctx.turns.take(() => next()));
+
 export const router = t.router;
-export const publicProcedure = t.procedure.use(databaseErrors);
+export const publicProcedure = t.procedure.use(ownTurn).use(databaseErrors);
 export const createCallerFactory = t.createCallerFactory;

@@ -1,0 +1,29 @@
+/**
+ * How much work one API request may ask for. The collector samples on the same
+ * event loop as the API: a request that asks for millions of records holds the
+ * loop for seconds (no samples stored meanwhile) and hundreds of megabytes.
+ * Constants only, so the browser's and scripts' clients can split their batches
+ * to fit without pulling in server code.
+ */
+import { METRIC_KEYS } from "../telemetry/types";
+
+/** One series call's own maximum of points (buckets). */
+export const MAX_SERIES_POINTS = 5000;
+
+/** Calls in one tRPC batch; clients split larger batches (httpBatchLink's maxItems). */
+export const MAX_BATCH_CALLS = 16;
+
+/** History records one request may ask for, all the calls of a batch together: one call's own maximum. */
+export const MAX_RECORDS_PER_REQUEST = 10_000;
+
+/** History records being read or sent, all requests together: more wait their turn. */
+export const MAX_RECORDS_IN_FLIGHT = 4 * MAX_RECORDS_PER_REQUEST;
+
+/** Series points × metrics one request may ask for, all the calls of a batch together: one call's own maximum. */
+export const MAX_SERIES_VALUES_PER_REQUEST = MAX_SERIES_POINTS * METRIC_KEYS.length;
+
+/**
+ * Samples one series call may decode one by one (about 1 µs each); a longer
+ * range is answered from per-chunk summaries instead, with buckets of whole chunks.
+ */
+export const MAX_DECODED_SAMPLES_PER_SERIES = 100_000;
