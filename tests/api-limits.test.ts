@@ -3,7 +3,7 @@ import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTelemetryClient } from "../src/client/telemetry-client";
 import type { AppRouter } from "../src/server/routers/_app";
-import { MAX_BATCH_CALLS } from "../src/server/request-limits";
+import { MAX_BATCH_CALLS } from "../src/telemetry/request-limits";
 import { METRIC_KEYS } from "../src/telemetry/types";
 import { startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";

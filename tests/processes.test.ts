@@ -83,9 +83,9 @@ describe("nvidia-oc status", () => {
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
     const code = await new Promise((resolve) => child.once("exit", resolve));
     expect(code).toBe(0);
-    // Under each GPU: its memory errors (the H200 capture's, all 0), then what runs on it.
-    expect(stdout).toMatch(/^GPU 0 +NVIDIA H200: .*\n +memory errors: 0 uncorrected · 0 corrected\n +pid 1586 python3( \(\w+\))?: 1,130 MiB$/m);
-    expect(stdout).not.toMatch(/^GPU 1 .*\n.*\n +pid/m);
+    // Under each GPU: its UUID, its memory errors (the H200 capture's, all 0), then what runs on it.
+    expect(stdout).toMatch(/^GPU 0 +NVIDIA H200: .*\n +GPU-[0-9a-f-]+\n +memory errors: 0 uncorrected · 0 corrected\n +pid 1586 python3( \(\w+\))?: 1,130 MiB$/m);
+    expect(stdout).not.toMatch(/^GPU 1 .*\n.*\n.*\n +pid/m);
   });
 });
 

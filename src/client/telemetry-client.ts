@@ -1,6 +1,6 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
 import { EventSource } from "eventsource";
-import { MAX_BATCH_CALLS } from "../server/request-limits";
+import { MAX_BATCH_CALLS } from "../telemetry/request-limits";
 import type { AppRouter } from "../server/routers/_app";
 
 /**

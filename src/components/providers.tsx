@@ -4,7 +4,7 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from
 import { useState, type ReactNode } from "react";
 import { retryUnlessDatabaseDown } from "../lib/database-error";
 import { TRPCProvider } from "../lib/trpc";
-import { MAX_BATCH_CALLS } from "../server/request-limits";
+import { MAX_BATCH_CALLS } from "../telemetry/request-limits";
 import type { AppRouter } from "../server/routers/_app";
 import { LiveTelemetryProvider } from "./live/live-telemetry";
 

@@ -33,7 +33,7 @@ import { capTooSmall, unsealedRowsPerGpu, walLimitBytes } from "./storage/size-b
 import { DEFAULT_STORE_OPTIONS } from "./storage/telemetry-store";
 import { RecordsInFlight } from "./records-in-flight";
 import { RefusedRequests } from "./refused-requests";
-import { MAX_BATCH_CALLS, MAX_RECORDS_IN_FLIGHT } from "./request-limits";
+import { MAX_BATCH_CALLS, MAX_RECORDS_IN_FLIGHT } from "../telemetry/request-limits";
 import { createRequestContext, type Services } from "./trpc/context";
 import { describeError, isBatchTooLarge, MAX_BODY_BYTES } from "./trpc/trpc";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_POINTS } from "../request-limits";
+import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_POINTS } from "../../telemetry/request-limits";
 import { METRIC_KEYS } from "../../telemetry/types";
 
 /**

@@ -1,7 +1,7 @@
 import { tracked } from "@trpc/server";
 import { on } from "node:events";
 import type { Snapshot } from "../collector/collector";
-import { MAX_DECODED_SAMPLES_PER_SERIES } from "../request-limits";
+import { MAX_DECODED_SAMPLES_PER_SERIES } from "../../telemetry/request-limits";
 import { bucketedSeries, newestRows, windowStats } from "../storage/telemetry-queries";
 import type { Context } from "../trpc/context";
 import { historyRecord, type HistoryRecord } from "./history-record";

@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { RequestLimit } from "../refused-requests";
-import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_VALUES_PER_REQUEST } from "../request-limits";
+import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_VALUES_PER_REQUEST } from "../../telemetry/request-limits";
 import { historyInput, seriesInput } from "../routers/inputs";
 
 /**

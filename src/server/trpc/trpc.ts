@@ -1,6 +1,6 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
-import { MAX_BATCH_CALLS } from "../request-limits";
+import { MAX_BATCH_CALLS } from "../../telemetry/request-limits";
 import { DatabaseUnavailableError } from "../storage/storage-manager";
 import type { Context } from "./context";
 

@@ -5,7 +5,7 @@
  * Constants only, so the browser's and scripts' clients can split their batches
  * to fit without pulling in server code.
  */
-import { METRIC_KEYS } from "../telemetry/types";
+import { METRIC_KEYS } from "./types";
 
 /** One series call's own maximum of points (buckets). */
 export const MAX_SERIES_POINTS = 5000;
