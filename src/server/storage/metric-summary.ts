@@ -85,7 +85,8 @@ export function encodeSummary(summary: MetricSummary): Buffer {
       out.writeSigned(sum);
     } else {
       out.writeByte(SUM_IS_FLOAT);
-      const bytes = new Uint8Array(new Float64Array([sum]).buffer);
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setFloat64(0, sum, true);
       for (const b of bytes) out.writeByte(b);
     }
   }
@@ -103,11 +104,19 @@ export function mergeEncodedSummary(into: MetricSummary, blob: Uint8Array): void
     if (count === 0) continue;
     const min = input.readSigned();
     const max = input.readSigned();
-    const sum = input.readByte() === SUM_IS_FLOAT ? new Float64Array(input.readBytes(8).slice().buffer)[0] : input.readSigned();
+    const sum = input.readByte() === SUM_IS_FLOAT ? readFloat64(input.readBytes(8)) : input.readSigned();
     into[at] += count;
     if (min < into[at + 1]) into[at + 1] = min;
     if (max > into[at + 2]) into[at + 2] = max;
     into[at + 3] += sum;
   }
   if (input.overran) throw new Error("corrupt metric summary");
+}
+
+/**
+ * Little-endian, as written. Read through a view of the bytes themselves: SQLite hands out
+ * Buffers, whose `slice()` shares (not copies) a pooled ArrayBuffer that starts elsewhere.
+ */
+function readFloat64(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
 }
