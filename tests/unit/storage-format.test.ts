@@ -3,6 +3,7 @@ import { inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { CHUNK_FORMAT_VERSION, decodeChunk, decodeChunkTimestamps, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
 import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "../../src/server/storage/metric-summary";
+import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
 import { METRIC_KEYS } from "../../src/telemetry/types";
 import { fixturePath } from "../helpers/fixtures";
 
@@ -41,10 +42,11 @@ describe("version-1 chunks written by an earlier build", () => {
     expect(inflateRawSync(written.subarray(1))).toStrictEqual(inflateRawSync(blob.subarray(1)));
   });
 
-  it("holds its metric columns in the order METRIC_KEYS still begins with", () => {
+  it("holds its metric columns in the order the catalogue still begins with", () => {
     // Metrics are only ever appended: a column moved or removed would be read as another metric.
     const { columns } = json<ChunkFixture>("chunk-v1-realistic.json");
     expect(METRIC_KEYS.slice(0, columns.length)).toStrictEqual(columns);
+    expect(METRIC_CATALOGUE.map((metric) => metric.column)).toStrictEqual(METRIC_CATALOGUE.map((_, index) => index));
   });
 
   it("put every column mode on disk, with and without nulls", () => {
