@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
-import { inflateRawSync } from "node:zlib";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { CHUNK_FORMAT_VERSION, decodeChunk, decodeChunkTimestamps, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
+import { VERSION_1_COLUMN_COUNT } from "../../src/server/storage/chunk-columns";
+import { CHUNK_FORMAT_VERSION, ChunkCorruptError, decodeChunk, decodeChunkTimestamps, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
 import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "../../src/server/storage/metric-summary";
 import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
-import { METRIC_KEYS } from "../../src/telemetry/types";
+import { METRIC_KEYS, noMetrics } from "../../src/telemetry/types";
 import { fixturePath } from "../helpers/fixtures";
 
 /**
@@ -17,6 +18,7 @@ import { fixturePath } from "../helpers/fixtures";
 const CHUNKS = ["realistic", "every-mode", "one-row", "empty"];
 const SUMMARIES = ["realistic", "every-mode", "one-row"];
 const FIELDS_PER_METRIC = 4;
+const MODE_ALL_NULL = 0;
 
 const bytes = (name: string) => readFileSync(fixturePath("storage", name));
 const json = <T>(name: string): T => JSON.parse(readFileSync(fixturePath("storage", name), "utf8")) as T;
@@ -29,17 +31,20 @@ describe("version-1 chunks written by an earlier build", () => {
     const blob = bytes(`chunk-v1-${name}.bin`);
     const { rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
     expect(blob[0]).toBe(1);
-    expect(decodeChunk(blob)).toStrictEqual(rows);
+    // Metrics appended to the catalogue since were not recorded: null.
+    expect(decodeChunk(blob)).toStrictEqual(rows.map((row) => ({ ...noMetrics(), ...row })));
     expect(decodeChunkTimestamps(blob)).toStrictEqual(rows.map((row) => row.timestamp));
   });
 
   it.each(CHUNKS)("%s is what this build writes for the same rows, byte for byte before deflate", (name) => {
     const blob = bytes(`chunk-v1-${name}.bin`);
-    const { rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
-    const written = encodeChunk(rows);
+    const { columns, rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
+    const written = encodeChunk(rows.map((row) => ({ ...noMetrics(), ...row })));
     expect(written[0]).toBe(CHUNK_FORMAT_VERSION);
-    // Deflate's output may change with zlib; the payload it carries may not.
-    expect(inflateRawSync(written.subarray(1))).toStrictEqual(inflateRawSync(blob.subarray(1)));
+    // Deflate's output may change with zlib; the payload it carries may not. A metric appended
+    // since adds its column at the end: all null, one mode byte.
+    const appended = Buffer.alloc(METRIC_KEYS.length - columns.length, MODE_ALL_NULL);
+    expect(inflateRawSync(written.subarray(1))).toStrictEqual(Buffer.concat([inflateRawSync(blob.subarray(1)), appended]));
   });
 
   it("holds its metric columns in the order the catalogue still begins with", () => {
@@ -47,6 +52,13 @@ describe("version-1 chunks written by an earlier build", () => {
     const { columns } = json<ChunkFixture>("chunk-v1-realistic.json");
     expect(METRIC_KEYS.slice(0, columns.length)).toStrictEqual(columns);
     expect(METRIC_CATALOGUE.map((metric) => metric.column)).toStrictEqual(METRIC_CATALOGUE.map((_, index) => index));
+  });
+
+  it("is refused when it ends before its version-1 columns do", () => {
+    // Zero rows, then one all-null mode byte per column, one column short.
+    const payload = Buffer.alloc(1 + VERSION_1_COLUMN_COUNT - 1, 0);
+    const blob = Buffer.concat([Buffer.from([CHUNK_FORMAT_VERSION]), deflateRawSync(payload)]);
+    expect(() => decodeChunk(blob)).toThrow(ChunkCorruptError);
   });
 
   it("put every column mode on disk, with and without nulls", () => {
@@ -61,9 +73,10 @@ describe("version-1 metric summaries written by an earlier build", () => {
     const { fields } = json<{ fields: SummaryField[] }>(`summary-v1-${name}.json`);
     const merged = emptySummary();
     mergeEncodedSummary(merged, bytes(`summary-v1-${name}.bin`));
-    fields.forEach((field, m) => {
+    METRIC_KEYS.forEach((key, m) => {
+      const field = fields[m] ?? { key, count: 0 };
       const at = m * FIELDS_PER_METRIC;
-      expect(field.key).toBe(METRIC_KEYS[m]);
+      expect(field.key).toBe(key);
       expect(merged[at], field.key).toBe(field.count);
       if (field.count === 0) return;
       expect([merged[at + 1], merged[at + 2], merged[at + 3]], field.key).toStrictEqual([field.min, field.max, field.sum]);
@@ -71,8 +84,17 @@ describe("version-1 metric summaries written by an earlier build", () => {
   });
 
   it.each(SUMMARIES)("%s is what this build writes for the chunk's rows, byte for byte", (name) => {
-    const { rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
-    expect(encodeSummary(summarizeRows(rows))).toStrictEqual(bytes(`summary-v1-${name}.bin`));
+    const { columns, rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
+    // A metric appended since adds a zero count at the end.
+    const appended = Buffer.alloc(METRIC_KEYS.length - columns.length, 0);
+    const written = encodeSummary(summarizeRows(rows.map((row) => ({ ...noMetrics(), ...row }))));
+    expect(written).toStrictEqual(Buffer.concat([bytes(`summary-v1-${name}.bin`), appended]));
+  });
+
+  it("is refused when it ends before its version-1 metrics do", () => {
+    const allEmpty = Buffer.alloc(VERSION_1_COLUMN_COUNT, 0);
+    expect(() => mergeEncodedSummary(emptySummary(), allEmpty)).not.toThrow();
+    expect(() => mergeEncodedSummary(emptySummary(), allEmpty.subarray(1))).toThrow(/corrupt metric summary/);
   });
 });
 
@@ -91,7 +113,7 @@ function columnModes(payload: Uint8Array): number[] {
   }
   for (let i = 0; i < rowCount; i++) varint();
   const modes: number[] = [];
-  for (let column = 0; column < METRIC_KEYS.length; column++) {
+  for (let column = 0; column < VERSION_1_COLUMN_COUNT; column++) {
     const mode = payload[at++];
     modes.push(mode);
     if (mode === 0) continue;

@@ -13,6 +13,13 @@ export type ChunkRow = { timestamp: number } & GpuMetrics;
 
 export const METRIC_COLUMN_COUNT = METRIC_KEYS.length;
 
+/**
+ * Metric columns in every stored chunk and summary: the catalogue as format version 1 was
+ * born. Metrics appended since are missing from data written before them, which then ends
+ * after its last column; fewer than these means damage.
+ */
+export const VERSION_1_COLUMN_COUNT = 18;
+
 let scratch = new Float64Array(METRIC_COLUMN_COUNT * 1024);
 
 /**

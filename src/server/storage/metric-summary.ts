@@ -1,5 +1,5 @@
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
-import type { ChunkRow } from "./chunk-columns";
+import { VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 
 /**
@@ -66,7 +66,7 @@ export function metricStats(summary: MetricSummary, metric: MetricKey): MetricSt
   };
 }
 
-// Stored form: per metric a count varint; when above zero, min and max as signed
+// Stored form (no version byte; docs/storage-format.md): per metric, in catalogue order, a count varint; when above zero, min and max as signed
 // varints and the sum as a signed varint, or as a float64 when it outgrew exact
 // integers (only a summed bitmask can). A constant column costs three bytes.
 const SUM_IS_FLOAT = 1;
@@ -100,6 +100,8 @@ export function encodeSummary(summary: MetricSummary): Buffer {
 export function mergeEncodedSummary(into: MetricSummary, blob: Uint8Array): void {
   const input = new ByteReader(blob);
   for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
+    // Written before the metrics from here on were appended to the catalogue: none of them counted.
+    if (at >= VERSION_1_COLUMN_COUNT * FIELDS && input.remaining === 0) break;
     const count = input.readUnsigned();
     if (count === 0) continue;
     const min = input.readSigned();
