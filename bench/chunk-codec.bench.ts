@@ -7,20 +7,7 @@
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { decodeChunk, encodeChunk } from "../src/server/storage/chunk-codec";
 import { realisticChunk } from "../tests/helpers/realistic-chunk";
-
-/** Best of several rounds: the least disturbed by other work on the machine. */
-function measure(label: string, rowsPerRun: number, run: () => void): void {
-  for (let i = 0; i < 300; i++) run(); // let the JIT settle
-  const runsPerRound = 500;
-  let bestSeconds = Infinity;
-  for (let round = 0; round < 7; round++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < runsPerRound; i++) run();
-    bestSeconds = Math.min(bestSeconds, Number(process.hrtime.bigint() - start) / 1e9 / runsPerRound);
-  }
-  const rowsPerSecond = Math.round(rowsPerRun / bestSeconds).toLocaleString("en-US");
-  console.log(`${label}: ${rowsPerSecond} rows/s (${(bestSeconds * 1e6).toFixed(0)} us per chunk)`);
-}
+import { measure } from "./lib/measure";
 
 const rows = realisticChunk();
 const blob = encodeChunk(rows);

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { METRIC_CATALOGUE, type MetricDefinition, type MetricKey } from "../src/telemetry/metric-catalogue";
 import { ROOT, startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 import { WORN_NVML_KNOBS } from "./helpers/worn-memory";
@@ -122,6 +123,12 @@ describe("GET /metrics", () => {
     }
     const [free] = gpu0("DCGM_FI_DEV_FB_FREE");
     expect(free.value).toBe(reading.memoryTotalMib! - reading.memoryUsedMib!);
+    // Every catalogue metric that names a dcgm-exporter field, as read; left out where not reported.
+    for (const { key, prometheus } of METRIC_CATALOGUE as readonly MetricDefinition[]) {
+      if (!prometheus) continue;
+      const value = reading[key as MetricKey];
+      expect(gpu0(prometheus.name).map((s) => s.value), prometheus.name).toEqual(value === null ? [] : [value]);
+    }
   });
 
   it("leaves out what is not reported instead of exporting 0: an unknown field, and every reading of a lost GPU", async () => {

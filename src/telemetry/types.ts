@@ -3,6 +3,9 @@
  * `null` always means "the card did not report this value" ([N/A], [Not Supported], ...),
  * never zero.
  */
+import { METRIC_KEYS, type MetricKey } from "./metric-catalogue";
+
+export { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "./metric-catalogue";
 
 /** Facts about a GPU that do not change from tick to tick (read once, re-read on change). */
 export interface GpuInfo {
@@ -19,29 +22,8 @@ export interface GpuInfo {
   driverVersion: string | null;
 }
 
-/** The values that change, one GPU at one instant. */
-export interface GpuMetrics {
-  temperatureC: number | null;
-  memoryTemperatureC: number | null;
-  fanSpeedPct: number | null;
-  powerDrawW: number | null;
-  powerLimitW: number | null;
-  graphicsClockMhz: number | null;
-  smClockMhz: number | null;
-  memoryClockMhz: number | null;
-  videoClockMhz: number | null;
-  baseClockMhz: number | null;
-  maxGraphicsClockMhz: number | null;
-  maxMemoryClockMhz: number | null;
-  /** Raw `clocks_event_reasons.active` bitmask (see decodeClockEventReasons). */
-  clockEventReasons: number | null;
-  gpuUtilizationPct: number | null;
-  memoryUtilizationPct: number | null;
-  memoryUsedMib: number | null;
-  memoryTotalMib: number | null;
-  /** Performance state: 0 for P0 ... 15 for P15. */
-  pstate: number | null;
-}
+/** The values that change, one GPU at one instant: one per catalogue entry, null when not reported. */
+export type GpuMetrics = { [K in MetricKey]: number | null };
 
 export interface GpuSample extends GpuMetrics {
   uuid: string;
@@ -114,52 +96,6 @@ export const noMemoryHealth = (gpuUuid: string): GpuMemoryHealth => ({
   retiredPagesDoubleBit: null,
   retiredPagesPending: null,
 });
-
-/** Every metric key, in the stable order storage encodes them. */
-export const METRIC_KEYS = [
-  "temperatureC",
-  "memoryTemperatureC",
-  "fanSpeedPct",
-  "powerDrawW",
-  "powerLimitW",
-  "graphicsClockMhz",
-  "smClockMhz",
-  "memoryClockMhz",
-  "videoClockMhz",
-  "baseClockMhz",
-  "maxGraphicsClockMhz",
-  "maxMemoryClockMhz",
-  "clockEventReasons",
-  "gpuUtilizationPct",
-  "memoryUtilizationPct",
-  "memoryUsedMib",
-  "memoryTotalMib",
-  "pstate",
-] as const satisfies readonly (keyof GpuMetrics)[];
-
-export type MetricKey = (typeof METRIC_KEYS)[number];
-
-/** Decimal places a metric carries (nvidia-smi prints watts with two decimals). */
-export const METRIC_DECIMALS: Record<MetricKey, number> = {
-  temperatureC: 0,
-  memoryTemperatureC: 0,
-  fanSpeedPct: 0,
-  powerDrawW: 2,
-  powerLimitW: 2,
-  graphicsClockMhz: 0,
-  smClockMhz: 0,
-  memoryClockMhz: 0,
-  videoClockMhz: 0,
-  baseClockMhz: 0,
-  maxGraphicsClockMhz: 0,
-  maxMemoryClockMhz: 0,
-  clockEventReasons: 0,
-  gpuUtilizationPct: 0,
-  memoryUtilizationPct: 0,
-  memoryUsedMib: 0,
-  memoryTotalMib: 0,
-  pstate: 0,
-};
 
 /**
  * What is known of a GPU whose facts could not be read (lost before its first

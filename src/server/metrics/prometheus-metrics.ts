@@ -4,6 +4,7 @@ import type { Collector } from "../collector/collector";
 import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
 import type { RefusedRequests } from "../refused-requests";
 import type { GpuSource } from "../sources/source";
+import { METRIC_CATALOGUE, type MetricDefinition, type MetricKey } from "../../telemetry/metric-catalogue";
 import type { GpuMemoryHealth, GpuMetrics, GpuSample } from "../../telemetry/types";
 import type { StorageManager } from "../storage/storage-manager";
 
@@ -22,24 +23,20 @@ type DcgmField = {
   value: (sample: GpuMetrics) => number | null;
 };
 
-/** Names, meanings and units as dcgm-exporter's default counters define them. */
+/**
+ * Names, meanings and units as dcgm-exporter's default counters define them: each
+ * catalogue metric that declares a Prometheus name, and free memory, which is derived.
+ */
 const DCGM_FIELDS: DcgmField[] = [
-  { name: "DCGM_FI_DEV_GPU_TEMP", help: "GPU temperature (in C).", value: (s) => s.temperatureC },
-  { name: "DCGM_FI_DEV_MEMORY_TEMP", help: "Memory temperature (in C).", value: (s) => s.memoryTemperatureC },
-  { name: "DCGM_FI_DEV_POWER_USAGE", help: "Power draw (in W).", value: (s) => s.powerDrawW },
-  { name: "DCGM_FI_DEV_SM_CLOCK", help: "SM clock frequency (in MHz).", value: (s) => s.smClockMhz },
-  { name: "DCGM_FI_DEV_MEM_CLOCK", help: "Memory clock frequency (in MHz).", value: (s) => s.memoryClockMhz },
-  { name: "DCGM_FI_DEV_GPU_UTIL", help: "GPU utilization (in %).", value: (s) => s.gpuUtilizationPct },
-  { name: "DCGM_FI_DEV_MEM_COPY_UTIL", help: "Memory utilization (in %).", value: (s) => s.memoryUtilizationPct },
-  { name: "DCGM_FI_DEV_FB_USED", help: "Framebuffer memory used (in MiB).", value: (s) => s.memoryUsedMib },
+  ...(METRIC_CATALOGUE as readonly MetricDefinition[]).flatMap(({ key, prometheus }) =>
+    prometheus ? [{ ...prometheus, value: (s: GpuMetrics) => s[key as MetricKey] }] : [],
+  ),
   {
     name: "DCGM_FI_DEV_FB_FREE",
     help: "Framebuffer memory free (in MiB).",
     // Total minus used: the driver's reserved memory counts as free here.
     value: (s) => (s.memoryTotalMib === null || s.memoryUsedMib === null ? null : s.memoryTotalMib - s.memoryUsedMib),
   },
-  { name: "DCGM_FI_DEV_POWER_MGMT_LIMIT", help: "Power management limit (in W).", value: (s) => s.powerLimitW },
-  { name: "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS", help: "Current clock throttle reasons (bitmask).", value: (s) => s.clockEventReasons },
 ];
 
 const GPU_LABELS = ["gpu", "UUID", "device", "modelName", "Hostname"] as const;

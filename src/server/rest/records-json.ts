@@ -1,3 +1,4 @@
+import { compileFunction, perMetric } from "../per-metric-code";
 import { reasonsOf, type SampleSource } from "./records";
 
 /**
@@ -52,13 +53,23 @@ export function isoText(ms: number): string {
 const num = (value: number | null) => (value === null || !Number.isFinite(value) ? "null" : String(value));
 
 /**
- * Spelled out field by field like sampleRecord (a loop over the metric names
- * with computed keys runs a third slower); tests/records-json.test.ts holds it
- * to JSON.stringify's output for the same record.
+ * Spelled out field by field like sampleRecord, from the catalogue (a loop over
+ * the metric names with computed keys runs a third slower);
+ * tests/unit/records-json.test.ts holds it to JSON.stringify's output for the
+ * same record. Names are snake_case (per-metric-code.ts checks), so they need no
+ * escaping inside the template.
  */
-export function sampleRecordJson(s: SampleSource): string {
-  return `{"gpu_index":${s.gpuIndex},"gpu_uuid":${quote(s.gpuUuid)},"gpu_name":${quote(s.gpuName)},"timestamp":"${isoText(s.timestamp)}","temperature":${num(s.temperatureC)},"memory_temperature":${num(s.memoryTemperatureC)},"fan_speed":${num(s.fanSpeedPct)},"power_draw":${num(s.powerDrawW)},"power_limit":${num(s.powerLimitW)},"core_clock":${num(s.graphicsClockMhz)},"sm_clock":${num(s.smClockMhz)},"memory_clock":${num(s.memoryClockMhz)},"video_clock":${num(s.videoClockMhz)},"base_clock":${num(s.baseClockMhz)},"max_core_clock":${num(s.maxGraphicsClockMhz)},"max_memory_clock":${num(s.maxMemoryClockMhz)},"clock_event_reasons":${num(s.clockEventReasons)},"utilization":${num(s.gpuUtilizationPct)},"memory_utilization":${num(s.memoryUtilizationPct)},"memory_used":${num(s.memoryUsedMib)},"memory_total":${num(s.memoryTotalMib)},"pstate":${num(s.pstate)}${reasonsText(s.clockEventReasons)}}`;
-}
+export const sampleRecordJson = compileFunction<(s: SampleSource) => string>(
+  "sampleRecordJson",
+  ["s"],
+  // The body is one template literal; `\${` below is its interpolation, left for the generated code.
+  "return `" +
+    `{"gpu_index":\${s.gpuIndex},"gpu_uuid":\${quote(s.gpuUuid)},"gpu_name":\${quote(s.gpuName)},"timestamp":"\${isoText(s.timestamp)}"` +
+    perMetric((metric) => `,"${metric.restName}":\${num(s.${metric.key})}`, "") +
+    `\${reasonsText(s.clockEventReasons)}}` +
+    "`;",
+  { quote, isoText, num, reasonsText },
+);
 
 /**
  * Pollers ask for the newest records again and again (a dashboard, a script

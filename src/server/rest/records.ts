@@ -1,7 +1,9 @@
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "../routers/_app";
 import { clockEventReasonWords, decodeClockEventReasons } from "../../telemetry/clock-event-reasons";
+import { catalogueRecord, type RestNameOf } from "../../telemetry/metric-catalogue";
 import { METRIC_KEYS, type GpuMetrics, type MetricKey } from "../../telemetry/types";
+import { compileFunction, perMetric } from "../per-metric-code";
 import { camelToSnake } from "./errors";
 
 /**
@@ -12,27 +14,8 @@ import { camelToSnake } from "./errors";
 
 type Outputs = inferRouterOutputs<AppRouter>;
 
-/** The public name of every stored metric; `satisfies` keeps this in step with what storage holds. */
-export const METRIC_FIELDS = {
-  temperatureC: "temperature",
-  memoryTemperatureC: "memory_temperature",
-  fanSpeedPct: "fan_speed",
-  powerDrawW: "power_draw",
-  powerLimitW: "power_limit",
-  graphicsClockMhz: "core_clock",
-  smClockMhz: "sm_clock",
-  memoryClockMhz: "memory_clock",
-  videoClockMhz: "video_clock",
-  baseClockMhz: "base_clock",
-  maxGraphicsClockMhz: "max_core_clock",
-  maxMemoryClockMhz: "max_memory_clock",
-  clockEventReasons: "clock_event_reasons",
-  gpuUtilizationPct: "utilization",
-  memoryUtilizationPct: "memory_utilization",
-  memoryUsedMib: "memory_used",
-  memoryTotalMib: "memory_total",
-  pstate: "pstate",
-} as const satisfies Record<MetricKey, string>;
+/** The public name of every stored metric, by key. */
+export const METRIC_FIELDS = catalogueRecord((metric) => metric.restName) as { readonly [K in MetricKey]: RestNameOf<K> };
 
 /** One reading of one GPU, as every telemetry path hands it out. */
 export interface SampleSource extends GpuMetrics {
@@ -47,7 +30,7 @@ export type SampleRecord = {
   gpu_uuid: string;
   gpu_name: string;
   timestamp: string;
-} & { [K in MetricKey as (typeof METRIC_FIELDS)[K]]: number | null } & {
+} & { [K in MetricKey as RestNameOf<K>]: number | null } & {
   /** Each reason as a flag (idle, sw_power_cap, hw_slowdown, thermal, boost_active, ...); null when the mask is unknown. */
   clock_event_reasons_decoded: Record<string, boolean> | null;
   /** The same as short words for display, e.g. ["idle"] or ["SW power cap"]. */
@@ -64,39 +47,25 @@ export function iso(ms: number | null): string | null {
 }
 
 /**
- * Written out field by field (its type demands every one): a literal of fixed
- * shape builds and serialises several times faster than keys added in a loop,
- * which matters for a 10,000-record history or a long export.
+ * Written out field by field, from the catalogue: a literal of fixed shape builds
+ * and serialises several times faster than keys added in a loop, which matters
+ * for a 10,000-record history or a long export.
  */
-export function sampleRecord(sample: SampleSource): SampleRecord {
-  const reasons = reasonsOf(sample.clockEventReasons);
-  return {
-    gpu_index: sample.gpuIndex,
-    gpu_uuid: sample.gpuUuid,
-    gpu_name: sample.gpuName,
-    timestamp: iso(sample.timestamp),
-    temperature: sample.temperatureC,
-    memory_temperature: sample.memoryTemperatureC,
-    fan_speed: sample.fanSpeedPct,
-    power_draw: sample.powerDrawW,
-    power_limit: sample.powerLimitW,
-    core_clock: sample.graphicsClockMhz,
-    sm_clock: sample.smClockMhz,
-    memory_clock: sample.memoryClockMhz,
-    video_clock: sample.videoClockMhz,
-    base_clock: sample.baseClockMhz,
-    max_core_clock: sample.maxGraphicsClockMhz,
-    max_memory_clock: sample.maxMemoryClockMhz,
-    clock_event_reasons: sample.clockEventReasons,
-    utilization: sample.gpuUtilizationPct,
-    memory_utilization: sample.memoryUtilizationPct,
-    memory_used: sample.memoryUsedMib,
-    memory_total: sample.memoryTotalMib,
-    pstate: sample.pstate,
-    clock_event_reasons_decoded: reasons.decoded,
-    clock_event_reason_words: reasons.words,
-  };
-}
+export const sampleRecord = compileFunction<(sample: SampleSource) => SampleRecord>(
+  "sampleRecord",
+  ["sample"],
+  `const reasons = reasonsOf(sample.clockEventReasons);
+return {
+  gpu_index: sample.gpuIndex,
+  gpu_uuid: sample.gpuUuid,
+  gpu_name: sample.gpuName,
+  timestamp: iso(sample.timestamp),
+${perMetric((metric) => `  ${metric.restName}: sample.${metric.key},`)}
+  clock_event_reasons_decoded: reasons.decoded,
+  clock_event_reason_words: reasons.words,
+};`,
+  { iso, reasonsOf },
+);
 
 type DecodedReasons = { decoded: Record<string, boolean> | null; words: string[] };
 

@@ -1,4 +1,5 @@
-import { METRIC_DECIMALS, METRIC_KEYS, type GpuInfo, type GpuSample, type MetricKey } from "../../telemetry/types";
+import { catalogueRecord, METRIC_MINIMUM } from "../../telemetry/metric-catalogue";
+import { METRIC_KEYS, type GpuInfo, type GpuSample, type MetricKey } from "../../telemetry/types";
 
 /**
  * What storage can hold exactly, checked where a source (or an import) hands a
@@ -11,12 +12,7 @@ import { METRIC_DECIMALS, METRIC_KEYS, type GpuInfo, type GpuSample, type Metric
 /** Largest magnitude, once scaled to an integer, that SQLite and the chunk codec both read back exactly. */
 const MAX_SCALED_MAGNITUDE = Number.MAX_SAFE_INTEGER;
 
-/** Temperatures may go below zero (down to absolute zero); no other metric can be negative. */
-const METRIC_MINIMUM = Object.fromEntries(
-  METRIC_KEYS.map((key) => [key, key === "temperatureC" || key === "memoryTemperatureC" ? -273 : 0]),
-) as Record<MetricKey, number>;
-
-const SCALES = Object.fromEntries(METRIC_KEYS.map((key) => [key, 10 ** METRIC_DECIMALS[key]])) as Record<MetricKey, number>;
+const SCALES = catalogueRecord((metric) => 10 ** metric.decimals);
 
 /** Timestamps the chunk codec keeps exact (±2^50 ms, about 35,000 years either side of 1970). */
 const MAX_TIMESTAMP_MAGNITUDE = 2 ** 50;

@@ -6,12 +6,14 @@
  *   rowCount                      unsigned varint
  *   timestamps                    first value, then delta-of-deltas, zigzag varints
  *   one column per METRIC_KEYS    mode byte, then (per mode) a presence bitmap and values
+ * A chunk written before a metric was appended to the catalogue ends before that metric's
+ * column, which reads as all null. docs/storage-format.md has the full layout.
  * Metric values are stored as integers scaled by 10^METRIC_DECIMALS, so they round-trip
  * exactly to their declared decimals.
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
-import { columnScratch, columnsToRows, rowsToColumns, type ChunkRow } from "./chunk-columns";
+import { columnScratch, columnsToRows, rowsToColumns, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 
 export type { ChunkRow } from "./chunk-columns";
@@ -81,6 +83,11 @@ export function decodeChunk(blob: Uint8Array): ChunkRow[] {
     const timestamps = readTimestamps(reader, rowCount);
     const table = columnScratch(rowCount);
     for (let column = 0; column < METRIC_KEYS.length; column++) {
+      if (column >= VERSION_1_COLUMN_COUNT && reader.remaining === 0) {
+        // Written before this metric was appended to the catalogue: it was not recorded.
+        table.fill(NaN, column * rowCount, METRIC_KEYS.length * rowCount);
+        break;
+      }
       readMetricColumn(reader, table, column * rowCount, rowCount, METRIC_SCALES[column]);
     }
     if (reader.overran || reader.remaining !== 0) throw corrupt("column data does not match its length");

@@ -1,5 +1,5 @@
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
-import type { ChunkRow } from "./chunk-columns";
+import { VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 
 /**
@@ -66,7 +66,7 @@ export function metricStats(summary: MetricSummary, metric: MetricKey): MetricSt
   };
 }
 
-// Stored form: per metric a count varint; when above zero, min and max as signed
+// Stored form (no version byte; docs/storage-format.md): per metric, in catalogue order, a count varint; when above zero, min and max as signed
 // varints and the sum as a signed varint, or as a float64 when it outgrew exact
 // integers (only a summed bitmask can). A constant column costs three bytes.
 const SUM_IS_FLOAT = 1;
@@ -85,7 +85,8 @@ export function encodeSummary(summary: MetricSummary): Buffer {
       out.writeSigned(sum);
     } else {
       out.writeByte(SUM_IS_FLOAT);
-      const bytes = new Uint8Array(new Float64Array([sum]).buffer);
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setFloat64(0, sum, true);
       for (const b of bytes) out.writeByte(b);
     }
   }
@@ -99,15 +100,25 @@ export function encodeSummary(summary: MetricSummary): Buffer {
 export function mergeEncodedSummary(into: MetricSummary, blob: Uint8Array): void {
   const input = new ByteReader(blob);
   for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
+    // Written before the metrics from here on were appended to the catalogue: none of them counted.
+    if (at >= VERSION_1_COLUMN_COUNT * FIELDS && input.remaining === 0) break;
     const count = input.readUnsigned();
     if (count === 0) continue;
     const min = input.readSigned();
     const max = input.readSigned();
-    const sum = input.readByte() === SUM_IS_FLOAT ? new Float64Array(input.readBytes(8).slice().buffer)[0] : input.readSigned();
+    const sum = input.readByte() === SUM_IS_FLOAT ? readFloat64(input.readBytes(8)) : input.readSigned();
     into[at] += count;
     if (min < into[at + 1]) into[at + 1] = min;
     if (max > into[at + 2]) into[at + 2] = max;
     into[at + 3] += sum;
   }
   if (input.overran) throw new Error("corrupt metric summary");
+}
+
+/**
+ * Little-endian, as written. Read through a view of the bytes themselves: SQLite hands out
+ * Buffers, whose `slice()` shares (not copies) a pooled ArrayBuffer that starts elsewhere.
+ */
+function readFloat64(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
 }

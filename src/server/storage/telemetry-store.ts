@@ -8,6 +8,7 @@ import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database
 import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../../telemetry/types";
 import { describeRejectedValue, storableGpuInfo, storableSample, storableTimestamp, storableValue } from "../sources/storable-readings";
 import { QuarantineWriter } from "./quarantine";
+import { compileFunction, perMetric } from "../per-metric-code";
 import { DAY_MS, HOUR_MS, slotStart } from "./time-slots";
 
 export { DAY_MS, HOUR_MS, slotStart } from "./time-slots";
@@ -623,36 +624,21 @@ function blockOfRows(gpu: StoredGpu, rows: ChunkRow[]): SampleBlock {
 }
 
 /**
- * Written out field by field: a fixed-shape literal is several times faster to
- * build, read and serialise than an object filled in a loop over the metric
- * names, which V8 keeps as a slow dictionary.
+ * Written out field by field, from the catalogue: a fixed-shape literal is several
+ * times faster to build, read and serialise than an object filled in a loop over
+ * the metric names, which V8 keeps as a slow dictionary.
  */
-export function namedSample(gpu: StoredGpu, row: ChunkRow): NamedSample {
-  return {
-    gpuIndex: gpu.index,
-    gpuUuid: gpu.uuid,
-    gpuName: gpu.name,
-    timestamp: row.timestamp,
-    temperatureC: row.temperatureC,
-    memoryTemperatureC: row.memoryTemperatureC,
-    fanSpeedPct: row.fanSpeedPct,
-    powerDrawW: row.powerDrawW,
-    powerLimitW: row.powerLimitW,
-    graphicsClockMhz: row.graphicsClockMhz,
-    smClockMhz: row.smClockMhz,
-    memoryClockMhz: row.memoryClockMhz,
-    videoClockMhz: row.videoClockMhz,
-    baseClockMhz: row.baseClockMhz,
-    maxGraphicsClockMhz: row.maxGraphicsClockMhz,
-    maxMemoryClockMhz: row.maxMemoryClockMhz,
-    clockEventReasons: row.clockEventReasons,
-    gpuUtilizationPct: row.gpuUtilizationPct,
-    memoryUtilizationPct: row.memoryUtilizationPct,
-    memoryUsedMib: row.memoryUsedMib,
-    memoryTotalMib: row.memoryTotalMib,
-    pstate: row.pstate,
-  };
-}
+export const namedSample = compileFunction<(gpu: StoredGpu, row: ChunkRow) => NamedSample>(
+  "namedSample",
+  ["gpu", "row"],
+  `return {
+  gpuIndex: gpu.index,
+  gpuUuid: gpu.uuid,
+  gpuName: gpu.name,
+  timestamp: row.timestamp,
+${perMetric((metric) => `  ${metric.key}: row.${metric.key},`)}
+};`,
+);
 
 export function toStoredSample(gpu: StoredGpu, row: ChunkRow): StoredSample {
   const { gpuIndex, gpuUuid, gpuName: _name, ...reading } = namedSample(gpu, row);

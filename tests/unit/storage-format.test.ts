@@ -1,0 +1,137 @@
+import { readFileSync } from "node:fs";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { VERSION_1_COLUMN_COUNT } from "../../src/server/storage/chunk-columns";
+import { CHUNK_FORMAT_VERSION, ChunkCorruptError, decodeChunk, decodeChunkTimestamps, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
+import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "../../src/server/storage/metric-summary";
+import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
+import { METRIC_KEYS, noMetrics } from "../../src/telemetry/types";
+import { fixturePath } from "../helpers/fixtures";
+
+/**
+ * Chunks and summaries written by the first build of format version 1
+ * (tests/fixtures/storage/write-fixtures.ts), committed as bytes: every later build must
+ * read them to exactly what they held, or a database recorded before it would change
+ * meaning after an upgrade.
+ */
+
+const CHUNKS = ["realistic", "every-mode", "one-row", "empty"];
+const SUMMARIES = ["realistic", "every-mode", "one-row"];
+const FIELDS_PER_METRIC = 4;
+const MODE_ALL_NULL = 0;
+
+const bytes = (name: string) => readFileSync(fixturePath("storage", name));
+const json = <T>(name: string): T => JSON.parse(readFileSync(fixturePath("storage", name), "utf8")) as T;
+
+type ChunkFixture = { columns: string[]; rows: ChunkRow[] };
+type SummaryField = { key: string; count: number; min?: number; max?: number; sum?: number };
+
+describe("version-1 chunks written by an earlier build", () => {
+  it.each(CHUNKS)("%s decodes to exactly the rows it was written with", (name) => {
+    const blob = bytes(`chunk-v1-${name}.bin`);
+    const { rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
+    expect(blob[0]).toBe(1);
+    // Metrics appended to the catalogue since were not recorded: null.
+    expect(decodeChunk(blob)).toStrictEqual(rows.map((row) => ({ ...noMetrics(), ...row })));
+    expect(decodeChunkTimestamps(blob)).toStrictEqual(rows.map((row) => row.timestamp));
+  });
+
+  it.each(CHUNKS)("%s is what this build writes for the same rows, byte for byte before deflate", (name) => {
+    const blob = bytes(`chunk-v1-${name}.bin`);
+    const { columns, rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
+    const written = encodeChunk(rows.map((row) => ({ ...noMetrics(), ...row })));
+    expect(written[0]).toBe(CHUNK_FORMAT_VERSION);
+    // Deflate's output may change with zlib; the payload it carries may not. A metric appended
+    // since adds its column at the end: all null, one mode byte.
+    const appended = Buffer.alloc(METRIC_KEYS.length - columns.length, MODE_ALL_NULL);
+    expect(inflateRawSync(written.subarray(1))).toStrictEqual(Buffer.concat([inflateRawSync(blob.subarray(1)), appended]));
+  });
+
+  it("holds its metric columns in the order the catalogue still begins with", () => {
+    // Metrics are only ever appended: a column moved or removed would be read as another metric.
+    const { columns } = json<ChunkFixture>("chunk-v1-realistic.json");
+    expect(METRIC_KEYS.slice(0, columns.length)).toStrictEqual(columns);
+    expect(METRIC_CATALOGUE.map((metric) => metric.column)).toStrictEqual(METRIC_CATALOGUE.map((_, index) => index));
+  });
+
+  it("is refused when it ends before its version-1 columns do", () => {
+    // Zero rows, then one all-null mode byte per column, one column short.
+    const payload = Buffer.alloc(1 + VERSION_1_COLUMN_COUNT - 1, 0);
+    const blob = Buffer.concat([Buffer.from([CHUNK_FORMAT_VERSION]), deflateRawSync(payload)]);
+    expect(() => decodeChunk(blob)).toThrow(ChunkCorruptError);
+  });
+
+  it("put every column mode on disk, with and without nulls", () => {
+    // The mode byte opens each column; this reads them the way the layout in docs/storage-format.md says.
+    const payload = inflateRawSync(bytes("chunk-v1-every-mode.bin").subarray(1));
+    expect(columnModes(payload).sort((a, b) => a - b)).toEqual(expect.arrayContaining([0, 1, 2, 3, 0x81, 0x82, 0x83]));
+  });
+});
+
+describe("version-1 metric summaries written by an earlier build", () => {
+  it.each(SUMMARIES)("%s merges to exactly the count, min, max and sum it was written with", (name) => {
+    const { fields } = json<{ fields: SummaryField[] }>(`summary-v1-${name}.json`);
+    const merged = emptySummary();
+    mergeEncodedSummary(merged, bytes(`summary-v1-${name}.bin`));
+    METRIC_KEYS.forEach((key, m) => {
+      const field = fields[m] ?? { key, count: 0 };
+      const at = m * FIELDS_PER_METRIC;
+      expect(field.key).toBe(key);
+      expect(merged[at], field.key).toBe(field.count);
+      if (field.count === 0) return;
+      expect([merged[at + 1], merged[at + 2], merged[at + 3]], field.key).toStrictEqual([field.min, field.max, field.sum]);
+    });
+  });
+
+  it.each(SUMMARIES)("%s is what this build writes for the chunk's rows, byte for byte", (name) => {
+    const { columns, rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
+    // A metric appended since adds a zero count at the end.
+    const appended = Buffer.alloc(METRIC_KEYS.length - columns.length, 0);
+    const written = encodeSummary(summarizeRows(rows.map((row) => ({ ...noMetrics(), ...row }))));
+    expect(written).toStrictEqual(Buffer.concat([bytes(`summary-v1-${name}.bin`), appended]));
+  });
+
+  it("is refused when it ends before its version-1 metrics do", () => {
+    const allEmpty = Buffer.alloc(VERSION_1_COLUMN_COUNT, 0);
+    expect(() => mergeEncodedSummary(emptySummary(), allEmpty)).not.toThrow();
+    expect(() => mergeEncodedSummary(emptySummary(), allEmpty.subarray(1))).toThrow(/corrupt metric summary/);
+  });
+});
+
+/** The mode byte of every metric column of a chunk payload, walking the varints between them. */
+function columnModes(payload: Uint8Array): number[] {
+  let at = 0;
+  const varint = () => {
+    while (payload[at] & 0x80) at++;
+    at++;
+  };
+  let rowCount = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = payload[at++];
+    rowCount += (byte & 0x7f) * 2 ** shift;
+    if (!(byte & 0x80)) break;
+  }
+  for (let i = 0; i < rowCount; i++) varint();
+  const modes: number[] = [];
+  for (let column = 0; column < VERSION_1_COLUMN_COUNT; column++) {
+    const mode = payload[at++];
+    modes.push(mode);
+    if (mode === 0) continue;
+    let present = rowCount;
+    if (mode & 0x80) {
+      const bitmap = payload.subarray(at, at + Math.ceil(rowCount / 8));
+      present = [...bitmap].reduce((count, byte) => count + popCount(byte), 0);
+      at += bitmap.length;
+    }
+    const values = (mode & 0x7f) === 1 ? 1 : present;
+    for (let i = 0; i < values; i++) varint();
+  }
+  expect(at).toBe(payload.length);
+  return modes;
+}
+
+function popCount(byte: number): number {
+  let count = 0;
+  for (let bits = byte; bits !== 0; bits &= bits - 1) count++;
+  return count;
+}
