@@ -7,7 +7,6 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pageSources } from "./lib/page-sources.mjs";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const at = (...parts) => path.join(root, ...parts);
@@ -25,6 +24,7 @@ const sourcesAt = (...entries) => Math.max(...entries.map((e) => newestMtime(at(
 // An installed package carries its build and none of the sources: nothing to check.
 if (!fs.existsSync(at("src"))) process.exit(0);
 
+const { pageSources } = await import("./lib/page-sources.mjs");
 const pagesBuild = at(".next", "BUILD_ID");
 if (builtAt(pagesBuild) < Math.max(sourcesAt("next.config.mjs", "package.json"), ...(await pageSources(root)).map(newestMtime))) {
   console.log(builtAt(pagesBuild) ? "dashboard sources changed: rebuilding pages" : "building the dashboard pages (first start only)");

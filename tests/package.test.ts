@@ -68,9 +68,13 @@ describe("the npm package", () => {
       if (line.includes("nvidia-oc listening on")) url = (JSON.parse(line) as { url: string }).url;
     });
     child.stderr!.setEncoding("utf8").on("data", (text: string) => output.push(text));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve)).then((code) => (exitCode = code));
     try {
-      const listening = await waitFor(() => url, 60_000, "the installed server to listen");
+      const listening = await waitFor(() => {
+        if (exitCode !== undefined) throw new Error(`the installed nvidia-oc exited ${exitCode} before listening:\n${output.join("\n")}`);
+        return url;
+      }, 60_000, "the installed server to listen");
       const page = await fetch(`${listening}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("nvidia-oc");
