@@ -33,7 +33,7 @@ const { values } = parseArgs({
     attack: { type: "boolean", default: false },
   },
 });
-const smoke = values.smoke!;
+const smoke = values.smoke;
 const seconds = Number(values.seconds ?? (smoke ? 4 : 60));
 const subscriberCount = Number(values.subscribers ?? (smoke ? 10 : 100));
 const rate = Number(values.rate ?? (smoke ? 10 : 50));

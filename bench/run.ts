@@ -47,7 +47,7 @@ const unknownPart = only?.find((part) => !(PARTS as readonly string[]).includes(
 if (unknownPart !== undefined) throw new Error(`--only: no part named "${unknownPart}" (there are ${PARTS.join(", ")})`);
 if (only && values.write) throw new Error("--only and --write together would leave figures out of bench/RESULTS.md");
 const runs = (part: (typeof PARTS)[number]) => !only || only.includes(part);
-const smoke = values.smoke!;
+const smoke = values.smoke;
 const gpus = Number(values.gpus ?? (smoke ? 2 : 8));
 const days = Number(values.days ?? (smoke ? 0.05 : 90));
 const seconds = Number(values.seconds ?? (smoke ? 3 : 60));

@@ -38,12 +38,12 @@ const total = ticks * gpuCount;
 // A server recording into the same file would interleave its writes with these.
 let lock: InstanceLock;
 try {
-  lock = acquireInstanceLock(values.db!);
+  lock = acquireInstanceLock(values.db);
 } catch (error) {
   console.error(`db:generate: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }
-const { store } = TelemetryStore.open(values.db!);
+const { store } = TelemetryStore.open(values.db);
 const started = performance.now();
 let lastReport = 0;
 

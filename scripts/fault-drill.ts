@@ -82,6 +82,6 @@ console.log(
   `SIGKILL: ${killResults.length} rounds, integrity_check ok in ${killResults.filter((r) => r.integrity === "ok").length}, ` +
     `most lost ${Math.max(0, ...killResults.map((r) => r.lost))} samples (one flush interval is ${samplesPerFlush(load)}).`,
 );
-if (aborted !== null) console.log(`fault drill ABORTED in round ${results.length + 1}: ${aborted instanceof Error ? aborted.message : String(aborted)}`);
+if (aborted !== null) console.log(`fault drill ABORTED in round ${results.length + 1}: ${aborted instanceof Error ? aborted.message : JSON.stringify(aborted)}`);
 else console.log(failed.length === 0 ? "fault drill passed" : `fault drill FAILED in ${failed.length} round(s)`);
 process.exit(aborted === null && failed.length === 0 ? 0 : 1);

@@ -124,7 +124,7 @@ export async function termRound(load: DrillLoad, round: number, ticks: number): 
   const problems: string[] = [];
   if (exit.code !== 0) problems.push(`exit ${exit.signal ?? `code ${exit.code}`}`);
   const stopped = server.logs.find((l) => l.msg === "stopped");
-  const count = (key: string) => (typeof stopped?.[key] === "number" ? (stopped[key] as number) : Number.NaN);
+  const count = (key: string) => (typeof stopped?.[key] === "number" ? (stopped[key]) : Number.NaN);
   const [collected, stored, dropped, pending] = ["collected", "stored", "dropped", "pending"].map(count);
   if (!stopped) problems.push("no `stopped` line in the log");
   if (dropped !== 0) problems.push(`dropped ${dropped}`);

@@ -58,7 +58,8 @@ function defaultText(described: SettingHelp | undefined, value: unknown): string
   const shown = described?.defaultText?.();
   if (shown !== undefined) return shown;
   if (value === undefined || typeof value === "boolean" || (Array.isArray(value) && value.length === 0)) return null;
-  return String(value);
+  if (Array.isArray(value)) return value.join(",");
+  return typeof value === "string" || typeof value === "number" ? String(value) : JSON.stringify(value);
 }
 
 export const SETTING_FLAGS: readonly SettingFlag[] = (() => {

@@ -29,10 +29,15 @@ export function compressed(handle: (req: http.IncomingMessage, res: http.ServerR
     new Promise<void>((resolve, reject) => {
       compressResponses(req as Parameters<typeof compressResponses>[0], res as Parameters<typeof compressResponses>[1], () => {
         try {
-          Promise.resolve(handle(req, res)).then(() => resolve(), reject);
+          Promise.resolve(handle(req, res)).then(() => resolve(), (error: unknown) => reject(asError(error)));
         } catch (error) {
-          reject(error);
+          reject(asError(error));
         }
       });
     });
+}
+
+/** What a handler threw, as an Error (a thrown string or object is wrapped, its text kept). */
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(typeof thrown === "string" ? thrown : JSON.stringify(thrown));
 }

@@ -117,7 +117,7 @@ const ROUTES: Route[] = [
     // Reached only by requests that did not ask to upgrade.
     pattern: ["stream"],
     query: STREAM_QUERY,
-    async run() {
+    run() {
       throw new RestError(426, "UPGRADE_REQUIRED", `${STREAM_PATH} is a WebSocket: connect with ws://, e.g. wscat -c 'ws://HOST:PORT${STREAM_PATH}?interval=1'`);
     },
   },

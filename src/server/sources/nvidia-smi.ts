@@ -200,10 +200,10 @@ export class NvidiaSmiSource implements GpuSource {
     let output = "";
     const child = spawn(this.options.command, args, { stdio: ["ignore", "pipe", "pipe"], env: this.options.env });
     this.child = child;
-    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       output = (output + chunk).slice(-4000);
     });
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+    readline.createInterface({ input: child.stdout }).on("line", (line) => {
       this.lastOutputAt = Date.now();
       if (this.linesSinceStart++ < 3) output = (output + line + "\n").slice(-4000);
       // nvidia-smi prints an unknown field's error on stdout: not a bad data line, the close handler retries.

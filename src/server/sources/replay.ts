@@ -44,7 +44,7 @@ export class ReplaySource implements GpuSource {
 
   constructor(private readonly options: ReplayOptions) {}
 
-  async start(sink: SourceSink) {
+  start(sink: SourceSink): Promise<void> {
     this.sink = sink;
     this.running = true;
     this.done = this.run()
@@ -58,6 +58,7 @@ export class ReplaySource implements GpuSource {
         this.running = false;
         if (!this.stopping) this.sink?.ended?.();
       });
+    return Promise.resolve();
   }
 
   async stop() {

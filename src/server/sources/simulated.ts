@@ -1,5 +1,6 @@
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
 import { noMemoryHealth, type GpuInfo, type GpuMemoryHealth, type GpuMetrics, type GpuProcess, type GpuSample } from "../../telemetry/types";
+import { promised } from "./promised";
 
 /**
  * Believable GPUs for machines without one, shaped on a real H200
@@ -126,7 +127,11 @@ export class SimulatedSource implements GpuSource {
     this.gpus = Array.from({ length: gpuCount }, (_, i) => new SimulatedGpu(simulatedGpuInfo(i)));
   }
 
-  async start(sink: SourceSink) {
+  start(sink: SourceSink): Promise<void> {
+    return promised(() => this.startTicking(sink));
+  }
+
+  private startTicking(sink: SourceSink) {
     sink.gpus(this.gpus.map((g) => g.info));
     this.lastTick = Date.now();
     const tick = () => {
@@ -145,18 +150,19 @@ export class SimulatedSource implements GpuSource {
     this.timer = setInterval(tick, this.intervalMs);
   }
 
-  async stop() {
+  stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    return Promise.resolve();
   }
 
-  async processes(): Promise<GpuProcess[]> {
-    return this.gpus.map(simulatedJob).filter((job) => job !== null);
+  processes(): Promise<GpuProcess[]> {
+    return promised(() => this.gpus.map(simulatedJob).filter((job) => job !== null));
   }
 
   /** A healthy H200: ECC on, no errors, no remapped rows; page retirement is not kept on Hopper. */
-  async memoryHealth(): Promise<GpuMemoryHealth[]> {
-    return this.gpus.map((gpu) => ({
+  memoryHealth(): Promise<GpuMemoryHealth[]> {
+    return promised(() => this.gpus.map((gpu) => ({
       ...noMemoryHealth(gpu.info.uuid),
       eccEnabled: true,
       eccCorrectedVolatile: 0,
@@ -167,7 +173,7 @@ export class SimulatedSource implements GpuSource {
       remappedRowsUncorrectable: 0,
       rowRemapPending: false,
       rowRemapFailure: false,
-    }));
+    })));
   }
 
   status(): SourceStatus {

@@ -39,7 +39,7 @@ export function sampleFromRow(row: SmiGpuRow, info: GpuInfo, timestamp: number):
     if (reported !== undefined) {
       sample[key] = reported;
     } else if (key in FROM_INFO) {
-      sample[key] = info[FROM_INFO[key as keyof typeof FROM_INFO]] as number | null;
+      sample[key] = info[FROM_INFO[key as keyof typeof FROM_INFO]];
     } else {
       sample[key] = null;
     }

@@ -7,6 +7,7 @@ import { readMemoryHealth } from "./nvml-memory-health";
 import { XidWatch } from "./nvml-xid";
 import { readComputeProcesses } from "./nvml-processes";
 import { NvmlReader, type NvmlGpu, type NvmlReadProblem, type NvmlTick } from "./nvml-reader";
+import { promised } from "../promised";
 
 /**
  * Reads GPUs in-process through NVML on its own timer: no child process, thirteen
@@ -57,17 +58,19 @@ export class NvmlSource implements GpuSource {
     await this.openAndSample();
   }
 
-  async stop() {
-    this.stopping = true;
-    for (const timer of [this.timer, this.retryTimer]) if (timer) clearTimeout(timer);
-    this.timer = this.retryTimer = null;
-    const open = this.open;
-    this.open = null;
-    if (open) {
-      open.xids.close();
-      const code = open.library.shutdown();
-      if (code !== NvmlCode.success) this.options.log.warn({ code, error: open.library.errorString(code) }, "nvmlShutdown failed");
-    }
+  stop(): Promise<void> {
+    return promised(() => {
+      this.stopping = true;
+      for (const timer of [this.timer, this.retryTimer]) if (timer) clearTimeout(timer);
+      this.timer = this.retryTimer = null;
+      const open = this.open;
+      this.open = null;
+      if (open) {
+        open.xids.close();
+        const code = open.library.shutdown();
+        if (code !== NvmlCode.success) this.options.log.warn({ code, error: open.library.errorString(code) }, "nvmlShutdown failed");
+      }
+    });
   }
 
   status(): SourceStatus {
@@ -88,9 +91,11 @@ export class NvmlSource implements GpuSource {
   }
 
   /** Memory error counters of every GPU; rejects while NVML is not open. */
-  async memoryHealth(): Promise<GpuMemoryHealth[]> {
-    const open = this.requireOpen();
-    return readMemoryHealth(open.library, open.gpus, (problem) => this.countProblem(problem));
+  memoryHealth(): Promise<GpuMemoryHealth[]> {
+    return promised(() => {
+      const open = this.requireOpen();
+      return readMemoryHealth(open.library, open.gpus, (problem) => this.countProblem(problem));
+    });
   }
 
   private requireOpen(): OpenNvml {
@@ -104,10 +109,12 @@ export class NvmlSource implements GpuSource {
   }
 
   /** Energy used since the driver loaded, millijoules, by GPU uuid; empty while NVML is not open. */
-  async totalEnergyMj(): Promise<ReadonlyMap<string, number>> {
-    const open = this.open;
-    if (!open) return new Map();
-    return readTotalEnergy(open.library, open.gpus, (problem) => this.countProblem(problem));
+  totalEnergyMj(): Promise<ReadonlyMap<string, number>> {
+    return promised(() => {
+      const open = this.open;
+      if (!open) return new Map<string, number>();
+      return readTotalEnergy(open.library, open.gpus, (problem) => this.countProblem(problem));
+    });
   }
 
   private async openAndSample() {
