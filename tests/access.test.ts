@@ -54,7 +54,7 @@ function openStream(headers: Record<string, string>): Promise<{ status: number; 
       ws.terminate();
     });
     ws.once("message", (data) => {
-      resolve({ status: 101, message: String(data) });
+      resolve({ status: 101, message: (data as Buffer).toString() });
       ws.close();
     });
     ws.once("error", (error) => {
@@ -177,7 +177,7 @@ describe("a server with NVOC_TOKEN", () => {
     }
     const stream = await openStream(bearer(TOKEN));
     expect(stream.status).toBe(101);
-    expect(JSON.parse(stream.message!).gpus).toHaveLength(1);
+    expect((JSON.parse(stream.message!) as { gpus: unknown[] }).gpus).toHaveLength(1);
   });
 
   it("answers the typed client with the token, and tells one without it why not", async () => {

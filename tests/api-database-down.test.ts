@@ -99,7 +99,7 @@ describe("with the database unavailable", () => {
   it("the WebSocket stream keeps pushing snapshots", async () => {
     const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/telemetry/stream?interval=0.1`);
     const messages: Array<{ gpus: Array<{ gpu_index: number }> }> = [];
-    ws.on("message", (data) => messages.push(JSON.parse(String(data))));
+    ws.on("message", (data) => messages.push(JSON.parse((data as Buffer).toString()) as (typeof messages)[number]));
     try {
       await waitFor(() => (messages.length >= 3 ? true : undefined), 10_000, "three stream messages");
     } finally {

@@ -219,7 +219,7 @@ describe("fuzzing the REST API", () => {
         const named = mustBeNamed(search, params);
         if (answer.status === 200) {
           expect(named, what).toEqual([]);
-          if (!base.endsWith("/export")) expect(() => JSON.parse(answer.text), what).not.toThrow();
+          if (!base.endsWith("/export")) expect(() => JSON.parse(answer.text) as unknown, what).not.toThrow();
           return;
         }
         const error = restError(answer, what);
@@ -619,9 +619,9 @@ describe("fuzzing the WebSocket stream", () => {
 
   it("text and binary frames of any content are ignored, and a frame over the limit closes the socket", async () => {
     const frame = fc.oneof(
-      fc.string({ unit: "binary", maxLength: 300 }).map((text) => ({ data: text as string | Uint8Array, binary: false })),
-      fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ data: bytes as string | Uint8Array, binary: true })),
-      fc.integer({ min: 4097, max: 256 * 1024 }).map((size) => ({ data: new Uint8Array(size).fill(0x61) as string | Uint8Array, binary: true })),
+      fc.string({ unit: "binary", maxLength: 300 }).map((text) => ({ data: text, binary: false })),
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ data: bytes, binary: true })),
+      fc.integer({ min: 4097, max: 256 * 1024 }).map((size) => ({ data: new Uint8Array(size).fill(0x61), binary: true })),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 4 }), async (frames) => {
@@ -850,7 +850,7 @@ describe("after all of it", () => {
     await expectServerAnswers();
     expect((await send("/api/telemetry/history?limit=1")).status).toBe(200);
     const failures = server.logs.filter((line) => line.level >= 50);
-    expect(failures.map((line) => `${line.msg}: ${String(line.err ?? "")}`)).toEqual([]);
+    expect(failures.map((line) => `${line.msg}: ${line.err === undefined ? "" : JSON.stringify(line.err)}`)).toEqual([]);
     expect(server.stderr()).not.toMatch(/uncaught|unhandled|TypeError|RangeError|ReferenceError|\n\s+at /i);
   });
 });

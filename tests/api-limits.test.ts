@@ -101,7 +101,7 @@ describe("the work one tRPC request may ask for", () => {
       unsplit.health.status.query(),
     ];
     const settled = await Promise.allSettled(calls);
-    expect(settled.map((s) => s.status)).toEqual([...Array(11).fill("fulfilled"), "rejected", "fulfilled"]);
+    expect(settled.map((s) => s.status)).toEqual([...Array<string>(11).fill("fulfilled"), "rejected", "fulfilled"]);
     const [first] = settled;
     expect(first.status === "fulfilled" && (first.value as unknown[]).length).toBeGreaterThan(0);
   });

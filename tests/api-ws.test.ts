@@ -32,7 +32,7 @@ const wsUrl = (query: string) => `${server.url.replace(/^http/, "ws")}/api/telem
 function openStream(query: string): Stream {
   const ws = new WebSocket(wsUrl(query));
   const messages: Stream["messages"] = [];
-  ws.on("message", (data) => messages.push({ ...(JSON.parse(String(data)) as StreamMessage), receivedAt: Date.now() }));
+  ws.on("message", (data) => messages.push({ ...(JSON.parse((data as Buffer).toString()) as StreamMessage), receivedAt: Date.now() }));
   const openedAt = new Promise<number>((resolve, reject) => {
     ws.once("open", () => resolve(Date.now()));
     ws.once("error", reject);
@@ -42,14 +42,19 @@ function openStream(query: string): Stream {
 }
 
 /** The HTTP answer to an upgrade the server refuses. */
-function refusal(query: string): Promise<{ status: number; body: { error: { code: string; message: string; fields: Record<string, string[]> } } }> {
+interface Refusal {
+  status: number;
+  body: { error: { code: string; message: string; fields: Record<string, string[]> } };
+}
+
+function refusal(query: string): Promise<Refusal> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl(query));
     ws.once("open", () => reject(new Error(`${query} was accepted`)));
     ws.once("unexpected-response", (_req, res) => {
       let text = "";
       res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Refusal["body"] }));
     });
     ws.once("error", () => undefined);
   });

@@ -64,10 +64,10 @@ async function startCli(args: string[]): Promise<CliServer> {
   });
   const logs: LogLine[] = [];
   let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const listening = new Promise<LogLine>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on("line", (text) => {
+    readline.createInterface({ input: child.stdout }).on("line", (text) => {
       try {
         const line = JSON.parse(text) as LogLine;
         logs.push(line);
@@ -290,7 +290,7 @@ describe("nvidia-oc start, and the commands that ask it", () => {
     const forced = await runCli(["prune", "--force", "--json", "--url", server.url, "--token", token]);
     expect(forced.code, forced.stderr).toBe(0);
     const result = JSON.parse(forced.stdout) as Record<string, unknown>;
-    expect(result).toMatchObject({ reason: "forced", deletedChunks: expect.any(Number), deletedSamples: expect.any(Number), bytesAfter: expect.any(Number) });
+    expect(result).toMatchObject({ reason: "forced", deletedChunks: expect.any(Number) as number, deletedSamples: expect.any(Number) as number, bytesAfter: expect.any(Number) as number });
 
     const stats = await client().database.stats.query();
     expect(stats.lastPrune).toMatchObject({ reason: "forced" });

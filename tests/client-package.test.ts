@@ -204,7 +204,7 @@ console.log(JSON.stringify({ status, history, snapshot }));
     expect(answer.status.source.kind).toBe("simulated");
     expect(answer.status.collected).toBeGreaterThan(0);
     expect(answer.history.length).toBeGreaterThan(0);
-    expect(answer.history[0]).toMatchObject({ gpuIndex: 0, gpuUuid: expect.stringMatching(/^GPU-/), timestamp: expect.any(Number), temperatureC: expect.any(Number) });
+    expect(answer.history[0]).toMatchObject({ gpuIndex: 0, gpuUuid: expect.stringMatching(/^GPU-/) as string, timestamp: expect.any(Number) as number, temperatureC: expect.any(Number) as number });
     expect(answer.snapshot.samples.map((s) => s.index)).toEqual([0]);
   });
 });

@@ -52,13 +52,13 @@ describe("a full disk under the collector (max_page_count on the writer's connec
     db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true }) as number}`);
     // Free room in its last pages still takes a few rows; then writes fail.
     while (collector.status().writeFailures === 0 && sent < 100) {
-      collectTick();
+      await collectTick();
       collector.flush();
     }
     expect(collector.status().writeFailures).toBe(1);
     const failedFlushes = 60;
     for (let i = 1; i < failedFlushes; i++) {
-      collectTick();
+      await collectTick();
       expect(collector.flush()).toBe(0);
     }
 
@@ -95,7 +95,7 @@ describe("a full disk under the collector (max_page_count on the writer's connec
     expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
 
     // Later writes go on as usual.
-    collectTick();
+    await collectTick();
     expect(collector.flush()).toBe(2);
     await collector.stop();
     await storage.close();
@@ -151,7 +151,7 @@ describe("a full disk under the running server (file size limit)", () => {
       const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/telemetry/stream?interval=0.1`);
       const readings = new Set<string>();
       ws.on("message", (data) => {
-        for (const gpu of (JSON.parse(String(data)) as StreamMessage).gpus) readings.add(gpu.timestamp);
+        for (const gpu of (JSON.parse((data as Buffer).toString()) as StreamMessage).gpus) readings.add(gpu.timestamp);
       });
       await waitFor(() => (readings.size >= 5 ? true : undefined), 20_000, "new live readings while writes fail");
       ws.close();

@@ -201,7 +201,7 @@ describe("the stream and the live subscription keep the GPU asked for", () => {
     const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/telemetry/stream?interval=0.2&gpu_uuid=${CURRENT}`);
     const message = await new Promise<{ gpus: Row[] }>((resolve, reject) => {
       ws.on("error", reject);
-      ws.once("message", (data) => resolve(JSON.parse(String(data)) as { gpus: Row[] }));
+      ws.once("message", (data) => resolve(JSON.parse((data as Buffer).toString()) as { gpus: Row[] }));
     });
     ws.terminate();
     expect(message.gpus.map((g) => [g.gpu_index, g.gpu_uuid])).toEqual([[0, CURRENT]]);

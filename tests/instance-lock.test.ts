@@ -3,11 +3,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { InstanceLock } from "../src/server/storage/instance-lock";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
 const dir = tempDir();
+/** Who the lock file next to the database names. */
+const lockOwner = (dbPath: string) => JSON.parse(fs.readFileSync(`${dbPath}.lock`, "utf8")) as NonNullable<InstanceLock["replaced"]>;
 const servers: ServerProcess[] = [];
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
@@ -18,7 +21,7 @@ describe("one recorder per database", () => {
     const dbPath = path.join(dir, "shared", "telemetry.db");
     const first = await startServerProcess({ NVOC_SOURCE: "simulated", NVOC_DB_PATH: dbPath });
     servers.push(first);
-    const owner = JSON.parse(fs.readFileSync(`${dbPath}.lock`, "utf8")) as { pid: number; url: string };
+    const owner = lockOwner(dbPath);
     expect(owner).toMatchObject({ pid: first.child.pid, url: first.url });
 
     const second = startServerProcess({ NVOC_SOURCE: "simulated", NVOC_DB_PATH: dbPath }, 20_000);
@@ -37,7 +40,7 @@ describe("one recorder per database", () => {
     const server = await startServerProcess({ NVOC_SOURCE: "simulated", NVOC_DB_PATH: dbPath });
     servers.push(server);
     expect(server.logs.some((l) => l.msg.startsWith("took over the lock") && l.previousPid === gone)).toBe(true);
-    expect(JSON.parse(fs.readFileSync(`${dbPath}.lock`, "utf8")).pid).toBe(server.child.pid);
+    expect(lockOwner(dbPath).pid).toBe(server.child.pid);
   });
 
   it("takes the lock when the database folder appears after start: one recorder writes, the other reports who holds it", async () => {
@@ -68,7 +71,7 @@ describe("one recorder per database", () => {
     expect(refused.error).toContain(`locked by pid ${winner.child.pid}`);
     expect(refused.error).toContain(`serving ${winner.url}`);
     // The CLI finds the server by the lock, taken late as it was.
-    expect(JSON.parse(fs.readFileSync(`${dbPath}.lock`, "utf8"))).toMatchObject({ pid: winner.child.pid, url: winner.url });
+    expect(lockOwner(dbPath)).toMatchObject({ pid: winner.child.pid, url: winner.url });
     await waitFor(async () => ((await statusOf(winner)).collector.stored > 50 ? true : undefined), 20_000, "the winner to store samples");
 
     const stoppedLine = (server: ServerProcess) => server.waitForLog((l) => l.msg === "stopped");
@@ -91,7 +94,7 @@ describe("one recorder per database", () => {
     fs.rmSync(`${dbPath}.lock`);
     const second = await startServerProcess(env);
     servers.push(second);
-    expect(JSON.parse(fs.readFileSync(`${dbPath}.lock`, "utf8")).pid).toBe(second.child.pid);
+    expect(lockOwner(dbPath).pid).toBe(second.child.pid);
 
     const status = await waitFor(
       async () => {

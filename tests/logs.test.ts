@@ -21,9 +21,9 @@ async function runServer(env: Record<string, string>, done: (lines: string[]) =>
     detached: true,
   });
   const lines: string[] = [];
-  readline.createInterface({ input: child.stdout! }).on("line", (line) => lines.push(line));
+  readline.createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));
   try {
-    await waitFor(async () => (done(lines) ? true : undefined), 30_000, "the expected log lines");
+    await waitFor(() => (done(lines) ? true : undefined), 30_000, "the expected log lines");
   } finally {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     process.kill(-child.pid!, "SIGTERM");

@@ -199,7 +199,7 @@ describe("NvidiaSmiSource on the fake nvidia-smi", () => {
 
     const gpus = smi.collector.gpus();
     expect(gpus.map((g) => g.index)).toEqual([0, 1, 2]);
-    expect(gpus[0]!.uuid).toBe(H200_UUID);
+    expect(gpus[0].uuid).toBe(H200_UUID);
     expect(new Set(gpus.map((g) => g.uuid)).size).toBe(3);
     for (const gpu of gpus) expect(gpu).toMatchObject(H200_FACTS);
     const storedGpus = smi.storedGpus();

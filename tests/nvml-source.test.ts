@@ -121,7 +121,7 @@ async function startNvml(knobs: Record<string, string>, options: Partial<NvmlSou
 
 /** h200/nvml.txt: the same quantities read through NVML (pynvml) on the H200. */
 function nvmlFixture() {
-  const line = readFixture("nvidia-smi", "h200", "nvml.txt").split("\n")[1]!;
+  const line = readFixture("nvidia-smi", "h200", "nvml.txt").split("\n")[1];
   return JSON.parse(line.replace(/'/g, '"')) as Record<string, number | string>;
 }
 
@@ -465,7 +465,7 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
     const query = MEMORY_HEALTH_QUERY_FIELDS.map((field) => (field === "uuid" ? H200_UUID : fields.get(field)!)).join(", ");
     expect(first).toEqual(parseMemoryHealthCsv(query)[0]);
     expect(first).toMatchObject({ eccEnabled: true, eccUncorrectedAggregate: 0, rowRemapFailure: false, retiredPagesSingleBit: null });
-    expect(second!.gpuUuid).toBe(expectedFacts(1).uuid);
+    expect(second.gpuUuid).toBe(expectedFacts(1).uuid);
     await nvml.stop();
 
     const worn = await startNvml(WORN_NVML_KNOBS);
@@ -511,8 +511,8 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
         // The whole process's CPU time (garbage collection and the test runner's threads included) per read;
         // the median wall time is the closer figure for one read on a machine shared with other work.
         cpuUs: Math.round(((cpu.user + cpu.system) / 1000) * 10) / 10,
-        medianUs: us(durations[500]!),
-        p99Us: us(durations[990]!),
+        medianUs: us(durations[500]),
+        p99Us: us(durations[990]),
       };
       expect(problems).toEqual([]);
     }

@@ -63,11 +63,11 @@ describe("the npm package", () => {
     });
     const output: string[] = [];
     let url: string | undefined;
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+    readline.createInterface({ input: child.stdout }).on("line", (line) => {
       output.push(line);
       if (line.includes("nvidia-oc listening on")) url = (JSON.parse(line) as { url: string }).url;
     });
-    child.stderr!.setEncoding("utf8").on("data", (text: string) => output.push(text));
+    child.stderr.setEncoding("utf8").on("data", (text: string) => output.push(text));
     let exitCode: number | null | undefined;
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve)).then((code) => (exitCode = code));
     try {

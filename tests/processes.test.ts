@@ -68,7 +68,7 @@ describe("the processes on each GPU", () => {
     const busy = health.latest.filter((s) => (s.memoryUsedMib ?? 0) > 0).map((s) => s.index);
     // The listing is at most one interval apart from the readings: compare the GPUs, not the megabytes.
     for (const process of listing.processes) {
-      expect(process).toMatchObject({ processName: "python3", gpuIndex: expect.any(Number) });
+      expect(process).toMatchObject({ processName: "python3", gpuIndex: expect.any(Number) as number });
       expect(process.usedMemoryMib).toBeGreaterThan(0);
     }
     // A GPU turning busy or idle between the two answers may add or remove one job.

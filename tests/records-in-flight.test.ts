@@ -8,14 +8,15 @@ import { waitFor } from "./helpers/server-process";
 const gate = new RecordsInFlight(10);
 const admitted: string[] = [];
 const open = new Map<string, http.ServerResponse>();
-const server = http.createServer(async (req, res) => {
+async function admitOrRefuse(req: http.IncomingMessage, res: http.ServerResponse) {
   const url = new URL(req.url ?? "/", "http://local");
   const name = url.searchParams.get("name")!;
   if (!(await gate.admit(Number(url.searchParams.get("records")), res))) return;
   admitted.push(name);
   open.set(name, res);
   res.writeHead(200).write("admitted\n");
-});
+}
+const server = http.createServer((req, res) => void admitOrRefuse(req, res));
 let base = "";
 
 beforeAll(async () => {

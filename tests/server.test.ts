@@ -111,7 +111,7 @@ describe("the server process", () => {
     });
     const messages: string[] = [];
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+    readline.createInterface({ input: child.stdout }).on("line", (line) => {
       if (!line.startsWith("{")) return;
       const { msg } = JSON.parse(line) as { msg: string };
       // The first line comes from opening the database, long before the server listens.

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { newestRows, scanSamples } from "../src/server/storage/telemetry-queries";
-import { TelemetryStore, toStoredSample } from "../src/server/storage/telemetry-store";
+import { TelemetryStore, toStoredSample, type NamedSample } from "../src/server/storage/telemetry-store";
 import { infoLookup, simulatedSamples } from "./helpers/samples";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -22,7 +22,7 @@ describe("scanSamples (the export's read)", () => {
     expect(before).toHaveLength(400);
 
     const scan = scanSamples(store, ALL, 7);
-    const seen = [...scan.next().value!];
+    const seen = [...(scan.next().value as NamedSample[])];
     // A paused export must not hold the connection: the collector's next flush goes through.
     const more = simulatedSamples({ gpus: 2, count: 50, start: START + 200_000 });
     expect(store.writeSamples(more.samples, infoLookup(more.infos))).toBe(100);

@@ -3,10 +3,13 @@ import type { GpuSource, SourceSink, SourceStatus } from "../../src/server/sourc
 /** Stands in for the GPU: the test pushes ticks by hand through `sink`. */
 export class ManualSource implements GpuSource {
   sink: SourceSink | null = null;
-  async start(sink: SourceSink) {
+  start(sink: SourceSink) {
     this.sink = sink;
+    return Promise.resolve();
   }
-  async stop() {}
+  stop() {
+    return Promise.resolve();
+  }
   status(): SourceStatus {
     return { kind: "simulated", synthetic: true, detail: "manual", running: true, restarts: 0, badLines: 0, lastError: null, lastErrorAt: null };
   }

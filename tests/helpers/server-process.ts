@@ -47,8 +47,8 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   const logs: LogLine[] = [];
   const waiters = new Set<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
   let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-  readline.createInterface({ input: child.stdout! }).on("line", (text) => {
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  readline.createInterface({ input: child.stdout }).on("line", (text) => {
     let line: LogLine;
     try {
       line = JSON.parse(text) as LogLine;

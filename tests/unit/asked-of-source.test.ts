@@ -8,7 +8,7 @@ import { wornMemory } from "../helpers/worn-memory";
 /** A GPU stand-in that answers the memory error question as the test says, counting the asks. */
 class MemorySource extends ManualSource {
   asks = 0;
-  answer: () => Promise<GpuMemoryHealth[]> = async () => [wornMemory("GPU-b"), wornMemory("GPU-a")];
+  answer: () => Promise<GpuMemoryHealth[]> = () => Promise.resolve([wornMemory("GPU-b"), wornMemory("GPU-a")]);
   memoryHealth(): Promise<GpuMemoryHealth[]> {
     this.asks++;
     return this.answer();
@@ -40,16 +40,14 @@ describe("what is asked of the source on demand (memory errors here; processes a
 
   it("answers a failure with its reason and logs it once, then recovers by itself", async () => {
     const source = new MemorySource();
-    source.answer = async () => {
-      throw new Error("nvidia-smi: Unable to determine the device handle");
-    };
+    source.answer = () => Promise.reject(new Error("nvidia-smi: Unable to determine the device handle"));
     const { log, lines } = capturedLog();
     const reader = new GpuMemoryHealthReader({ source, indexOf, log });
     const failed = await reader.current();
     expect(failed).toMatchObject({ supported: true, error: "nvidia-smi: Unable to determine the device handle", gpus: [] });
     expect(lines.filter((l) => l.msg === "reading GPU memory errors failed")).toHaveLength(1);
     // Ten seconds on, the shared answer has expired: the next ask succeeds and says so.
-    source.answer = async () => [wornMemory("GPU-a")];
+    source.answer = () => Promise.resolve([wornMemory("GPU-a")]);
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 10_001 });
     try {
       expect((await reader.current()).gpus).toHaveLength(1);

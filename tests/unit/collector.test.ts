@@ -34,8 +34,8 @@ describe("collector", () => {
     source.sink!.gpus(infos);
     const seen: Snapshot[] = [];
     const unsubscribe = collector.subscribe((s) => seen.push(s));
-    for (let i = 0; i < samples.length; i += 2) source.sink!.samples(samples.slice(i, i + 2));
-    // Delivered synchronously, before any write.
+    // Not awaited: delivery must be synchronous, before any write.
+    for (let i = 0; i < samples.length; i += 2) void source.sink!.samples(samples.slice(i, i + 2));
     expect(seen.map((s) => s.samples.length)).toEqual([2, 2, 2, 2, 2]);
     expect(seen.map((s) => s.id)).toEqual([1, 2, 3, 4, 5]);
     expect(collector.status()).toMatchObject({ collected: 10, stored: 0, pending: 10 });
@@ -58,9 +58,9 @@ describe("collector", () => {
 
     let delivered = 0;
     collector.subscribe(() => delivered++);
-    source.sink!.samples(samples.slice(0, 10));
+    await source.sink!.samples(samples.slice(0, 10));
     expect(collector.flush()).toBe(0);
-    source.sink!.samples(samples.slice(10));
+    await source.sink!.samples(samples.slice(10));
     expect(delivered).toBe(2);
     expect(collector.status()).toMatchObject({ writeFailures: 1, stored: 0, pending: 20 });
     expect(collector.status().lastError).toMatch(/writing 10 samples failed: .*RecentSample/);
@@ -80,7 +80,7 @@ describe("collector", () => {
     expect(storage.store).toBeNull();
     const { infos, samples } = simulatedSamples({ gpus: 2, count: 25, start: 1_700_000_000_000 });
     source.sink!.gpus(infos);
-    for (let i = 0; i < samples.length; i += 2) source.sink!.samples(samples.slice(i, i + 2));
+    for (let i = 0; i < samples.length; i += 2) await source.sink!.samples(samples.slice(i, i + 2));
     expect(collector.flush()).toBe(0);
     expect(collector.status()).toMatchObject({ collected: 50, pending: 30, dropped: 20, stored: 0 });
 

@@ -15,7 +15,7 @@ function capturingLog() {
   const lines: Array<{ level: number; msg: string; movedTo?: string }> = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
+      lines.push(JSON.parse(String(chunk)) as (typeof lines)[number]);
       done();
     },
   });

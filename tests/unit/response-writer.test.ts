@@ -18,19 +18,18 @@ afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => reso
 async function streamingServer() {
   let finished: (wroteAll: boolean) => void = () => {};
   const done = new Promise<boolean>((resolve) => (finished = resolve));
-  server = http.createServer(
-    compressed(async (_req, res) => {
-      res.writeHead(200, { "content-type": "text/csv" });
-      const write = writerFor(res);
-      for (const chunk of CHUNKS) {
-        if (!(await write(chunk))) return finished(false);
-      }
-      res.end();
-      finished(true);
-    }),
-  );
+  const handle = compressed(async (_req, res) => {
+    res.writeHead(200, { "content-type": "text/csv" });
+    const write = writerFor(res);
+    for (const chunk of CHUNKS) {
+      if (!(await write(chunk))) return finished(false);
+    }
+    res.end();
+    finished(true);
+  });
+  server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}/`, done };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, done };
 }
 
 describe("writes to a long answer", () => {

@@ -19,7 +19,7 @@ async function serve(buffers: ReusableBuffers, lent: Buffer[]) {
     buffers.returnWhenSent(res, bytes);
   });
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}/`;
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
 const get = (url: string) =>
