@@ -4,7 +4,18 @@ import reactHooks from "eslint-plugin-react-hooks";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["src/generated/**", ".next/**", "dist/**", "node_modules/**", "next-env.d.ts", "tests/fake-nvidia-smi/**", "**/*.mjs", "**/*.cjs"] },
+  {
+    ignores: [
+      "src/generated/**",
+      ".next/**",
+      "dist/**",
+      "node_modules/**",
+      "next-env.d.ts",
+      "tests/fake-nvidia-smi/**",
+      "**/*.mjs",
+      "**/*.cjs",
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -55,7 +55,10 @@ async function get(url: string): Promise<string> {
 function seriesBatch(span: number, maxPoints: number): string {
   const to = Date.now();
   const metrics = ["temperatureC", "powerDrawW", "gpuUtilizationPct", "memoryUsedMib", "graphicsClockMhz", "memoryClockMhz"];
-  return batchPath("telemetry.series", times(16, (i) => ({ gpuIndex: i % GPUS, from: to - span, to, metrics, maxPoints })));
+  return batchPath(
+    "telemetry.series",
+    times(16, (i) => ({ gpuIndex: i % GPUS, from: to - span, to, metrics, maxPoints })),
+  );
 }
 
 const times = <T>(n: number, make: (i: number) => T) => Array.from({ length: n }, (_, i) => make(i));
@@ -72,7 +75,17 @@ const ATTACKS: Attack[] = [
   },
   {
     name: "tRPC batch of 16 x telemetry.history, limit 625 (10,000 records), 20 at once",
-    run: () => Promise.all(times(20, () => get(batchPath("telemetry.history", times(16, () => ({ hours: HOURS, limit: 625 })))))),
+    run: () =>
+      Promise.all(
+        times(20, () =>
+          get(
+            batchPath(
+              "telemetry.history",
+              times(16, () => ({ hours: HOURS, limit: 625 })),
+            ),
+          ),
+        ),
+      ),
   },
   {
     name: "REST history, limit 10000, 50 at once",
@@ -89,7 +102,14 @@ const ATTACKS: Attack[] = [
   },
   {
     name: "tRPC batch of 200 x telemetry.stats, 2160 h",
-    run: async () => [await get(batchPath("telemetry.stats", times(200, (i) => ({ gpuIndex: i % GPUS, hours: HOURS }))))],
+    run: async () => [
+      await get(
+        batchPath(
+          "telemetry.stats",
+          times(200, (i) => ({ gpuIndex: i % GPUS, hours: HOURS })),
+        ),
+      ),
+    ],
   },
   {
     name: "REST export, all GPUs, 2160 h, CSV, 4 at once",
@@ -115,7 +135,12 @@ for (const [i, attack] of ATTACKS.entries()) {
   if (only && !only.some((o) => attack.name.includes(o) || o === String(i + 1))) continue;
   const dbPath = path.join(workDir, `attack-${i + 1}.db`);
   fs.copyFileSync(history, dbPath);
-  server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(GPUS), NVOC_INTERVAL_MS: String(INTERVAL_MS) });
+  server = await startServer({
+    NVOC_DB_PATH: dbPath,
+    NVOC_SOURCE: "simulated",
+    NVOC_SIM_GPUS: String(GPUS),
+    NVOC_INTERVAL_MS: String(INTERVAL_MS),
+  });
   await new Promise((resolve) => setTimeout(resolve, 3000));
 
   // A tiny request sent over and over: how long it waits is how long the event loop was held.
@@ -153,10 +178,14 @@ function summarize(answers: string[]): string {
   return [...counts].map(([answer, n]) => (n > 1 ? `${n} x ${answer}` : answer)).join(", ");
 }
 const cpu = os.cpus();
-console.log(`machine: ${cpu.length} x ${cpu[0]?.model.trim()}, Node ${process.version}; ${GPUS} simulated GPUs at ${INTERVAL_MS} ms, ${days} days of history`);
+console.log(
+  `machine: ${cpu.length} x ${cpu[0]?.model.trim()}, Node ${process.version}; ${GPUS} simulated GPUs at ${INTERVAL_MS} ms, ${days} days of history`,
+);
 console.log("| attack | answers | slowest answer (s) | longest health probe (s) | largest stored gap (s) | peak RSS (MB) |");
 console.log("| --- | --- | --- | --- | --- | --- |");
 for (const r of results) {
-  console.log(`| ${r.name} | ${summarize(r.answers)} | ${fmt(r.seconds)} | ${fmt(r.probeMs / 1000, 2)} | ${fmt(r.gapMs / 1000, 2)} | ${fmt(r.rss / 2 ** 20, 0)} |`);
+  console.log(
+    `| ${r.name} | ${summarize(r.answers)} | ${fmt(r.seconds)} | ${fmt(r.probeMs / 1000, 2)} | ${fmt(r.gapMs / 1000, 2)} | ${fmt(r.rss / 2 ** 20, 0)} |`,
+  );
 }
 fs.rmSync(workDir, { recursive: true, force: true });

@@ -44,7 +44,12 @@ const HOUR = 3_600_000;
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-load-"));
 const dbPath = path.join(workDir, "telemetry.db");
 if (values.attack) fs.copyFileSync(cachedHistoryDatabase(GPUS, 7), dbPath);
-const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(GPUS), NVOC_INTERVAL_MS: String(INTERVAL_MS) });
+const server = await startServer({
+  NVOC_DB_PATH: dbPath,
+  NVOC_SOURCE: "simulated",
+  NVOC_SIM_GPUS: String(GPUS),
+  NVOC_INTERVAL_MS: String(INTERVAL_MS),
+});
 const client = createTelemetryClient(server.url);
 const errors: string[] = [];
 const noteError = (what: string, error: unknown) => {
@@ -91,7 +96,17 @@ const requests: Array<[string, () => Promise<unknown>]> = [
   ["REST history, 100 records", () => get("/api/telemetry/history?limit=100&hours=1")],
   ["REST stats 1 h", () => get("/api/telemetry/stats/0?hours=1")],
   ["REST database stats", () => get("/api/telemetry/database/stats")],
-  ["tRPC series 1 h, 300 buckets", () => client.telemetry.series.query({ gpuIndex: 1, from: Date.now() - HOUR, to: Date.now(), metrics: ["temperatureC", "powerDrawW"], maxPoints: 300 })],
+  [
+    "tRPC series 1 h, 300 buckets",
+    () =>
+      client.telemetry.series.query({
+        gpuIndex: 1,
+        from: Date.now() - HOUR,
+        to: Date.now(),
+        metrics: ["temperatureC", "powerDrawW"],
+        maxPoints: 300,
+      }),
+  ],
   ["tRPC database.stats", () => client.database.stats.query()],
   ["tRPC health.status", () => client.health.status.query()],
 ];
@@ -156,7 +171,11 @@ const lines = [
   `| figure | measured |`,
   `| --- | --- |`,
   `| run | ${seconds} s, ${subscriberCount} live subscribers (${subscriberCount / 2} SSE, ${subscriberCount / 2} WebSocket), ${rate} requests/s, ${GPUS} GPUs at ${INTERVAL_MS} ms |`,
-  ...(values.attack ? [`| issue 12's batch every 5 s (200 × history, 10,000 records each): answers | ${[...attackAnswers].map(([answer, n]) => `${n} × ${answer}`).join(", ")} |`] : []),
+  ...(values.attack
+    ? [
+        `| issue 12's batch every 5 s (200 × history, 10,000 records each): answers | ${[...attackAnswers].map(([answer, n]) => `${n} × ${answer}`).join(", ")} |`,
+      ]
+    : []),
   `| requests sent / answered | ${sent.toLocaleString("en")} / ${[...latencies.values()].reduce((n, l) => n + l.length, 0).toLocaleString("en")} |`,
   `| errors | ${errors.length} |`,
   ...(["SSE", "WebSocket"] as const).map((kind) => {
@@ -164,7 +183,10 @@ const lines = [
     const events = group.map((s) => s.events);
     return `| ${kind} events per subscriber, min / max (about ${fmt(expectedEvents, 0)} expected) | ${Math.min(...events)} / ${Math.max(...events)}${kind === "SSE" ? `, ${group.reduce((n, s) => n + s.missed, 0)} snapshots skipped` : ""} |`;
   }),
-  ...[...latencies].map(([name, times]) => `| ${name} (ms, p50 / p95) | ${times.length ? `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}` : "none answered"} |`),
+  ...[...latencies].map(
+    ([name, times]) =>
+      `| ${name} (ms, p50 / p95) | ${times.length ? `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}` : "none answered"} |`,
+  ),
   `| server CPU over the run | ${fmt(((after.cpuSeconds - before.cpuSeconds) / ((endedAt - startedAt) / 1000)) * 100)} % of one core |`,
   `| server peak RSS | ${fmt(peakRss / 2 ** 20, 0)} MB |`,
   `| stored samples / largest gap between two of a GPU | ${stored.count.toLocaleString("en")} / ${fmt(largest / 1000, 2)} s (limit ${fmt((2 * INTERVAL_MS) / 1000, 0)} s) |`,

@@ -70,7 +70,8 @@ function simulatedBatch(gpuCount: number, ticks: number): GpuSample[] {
   const sims = Array.from({ length: gpuCount }, (_, i) => new SimulatedGpu(simulatedGpuInfo(i)));
   const start = Date.now() - ticks * 1000;
   const out: GpuSample[] = [];
-  for (let t = 0; t < ticks; t++) for (const g of sims) out.push({ uuid: g.info.uuid, index: g.info.index, timestamp: start + t * 1000, ...g.step(1000) });
+  for (let t = 0; t < ticks; t++)
+    for (const g of sims) out.push({ uuid: g.info.uuid, index: g.info.index, timestamp: start + t * 1000, ...g.step(1000) });
   return out;
 }
 
@@ -93,7 +94,9 @@ function benchIngest() {
   plain.pragma("journal_mode = WAL");
   plain.exec(`CREATE TABLE sample (id INTEGER PRIMARY KEY, gpu_index INTEGER, ts INTEGER, ${METRIC_KEYS.map((k) => `"${k}" REAL`).join(", ")});
               CREATE INDEX sample_gpu_ts ON sample (gpu_index, ts);`);
-  const insert = plain.prepare(`INSERT INTO sample (gpu_index, ts, ${METRIC_KEYS.map((k) => `"${k}"`).join(", ")}) VALUES (${["?", "?", ...METRIC_KEYS.map(() => "?")].join(", ")})`);
+  const insert = plain.prepare(
+    `INSERT INTO sample (gpu_index, ts, ${METRIC_KEYS.map((k) => `"${k}"`).join(", ")}) VALUES (${["?", "?", ...METRIC_KEYS.map(() => "?")].join(", ")})`,
+  );
   t = performance.now();
   plain.transaction(() => {
     for (const s of samples) insert.run(s.index, s.timestamp, ...METRIC_KEYS.map((k) => s[k]));
@@ -105,8 +108,16 @@ function benchIngest() {
 
   const storeRate = samples.length / storeSeconds;
   const rowsRate = samples.length / rowsSeconds;
-  report("ingest, batch path (snapshots/s)", fmt(storeRate, 0), `row insert in one transaction: ${fmt(rowsRate, 0)}/s (x${fmt(storeRate / rowsRate, 2)}); goal >= 100,000`);
-  report("size, same data (bytes/snapshot)", fmt(storeBytes / samples.length, 2), `row-per-sample table: ${fmt(rowsBytes / samples.length, 1)} (x${fmt(rowsBytes / storeBytes, 1)} smaller)`);
+  report(
+    "ingest, batch path (snapshots/s)",
+    fmt(storeRate, 0),
+    `row insert in one transaction: ${fmt(rowsRate, 0)}/s (x${fmt(storeRate / rowsRate, 2)}); goal >= 100,000`,
+  );
+  report(
+    "size, same data (bytes/snapshot)",
+    fmt(storeBytes / samples.length, 2),
+    `row-per-sample table: ${fmt(rowsBytes / samples.length, 1)} (x${fmt(rowsBytes / storeBytes, 1)} smaller)`,
+  );
 }
 
 /** 1. Size of a full history database, built through the real write path (cached between runs). */
@@ -126,7 +137,9 @@ function historyDatabase(): { dbPath: string; snapshots: number } {
       onProgress(done, total) {
         if (performance.now() - last < 10_000) return;
         last = performance.now();
-        console.error(`  ${((done / total) * 100).toFixed(0)} %, ${Math.round(done / ((last - t) / 1000)).toLocaleString("en")} snapshots/s`);
+        console.error(
+          `  ${((done / total) * 100).toFixed(0)} %, ${Math.round(done / ((last - t) / 1000)).toLocaleString("en")} snapshots/s`,
+        );
       },
     });
     store.db.pragma("wal_checkpoint(TRUNCATE)");
@@ -151,7 +164,11 @@ function benchSize(dbPath: string, snapshots: number): number {
     .get() as { chunks: number; rows: number; payload: number };
   db.close();
   const overheadPerRow = (bytes - payload) / rows;
-  report("  of which chunk payload / everything else (bytes/snapshot)", `${fmt(payload / rows, 2)} / ${fmt(overheadPerRow, 2)}`, `${chunks.toLocaleString("en")} chunks`);
+  report(
+    "  of which chunk payload / everything else (bytes/snapshot)",
+    `${fmt(payload / rows, 2)} / ${fmt(overheadPerRow, 2)}`,
+    `${chunks.toLocaleString("en")} chunks`,
+  );
   return overheadPerRow;
 }
 
@@ -216,7 +233,9 @@ function plainClient() {
         .get(url, { agent }, (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
+          res.on("end", () =>
+            res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`${url}: HTTP ${res.statusCode}`)),
+          );
         })
         .on("error", reject);
     });
@@ -256,7 +275,12 @@ async function benchQueries(dbPath: string) {
         );
       };
       const byCurl = curlTimesInTurn([history, floor.url], count + WARM_UPS);
-      if (byCurl) reportHistory("curl", byCurl.map((times) => times.slice(WARM_UPS)), "stored design 10-50 ms; goal p95 <= 5 ms");
+      if (byCurl)
+        reportHistory(
+          "curl",
+          byCurl.map((times) => times.slice(WARM_UPS)),
+          "stored design 10-50 ms; goal p95 <= 5 ms",
+        );
       else report("history, 1000 records, REST, curl (ms, p50 / p95)", "not measured", "curl is not installed");
       for (const [client, request, baseline] of [
         ["Node http client", plain.get, "a keep-alive node:http client that keeps the body: the client's own cost adds up"],
@@ -269,12 +293,22 @@ async function benchQueries(dbPath: string) {
     }
     const cases: Array<[string, () => Promise<unknown>, string]> = [
       ["stats 24 h, REST", () => plain.get(server.url + "/api/telemetry/stats/0?hours=24"), "stored design 20-100 ms; goal p95 <= 5 ms"],
-      [`stats ${span} h, REST`, () => plain.get(server.url + `/api/telemetry/stats/0?hours=${span}`), "stored design 20-100 ms; goal <= 20 ms"],
+      [
+        `stats ${span} h, REST`,
+        () => plain.get(server.url + `/api/telemetry/stats/0?hours=${span}`),
+        "stored design 20-100 ms; goal <= 20 ms",
+      ],
       [
         `series ${span} h, 1000 buckets, tRPC`,
         () => {
           const to = Date.now();
-          return client.telemetry.series.query({ gpuIndex: 0, from: to - span * HOUR, to, metrics: ["temperatureC", "powerDrawW", "graphicsClockMhz", "gpuUtilizationPct"], maxPoints: 1000 });
+          return client.telemetry.series.query({
+            gpuIndex: 0,
+            from: to - span * HOUR,
+            to,
+            metrics: ["temperatureC", "powerDrawW", "graphicsClockMhz", "gpuUtilizationPct"],
+            maxPoints: 1000,
+          });
         },
         "goal <= 50 ms",
       ],
@@ -328,16 +362,26 @@ async function benchCollector() {
         onError: reject,
       });
     });
-    report("live latency, sample to subscriber, SSE (ms, p50 / p95)", `${fmt(percentile(latencies, 50), 1)} / ${fmt(percentile(latencies, 95), 1)}`, "goal p95 <= 50 ms");
+    report(
+      "live latency, sample to subscriber, SSE (ms, p50 / p95)",
+      `${fmt(percentile(latencies, 50), 1)} / ${fmt(percentile(latencies, 95), 1)}`,
+      "goal p95 <= 50 ms",
+    );
   } finally {
     await server.stop();
   }
 }
 
 async function main() {
-  const built = spawnSync(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "scripts", "ensure-build.mjs")], { stdio: "inherit" });
+  const built = spawnSync(
+    process.execPath,
+    [path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "scripts", "ensure-build.mjs")],
+    { stdio: "inherit" },
+  );
   if (built.status !== 0) throw new Error("building the server failed");
-  console.log(`nvidia-oc bench${smoke ? " (smoke)" : ""} on ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}`);
+  console.log(
+    `nvidia-oc bench${smoke ? " (smoke)" : ""} on ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, Node ${process.version}`,
+  );
   console.log("| figure | measured | baseline / goal |\n| --- | --- | --- |");
   if (runs("ingest")) benchIngest();
   if (runs("size") || runs("queries")) {

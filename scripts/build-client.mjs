@@ -36,7 +36,8 @@ export async function buildClient(outDir = path.join(root, "dist", "client")) {
   const clientDir = path.dirname(path.relative(root, entry));
   const shared = path.join("src", "telemetry");
   const strays = Object.keys(result.metafile.inputs).filter((input) => path.dirname(input) !== clientDir && path.dirname(input) !== shared);
-  if (strays.length) throw new Error(`the client's JavaScript would carry ${strays.join(", ")}: import only types from outside ${clientDir} and ${shared}`);
+  if (strays.length)
+    throw new Error(`the client's JavaScript would carry ${strays.join(", ")}: import only types from outside ${clientDir} and ${shared}`);
   const declarations = bundleClientDeclarations({ root, entry, serverOnly });
   fs.mkdirSync(outDir, { recursive: true });
   writeWhole(path.join(outDir, "index.js"), result.outputFiles[0].contents);

@@ -66,7 +66,9 @@ try {
     const signal = round <= kills ? "SIGKILL" : "SIGTERM";
     const result = await (signal === "SIGKILL" ? killRound : termRound)(load, round, ticksBeforeSignal());
     results.push(result);
-    console.log(`round ${round}/${kills + 1}: ${signal} after ${(result.ranMs / 1000).toFixed(1)} s, lost ${result.lost}, integrity_check ${result.integrity}`);
+    console.log(
+      `round ${round}/${kills + 1}: ${signal} after ${(result.ranMs / 1000).toFixed(1)} s, lost ${result.lost}, integrity_check ${result.integrity}`,
+    );
   }
 } catch (error) {
   // A server that will not start again on the file is a failure of the drill, not of the script.
@@ -82,6 +84,9 @@ console.log(
   `SIGKILL: ${killResults.length} rounds, integrity_check ok in ${killResults.filter((r) => r.integrity === "ok").length}, ` +
     `most lost ${Math.max(0, ...killResults.map((r) => r.lost))} samples (one flush interval is ${samplesPerFlush(load)}).`,
 );
-if (aborted !== null) console.log(`fault drill ABORTED in round ${results.length + 1}: ${aborted instanceof Error ? aborted.message : JSON.stringify(aborted)}`);
+if (aborted !== null)
+  console.log(
+    `fault drill ABORTED in round ${results.length + 1}: ${aborted instanceof Error ? aborted.message : JSON.stringify(aborted)}`,
+  );
 else console.log(failed.length === 0 ? "fault drill passed" : `fault drill FAILED in ${failed.length} round(s)`);
 process.exit(aborted === null && failed.length === 0 ? 0 : 1);

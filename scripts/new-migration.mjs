@@ -15,8 +15,7 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
   process.exit(2);
 }
 const migrationsDir = path.join(root, "prisma", "migrations");
-const hasMigrations =
-  fs.existsSync(migrationsDir) && fs.readdirSync(migrationsDir).some((d) => /^\d/.test(d));
+const hasMigrations = fs.existsSync(migrationsDir) && fs.readdirSync(migrationsDir).some((d) => /^\d/.test(d));
 // With a driver adapter Prisma accepts neither a shadow database nor a URL to
 // diff from, so the committed migrations are applied to a scratch file, that
 // file is introspected into a schema, and the two schemas are diffed.
@@ -32,7 +31,10 @@ let from = ["--from-empty"];
 if (hasMigrations) {
   const { default: Database } = await import("better-sqlite3");
   const db = new Database(scratch);
-  for (const dir of fs.readdirSync(migrationsDir).filter((d) => /^\d/.test(d)).sort()) {
+  for (const dir of fs
+    .readdirSync(migrationsDir)
+    .filter((d) => /^\d/.test(d))
+    .sort()) {
     db.exec(fs.readFileSync(path.join(migrationsDir, dir, "migration.sql"), "utf8"));
   }
   db.close();
@@ -44,8 +46,7 @@ if (hasMigrations) {
   fs.writeFileSync(current, pulled.stdout.slice(Math.max(0, schemaStart)));
   from = ["--from-schema-datamodel", current];
 }
-const result = prisma(["migrate", "diff", ...from,
-  "--to-schema-datamodel", path.join(root, "prisma", "schema.prisma"), "--script"]);
+const result = prisma(["migrate", "diff", ...from, "--to-schema-datamodel", path.join(root, "prisma", "schema.prisma"), "--script"]);
 if (result.status !== 0) process.exit(result.status ?? 1);
 if (/^-- This is an empty migration/m.test(result.stdout)) {
   console.log("schema and migrations already agree: nothing written");

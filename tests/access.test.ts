@@ -33,7 +33,8 @@ afterAll(async () => {
 });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const get = (pathAndQuery: string, headers: Record<string, string> = {}) => fetch(`${server.url}${pathAndQuery}`, { headers, redirect: "manual" });
+const get = (pathAndQuery: string, headers: Record<string, string> = {}) =>
+  fetch(`${server.url}${pathAndQuery}`, { headers, redirect: "manual" });
 
 /** Every kind of thing the server serves, as a plain GET. */
 const SURFACES = {
@@ -91,7 +92,20 @@ const HOSTILE_NEXT = [
 ];
 
 /** The same, spelled as a browser's address bar or a link might put them in the query. */
-const HOSTILE_NEXT_QUERIES = ["next=/%09/evil.example", "next=/%0A/evil.example", "next=/%0D/evil.example", "next=%2F%2Fevil.example", "next=/%5Cevil.example", "next=%5C/evil.example", "next=/%09/%2Fevil.example", "next=/%2509/evil.example", "next=/\\evil.example", "next=http:%2F%2Fevil.example", "next=/%E0%A4%A", "next=%E0%A4%A"];
+const HOSTILE_NEXT_QUERIES = [
+  "next=/%09/evil.example",
+  "next=/%0A/evil.example",
+  "next=/%0D/evil.example",
+  "next=%2F%2Fevil.example",
+  "next=/%5Cevil.example",
+  "next=%5C/evil.example",
+  "next=/%09/%2Fevil.example",
+  "next=/%2509/evil.example",
+  "next=/\\evil.example",
+  "next=http:%2F%2Fevil.example",
+  "next=/%E0%A4%A",
+  "next=%E0%A4%A",
+];
 
 function expectOwnOrigin(location: string | null, base: URL, what: string) {
   expect(location, what).not.toBeNull();
@@ -114,23 +128,46 @@ describe("settings", () => {
     expect(() => loadConfig({ NVOC_TOKEN: "hunter2" })).toThrow(/NVOC_TOKEN must be at least 16 characters/);
     expect(() => loadConfig({ NVOC_ALLOWED_ORIGINS: "gpus.example.org" })).toThrow(/NVOC_ALLOWED_ORIGINS must list origins/);
     expect(() => loadConfig({ NVOC_ALLOWED_ORIGINS: "https://a.example/path" })).toThrow(/NVOC_ALLOWED_ORIGINS/);
-    expect(loadConfig({ NVOC_ALLOWED_ORIGINS: "https://a.example, http://b.example:8080/" }).allowedOrigins).toEqual(["https://a.example", "http://b.example:8080"]);
+    expect(loadConfig({ NVOC_ALLOWED_ORIGINS: "https://a.example, http://b.example:8080/" }).allowedOrigins).toEqual([
+      "https://a.example",
+      "http://b.example:8080",
+    ]);
   });
 
   it("take host names, and only host names, in NVOC_ALLOWED_HOSTS", () => {
-    for (const value of ["https://gpus.example.org", "gpus.example.org:8000", "gpus.example.org/", "gpus example", "-gpus.example", "*.example.org", "user@gpus.example"]) {
+    for (const value of [
+      "https://gpus.example.org",
+      "gpus.example.org:8000",
+      "gpus.example.org/",
+      "gpus example",
+      "-gpus.example",
+      "*.example.org",
+      "user@gpus.example",
+    ]) {
       expect(() => loadConfig({ NVOC_ALLOWED_HOSTS: value }), value).toThrow(/NVOC_ALLOWED_HOSTS must list host names/);
     }
-    expect(loadConfig({ NVOC_ALLOWED_HOSTS: "GPUS.example.org, 192.168.1.20,[fe80::1], gpu-box" }).allowedHosts).toEqual(["gpus.example.org", "192.168.1.20", "[fe80::1]", "gpu-box"]);
+    expect(loadConfig({ NVOC_ALLOWED_HOSTS: "GPUS.example.org, 192.168.1.20,[fe80::1], gpu-box" }).allowedHosts).toEqual([
+      "gpus.example.org",
+      "192.168.1.20",
+      "[fe80::1]",
+      "gpu-box",
+    ]);
     expect(loadConfig({}).allowedHosts).toEqual([]);
   });
 
   it("stop the server with exit code 2 and the message on a public address without a token", async () => {
-    await expect(startServerProcess({ HOST: "0.0.0.0", NVOC_DB_PATH: path.join(dir, "refused.db") }, 20_000)).rejects.toThrow(/NVOC_TOKEN: required/);
+    await expect(startServerProcess({ HOST: "0.0.0.0", NVOC_DB_PATH: path.join(dir, "refused.db") }, 20_000)).rejects.toThrow(
+      /NVOC_TOKEN: required/,
+    );
   });
 
   it("let it serve openly when NVOC_ALLOW_UNAUTHENTICATED=1 is set, with a warning", async () => {
-    const open = await startServerProcess({ HOST: "0.0.0.0", NVOC_ALLOW_UNAUTHENTICATED: "1", NVOC_SOURCE: "simulated", NVOC_DB_PATH: path.join(dir, "open.db") });
+    const open = await startServerProcess({
+      HOST: "0.0.0.0",
+      NVOC_ALLOW_UNAUTHENTICATED: "1",
+      NVOC_SOURCE: "simulated",
+      NVOC_DB_PATH: path.join(dir, "open.db"),
+    });
     try {
       expect((await fetch(`${open.url}/api/telemetry/history?limit=1`)).status).toBe(200);
       await open.waitForLog((line) => /anyone who can reach this address/.test(line.msg));

@@ -15,7 +15,12 @@ beforeAll(async () => {
   // A regular file where the database folder should be: the database can never open.
   const blocker = path.join(dir, "not-a-folder");
   fs.writeFileSync(blocker, "in the way");
-  server = await startServerProcess({ NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "2", NVOC_INTERVAL_MS: "100", NVOC_DB_PATH: path.join(blocker, "telemetry.db") });
+  server = await startServerProcess({
+    NVOC_SOURCE: "simulated",
+    NVOC_SIM_GPUS: "2",
+    NVOC_INTERVAL_MS: "100",
+    NVOC_DB_PATH: path.join(blocker, "telemetry.db"),
+  });
   client = createTelemetryClient(server.url);
 });
 
@@ -47,7 +52,13 @@ describe("with the database unavailable", () => {
   });
 
   it("REST history, stats, export and database stats answer 503 JSON", async () => {
-    for (const path of ["/api/telemetry/history", "/api/telemetry/stats/0?hours=2", "/api/telemetry/export?format=json", "/api/telemetry/export", "/api/telemetry/database/stats"]) {
+    for (const path of [
+      "/api/telemetry/history",
+      "/api/telemetry/stats/0?hours=2",
+      "/api/telemetry/export?format=json",
+      "/api/telemetry/export",
+      "/api/telemetry/database/stats",
+    ]) {
       const res = await fetch(`${server.url}${path}`);
       expect(res.status, path).toBe(503);
       expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
@@ -63,10 +74,14 @@ describe("with the database unavailable", () => {
   });
 
   it("collector.status, gpus.list and health.status keep answering", async () => {
-    const status = await waitFor(async () => {
-      const s = await client.collector.status.query();
-      return s.collected >= 20 ? s : undefined;
-    }, 20_000, "20 collected samples");
+    const status = await waitFor(
+      async () => {
+        const s = await client.collector.status.query();
+        return s.collected >= 20 ? s : undefined;
+      },
+      20_000,
+      "20 collected samples",
+    );
     expect(status).toMatchObject({ stored: 0, gpuCount: 2 });
     const gpus = await client.gpus.list.query();
     expect(gpus.map((g) => [g.index, g.online, g.firstSeen])).toEqual([

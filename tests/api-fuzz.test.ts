@@ -65,7 +65,10 @@ async function send(pathAndQuery: string, init?: RequestInit): Promise<Answer> {
 /** 200 (207 for a tRPC batch of mixed outcomes) or a 4xx, never a 5xx, and nothing of the server's insides. */
 function expectNoFailure(answer: Answer, what: string) {
   expect(answer.status, `${what}: ${answer.status} ${answer.text.slice(0, 500)}`).toBeLessThan(500);
-  expect(answer.status === 200 || answer.status === 207 || (answer.status >= 400 && answer.status < 500), `${what}: status ${answer.status}`).toBe(true);
+  expect(
+    answer.status === 200 || answer.status === 207 || (answer.status >= 400 && answer.status < 500),
+    `${what}: status ${answer.status}`,
+  ).toBe(true);
   // Inside JSON a stack's line breaks are escapes: look at the strings it holds as well as the raw text.
   const texts = [answer.text, ...(answer.contentType.includes("json") ? stringsOf(parsedOrNull(answer.text)) : [])];
   for (const text of texts) expect(leaks(text), `${what}: leaks internals: ${text.slice(0, 500)}`).toBe(false);
@@ -120,7 +123,8 @@ function expectTrpcError(error: TrpcError, what: string) {
   expect(error.data.httpStatus, `${what}: ${error.message}`).toBeLessThan(500);
   expect(error.data).not.toHaveProperty("stack");
   // "metrics.0: ..." names the metrics field as well.
-  for (const field of Object.keys(error.data.fieldErrors ?? {})) expect(error.message, `${what}: the message names ${field}`).toMatch(new RegExp(`(^|; )${escapeRegExp(field)}[.:]`));
+  for (const field of Object.keys(error.data.fieldErrors ?? {}))
+    expect(error.message, `${what}: the message names ${field}`).toMatch(new RegExp(`(^|; )${escapeRegExp(field)}[.:]`));
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -129,9 +133,47 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&
 // Values a client might send
 
 const TRICKY_NUMBERS = [
-  "", " ", " 1", "1 ", "0x10", "0b1", "1e3", "1E3", "1_000", "Infinity", "-Infinity", "NaN", "+1", "-0", ".5", "5.", ".", "-", "+",
-  "1".repeat(400), `0.${"0".repeat(400)}1`, "9007199254740993", "-9007199254740993", "0.1", "0.09", "60", "60.0001", "1023", "1024",
-  "2160", "2161", "10000", "10001", "1.5", "true", "null", "[]", "{}", "１", "٣", "𝟙",
+  "",
+  " ",
+  " 1",
+  "1 ",
+  "0x10",
+  "0b1",
+  "1e3",
+  "1E3",
+  "1_000",
+  "Infinity",
+  "-Infinity",
+  "NaN",
+  "+1",
+  "-0",
+  ".5",
+  "5.",
+  ".",
+  "-",
+  "+",
+  "1".repeat(400),
+  `0.${"0".repeat(400)}1`,
+  "9007199254740993",
+  "-9007199254740993",
+  "0.1",
+  "0.09",
+  "60",
+  "60.0001",
+  "1023",
+  "1024",
+  "2160",
+  "2161",
+  "10000",
+  "10001",
+  "1.5",
+  "true",
+  "null",
+  "[]",
+  "{}",
+  "１",
+  "٣",
+  "𝟙",
 ];
 
 /** Text that is, nearly is, or is far from a number the server would take. */
@@ -144,7 +186,9 @@ const numberText = fc.oneof(
 );
 
 /** Arbitrary text, lone surrogates included (the URL encoder turns those into U+FFFD). */
-const anyText = clean(fc.oneof(fc.string({ unit: "grapheme", maxLength: 24 }), fc.string({ unit: "binary", maxLength: 24 }), fc.string({ maxLength: 8 })));
+const anyText = clean(
+  fc.oneof(fc.string({ unit: "grapheme", maxLength: 24 }), fc.string({ unit: "binary", maxLength: 24 }), fc.string({ maxLength: 8 })),
+);
 
 const paramValue = fc.oneof(numberText, anyText, fc.constantFrom("csv", "json", "CSV", "xml", "csv\u0000", "json "));
 
@@ -156,7 +200,24 @@ const paramName = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(...REST_PARAMS).map((name) => `${name}[]`) },
   {
     weight: 1,
-    arbitrary: fc.constantFrom("__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "valueOf", "__proto__[]", "constructor[0]", "gpuIndex", "HOURS", "hours ", "a[b]", "[]", "&", "=", "?"),
+    arbitrary: fc.constantFrom(
+      "__proto__",
+      "constructor",
+      "prototype",
+      "toString",
+      "hasOwnProperty",
+      "valueOf",
+      "__proto__[]",
+      "constructor[0]",
+      "gpuIndex",
+      "HOURS",
+      "hours ",
+      "a[b]",
+      "[]",
+      "&",
+      "=",
+      "?",
+    ),
   },
   { weight: 2, arbitrary: anyText },
 );
@@ -235,18 +296,39 @@ describe("fuzzing the REST API", () => {
   });
 
   it("other methods and unknown paths: 405 or 404 with a message, whatever the body", async () => {
-    const segment = fc.oneof(fc.constantFrom("history", "stats", "database", "processes", "memory-health", "xid-errors", "export", "stream", "0", "gpus", "health", "%ZZ"), clean(fc.string({ unit: "grapheme", minLength: 1, maxLength: 10 })).map(encodeURIComponent));
+    const segment = fc.oneof(
+      fc.constantFrom(
+        "history",
+        "stats",
+        "database",
+        "processes",
+        "memory-health",
+        "xid-errors",
+        "export",
+        "stream",
+        "0",
+        "gpus",
+        "health",
+        "%ZZ",
+      ),
+      clean(fc.string({ unit: "grapheme", minLength: 1, maxLength: 10 })).map(encodeURIComponent),
+    );
     const method = fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD");
     await fc.assert(
-      fc.asyncProperty(method, fc.array(segment, { maxLength: 4 }), fc.option(clean(fc.string({ maxLength: 200 })), { nil: undefined }), async (verb, segments, body) => {
-        const target = ["/api/telemetry", ...segments].join("/");
-        const what = `${verb} ${target}`;
-        const answer = await send(target, { method: verb, body: verb === "GET" || verb === "HEAD" ? undefined : body });
-        expectNoFailure(answer, what);
-        if (answer.status === 200) return;
-        if (verb !== "HEAD") restError(answer, what);
-        if (verb !== "GET" && answer.status !== 404) expect(answer.status, what).toBe(405);
-      }),
+      fc.asyncProperty(
+        method,
+        fc.array(segment, { maxLength: 4 }),
+        fc.option(clean(fc.string({ maxLength: 200 })), { nil: undefined }),
+        async (verb, segments, body) => {
+          const target = ["/api/telemetry", ...segments].join("/");
+          const what = `${verb} ${target}`;
+          const answer = await send(target, { method: verb, body: verb === "GET" || verb === "HEAD" ? undefined : body });
+          expectNoFailure(answer, what);
+          if (answer.status === 200) return;
+          if (verb !== "HEAD") restError(answer, what);
+          if (verb !== "GET" && answer.status !== 404) expect(answer.status, what).toBe(405);
+        },
+      ),
       RUNS,
     );
   });
@@ -256,7 +338,18 @@ describe("fuzzing the REST API", () => {
 // tRPC
 
 /** A JSON number token JSON.stringify cannot write: out of double range, or past 2^53. */
-const HUGE_NUMBER_TOKENS = ["1e400", "-1e400", "1e-400", "1.7976931348623157e308", "9007199254740993", "-9007199254740993", "1e21", "-0", "0.0000001", "123456789012345678901234567890"];
+const HUGE_NUMBER_TOKENS = [
+  "1e400",
+  "-1e400",
+  "1e-400",
+  "1.7976931348623157e308",
+  "9007199254740993",
+  "-9007199254740993",
+  "1e21",
+  "-0",
+  "0.0000001",
+  "123456789012345678901234567890",
+];
 
 /** Stands for a raw number token inside a generated value; see jsonText. */
 const RAW = "\u0000raw:";
@@ -277,7 +370,11 @@ const fieldValue = fc.oneof(
 );
 
 const shapedInput = (keys: string[]) =>
-  fc.dictionary(fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...keys, "__proto__", "constructor") }, { weight: 1, arbitrary: anyText }), fieldValue, { maxKeys: keys.length + 2 });
+  fc.dictionary(
+    fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...keys, "__proto__", "constructor") }, { weight: 1, arbitrary: anyText }),
+    fieldValue,
+    { maxKeys: keys.length + 2 },
+  );
 
 interface Procedure {
   path: string;
@@ -304,16 +401,38 @@ const TAKES_INPUT = PROCEDURES.filter((p) => p.keys.length > 0);
 
 /** Any JSON at all, or an object with the procedure's own keys holding values of any kind. */
 const inputFor = (procedure: Procedure) =>
-  fc.oneof(
-    fc.jsonValue({ maxDepth: 3 }).map(jsonText),
-    rawNumber.map(jsonText),
-    shapedInput(procedure.keys.length ? procedure.keys : ["gpuIndex", "hours"]).map(jsonText),
-  ).filter((text) => !leaks(text));
+  fc
+    .oneof(
+      fc.jsonValue({ maxDepth: 3 }).map(jsonText),
+      rawNumber.map(jsonText),
+      shapedInput(procedure.keys.length ? procedure.keys : ["gpuIndex", "hours"]).map(jsonText),
+    )
+    .filter((text) => !leaks(text));
 
 /** Text JSON.parse refuses. */
 const malformedJson = fc
   .oneof(
-    fc.constantFrom("{", "}", "[1,", "{'a':1}", '{"a":}', "NaN", "Infinity", "undefined", "{a:1}", '"unterminated', "1e", "--1", "01", "tru", "[,]", '{"a":1,}', "\u0000", "{}{}", "%7B"),
+    fc.constantFrom(
+      "{",
+      "}",
+      "[1,",
+      "{'a':1}",
+      '{"a":}',
+      "NaN",
+      "Infinity",
+      "undefined",
+      "{a:1}",
+      '"unterminated',
+      "1e",
+      "--1",
+      "01",
+      "tru",
+      "[,]",
+      '{"a":1,}',
+      "\u0000",
+      "{}{}",
+      "%7B",
+    ),
     clean(fc.string({ maxLength: 40 })),
   )
   .filter((text) => {
@@ -344,7 +463,10 @@ async function callTrpc(target: string, init?: RequestInit): Promise<Answer> {
       if (done) break;
       text += value;
       // Complete events end in a blank line; the piece after the last one is still arriving.
-      const first = text.split("\n\n").slice(0, -1).find((event) => !/^event: (connected|ping)$/m.test(event));
+      const first = text
+        .split("\n\n")
+        .slice(0, -1)
+        .find((event) => !/^event: (connected|ping)$/m.test(event));
       if (first) return { status: res.status, contentType, text: first };
     }
   } finally {
@@ -376,7 +498,8 @@ function trpcOutcome(answer: Answer, what: string): TrpcError | null {
   return body.error!;
 }
 
-const procedureAndInput = (procedures: Procedure[]) => fc.constantFrom(...procedures).chain((procedure) => fc.tuple(fc.constant(procedure), inputFor(procedure)));
+const procedureAndInput = (procedures: Procedure[]) =>
+  fc.constantFrom(...procedures).chain((procedure) => fc.tuple(fc.constant(procedure), inputFor(procedure)));
 
 function decodes(encoded: string): boolean {
   try {
@@ -405,7 +528,10 @@ describe("fuzzing the tRPC API", () => {
     await fc.assert(
       fc.asyncProperty(inputFor(prune), async (input) => {
         const what = `POST database.prune ${input}`;
-        const error = trpcOutcome(await callTrpc("/api/trpc/database.prune", { method: "POST", headers: { "content-type": "application/json" }, body: input }), what);
+        const error = trpcOutcome(
+          await callTrpc("/api/trpc/database.prune", { method: "POST", headers: { "content-type": "application/json" }, body: input }),
+          what,
+        );
         if (error) expect(error.data.code, what).toBe("BAD_REQUEST");
       }),
       RUNS,
@@ -416,7 +542,10 @@ describe("fuzzing the tRPC API", () => {
     const call = fc.oneof(
       // An empty `input` parameter means no input at all, which is a different complaint.
       fc
-        .tuple(fc.constantFrom(...TAKES_INPUT.filter((p) => p.kind !== "mutation")), malformedJson.filter((text) => text !== ""))
+        .tuple(
+          fc.constantFrom(...TAKES_INPUT.filter((p) => p.kind !== "mutation")),
+          malformedJson.filter((text) => text !== ""),
+        )
         .map(([procedure, text]) => ({ procedure, text, method: "GET" })),
       malformedJson.map((text) => ({ procedure: PROCEDURES.find((p) => p.kind === "mutation")!, text, method: "POST" })),
     );
@@ -473,7 +602,22 @@ describe("fuzzing the tRPC API", () => {
 
   it("unknown procedure paths: 404 naming the path, or 400 when the path is not valid URL-encoding", async () => {
     const name = fc.oneof(
-      fc.constantFrom("__proto__", "constructor", "toString", "hasOwnProperty", "telemetry", "telemetry.__proto__", "telemetry.constructor", "telemetry.history.x", "_def", "_def.procedures", ",", "health.status.", "%ZZ", "%00"),
+      fc.constantFrom(
+        "__proto__",
+        "constructor",
+        "toString",
+        "hasOwnProperty",
+        "telemetry",
+        "telemetry.__proto__",
+        "telemetry.constructor",
+        "telemetry.history.x",
+        "_def",
+        "_def.procedures",
+        ",",
+        "health.status.",
+        "%ZZ",
+        "%00",
+      ),
       // "." and ".." are resolved by the client and never reach the endpoint.
       clean(fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }))
         .filter((s) => s !== "." && s !== "..")
@@ -482,7 +626,10 @@ describe("fuzzing the tRPC API", () => {
     await fc.assert(
       fc.asyncProperty(name, fc.constantFrom("GET", "POST"), async (procedure, method) => {
         const what = `${method} /api/trpc/${procedure}`;
-        const answer = await callTrpc(`/api/trpc/${procedure}`, method === "POST" ? { method, headers: { "content-type": "application/json" }, body: "{}" } : undefined);
+        const answer = await callTrpc(
+          `/api/trpc/${procedure}`,
+          method === "POST" ? { method, headers: { "content-type": "application/json" }, body: "{}" } : undefined,
+        );
         expectNoFailure(answer, what);
         const error = trpcOutcome(answer, what);
         if (decodes(procedure)) {
@@ -506,19 +653,29 @@ const MEGABYTE = 1024 * 1024;
 describe("oversized requests", () => {
   it("a body of several megabytes to the tRPC endpoint: 413 with a message", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 2, max: 8 }), fc.constantFrom("json", "garbage"), fc.boolean(), async (megabytes, shape, chunked) => {
-        const size = megabytes * MEGABYTE;
-        const text = shape === "json" ? `{"force":false,"padding":"${"x".repeat(size)}"}` : "z".repeat(size);
-        const bytes = new TextEncoder().encode(text);
-        // Without a length up front the server can only find out by counting as the body arrives.
-        const body = chunked ? new Blob([bytes]).stream() : bytes;
-        const what = `POST database.prune, ${megabytes} MB of ${shape}${chunked ? ", chunked" : ""}`;
-        const answer = await callTrpc("/api/trpc/database.prune", { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
-        expect(answer.status, `${what}: ${answer.text.slice(0, 300)}`).toBe(413);
-        const error = trpcOutcome(answer, what);
-        expect(error!.data.code, what).toBe("PAYLOAD_TOO_LARGE");
-        expect(error!.message, what).toMatch(/^request body is larger than the limit of \d+ bytes$/);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 8 }),
+        fc.constantFrom("json", "garbage"),
+        fc.boolean(),
+        async (megabytes, shape, chunked) => {
+          const size = megabytes * MEGABYTE;
+          const text = shape === "json" ? `{"force":false,"padding":"${"x".repeat(size)}"}` : "z".repeat(size);
+          const bytes = new TextEncoder().encode(text);
+          // Without a length up front the server can only find out by counting as the body arrives.
+          const body = chunked ? new Blob([bytes]).stream() : bytes;
+          const what = `POST database.prune, ${megabytes} MB of ${shape}${chunked ? ", chunked" : ""}`;
+          const answer = await callTrpc("/api/trpc/database.prune", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body,
+            duplex: "half",
+          } as RequestInit);
+          expect(answer.status, `${what}: ${answer.text.slice(0, 300)}`).toBe(413);
+          const error = trpcOutcome(answer, what);
+          expect(error!.data.code, what).toBe("PAYLOAD_TOO_LARGE");
+          expect(error!.message, what).toMatch(/^request body is larger than the limit of \d+ bytes$/);
+        },
+      ),
       { numRuns: 8 },
     );
   });
@@ -530,7 +687,9 @@ describe("oversized requests", () => {
   });
 
   it("a URL beyond Node's header limit: 431, not a hang or a crash", async () => {
-    const answer = await send(`/api/trpc/telemetry.history?input=${encodeURIComponent(JSON.stringify({ hours: 1, padding: "x".repeat(64 * 1024) }))}`);
+    const answer = await send(
+      `/api/trpc/telemetry.history?input=${encodeURIComponent(JSON.stringify({ hours: 1, padding: "x".repeat(64 * 1024) }))}`,
+    );
     expect(answer.status).toBe(431);
     const rest = await send(`/api/telemetry/history?hours=${"1".repeat(64 * 1024)}`);
     expect(rest.status).toBe(431);
@@ -551,7 +710,9 @@ function upgrade(search: string): Promise<Upgrade> {
     ws.once("unexpected-response", (_req, res) => {
       let text = "";
       res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve({ refused: { status: res.statusCode ?? 0, contentType: String(res.headers["content-type"] ?? ""), text } }));
+      res.on("end", () =>
+        resolve({ refused: { status: res.statusCode ?? 0, contentType: String(res.headers["content-type"] ?? ""), text } }),
+      );
     });
     ws.once("error", (error) => reject(error));
   });
@@ -587,7 +748,8 @@ const closed = (ws: WebSocket) =>
   });
 
 /** The close codes a server may send (RFC 6455 7.4). */
-const expectCloseCode = (code: number, what: string) => expect(code >= 1000 && code <= 4999 && code !== 1005 && code !== 1006, `${what}: close code ${code}`).toBe(true);
+const expectCloseCode = (code: number, what: string) =>
+  expect(code >= 1000 && code <= 4999 && code !== 1005 && code !== 1006, `${what}: close code ${code}`).toBe(true);
 
 /** The Host a client of this server sends: a name the server answers to. */
 const serverHost = () => new URL(server.url).host;
@@ -611,7 +773,8 @@ describe("fuzzing the WebSocket stream", () => {
         expectNoFailure(outcome.refused, what);
         const error = restError(outcome.refused, what);
         expect(outcome.refused.status, what).toBe(400);
-        for (const name of mustBeNamed(search, ["interval", "gpu_index", "gpu_uuid"])) expect(Object.keys(error.fields ?? {}), what).toContain(name);
+        for (const name of mustBeNamed(search, ["interval", "gpu_index", "gpu_uuid"]))
+          expect(Object.keys(error.fields ?? {}), what).toContain(name);
       }),
       RUNS,
     );
@@ -657,7 +820,9 @@ describe("fuzzing the WebSocket stream", () => {
     );
     await fc.assert(
       fc.asyncProperty(brokenHeader, fc.uint8Array({ maxLength: 200 }), async (header, tail) => {
-        const what = `bytes ${Buffer.from([...header, ...tail]).toString("hex").slice(0, 80)}`;
+        const what = `bytes ${Buffer.from([...header, ...tail])
+          .toString("hex")
+          .slice(0, 80)}`;
         const { received } = await rawExchange(
           `GET /api/telemetry/stream?interval=60 HTTP/1.1\r\nHost: ${serverHost()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
           Buffer.from([...header, ...tail]),
@@ -675,14 +840,16 @@ describe("fuzzing the WebSocket stream", () => {
     const garbage = fc.oneof(
       fc.uint8Array({ minLength: 1, maxLength: 300 }),
       clean(fc.string({ unit: "binary", minLength: 1, maxLength: 200 })).map((text) => new TextEncoder().encode(text)),
-      fc.constantFrom(
-        "GET /api/telemetry/stream HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-        `GET /api/telemetry/stream HTTP/1.1\r\nHost: ${serverHost()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n\r\n`,
-        `GET /api/telemetry/history HTTP/1.1\r\nHost: ${serverHost()}\r\nContent-Length: -1\r\n\r\n`,
-        `GET /api/telemetry/history HTTP/1.1\r\nHost: ${serverHost()}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
-        `POST /api/trpc/database.prune HTTP/1.1\r\nHost: ${serverHost()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
-        "GET /api/telemetry/history?hours=\u0000 HTTP/1.1\r\n\r\n",
-      ).map((text) => Buffer.from(text, "latin1")),
+      fc
+        .constantFrom(
+          "GET /api/telemetry/stream HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+          `GET /api/telemetry/stream HTTP/1.1\r\nHost: ${serverHost()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n\r\n`,
+          `GET /api/telemetry/history HTTP/1.1\r\nHost: ${serverHost()}\r\nContent-Length: -1\r\n\r\n`,
+          `GET /api/telemetry/history HTTP/1.1\r\nHost: ${serverHost()}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+          `POST /api/trpc/database.prune HTTP/1.1\r\nHost: ${serverHost()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+          "GET /api/telemetry/history?hours=\u0000 HTTP/1.1\r\n\r\n",
+        )
+        .map((text) => Buffer.from(text, "latin1")),
     );
     await fc.assert(
       fc.asyncProperty(garbage, async (bytes) => {
@@ -720,7 +887,9 @@ function rawExchange(request: string, garbage: Buffer): Promise<{ received: Buff
       if (!garbageSent && Buffer.concat(chunks).includes("\r\n\r\n")) sendGarbage();
     });
     // A reset after the server gave up on the bytes is a closed connection too.
-    socket.on("error", (error: NodeJS.ErrnoException) => (error.code === "ECONNRESET" || error.code === "EPIPE" ? undefined : reject(error)));
+    socket.on("error", (error: NodeJS.ErrnoException) =>
+      error.code === "ECONNRESET" || error.code === "EPIPE" ? undefined : reject(error),
+    );
     socket.on("close", () => resolve({ received: Buffer.concat(chunks) }));
   });
 }
@@ -752,35 +921,91 @@ function closeCodes(frames: Buffer): number[] {
 // Raw paths, Host and Origin: what a hostile client or a rebinding page sends, byte for byte
 
 /** Where a URL is read, to start a raw path with. */
-const PATH_STARTS = ["/", "/api/trpc/", "/api/trpc/health.status,", "/api/telemetry/", "/api/telemetry/stats/", "/api/telemetry/history?hours=", "/signin?next=", "/signin/", "/metrics", "/metrics?", "/history?gpu=", "/_next/static/", "/api/telemetry/stream?interval="];
+const PATH_STARTS = [
+  "/",
+  "/api/trpc/",
+  "/api/trpc/health.status,",
+  "/api/telemetry/",
+  "/api/telemetry/stats/",
+  "/api/telemetry/history?hours=",
+  "/signin?next=",
+  "/signin/",
+  "/metrics",
+  "/metrics?",
+  "/history?gpu=",
+  "/_next/static/",
+  "/api/telemetry/stream?interval=",
+];
 
 /** Pieces of broken and unusual escapes, separators and bytes a browser would never send as they are. */
-const PATH_PIECES = ["%", "%E0", "%A4", "%A", "%C4%80", "%C0%AF", "%ED%A0%80", "%ZZ", "%00", "%2F", "%5C", "%09", "%0A", "%25", "/", "//", "\\", "?", "=", "&", ".", "..", "#", "a", "0", "é", "\u00ff", "'", '"', "<", "{"];
+const PATH_PIECES = [
+  "%",
+  "%E0",
+  "%A4",
+  "%A",
+  "%C4%80",
+  "%C0%AF",
+  "%ED%A0%80",
+  "%ZZ",
+  "%00",
+  "%2F",
+  "%5C",
+  "%09",
+  "%0A",
+  "%25",
+  "/",
+  "//",
+  "\\",
+  "?",
+  "=",
+  "&",
+  ".",
+  "..",
+  "#",
+  "a",
+  "0",
+  "é",
+  "\u00ff",
+  "'",
+  '"',
+  "<",
+  "{",
+];
 
-const rawPath = fc.tuple(fc.constantFrom(...PATH_STARTS), fc.array(fc.constantFrom(...PATH_PIECES), { maxLength: 8 })).map(([start, pieces]) => start + pieces.join(""));
+const rawPath = fc
+  .tuple(fc.constantFrom(...PATH_STARTS), fc.array(fc.constantFrom(...PATH_PIECES), { maxLength: 8 }))
+  .map(([start, pieces]) => start + pieces.join(""));
 
 /** A Host header's value: this server's names, other names, addresses, and text that is no host at all. */
-const hostHeader = () => fc.oneof(
-  fc.constantFrom("127.0.0.1", "localhost", "[::1]", "127.0.0.2").chain((name) => fc.constantFrom(name, `${name}:${new URL(server.url).port}`, `${name}:1`)),
-  fc.domain(),
-  fc.ipV4(),
-  fc.ipV6().map((address) => `[${address}]`),
-  // Own names hidden inside others: as a subdomain, as user information, after a path.
-  fc.tuple(fc.domain(), fc.constantFrom("127.0.0.1", "localhost")).chain(([domain, own]) => fc.constantFrom(`${own}.${domain}`, `${domain}@${own}`, `${own}@${domain}`, `${domain}/${own}`)),
-  clean(fc.string({ unit: "binary-ascii", maxLength: 40 })).map((text) => text.replace(/[\r\n]/g, "")),
-);
+const hostHeader = () =>
+  fc.oneof(
+    fc
+      .constantFrom("127.0.0.1", "localhost", "[::1]", "127.0.0.2")
+      .chain((name) => fc.constantFrom(name, `${name}:${new URL(server.url).port}`, `${name}:1`)),
+    fc.domain(),
+    fc.ipV4(),
+    fc.ipV6().map((address) => `[${address}]`),
+    // Own names hidden inside others: as a subdomain, as user information, after a path.
+    fc
+      .tuple(fc.domain(), fc.constantFrom("127.0.0.1", "localhost"))
+      .chain(([domain, own]) => fc.constantFrom(`${own}.${domain}`, `${domain}@${own}`, `${own}@${domain}`, `${domain}/${own}`)),
+    clean(fc.string({ unit: "binary-ascii", maxLength: 40 })).map((text) => text.replace(/[\r\n]/g, "")),
+  );
 
 /** Whether a browser on this machine could have sent the Host: a loopback name, with or without a port. */
 const isOwnHost = (host: string) => /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d{1,5})?$/i.test(host);
 
 /** An Origin header's value: the server's own, other sites, the server's names on other ports, "null" and junk. */
-const originHeader = () => fc.oneof(
-  fc.constantFrom("http", "https").map((scheme) => `${scheme}://${serverHost()}`),
-  fc.constantFrom("http://localhost", "http://127.0.0.1", "http://[::1]").map((origin) => `${origin}:${Number(new URL(server.url).port) + 1}`),
-  fc.webUrl().map((url) => new URL(url).origin),
-  fc.constantFrom("null", "file://", "http://", "https://evil.example", `http://${serverHost()}.evil.example`),
-  clean(fc.string({ unit: "binary-ascii", maxLength: 40 })).map((text) => text.replace(/[\r\n]/g, "")),
-);
+const originHeader = () =>
+  fc.oneof(
+    fc.constantFrom("http", "https").map((scheme) => `${scheme}://${serverHost()}`),
+    fc
+      .constantFrom("http://localhost", "http://127.0.0.1", "http://[::1]")
+      .map((origin) => `${origin}:${Number(new URL(server.url).port) + 1}`),
+    fc.webUrl().map((url) => new URL(url).origin),
+    fc.constantFrom("null", "file://", "http://", "https://evil.example", `http://${serverHost()}.evil.example`),
+    clean(fc.string({ unit: "binary-ascii", maxLength: 40 })).map((text) => text.replace(/[\r\n]/g, "")),
+  );
 
 describe("fuzzing raw paths, Host and Origin", () => {
   const port = () => Number(new URL(server.url).port);
@@ -789,11 +1014,15 @@ describe("fuzzing raw paths, Host and Origin", () => {
     await fc.assert(
       fc.asyncProperty(rawPath, fc.constantFrom("GET", "POST", "HEAD", "upgrade"), async (target, method) => {
         const headers = { Host: serverHost(), ...(method === "upgrade" ? WEBSOCKET_UPGRADE : {}) };
-        const answer = await rawHttp(port(), target, headers, { method: method === "upgrade" ? "GET" : method, body: method === "POST" ? "{}" : "" });
+        const answer = await rawHttp(port(), target, headers, {
+          method: method === "upgrade" ? "GET" : method,
+          body: method === "POST" ? "{}" : "",
+        });
         const what = `${method} ${target} -> ${answer.text.slice(0, 200)}`;
         expect(answer.status, what).toBeLessThan(500);
         expect(leaks(answer.body), what).toBe(false);
-        if (answer.headers.location !== undefined) expect(new URL(answer.headers.location, server.url).origin, what).toBe(new URL(server.url).origin);
+        if (answer.headers.location !== undefined)
+          expect(new URL(answer.headers.location, server.url).origin, what).toBe(new URL(server.url).origin);
       }),
       RUNS,
     );
@@ -801,18 +1030,22 @@ describe("fuzzing raw paths, Host and Origin", () => {
 
   it("any Host: served when it is a name of this server, 421 naming NVOC_ALLOWED_HOSTS otherwise", async () => {
     await fc.assert(
-      fc.asyncProperty(hostHeader(), fc.constantFrom("/api/trpc/health.status", "/api/telemetry/history?limit=1", "/metrics", "/signin", "/"), async (host, target) => {
-        const answer = await rawHttp(port(), target, { Host: host });
-        const what = `Host: ${JSON.stringify(host)} ${target} -> ${answer.text.slice(0, 200)}`;
-        expect(answer.status, what).toBeLessThan(500);
-        // Node's parser itself refuses a header holding control characters, with a bare 400.
-        if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(host)) expect(answer.status, what).toBe(400);
-        else if (isOwnHost(host)) expect(answer.status, what).not.toBe(421);
-        else {
-          expect(answer.status, what).toBe(421);
-          expect(answer.body, what).toContain("NVOC_ALLOWED_HOSTS");
-        }
-      }),
+      fc.asyncProperty(
+        hostHeader(),
+        fc.constantFrom("/api/trpc/health.status", "/api/telemetry/history?limit=1", "/metrics", "/signin", "/"),
+        async (host, target) => {
+          const answer = await rawHttp(port(), target, { Host: host });
+          const what = `Host: ${JSON.stringify(host)} ${target} -> ${answer.text.slice(0, 200)}`;
+          expect(answer.status, what).toBeLessThan(500);
+          // Node's parser itself refuses a header holding control characters, with a bare 400.
+          if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(host)) expect(answer.status, what).toBe(400);
+          else if (isOwnHost(host)) expect(answer.status, what).not.toBe(421);
+          else {
+            expect(answer.status, what).toBe(421);
+            expect(answer.body, what).toContain("NVOC_ALLOWED_HOSTS");
+          }
+        },
+      ),
       RUNS,
     );
   });

@@ -18,7 +18,12 @@ const SLOT_MS = 600_000;
 const INTERVAL_MS = 100;
 
 beforeAll(async () => {
-  server = await startServerProcess({ NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "2", NVOC_INTERVAL_MS: String(INTERVAL_MS), NVOC_DB_PATH: path.join(dir, "limits.db") });
+  server = await startServerProcess({
+    NVOC_SOURCE: "simulated",
+    NVOC_SIM_GPUS: "2",
+    NVOC_INTERVAL_MS: String(INTERVAL_MS),
+    NVOC_DB_PATH: path.join(dir, "limits.db"),
+  });
   unsplit = trpcClient(server.url);
   // Enough stored records that every history call below has some to give.
   await waitFor(async () => ((await unsplit.telemetry.history.query({ hours: 1, limit: 20 })).length === 20 ? true : undefined));
@@ -51,7 +56,12 @@ describe("the work one tRPC request may ask for", () => {
   });
 
   it("the 200-call history batch is refused before any work, in tRPC's error shape", async () => {
-    const res = await fetch(batchUrl("telemetry.history", Array.from({ length: 200 }, () => ({ hours: 1, limit: 10_000 }))));
+    const res = await fetch(
+      batchUrl(
+        "telemetry.history",
+        Array.from({ length: 200 }, () => ({ hours: 1, limit: 10_000 })),
+      ),
+    );
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { message: string; data: { code: string; httpStatus: number } } };
     expect(body.error.message).toMatch(/^a batch may hold at most 16 calls/);
@@ -62,10 +72,17 @@ describe("the work one tRPC request may ask for", () => {
     const errors = await rejections([6000, 5000].map((limit) => unsplit.telemetry.history.query({ hours: 1, limit })));
     for (const error of errors) {
       expect(error.data).toMatchObject({ code: "PAYLOAD_TOO_LARGE", httpStatus: 413 });
-      expect(error.message).toBe("this batch of 2 calls asks for 11,000 records; one request may ask for at most 10,000 (split it into requests within the limit)");
+      expect(error.message).toBe(
+        "this batch of 2 calls asks for 11,000 records; one request may ask for at most 10,000 (split it into requests within the limit)",
+      );
     }
     // The same over plain HTTP: every call of the batch is answered with the refusal.
-    const res = await fetch(batchUrl("telemetry.history", Array.from({ length: 11 }, () => ({ hours: 1 }))));
+    const res = await fetch(
+      batchUrl(
+        "telemetry.history",
+        Array.from({ length: 11 }, () => ({ hours: 1 })),
+      ),
+    );
     expect(res.status).toBe(413);
     const body = (await res.json()) as Array<{ error: { message: string; data: { code: string } } }>;
     expect(body).toHaveLength(11);
@@ -77,12 +94,15 @@ describe("the work one tRPC request may ask for", () => {
     const input = { gpuIndex: 0, from: to - HOUR, to, metrics: [...METRIC_KEYS], maxPoints: 5000 };
     const errors = await rejections([unsplit.telemetry.series.query(input), unsplit.telemetry.series.query(input)]);
     expect(errors[0].data).toMatchObject({ code: "PAYLOAD_TOO_LARGE", httpStatus: 413 });
-    expect(errors[0].message).toMatch(/^this batch of 2 calls asks for 180,000 series values \(points × metrics\); one request may ask for at most 90,000/);
+    expect(errors[0].message).toMatch(
+      /^this batch of 2 calls asks for 180,000 series values \(points × metrics\); one request may ask for at most 90,000/,
+    );
   });
 
   it("refusals are counted per limit in /metrics and logged as warnings", async () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    const count = (limit: string) => Number(new RegExp(`^nvoc_api_requests_refused_total\\{limit="${limit}"\\} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
+    const count = (limit: string) =>
+      Number(new RegExp(`^nvoc_api_requests_refused_total\\{limit="${limit}"\\} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
     // The tests above: two batches over the call limit, two over the records budget, one over the series values.
     expect(count("batch_calls")).toBe(2);
     expect(count("records")).toBe(2);
@@ -108,14 +128,22 @@ describe("the work one tRPC request may ask for", () => {
 
   it("the project's client splits a large batch to fit, so every call is answered", async () => {
     const client = createTelemetryClient(server.url);
-    const answers = await Promise.all(Array.from({ length: 3 * MAX_BATCH_CALLS + 1 }, () => client.telemetry.history.query({ hours: 1, limit: 10 })));
+    const answers = await Promise.all(
+      Array.from({ length: 3 * MAX_BATCH_CALLS + 1 }, () => client.telemetry.history.query({ hours: 1, limit: 10 })),
+    );
     expect(answers.every((records) => records.length === 10)).toBe(true);
   });
 
   it("a series over a range too long to decode sample by sample gets buckets of whole chunks", async () => {
     // At 100 ms, 100,000 samples are 2.8 hours: four hours at 5000 points would be 2.9-second buckets.
     const to = Date.now();
-    const series = await unsplit.telemetry.series.query({ gpuIndex: 0, from: to - 4 * HOUR, to, metrics: ["temperatureC"], maxPoints: 5000 });
+    const series = await unsplit.telemetry.series.query({
+      gpuIndex: 0,
+      from: to - 4 * HOUR,
+      to,
+      metrics: ["temperatureC"],
+      maxPoints: 5000,
+    });
     expect(series.bucketMs % SLOT_MS).toBe(0);
     // A short range keeps its fine buckets.
     const recent = await unsplit.telemetry.series.query({ gpuIndex: 0, from: to - HOUR, to, metrics: ["temperatureC"], maxPoints: 5000 });
@@ -141,7 +169,9 @@ describe("the work one REST request may ask for", () => {
     await within.arrayBuffer();
     const over = await fetch(`${server.url}/api/telemetry/history?hours=1&limit=10001`);
     expect(over.status).toBe(400);
-    expect(await over.json()).toEqual({ error: { code: "BAD_REQUEST", message: "limit: must be at most 10000", fields: { limit: ["must be at most 10000"] } } });
+    expect(await over.json()).toEqual({
+      error: { code: "BAD_REQUEST", message: "limit: must be at most 10000", fields: { limit: ["must be at most 10000"] } },
+    });
   });
 });
 
@@ -173,4 +203,3 @@ describe("many requests for records at once", () => {
     expect(((await after.json()) as unknown[]).length).toBeGreaterThan(0);
   });
 });
-

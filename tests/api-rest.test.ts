@@ -1,7 +1,15 @@
 import http from "node:http";
 import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectedStats, KNOWN_GPUS, newestFirst, startKnownReplay, TICKS, type KnownReplay, type KnownSample } from "./helpers/known-replay";
+import {
+  expectedStats,
+  KNOWN_GPUS,
+  newestFirst,
+  startKnownReplay,
+  TICKS,
+  type KnownReplay,
+  type KnownSample,
+} from "./helpers/known-replay";
 import { tempDir } from "./helpers/temp-dir";
 
 const dir = tempDir();
@@ -27,14 +35,40 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const ofGpu = (gpu: number) => known.samples.filter((s) => s.gpuIndex === gpu);
 
 const RECORD_KEYS = [
-  "gpu_index", "gpu_uuid", "gpu_name", "timestamp", "temperature", "memory_temperature", "fan_speed", "power_draw", "power_limit",
-  "core_clock", "sm_clock", "memory_clock", "video_clock", "base_clock", "max_core_clock", "max_memory_clock", "clock_event_reasons",
-  "utilization", "memory_utilization", "memory_used", "memory_total", "pstate", "clock_event_reasons_decoded", "clock_event_reason_words",
+  "gpu_index",
+  "gpu_uuid",
+  "gpu_name",
+  "timestamp",
+  "temperature",
+  "memory_temperature",
+  "fan_speed",
+  "power_draw",
+  "power_limit",
+  "core_clock",
+  "sm_clock",
+  "memory_clock",
+  "video_clock",
+  "base_clock",
+  "max_core_clock",
+  "max_memory_clock",
+  "clock_event_reasons",
+  "utilization",
+  "memory_utilization",
+  "memory_used",
+  "memory_total",
+  "pstate",
+  "clock_event_reasons_decoded",
+  "clock_event_reason_words",
 ];
 
 const REASONS = [
-  ["idle", 0x1, "idle"], ["applications_clocks_setting", 0x2, "app clocks"], ["sw_power_cap", 0x4, "SW power cap"], ["hw_slowdown", 0x8, "HW slowdown"],
-  ["sync_boost", 0x10, "sync boost"], ["sw_thermal_slowdown", 0x20, "SW thermal"], ["hw_thermal_slowdown", 0x40, "HW thermal"],
+  ["idle", 0x1, "idle"],
+  ["applications_clocks_setting", 0x2, "app clocks"],
+  ["sw_power_cap", 0x4, "SW power cap"],
+  ["hw_slowdown", 0x8, "HW slowdown"],
+  ["sync_boost", 0x10, "sync boost"],
+  ["sw_thermal_slowdown", 0x20, "SW thermal"],
+  ["hw_thermal_slowdown", 0x40, "HW thermal"],
   ["hw_power_brake_slowdown", 0x80, "power brake"],
 ] as const;
 
@@ -80,9 +114,21 @@ describe("REST: GET /api/telemetry/history", () => {
     expect(all).toEqual(newestFirst(known.samples).map(record));
     for (const r of all) expect(r.timestamp).toMatch(ISO);
     // The newest tick: GPU 0 power-capped, GPU 1 power-capped and thermally slowed; GPU 0 reports no fan.
-    expect(all[0]).toMatchObject({ gpu_index: 0, timestamp: iso(known.end), fan_speed: null, clock_event_reasons: 4, clock_event_reason_words: ["SW power cap"] });
+    expect(all[0]).toMatchObject({
+      gpu_index: 0,
+      timestamp: iso(known.end),
+      fan_speed: null,
+      clock_event_reasons: 4,
+      clock_event_reason_words: ["SW power cap"],
+    });
     expect(all[1]).toMatchObject({ gpu_index: 1, clock_event_reasons: 0x44, clock_event_reason_words: ["SW power cap", "HW thermal"] });
-    expect(all[1].clock_event_reasons_decoded).toMatchObject({ sw_power_cap: true, hw_thermal_slowdown: true, thermal: true, boost_active: false, idle: false });
+    expect(all[1].clock_event_reasons_decoded).toMatchObject({
+      sw_power_cap: true,
+      hw_thermal_slowdown: true,
+      thermal: true,
+      boost_active: false,
+      idle: false,
+    });
   });
 
   it("defaults to the last 24 hours and 1000 records; filters one GPU; limits", async () => {
@@ -241,7 +287,9 @@ describe("REST errors", () => {
   });
 
   it("refuses what is not a number first, then names every range problem at once", async () => {
-    const body = (await (await get("/api/telemetry/history?gpu_index=abc&hours=0&limit=20000")).json()) as { error: { message: string; fields: object } };
+    const body = (await (await get("/api/telemetry/history?gpu_index=abc&hours=0&limit=20000")).json()) as {
+      error: { message: string; fields: object };
+    };
     expect(Object.keys(body.error.fields)).toEqual(["gpu_index"]);
     const ranges = (await (await get("/api/telemetry/history?hours=0&limit=20000")).json()) as { error: { message: string } };
     expect(ranges.error.message).toBe("hours: must be at least 1; limit: must be at most 10000");
@@ -258,7 +306,11 @@ describe("REST errors", () => {
   });
 
   it("answers other methods with 405 and Allow: GET", async () => {
-    for (const [method, path] of [["POST", "/api/telemetry/history"], ["DELETE", "/api/telemetry/database/stats"], ["PUT", "/api/telemetry/export"]]) {
+    for (const [method, path] of [
+      ["POST", "/api/telemetry/history"],
+      ["DELETE", "/api/telemetry/database/stats"],
+      ["PUT", "/api/telemetry/export"],
+    ]) {
       const res = await get(path, { method, body: method === "DELETE" ? undefined : "{}" });
       expect(res.status, `${method} ${path}`).toBe(405);
       expect(res.headers.get("allow")).toBe("GET");
@@ -331,12 +383,16 @@ describe("compressed answers", () => {
 
   it("leaves the live event stream uncompressed, so each event leaves at once", async () => {
     const first = await new Promise<{ headers: http.IncomingHttpHeaders; chunk: string }>((resolve, reject) => {
-      const req = http.get(`${known.server.url}/api/trpc/telemetry.live`, { headers: { accept: "text/event-stream", "accept-encoding": "gzip, br" } }, (res) => {
-        res.once("data", (chunk: Buffer) => {
-          resolve({ headers: res.headers, chunk: chunk.toString() });
-          req.destroy();
-        });
-      });
+      const req = http.get(
+        `${known.server.url}/api/trpc/telemetry.live`,
+        { headers: { accept: "text/event-stream", "accept-encoding": "gzip, br" } },
+        (res) => {
+          res.once("data", (chunk: Buffer) => {
+            resolve({ headers: res.headers, chunk: chunk.toString() });
+            req.destroy();
+          });
+        },
+      );
       req.on("error", reject);
     });
     expect(first.headers["content-type"]).toMatch(/^text\/event-stream/);

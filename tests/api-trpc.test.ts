@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTelemetryClient, type TelemetryClient } from "../src/client/telemetry-client";
 import type { Snapshot } from "../src/server/collector/collector";
 import { simulatedGpuInfo } from "../src/server/sources/simulated";
-import { expectedStats, KNOWN_GPUS, metricsOf, minMaxAvg, newestFirst, startKnownReplay, TICKS, type KnownReplay } from "./helpers/known-replay";
+import {
+  expectedStats,
+  KNOWN_GPUS,
+  metricsOf,
+  minMaxAvg,
+  newestFirst,
+  startKnownReplay,
+  TICKS,
+  type KnownReplay,
+} from "./helpers/known-replay";
 import { ROOT, startServerProcess, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -29,7 +38,8 @@ afterAll(async () => {
 });
 
 const HOUR = 3_600_000;
-const asRecords = (samples: KnownReplay["samples"]) => samples.map((s) => ({ gpuIndex: s.gpuIndex, gpuUuid: s.gpuUuid, gpuName: s.gpuName, timestamp: s.timestamp, ...metricsOf(s) }));
+const asRecords = (samples: KnownReplay["samples"]) =>
+  samples.map((s) => ({ gpuIndex: s.gpuIndex, gpuUuid: s.gpuUuid, gpuName: s.gpuName, timestamp: s.timestamp, ...metricsOf(s) }));
 const ofGpu = (gpu: number) => known.samples.filter((s) => s.gpuIndex === gpu);
 
 describe("tRPC over HTTP, on a known recording", () => {
@@ -65,7 +75,10 @@ describe("tRPC over HTTP, on a known recording", () => {
       expect(stats).toEqual({ gpuIndex: gpu, gpuUuid: KNOWN_GPUS[gpu].uuid, hours: 1, ...expectedStats(ofGpu(gpu)) });
     }
     expect(await client.telemetry.stats.query({ gpuIndex: 0 })).toMatchObject({ hours: 24, recordCount: TICKS });
-    expect(expectedStats(ofGpu(0))).toMatchObject({ temperature: { min: 40, max: 49, avg: 44.5 }, powerDraw: { min: 100.25, max: 187.75 } });
+    expect(expectedStats(ofGpu(0))).toMatchObject({
+      temperature: { min: 40, max: 49, avg: 44.5 },
+      powerDraw: { min: 100.25, max: 187.75 },
+    });
   });
 
   it("telemetry.stats: a GPU without data has a count of 0 and nulls", async () => {
@@ -99,23 +112,51 @@ describe("tRPC over HTTP, on a known recording", () => {
     expect(series.t).toEqual(starts);
     expect(series.t.length).toBeLessThanOrEqual(14);
     expect(series.count).toEqual(starts.map((t) => buckets.get(t)!.length));
-    for (const [metric, decimals] of [["temperatureC", 0], ["powerDrawW", 2]] as const) {
-      const expected = starts.map((t) => minMaxAvg(buckets.get(t)!.map((s) => s[metric]), decimals));
-      expect(series.metrics[metric]).toEqual({ min: expected.map((e) => e.min), max: expected.map((e) => e.max), avg: expected.map((e) => e.avg) });
+    for (const [metric, decimals] of [
+      ["temperatureC", 0],
+      ["powerDrawW", 2],
+    ] as const) {
+      const expected = starts.map((t) =>
+        minMaxAvg(
+          buckets.get(t)!.map((s) => s[metric]),
+          decimals,
+        ),
+      );
+      expect(series.metrics[metric]).toEqual({
+        min: expected.map((e) => e.min),
+        max: expected.map((e) => e.max),
+        avg: expected.map((e) => e.avg),
+      });
     }
     expect(Object.keys(series.metrics)).toEqual(["temperatureC", "powerDrawW"]);
 
     for (const maxPoints of [1, 2, 5, 500]) {
-      const s = await client.telemetry.series.query({ gpuIndex: 1, from: known.end - 2 * HOUR, to: known.end + 1, metrics: ["gpuUtilizationPct"], maxPoints });
+      const s = await client.telemetry.series.query({
+        gpuIndex: 1,
+        from: known.end - 2 * HOUR,
+        to: known.end + 1,
+        metrics: ["gpuUtilizationPct"],
+        maxPoints,
+      });
       expect(s.t.length, `maxPoints ${maxPoints}`).toBeLessThanOrEqual(maxPoints);
-      expect(s.count.reduce((a, b) => a + b, 0), `maxPoints ${maxPoints}`).toBe(TICKS);
+      expect(
+        s.count.reduce((a, b) => a + b, 0),
+        `maxPoints ${maxPoints}`,
+      ).toBe(TICKS);
     }
   });
 
   it("gpus.list: both GPUs with their facts", async () => {
     const gpus = await client.gpus.list.query();
     expect(gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name }))).toEqual(KNOWN_GPUS.map((g) => ({ ...g })));
-    expect(gpus[0]).toMatchObject({ memoryTotalMib: 143771, powerLimitW: 700, maxGraphicsClockMhz: 1980, maxMemoryClockMhz: 3201, baseClockMhz: 1980, online: true });
+    expect(gpus[0]).toMatchObject({
+      memoryTotalMib: 143771,
+      powerLimitW: 700,
+      maxGraphicsClockMhz: 1980,
+      maxMemoryClockMhz: 3201,
+      baseClockMhz: 1980,
+      online: true,
+    });
     expect(gpus[1]).toMatchObject({ memoryTotalMib: 24564, powerLimitW: 450, maxGraphicsClockMhz: 3105, online: true });
     // Registered as the replay began, after the newest sample's time had been fixed.
     for (const g of gpus) expect(g.lastSeen).toBeGreaterThanOrEqual(known.end);
@@ -125,7 +166,9 @@ describe("tRPC over HTTP, on a known recording", () => {
     const oldest = known.end - (TICKS - 1) * 1000;
     const stats = await client.database.stats.query();
     expect(stats.totalRecords).toBe(TICKS * 2);
-    expect(stats.perGpu).toEqual(KNOWN_GPUS.map((g) => ({ gpuIndex: g.index, gpuUuid: g.uuid, gpuName: g.name, records: TICKS, oldest, newest: known.end })));
+    expect(stats.perGpu).toEqual(
+      KNOWN_GPUS.map((g) => ({ gpuIndex: g.index, gpuUuid: g.uuid, gpuName: g.name, records: TICKS, oldest, newest: known.end })),
+    );
     expect(stats).toMatchObject({ oldest, newest: known.end, maxBytes: 500 * 1024 * 1024, retentionDays: 90 });
     expect(stats.fileBytes).toBeGreaterThan(0);
 
@@ -140,7 +183,15 @@ describe("tRPC over HTTP, on a known recording", () => {
 
   it("collector.status and health.status: the replay, every sample stored", async () => {
     const status = await client.collector.status.query();
-    expect(status).toMatchObject({ collected: TICKS * 2, stored: TICKS * 2, dropped: 0, pending: 0, writeFailures: 0, gpuCount: 2, lastSampleAt: known.end });
+    expect(status).toMatchObject({
+      collected: TICKS * 2,
+      stored: TICKS * 2,
+      dropped: 0,
+      pending: 0,
+      writeFailures: 0,
+      gpuCount: 2,
+      lastSampleAt: known.end,
+    });
     expect(status.source).toMatchObject({ kind: "replay", synthetic: true, running: false, badLines: 0 });
 
     const health = await client.health.status.query();
@@ -155,7 +206,11 @@ describe("tRPC over HTTP, on a known recording", () => {
     const failure = await client.telemetry.history.query({ hours: 0, limit: 20_000 }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(TRPCClientError);
     const error = failure as TRPCClientError<never>;
-    expect(error.data).toMatchObject({ code: "BAD_REQUEST", httpStatus: 400, fieldErrors: { hours: ["must be at least 1"], limit: ["must be at most 10000"] } });
+    expect(error.data).toMatchObject({
+      code: "BAD_REQUEST",
+      httpStatus: 400,
+      fieldErrors: { hours: ["must be at least 1"], limit: ["must be at most 10000"] },
+    });
     expect(error.message).toBe("hours: must be at least 1; limit: must be at most 10000");
     expect(JSON.stringify(error.shape)).not.toMatch(/at .*\.ts:\d+/);
   });
@@ -164,7 +219,11 @@ describe("tRPC over HTTP, on a known recording", () => {
 type LiveEvent = { id: number; data: Snapshot };
 
 /** Subscribes to telemetry.live and resolves with the first `count` events. */
-function takeLive(input: { gpuIndex?: number; gpuUuid?: string; lastEventId?: string } | undefined, count: number, from = liveClient): Promise<LiveEvent[]> {
+function takeLive(
+  input: { gpuIndex?: number; gpuUuid?: string; lastEventId?: string } | undefined,
+  count: number,
+  from = liveClient,
+): Promise<LiveEvent[]> {
   return new Promise((resolve, reject) => {
     const events: LiveEvent[] = [];
     const timer = setTimeout(() => {
@@ -208,7 +267,11 @@ describe("telemetry.live over server-sent events", () => {
     const lastSeen = first.at(-1)!.id;
     const collectedThen = (await liveClient.collector.status.query()).collected;
     // Let several snapshots go by while nobody listens (2 GPUs: 2 samples per snapshot).
-    await waitFor(async () => ((await liveClient.collector.status.query()).collected >= collectedThen + 10 ? true : undefined), 20_000, "snapshots while disconnected");
+    await waitFor(
+      async () => ((await liveClient.collector.status.query()).collected >= collectedThen + 10 ? true : undefined),
+      20_000,
+      "snapshots while disconnected",
+    );
     const resumed = await takeLive({ lastEventId: String(lastSeen) }, 8);
     const ids = resumed.map((e) => e.id);
     expect(ids[0]).toBe(lastSeen + 1);
@@ -236,13 +299,18 @@ describe("telemetry.live over server-sent events", () => {
       () => null,
       (error: Error) => error,
     );
-    expect(refused?.message).toBe(`gpuIndex: names another GPU than the UUID given (the GPU at this index now is ${simulatedGpuInfo(0).uuid}); gpuUuid: is not the GPU at index 0 now`);
+    expect(refused?.message).toBe(
+      `gpuIndex: names another GPU than the UUID given (the GPU at this index now is ${simulatedGpuInfo(0).uuid}); gpuUuid: is not the GPU at index 0 now`,
+    );
   });
 });
 
 describe("examples/watch.ts", () => {
   it("prints statistics, then live samples, against a running server", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "examples", "watch.ts"), live.url, "3"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "examples", "watch.ts"), live.url, "3"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (output += c));
     child.stderr.setEncoding("utf8").on("data", (c: string) => (output += c));

@@ -8,7 +8,12 @@ const dir = tempDir();
 let server: ServerProcess;
 
 beforeAll(async () => {
-  server = await startServerProcess({ NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "2", NVOC_INTERVAL_MS: "100", NVOC_DB_PATH: path.join(dir, "ws.db") });
+  server = await startServerProcess({
+    NVOC_SOURCE: "simulated",
+    NVOC_SIM_GPUS: "2",
+    NVOC_INTERVAL_MS: "100",
+    NVOC_DB_PATH: path.join(dir, "ws.db"),
+  });
 });
 
 afterAll(async () => {

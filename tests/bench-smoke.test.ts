@@ -12,7 +12,9 @@ describe("npm run bench -- --smoke", () => {
       timeout: 120_000,
     });
     expect(result.status, result.stderr).toBe(0);
-    const rows = result.stdout.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| figure") && !line.startsWith("| ---"));
+    const rows = result.stdout
+      .split("\n")
+      .filter((line) => line.startsWith("| ") && !line.startsWith("| figure") && !line.startsWith("| ---"));
     const figures = rows.map((row) => row.split("|")[1].trim());
     for (const figure of [
       /^ingest, batch path/,
@@ -30,7 +32,10 @@ describe("npm run bench -- --smoke", () => {
       /^collector memory/,
       /^live latency/,
     ]) {
-      expect(figures.some((f) => figure.test(f)), `${figure} in:\n${rows.join("\n")}`).toBe(true);
+      expect(
+        figures.some((f) => figure.test(f)),
+        `${figure} in:\n${rows.join("\n")}`,
+      ).toBe(true);
     }
     // Every measured cell holds a number.
     for (const row of rows) expect(row.split("|")[2], row).toMatch(/\d/);
@@ -40,7 +45,11 @@ describe("npm run bench -- --smoke", () => {
 /** Keeps `npm run bench:load` working: a few seconds of a small load, no errors, no gap in what was stored. */
 describe("npm run bench:load -- --smoke", () => {
   it("serves subscribers and requests without an error and stores every tick", () => {
-    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "load.ts"), "--smoke"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    const result = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "load.ts"), "--smoke"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(result.stdout).toMatch(/\| errors \| 0 \|/);
     const answered = /\| requests sent \/ answered \| (\d+) \/ (\d+) \|/.exec(result.stdout);

@@ -14,7 +14,16 @@ import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { CSV_COLUMNS } from "../src/server/rest/records";
 import { parseSmiTimestamp, splitCsvLine } from "../src/server/sources/nvidia-smi-csv";
 import { fixtureLines, fixturePath } from "./helpers/fixtures";
-import { expectedStats, KNOWN_GPUS, knownMetrics, metricsOf, newestFirst, TICKS, writeKnownRecording, type KnownSample } from "./helpers/known-replay";
+import {
+  expectedStats,
+  KNOWN_GPUS,
+  knownMetrics,
+  metricsOf,
+  newestFirst,
+  TICKS,
+  writeKnownRecording,
+  type KnownSample,
+} from "./helpers/known-replay";
 import { ROOT, waitFor, type LogLine } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 import { wornMemory } from "./helpers/worn-memory";
@@ -119,7 +128,10 @@ function recentH200Recording(): { file: string; times: number[] } {
   const shift = Date.now() - 60_000 - recorded[recorded.length - 1];
   const times = recorded.map((t) => t + shift);
   const file = path.join(dir, "h200-recent.csv");
-  fs.writeFileSync(file, [header, ...rows.map((cells, i) => cells.map((cell, c) => (c === 3 ? smiTimestamp(times[i]) : cell)).join(", "))].join("\n") + "\n");
+  fs.writeFileSync(
+    file,
+    [header, ...rows.map((cells, i) => cells.map((cell, c) => (c === 3 ? smiTimestamp(times[i]) : cell)).join(", "))].join("\n") + "\n",
+  );
   return { file, times };
 }
 
@@ -195,7 +207,9 @@ describe("nvidia-oc: help and usage errors", () => {
     await new Promise<void>((resolve) => stuck.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(stuck.address() as net.AddressInfo).port}`;
     try {
-      const results = await Promise.all(["status", "prune", "export"].map((command) => runCli([command, "--url", url, "--timeout", "0.5"])));
+      const results = await Promise.all(
+        ["status", "prune", "export"].map((command) => runCli([command, "--url", url, "--timeout", "0.5"])),
+      );
       for (const result of results) {
         expect(result.code, result.stderr).toBe(1);
         expect(result.stderr).toContain(`the server at ${url} did not answer within 0.5 s`);
@@ -214,7 +228,22 @@ describe("nvidia-oc start, and the commands that ask it", () => {
   const client = () => createTelemetryClient(server.url, { token });
 
   beforeAll(async () => {
-    server = await startCli(["--source", "simulated", "--sim-gpus", "3", "--interval-ms", "200", "--db-path", dbPath, "--max-db-mb", "50", "--retention-days", "30", "--token", token]);
+    server = await startCli([
+      "--source",
+      "simulated",
+      "--sim-gpus",
+      "3",
+      "--interval-ms",
+      "200",
+      "--db-path",
+      dbPath,
+      "--max-db-mb",
+      "50",
+      "--retention-days",
+      "30",
+      "--token",
+      token,
+    ]);
     // Enough stored for the exports to have rows of every GPU.
     await waitFor(async () => ((await client().collector.status.query()).stored >= 30 ? true : undefined), 20_000, "samples to be stored");
   });
@@ -232,12 +261,17 @@ describe("nvidia-oc start, and the commands that ask it", () => {
   });
 
   it("status finds the server through the lock file and prints a few lines, or JSON", async () => {
-    const [text, json] = await Promise.all([runCli(["status", "--db-path", dbPath, "--token", token]), runCli(["status", "--url", server.url, "--json"], withToken)]);
+    const [text, json] = await Promise.all([
+      runCli(["status", "--db-path", dbPath, "--token", token]),
+      runCli(["status", "--url", server.url, "--json"], withToken),
+    ]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(new RegExp(`^nvidia-oc at ${server.url}, up .+, token required\n`));
     expect(text.stdout).toMatch(/^source\s+3 simulated GPUs/m);
     expect(text.stdout).toMatch(/^collector\s+every 200 ms: [\d,]+ collected, [\d,]+ stored, 0 dropped/m);
-    expect(text.stdout).toMatch(new RegExp(`^database\\s+${dbPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .* of 50\\.0 MiB, samples kept 30 days`, "m"));
+    expect(text.stdout).toMatch(
+      new RegExp(`^database\\s+${dbPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: .* of 50\\.0 MiB, samples kept 30 days`, "m"),
+    );
     expect(text.stdout).toMatch(/^GPU 2\s+NVIDIA H200 \(simulated\): [\d.]+ °C/m);
     expect(text.stdout.match(/^\s+memory errors: 0 uncorrected · 0 corrected$/gm)).toHaveLength(3);
 
@@ -252,7 +286,15 @@ describe("nvidia-oc start, and the commands that ask it", () => {
     const [gpu0, gpu1] = health.gpus;
     const at = Date.UTC(2026, 10, 26, 3, 12, 44);
     const text = describeHealth(server.url, health, {
-      memoryHealth: { at, supported: true, error: null, gpus: [{ ...wornMemory(gpu1.uuid), gpuIndex: 1 }, { ...noMemoryHealth(gpu0.uuid), gpuIndex: 0 }] },
+      memoryHealth: {
+        at,
+        supported: true,
+        error: null,
+        gpus: [
+          { ...wornMemory(gpu1.uuid), gpuIndex: 1 },
+          { ...noMemoryHealth(gpu0.uuid), gpuIndex: 0 },
+        ],
+      },
       xidErrors: {
         supported: true,
         events: [
@@ -262,7 +304,9 @@ describe("nvidia-oc start, and the commands that ask it", () => {
       },
     });
     const under = (index: number) => text.split(/^GPU \d+ /m)[index + 1];
-    expect(under(1)).toContain("memory errors: 1 uncorrected · 12 corrected · 6 rows remapped; GPU reset pending, page retirement pending\n");
+    expect(under(1)).toContain(
+      "memory errors: 1 uncorrected · 12 corrected · 6 rows remapped; GPU reset pending, page retirement pending\n",
+    );
     expect(under(1)).toMatch(/last Xid 79 \(GPU has fallen off the bus\) at 2026-11-2\d \d\d:12:44, 1 earlier\n/);
     // A GPU that keeps no counters and reported nothing gets neither line.
     expect(under(0)).not.toMatch(/memory errors|Xid/);
@@ -285,12 +329,19 @@ describe("nvidia-oc start, and the commands that ask it", () => {
   it("prune says what was deleted; --force trims, --json gives the numbers", async () => {
     const plain = await runCli(["prune", "--db-path", dbPath], withToken);
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stdout).toMatch(/^pruned \(retention\): (nothing to delete|deleted [\d,]+ samples in [\d,]+ chunks); database .+ -> .+ in .+\n$/);
+    expect(plain.stdout).toMatch(
+      /^pruned \(retention\): (nothing to delete|deleted [\d,]+ samples in [\d,]+ chunks); database .+ -> .+ in .+\n$/,
+    );
 
     const forced = await runCli(["prune", "--force", "--json", "--url", server.url, "--token", token]);
     expect(forced.code, forced.stderr).toBe(0);
     const result = JSON.parse(forced.stdout) as Record<string, unknown>;
-    expect(result).toMatchObject({ reason: "forced", deletedChunks: expect.any(Number) as number, deletedSamples: expect.any(Number) as number, bytesAfter: expect.any(Number) as number });
+    expect(result).toMatchObject({
+      reason: "forced",
+      deletedChunks: expect.any(Number) as number,
+      deletedSamples: expect.any(Number) as number,
+      bytesAfter: expect.any(Number) as number,
+    });
 
     const stats = await client().database.stats.query();
     expect(stats.lastPrune).toMatchObject({ reason: "forced" });
@@ -307,7 +358,11 @@ describe("nvidia-oc start, and the commands that ask it", () => {
     ]);
     for (const result of [csvOut, jsonOut, csvToFile, jsonToFile]) expect(result.code, result.stderr).toBe(0);
 
-    const csvRows = (text: string) => text.trimEnd().split("\r\n").map((line) => line.split(","));
+    const csvRows = (text: string) =>
+      text
+        .trimEnd()
+        .split("\r\n")
+        .map((line) => line.split(","));
     const [header, ...rows] = csvRows(csvOut.stdout);
     expect(header).toEqual([...CSV_COLUMNS]);
     expect(rows.length).toBeGreaterThanOrEqual(10);
@@ -329,7 +384,9 @@ describe("nvidia-oc start, and the commands that ask it", () => {
     expect(jsonToFile.stderr).toMatch(/^wrote .+ of JSON to .*export\.json\n$/);
     const all = JSON.parse(fs.readFileSync(jsonFile, "utf8")) as Array<Record<string, unknown>>;
     expect(new Set(all.map((r) => r.gpu_index))).toEqual(new Set([0, 1, 2]));
-    expect(Object.keys(all[0])).toEqual(expect.arrayContaining(["gpu_uuid", "timestamp", "temperature", "power_draw", "clock_event_reason_words"]));
+    expect(Object.keys(all[0])).toEqual(
+      expect.arrayContaining(["gpu_uuid", "timestamp", "temperature", "power_draw", "clock_event_reason_words"]),
+    );
   });
 
   it("import is refused while the server holds the database, naming it", async () => {
@@ -367,7 +424,9 @@ describe("nvidia-oc import, then a server on the imported database", () => {
     writeKnownRecording(known);
     const importedKnown = await runCli(["import", known, "--db-path", dbPath, "--ending-now"]);
     expect(importedKnown.code, importedKnown.stderr).toBe(0);
-    expect(importedKnown.stdout).toContain(`imported ${(TICKS * 2).toLocaleString("en")} samples of 2 GPUs (0: NVIDIA H200, 1: NVIDIA GeForce RTX 4090) from ${known} into ${dbPath}`);
+    expect(importedKnown.stdout).toContain(
+      `imported ${(TICKS * 2).toLocaleString("en")} samples of 2 GPUs (0: NVIDIA H200, 1: NVIDIA GeForce RTX 4090) from ${known} into ${dbPath}`,
+    );
     expect(importedKnown.stdout).toContain("times as recorded, shifted to end now");
     // Not a terminal: no bar, only the final line.
     expect(importedKnown.stderr).toMatch(/^100\.0 %\s+1,300 samples\s+[\d,]+\/s\s+in .+\n$/);
@@ -411,15 +470,34 @@ describe("nvidia-oc import, then a server on the imported database", () => {
         expected.push({ gpuIndex: index, gpuUuid: uuid, gpuName: name, timestamp: end - (TICKS - 1 - i) * 1000, ...knownMetrics(gpu, i) });
       }
     }
-    expect(knownRecords).toEqual(newestFirst(expected).map((s) => ({ gpuIndex: s.gpuIndex, gpuUuid: s.gpuUuid, gpuName: s.gpuName, timestamp: s.timestamp, ...metricsOf(s) })));
+    expect(knownRecords).toEqual(
+      newestFirst(expected).map((s) => ({
+        gpuIndex: s.gpuIndex,
+        gpuUuid: s.gpuUuid,
+        gpuName: s.gpuName,
+        timestamp: s.timestamp,
+        ...metricsOf(s),
+      })),
+    );
     for (const gpu of [0, 1]) {
       const stats = await client.telemetry.stats.query({ gpuIndex: gpu, hours: 1 });
-      expect(stats).toEqual({ gpuIndex: gpu, gpuUuid: KNOWN_GPUS[gpu].uuid, hours: 1, ...expectedStats(expected.filter((s) => s.gpuIndex === gpu)) });
+      expect(stats).toEqual({
+        gpuIndex: gpu,
+        gpuUuid: KNOWN_GPUS[gpu].uuid,
+        hours: 1,
+        ...expectedStats(expected.filter((s) => s.gpuIndex === gpu)),
+      });
     }
 
     const h200Records = history.filter((r) => r.gpuUuid === "GPU-8dcb376c-52cc-9fe6-7c25-356490ff3e89");
     expect(h200Records.map((r) => r.timestamp)).toEqual([...h200.times].reverse());
-    expect(h200Records.at(-1)).toMatchObject({ gpuName: "NVIDIA H200", temperatureC: 33, powerDrawW: 78.93, fanSpeedPct: null, graphicsClockMhz: 345 });
+    expect(h200Records.at(-1)).toMatchObject({
+      gpuName: "NVIDIA H200",
+      temperatureC: 33,
+      powerDrawW: 78.93,
+      fanSpeedPct: null,
+      graphicsClockMhz: 345,
+    });
 
     expect(await server.stop()).toBe(0);
   });

@@ -26,7 +26,10 @@ function run(command: string, args: string[], cwd: string) {
 }
 
 /** A project with its own package.json, tsconfig.json and files, nvidia-oc installed (`withNvidiaOc`) or not. */
-function consumer(name: string, options: { compilerOptions?: Record<string, unknown>; files: Record<string, string>; withNvidiaOc?: boolean; typesNode?: boolean }) {
+function consumer(
+  name: string,
+  options: { compilerOptions?: Record<string, unknown>; files: Record<string, string>; withNvidiaOc?: boolean; typesNode?: boolean },
+) {
   const project = path.join(dir, name);
   const modules = path.join(project, "node_modules");
   fs.mkdirSync(modules, { recursive: true });
@@ -42,7 +45,10 @@ function consumer(name: string, options: { compilerOptions?: Record<string, unkn
   }
   fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
   const files = Object.keys(options.files);
-  fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { noEmit: true, ...options.compilerOptions }, files: files.filter((f) => f.endsWith(".ts")) }));
+  fs.writeFileSync(
+    path.join(project, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { noEmit: true, ...options.compilerOptions }, files: files.filter((f) => f.endsWith(".ts")) }),
+  );
   for (const [file, text] of Object.entries(options.files)) fs.writeFileSync(path.join(project, file), text);
   return project;
 }
@@ -92,10 +98,21 @@ const records = await client.telemetry.history.query({});
 export const name: number = records[0]!.gpuName;
 `;
 
-const STRICTEST = { strict: true, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, skipLibCheck: false, target: "es2022", types: ["node"] };
+const STRICTEST = {
+  strict: true,
+  noUncheckedIndexedAccess: true,
+  exactOptionalPropertyTypes: true,
+  skipLibCheck: false,
+  target: "es2022",
+  types: ["node"],
+};
 
 beforeAll(() => {
-  const built = run(process.execPath, [path.join(ROOT, "scripts", "build-client.mjs"), path.join(dir, "nvidia-oc", "dist", "client")], ROOT);
+  const built = run(
+    process.execPath,
+    [path.join(ROOT, "scripts", "build-client.mjs"), path.join(dir, "nvidia-oc", "dist", "client")],
+    ROOT,
+  );
   expect(built.status, built.output).toBe(0);
   fs.copyFileSync(path.join(ROOT, "package.json"), path.join(dir, "nvidia-oc", "package.json"));
 }, 120_000);
@@ -106,7 +123,8 @@ describe("nvidia-oc/client in a TypeScript project", () => {
     const imported = [...declarations.matchAll(/(?:from |import\()"([^"]+)"/g)].map(([, specifier]) => specifier);
     expect(new Set(imported)).toEqual(new Set(["@trpc/client", "@trpc/server", "@trpc/server/unstable-core-do-not-import"]));
     // The router as tsc infers it: every procedure, each output's own fields.
-    for (const procedure of ["history:", "stats:", "series:", "live:", "processes:", "memoryHealth:", "xidErrors:", "prune:"]) expect(declarations).toContain(procedure);
+    for (const procedure of ["history:", "stats:", "series:", "live:", "processes:", "memoryHealth:", "xidErrors:", "prune:"])
+      expect(declarations).toContain(procedure);
     expect(declarations).toMatch(/interface NamedSample extends GpuMetrics/);
   });
 
@@ -117,7 +135,9 @@ describe("nvidia-oc/client in a TypeScript project", () => {
       withNvidiaOc: false,
       typesNode: true,
       compilerOptions: { ...STRICTEST, module: "nodenext", moduleResolution: "nodenext" },
-      files: { "main.ts": `import { createTRPCClient, httpBatchLink } from "@trpc/client";\nexport const client = createTRPCClient({ links: [httpBatchLink({ url: "http://127.0.0.1:8000/api/trpc" })] });\n` },
+      files: {
+        "main.ts": `import { createTRPCClient, httpBatchLink } from "@trpc/client";\nexport const client = createTRPCClient({ links: [httpBatchLink({ url: "http://127.0.0.1:8000/api/trpc" })] });\n`,
+      },
     });
     const trpcOwn = typeCheck(trpcAlone);
     expect(trpcOwn.filter((d) => !d.file.includes(`${path.sep}@trpc${path.sep}server${path.sep}`))).toEqual([]);
@@ -163,7 +183,12 @@ describe("nvidia-oc/client from plain JavaScript", () => {
   let server: ServerProcess;
 
   beforeAll(async () => {
-    server = await startServerProcess({ NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "1", NVOC_INTERVAL_MS: "100", NVOC_DB_PATH: path.join(dir, "telemetry.db") });
+    server = await startServerProcess({
+      NVOC_SOURCE: "simulated",
+      NVOC_SIM_GPUS: "1",
+      NVOC_INTERVAL_MS: "100",
+      NVOC_DB_PATH: path.join(dir, "telemetry.db"),
+    });
     const direct = trpcClient(server.url);
     await waitFor(async () => ((await direct.telemetry.history.query({ limit: 1 })).length ? true : undefined), 20_000, "a stored sample");
   }, 90_000);
@@ -204,7 +229,12 @@ console.log(JSON.stringify({ status, history, snapshot }));
     expect(answer.status.source.kind).toBe("simulated");
     expect(answer.status.collected).toBeGreaterThan(0);
     expect(answer.history.length).toBeGreaterThan(0);
-    expect(answer.history[0]).toMatchObject({ gpuIndex: 0, gpuUuid: expect.stringMatching(/^GPU-/) as string, timestamp: expect.any(Number) as number, temperatureC: expect.any(Number) as number });
+    expect(answer.history[0]).toMatchObject({
+      gpuIndex: 0,
+      gpuUuid: expect.stringMatching(/^GPU-/) as string,
+      timestamp: expect.any(Number) as number,
+      temperatureC: expect.any(Number) as number,
+    });
     expect(answer.snapshot.samples.map((s) => s.index)).toEqual([0]);
   });
 });

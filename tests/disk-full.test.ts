@@ -91,7 +91,9 @@ describe("a full disk under the collector (max_page_count on the writer's connec
     const stored = store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
     expect(stored).toHaveLength(resumed.stored);
     expect(stored.at(-1)!.timestamp).toBe(ticks[sent - 1][0].timestamp);
-    expect(stored.slice(-maxPending).map((s) => s.timestamp)).toEqual(samples.slice(2 * sent - maxPending, 2 * sent).map((s) => s.timestamp));
+    expect(stored.slice(-maxPending).map((s) => s.timestamp)).toEqual(
+      samples.slice(2 * sent - maxPending, 2 * sent).map((s) => s.timestamp),
+    );
     expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
 
     // Later writes go on as usual.
@@ -140,10 +142,14 @@ describe("a full disk under the running server (file size limit)", () => {
     );
     try {
       const client = trpcClient(server.url);
-      const full = await waitFor(async () => {
-        const status = await client.collector.status.query();
-        return status.writeFailures > 0 ? status : undefined;
-      }, 60_000, "writes to fail at the file size limit");
+      const full = await waitFor(
+        async () => {
+          const status = await client.collector.status.query();
+          return status.writeFailures > 0 ? status : undefined;
+        },
+        60_000,
+        "writes to fail at the file size limit",
+      );
       expect(full.lastError).toMatch(/disk I\/O error|database or disk is full/);
       expect(full.writesFailingSince).not.toBeNull();
 
@@ -155,10 +161,14 @@ describe("a full disk under the running server (file size limit)", () => {
       });
       await waitFor(() => (readings.size >= 5 ? true : undefined), 20_000, "new live readings while writes fail");
       ws.close();
-      const stillFailing = await waitFor(async () => {
-        const status = await client.collector.status.query();
-        return status.writeFailures > full.writeFailures && status.collected > full.collected ? status : undefined;
-      }, 20_000, "more failed writes while sampling goes on");
+      const stillFailing = await waitFor(
+        async () => {
+          const status = await client.collector.status.query();
+          return status.writeFailures > full.writeFailures && status.collected > full.collected ? status : undefined;
+        },
+        20_000,
+        "more failed writes while sampling goes on",
+      );
       expect(stillFailing.pending).toBeGreaterThan(full.pending);
       expect(stillFailing.writesFailingSince).toBe(full.writesFailingSince);
       const failureLines = server.logs.filter((l) => l.level === LEVEL.error && l.msg.startsWith("writing "));
@@ -168,10 +178,14 @@ describe("a full disk under the running server (file size limit)", () => {
       const lifted = spawnSync("prlimit", [`--pid=${server.child.pid}`, "--fsize=unlimited"], { encoding: "utf8" });
       expect(lifted.status, lifted.stderr).toBe(0);
       await server.waitForLog((l) => l.msg === "writing samples works again", 20_000);
-      const caughtUp = await waitFor(async () => {
-        const status = await client.collector.status.query();
-        return status.stored >= stillFailing.collected ? status : undefined;
-      }, 20_000, "everything collected during the outage to be written");
+      const caughtUp = await waitFor(
+        async () => {
+          const status = await client.collector.status.query();
+          return status.stored >= stillFailing.collected ? status : undefined;
+        },
+        20_000,
+        "everything collected during the outage to be written",
+      );
       expect(caughtUp).toMatchObject({ dropped: 0, writesFailingSince: null });
     } finally {
       await server.stop();

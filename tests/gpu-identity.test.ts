@@ -99,7 +99,13 @@ describe("a GPU asked for by UUID is exactly that GPU", () => {
   it("history by uuid gives every row of the retired GPU, named by its own name", async () => {
     const rest = await json<Row[]>(`/api/telemetry/history?${retired}&hours=24&limit=10000`);
     expect(rest.map((r) => r.timestamp).reverse()).toEqual(retiredTimestamps());
-    for (const row of rest) expect(row).toMatchObject({ gpu_index: 0, gpu_uuid: RETIRED_GPU.uuid, gpu_name: RETIRED_GPU.name, temperature: RETIRED_TEMPERATURE_C });
+    for (const row of rest)
+      expect(row).toMatchObject({
+        gpu_index: 0,
+        gpu_uuid: RETIRED_GPU.uuid,
+        gpu_name: RETIRED_GPU.name,
+        temperature: RETIRED_TEMPERATURE_C,
+      });
 
     const trpc = await client.telemetry.history.query({ gpuUuid: RETIRED_GPU.uuid, hours: 24, limit: 10_000 });
     expect(trpc).toHaveLength(seeded.retired.length);
@@ -115,7 +121,11 @@ describe("a GPU asked for by UUID is exactly that GPU", () => {
       lastTimestamp: seeded.retired.at(-1)!.timestamp,
       temperature: { min: RETIRED_TEMPERATURE_C, max: RETIRED_TEMPERATURE_C },
     });
-    expect(await json(`/api/telemetry/stats?${retired}&hours=24`)).toMatchObject({ gpu_index: 0, gpu_uuid: RETIRED_GPU.uuid, record_count: seeded.retired.length });
+    expect(await json(`/api/telemetry/stats?${retired}&hours=24`)).toMatchObject({
+      gpu_index: 0,
+      gpu_uuid: RETIRED_GPU.uuid,
+      record_count: seeded.retired.length,
+    });
 
     const series = await client.telemetry.series.query({ gpuUuid: RETIRED_GPU.uuid, ...day(), metrics: ["temperatureC"], maxPoints: 200 });
     expect(series.count.reduce((a, b) => a + b, 0)).toBe(seeded.retired.length);
@@ -137,7 +147,11 @@ describe("a GPU asked for by UUID is exactly that GPU", () => {
   it("a uuid no GPU has is an empty answer, as an unknown index is", async () => {
     const nobody = "gpu_uuid=GPU-00000000-dead-4000-8000-000000000000";
     expect(await json<Row[]>(`/api/telemetry/history?${nobody}`)).toEqual([]);
-    expect(await json(`/api/telemetry/stats?${nobody}`)).toMatchObject({ gpu_index: null, gpu_uuid: "GPU-00000000-dead-4000-8000-000000000000", record_count: 0 });
+    expect(await json(`/api/telemetry/stats?${nobody}`)).toMatchObject({
+      gpu_index: null,
+      gpu_uuid: "GPU-00000000-dead-4000-8000-000000000000",
+      record_count: 0,
+    });
     expect(await json<Row[]>(`/api/telemetry/export?format=json&${nobody}`)).toEqual([]);
     expect(await json(`/api/telemetry/processes?${nobody}`)).toMatchObject({ processes: [] });
   });
@@ -155,7 +169,12 @@ describe("an index and a uuid that name different GPUs", () => {
   const both = `gpu_index=0&gpu_uuid=${encodeURIComponent(RETIRED_GPU.uuid)}`;
 
   it("are refused with a 400 naming both fields, in REST, the export, the stream and tRPC", async () => {
-    for (const query of [`/api/telemetry/history?${both}`, `/api/telemetry/stats?${both}`, `/api/telemetry/export?${both}`, `/api/telemetry/processes?${both}`]) {
+    for (const query of [
+      `/api/telemetry/history?${both}`,
+      `/api/telemetry/stats?${both}`,
+      `/api/telemetry/export?${both}`,
+      `/api/telemetry/processes?${both}`,
+    ]) {
       const res = await get(query);
       expect(res.status, query).toBe(400);
       const body = (await res.json()) as { error: { code: string; fields: Record<string, string[]> } };
@@ -209,7 +228,11 @@ describe("the stream and the live subscription keep the GPU asked for", () => {
 });
 
 const run = promisify(execFile);
-const cli = (args: string[]) => run(process.execPath, [path.join(ROOT, "bin", "nvidia-oc.mjs"), ...args], { cwd: ROOT, env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+const cli = (args: string[]) =>
+  run(process.execPath, [path.join(ROOT, "bin", "nvidia-oc.mjs"), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
 
 describe("the command line", () => {
   it("export --gpu-uuid writes exactly that GPU's rows; --gpu 0 the current GPU's", async () => {

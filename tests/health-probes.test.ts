@@ -15,7 +15,12 @@ beforeAll(async () => {
   const blocker = path.join(dir, "not-a-folder");
   fs.writeFileSync(blocker, "in the way");
   [healthy, noDatabase] = await Promise.all([
-    startServerProcess({ NVOC_SOURCE: "simulated", NVOC_INTERVAL_MS: "100", NVOC_TOKEN: TOKEN, NVOC_DB_PATH: path.join(dir, "telemetry.db") }),
+    startServerProcess({
+      NVOC_SOURCE: "simulated",
+      NVOC_INTERVAL_MS: "100",
+      NVOC_TOKEN: TOKEN,
+      NVOC_DB_PATH: path.join(dir, "telemetry.db"),
+    }),
     startServerProcess({ NVOC_SOURCE: "simulated", NVOC_INTERVAL_MS: "100", NVOC_DB_PATH: path.join(blocker, "telemetry.db") }),
   ]);
 });

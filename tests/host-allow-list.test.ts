@@ -40,10 +40,22 @@ const SURFACES: Array<{ name: string; target: string; method?: string; body?: st
   { name: "dashboard page", target: "/" },
   { name: "history page", target: "/history?gpu=0&range=1h" },
   { name: "sign-in page", target: "/signin?next=%2F" },
-  { name: "sign-in form", target: "/signin", method: "POST", body: "token=x", headers: { "Content-Type": "application/x-www-form-urlencoded" } },
+  {
+    name: "sign-in form",
+    target: "/signin",
+    method: "POST",
+    body: "token=x",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+  },
   { name: "tRPC processes (command lines)", target: "/api/trpc/processes.list" },
   { name: "tRPC batch", target: "/api/trpc/gpus.list,health.status?batch=1&input=%7B%7D" },
-  { name: "tRPC prune", target: "/api/trpc/database.prune", method: "POST", body: PRUNE_ALL, headers: { "Content-Type": "application/json" } },
+  {
+    name: "tRPC prune",
+    target: "/api/trpc/database.prune",
+    method: "POST",
+    body: PRUNE_ALL,
+    headers: { "Content-Type": "application/json" },
+  },
   { name: "SSE stream", target: "/api/trpc/telemetry.live", headers: { Accept: "text/event-stream" } },
   { name: "REST history", target: "/api/telemetry/history?limit=1" },
   { name: "REST processes", target: "/api/telemetry/processes" },
@@ -56,7 +68,8 @@ const SURFACES: Array<{ name: string; target: string; method?: string; body?: st
 const send = (surface: (typeof SURFACES)[number], headers: Record<string, string>) =>
   rawHttp(port, surface.target, { ...headers, ...surface.headers }, { method: surface.method, body: surface.body });
 
-const health = (host: string | null, version = "1.1") => rawHttp(port, "/api/trpc/health.status", host === null ? {} : { Host: host }, { version });
+const health = (host: string | null, version = "1.1") =>
+  rawHttp(port, "/api/trpc/health.status", host === null ? {} : { Host: host }, { version });
 
 async function lastPrune(): Promise<unknown> {
   return (await trpcClient(server.url).database.stats.query()).lastPrune;
@@ -74,7 +87,11 @@ describe("a server on loopback without a token", () => {
   it("answers a rebinding page (Host and Origin evil.example) 421 naming NVOC_ALLOWED_HOSTS, on every page, API call and stream", async () => {
     const pruneBefore = await lastPrune();
     for (const surface of SURFACES) expectMisdirected(await send(surface, EVIL), surface.name);
-    for (const surface of SURFACES) expectMisdirected(await send(surface, { Host: `evil.example:${port}`, Origin: `http://evil.example:${port}` }), `${surface.name}, with the port`);
+    for (const surface of SURFACES)
+      expectMisdirected(
+        await send(surface, { Host: `evil.example:${port}`, Origin: `http://evil.example:${port}` }),
+        `${surface.name}, with the port`,
+      );
     // The prune never ran.
     expect(await lastPrune()).toEqual(pruneBefore);
     await server.waitForLog((line) => line.msg.startsWith("refused a request addressed to a host name that is not this server's"));
@@ -116,15 +133,30 @@ describe("a server on loopback without a token", () => {
 
   it("opens the WebSocket and the prune to its own names only, comparing Origin to those names rather than to the Host", async () => {
     const prune = (headers: Record<string, string>) =>
-      rawHttp(port, "/api/trpc/database.prune", { "Content-Type": "application/json", ...headers }, { method: "POST", body: JSON.stringify({ force: false }) });
+      rawHttp(
+        port,
+        "/api/trpc/database.prune",
+        { "Content-Type": "application/json", ...headers },
+        { method: "POST", body: JSON.stringify({ force: false }) },
+      );
     expect((await prune({ Host: `localhost:${port}`, Origin: `http://localhost:${port}` })).status).toBe(200);
     expect((await prune({ Host: `${LAB_NAME}:${port}`, Origin: `http://${LAB_NAME}:${port}` })).status).toBe(200);
     // Another program on this machine, on another port, is not this server.
     expect((await prune({ Host: `localhost:${port}`, Origin: `http://localhost:${port + 1}` })).status).toBe(403);
     // An Origin without a Host to match it: refused, a browser always sends both.
-    expect((await rawHttp(port, "/api/trpc/database.prune", { Origin: `http://127.0.0.1:${port}`, "Content-Type": "application/json" }, { method: "POST", version: "1.0", body: "{}" })).status).toBe(403);
+    expect(
+      (
+        await rawHttp(
+          port,
+          "/api/trpc/database.prune",
+          { Origin: `http://127.0.0.1:${port}`, "Content-Type": "application/json" },
+          { method: "POST", version: "1.0", body: "{}" },
+        )
+      ).status,
+    ).toBe(403);
 
-    const upgrade = (headers: Record<string, string>) => rawHttp(port, "/api/telemetry/stream?interval=60", { ...headers, ...WEBSOCKET_UPGRADE });
+    const upgrade = (headers: Record<string, string>) =>
+      rawHttp(port, "/api/telemetry/stream?interval=60", { ...headers, ...WEBSOCKET_UPGRADE });
     expect((await upgrade({ Host: `127.0.0.1:${port}`, Origin: `http://127.0.0.1:${port}` })).status).toBe(101);
     expect((await upgrade({ Host: `127.0.0.1:${port}`, Origin: "http://evil.example" })).status).toBe(403);
   });

@@ -25,7 +25,9 @@ describe("one recorder per database", () => {
     expect(owner).toMatchObject({ pid: first.child.pid, url: first.url });
 
     const second = startServerProcess({ NVOC_SOURCE: "simulated", NVOC_DB_PATH: dbPath }, 20_000);
-    await expect(second).rejects.toThrow(new RegExp(`another nvidia-oc is already recording into .*pid ${first.child.pid} .*serving ${first.url.replace(/[.:/]/g, "\\$&")}`));
+    await expect(second).rejects.toThrow(
+      new RegExp(`another nvidia-oc is already recording into .*pid ${first.child.pid} .*serving ${first.url.replace(/[.:/]/g, "\\$&")}`),
+    );
 
     expect((await first.stop()).code).toBe(0);
     expect(fs.existsSync(`${dbPath}.lock`)).toBe(false);
@@ -36,7 +38,10 @@ describe("one recorder per database", () => {
     fs.mkdirSync(path.dirname(dbPath), { recursive: true });
     // The pid of a process that has exited.
     const gone = spawnSync(process.execPath, ["-e", "process.exit(0)"]).pid;
-    fs.writeFileSync(`${dbPath}.lock`, JSON.stringify({ pid: gone, hostname: os.hostname(), startedAt: "2026-01-01T00:00:00.000Z", url: null }));
+    fs.writeFileSync(
+      `${dbPath}.lock`,
+      JSON.stringify({ pid: gone, hostname: os.hostname(), startedAt: "2026-01-01T00:00:00.000Z", url: null }),
+    );
     const server = await startServerProcess({ NVOC_SOURCE: "simulated", NVOC_DB_PATH: dbPath });
     servers.push(server);
     expect(server.logs.some((l) => l.msg.startsWith("took over the lock") && l.previousPid === gone)).toBe(true);
@@ -106,8 +111,11 @@ describe("one recorder per database", () => {
     );
     expect(status.database.error).toContain(`locked by pid ${second.child.pid}`);
     const storedWhenStopped = status.collector.stored;
-    await waitFor(async () => ((await trpcClient(second.url).collector.status.query()).stored > 50 ? true : undefined), 20_000, "the second server to store samples");
+    await waitFor(
+      async () => ((await trpcClient(second.url).collector.status.query()).stored > 50 ? true : undefined),
+      20_000,
+      "the second server to store samples",
+    );
     expect((await trpcClient(first.url).collector.status.query()).stored).toBe(storedWhenStopped);
   });
 });
-

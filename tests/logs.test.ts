@@ -16,7 +16,14 @@ async function runServer(env: Record<string, string>, done: (lines: string[]) =>
   const { NO_COLOR: _noColour, FORCE_COLOR: _forceColour, ...inherited } = process.env;
   const child = spawn(command[0] as string, command[1] as string[], {
     cwd: ROOT,
-    env: { ...inherited, PORT: "0", NVOC_SOURCE: "simulated", NEXT_TELEMETRY_DISABLED: "1", NVOC_DB_PATH: path.join(dir, `${Math.random()}.db`), ...env },
+    env: {
+      ...inherited,
+      PORT: "0",
+      NVOC_SOURCE: "simulated",
+      NEXT_TELEMETRY_DISABLED: "1",
+      NVOC_DB_PATH: path.join(dir, `${Math.random()}.db`),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -45,7 +52,9 @@ const listening = (lines: string[]) => lines.some((line) => line.includes("nvidi
 describe("logs", () => {
   it("are one JSON object per line when piped", async () => {
     const lines = await runServer({}, listening);
-    const events = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as { level: number; time: string; msg: string });
+    const events = lines
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { level: number; time: string; msg: string });
     expect(events.find((e) => e.msg.startsWith("nvidia-oc listening on"))).toMatchObject({ level: 30 });
     for (const event of events) expect(event.time).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
@@ -83,10 +92,18 @@ describe("logs", () => {
     let answered = false;
     const lines = await runServer({ NVOC_LOG_LEVEL: "warn", PORT: String(port) }, () => {
       // Nothing is logged at info: whether it is up shows only by asking it.
-      void fetch(`http://127.0.0.1:${port}/api/trpc/health.status`).then((res) => (answered ||= res.ok), () => {});
+      void fetch(`http://127.0.0.1:${port}/api/trpc/health.status`).then(
+        (res) => (answered ||= res.ok),
+        () => {},
+      );
       return answered;
     });
-    expect(lines.filter((l) => l.startsWith("{")).map((l) => (JSON.parse(l) as { level: number }).level).every((level) => level >= 40)).toBe(true);
+    expect(
+      lines
+        .filter((l) => l.startsWith("{"))
+        .map((l) => (JSON.parse(l) as { level: number }).level)
+        .every((level) => level >= 40),
+    ).toBe(true);
     expect(lines.some((l) => l.includes("listening on"))).toBe(false);
   });
 });

@@ -50,7 +50,12 @@ const UPGRADE_TARGETS = [`/api/telemetry/stream?interval=${BAD}`, `/api/telemetr
 async function expectEveryOneAnswered(port: number, headers: Record<string, string>) {
   for (const target of TARGETS) {
     for (const method of ["GET", "POST"]) {
-      const answer = await rawHttp(port, target, { "Content-Type": "application/json", ...headers }, { method, body: method === "POST" ? "{}" : "" });
+      const answer = await rawHttp(
+        port,
+        target,
+        { "Content-Type": "application/json", ...headers },
+        { method, body: method === "POST" ? "{}" : "" },
+      );
       expect(answer.status, `${method} ${target}: ${answer.text.slice(0, 300)}`).toBeLessThan(500);
       const location = answer.headers.location;
       if (location !== undefined) expect(new URL(location, "http://127.0.0.1").origin, `${target} -> ${location}`).toBe("http://127.0.0.1");
@@ -115,7 +120,13 @@ describe("malformed escapes, on a server without pages", () => {
   let server: RunningServer;
 
   beforeAll(async () => {
-    const config = loadConfig({ PORT: "0", NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "1", NVOC_INTERVAL_MS: "200", NVOC_DB_PATH: path.join(dir, "no-pages.db") });
+    const config = loadConfig({
+      PORT: "0",
+      NVOC_SOURCE: "simulated",
+      NVOC_SIM_GPUS: "1",
+      NVOC_INTERVAL_MS: "200",
+      NVOC_DB_PATH: path.join(dir, "no-pages.db"),
+    });
     server = await startServer(config, createLogger("error", "json"), { pages: false });
   });
 

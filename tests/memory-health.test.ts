@@ -35,9 +35,18 @@ describe("parseMemoryHealthCsv (nvidia-smi --query-gpu of the memory error field
 
     const mig = parseMemoryHealthCsv(peer("linux-x86_64__nvidia-h100-mig__590.48.01.csv"));
     for (const gpu of mig) {
-      expect(gpu).toEqual({ ...healthy(MASKED_UUID), remappedRowsCorrectable: null, remappedRowsUncorrectable: null, rowRemapPending: null, rowRemapFailure: null });
+      expect(gpu).toEqual({
+        ...healthy(MASKED_UUID),
+        remappedRowsCorrectable: null,
+        remappedRowsUncorrectable: null,
+        rowRemapPending: null,
+        rowRemapFailure: null,
+      });
     }
-    for (const file of ["linux-x86_64__nvidia-geforce-rtx-4080-super__595.71.05.csv", "windows-x86_64__nvidia-geforce-rtx-2080-super__591.86.csv"]) {
+    for (const file of [
+      "linux-x86_64__nvidia-geforce-rtx-4080-super__595.71.05.csv",
+      "windows-x86_64__nvidia-geforce-rtx-2080-super__591.86.csv",
+    ]) {
       const geforce = parseMemoryHealthCsv(peer(file));
       expect(geforce.length, file).toBeGreaterThan(0);
       for (const gpu of geforce) expect(gpu, file).toEqual(noMemoryHealth(MASKED_UUID));
@@ -45,7 +54,12 @@ describe("parseMemoryHealthCsv (nvidia-smi --query-gpu of the memory error field
   });
 
   it("reads the H200's values of each field, queried without a header", () => {
-    const values = new Map(readFixture("nvidia-smi", "h200", "fields-values.tsv").split("\n").filter(Boolean).map((row) => row.split("\t") as [string, string]));
+    const values = new Map(
+      readFixture("nvidia-smi", "h200", "fields-values.tsv")
+        .split("\n")
+        .filter(Boolean)
+        .map((row) => row.split("\t") as [string, string]),
+    );
     const line = MEMORY_HEALTH_QUERY_FIELDS.map((field) => (field === "uuid" ? H200_UUID : values.get(field)!)).join(", ");
     expect(parseMemoryHealthCsv(line)).toEqual([healthy(H200_UUID)]);
   });
@@ -74,11 +88,20 @@ let simulated: ServerProcess;
 
 beforeAll(async () => {
   const smi = (name: string, knobs: Record<string, string> = {}) =>
-    startServerProcess({ NVOC_SOURCE: "nvidia-smi", NVOC_NVIDIA_SMI: FAKE_SMI, NVOC_INTERVAL_MS: "200", NVOC_DB_PATH: path.join(dir, name, "telemetry.db"), FAKE_SMI_GPUS: "2", ...knobs });
+    startServerProcess({
+      NVOC_SOURCE: "nvidia-smi",
+      NVOC_NVIDIA_SMI: FAKE_SMI,
+      NVOC_INTERVAL_MS: "200",
+      NVOC_DB_PATH: path.join(dir, name, "telemetry.db"),
+      FAKE_SMI_GPUS: "2",
+      ...knobs,
+    });
   [onSmi, oldDriver, simulated] = await Promise.all([
     smi("smi"),
     // A driver from before the row remapper: nvidia-smi refuses those fields.
-    smi("old", { FAKE_SMI_REJECT_FIELDS: "remapped_rows.correctable,remapped_rows.uncorrectable,remapped_rows.pending,remapped_rows.failure" }),
+    smi("old", {
+      FAKE_SMI_REJECT_FIELDS: "remapped_rows.correctable,remapped_rows.uncorrectable,remapped_rows.pending,remapped_rows.failure",
+    }),
     startServerProcess({ NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "2", NVOC_DB_PATH: path.join(dir, "sim", "telemetry.db") }),
   ]);
 });
@@ -96,7 +119,10 @@ describe("each GPU's memory errors over the API", () => {
       { ...healthy(`${H200_UUID.slice(0, -4)}0001`), gpuIndex: 1 },
     ]);
 
-    const rest = (await (await fetch(`${onSmi.url}/api/telemetry/memory-health?gpu_index=1`)).json()) as { supported: boolean; gpus: unknown[] };
+    const rest = (await (await fetch(`${onSmi.url}/api/telemetry/memory-health?gpu_index=1`)).json()) as {
+      supported: boolean;
+      gpus: unknown[];
+    };
     expect(rest.supported).toBe(true);
     expect(rest.gpus).toEqual([
       {
@@ -121,7 +147,16 @@ describe("each GPU's memory errors over the API", () => {
   it("leave out the fields an older driver does not know, and read the rest", async () => {
     const listing = await trpcClient(oldDriver.url).gpus.memoryHealth.query({ gpuIndex: 0 });
     expect(listing.error).toBeNull();
-    expect(listing.gpus).toEqual([{ ...healthy(H200_UUID), remappedRowsCorrectable: null, remappedRowsUncorrectable: null, rowRemapPending: null, rowRemapFailure: null, gpuIndex: 0 }]);
+    expect(listing.gpus).toEqual([
+      {
+        ...healthy(H200_UUID),
+        remappedRowsCorrectable: null,
+        remappedRowsUncorrectable: null,
+        rowRemapPending: null,
+        rowRemapFailure: null,
+        gpuIndex: 0,
+      },
+    ]);
   });
 
   it("refuse a bad GPU index naming the field", async () => {

@@ -40,10 +40,14 @@ beforeAll(async () => {
     FAKE_SMI_REJECT_FIELDS: "temperature.memory",
   });
   const client = trpcClient(server.url);
-  await waitFor(async () => {
-    const status = await client.collector.status.query();
-    return status.stored > 0 && status.gpus.some((g) => g.state === "lost") ? true : undefined;
-  }, 30_000, "samples stored and GPU 1 reported lost");
+  await waitFor(
+    async () => {
+      const status = await client.collector.status.query();
+      return status.stored > 0 && status.gpus.some((g) => g.state === "lost") ? true : undefined;
+    },
+    30_000,
+    "samples stored and GPU 1 reported lost",
+  );
 });
 
 afterAll(async () => {
@@ -100,12 +104,16 @@ describe("GET /metrics", () => {
     // The fake replays a capture whose values change from tick to tick: compare a scrape with a
     // reading only when no tick came between them.
     const client = trpcClient(server.url);
-    const { series, reading } = await waitFor(async () => {
-      const before = (await client.health.status.query()).latest.find((s) => s.index === 0);
-      const series = parseExposition(await scrape());
-      const after = (await client.health.status.query()).latest.find((s) => s.index === 0);
-      return before && after && before.timestamp === after.timestamp ? { series, reading: after } : undefined;
-    }, 20_000, "a scrape between two ticks");
+    const { series, reading } = await waitFor(
+      async () => {
+        const before = (await client.health.status.query()).latest.find((s) => s.index === 0);
+        const series = parseExposition(await scrape());
+        const after = (await client.health.status.query()).latest.find((s) => s.index === 0);
+        return before && after && before.timestamp === after.timestamp ? { series, reading: after } : undefined;
+      },
+      20_000,
+      "a scrape between two ticks",
+    );
     const gpu0 = (name: string) => series.filter((s) => s.name === name && s.labels.gpu === "0");
     for (const [name, value] of [
       ["DCGM_FI_DEV_GPU_TEMP", reading.temperatureC],
@@ -127,7 +135,10 @@ describe("GET /metrics", () => {
     for (const { key, prometheus } of METRIC_CATALOGUE as readonly MetricDefinition[]) {
       if (!prometheus) continue;
       const value = reading[key as MetricKey];
-      expect(gpu0(prometheus.name).map((s) => s.value), prometheus.name).toEqual(value === null ? [] : [value]);
+      expect(
+        gpu0(prometheus.name).map((s) => s.value),
+        prometheus.name,
+      ).toEqual(value === null ? [] : [value]);
     }
   });
 
@@ -175,7 +186,9 @@ describe("GET /metrics", () => {
   it("exports the memory error counters under dcgm-exporter's names, each GPU's as its source reads them", async () => {
     const worn = parseExposition(await scrape(onNvml));
     const of = (series: Series[], gpu: string) =>
-      Object.fromEntries(series.filter((s) => /^DCGM_FI_DEV_(ECC|.*REMAP|RETIRED)/.test(s.name) && s.labels.gpu === gpu).map((s) => [s.name, s.value]));
+      Object.fromEntries(
+        series.filter((s) => /^DCGM_FI_DEV_(ECC|.*REMAP|RETIRED)/.test(s.name) && s.labels.gpu === gpu).map((s) => [s.name, s.value]),
+      );
     const wornCounters = {
       DCGM_FI_DEV_ECC_SBE_VOL_TOTAL: 12,
       DCGM_FI_DEV_ECC_DBE_VOL_TOTAL: 1,
@@ -201,18 +214,31 @@ describe("GET /metrics", () => {
 
   it("exports each GPU's last Xid error where the source sees them (NVML), and lists them over tRPC and REST", async () => {
     const client = trpcClient(onNvml.url);
-    const listing = await waitFor(async () => {
-      const answer = await client.gpus.xidErrors.query();
-      return answer.events.length >= 2 ? answer : undefined;
-    }, 20_000, "two Xid errors");
+    const listing = await waitFor(
+      async () => {
+        const answer = await client.gpus.xidErrors.query();
+        return answer.events.length >= 2 ? answer : undefined;
+      },
+      20_000,
+      "two Xid errors",
+    );
     expect(listing.supported).toBe(true);
     expect(listing.events.map((e) => [e.gpuIndex, e.xid, e.meaning])).toEqual([
       [1, 79, "GPU has fallen off the bus"],
       [1, 48, "double-bit ECC error"],
     ]);
     expect((await client.gpus.xidErrors.query({ gpuIndex: 0 })).events).toEqual([]);
-    const rest = (await (await fetch(`${onNvml.url}/api/telemetry/xid-errors?gpu_index=1`)).json()) as { supported: boolean; events: Array<Record<string, unknown>> };
-    expect(rest.events[0]).toEqual({ at: new Date(listing.events[0].at).toISOString(), gpu_index: 1, gpu_uuid: listing.events[0].gpuUuid, xid: 79, meaning: "GPU has fallen off the bus" });
+    const rest = (await (await fetch(`${onNvml.url}/api/telemetry/xid-errors?gpu_index=1`)).json()) as {
+      supported: boolean;
+      events: Array<Record<string, unknown>>;
+    };
+    expect(rest.events[0]).toEqual({
+      at: new Date(listing.events[0].at).toISOString(),
+      gpu_index: 1,
+      gpu_uuid: listing.events[0].gpuUuid,
+      xid: 79,
+      meaning: "GPU has fallen off the bus",
+    });
 
     const xid = parseExposition(await scrape(onNvml)).filter((s) => s.name === "DCGM_FI_DEV_XID_ERRORS");
     expect(xid.map((s) => [s.labels.gpu, s.value])).toEqual([["1", 79]]);

@@ -91,7 +91,11 @@ function isAlive(pid: number): boolean {
 /** Every process the fake recorded in `countFile` has ended. */
 async function expectNoFakeAlive(countFile: string) {
   const { pids } = readStarts(countFile);
-  await waitFor(() => (pids.every((pid) => !isAlive(pid)) ? true : undefined), 10_000, `fake nvidia-smi processes ${pids.join(", ")} to end`);
+  await waitFor(
+    () => (pids.every((pid) => !isAlive(pid)) ? true : undefined),
+    10_000,
+    `fake nvidia-smi processes ${pids.join(", ")} to end`,
+  );
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -235,10 +239,14 @@ describe("NvidiaSmiSource on the fake nvidia-smi", () => {
 
   it("restarts a loop process that dies and keeps sampling", async () => {
     const smi = await startSmi({ FAKE_SMI_DIE_AFTER: "3" });
-    const afterDeaths = await waitFor(() => {
-      const s = smi.source.status();
-      return s.restarts >= 2 ? s : undefined;
-    }, 20_000, "two restarts");
+    const afterDeaths = await waitFor(
+      () => {
+        const s = smi.source.status();
+        return s.restarts >= 2 ? s : undefined;
+      },
+      20_000,
+      "two restarts",
+    );
     expect(afterDeaths.lastError).toMatch(/^nvidia-smi exited \(code 1\)/);
     expect(afterDeaths.lastError).toContain("Unable to determine the device handle");
     expect(afterDeaths.lastErrorAt).not.toBeNull();
@@ -264,10 +272,14 @@ describe("NvidiaSmiSource on the fake nvidia-smi", () => {
   it("kills and restarts a loop process that goes silent", async () => {
     const smi = await startSmi({ FAKE_SMI_HANG_AFTER: "2" }, { silentIntervals: 3 });
     const firstLoop = await waitFor(() => smi.starts().pids.at(-1), 10_000, "the loop process");
-    const afterHang = await waitFor(() => {
-      const s = smi.source.status();
-      return s.restarts >= 1 ? s : undefined;
-    }, 20_000, "a restart after the hang");
+    const afterHang = await waitFor(
+      () => {
+        const s = smi.source.status();
+        return s.restarts >= 1 ? s : undefined;
+      },
+      20_000,
+      "a restart after the hang",
+    );
     const silentFor = Number(/went silent for (\d+) ms/.exec(afterHang.lastError ?? "")?.[1]);
     expect(afterHang.lastError).toMatch(/^nvidia-smi went silent for \d+ ms: restarting it$/);
     expect(silentFor).toBeGreaterThanOrEqual(3 * INTERVAL_MS);
@@ -372,14 +384,16 @@ describe("NvidiaSmiSource on the fake nvidia-smi", () => {
     });
     const received = { gpus: 0, samples: 0 };
     cleanups.push(() => source.stop());
-    await expect(
-      source.start({ gpus: () => void received.gpus++, samples: () => void received.samples++ }),
-    ).resolves.toBeUndefined();
+    await expect(source.start({ gpus: () => void received.gpus++, samples: () => void received.samples++ })).resolves.toBeUndefined();
 
-    const status = await waitFor(() => {
-      const s = source.status();
-      return s.restarts >= 5 ? s : undefined;
-    }, 20_000, "five restarts");
+    const status = await waitFor(
+      () => {
+        const s = source.status();
+        return s.restarts >= 5 ? s : undefined;
+      },
+      20_000,
+      "five restarts",
+    );
     expect(status.kind).toBe("nvidia-smi");
     expect(status.lastError).toMatch(/ENOENT/);
     expect(status.lastErrorAt).not.toBeNull();
@@ -447,10 +461,14 @@ describe("the server process on the fake nvidia-smi", () => {
     expect(startup).toMatchObject({ source: "nvidia-smi", synthetic: false, dbPath });
 
     const client = trpcClient(server.url);
-    const status = await waitFor(async () => {
-      const s = await client.health.status.query();
-      return s.collector.stored >= 5 ? s : undefined;
-    }, 30_000, "5 stored samples");
+    const status = await waitFor(
+      async () => {
+        const s = await client.health.status.query();
+        return s.collector.stored >= 5 ? s : undefined;
+      },
+      30_000,
+      "5 stored samples",
+    );
     expect(status.source).toMatchObject({ kind: "nvidia-smi", synthetic: false, running: true, restarts: 0, badLines: 0 });
     expect(status.source.detail).toBe("nvidia-smi -lms 200 (1 GPU)");
     expect(status.synthetic).toBe(false);
@@ -490,10 +508,14 @@ describe("the server process on the fake nvidia-smi", () => {
       FAKE_SMI_LOST_GPU: "1",
     });
     const client = trpcClient(server.url);
-    const lost = await waitFor(async () => {
-      const status = await client.collector.status.query();
-      return status.gpus.some((g) => g.state === "lost") ? status : undefined;
-    }, 30_000, "GPU 1 to be reported lost");
+    const lost = await waitFor(
+      async () => {
+        const status = await client.collector.status.query();
+        return status.gpus.some((g) => g.state === "lost") ? status : undefined;
+      },
+      30_000,
+      "GPU 1 to be reported lost",
+    );
     const [healthy, gone] = lost.gpus;
     expect(healthy).toMatchObject({ index: 0, uuid: H200_UUID, state: "reporting", since: null, problem: null });
     expect(gone).toMatchObject({ index: 1, state: "lost", problem: "GPU is lost" });
@@ -501,10 +523,14 @@ describe("the server process on the fake nvidia-smi", () => {
     expect(gone.since).toBeLessThanOrEqual(gone.lastReadingAt!);
 
     // Its error rows keep coming: still lost, since the first of them.
-    const later = await waitFor(async () => {
-      const status = await client.collector.status.query();
-      return status.gpus[1].lastReadingAt! > gone.lastReadingAt! ? status : undefined;
-    }, 20_000, "another row from the lost GPU");
+    const later = await waitFor(
+      async () => {
+        const status = await client.collector.status.query();
+        return status.gpus[1].lastReadingAt! > gone.lastReadingAt! ? status : undefined;
+      },
+      20_000,
+      "another row from the lost GPU",
+    );
     expect(later.gpus[1]).toMatchObject({ state: "lost", since: gone.since });
     expect(later.gpus[0].state).toBe("reporting");
     const warning = await server.waitForLog((l) => l.msg === "GPU 1 is lost: GPU is lost");
@@ -523,10 +549,14 @@ describe("the server process on the fake nvidia-smi", () => {
     const client = trpcClient(server.url);
     // Stale after readings: on a busy machine nvidia-smi's first tick can come late enough for
     // the GPUs to be stale with no reading yet, which is another case.
-    const silent = await waitFor(async () => {
-      const status = await client.collector.status.query();
-      return status.gpus.length === 2 && status.gpus.every((g) => g.state === "stale" && g.lastReadingAt !== null) ? status : undefined;
-    }, 30_000, "both GPUs to be stale after their readings");
+    const silent = await waitFor(
+      async () => {
+        const status = await client.collector.status.query();
+        return status.gpus.length === 2 && status.gpus.every((g) => g.state === "stale" && g.lastReadingAt !== null) ? status : undefined;
+      },
+      30_000,
+      "both GPUs to be stale after their readings",
+    );
     for (const gpu of silent.gpus) {
       expect(gpu).toMatchObject({ state: "stale", problem: "no reading", since: gpu.lastReadingAt });
       expect(gpu.silentMs).toBeGreaterThan(3 * 200 + 1000);

@@ -249,7 +249,13 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
     const nvml = await startNvml({ FAKE_NVML_FAIL: "power:4,clock:999" });
     await nvml.stored(12);
     for (const sample of nvml.samples()) {
-      expect(sample).toMatchObject({ powerDrawW: null, graphicsClockMhz: null, smClockMhz: null, memoryClockMhz: null, videoClockMhz: null });
+      expect(sample).toMatchObject({
+        powerDrawW: null,
+        graphicsClockMhz: null,
+        smClockMhz: null,
+        memoryClockMhz: null,
+        videoClockMhz: null,
+      });
       expect(sample).toMatchObject({ temperatureC: 33, powerLimitW: 700, clockEventReasons: 1 });
     }
     // One Unknown Error among good readings is not a lost GPU.
@@ -258,8 +264,15 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
     const ticks = groupByTimestamp(nvml.samples()).length;
     expect(status.source.badLines).toBeGreaterThanOrEqual(5 * ticks); // power and four clocks, every tick
     const warnings = nvml.lines.filter((l) => l.level === LEVEL.warn);
-    expect(warnings.find((l) => l.reading === "nvmlDeviceGetPowerUsage")).toMatchObject({ code: 4, error: "Insufficient Permissions", gpuIndex: 0 });
-    expect(warnings.find((l) => l.reading === "nvmlDeviceGetClockInfo(NVML_CLOCK_SM)")).toMatchObject({ code: 999, error: "Unknown Error" });
+    expect(warnings.find((l) => l.reading === "nvmlDeviceGetPowerUsage")).toMatchObject({
+      code: 4,
+      error: "Insufficient Permissions",
+      gpuIndex: 0,
+    });
+    expect(warnings.find((l) => l.reading === "nvmlDeviceGetClockInfo(NVML_CLOCK_SM)")).toMatchObject({
+      code: 999,
+      error: "Unknown Error",
+    });
     // Once per kind, not once per tick.
     expect(warnings.filter((l) => l.reading === "nvmlDeviceGetPowerUsage")).toHaveLength(1);
   });
@@ -306,10 +319,14 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
     // A bitmask of 2^64 - 1 is past what storage holds exactly: missing, and counted once per reading.
     const extreme = stored.filter((s) => s.index === 0);
     for (const sample of extreme) expect(sample.clockEventReasons).toBeNull();
-    expect(status.rejectedByField).toEqual([expect.objectContaining({ gpuIndex: 0, field: "clockEventReasons", lastValue: "18446744073709552000" })]);
+    expect(status.rejectedByField).toEqual([
+      expect.objectContaining({ gpuIndex: 0, field: "clockEventReasons", lastValue: "18446744073709552000" }),
+    ]);
     expect(status.rejectedValues).toBeGreaterThanOrEqual(extreme.length);
     // Everything else is stored as the live view got it.
-    const live = new Map(nvml.snapshots.flatMap((snapshot) => snapshot.samples.filter((s) => s.index === 0).map((s) => [s.timestamp, s] as const)));
+    const live = new Map(
+      nvml.snapshots.flatMap((snapshot) => snapshot.samples.filter((s) => s.index === 0).map((s) => [s.timestamp, s] as const)),
+    );
     const compared = extreme.filter((sample) => live.has(sample.timestamp));
     expect(compared.length).toBeGreaterThan(0);
     for (const sample of compared) {
@@ -366,10 +383,14 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
 
   it("keeps trying while nvmlInit fails (driver not loaded), with growing backoff, and samples once it succeeds", async () => {
     const nvml = await startNvml({ FAKE_NVML_INIT_ERROR: "9" });
-    const failing = await waitFor(() => {
-      const s = nvml.source.status();
-      return s.restarts >= 4 ? s : undefined;
-    }, 20_000, "four attempts");
+    const failing = await waitFor(
+      () => {
+        const s = nvml.source.status();
+        return s.restarts >= 4 ? s : undefined;
+      },
+      20_000,
+      "four attempts",
+    );
     expect(failing).toMatchObject({ kind: "nvml", running: false, lastError: "nvmlInit_v2 failed: Driver Not Loaded (NVML error 9)" });
     expect(failing.detail).toBe(`NVML (${nvml.library}, not open)`);
     const delays = nvml.lines.filter((l) => l.msg === "opening NVML again").map((l) => l.inMs);
@@ -432,7 +453,11 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
   it("takes each Xid error the driver reports once, logs it with its meaning and keeps it for the API", async () => {
     // GPU 1 falls off the bus after its third read; GPU 0 reports an unnamed Xid after its fifth.
     const nvml = await startNvml({ FAKE_NVML_GPUS: "2", FAKE_NVML_XIDS: "1:79:3,0:999:5" });
-    const events = await waitFor(() => (nvml.source.xidErrors().length >= 2 ? nvml.source.xidErrors() : undefined), 10_000, "two Xid errors");
+    const events = await waitFor(
+      () => (nvml.source.xidErrors().length >= 2 ? nvml.source.xidErrors() : undefined),
+      10_000,
+      "two Xid errors",
+    );
     expect(events.map((e) => [e.gpuUuid, e.xid])).toEqual([
       [expectedFacts(1).uuid, 79],
       [H200_UUID, 999],
@@ -480,7 +505,9 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
 
     // Another error leaves that counter null and is counted once.
     const refused = await startNvml({ FAKE_NVML_FAIL: "remappedrows:4" });
-    expect(await refused.source.memoryHealth()).toEqual([expect.objectContaining({ eccEnabled: true, remappedRowsCorrectable: null, rowRemapFailure: null })]);
+    expect(await refused.source.memoryHealth()).toEqual([
+      expect.objectContaining({ eccEnabled: true, remappedRowsCorrectable: null, rowRemapFailure: null }),
+    ]);
     expect(refused.source.status().badLines).toBe(1);
     expect(refused.lines.find((l) => l.reading === "nvmlDeviceGetRemappedRows")).toMatchObject({ code: 4, level: LEVEL.warn });
   });
@@ -593,10 +620,14 @@ describe("the server process on the fake libnvidia-ml", () => {
     expect(server.logs.find((l) => l.msg.startsWith("nvidia-oc listening"))).toMatchObject({ source: "nvml", synthetic: false });
 
     const client = trpcClient(server.url);
-    const status = await waitFor(async () => {
-      const s = await client.collector.status.query();
-      return s.stored >= 10 ? s : undefined;
-    }, 30_000, "10 stored samples");
+    const status = await waitFor(
+      async () => {
+        const s = await client.collector.status.query();
+        return s.stored >= 10 ? s : undefined;
+      },
+      30_000,
+      "10 stored samples",
+    );
     expect(status.source).toMatchObject({
       kind: "nvml",
       synthetic: false,
@@ -634,10 +665,14 @@ describe("the server process on the fake libnvidia-ml", () => {
     });
     expect(server.logs.find((l) => /NVML lists the GPUs/.test(l.msg))).toMatchObject({ gpus: 2 });
     const client = trpcClient(server.url);
-    const lost = await waitFor(async () => {
-      const s = await client.collector.status.query();
-      return s.gpus.some((g) => g.state === "lost") ? s : undefined;
-    }, 30_000, "GPU 1 to be lost");
+    const lost = await waitFor(
+      async () => {
+        const s = await client.collector.status.query();
+        return s.gpus.some((g) => g.state === "lost") ? s : undefined;
+      },
+      30_000,
+      "GPU 1 to be lost",
+    );
     expect(lost.source.kind).toBe("nvml");
     expect(lost.gpus[0]).toMatchObject({ index: 0, state: "reporting" });
     expect(lost.gpus[1]).toMatchObject({ index: 1, uuid: expectedFacts(1).uuid, state: "lost", problem: "GPU is lost" });

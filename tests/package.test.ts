@@ -31,12 +31,35 @@ beforeAll(() => {
   const [tarball] = JSON.parse(report.slice(report.indexOf("["))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   packed = tarball.files.map((file) => file.path);
   // As the README tells users to install it; the npm cache `npm ci` filled saves fetching.
-  run("npm", ["install", "-g", "--prefix", prefix, "--allow-scripts=better-sqlite3", "--prefer-offline", "--no-audit", "--no-fund", path.join(dir, tarball.filename)], elsewhere);
+  run(
+    "npm",
+    [
+      "install",
+      "-g",
+      "--prefix",
+      prefix,
+      "--allow-scripts=better-sqlite3",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      path.join(dir, tarball.filename),
+    ],
+    elsewhere,
+  );
 }, 600_000);
 
 describe("the npm package", () => {
   it("carries the built pages, the server, the command line and the compiled client, and no sources, tests, fixtures or bench data", () => {
-    for (const file of ["dist/server.mjs", "dist/cli.mjs", "dist/client/index.js", "dist/client/index.d.ts", ".next/BUILD_ID", "bin/nvidia-oc.mjs", "prisma/migrations/migration_lock.toml", "deploy/systemd/nvidia-oc.service"]) {
+    for (const file of [
+      "dist/server.mjs",
+      "dist/cli.mjs",
+      "dist/client/index.js",
+      "dist/client/index.d.ts",
+      ".next/BUILD_ID",
+      "bin/nvidia-oc.mjs",
+      "prisma/migrations/migration_lock.toml",
+      "deploy/systemd/nvidia-oc.service",
+    ]) {
       expect(packed, file).toContain(file);
     }
     expect(packed.filter((file) => /^(src|tests|bench|\.ci)\/|^\.next\/cache\/|\.db$/.test(file))).toEqual([]);
@@ -56,11 +79,15 @@ describe("the npm package", () => {
   });
 
   it("starts from another folder with no build step, answers the dashboard and the API, and stops cleanly", async () => {
-    const child = spawn(installedBin, ["start", "--port", "0", "--source", "simulated", "--db-path", path.join(elsewhere, "telemetry.db")], {
-      cwd: elsewhere,
-      env: { ...process.env, NVOC_LOG_FORMAT: "json" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      installedBin,
+      ["start", "--port", "0", "--source", "simulated", "--db-path", path.join(elsewhere, "telemetry.db")],
+      {
+        cwd: elsewhere,
+        env: { ...process.env, NVOC_LOG_FORMAT: "json" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     const output: string[] = [];
     let url: string | undefined;
     readline.createInterface({ input: child.stdout }).on("line", (line) => {
@@ -71,10 +98,14 @@ describe("the npm package", () => {
     let exitCode: number | null | undefined;
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve)).then((code) => (exitCode = code));
     try {
-      const listening = await waitFor(() => {
-        if (exitCode !== undefined) throw new Error(`the installed nvidia-oc exited ${exitCode} before listening:\n${output.join("\n")}`);
-        return url;
-      }, 60_000, "the installed server to listen");
+      const listening = await waitFor(
+        () => {
+          if (exitCode !== undefined) throw new Error(`the installed nvidia-oc exited ${exitCode} before listening:\n${output.join("\n")}`);
+          return url;
+        },
+        60_000,
+        "the installed server to listen",
+      );
       const page = await fetch(`${listening}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("nvidia-oc");

@@ -31,7 +31,11 @@ afterAll(async () => {
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   const inherited: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(inherited)) if (key.startsWith("NVOC_") || key === "PORT" || key === "HOST") delete inherited[key];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...inherited, NEXT_TELEMETRY_DISABLED: "1", NVOC_SOURCE: "simulated", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...inherited, NEXT_TELEMETRY_DISABLED: "1", NVOC_SOURCE: "simulated", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   return new Promise((resolve) => child.once("close", (code) => resolve({ code, stderr })));
@@ -52,13 +56,19 @@ const notYetCreated = (databaseDir: string) => path.join(databaseDir, "new", "ne
 describe("a port already in use", () => {
   it("stops the server with one line naming PORT, exit code 1, and nothing left where the database would be", async () => {
     const databaseDir = fs.mkdtempSync(path.join(dir, "server-"));
-    const result = await run(["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], { PORT: String(port), NVOC_DB_PATH: notYetCreated(databaseDir) });
+    const result = await run(["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], {
+      PORT: String(port),
+      NVOC_DB_PATH: notYetCreated(databaseDir),
+    });
     expectRefusedCleanly(result, databaseDir);
   });
 
   it("stops `nvidia-oc start --port` the same way", async () => {
     const databaseDir = fs.mkdtempSync(path.join(dir, "cli-"));
-    const result = await run([path.join(ROOT, "bin", "nvidia-oc.mjs"), "start", "--port", String(port), "--db-path", notYetCreated(databaseDir)], {});
+    const result = await run(
+      [path.join(ROOT, "bin", "nvidia-oc.mjs"), "start", "--port", String(port), "--db-path", notYetCreated(databaseDir)],
+      {},
+    );
     expectRefusedCleanly(result, databaseDir);
   });
 });

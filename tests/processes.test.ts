@@ -14,7 +14,14 @@ let failing: ServerProcess;
 let simulated: ServerProcess;
 
 const fakeSmi = (name: string, knobs: Record<string, string> = {}) =>
-  startServerProcess({ NVOC_SOURCE: "nvidia-smi", NVOC_NVIDIA_SMI: FAKE_SMI, NVOC_INTERVAL_MS: "200", NVOC_DB_PATH: path.join(dir, name, "telemetry.db"), FAKE_SMI_GPUS: "2", ...knobs });
+  startServerProcess({
+    NVOC_SOURCE: "nvidia-smi",
+    NVOC_NVIDIA_SMI: FAKE_SMI,
+    NVOC_INTERVAL_MS: "200",
+    NVOC_DB_PATH: path.join(dir, name, "telemetry.db"),
+    FAKE_SMI_GPUS: "2",
+    ...knobs,
+  });
 
 beforeAll(async () => {
   [onSmi, failing, simulated] = await Promise.all([
@@ -37,13 +44,18 @@ describe("the processes on each GPU", () => {
     // The H200 capture under load: one python3 holding 1130 MiB on GPU 0.
     expect(listing.processes[0]).toMatchObject({ pid: 1586, processName: "python3", usedMemoryMib: 1130, gpuUuid: H200_UUID, gpuIndex: 0 });
 
-    const rest = (await (await fetch(`${onSmi.url}/api/telemetry/processes`)).json()) as { supported: boolean; processes: Array<Record<string, unknown>> };
+    const rest = (await (await fetch(`${onSmi.url}/api/telemetry/processes`)).json()) as {
+      supported: boolean;
+      processes: Array<Record<string, unknown>>;
+    };
     expect(rest.supported).toBe(true);
     expect(rest.processes).toEqual([
       expect.objectContaining({ gpu_index: 0, gpu_uuid: H200_UUID, pid: 1586, name: "python3", used_memory: 1130 }),
     ]);
     expect((await trpcClient(onSmi.url).gpus.processes.query({ gpuIndex: 1 })).processes).toEqual([]);
-    expect(((await (await fetch(`${onSmi.url}/api/telemetry/processes?gpu_index=0`)).json()) as { processes: unknown[] }).processes).toHaveLength(1);
+    expect(
+      ((await (await fetch(`${onSmi.url}/api/telemetry/processes?gpu_index=0`)).json()) as { processes: unknown[] }).processes,
+    ).toHaveLength(1);
   });
 
   it("refuse a bad GPU index naming the field", async () => {
@@ -78,13 +90,18 @@ describe("the processes on each GPU", () => {
 
 describe("nvidia-oc status", () => {
   it("lists each GPU's memory errors and processes under it", async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin", "nvidia-oc.mjs"), "status", "--url", onSmi.url], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "nvidia-oc.mjs"), "status", "--url", onSmi.url], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
     const code = await new Promise((resolve) => child.once("exit", resolve));
     expect(code).toBe(0);
     // Under each GPU: its UUID, its memory errors (the H200 capture's, all 0), then what runs on it.
-    expect(stdout).toMatch(/^GPU 0 +NVIDIA H200: .*\n +GPU-[0-9a-f-]+\n +memory errors: 0 uncorrected · 0 corrected\n +pid 1586 python3( \(\w+\))?: 1,130 MiB$/m);
+    expect(stdout).toMatch(
+      /^GPU 0 +NVIDIA H200: .*\n +GPU-[0-9a-f-]+\n +memory errors: 0 uncorrected · 0 corrected\n +pid 1586 python3( \(\w+\))?: 1,130 MiB$/m,
+    );
     expect(stdout).not.toMatch(/^GPU 1 .*\n.*\n.*\n +pid/m);
   });
 });

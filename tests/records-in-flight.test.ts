@@ -38,7 +38,8 @@ function ask(name: string, records: number) {
 }
 
 const finish = (name: string) => open.get(name)!.end("done\n");
-const admittedNow = (...names: string[]) => waitFor(() => (names.every((n) => admitted.includes(n)) ? true : undefined), 5000, `${names.join(", ")} admitted`);
+const admittedNow = (...names: string[]) =>
+  waitFor(() => (names.every((n) => admitted.includes(n)) ? true : undefined), 5000, `${names.join(", ")} admitted`);
 
 describe("records in flight", () => {
   it("admits in order of arrival while the records fit, and a client that leaves while waiting gives its turn back", async () => {

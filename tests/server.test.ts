@@ -37,10 +37,14 @@ describe("the server process", () => {
     expect(typeof startup.dbBytes).toBe("number");
 
     const client = trpcClient(server.url);
-    const status = await waitFor(async () => {
-      const s = await client.health.status.query();
-      return s.collector.stored >= 30 ? s : undefined;
-    }, 20_000, "30 stored samples");
+    const status = await waitFor(
+      async () => {
+        const s = await client.health.status.query();
+        return s.collector.stored >= 30 ? s : undefined;
+      },
+      20_000,
+      "30 stored samples",
+    );
     expect(status.synthetic).toBe(true);
     expect(status.source.kind).toBe("simulated");
     expect(status.gpus.map((g) => g.index)).toEqual([0, 1, 2]);
@@ -57,7 +61,11 @@ describe("the server process", () => {
     const page = await fetch(`${server.url}/`);
     expect(page.status).toBe(200);
     // Pages and API answers alike refuse sniffing and framing and confine the page to this server.
-    for (const response of [page, await fetch(`${server.url}/api/trpc/health.status`), await fetch(`${server.url}/api/telemetry/history?limit=1`)]) {
+    for (const response of [
+      page,
+      await fetch(`${server.url}/api/trpc/health.status`),
+      await fetch(`${server.url}/api/telemetry/history?limit=1`),
+    ]) {
       expect(response.headers.get("x-content-type-options")).toBe("nosniff");
       expect(response.headers.get("x-frame-options")).toBe("DENY");
       expect(response.headers.get("referrer-policy")).toBe("same-origin");
@@ -79,10 +87,14 @@ describe("the server process", () => {
     fs.writeFileSync(blocker, "a file where the database folder should be");
     const server = await start({ NVOC_SOURCE: "simulated", NVOC_INTERVAL_MS: "100", NVOC_DB_PATH: path.join(blocker, "telemetry.db") });
     const client = trpcClient(server.url);
-    const status = await waitFor(async () => {
-      const s = await client.health.status.query();
-      return s.collector.collected >= 10 ? s : undefined;
-    }, 20_000, "10 collected samples");
+    const status = await waitFor(
+      async () => {
+        const s = await client.health.status.query();
+        return s.collector.collected >= 10 ? s : undefined;
+      },
+      20_000,
+      "10 collected samples",
+    );
     expect(status.database.available).toBe(false);
     expect(status.database.error).toMatch(/EEXIST|ENOTDIR/);
     expect(status.collector.stored).toBe(0);
@@ -110,7 +122,9 @@ describe("the server process", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const messages: string[] = [];
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
     readline.createInterface({ input: child.stdout }).on("line", (line) => {
       if (!line.startsWith("{")) return;
       const { msg } = JSON.parse(line) as { msg: string };
@@ -125,6 +139,8 @@ describe("the server process", () => {
 
   it("refuses a bad setting with a message naming the variable", async () => {
     await expect(startServerProcess({ NVOC_INTERVAL_MS: "50" }, 20_000)).rejects.toThrow(/NVOC_INTERVAL_MS must be at least 100/);
-    await expect(startServerProcess({ NVOC_SOURCE: "gpu-magic" }, 20_000)).rejects.toThrow(/NVOC_SOURCE must be auto, nvml, nvidia-smi, simulated or replay/);
+    await expect(startServerProcess({ NVOC_SOURCE: "gpu-magic" }, 20_000)).rejects.toThrow(
+      /NVOC_SOURCE must be auto, nvml, nvidia-smi, simulated or replay/,
+    );
   });
 });

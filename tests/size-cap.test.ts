@@ -12,7 +12,8 @@ afterAll(async () => {
 });
 
 /** Bytes on disk: the database file and its write-ahead log. */
-const onDisk = (dbPath: string) => [dbPath, `${dbPath}-wal`].reduce((sum, file) => sum + (fs.existsSync(file) ? fs.statSync(file).size : 0), 0);
+const onDisk = (dbPath: string) =>
+  [dbPath, `${dbPath}-wal`].reduce((sum, file) => sum + (fs.existsSync(file) ? fs.statSync(file).size : 0), 0);
 
 /**
  * One GPU, `ticks` seconds of readings that vary as a busy GPU's do (so that
@@ -20,10 +21,12 @@ const onDisk = (dbPath: string) => [dbPath, `${dbPath}-wal`].reduce((sum, file) 
  */
 function writeBusyRecording(file: string, ticks: number) {
   let seed = 7;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const start = new Date(2026, 0, 15, 8).getTime();
   const two = (n: number) => String(n).padStart(2, "0");
-  const lines = ["timestamp, index, uuid, temperature.gpu, power.draw [W], utilization.gpu [%], memory.used [MiB], clocks.current.graphics [MHz]"];
+  const lines = [
+    "timestamp, index, uuid, temperature.gpu, power.draw [W], utilization.gpu [%], memory.used [MiB], clocks.current.graphics [MHz]",
+  ];
   for (let i = 0; i < ticks; i++) {
     const t = new Date(start + i * 1000);
     const stamp = `${t.getFullYear()}/${two(t.getMonth() + 1)}/${two(t.getDate())} ${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}.000`;
@@ -51,7 +54,11 @@ describe("the size cap (NVOC_MAX_DB_MB)", () => {
     servers.push(server);
     const client = trpcClient(server.url);
     await server.waitForLog((l) => l.msg.startsWith("source finished"), 120_000);
-    await waitFor(async () => ((await client.collector.status.query()).stored === ticks ? true : undefined), 60_000, "every sample written");
+    await waitFor(
+      async () => ((await client.collector.status.query()).stored === ticks ? true : undefined),
+      60_000,
+      "every sample written",
+    );
 
     const result = await client.database.prune.mutate({ force: false });
     const bytes = onDisk(dbPath);
@@ -68,7 +75,13 @@ describe("the size cap (NVOC_MAX_DB_MB)", () => {
 
   it("keeps the write-ahead log within the cap while every row is still unsealed and pruning has nothing to delete", async () => {
     const dbPath = path.join(dir, "unsealed", "telemetry.db");
-    const server = await startServerProcess({ NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "1", NVOC_INTERVAL_MS: "100", NVOC_MAX_DB_MB: "1", NVOC_DB_PATH: dbPath });
+    const server = await startServerProcess({
+      NVOC_SOURCE: "simulated",
+      NVOC_SIM_GPUS: "1",
+      NVOC_INTERVAL_MS: "100",
+      NVOC_MAX_DB_MB: "1",
+      NVOC_DB_PATH: dbPath,
+    });
     servers.push(server);
     const client = trpcClient(server.url);
     // A flush every 100 ms: by 100 samples, as many transactions have gone through the log.
@@ -81,7 +94,13 @@ describe("the size cap (NVOC_MAX_DB_MB)", () => {
   });
 
   it("refuses a cap too small to hold one chunk per GPU, naming NVOC_MAX_DB_MB and the smallest value that works", async () => {
-    const env = (mb: number) => ({ NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "16", NVOC_INTERVAL_MS: "100", NVOC_MAX_DB_MB: String(mb), NVOC_DB_PATH: path.join(dir, `small-${mb}.db`) });
+    const env = (mb: number) => ({
+      NVOC_SOURCE: "simulated",
+      NVOC_SIM_GPUS: "16",
+      NVOC_INTERVAL_MS: "100",
+      NVOC_MAX_DB_MB: String(mb),
+      NVOC_DB_PATH: path.join(dir, `small-${mb}.db`),
+    });
     const refusal = await startServerProcess(env(1), 30_000).then(
       (server) => {
         servers.push(server);

@@ -36,7 +36,13 @@ describe("the systemd unit", () => {
 
   it("is hardened, with the NVIDIA devices and nothing else reachable", () => {
     const unit = settings(fs.readFileSync(UNIT, "utf8"));
-    for (const [key, value] of Object.entries({ NoNewPrivileges: "yes", ProtectSystem: "strict", ProtectHome: "yes", PrivateTmp: "yes", DevicePolicy: "closed" })) {
+    for (const [key, value] of Object.entries({
+      NoNewPrivileges: "yes",
+      ProtectSystem: "strict",
+      ProtectHome: "yes",
+      PrivateTmp: "yes",
+      DevicePolicy: "closed",
+    })) {
       expect(unit.get(key), key).toEqual([value]);
     }
     expect(unit.get("DeviceAllow")).toEqual(["char-nvidia-frontend rw", "char-nvidia-uvm rw", "char-nvidia-caps r"]);

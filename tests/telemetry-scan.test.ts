@@ -30,7 +30,10 @@ describe("scanSamples (the export's read)", () => {
 
     expect(seen.map(scannedKey)).toEqual(before.map(key));
     for (let i = 1; i < seen.length; i++) {
-      expect(seen[i].timestamp > seen[i - 1].timestamp || (seen[i].timestamp === seen[i - 1].timestamp && seen[i].gpuIndex > seen[i - 1].gpuIndex)).toBe(true);
+      expect(
+        seen[i].timestamp > seen[i - 1].timestamp ||
+          (seen[i].timestamp === seen[i - 1].timestamp && seen[i].gpuIndex > seen[i - 1].gpuIndex),
+      ).toBe(true);
     }
     expect(store.readSamples(ALL)).toHaveLength(500);
     store.close();
@@ -54,7 +57,13 @@ describe("scanSamples (the export's read)", () => {
     const { infos, samples } = simulatedSamples({ gpus: 2, count: 300, start: START });
     store.writeSamples(samples, infoLookup(infos));
     const newest = newestRows(store, ALL, 10_000).map(({ gpu, row }) => toStoredSample(gpu, row));
-    expect(newest.map(key)).toEqual(store.readSamples(ALL).reverse().sort((a, b) => b.timestamp - a.timestamp || a.index - b.index).map(key));
+    expect(newest.map(key)).toEqual(
+      store
+        .readSamples(ALL)
+        .reverse()
+        .sort((a, b) => b.timestamp - a.timestamp || a.index - b.index)
+        .map(key),
+    );
     expect(newestRows(store, ALL, 150).map(({ gpu, row }) => key(toStoredSample(gpu, row)))).toEqual(newest.slice(0, 150).map(key));
     store.close();
   });

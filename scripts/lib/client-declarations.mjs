@@ -33,12 +33,16 @@ export function bundleClientDeclarations({ root, entry, serverOnly }) {
 }
 
 function compilerOptions(root, outDir) {
-  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(root, "tsconfig.json"), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(describe([diagnostic]));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    path.join(root, "tsconfig.json"),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(describe([diagnostic]));
+      },
     },
-  });
+  );
   const { plugins: _plugins, incremental: _incremental, tsBuildInfoFile: _buildInfo, ...options } = parsed.options;
   return { ...options, noEmit: false, declaration: true, emitDeclarationOnly: true, outDir, rootDir: path.join(root, "src") };
 }
@@ -56,15 +60,25 @@ function emitDeclarations(entry, options) {
 /** A program over the emitted declarations, held in memory, with the real node_modules around them. */
 function declarationProgram(files, entry, options) {
   const host = ts.createCompilerHost(options, true);
-  const real = { fileExists: host.fileExists, readFile: host.readFile, getSourceFile: host.getSourceFile, directoryExists: host.directoryExists };
+  const real = {
+    fileExists: host.fileExists,
+    readFile: host.readFile,
+    getSourceFile: host.getSourceFile,
+    directoryExists: host.directoryExists,
+  };
   host.fileExists = (file) => files.has(path.resolve(file)) || real.fileExists.call(host, file);
   host.readFile = (file) => files.get(path.resolve(file)) ?? real.readFile.call(host, file);
-  host.directoryExists = (dir) => [...files.keys()].some((file) => file.startsWith(path.resolve(dir) + path.sep)) || real.directoryExists.call(host, dir);
+  host.directoryExists = (dir) =>
+    [...files.keys()].some((file) => file.startsWith(path.resolve(dir) + path.sep)) || real.directoryExists.call(host, dir);
   host.getSourceFile = (file, language, ...rest) => {
     const text = files.get(path.resolve(file));
     return text === undefined ? real.getSourceFile.call(host, file, language, ...rest) : ts.createSourceFile(file, text, language, true);
   };
-  return ts.createProgram({ rootNames: [entry], options: { ...options, noEmit: true, declaration: false, emitDeclarationOnly: false }, host });
+  return ts.createProgram({
+    rootNames: [entry],
+    options: { ...options, noEmit: true, declaration: false, emitDeclarationOnly: false },
+    host,
+  });
 }
 
 class Bundle {
@@ -80,7 +94,8 @@ class Bundle {
     this.imports = new Map();
     this.used = new Set();
     for (const statement of this.entry.statements) {
-      if (ts.isImportDeclaration(statement) && !this.isRelative(statement)) for (const name of importedNames(statement)) this.used.add(name);
+      if (ts.isImportDeclaration(statement) && !this.isRelative(statement))
+        for (const name of importedNames(statement)) this.used.add(name);
       else if (!ts.isImportDeclaration(statement)) for (const name of declaredNames(statement)) this.used.add(name);
     }
   }
@@ -123,10 +138,15 @@ class Bundle {
   rewrite(statement, sourceFile, copiedAs) {
     const edits = [];
     if (copiedAs) {
-      const allowed = ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement) || ts.isEnumDeclaration(statement) || ts.isVariableStatement(statement);
+      const allowed =
+        ts.isInterfaceDeclaration(statement) ||
+        ts.isTypeAliasDeclaration(statement) ||
+        ts.isEnumDeclaration(statement) ||
+        ts.isVariableStatement(statement);
       if (!allowed) throw this.unportable(statement, "a client cannot use it (only interfaces, types, enums and constants travel)");
       for (const modifier of statement.modifiers ?? []) {
-        if (modifier.kind === ts.SyntaxKind.ExportKeyword || modifier.kind === ts.SyntaxKind.DefaultKeyword) edits.push([modifier.getStart(sourceFile), skipSpaces(sourceFile.text, modifier.end), ""]);
+        if (modifier.kind === ts.SyntaxKind.ExportKeyword || modifier.kind === ts.SyntaxKind.DefaultKeyword)
+          edits.push([modifier.getStart(sourceFile), skipSpaces(sourceFile.text, modifier.end), ""]);
       }
     }
     const visit = (node) => {
@@ -156,7 +176,8 @@ class Bundle {
       node.typeArguments?.forEach(visit);
       return;
     }
-    if (!node.qualifier || !ts.isIdentifier(node.qualifier)) throw this.unportable(node, "a whole module or a namespace member is referred to");
+    if (!node.qualifier || !ts.isIdentifier(node.qualifier))
+      throw this.unportable(node, "a whole module or a namespace member is referred to");
     const target = this.target(node.qualifier);
     if (this.isServerOnly(target)) {
       edits.push([node.getStart(sourceFile), node.end, "object"]);
@@ -280,7 +301,11 @@ function statementOf(node) {
 
 function isTopLevel(declaration) {
   if (ts.isSourceFile(declaration.parent)) return true;
-  return ts.isVariableDeclaration(declaration) && ts.isVariableStatement(declaration.parent.parent) && ts.isSourceFile(declaration.parent.parent.parent);
+  return (
+    ts.isVariableDeclaration(declaration) &&
+    ts.isVariableStatement(declaration.parent.parent) &&
+    ts.isSourceFile(declaration.parent.parent.parent)
+  );
 }
 
 function leftmost(name) {
@@ -330,5 +355,9 @@ function packageOf(specifier) {
 }
 
 function describe(diagnostics) {
-  return ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => "\n" });
+  return ts.formatDiagnostics(diagnostics, {
+    getCanonicalFileName: (f) => f,
+    getCurrentDirectory: () => process.cwd(),
+    getNewLine: () => "\n",
+  });
 }

@@ -83,10 +83,14 @@ function readLoad(url: string): () => Promise<void> {
 /** Waits until this run of the server has stored `samples` samples, and returns its status then. */
 function writesUnderWay(server: ServerProcess, samples: number) {
   const client = trpcClient(server.url);
-  return waitFor(async () => {
-    const status = await client.collector.status.query();
-    return status.stored >= samples ? status : undefined;
-  }, 60_000, `${samples} stored samples`);
+  return waitFor(
+    async () => {
+      const status = await client.collector.status.query();
+      return status.stored >= samples ? status : undefined;
+    },
+    60_000,
+    `${samples} stored samples`,
+  );
 }
 
 /** Starts the server, lets it store `ticks` ticks of samples under read load, and SIGKILLs it. */
@@ -107,7 +111,19 @@ export async function killRound(load: DrillLoad, round: number, ticks: number): 
   const problems: string[] = [];
   if (check.integrity !== "ok") problems.push(`integrity_check: ${check.integrity}`);
   if (lost > allowedLoss) problems.push(`lost ${lost} samples, more than one flush interval (${allowedLoss})`);
-  return { round, signal: "SIGKILL", ranMs, collected: status.collected, pending: status.pending, storedBefore, storedAfter: check.samples, lost, allowedLoss, integrity: check.integrity, problems };
+  return {
+    round,
+    signal: "SIGKILL",
+    ranMs,
+    collected: status.collected,
+    pending: status.pending,
+    storedBefore,
+    storedAfter: check.samples,
+    lost,
+    allowedLoss,
+    integrity: check.integrity,
+    problems,
+  };
 }
 
 /** Starts the server, lets it store `ticks` ticks under read load, SIGTERMs it and expects every collected sample in the file. */
@@ -124,7 +140,7 @@ export async function termRound(load: DrillLoad, round: number, ticks: number): 
   const problems: string[] = [];
   if (exit.code !== 0) problems.push(`exit ${exit.signal ?? `code ${exit.code}`}`);
   const stopped = server.logs.find((l) => l.msg === "stopped");
-  const count = (key: string) => (typeof stopped?.[key] === "number" ? (stopped[key]) : Number.NaN);
+  const count = (key: string) => (typeof stopped?.[key] === "number" ? stopped[key] : Number.NaN);
   const [collected, stored, dropped, pending] = ["collected", "stored", "dropped", "pending"].map(count);
   if (!stopped) problems.push("no `stopped` line in the log");
   if (dropped !== 0) problems.push(`dropped ${dropped}`);
@@ -134,12 +150,36 @@ export async function termRound(load: DrillLoad, round: number, ticks: number): 
   if (check.integrity !== "ok") problems.push(`integrity_check: ${check.integrity}`);
   const lost = storedBefore + collected - check.samples;
   if (lost !== 0) problems.push(`the file holds ${check.samples}, expected ${storedBefore + collected}`);
-  return { round, signal: "SIGTERM", ranMs, collected, pending, storedBefore, storedAfter: check.samples, lost, allowedLoss: 0, integrity: check.integrity, problems };
+  return {
+    round,
+    signal: "SIGTERM",
+    ranMs,
+    collected,
+    pending,
+    storedBefore,
+    storedAfter: check.samples,
+    lost,
+    allowedLoss: 0,
+    integrity: check.integrity,
+    problems,
+  };
 }
 
 /** The results as a Markdown table. */
 export function resultTable(results: RoundResult[]): string {
-  const header = ["round", "signal", "ran (s)", "collected", "pending at signal", "stored before", "stored after", "lost", "allowed", "integrity_check", "result"];
+  const header = [
+    "round",
+    "signal",
+    "ran (s)",
+    "collected",
+    "pending at signal",
+    "stored before",
+    "stored after",
+    "lost",
+    "allowed",
+    "integrity_check",
+    "result",
+  ];
   const rows = results.map((r) => [
     String(r.round),
     r.signal,

@@ -18,9 +18,14 @@ export function numberFlag(flag: string, text: string | undefined): number | und
 }
 
 /** The GPU flags as the API's gpuIndex / gpuUuid inputs. */
-export const gpuInputOf = (values: { gpu?: string; "gpu-uuid"?: string }) => ({ gpuIndex: numberFlag("--gpu", values.gpu), gpuUuid: values["gpu-uuid"] });
+export const gpuInputOf = (values: { gpu?: string; "gpu-uuid"?: string }) => ({
+  gpuIndex: numberFlag("--gpu", values.gpu),
+  gpuUuid: values["gpu-uuid"],
+});
 
 /** The API's refusal of the flags' values, each line naming its flag. */
 export function flagsRefused(error: ZodError): UsageError {
-  return new UsageError(...error.issues.map((issue) => `${FLAG_OF_FIELD[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}`));
+  return new UsageError(
+    ...error.issues.map((issue) => `${FLAG_OF_FIELD[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}`),
+  );
 }

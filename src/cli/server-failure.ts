@@ -7,7 +7,17 @@ import type { ServerTarget } from "./server-target";
  * there (start one, or name it), a token it wants, or its own answer.
  */
 
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_SOCKET",
+]);
 
 /** The first error code along an error's chain of causes (fetch hides the socket's under `cause`). */
 export function networkCode(error: unknown): string | null {
@@ -22,7 +32,8 @@ export function networkCode(error: unknown): string | null {
 /** "fetch failed (bad port)": the message of the error at the end of the chain of causes. */
 function deepestMessage(error: Error): string {
   let current: unknown = error;
-  for (let depth = 0; depth < 5 && (current as { cause?: unknown }).cause instanceof Error; depth++) current = (current as { cause: Error }).cause;
+  for (let depth = 0; depth < 5 && (current as { cause?: unknown }).cause instanceof Error; depth++)
+    current = (current as { cause: Error }).cause;
   return current === error ? error.message : `${error.message} (${(current as Error).message})`;
 }
 

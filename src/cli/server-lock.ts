@@ -39,7 +39,11 @@ export function readLockHolder(dbPath: string): LockHolder | null {
 
 /** "pid 4242 on gpu-box, serving http://127.0.0.1:8000, started 2026-11-26T07:00:00.000Z" */
 export function describeHolder(holder: LockHolder): string {
-  return [`pid ${holder.pid} on ${holder.hostname}`, holder.url ? `serving ${holder.url}` : null, holder.startedAt ? `started ${holder.startedAt}` : null]
+  return [
+    `pid ${holder.pid} on ${holder.hostname}`,
+    holder.url ? `serving ${holder.url}` : null,
+    holder.startedAt ? `started ${holder.startedAt}` : null,
+  ]
     .filter((part) => part !== null)
     .join(", ");
 }

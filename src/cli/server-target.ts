@@ -15,10 +15,18 @@ export const DEFAULT_URL = "http://127.0.0.1:8000";
 const DEFAULT_TIMEOUT_S = 30;
 
 export const SERVER_OPTIONS = {
-  url: { type: "string", value: "URL", help: `the server to ask (default: the one recording into --db-path, from its lock file, else ${DEFAULT_URL})` },
+  url: {
+    type: "string",
+    value: "URL",
+    help: `the server to ask (default: the one recording into --db-path, from its lock file, else ${DEFAULT_URL})`,
+  },
   ...settingOptions(["NVOC_DB_PATH"]),
   token: { type: "string", value: "TOKEN", help: "access token of a server started with one (default: NVOC_TOKEN)" },
-  timeout: { type: "string", value: "SECONDS", help: `give up when the server has not answered within this many seconds (default ${DEFAULT_TIMEOUT_S})` },
+  timeout: {
+    type: "string",
+    value: "SECONDS",
+    help: `give up when the server has not answered within this many seconds (default ${DEFAULT_TIMEOUT_S})`,
+  },
 } as const satisfies OptionSpecs;
 
 export interface ServerTarget {
@@ -39,14 +47,16 @@ export function serverTarget(values: OptionValues<typeof SERVER_OPTIONS>, env: N
   const { dbPath } = configFromFlags(values, ["NVOC_DB_PATH"], env);
   const holder = readLockHolder(dbPath);
   // The lock names the holder's own view of its address; only a live holder here can be reached by it.
-  if (holder?.running && holder.url && holder.hostname === os.hostname()) return { url: holder.url, token, foundIn: holder.lockPath, timeoutMs };
+  if (holder?.running && holder.url && holder.hostname === os.hostname())
+    return { url: holder.url, token, foundIn: holder.lockPath, timeoutMs };
   return { url: DEFAULT_URL, token, foundIn: null, timeoutMs };
 }
 
 function checkedTimeout(text: string | undefined): number {
   if (text === undefined) return DEFAULT_TIMEOUT_S;
   const seconds = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!(seconds > 0 && seconds <= 86_400)) throw badFlag("--timeout", `must be a number of seconds above 0 and at most 86400, not "${text}"`);
+  if (!(seconds > 0 && seconds <= 86_400))
+    throw badFlag("--timeout", `must be a number of seconds above 0 and at most 86400, not "${text}"`);
   return seconds;
 }
 
@@ -57,9 +67,11 @@ function checkedUrl(text: string): string {
   } catch {
     throw badFlag("--url", `not an address: "${text}" (for example http://127.0.0.1:8000)`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw badFlag("--url", `must be an http:// or https:// address, not ${url.protocol}`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw badFlag("--url", `must be an http:// or https:// address, not ${url.protocol}`);
   return url.href.replace(/\/+$/, "");
 }
 
 /** The Authorization header a server started with a token needs. */
-export const authorization = (target: ServerTarget): Record<string, string> => (target.token ? { authorization: `Bearer ${target.token}` } : {});
+export const authorization = (target: ServerTarget): Record<string, string> =>
+  target.token ? { authorization: `Bearer ${target.token}` } : {};

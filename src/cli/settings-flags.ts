@@ -19,7 +19,10 @@ interface SettingHelp {
 
 /** What each setting means, for the help text (keyed by name: a variable without an entry still gets its flag). */
 const SETTING_HELP: Record<string, SettingHelp> = {
-  NVOC_SOURCE: { value: "SOURCE", help: "where samples come from: auto (NVML, else nvidia-smi, else simulated), nvml, nvidia-smi, simulated or replay:<csv file>" },
+  NVOC_SOURCE: {
+    value: "SOURCE",
+    help: "where samples come from: auto (NVML, else nvidia-smi, else simulated), nvml, nvidia-smi, simulated or replay:<csv file>",
+  },
   NVOC_INTERVAL_MS: { value: "MS", help: "sampling interval, at least 100" },
   NVOC_SIM_GPUS: { value: "N", help: "number of simulated GPUs (1-64)" },
   NVOC_REPLAY_SPEED: { value: "SPEED", help: "replay pace: 1 as recorded, N times faster, or max" },
@@ -38,7 +41,10 @@ const SETTING_HELP: Record<string, SettingHelp> = {
   NVOC_TOKEN: { value: "TOKEN", help: "access token (16 characters or more) every request must present" },
   NVOC_ALLOW_UNAUTHENTICATED: { help: "serve a non-loopback --host without a token" },
   NVOC_ALLOWED_ORIGINS: { value: "ORIGINS", help: "comma-separated origins besides the server's own that may prune and open streams" },
-  NVOC_ALLOWED_HOSTS: { value: "HOSTS", help: "comma-separated host names besides localhost and --host that browsers may reach this server under" },
+  NVOC_ALLOWED_HOSTS: {
+    value: "HOSTS",
+    help: "comma-separated host names besides localhost and --host that browsers may reach this server under",
+  },
 };
 
 export interface SettingFlag {
@@ -52,7 +58,11 @@ export interface SettingFlag {
   spec: OptionSpec;
 }
 
-const flagOf = (variable: string) => variable.replace(/^NVOC_/, "").toLowerCase().replaceAll("_", "-");
+const flagOf = (variable: string) =>
+  variable
+    .replace(/^NVOC_/, "")
+    .toLowerCase()
+    .replaceAll("_", "-");
 
 function defaultText(described: SettingHelp | undefined, value: unknown): string | null {
   const shown = described?.defaultText?.();
@@ -86,10 +96,12 @@ const byVariable = new Map(SETTING_FLAGS.map((s) => [s.variable, s]));
 
 /** The option specs of some settings (all of them by default), for a command's declaration. */
 export function settingOptions(variables: readonly SettingVariable[] = SETTING_FLAGS.map((s) => s.variable)): OptionSpecs {
-  return Object.fromEntries(variables.map((variable) => {
-    const setting = byVariable.get(variable)!;
-    return [setting.flag, setting.spec];
-  }));
+  return Object.fromEntries(
+    variables.map((variable) => {
+      const setting = byVariable.get(variable)!;
+      return [setting.flag, setting.spec];
+    }),
+  );
 }
 
 /** The variables the given flags set (of `variables`, all by default), as the environment would spell them. */
@@ -130,7 +142,11 @@ export function configFromFlags(
 }
 
 /** `NVOC_INTERVAL_MS must be at least 100` becomes `--interval-ms: must be at least 100` when the flag set it. */
-function nameTheFlag(problem: string, fromFlags: Partial<Record<SettingVariable, string>>, fromEnv: Record<string, string | undefined>): string {
+function nameTheFlag(
+  problem: string,
+  fromFlags: Partial<Record<SettingVariable, string>>,
+  fromEnv: Record<string, string | undefined>,
+): string {
   const setting = SETTING_FLAGS.find((s) => new RegExp(`^${s.variable}\\b`).test(problem));
   if (!setting) return problem;
   const rest = problem.slice(setting.variable.length).replace(/^:?\s*/, "");

@@ -16,7 +16,10 @@ import type { AppRouter } from "../server/routers/_app";
  * A server started with NVOC_TOKEN needs `{ token }`: it is sent as a Bearer
  * header on every request and stream. `{ timeoutMs }` bounds each query and mutation.
  */
-export function createTelemetryClient(url: string, options: { token?: string | undefined; timeoutMs?: number | undefined } = {}): TRPCClient<AppRouter> {
+export function createTelemetryClient(
+  url: string,
+  options: { token?: string | undefined; timeoutMs?: number | undefined } = {},
+): TRPCClient<AppRouter> {
   const endpoint = `${url.replace(/\/+$/, "")}/api/trpc`;
   const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   const { timeoutMs } = options;
@@ -37,7 +40,8 @@ export function createTelemetryClient(url: string, options: { token?: string | u
       outer?.removeEventListener("abort", forward);
     }
   };
-  const withToken: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...authorization } });
+  const withToken: typeof fetch = (input, init) =>
+    fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...authorization } });
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({

@@ -1,7 +1,17 @@
 import { share } from "../lib/format";
 
 /** A thin bar for "value against its limit"; unknown limits draw nothing rather than a wrong bar. */
-export function Meter({ value, max, label, tone }: { value: number | null; max: number | null; label: string; tone?: "ok" | "warn" | "bad" }) {
+export function Meter({
+  value,
+  max,
+  label,
+  tone,
+}: {
+  value: number | null;
+  max: number | null;
+  label: string;
+  tone?: "ok" | "warn" | "bad";
+}) {
   const fraction = share(value, max);
   if (fraction === null) return <span className="meter meter-empty" aria-hidden="true" />;
   const autoTone = tone ?? (fraction >= 0.95 ? "warn" : "ok");

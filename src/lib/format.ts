@@ -21,8 +21,7 @@ export const celsius = (value: number | null | undefined) => withUnit(num(value,
 
 export const percent = (value: number | null | undefined) => withUnit(num(value, 0), "%");
 
-export const mibToGib = (mib: number | null | undefined): number | null =>
-  mib === null || mib === undefined ? null : mib / 1024;
+export const mibToGib = (mib: number | null | undefined): number | null => (mib === null || mib === undefined ? null : mib / 1024);
 
 export const gibFromMib = (mib: number | null | undefined, digits = 1) => withUnit(num(mibToGib(mib), digits), "GiB");
 

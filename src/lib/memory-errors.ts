@@ -35,17 +35,28 @@ export function memoryErrorsSummary(health: GpuMemoryHealth): string {
 /** What needs the owner: a failed remap, a remap waiting for a GPU reset, a page waiting for a reboot. */
 export function memoryErrorFlags(health: GpuMemoryHealth): MemoryErrorFlag[] {
   const flags: MemoryErrorFlag[] = [];
-  if (health.rowRemapFailure) flags.push({ text: "row remap failed", tone: "bad", why: "A memory row could not be remapped: the card has no spare left where it needed one." });
-  if (health.rowRemapPending) flags.push({ text: "GPU reset pending", tone: "warn", why: "A memory row remap waits for a GPU reset to take effect." });
-  if (health.retiredPagesPending) flags.push({ text: "page retirement pending", tone: "warn", why: "A memory page waits for a reboot to be retired." });
+  if (health.rowRemapFailure)
+    flags.push({
+      text: "row remap failed",
+      tone: "bad",
+      why: "A memory row could not be remapped: the card has no spare left where it needed one.",
+    });
+  if (health.rowRemapPending)
+    flags.push({ text: "GPU reset pending", tone: "warn", why: "A memory row remap waits for a GPU reset to take effect." });
+  if (health.retiredPagesPending)
+    flags.push({ text: "page retirement pending", tone: "warn", why: "A memory page waits for a reboot to be retired." });
   return flags;
 }
 
 /** What the card has been through, not just since the driver loaded. */
 export function memoryErrorsLifetime(health: GpuMemoryHealth): string {
-  const parts = [`Over the card's life: ${count(health.eccUncorrectedAggregate)} uncorrected, ${count(health.eccCorrectedAggregate)} corrected ECC errors.`];
+  const parts = [
+    `Over the card's life: ${count(health.eccUncorrectedAggregate)} uncorrected, ${count(health.eccCorrectedAggregate)} corrected ECC errors.`,
+  ];
   if (health.remappedRowsCorrectable !== null || health.remappedRowsUncorrectable !== null) {
-    parts.push(`Rows remapped to spares: ${count(health.remappedRowsUncorrectable)} for uncorrectable, ${count(health.remappedRowsCorrectable)} for correctable errors.`);
+    parts.push(
+      `Rows remapped to spares: ${count(health.remappedRowsUncorrectable)} for uncorrectable, ${count(health.remappedRowsCorrectable)} for correctable errors.`,
+    );
   }
   if (health.retiredPagesSingleBit !== null || health.retiredPagesDoubleBit !== null) {
     parts.push(`Retired pages: ${count(health.retiredPagesDoubleBit)} double-bit, ${count(health.retiredPagesSingleBit)} single-bit.`);

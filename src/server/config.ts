@@ -77,21 +77,39 @@ export const envSchema = z.object({
   NVOC_ALLOW_UNAUTHENTICATED: flag.default(false),
   NVOC_ALLOWED_ORIGINS: z
     .string()
-    .transform((v) => v.split(",").map((o) => o.trim()).filter((o) => o !== ""))
-    .pipe(z.array(z.string().refine(isOrigin, { error: "NVOC_ALLOWED_ORIGINS must list origins like https://gpus.example.org, comma-separated" })))
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter((o) => o !== ""),
+    )
+    .pipe(
+      z.array(
+        z.string().refine(isOrigin, { error: "NVOC_ALLOWED_ORIGINS must list origins like https://gpus.example.org, comma-separated" }),
+      ),
+    )
     .default([]),
   NVOC_ALLOWED_HOSTS: z
     .string()
-    .transform((v) => v.split(",").map((h) => h.trim()).filter((h) => h !== ""))
-    .pipe(z.array(z.string().refine(isHostName, { error: "NVOC_ALLOWED_HOSTS must list host names like gpus.example.org or 192.168.1.20 (no scheme, port or path), comma-separated" })))
+    .transform((v) =>
+      v
+        .split(",")
+        .map((h) => h.trim())
+        .filter((h) => h !== ""),
+    )
+    .pipe(
+      z.array(
+        z.string().refine(isHostName, {
+          error: "NVOC_ALLOWED_HOSTS must list host names like gpus.example.org or 192.168.1.20 (no scheme, port or path), comma-separated",
+        }),
+      ),
+    )
     .default([]),
 });
 
 export type SettingVariable = keyof typeof envSchema.shape;
 
-export type SourceSetting =
-  | { kind: "auto" | "nvml" | "nvidia-smi" | "simulated" }
-  | { kind: "replay"; path: string };
+export type SourceSetting = { kind: "auto" | "nvml" | "nvidia-smi" | "simulated" } | { kind: "replay"; path: string };
 
 export interface Config {
   source: SourceSetting;

@@ -21,7 +21,8 @@ export function readinessProblems(collector: Collector, storage: StorageManager,
   const status = collector.status();
   const within = READY_WITHIN_INTERVALS * status.intervalMs;
   if (status.lastSampleAt === null) problems.push("no sample collected yet");
-  else if (now - status.lastSampleAt > within) problems.push(`no sample collected for ${Math.round((now - status.lastSampleAt) / 1000)} s (expected every ${status.intervalMs} ms)`);
+  else if (now - status.lastSampleAt > within)
+    problems.push(`no sample collected for ${Math.round((now - status.lastSampleAt) / 1000)} s (expected every ${status.intervalMs} ms)`);
   const database = storage.status();
   if (!database.available) problems.push(`the database is unavailable${database.error ? `: ${database.error}` : ""}`);
   else if (status.writesFailingSince !== null) problems.push(`writing to the database fails: ${status.lastError ?? "unknown error"}`);
@@ -42,7 +43,8 @@ export function serveProbe(path: string, req: http.IncomingMessage, res: http.Se
     res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" }).end("use GET or HEAD\n");
     return;
   }
-  const problems = path !== READINESS_PATH ? [] : services === null ? ["starting"] : readinessProblems(services.collector, services.storage);
+  const problems =
+    path !== READINESS_PATH ? [] : services === null ? ["starting"] : readinessProblems(services.collector, services.storage);
   const body = problems.length === 0 ? "ok\n" : `not ready: ${problems.join("; ")}\n`;
   res.writeHead(problems.length === 0 ? 200 : 503, {
     "content-type": "text/plain; charset=utf-8",

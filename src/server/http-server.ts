@@ -144,26 +144,39 @@ async function startInSteps(config: Config, log: Logger, options: ServerOptions,
   const xidErrors = new GpuXidErrors({ source, indexOf });
   const recordsInFlight = new RecordsInFlight(MAX_RECORDS_IN_FLIGHT);
   const refusedRequests = new RefusedRequests(log);
-  const services: Services = { config, collector, storage, processes, memoryHealth, xidErrors, recordsInFlight, refusedRequests, startedAt: Date.now() };
+  const services: Services = {
+    config,
+    collector,
+    storage,
+    processes,
+    memoryHealth,
+    xidErrors,
+    recordsInFlight,
+    refusedRequests,
+    startedAt: Date.now(),
+  };
 
-  const trpc = compressed(createHTTPHandler({
-    router: appRouter,
-    basePath: TRPC_PREFIX,
-    maxBodySize: MAX_BODY_BYTES,
-    maxBatchSize: MAX_BATCH_CALLS,
-    createContext: (request) => createRequestContext(services, request),
-    onError({ error, path: procedure, req }) {
-      if (isBatchTooLarge(error)) refusedRequests.note("batch_calls", describeError(error, error.message), req.socket.remoteAddress);
-      if (error.code === "INTERNAL_SERVER_ERROR") log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
-    },
-  }));
+  const trpc = compressed(
+    createHTTPHandler({
+      router: appRouter,
+      basePath: TRPC_PREFIX,
+      maxBodySize: MAX_BODY_BYTES,
+      maxBatchSize: MAX_BATCH_CALLS,
+      createContext: (request) => createRequestContext(services, request),
+      onError({ error, path: procedure, req }) {
+        if (isBatchTooLarge(error)) refusedRequests.note("batch_calls", describeError(error, error.message), req.socket.remoteAddress);
+        if (error.code === "INTERNAL_SERVER_ERROR")
+          log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
+      },
+    }),
+  );
 
   const rest = compressed(createRestHandler(services, log));
   const metrics = createMetricsRegistry({ ...services, source });
   const serveMetricsCompressed = compressed((req, res) => serveMetrics(metrics, req, res));
   const stream = createLiveStream(services, log);
   undo.push(() => stream.close());
-  const pages = options.pages ?? true ? await prepareNext(config, log) : null;
+  const pages = (options.pages ?? true) ? await prepareNext(config, log) : null;
   if (pages) undo.push(() => pages.close());
   const signIn = createSignIn(access);
 

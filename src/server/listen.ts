@@ -25,11 +25,20 @@ function explained(error: NodeJS.ErrnoException, port: number, host: string): Er
   const detail = error.message;
   switch (error.code) {
     case "EADDRINUSE":
-      return new ListenError(`${where} is in use (PORT / --port): stop what listens there or choose another port, 0 for any free one (${detail})`, { cause: error });
+      return new ListenError(
+        `${where} is in use (PORT / --port): stop what listens there or choose another port, 0 for any free one (${detail})`,
+        { cause: error },
+      );
     case "EACCES":
-      return new ListenError(`${where} may not be bound by this user (PORT / --port): ports below 1024 need privileges; choose another (${detail})`, { cause: error });
+      return new ListenError(
+        `${where} may not be bound by this user (PORT / --port): ports below 1024 need privileges; choose another (${detail})`,
+        { cause: error },
+      );
     case "EADDRNOTAVAIL":
-      return new ListenError(`${host} is not an address of this machine (HOST / --host): bind 127.0.0.1, 0.0.0.0 or one of its own addresses (${detail})`, { cause: error });
+      return new ListenError(
+        `${host} is not an address of this machine (HOST / --host): bind 127.0.0.1, 0.0.0.0 or one of its own addresses (${detail})`,
+        { cause: error },
+      );
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return new ListenError(`${host} does not resolve to an address (HOST / --host) (${detail})`, { cause: error });

@@ -15,7 +15,15 @@ export function createLogger(level: string, format: LogFormat = "auto"): Logger 
   const readable = format === "pretty" || (format === "auto" && process.stdout.isTTY === true);
   if (!readable) return pino(options);
   // In-process and synchronous: a worker-thread transport would not survive bundling and could lose the last lines on exit.
-  return pino(options, pretty({ sync: true, colorize: useColour(process.env, process.stdout.isTTY === true), translateTime: "SYS:HH:MM:ss.l", ignore: "name" }));
+  return pino(
+    options,
+    pretty({
+      sync: true,
+      colorize: useColour(process.env, process.stdout.isTTY === true),
+      translateTime: "SYS:HH:MM:ss.l",
+      ignore: "name",
+    }),
+  );
 }
 
 /**

@@ -47,7 +47,11 @@ async function main() {
   }
   const { services } = server;
   if (config.token !== null) log.info("access: every request needs NVOC_TOKEN (Bearer header, or sign in at /signin)");
-  else if (!isLoopbackHost(config.host)) log.warn({ host: config.host }, "access: anyone who can reach this address can read the telemetry and prune it (NVOC_ALLOW_UNAUTHENTICATED=1)");
+  else if (!isLoopbackHost(config.host))
+    log.warn(
+      { host: config.host },
+      "access: anyone who can reach this address can read the telemetry and prune it (NVOC_ALLOW_UNAUTHENTICATED=1)",
+    );
   const source = services.collector.status().source;
   const db = services.storage.status();
   log.info(

@@ -29,8 +29,9 @@ export function perMetric(line: (metric: MetricDefinition, column: number) => st
  */
 export function compileFunction<F>(name: string, params: readonly string[], body: string, uses: Record<string, unknown> = {}): F {
   // Compiled in this context, so the functions it returns share this context's objects and optimise as any other.
-  const factory = compileInThisContext(`"use strict";\nreturn function ${name}(${params.join(", ")}) {\n${body}\n};`, Object.keys(uses)) as (
-    ...values: unknown[]
-  ) => F;
+  const factory = compileInThisContext(
+    `"use strict";\nreturn function ${name}(${params.join(", ")}) {\n${body}\n};`,
+    Object.keys(uses),
+  ) as (...values: unknown[]) => F;
   return factory(...Object.values(uses));
 }

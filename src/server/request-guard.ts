@@ -25,7 +25,10 @@ function createFailureAnswer(log: Logger) {
     const refusal = toRestError(error);
     if (refusal.status >= 500) {
       failures++;
-      log.error({ method: req.method, path: pathOf(req.url), failures, err: error instanceof Error ? error.message : String(error) }, "request failed outside its handler");
+      log.error(
+        { method: req.method, path: pathOf(req.url), failures, err: error instanceof Error ? error.message : String(error) },
+        "request failed outside its handler",
+      );
     }
     return refusal;
   };

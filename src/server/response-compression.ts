@@ -29,7 +29,10 @@ export function compressed(handle: (req: http.IncomingMessage, res: http.ServerR
     new Promise<void>((resolve, reject) => {
       compressResponses(req as Parameters<typeof compressResponses>[0], res as Parameters<typeof compressResponses>[1], () => {
         try {
-          Promise.resolve(handle(req, res)).then(() => resolve(), (error: unknown) => reject(asError(error)));
+          Promise.resolve(handle(req, res)).then(
+            () => resolve(),
+            (error: unknown) => reject(asError(error)),
+          );
         } catch (error) {
           reject(asError(error));
         }

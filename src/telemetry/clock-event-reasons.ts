@@ -24,8 +24,7 @@ export type DecodedClockEventReasons = Record<ClockEventReason, boolean> & {
   boostActive: boolean;
 };
 
-const THERMAL_BITS =
-  CLOCK_EVENT_REASON_BITS.swThermalSlowdown | CLOCK_EVENT_REASON_BITS.hwThermalSlowdown;
+const THERMAL_BITS = CLOCK_EVENT_REASON_BITS.swThermalSlowdown | CLOCK_EVENT_REASON_BITS.hwThermalSlowdown;
 
 const REASON_WORDS: Record<ClockEventReason, string> = {
   idle: "idle",

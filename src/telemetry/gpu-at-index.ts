@@ -18,7 +18,8 @@ export function gpuAtIndex<T extends GpuHolder>(gpus: readonly T[], index: numbe
   let best: T | undefined;
   for (const gpu of gpus) {
     if (gpu.index !== index) continue;
-    const better = !best || (gpu.online && !best.online) || (gpu.online === best.online && (gpu.lastSeen ?? -Infinity) > (best.lastSeen ?? -Infinity));
+    const better =
+      !best || (gpu.online && !best.online) || (gpu.online === best.online && (gpu.lastSeen ?? -Infinity) > (best.lastSeen ?? -Infinity));
     if (better) best = gpu;
   }
   return best;

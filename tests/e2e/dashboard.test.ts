@@ -250,7 +250,9 @@ describe("the dashboard in a browser", () => {
     await tabTo(page, "[data-testid=prune-confirm]", 3);
     await page.keyboard.press("Enter");
     await page.waitForSelector("[data-testid=prune-result]");
-    expect(await text(page, "[data-testid=prune-result]")).toMatch(new RegExp(`Deleted ${seeded.oldSamples.toLocaleString("en-US")} samples`));
+    expect(await text(page, "[data-testid=prune-result]")).toMatch(
+      new RegExp(`Deleted ${seeded.oldSamples.toLocaleString("en-US")} samples`),
+    );
     await page.waitForSelector("[data-testid=last-prune]");
     expect(await text(page, "[data-testid=last-prune]")).toMatch(new RegExp(`${seeded.oldSamples.toLocaleString("en-US")} samples`));
     await screenshot(page, "database-desktop.png");

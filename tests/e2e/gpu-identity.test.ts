@@ -54,10 +54,9 @@ describe("History with two GPUs that held index 0", () => {
     const currentSamples = await samplesShown(page);
     await page.selectOption("[data-testid=gpu-picker]", RETIRED_GPU.uuid);
     await page.waitForURL((url) => url.searchParams.get("gpu") === RETIRED_GPU.uuid && url.searchParams.get("range") === "24h");
-    await page.waitForFunction(
-      ({ before }) => document.querySelector<HTMLElement>("[data-testid=stats-samples]")?.innerText !== before,
-      { before: currentSamples },
-    );
+    await page.waitForFunction(({ before }) => document.querySelector<HTMLElement>("[data-testid=stats-samples]")?.innerText !== before, {
+      before: currentSamples,
+    });
     expect(await page.inputValue("[data-testid=gpu-picker]")).toBe(RETIRED_GPU.uuid);
     expect(await selectedText(page)).toContain(RETIRED_GPU.name);
     expect(await samplesShown(page)).toBe(String(seeded.retired.length));
@@ -68,7 +67,10 @@ describe("History with two GPUs that held index 0", () => {
 
     // The link as the page wrote it opens the retired GPU again.
     const shared = await open(`/history?gpu=${RETIRED_GPU.uuid}&range=24h`);
-    await shared.waitForFunction((expected) => document.querySelector<HTMLElement>("[data-testid=stats-samples]")?.innerText === expected, String(seeded.retired.length));
+    await shared.waitForFunction(
+      (expected) => document.querySelector<HTMLElement>("[data-testid=stats-samples]")?.innerText === expected,
+      String(seeded.retired.length),
+    );
     expect(await selectedText(shared)).toContain(RETIRED_GPU.name);
     await shared.close();
     expect(pageErrors).toEqual([]);

@@ -35,7 +35,8 @@ beforeAll(async () => {
       NVOC_NVIDIA_SMI: FAKE_SMI,
       NVOC_INTERVAL_MS: "200",
       NVOC_DB_PATH: path.join(dir, "geforce", "telemetry.db"),
-      FAKE_SMI_REJECT_FIELDS: "ecc.mode.current,ecc.errors.corrected.volatile.total,ecc.errors.uncorrected.volatile.total,ecc.errors.corrected.aggregate.total,ecc.errors.uncorrected.aggregate.total,remapped_rows.correctable,remapped_rows.uncorrectable,remapped_rows.pending,remapped_rows.failure,retired_pages.single_bit_ecc.count,retired_pages.double_bit.count,retired_pages.pending",
+      FAKE_SMI_REJECT_FIELDS:
+        "ecc.mode.current,ecc.errors.corrected.volatile.total,ecc.errors.uncorrected.volatile.total,ecc.errors.corrected.aggregate.total,ecc.errors.uncorrected.aggregate.total,remapped_rows.correctable,remapped_rows.uncorrectable,remapped_rows.pending,remapped_rows.failure,retired_pages.single_bit_ecc.count,retired_pages.double_bit.count,retired_pages.pending",
     }),
     launchBrowser(),
   ]);
@@ -59,13 +60,21 @@ describe("memory errors on the live page", () => {
     const row = page.locator(`${card(1)} [data-metric=memory-errors]`);
     expect(await row.innerText()).toBe("1 uncorrected · 12 corrected · 6 rows remapped");
     expect(await row.getAttribute("class")).toContain("tone-bad");
-    expect(await row.getAttribute("title")).toMatch(/Over the card's life: 2 uncorrected, 340 corrected ECC errors\. Rows remapped to spares: 1 for uncorrectable, 5 for correctable errors\./);
-    expect(await page.locator(`${card(1)} [data-testid=memory-error-flag]`).allInnerTexts()).toEqual(["GPU reset pending", "page retirement pending"]);
+    expect(await row.getAttribute("title")).toMatch(
+      /Over the card's life: 2 uncorrected, 340 corrected ECC errors\. Rows remapped to spares: 1 for uncorrectable, 5 for correctable errors\./,
+    );
+    expect(await page.locator(`${card(1)} [data-testid=memory-error-flag]`).allInnerTexts()).toEqual([
+      "GPU reset pending",
+      "page retirement pending",
+    ]);
     // Nothing wider than the window.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
     // The newest Xid, what it means and when, with the earlier ones counted.
     const xid = page.locator(`${card(1)} [data-testid=xid-error]`);
-    await page.waitForFunction((selector) => document.querySelector(selector)?.textContent === "Xid 94", `${card(1)} [data-testid=xid-error]`);
+    await page.waitForFunction(
+      (selector) => document.querySelector(selector)?.textContent === "Xid 94",
+      `${card(1)} [data-testid=xid-error]`,
+    );
     expect(await xid.getAttribute("title")).toMatch(/^contained ECC error, at \d\d:\d\d:\d\d \(and 2 earlier\)$/);
     expect(await page.locator(`${card(0)} [data-testid=xid-error]`).count()).toBe(0);
     await screenshot(page, "live-memory-errors.png");

@@ -14,7 +14,13 @@ let browser: Browser;
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([
-    startServerProcess({ NVOC_TOKEN: TOKEN, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "1", NVOC_INTERVAL_MS: "200", NVOC_DB_PATH: path.join(dir, "telemetry.db") }),
+    startServerProcess({
+      NVOC_TOKEN: TOKEN,
+      NVOC_SOURCE: "simulated",
+      NVOC_SIM_GPUS: "1",
+      NVOC_INTERVAL_MS: "200",
+      NVOC_DB_PATH: path.join(dir, "telemetry.db"),
+    }),
     launchBrowser(),
   ]);
 });

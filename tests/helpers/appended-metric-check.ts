@@ -49,7 +49,13 @@ const pipeline = await startPipeline(source, path.join(dir, "pipeline.db"), 100_
 source.sink!.gpus(infos);
 await source.sink!.samples(readings.slice(-1));
 const memoryHealth = new GpuMemoryHealthReader({ source, indexOf: () => 0, log: silentLog });
-const exposition = await createMetricsRegistry({ collector: pipeline.collector, storage: pipeline.storage, memoryHealth, source, refusedRequests: new RefusedRequests(silentLog) }).metrics();
+const exposition = await createMetricsRegistry({
+  collector: pipeline.collector,
+  storage: pipeline.storage,
+  memoryHealth,
+  source,
+  refusedRequests: new RefusedRequests(silentLog),
+}).metrics();
 await pipeline.stop();
 
 console.log(

@@ -73,10 +73,28 @@ export function knownMetrics(gpu: 0 | 1, i: number): GpuMetrics {
 }
 
 const HEADER = [
-  "index", "uuid", "name", "timestamp", "temperature.gpu", "temperature.memory", "fan.speed [%]", "power.draw [W]",
-  "enforced.power.limit [W]", "clocks.current.graphics [MHz]", "clocks.current.sm [MHz]", "clocks.current.memory [MHz]",
-  "clocks.current.video [MHz]", "clocks.max.graphics [MHz]", "clocks.max.memory [MHz]", "clocks.default_applications.graphics [MHz]",
-  "clocks_event_reasons.active", "utilization.gpu [%]", "utilization.memory [%]", "memory.used [MiB]", "memory.total [MiB]", "pstate",
+  "index",
+  "uuid",
+  "name",
+  "timestamp",
+  "temperature.gpu",
+  "temperature.memory",
+  "fan.speed [%]",
+  "power.draw [W]",
+  "enforced.power.limit [W]",
+  "clocks.current.graphics [MHz]",
+  "clocks.current.sm [MHz]",
+  "clocks.current.memory [MHz]",
+  "clocks.current.video [MHz]",
+  "clocks.max.graphics [MHz]",
+  "clocks.max.memory [MHz]",
+  "clocks.default_applications.graphics [MHz]",
+  "clocks_event_reasons.active",
+  "utilization.gpu [%]",
+  "utilization.memory [%]",
+  "memory.used [MiB]",
+  "memory.total [MiB]",
+  "pstate",
 ].join(", ");
 
 const withUnit = (value: number | null, unit: string, decimals = 0) => (value === null ? "[N/A]" : `${value.toFixed(decimals)}${unit}`);
@@ -86,12 +104,28 @@ function csvLine(gpu: 0 | 1, i: number, recordedAt: Date): string {
   const { index, uuid, name } = KNOWN_GPUS[gpu];
   const stamp = recordedAt.toISOString().replace("T", " ").replace("Z", "").replaceAll("-", "/");
   return [
-    index, uuid, name, stamp, m.temperatureC, m.memoryTemperatureC === null ? "N/A" : m.memoryTemperatureC, withUnit(m.fanSpeedPct, " %"),
-    withUnit(m.powerDrawW, " W", 2), withUnit(m.powerLimitW, " W", 2), withUnit(m.graphicsClockMhz, " MHz"), withUnit(m.smClockMhz, " MHz"),
-    withUnit(m.memoryClockMhz, " MHz"), withUnit(m.videoClockMhz, " MHz"), withUnit(m.maxGraphicsClockMhz, " MHz"),
-    withUnit(m.maxMemoryClockMhz, " MHz"), withUnit(m.baseClockMhz, " MHz"), `0x${m.clockEventReasons!.toString(16).padStart(16, "0")}`,
-    withUnit(m.gpuUtilizationPct, " %"), withUnit(m.memoryUtilizationPct, " %"), withUnit(m.memoryUsedMib, " MiB"),
-    withUnit(m.memoryTotalMib, " MiB"), `P${m.pstate}`,
+    index,
+    uuid,
+    name,
+    stamp,
+    m.temperatureC,
+    m.memoryTemperatureC === null ? "N/A" : m.memoryTemperatureC,
+    withUnit(m.fanSpeedPct, " %"),
+    withUnit(m.powerDrawW, " W", 2),
+    withUnit(m.powerLimitW, " W", 2),
+    withUnit(m.graphicsClockMhz, " MHz"),
+    withUnit(m.smClockMhz, " MHz"),
+    withUnit(m.memoryClockMhz, " MHz"),
+    withUnit(m.videoClockMhz, " MHz"),
+    withUnit(m.maxGraphicsClockMhz, " MHz"),
+    withUnit(m.maxMemoryClockMhz, " MHz"),
+    withUnit(m.baseClockMhz, " MHz"),
+    `0x${m.clockEventReasons!.toString(16).padStart(16, "0")}`,
+    withUnit(m.gpuUtilizationPct, " %"),
+    withUnit(m.memoryUtilizationPct, " %"),
+    withUnit(m.memoryUsedMib, " MiB"),
+    withUnit(m.memoryTotalMib, " MiB"),
+    `P${m.pstate}`,
   ].join(", ");
 }
 
@@ -124,10 +158,14 @@ export async function startKnownReplay(dir: string, env: Record<string, string> 
     NVOC_DB_PATH: path.join(dir, "known.db"),
     ...env,
   });
-  const status = await waitFor(async () => {
-    const s = await trpcClient(server.url).collector.status.query();
-    return s.stored === TICKS * 2 && s.pending === 0 ? s : undefined;
-  }, 30_000, "the known recording to be stored");
+  const status = await waitFor(
+    async () => {
+      const s = await trpcClient(server.url).collector.status.query();
+      return s.stored === TICKS * 2 && s.pending === 0 ? s : undefined;
+    },
+    30_000,
+    "the known recording to be stored",
+  );
   const end = status.lastSampleAt!;
   const samples: KnownSample[] = [];
   for (let i = 0; i < TICKS; i++) {
@@ -156,7 +194,10 @@ export function expectedStats(samples: KnownSample[]) {
     firstTimestamp: samples.length ? Math.min(...samples.map((s) => s.timestamp)) : null,
     lastTimestamp: samples.length ? Math.max(...samples.map((s) => s.timestamp)) : null,
     temperature: minMaxAvg(samples.map((s) => s.temperatureC)),
-    powerDraw: minMaxAvg(samples.map((s) => s.powerDrawW), 2),
+    powerDraw: minMaxAvg(
+      samples.map((s) => s.powerDrawW),
+      2,
+    ),
     utilizationAvg: minMaxAvg(samples.map((s) => s.gpuUtilizationPct)).avg,
     graphicsClockAvg: minMaxAvg(samples.map((s) => s.graphicsClockMhz)).avg,
     memoryClockAvg: minMaxAvg(samples.map((s) => s.memoryClockMhz)).avg,

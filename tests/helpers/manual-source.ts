@@ -11,6 +11,15 @@ export class ManualSource implements GpuSource {
     return Promise.resolve();
   }
   status(): SourceStatus {
-    return { kind: "simulated", synthetic: true, detail: "manual", running: true, restarts: 0, badLines: 0, lastError: null, lastErrorAt: null };
+    return {
+      kind: "simulated",
+      synthetic: true,
+      detail: "manual",
+      running: true,
+      restarts: 0,
+      badLines: 0,
+      lastError: null,
+      lastErrorAt: null,
+    };
   }
 }

@@ -42,12 +42,15 @@ export function rawRequest(port: number, request: string | Buffer): Promise<RawA
       if (text.startsWith("HTTP/1.1 101 ") && text.includes("\r\n\r\n")) socket.destroy();
     });
     // A reset after the answer is still an answer; one before it is caught below as no status.
-    socket.on("error", (error: NodeJS.ErrnoException) => (error.code === "ECONNRESET" || error.code === "EPIPE" ? undefined : reject(error)));
+    socket.on("error", (error: NodeJS.ErrnoException) =>
+      error.code === "ECONNRESET" || error.code === "EPIPE" ? undefined : reject(error),
+    );
     socket.on("close", () => {
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString("latin1");
       const status = /^HTTP\/1\.[01] (\d{3}) /.exec(text)?.[1];
-      if (status === undefined) return reject(new Error(`no HTTP answer to ${JSON.stringify(firstLine)}: ${JSON.stringify(text.slice(0, 200))}`));
+      if (status === undefined)
+        return reject(new Error(`no HTTP answer to ${JSON.stringify(firstLine)}: ${JSON.stringify(text.slice(0, 200))}`));
       const [head, ...rest] = text.split("\r\n\r\n");
       const headers: Record<string, string> = {};
       for (const line of head.split("\r\n").slice(1)) {
@@ -60,9 +63,18 @@ export function rawRequest(port: number, request: string | Buffer): Promise<RawA
 }
 
 /** A request for `target` with these headers (Host included, or left out on purpose), the connection closed after the answer unless they say otherwise. */
-export function rawHttp(port: number, target: string, headers: Record<string, string>, options: { method?: string; version?: string; body?: string } = {}): Promise<RawAnswer> {
+export function rawHttp(
+  port: number,
+  target: string,
+  headers: Record<string, string>,
+  options: { method?: string; version?: string; body?: string } = {},
+): Promise<RawAnswer> {
   const { method = "GET", version = "1.1", body = "" } = options;
-  const all = { ...("Connection" in headers ? {} : { Connection: "close" }), ...(body ? { "Content-Length": String(Buffer.byteLength(body)) } : {}), ...headers };
+  const all = {
+    ...("Connection" in headers ? {} : { Connection: "close" }),
+    ...(body ? { "Content-Length": String(Buffer.byteLength(body)) } : {}),
+    ...headers,
+  };
   const lines = Object.entries(all).map(([name, value]) => `${name}: ${value}\r\n`);
   return rawRequest(port, `${method} ${target} HTTP/${version}\r\n${lines.join("")}\r\n${body}`);
 }

@@ -98,4 +98,3 @@ export function realisticChunk(rowCount = 600): ChunkRow[] {
 export function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
-

@@ -37,8 +37,17 @@ export interface StartOptions {
  * Starts the server exactly as `npm start` runs it (the bundle tests/global-setup.ts
  * builds from src/server), on an ephemeral port, and waits until it listens.
  */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, options: StartOptions = {}): Promise<ServerProcess> {
-  const [command, ...args] = [...(options.launchVia ?? []), process.execPath, "--enable-source-maps", path.join(ROOT, "dist", "server.mjs")];
+export async function startServerProcess(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  options: StartOptions = {},
+): Promise<ServerProcess> {
+  const [command, ...args] = [
+    ...(options.launchVia ?? []),
+    process.execPath,
+    "--enable-source-maps",
+    path.join(ROOT, "dist", "server.mjs"),
+  ];
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },

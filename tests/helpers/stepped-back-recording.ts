@@ -15,7 +15,8 @@ export const STEPPED_BACK_LATEST = "2026/01/15 10:00:09.000";
  */
 export function writeSteppedBackRecording(dir: string): string {
   const file = path.join(dir, "stepped-back.csv");
-  const line = (time: string, second: number) => `2026/01/15 ${time}:${String(second).padStart(2, "0")}.000, 0, GPU-0c0c0c0c-0000-4000-8000-000000000000, ${40 + second}, 100.50 W`;
+  const line = (time: string, second: number) =>
+    `2026/01/15 ${time}:${String(second).padStart(2, "0")}.000, 0, GPU-0c0c0c0c-0000-4000-8000-000000000000, ${40 + second}, 100.50 W`;
   const lines = ["timestamp, index, uuid, temperature.gpu, power.draw [W]"];
   for (let s = 0; s < 10; s++) lines.push(line("10:00", s));
   lines.splice(4, 0, "this line, is not a reading");

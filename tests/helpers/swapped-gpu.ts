@@ -7,7 +7,11 @@ const HOUR = 3_600_000;
 const STEP_MS = 60_000;
 
 /** A card that sat at index 0 before the simulated GPUs did: swapped out, or from an imported capture. */
-export const RETIRED_GPU: GpuInfo = { ...simulatedGpuInfo(0), uuid: "GPU-01d0ca4d-0000-4000-8000-00000000beef", name: "NVIDIA A100-SXM4-80GB" };
+export const RETIRED_GPU: GpuInfo = {
+  ...simulatedGpuInfo(0),
+  uuid: "GPU-01d0ca4d-0000-4000-8000-00000000beef",
+  name: "NVIDIA A100-SXM4-80GB",
+};
 /** Hotter than a simulated GPU ever gets (at most 58 °C), so a row of it is recognised by its value alone. */
 export const RETIRED_TEMPERATURE_C = 99;
 

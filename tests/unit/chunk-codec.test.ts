@@ -126,8 +126,18 @@ describe("chunk codec round trip", () => {
 
   it("keeps timestamps that jump back, repeat or jitter", () => {
     const timestamps = [
-      1_764_124_057_389, 1_764_124_058_407, 1_764_124_058_407, 1_764_124_058_407, 1_764_124_054_000,
-      1_764_124_055_003, 1_764_127_655_003, 0, -5_000, 1_764_124_056_001, 2 ** 50, -(2 ** 50),
+      1_764_124_057_389,
+      1_764_124_058_407,
+      1_764_124_058_407,
+      1_764_124_058_407,
+      1_764_124_054_000,
+      1_764_124_055_003,
+      1_764_127_655_003,
+      0,
+      -5_000,
+      1_764_124_056_001,
+      2 ** 50,
+      -(2 ** 50),
     ];
     expectRoundTrip(timestamps.map((timestamp, i) => rowAt(timestamp, { temperatureC: 30 + i })));
   });
@@ -177,8 +187,7 @@ describe("chunk codec format and errors", () => {
   });
 
   it("rejects payloads that inflate but do not hold a chunk", () => {
-    const wrap = (payload: number[]) =>
-      Buffer.concat([Buffer.of(CHUNK_FORMAT_VERSION), deflateRawSync(Buffer.from(payload))]);
+    const wrap = (payload: number[]) => Buffer.concat([Buffer.of(CHUNK_FORMAT_VERSION), deflateRawSync(Buffer.from(payload))]);
     // Two rows, but the data ends inside the metric columns.
     expect(() => decodeChunk(wrap([2, 0x80, 0x01, 0x02]))).toThrow(/corrupt chunk blob/);
     // A varint that never ends.

@@ -34,13 +34,22 @@ describe("history URL state", () => {
     const preset = { gpu: { uuid: "GPU-5a4d0000-0000-4000-8000-000000000001" }, range: { kind: "preset", preset: "7d" } } as const;
     expect(historySearch(preset)).toBe("gpu=GPU-5a4d0000-0000-4000-8000-000000000001&range=7d");
     expect(parseHistoryParams(params(historySearch(preset)))).toEqual(preset);
-    const custom = { gpu: { uuid: "GPU-5a4d0000-0000-4000-8000-000000000000" }, range: { kind: "custom", from: 1_000_000, to: 1_000_000 + HOUR } } as const;
+    const custom = {
+      gpu: { uuid: "GPU-5a4d0000-0000-4000-8000-000000000000" },
+      range: { kind: "custom", from: 1_000_000, to: 1_000_000 + HOUR },
+    } as const;
     expect(parseHistoryParams(params(historySearch(custom)))).toEqual(custom);
   });
 
   it("an index is the GPU reporting there now, else the one that held it last, never both", () => {
     const gpu = (uuid: string, index: number, lastSeen: number | null, online: boolean) => ({ uuid, index, lastSeen, online });
-    const gpus = [gpu("old", 0, 5000, false), gpu("now", 0, 1000, true), gpu("gone-a", 3, 200, false), gpu("gone-b", 3, 900, false), gpu("gone-c", 3, null, false)];
+    const gpus = [
+      gpu("old", 0, 5000, false),
+      gpu("now", 0, 1000, true),
+      gpu("gone-a", 3, 200, false),
+      gpu("gone-b", 3, 900, false),
+      gpu("gone-c", 3, null, false),
+    ];
     expect(gpuAtIndex(gpus, 0)?.uuid).toBe("now");
     expect(gpuAtIndex(gpus, 3)?.uuid).toBe("gone-b");
     expect(gpuAtIndex(gpus, 1)).toBeUndefined();
@@ -150,10 +159,12 @@ describe("rolling window", () => {
     const swapped = { ...current, uuid: "GPU-0ld0ca4d-0000-4000-8000-00000000beef", name: "NVIDIA A100-SXM4-80GB" };
     window.seed([{ ...record(90_000, 70), gpuUuid: swapped.uuid, gpuName: swapped.name }]);
     window.add(snapshot(1, 100_000, 40));
-    expect(window.gpus()).toEqual([
-      { uuid: current.uuid, index: 0 },
-      { uuid: swapped.uuid, index: 0 },
-    ].sort((a, b) => a.uuid.localeCompare(b.uuid)));
+    expect(window.gpus()).toEqual(
+      [
+        { uuid: current.uuid, index: 0 },
+        { uuid: swapped.uuid, index: 0 },
+      ].sort((a, b) => a.uuid.localeCompare(b.uuid)),
+    );
     expect(window.points(swapped.uuid).map((p) => p.temperatureC)).toEqual([70]);
     expect(window.points(current.uuid).map((p) => p.temperatureC)).toEqual([40]);
     expect(gpuLabel(swapped, [current, swapped])).toBe("GPU 0 · NVIDIA A100-SXM4-80GB · GPU-…0000beef");
@@ -207,13 +218,26 @@ describe("range statistics from the series", () => {
 });
 
 describe("memory errors in words", () => {
-  const healthy = { ...noMemoryHealth("GPU-a"), eccEnabled: true, eccCorrectedVolatile: 0, eccUncorrectedVolatile: 0, eccCorrectedAggregate: 7, eccUncorrectedAggregate: 0, remappedRowsCorrectable: 0, remappedRowsUncorrectable: 0, rowRemapPending: false, rowRemapFailure: false };
+  const healthy = {
+    ...noMemoryHealth("GPU-a"),
+    eccEnabled: true,
+    eccCorrectedVolatile: 0,
+    eccUncorrectedVolatile: 0,
+    eccCorrectedAggregate: 7,
+    eccUncorrectedAggregate: 0,
+    remappedRowsCorrectable: 0,
+    remappedRowsUncorrectable: 0,
+    rowRemapPending: false,
+    rowRemapFailure: false,
+  };
 
   it("say a healthy card is ok, with the card's lifetime counts apart", () => {
     expect(memoryErrorsState(healthy)).toBe("ok");
     expect(memoryErrorsSummary(healthy)).toBe("0 uncorrected · 0 corrected");
     expect(memoryErrorFlags(healthy)).toEqual([]);
-    expect(memoryErrorsLifetime(healthy)).toBe("Over the card's life: 0 uncorrected, 7 corrected ECC errors. Rows remapped to spares: 0 for uncorrectable, 0 for correctable errors.");
+    expect(memoryErrorsLifetime(healthy)).toBe(
+      "Over the card's life: 0 uncorrected, 7 corrected ECC errors. Rows remapped to spares: 0 for uncorrectable, 0 for correctable errors.",
+    );
   });
 
   it("rank what needs the owner: corrected errors and a pending reset warn, uncorrected errors and a failed remap are bad", () => {

@@ -175,9 +175,7 @@ describe("fake nvidia-smi", { timeout: 20_000 }, () => {
     expect((await runFake(["-L"])).stdout).toBe(readFixture("nvidia-smi", "h200", "smi-L.txt"));
     const apps = await runFake(["--query-compute-apps=pid,process_name,used_memory,gpu_uuid", "--format=csv"]);
     expect(apps.stdout).toBe(readFixture("nvidia-smi", "h200", "apps-load.csv"));
-    expect(parseComputeAppsCsv(apps.stdout)).toEqual([
-      { pid: 1586, processName: "python3", usedMemoryMib: 1130, gpuUuid: H200_UUID },
-    ]);
+    expect(parseComputeAppsCsv(apps.stdout)).toEqual([{ pid: 1586, processName: "python3", usedMemoryMib: 1130, gpuUuid: H200_UUID }]);
   });
 
   describe("fault knobs", () => {
@@ -201,7 +199,12 @@ describe("fake nvidia-smi", { timeout: 20_000 }, () => {
     });
 
     it("FAKE_SMI_GONE_GPU leaves one GPU out of the loop's output after FAKE_SMI_GONE_AFTER ticks", async () => {
-      const { code, stdout } = await runFake(loopArgs, { FAKE_SMI_GPUS: "2", FAKE_SMI_GONE_GPU: "1", FAKE_SMI_GONE_AFTER: "2", FAKE_SMI_DIE_AFTER: "4" });
+      const { code, stdout } = await runFake(loopArgs, {
+        FAKE_SMI_GPUS: "2",
+        FAKE_SMI_GONE_GPU: "1",
+        FAKE_SMI_GONE_AFTER: "2",
+        FAKE_SMI_DIE_AFTER: "4",
+      });
       expect(code).toBe(1);
       const rows = rowsOf(columnsForQuery(LOOP_QUERY_FIELDS), outputLines(stdout));
       expect(rows.map((row) => row.index)).toEqual([0, 1, 0, 1, 0, 0]);

@@ -25,7 +25,13 @@ describe("history records", () => {
     expect(second.every((record) => Object.isFrozen(record))).toBe(true);
     // Newest first, the lower index first within a tick.
     const newest = samples.at(-2)!;
-    expect(first[0]).toMatchObject({ gpuIndex: 0, gpuUuid: newest.uuid, gpuName: infos[0].name, timestamp: newest.timestamp, powerDrawW: newest.powerDrawW });
+    expect(first[0]).toMatchObject({
+      gpuIndex: 0,
+      gpuUuid: newest.uuid,
+      gpuName: infos[0].name,
+      timestamp: newest.timestamp,
+      powerDrawW: newest.powerDrawW,
+    });
 
     store.registerGpus([{ ...infos[1], name: "NVIDIA H200 NVL", index: 7 }]);
     const renamed = answer();

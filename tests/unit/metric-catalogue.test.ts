@@ -21,8 +21,25 @@ const keyOf = (metric: MetricDefinition) => metric.key as MetricKey;
 /** Distinct per metric, and exact at each one's decimals. */
 const valueOf = (metric: MetricDefinition) => (metric.column + 1) * 11 + (metric.decimals > 0 ? 0.25 : 0);
 
-const gpu: StoredGpu = { id: 1, uuid: "GPU-1", index: 0, name: "NVIDIA H200", memoryTotalMib: null, powerLimitW: null, maxGraphicsClockMhz: null, maxMemoryClockMhz: null, baseClockMhz: null, driverVersion: null, firstSeen: 0, lastSeen: 0 };
-const row = { timestamp: 1_780_000_000_000, ...noMetrics(), ...Object.fromEntries(catalogue.map((metric) => [metric.key, valueOf(metric)])) };
+const gpu: StoredGpu = {
+  id: 1,
+  uuid: "GPU-1",
+  index: 0,
+  name: "NVIDIA H200",
+  memoryTotalMib: null,
+  powerLimitW: null,
+  maxGraphicsClockMhz: null,
+  maxMemoryClockMhz: null,
+  baseClockMhz: null,
+  driverVersion: null,
+  firstSeen: 0,
+  lastSeen: 0,
+};
+const row = {
+  timestamp: 1_780_000_000_000,
+  ...noMetrics(),
+  ...Object.fromEntries(catalogue.map((metric) => [metric.key, valueOf(metric)])),
+};
 
 describe("the metric catalogue", () => {
   it("is stored and read back by the chunk codec and the summaries, column by column", () => {
@@ -30,7 +47,12 @@ describe("the metric catalogue", () => {
     const summary = summarizeRows([row]);
     for (const metric of catalogue) {
       expect(decoded[keyOf(metric)], metric.key).toBe(valueOf(metric));
-      expect(metricStats(summary, keyOf(metric)), metric.key).toStrictEqual({ count: 1, min: valueOf(metric), max: valueOf(metric), avg: valueOf(metric) });
+      expect(metricStats(summary, keyOf(metric)), metric.key).toStrictEqual({
+        count: 1,
+        min: valueOf(metric),
+        max: valueOf(metric),
+        avg: valueOf(metric),
+      });
     }
   });
 

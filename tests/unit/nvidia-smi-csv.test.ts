@@ -120,9 +120,7 @@ describe("field catalogue", () => {
 describe("parseCsvHeader", () => {
   it("strips units, canonicalises aliases and keeps unknown columns as ignored", () => {
     const columns = parseCsvHeader(fixtureLines("nvidia-smi", "h200", "q-units-idle.csv")[0] ?? "");
-    expect(columns.map((c) => c.name)).toEqual(
-      readmeFieldList().map((f) => findSmiField(f)?.name ?? f),
-    );
+    expect(columns.map((c) => c.name)).toEqual(readmeFieldList().map((f) => findSmiField(f)?.name ?? f));
     const byName = new Map(columns.map((c) => [c.name, c]));
     expect(byName.get("clocks.current.graphics")).toMatchObject({ unit: "MHz", field: findSmiField("clocks.gr") });
     expect(byName.get("fan.speed")?.unit).toBe("%");
@@ -209,9 +207,7 @@ describe("H200 loop-1hz.csv (noheader, nounits, the README's <F> columns)", () =
 
 describe("H200 loop-100ms.csv (7 changing fields only)", () => {
   const fields = loop100msFieldList();
-  const rows = lazy(() =>
-    fixtureLines("nvidia-smi", "h200", "loop-100ms.csv").map((line) => parseOk(columnsForQuery(fields), line)),
-  );
+  const rows = lazy(() => fixtureLines("nvidia-smi", "h200", "loop-100ms.csv").map((line) => parseOk(columnsForQuery(fields), line)));
 
   it("reads 100 ticks without a uuid column, identified by index", () => {
     expect(fields).toEqual(["index", "timestamp", "temperature.gpu", "power.draw", "power.draw.instant", "utilization.gpu", "clocks.gr"]);
@@ -246,7 +242,14 @@ describe("H200 fields-values.tsv (every field queried alone)", () => {
   const valueOf = (name: string): string => entries.find((e) => e.field === name)?.value ?? "<missing>";
 
   it("parses each catalogued field to its type, and to null exactly when not reported", () => {
-    const expectedType = { number: "number", hexMask: "number", pstate: "number", text: "string", timestamp: "number", reasonFlag: "boolean" };
+    const expectedType = {
+      number: "number",
+      hexMask: "number",
+      pstate: "number",
+      text: "string",
+      timestamp: "number",
+      reasonFlag: "boolean",
+    };
     let checked = 0;
     for (const { field: name, value } of entries) {
       const field = findSmiField(name);
@@ -290,10 +293,7 @@ describe("H200 fields-values.tsv (every field queried alone)", () => {
     expect(row.info).toMatchObject({ name: "NVIDIA H200", driverVersion: "580.159.04" });
 
     const withoutMask = entries.filter((e) => e.field !== "clocks_event_reasons.active");
-    const derived = parseOk(
-      parseCsvHeader(withoutMask.map((e) => e.field).join(", ")),
-      withoutMask.map((e) => e.value).join(", "),
-    );
+    const derived = parseOk(parseCsvHeader(withoutMask.map((e) => e.field).join(", ")), withoutMask.map((e) => e.value).join(", "));
     expect(derived.metrics.clockEventReasons).toBe(1);
   });
 });
@@ -434,15 +434,32 @@ describe("peer captures", () => {
 describe("parseCsvRow robustness", () => {
   const columns = columnsForQuery(LOOP_QUERY_FIELDS);
   const idleCells = [
-    "0", H200_UUID, "2026/11/26 02:27:36.520", "33", "34", "[N/A]", "78.88 W", "700.00 W", "345 MHz", "345 MHz",
-    "3201 MHz", "765 MHz", "0x0000000000000001", "0 %", "0 %", "0 MiB", "P0",
+    "0",
+    H200_UUID,
+    "2026/11/26 02:27:36.520",
+    "33",
+    "34",
+    "[N/A]",
+    "78.88 W",
+    "700.00 W",
+    "345 MHz",
+    "345 MHz",
+    "3201 MHz",
+    "765 MHz",
+    "0x0000000000000001",
+    "0 %",
+    "0 %",
+    "0 MiB",
+    "P0",
   ];
-  const lineWith = (overrides: Record<number, string>) =>
-    idleCells.map((cell, i) => overrides[i] ?? cell).join(", ");
+  const lineWith = (overrides: Record<number, string>) => idleCells.map((cell, i) => overrides[i] ?? cell).join(", ");
 
   it("reads a loop line with units the same as without", () => {
     const withUnits = parseOk(columns, lineWith({}));
-    const withoutUnits = parseOk(columns, lineWith({ 6: "78.88", 7: "700.00", 8: "345", 9: "345", 10: "3201", 11: "765", 13: "0", 14: "0", 15: "0" }));
+    const withoutUnits = parseOk(
+      columns,
+      lineWith({ 6: "78.88", 7: "700.00", 8: "345", 9: "345", 10: "3201", 11: "765", 13: "0", 14: "0", 15: "0" }),
+    );
     expect(withoutUnits).toEqual(withUnits);
     expect(withUnits.metrics).toMatchObject({ powerDrawW: 78.88, memoryClockMhz: 3201, memoryUsedMib: 0, pstate: 0 });
   });
@@ -555,12 +572,18 @@ describe("parseSmiTimestamp", () => {
     }
   });
 
-  it.each(["", "garbage", "[N/A]", "2026-11-26 02:27:36.520", "2026/13/01 00:00:00.000", "2026/02/30 00:00:00.000", "2026/11/26 24:00:00.000", "2026/11/26 02:27:36.520 UTC"])(
-    "rejects %j",
-    (text) => {
-      expect(parseSmiTimestamp(text)).toBeNull();
-    },
-  );
+  it.each([
+    "",
+    "garbage",
+    "[N/A]",
+    "2026-11-26 02:27:36.520",
+    "2026/13/01 00:00:00.000",
+    "2026/02/30 00:00:00.000",
+    "2026/11/26 24:00:00.000",
+    "2026/11/26 02:27:36.520 UTC",
+  ])("rejects %j", (text) => {
+    expect(parseSmiTimestamp(text)).toBeNull();
+  });
 });
 
 describe("unknown fields", () => {

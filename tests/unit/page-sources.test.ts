@@ -13,7 +13,9 @@ describe("the page build's sources", () => {
   it("are what the pages import, wherever it lives, and not the server code they never load", async () => {
     const pageSources = await loadPageSources();
     const sources = (await pageSources(REPO_ROOT)).map((file) => path.relative(REPO_ROOT, file));
-    expect(sources).toEqual(expect.arrayContaining(["src/app/page.tsx", "src/components/live/gpu-card.tsx", "src/telemetry/clock-event-reasons.ts", "src/app"]));
+    expect(sources).toEqual(
+      expect.arrayContaining(["src/app/page.tsx", "src/components/live/gpu-card.tsx", "src/telemetry/clock-event-reasons.ts", "src/app"]),
+    );
     expect(sources.filter((file) => file.startsWith("src/server/storage/") || file.startsWith("src/server/collector/"))).toEqual([]);
   });
 });

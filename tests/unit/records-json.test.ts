@@ -4,13 +4,24 @@ import { sampleRecord, type SampleSource } from "../../src/server/rest/records";
 import { isoText, sampleRecordsJson } from "../../src/server/rest/records-json";
 import { METRIC_KEYS } from "../../src/telemetry/types";
 
-const metric = fc.option(fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.double(), fc.constantFrom(0.1, 79.19, 1e21, -0, 5e-324)), { nil: null });
-const timestamp = fc.oneof(fc.integer({ min: 0, max: 4_102_444_800_000 }), fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.constantFrom(0, 59_999, 60_000, 253_402_300_799_999, 253_402_300_800_000));
+const metric = fc.option(
+  fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.double(), fc.constantFrom(0.1, 79.19, 1e21, -0, 5e-324)),
+  { nil: null },
+);
+const timestamp = fc.oneof(
+  fc.integer({ min: 0, max: 4_102_444_800_000 }),
+  fc.integer({ min: -8.64e15, max: 8.64e15 }),
+  fc.constantFrom(0, 59_999, 60_000, 253_402_300_799_999, 253_402_300_800_000),
+);
 
 const sample: fc.Arbitrary<SampleSource> = fc.record({
   gpuIndex: fc.nat(64),
   gpuUuid: fc.string({ unit: "binary" }),
-  gpuName: fc.oneof(fc.constant("NVIDIA H200"), fc.string({ unit: "grapheme" }), fc.constant('quote " backslash \\ newline \n tab \t \u0001')),
+  gpuName: fc.oneof(
+    fc.constant("NVIDIA H200"),
+    fc.string({ unit: "grapheme" }),
+    fc.constant('quote " backslash \\ newline \n tab \t \u0001'),
+  ),
   timestamp,
   ...Object.fromEntries(METRIC_KEYS.map((key) => [key, metric])),
   clockEventReasons: fc.option(fc.oneof(fc.integer({ min: 0, max: 2 ** 32 }), fc.constantFrom(0, 1, 4, 0x20, 0x40, -1)), { nil: null }),
@@ -48,7 +59,9 @@ describe("sample records written straight to JSON", () => {
     };
     expect(sampleRecordsJson([reading]).toString()).toBe(JSON.stringify([sampleRecord(reading)]));
     for (const key of ["gpuIndex", "gpuName", ...METRIC_KEYS] as const) {
-      Object.assign(reading, { [key]: key === "gpuName" ? `renamed ${reading.gpuName}` : key === "gpuIndex" ? reading.gpuIndex + 1 : null });
+      Object.assign(reading, {
+        [key]: key === "gpuName" ? `renamed ${reading.gpuName}` : key === "gpuIndex" ? reading.gpuIndex + 1 : null,
+      });
       expect(sampleRecordsJson([reading]).toString(), key).toBe(JSON.stringify([sampleRecord(reading)]));
     }
   });

@@ -31,7 +31,9 @@ describe("RepeatedFailureLog", () => {
     now += 1000;
     failures.recovered("writing works again", { stored: 500 });
     failures.recovered("writing works again");
-    expect(lines.slice(3)).toEqual([expect.objectContaining({ level: LEVEL.info, msg: "writing works again", failures: 62, failedForMs: 62_000, stored: 500 })]);
+    expect(lines.slice(3)).toEqual([
+      expect.objectContaining({ level: LEVEL.info, msg: "writing works again", failures: 62, failedForMs: 62_000, stored: 500 }),
+    ]);
     expect(failures.failingSince).toBeNull();
 
     // A new run starts afresh: its first failure is logged at once.

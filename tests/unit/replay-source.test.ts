@@ -57,9 +57,30 @@ describe("replay source", () => {
   });
 
   it("keeps the recorded values of the GeForce, H100 and MIG captures", async () => {
-    const geforce = await replayToStore(fixturePath("peers", PEERS.find((f) => f.includes("4080"))!), "max", "4080-values");
-    expect(geforce.samples[0]).toMatchObject({ temperatureC: 43, memoryTemperatureC: null, fanSpeedPct: 0, powerDrawW: 26.2, pstate: 8, clockEventReasons: 1 });
-    const mig = await replayToStore(fixturePath("peers", PEERS.find((f) => f.includes("mig"))!), "max", "mig-values");
+    const geforce = await replayToStore(
+      fixturePath(
+        "peers",
+        PEERS.find((f) => f.includes("4080"))!,
+      ),
+      "max",
+      "4080-values",
+    );
+    expect(geforce.samples[0]).toMatchObject({
+      temperatureC: 43,
+      memoryTemperatureC: null,
+      fanSpeedPct: 0,
+      powerDrawW: 26.2,
+      pstate: 8,
+      clockEventReasons: 1,
+    });
+    const mig = await replayToStore(
+      fixturePath(
+        "peers",
+        PEERS.find((f) => f.includes("mig"))!,
+      ),
+      "max",
+      "mig-values",
+    );
     expect(mig.samples[1]).toMatchObject({ gpuUtilizationPct: null, memoryUtilizationPct: null, powerDrawW: 433.78, memoryUsedMib: 11125 });
   });
 
@@ -74,7 +95,13 @@ describe("replay source", () => {
     expect(last).toBeLessThanOrEqual(after);
     // 02:27:37.389 -> 02:27:56.524 in the capture: the same 19135 ms between first and last.
     expect(last - samples[0].timestamp).toBe(19_135);
-    expect(samples[0]).toMatchObject({ temperatureC: 33, powerDrawW: 78.93, fanSpeedPct: null, graphicsClockMhz: 345, maxGraphicsClockMhz: 1980 });
+    expect(samples[0]).toMatchObject({
+      temperatureC: 33,
+      powerDrawW: 78.93,
+      fanSpeedPct: null,
+      graphicsClockMhz: 345,
+      maxGraphicsClockMhz: 1980,
+    });
   });
 
   it("at speed N emits at N times the recorded pace, stamped when emitted", async () => {

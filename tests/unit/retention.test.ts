@@ -99,7 +99,14 @@ describe("retention and the size cap", () => {
     const walBytes = 64 * 1024;
     const toCome = 4 * 290 * UNSEALED_ROW_BYTES;
     // The file alone sits below the high-water mark; with what is still to come it does not.
-    const policy: PrunePolicy = { retentionMs: 3650 * DAY, maxBytes: Math.ceil(size / 0.85), highWater: 0.9, lowWater: 0.7, walBytes, unsealedRowsPerGpu: 300 };
+    const policy: PrunePolicy = {
+      retentionMs: 3650 * DAY,
+      maxBytes: Math.ceil(size / 0.85),
+      highWater: 0.9,
+      lowWater: 0.7,
+      walBytes,
+      unsealedRowsPerGpu: 300,
+    };
     const result = prune(store, policy, { now: start + 11 * 3_600_000 });
     expect(result.reason).toBe("size-cap");
     expect(result.bytesAfter + walBytes + toCome).toBeLessThanOrEqual(0.7 * policy.maxBytes + 64 * 1024);

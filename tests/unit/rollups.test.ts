@@ -26,7 +26,10 @@ function filledStore(name: string) {
 /** Reference: the plain definition over every raw sample, in scaled integers like the stored values. */
 function reference(rows: StoredSample[], metric: MetricKey) {
   const scale = 10 ** METRIC_DECIMALS[metric];
-  const values = rows.map((r) => r[metric]).filter((v): v is number => v !== null).map((v) => Math.round(v * scale));
+  const values = rows
+    .map((r) => r[metric])
+    .filter((v): v is number => v !== null)
+    .map((v) => Math.round(v * scale));
   if (values.length === 0) return { min: null, max: null, avg: null };
   const sum = values.reduce((a, b) => a + b, 0);
   return { min: Math.min(...values) / scale, max: Math.max(...values) / scale, avg: Math.round((sum / values.length / scale) * 100) / 100 };
@@ -48,7 +51,7 @@ function referenceStats(rows: StoredSample[]) {
 /** Deterministic windows: edges on and off slot and hour boundaries, short and long. */
 function windows(count: number): Array<[number, number]> {
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const out: Array<[number, number]> = [
     [start, start + 50 * HOUR],
     [Date.UTC(2026, 10, 21), Date.UTC(2026, 10, 22) - 1],
@@ -123,7 +126,14 @@ describe("rollups and chunk summaries", () => {
       const expected = new Map(
         target.gpus().map((gpu) => {
           const stamps = rows.filter((r) => r.gpuId === gpu.id).map((r) => r.timestamp);
-          return [gpu.id, { records: stamps.length, oldest: stamps.length ? Math.min(...stamps) : null, newest: stamps.length ? Math.max(...stamps) : null }];
+          return [
+            gpu.id,
+            {
+              records: stamps.length,
+              oldest: stamps.length ? Math.min(...stamps) : null,
+              newest: stamps.length ? Math.max(...stamps) : null,
+            },
+          ];
         }),
       );
       expect(target.sampleTotals()).toEqual(expected);

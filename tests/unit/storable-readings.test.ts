@@ -26,7 +26,9 @@ function recording(file: string, ticks: number, bad: { tick: number; gpu: number
   for (let tick = 0; tick < ticks; tick++) {
     for (let gpu = 0; gpu < 2; gpu++) {
       const power = tick === bad.tick && gpu === bad.gpu ? bad.cell : (70 + (tick % 50) / 4).toFixed(2);
-      lines.push(`${gpu}, GPU-cafe000${gpu}, NVIDIA H200, ${smiTime(start + tick * 1000)}, ${40 + gpu}, ${power}, 1980, ${tick % 100}, 1024`);
+      lines.push(
+        `${gpu}, GPU-cafe000${gpu}, NVIDIA H200, ${smiTime(start + tick * 1000)}, ${40 + gpu}, ${power}, 1980, ${tick % 100}, 1024`,
+      );
     }
   }
   fs.writeFileSync(file, lines.join("\n") + "\n");
@@ -75,7 +77,9 @@ describe("one reading storage cannot hold", () => {
     const raw = new Database(dbPath);
     const gpuA = raw.prepare(`SELECT id FROM Gpu WHERE uuid = 'GPU-a'`).pluck().get() as number;
     raw.prepare(`UPDATE RecentSample SET powerDrawW = 1e20 WHERE gpuId = ?`).run(gpuA);
-    raw.prepare(`INSERT INTO RecentSample (gpuId, ts, temperatureC, clockEventReasons) VALUES (?, ?, 41, 9007199254740993)`).run(gpuA, t0 + 1000);
+    raw
+      .prepare(`INSERT INTO RecentSample (gpuId, ts, temperatureC, clockEventReasons) VALUES (?, ?, 41, 9007199254740993)`)
+      .run(gpuA, t0 + 1000);
     raw.close();
 
     const { store } = TelemetryStore.open(dbPath);
@@ -93,7 +97,10 @@ describe("one reading storage cannot hold", () => {
       [t0 + 1000, null, null, 41],
       [t0 + SLOT_MS, 10, 10, 10],
     ]);
-    expect(reasons).toEqual([expect.stringContaining("powerDrawW = 100000000000000000000"), expect.stringContaining("clockEventReasons = 9007199254740993")]);
+    expect(reasons).toEqual([
+      expect.stringContaining("powerDrawW = 100000000000000000000"),
+      expect.stringContaining("clockEventReasons = 9007199254740993"),
+    ]);
   });
 
   it("written straight to the store, keeps its sample (value missing) and the other GPUs' rows, and sets the original aside", () => {
@@ -130,7 +137,15 @@ describe("GPU facts storage cannot hold", () => {
     const first = TelemetryStore.open(dbPath).store;
     const facts = { name: "x".repeat(5000), baseClockMhz: null, driverVersion: null };
     first.registerGpus([
-      { ...facts, uuid: "GPU-odd", index: 2, memoryTotalMib: 2 ** 60, powerLimitW: Number.POSITIVE_INFINITY, maxGraphicsClockMhz: Number.NaN, maxMemoryClockMhz: -1 },
+      {
+        ...facts,
+        uuid: "GPU-odd",
+        index: 2,
+        memoryTotalMib: 2 ** 60,
+        powerLimitW: Number.POSITIVE_INFINITY,
+        maxGraphicsClockMhz: Number.NaN,
+        maxMemoryClockMhz: -1,
+      },
       { ...facts, uuid: "GPU-far", index: 1e20, memoryTotalMib: 1, powerLimitW: 1, maxGraphicsClockMhz: 1, maxMemoryClockMhz: 1 },
     ]);
     first.writeSamples([sample("GPU-far", 1e20, Date.now() - 1000)], () => undefined);
@@ -140,7 +155,14 @@ describe("GPU facts storage cannot hold", () => {
     const quarantined = store.quarantinedRows();
     store.close();
     expect(gpus).toHaveLength(1);
-    expect(gpus[0]).toMatchObject({ uuid: "GPU-odd", index: 2, memoryTotalMib: null, powerLimitW: null, maxGraphicsClockMhz: null, maxMemoryClockMhz: null });
+    expect(gpus[0]).toMatchObject({
+      uuid: "GPU-odd",
+      index: 2,
+      memoryTotalMib: null,
+      powerLimitW: null,
+      maxGraphicsClockMhz: null,
+      maxMemoryClockMhz: null,
+    });
     expect(gpus[0].name).toHaveLength(200);
     expect(quarantined).toBe(1);
   });
@@ -170,7 +192,14 @@ describe("arbitrary source values", () => {
         const t0 = Math.floor(Date.now() / SLOT_MS) * SLOT_MS - 2 * SLOT_MS;
         const times = ticks.map((_, i) => (i === ticks.length - 1 ? t0 + SLOT_MS : t0 + i * 1000));
         for (const [i, readings] of ticks.entries()) {
-          await source.sink!.samples(readings.map((reading, gpu) => ({ ...(reading as Record<MetricKey, number | null>), uuid: `GPU-p${gpu}`, index: gpu, timestamp: times[i] })));
+          await source.sink!.samples(
+            readings.map((reading, gpu) => ({
+              ...(reading as Record<MetricKey, number | null>),
+              uuid: `GPU-p${gpu}`,
+              index: gpu,
+              timestamp: times[i],
+            })),
+          );
         }
         pipeline.collector.flush();
         const status = pipeline.collector.status();
@@ -211,7 +240,19 @@ const anyCell: fc.Arbitrary<string> = fc.oneof(
   fc.stringMatching(/^[^,\n\r"]{0,8}$/),
 );
 
-const CSV_FIELDS = ["temperature.gpu", "temperature.memory", "fan.speed", "power.draw", "clocks.gr", "clocks.mem", "clocks_event_reasons.active", "utilization.gpu", "memory.used", "memory.total", "pstate"];
+const CSV_FIELDS = [
+  "temperature.gpu",
+  "temperature.memory",
+  "fan.speed",
+  "power.draw",
+  "clocks.gr",
+  "clocks.mem",
+  "clocks_event_reasons.active",
+  "utilization.gpu",
+  "memory.used",
+  "memory.total",
+  "pstate",
+];
 
 describe("arbitrary nvidia-smi cells", () => {
   it("never stop the recording of any GPU: each line is stored or counted as unreadable, and its storable values come back exactly", async () => {
@@ -219,36 +260,45 @@ describe("arbitrary nvidia-smi cells", () => {
     const columns = parseCsvHeader(header);
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(fc.array(anyCell, { minLength: CSV_FIELDS.length, maxLength: CSV_FIELDS.length }), { minLength: 2, maxLength: 2 }), { minLength: 2, maxLength: 5 }), async (ticks) => {
-        const start = Date.UTC(2026, 10, 30, 12, 0, 0);
-        const lines = ticks.flatMap((gpus, tick) => gpus.map((cells, gpu) => `${gpu}, GPU-c${gpu}, ${smiTime(start + tick * 1000)}, ${cells.join(", ")}`));
-        const file = path.join(dir, `cells-${run++}.csv`);
-        fs.writeFileSync(file, [header, ...lines].join("\n") + "\n");
-        const source = new ReplaySource({ file, speed: "max", loop: false, intervalMs: 1000, log: silentLog });
-        const pipeline = await startPipeline(source, path.join(dir, `cells-${run}.db`));
-        await waitFor(() => (pipeline.collector.finished ? true : undefined), 30_000, "the replay to finish");
-        const status = pipeline.collector.status();
-        const stored = pipeline.storage.requireStore().readSamples(everything);
-        await pipeline.stop();
+      fc.asyncProperty(
+        fc.array(
+          fc.array(fc.array(anyCell, { minLength: CSV_FIELDS.length, maxLength: CSV_FIELDS.length }), { minLength: 2, maxLength: 2 }),
+          { minLength: 2, maxLength: 5 },
+        ),
+        async (ticks) => {
+          const start = Date.UTC(2026, 10, 30, 12, 0, 0);
+          const lines = ticks.flatMap((gpus, tick) =>
+            gpus.map((cells, gpu) => `${gpu}, GPU-c${gpu}, ${smiTime(start + tick * 1000)}, ${cells.join(", ")}`),
+          );
+          const file = path.join(dir, `cells-${run++}.csv`);
+          fs.writeFileSync(file, [header, ...lines].join("\n") + "\n");
+          const source = new ReplaySource({ file, speed: "max", loop: false, intervalMs: 1000, log: silentLog });
+          const pipeline = await startPipeline(source, path.join(dir, `cells-${run}.db`));
+          await waitFor(() => (pipeline.collector.finished ? true : undefined), 30_000, "the replay to finish");
+          const status = pipeline.collector.status();
+          const stored = pipeline.storage.requireStore().readSamples(everything);
+          await pipeline.stop();
 
-        const parsed = lines.map((line) => parseCsvRow(columns, line));
-        const readable = parsed.filter((row) => row.ok);
-        expect(status.writeFailures).toBe(0);
-        expect(status.source.badLines).toBe(lines.length - readable.length);
-        expect(stored).toHaveLength(readable.length);
-        for (const gpu of [0, 1]) {
-          // Replay keeps each GPU's lines in order, one tick a second apart.
-          const given = lines.flatMap((line, i) => (i % 2 === gpu && parsed[i].ok ? [{ line, result: parsed[i] }] : []));
-          const kept = stored.filter((s) => s.uuid === `GPU-c${gpu}`);
-          expect(kept).toHaveLength(given.length);
-          for (const [n, { line, result }] of given.entries()) {
-            if (!result.ok) continue;
-            for (const key of METRIC_KEYS) {
-              if (key in result.row.metrics) expect(kept[n][key], `${key} of: ${line}`).toBe(storableValue(key, result.row.metrics[key]) ?? null);
+          const parsed = lines.map((line) => parseCsvRow(columns, line));
+          const readable = parsed.filter((row) => row.ok);
+          expect(status.writeFailures).toBe(0);
+          expect(status.source.badLines).toBe(lines.length - readable.length);
+          expect(stored).toHaveLength(readable.length);
+          for (const gpu of [0, 1]) {
+            // Replay keeps each GPU's lines in order, one tick a second apart.
+            const given = lines.flatMap((line, i) => (i % 2 === gpu && parsed[i].ok ? [{ line, result: parsed[i] }] : []));
+            const kept = stored.filter((s) => s.uuid === `GPU-c${gpu}`);
+            expect(kept).toHaveLength(given.length);
+            for (const [n, { line, result }] of given.entries()) {
+              if (!result.ok) continue;
+              for (const key of METRIC_KEYS) {
+                if (key in result.row.metrics)
+                  expect(kept[n][key], `${key} of: ${line}`).toBe(storableValue(key, result.row.metrics[key]) ?? null);
+              }
             }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 15 },
     );
   });

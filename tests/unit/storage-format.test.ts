@@ -2,7 +2,14 @@ import { readFileSync } from "node:fs";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { VERSION_1_COLUMN_COUNT } from "../../src/server/storage/chunk-columns";
-import { CHUNK_FORMAT_VERSION, ChunkCorruptError, decodeChunk, decodeChunkTimestamps, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
+import {
+  CHUNK_FORMAT_VERSION,
+  ChunkCorruptError,
+  decodeChunk,
+  decodeChunkTimestamps,
+  encodeChunk,
+  type ChunkRow,
+} from "../../src/server/storage/chunk-codec";
 import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "../../src/server/storage/metric-summary";
 import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
 import { METRIC_KEYS, noMetrics } from "../../src/telemetry/types";

@@ -92,7 +92,9 @@ describe("TelemetryStore", () => {
     const { store } = TelemetryStore.open(path.join(dir, "clock.db"), options);
     store.writeSamples(samples, infoLookup(infos));
     expect([...store.sampleTotals().values()].map((t) => t.records)).toEqual([60]);
-    expect(store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER }).filter((r) => r.timestamp === samples[10].timestamp)).toHaveLength(3);
+    expect(store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER }).filter((r) => r.timestamp === samples[10].timestamp)).toHaveLength(
+      3,
+    );
     store.close();
   });
 

@@ -25,7 +25,11 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
   positionals: [{ name: "<file>", help: "the nvidia-smi CSV log" }],
   options: {
     ...settingOptions(["NVOC_DB_PATH"]),
-    "interval-ms": { type: "string", value: "MS", help: "NVOC_INTERVAL_MS: spacing of the ticks of a file without a timestamp column (default 1000)" },
+    "interval-ms": {
+      type: "string",
+      value: "MS",
+      help: "NVOC_INTERVAL_MS: spacing of the ticks of a file without a timestamp column (default 1000)",
+    },
     "ending-now": { type: "boolean", help: "shift the times so the newest sample is now, keeping their spacing" },
   },
   async run({ values, positionals }) {
@@ -75,7 +79,8 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
     }
 
     process.stdout.write(describeImport(result, file, config.dbPath, config.retentionMs));
-    if (result.stopped) throw new CommandFailure(`stopped by ${stopSignal ?? "a signal"}: the samples above were imported, the rest of ${file} was not`);
+    if (result.stopped)
+      throw new CommandFailure(`stopped by ${stopSignal ?? "a signal"}: the samples above were imported, the rest of ${file} was not`);
     if (result.samples === 0 && result.alreadyStored === 0) throw new CommandFailure(`${file} holds no readable samples`);
   },
 });
@@ -96,7 +101,8 @@ function lockDatabase(dbPath: string): InstanceLock {
   try {
     return acquireInstanceLock(dbPath);
   } catch (error) {
-    if (!(error instanceof InstanceLockedError)) throw new CommandFailure(`cannot open the database ${dbPath}: ${error instanceof Error ? error.message : String(error)}`);
+    if (!(error instanceof InstanceLockedError))
+      throw new CommandFailure(`cannot open the database ${dbPath}: ${error instanceof Error ? error.message : String(error)}`);
     const holder = readLockHolder(dbPath);
     throw new CommandFailure(
       `a server is recording into ${dbPath}${holder ? ` (${describeHolder(holder)})` : ""}; ` +
@@ -109,7 +115,8 @@ function describeImport(result: ImportResult, file: string, dbPath: string, rete
   const gpus = result.gpus.map((g) => `${g.index}: ${g.name}`).join(", ");
   const count = result.gpus.length === 1 ? "1 GPU" : `${result.gpus.length} GPUs`;
   let out = `imported ${formatCount(result.samples)} samples of ${count}${gpus ? ` (${gpus})` : ""} from ${file} into ${dbPath}\n`;
-  if (result.first !== null && result.last !== null) out += `  times ${result.timesFrom}: ${formatTime(result.first)} to ${formatTime(result.last)}\n`;
+  if (result.first !== null && result.last !== null)
+    out += `  times ${result.timesFrom}: ${formatTime(result.first)} to ${formatTime(result.last)}\n`;
   if (result.unreadableCount > 0) {
     out += `  skipped ${formatCount(result.unreadableCount)} unreadable line${result.unreadableCount === 1 ? "" : "s"}:\n`;
     for (const { line, error } of result.unreadable) out += `    line ${line}: ${error}\n`;

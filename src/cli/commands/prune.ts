@@ -1,7 +1,7 @@
 import { createTelemetryClient } from "../../client/telemetry-client";
 import type { PruneResult } from "../../server/storage/retention";
 import { defineCommand } from "../command";
-import {formatCount, formatDuration } from "../format";
+import { formatCount, formatDuration } from "../format";
 import { formatBytes } from "../../telemetry/format-bytes";
 import { askServer } from "../server-failure";
 import { SERVER_OPTIONS, serverTarget } from "../server-target";

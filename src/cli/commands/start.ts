@@ -19,8 +19,14 @@ it; options left out come from the environment, else their defaults.`,
     // The same validation the server runs, before the build: a typo costs no minute of `next build`.
     configFromFlags(values);
     Object.assign(process.env, variablesFromFlags(values), { NEXT_TELEMETRY_DISABLED: "1" });
-    const build = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "scripts", "ensure-build.mjs")], { cwd: PROJECT_ROOT, stdio: "inherit" });
-    if (build.status !== 0) throw new CommandFailure(`building the server failed (scripts/ensure-build.mjs ${build.error ? build.error.message : `exited ${build.status ?? build.signal}`})`);
+    const build = spawnSync(process.execPath, [path.join(PROJECT_ROOT, "scripts", "ensure-build.mjs")], {
+      cwd: PROJECT_ROOT,
+      stdio: "inherit",
+    });
+    if (build.status !== 0)
+      throw new CommandFailure(
+        `building the server failed (scripts/ensure-build.mjs ${build.error ? build.error.message : `exited ${build.status ?? build.signal}`})`,
+      );
     // As `npm start` runs it with --enable-source-maps: stack traces name the TypeScript sources.
     process.setSourceMapsEnabled(true);
     // The server takes over this process: it reads the environment set above and handles the signals.

@@ -4,7 +4,7 @@ import type { AppRouter } from "../../server/routers/_app";
 import { gpuSelector } from "../../server/routers/inputs";
 import { memoryErrorFlags, memoryErrorsState, memoryErrorsSummary } from "../../lib/memory-errors";
 import { CommandFailure, defineCommand } from "../command";
-import {formatAgo, formatCount, formatDuration, formatTime } from "../format";
+import { formatAgo, formatCount, formatDuration, formatTime } from "../format";
 import { formatBytes } from "../../telemetry/format-bytes";
 import { flagsRefused, GPU_OPTIONS, gpuInputOf } from "../gpu-flags";
 import { askServer } from "../server-failure";
@@ -40,11 +40,17 @@ few lines; --gpu-uuid or --gpu keeps one GPU's lines.`,
     if (!selection.success) throw flagsRefused(selection.error);
     const { gpuIndex, gpuUuid } = selection.data;
     // The server's GPUs are those it reports now: the one at an index is the one reporting there.
-    const chosen = (gpu: { uuid: string; index: number }) => (gpuUuid === undefined || gpu.uuid === gpuUuid) && (gpuIndex === undefined || gpu.index === gpuIndex);
+    const chosen = (gpu: { uuid: string; index: number }) =>
+      (gpuUuid === undefined || gpu.uuid === gpuUuid) && (gpuIndex === undefined || gpu.index === gpuIndex);
     const target = serverTarget(values);
     const client = createTelemetryClient(target.url, { token: target.token ?? undefined, timeoutMs: target.timeoutMs });
     const [everyGpu, processes, memoryHealth, xidErrors] = await askServer(target, () =>
-      Promise.all([client.health.status.query(), client.gpus.processes.query(), client.gpus.memoryHealth.query(), client.gpus.xidErrors.query()]),
+      Promise.all([
+        client.health.status.query(),
+        client.gpus.processes.query(),
+        client.gpus.memoryHealth.query(),
+        client.gpus.xidErrors.query(),
+      ]),
     );
     const health = { ...everyGpu, gpus: everyGpu.gpus.filter(chosen), latest: everyGpu.latest.filter(chosen) };
     if ((gpuIndex !== undefined || gpuUuid !== undefined) && health.gpus.length === 0) {
@@ -53,7 +59,9 @@ few lines; --gpu-uuid or --gpu keeps one GPU's lines.`,
       throw new CommandFailure(`the server at ${target.url} reports no GPU ${asked} now (it reports: ${has})`);
     }
     const extras = { processes, memoryHealth, xidErrors };
-    process.stdout.write(values.json ? `${JSON.stringify({ url: target.url, ...health, ...extras }, null, 2)}\n` : describeHealth(target.url, health, extras));
+    process.stdout.write(
+      values.json ? `${JSON.stringify({ url: target.url, ...health, ...extras }, null, 2)}\n` : describeHealth(target.url, health, extras),
+    );
   },
 });
 
@@ -61,12 +69,18 @@ const LABEL_WIDTH = 11;
 const line = (label: string, text: string) => `${label.padEnd(LABEL_WIDTH)}${text}\n`;
 const more = (text: string) => line("", text);
 
-export function describeHealth(url: string, health: Health, { processes = null, memoryHealth = null, xidErrors = null }: GpuExtras = {}, now = Date.now()): string {
+export function describeHealth(
+  url: string,
+  health: Health,
+  { processes = null, memoryHealth = null, xidErrors = null }: GpuExtras = {},
+  now = Date.now(),
+): string {
   const { source, collector, database } = health;
   let out = `nvidia-oc at ${url}, up ${formatDuration(health.uptimeMs)}${health.signInRequired ? ", token required" : ""}\n`;
 
   out += line("source", `${source.detail}${source.synthetic ? " (not a live GPU reading)" : ""}${source.running ? "" : ", stopped"}`);
-  if (source.restarts > 0 || source.badLines > 0) out += more(`${formatCount(source.restarts)} restarts, ${formatCount(source.badLines)} unreadable lines skipped`);
+  if (source.restarts > 0 || source.badLines > 0)
+    out += more(`${formatCount(source.restarts)} restarts, ${formatCount(source.badLines)} unreadable lines skipped`);
   if (source.lastError) out += more(`last error${source.lastErrorAt ? ` ${formatAgo(source.lastErrorAt, now)}` : ""}: ${source.lastError}`);
 
   out += line(
@@ -76,9 +90,12 @@ export function describeHealth(url: string, health: Health, { processes = null, 
       (collector.lastSampleAt ? `; newest sample ${formatAgo(collector.lastSampleAt, now)}` : "; no sample yet"),
   );
   if (collector.writesFailingSince) {
-    out += more(`writes failing since ${formatTime(collector.writesFailingSince)} (${formatCount(collector.writeFailures)} failed flushes)`);
+    out += more(
+      `writes failing since ${formatTime(collector.writesFailingSince)} (${formatCount(collector.writeFailures)} failed flushes)`,
+    );
   }
-  if (collector.lastError) out += more(`last error${collector.lastErrorAt ? ` ${formatAgo(collector.lastErrorAt, now)}` : ""}: ${collector.lastError}`);
+  if (collector.lastError)
+    out += more(`last error${collector.lastErrorAt ? ` ${formatAgo(collector.lastErrorAt, now)}` : ""}: ${collector.lastError}`);
 
   out += line(
     "database",
@@ -88,7 +105,9 @@ export function describeHealth(url: string, health: Health, { processes = null, 
   );
   if (database.lastPrune) {
     const prune = database.lastPrune;
-    out += more(`last prune ${formatAgo(prune.at, now)} (${prune.reason}): ${prune.error ? `failed: ${prune.error}` : `${formatCount(prune.deletedSamples)} samples deleted`}`);
+    out += more(
+      `last prune ${formatAgo(prune.at, now)} (${prune.reason}): ${prune.error ? `failed: ${prune.error}` : `${formatCount(prune.deletedSamples)} samples deleted`}`,
+    );
   }
 
   if (health.gpus.length === 0) out += line("GPUs", "none seen yet");
@@ -100,7 +119,9 @@ export function describeHealth(url: string, health: Health, { processes = null, 
     const values = reading
       ? [
           reading.temperatureC !== null ? `${reading.temperatureC} °C` : null,
-          reading.powerDrawW !== null ? `${reading.powerDrawW} W${reading.powerLimitW !== null ? ` of ${reading.powerLimitW} W` : ""}` : null,
+          reading.powerDrawW !== null
+            ? `${reading.powerDrawW} W${reading.powerLimitW !== null ? ` of ${reading.powerLimitW} W` : ""}`
+            : null,
           reading.graphicsClockMhz !== null ? `${reading.graphicsClockMhz} MHz` : null,
           reading.gpuUtilizationPct !== null ? `${reading.gpuUtilizationPct} % busy` : null,
           reading.clockEventReasonWords.length > 0 ? `clocks: ${reading.clockEventReasonWords.join(", ")}` : null,

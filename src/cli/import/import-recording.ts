@@ -96,7 +96,8 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
     // A sample without a usable time is not stored at all: it is listed as an unreadable line instead.
     if (field === "timestamp") return;
     const key = `${sample.uuid}\u0000${field}`;
-    const entry = rejected.get(key) ?? rejected.set(key, { gpuIndex: sample.index, gpuUuid: sample.uuid, field, count: 0, lastValue: "" }).get(key)!;
+    const entry =
+      rejected.get(key) ?? rejected.set(key, { gpuIndex: sample.index, gpuUuid: sample.uuid, field, count: 0, lastValue: "" }).get(key)!;
     entry.count++;
     entry.lastValue = describeRejectedValue(value);
   };
@@ -119,7 +120,8 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
       const timestamp = stamp.of(row.timestamp, tick, ordinal);
       if (timestamp === null) {
         result.unreadableCount++;
-        if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push({ line, error: "no timestamp on this line nor on its tick" });
+        if (result.unreadable.length < UNREADABLE_KEPT)
+          result.unreadable.push({ line, error: "no timestamp on this line nor on its tick" });
         continue;
       }
       if (timestamp > now) {
@@ -170,7 +172,9 @@ function withoutStored(store: TelemetryStore, batch: GpuSample[]): GpuSample[] {
     const gpuId = store.gpus().find((g) => g.uuid === uuid)?.id;
     const times = samples.map((s) => s.timestamp);
     const seen = new Set(
-      gpuId === undefined ? [] : store.readSamples({ gpuIds: [gpuId], from: Math.min(...times), to: Math.max(...times) }).map((s) => s.timestamp),
+      gpuId === undefined
+        ? []
+        : store.readSamples({ gpuIds: [gpuId], from: Math.min(...times), to: Math.max(...times) }).map((s) => s.timestamp),
     );
     for (const sample of samples) {
       if (seen.has(sample.timestamp)) continue;
@@ -192,11 +196,15 @@ async function stamping(file: string, options: ImportOptions, now: number): Prom
   if (!hasTimestampColumn(await readHeader(file))) {
     let ticks = 0;
     for await (const tick of new RecordingReader(file).ticks()) if (tick.rows.length > 0) ticks++;
-    return { timesFrom: `${options.intervalMs} ms apart, ending now (the file has no timestamp column)`, of: (_row, _tick, ordinal) => now - (ticks - 1 - ordinal) * options.intervalMs };
+    return {
+      timesFrom: `${options.intervalMs} ms apart, ending now (the file has no timestamp column)`,
+      of: (_row, _tick, ordinal) => now - (ticks - 1 - ordinal) * options.intervalMs,
+    };
   }
   if (!options.endingNow) return { timesFrom: "as recorded", of: (row, tick) => row ?? tick.recordedAt };
   let newest = -Infinity;
-  for await (const tick of new RecordingReader(file).ticks()) for (const { row } of tick.rows) if (row.timestamp !== null) newest = Math.max(newest, row.timestamp);
+  for await (const tick of new RecordingReader(file).ticks())
+    for (const { row } of tick.rows) if (row.timestamp !== null) newest = Math.max(newest, row.timestamp);
   const shift = Number.isFinite(newest) ? now - newest : 0;
   return {
     timesFrom: "as recorded, shifted to end now",

@@ -92,4 +92,5 @@ export async function readHeader(file: string): Promise<CsvColumn[] | null> {
   }
 }
 
-export const hasTimestampColumn = (columns: readonly CsvColumn[] | null) => columns?.some((column) => column.field?.kind === "timestamp") ?? false;
+export const hasTimestampColumn = (columns: readonly CsvColumn[] | null) =>
+  columns?.some((column) => column.field?.kind === "timestamp") ?? false;

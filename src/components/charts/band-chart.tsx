@@ -15,7 +15,10 @@ export interface BandChartProps {
   zoom: ZoomControl;
 }
 
-const withAlpha = (hex: string, alpha: number) => `${hex}${Math.round(alpha * 255).toString(16).padStart(2, "0")}`;
+const withAlpha = (hex: string, alpha: number) =>
+  `${hex}${Math.round(alpha * 255)
+    .toString(16)
+    .padStart(2, "0")}`;
 
 /**
  * Bucket values as chart points at each bucket's middle. A stretch with no
@@ -43,7 +46,14 @@ export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
       if (!values) continue;
       // Order matters: the max band fills down to the dataset just before it (its min).
       datasets.push(
-        { label: `${info.label} min`, data: points(series, values.min, info.scale), borderWidth: 0, pointRadius: 0, fill: false, borderColor: "transparent" },
+        {
+          label: `${info.label} min`,
+          data: points(series, values.min, info.scale),
+          borderWidth: 0,
+          pointRadius: 0,
+          fill: false,
+          borderColor: "transparent",
+        },
         {
           label: `${info.label} max`,
           data: points(series, values.max, info.scale),
@@ -53,7 +63,13 @@ export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
           borderColor: "transparent",
           backgroundColor: withAlpha(info.color, 0.22),
         },
-        { label: `${info.label} avg`, data: points(series, values.avg, info.scale), borderColor: info.color, backgroundColor: info.color, fill: false },
+        {
+          label: `${info.label} avg`,
+          data: points(series, values.avg, info.scale),
+          borderColor: info.color,
+          backgroundColor: info.color,
+          fill: false,
+        },
       );
       legend.push({ label: `${info.label} avg`, color: info.color }, { label: "min–max", color: withAlpha(info.color, 0.35), band: true });
     }

@@ -78,7 +78,8 @@ function apply(chart: LineChart, props: TimeChartProps, windowChanged: boolean) 
   scales.y!.min = props.yMin;
   scales.y!.max = props.yMax;
   const zoomOptions = chart.options.plugins?.zoom;
-  if (zoomOptions && props.zoom) zoomOptions.limits = { x: { min: props.zoom.bounds.from, max: props.zoom.bounds.to, minRange: MIN_ZOOM_SPAN_MS } };
+  if (zoomOptions && props.zoom)
+    zoomOptions.limits = { x: { min: props.zoom.bounds.from, max: props.zoom.bounds.to, minRange: MIN_ZOOM_SPAN_MS } };
   chart.update("none");
 }
 
@@ -104,7 +105,12 @@ export function TimeChart(props: TimeChartProps) {
       ({ Chart }) => {
         const canvas = canvasRef.current;
         if (cancelled || !canvas) return;
-        chart = new Chart<"line", XY[]>(canvas, { type: "line", data: { datasets: [] }, options: chartOptions(latest), plugins: [pointCount] });
+        chart = new Chart<"line", XY[]>(canvas, {
+          type: "line",
+          data: { datasets: [] },
+          options: chartOptions(latest),
+          plugins: [pointCount],
+        });
         chartRef.current = chart;
         appliedWindow.current = null;
         push(chart);

@@ -31,14 +31,20 @@ export function PruneControl({ retentionDays }: { retentionDays: number }) {
 
   return (
     <div className="prune">
-      <button type="button" className="button danger" onClick={() => dialog.current?.showModal()} disabled={prune.isPending} data-testid="prune-open">
+      <button
+        type="button"
+        className="button danger"
+        onClick={() => dialog.current?.showModal()}
+        disabled={prune.isPending}
+        data-testid="prune-open"
+      >
         {prune.isPending ? "Pruning…" : "Prune now…"}
       </button>
       <dialog ref={dialog} className="dialog" aria-labelledby="prune-title" aria-describedby="prune-text" data-testid="prune-dialog">
         <h2 id="prune-title">Prune the database now?</h2>
         <p id="prune-text">
-          Samples older than {retentionDays} day{retentionDays === 1 ? "" : "s"} are deleted, and the oldest data too if the file is over 90 % of its
-          cap. Deleted samples cannot be brought back.
+          Samples older than {retentionDays} day{retentionDays === 1 ? "" : "s"} are deleted, and the oldest data too if the file is over 90
+          % of its cap. Deleted samples cannot be brought back.
         </p>
         <div className="dialog-actions">
           <button type="button" className="button" onClick={() => dialog.current?.close()} autoFocus>

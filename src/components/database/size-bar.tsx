@@ -10,7 +10,9 @@ export function SizeBar({ fileBytes, maxBytes }: { fileBytes: number | null; max
     <div className="size">
       <p className="size-text">
         <strong data-testid="db-size">{bytes(fileBytes)}</strong> <span className="muted">of {bytes(maxBytes)} cap</span>
-        {fraction !== null && <span className="muted"> · {fraction < 0.001 ? "under 0.1" : (fraction * 100).toFixed(fraction < 0.1 ? 1 : 0)} %</span>}
+        {fraction !== null && (
+          <span className="muted"> · {fraction < 0.001 ? "under 0.1" : (fraction * 100).toFixed(fraction < 0.1 ? 1 : 0)} %</span>
+        )}
       </p>
       <div
         className={`size-bar meter-${tone}`}

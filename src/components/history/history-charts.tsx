@@ -53,7 +53,13 @@ export function HistoryCharts({ series, full, shown, zoomed, onZoom }: HistoryCh
           <button type="button" className="button" onClick={() => apply(scaleWindow(shown, 0.5, full))} aria-label="Zoom in">
             +
           </button>
-          <button type="button" className="button" onClick={() => apply(scaleWindow(shown, 2, full))} aria-label="Zoom out" disabled={!zoomed}>
+          <button
+            type="button"
+            className="button"
+            onClick={() => apply(scaleWindow(shown, 2, full))}
+            aria-label="Zoom out"
+            disabled={!zoomed}
+          >
             −
           </button>
           <button type="button" className="button" onClick={() => onZoom(null)} disabled={!zoomed} data-testid="reset-zoom">

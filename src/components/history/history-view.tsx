@@ -65,11 +65,16 @@ export function HistoryView() {
   const seriesInput = (w: TimeWindow) =>
     gpu === null ? skipToken : { ...selectorOf(gpu), from: w.from, to: w.to, metrics: [...CHART_METRICS], maxPoints };
   const fullSeries = useQuery(trpc.telemetry.series.queryOptions(seriesInput(full), { placeholderData: keepPreviousData }));
-  const zoomedSeries = useQuery(trpc.telemetry.series.queryOptions(zoom ? seriesInput(zoom) : skipToken, { placeholderData: keepPreviousData }));
+  const zoomedSeries = useQuery(
+    trpc.telemetry.series.queryOptions(zoom ? seriesInput(zoom) : skipToken, { placeholderData: keepPreviousData }),
+  );
   const exact = useQuery(
-    trpc.telemetry.stats.queryOptions(gpu !== null && range.kind === "preset" ? { ...selectorOf(gpu), hours: presetHours(range.preset) } : skipToken, {
-      placeholderData: keepPreviousData,
-    }),
+    trpc.telemetry.stats.queryOptions(
+      gpu !== null && range.kind === "preset" ? { ...selectorOf(gpu), hours: presetHours(range.preset) } : skipToken,
+      {
+        placeholderData: keepPreviousData,
+      },
+    ),
   );
 
   const select = (next: { gpu?: GpuRef; range?: RangeSelection }) => {
@@ -111,9 +116,7 @@ export function HistoryView() {
       ) : (
         <div className={refreshing ? "refreshing" : undefined} aria-busy={refreshing}>
           <StatsTable stats={stats} exact={range.kind === "preset" && exact.data !== undefined} />
-          {chartSeries && (
-            <HistoryCharts series={chartSeries} full={full} shown={shown} zoomed={zoom !== null} onZoom={setZoom} />
-          )}
+          {chartSeries && <HistoryCharts series={chartSeries} full={full} shown={shown} zoomed={zoom !== null} onZoom={setZoom} />}
         </div>
       )}
     </>

@@ -61,7 +61,14 @@ export function RangePicker({ range, shown, onChange }: RangePickerProps) {
             {preset.label}
           </button>
         ))}
-        <button type="button" aria-pressed={range.kind === "custom"} aria-expanded={editing} aria-controls={formId} onClick={openCustom} data-range="custom">
+        <button
+          type="button"
+          aria-pressed={range.kind === "custom"}
+          aria-expanded={editing}
+          aria-controls={formId}
+          onClick={openCustom}
+          data-range="custom"
+        >
           Custom…
         </button>
       </div>

@@ -40,7 +40,10 @@ function notReportingText(health: GpuHealthStatus): string {
 }
 
 function NotReporting({ health }: { health: GpuHealthStatus }) {
-  const detail = health.state === "lost" ? `The driver answers "${health.problem}" instead of readings.` : `Last reading at ${clockTime(health.lastReadingAt)}.`;
+  const detail =
+    health.state === "lost"
+      ? `The driver answers "${health.problem}" instead of readings.`
+      : `Last reading at ${clockTime(health.lastReadingAt)}.`;
   return (
     <span className="chip chip-bad" data-testid="gpu-not-reporting" title={`${detail} The values shown are the last ones received.`}>
       {notReportingText(health)}
@@ -54,7 +57,11 @@ function XidChip({ xids }: { xids: XidErrorRow[] }) {
   if (!newest) return null;
   const earlier = xids.length > 1 ? ` (and ${xids.length - 1} earlier)` : "";
   return (
-    <span className="chip chip-bad" data-testid="xid-error" title={`${newest.meaning ?? "an Xid this page does not name"}, at ${clockTime(newest.at)}${earlier}`}>
+    <span
+      className="chip chip-bad"
+      data-testid="xid-error"
+      title={`${newest.meaning ?? "an Xid this page does not name"}, at ${clockTime(newest.at)}${earlier}`}
+    >
       Xid {newest.xid}
     </span>
   );
@@ -77,9 +84,21 @@ export interface GpuCardProps {
 export function GpuCard({ sample, name, health, processes, processProblem = null, memory, xids = [] }: GpuCardProps) {
   const label = `GPU ${sample.index}`;
   const notReporting = health && health.state !== "reporting" ? health : null;
-  const temperatureTone = sample.temperatureC !== null && sample.temperatureC >= 85 ? "bad" : sample.temperatureC !== null && sample.temperatureC >= 75 ? "warn" : "ok";
+  const temperatureTone =
+    sample.temperatureC !== null && sample.temperatureC >= 85
+      ? "bad"
+      : sample.temperatureC !== null && sample.temperatureC >= 75
+        ? "warn"
+        : "ok";
   return (
-    <section className="card gpu-card" aria-label={label} data-testid="gpu-card" data-gpu={sample.index} data-stale={notReporting?.state} data-memory-errors={memoryErrorsState(memory)}>
+    <section
+      className="card gpu-card"
+      aria-label={label}
+      data-testid="gpu-card"
+      data-gpu={sample.index}
+      data-stale={notReporting?.state}
+      data-memory-errors={memoryErrorsState(memory)}
+    >
       <header className="gpu-card-head">
         <h2>
           <span className="gpu-index">{label}</span>

@@ -26,7 +26,11 @@ export function MemoryErrorsRow({ health }: { health: GpuMemoryHealthRow | undef
   return (
     <>
       <dt>Memory errors</dt>
-      <dd data-metric="memory-errors" className={`tone-${tone}`} title={`ECC errors since the driver loaded. ${memoryErrorsLifetime(health)}`}>
+      <dd
+        data-metric="memory-errors"
+        className={`tone-${tone}`}
+        title={`ECC errors since the driver loaded. ${memoryErrorsLifetime(health)}`}
+      >
         {memoryErrorsSummary(health)}
       </dd>
       <dd className="bar-cell" />

@@ -44,7 +44,12 @@ function subscribeOnline(onChange: () => void) {
   };
 }
 
-const useBrowserOnline = () => useSyncExternalStore(subscribeOnline, () => navigator.onLine, () => true);
+const useBrowserOnline = () =>
+  useSyncExternalStore(
+    subscribeOnline,
+    () => navigator.onLine,
+    () => true,
+  );
 
 export function LiveTelemetryProvider({ children }: { children: ReactNode }) {
   const trpc = useTRPC();

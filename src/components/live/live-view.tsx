@@ -26,7 +26,8 @@ const XID_REFRESH_MS = 5000;
 /** Items by their GPU's uuid, in their order; those of no known GPU are left out. */
 function byGpu<T extends { gpuUuid: string | null }>(items: readonly T[]): Map<string, T[]> {
   const byUuid = new Map<string, T[]>();
-  for (const item of items) if (item.gpuUuid !== null) (byUuid.get(item.gpuUuid) ?? byUuid.set(item.gpuUuid, []).get(item.gpuUuid)!).push(item);
+  for (const item of items)
+    if (item.gpuUuid !== null) (byUuid.get(item.gpuUuid) ?? byUuid.set(item.gpuUuid, []).get(item.gpuUuid)!).push(item);
   return byUuid;
 }
 
@@ -96,14 +97,16 @@ export function LiveView() {
       <div className="page-head">
         <h1>Live</h1>
         <p className="muted" data-testid="live-updated">
-          {latest ? `${latest.samples.length} GPU${latest.samples.length === 1 ? "" : "s"} · last reading ${clockTime(latest.timestamp)}` : ""}
+          {latest
+            ? `${latest.samples.length} GPU${latest.samples.length === 1 ? "" : "s"} · last reading ${clockTime(latest.timestamp)}`
+            : ""}
         </p>
       </div>
 
       {stale && latest ? (
         <p className="note" role="status">
-          {state === "offline" ? "The recorder cannot be reached." : "The live stream dropped and is reconnecting."} Showing the readings from{" "}
-          {clockTime(latest.timestamp)}.
+          {state === "offline" ? "The recorder cannot be reached." : "The live stream dropped and is reconnecting."} Showing the readings
+          from {clockTime(latest.timestamp)}.
         </p>
       ) : null}
 

@@ -13,7 +13,14 @@ export function ConnectionBadge() {
   const { state, problem } = useLiveConnection();
   const hint = problem && state !== "live" ? `${HINTS[state]} (${problem})` : HINTS[state];
   return (
-    <span className={`connection connection-${state}`} role="status" aria-live="polite" data-testid="connection" data-state={state} title={hint}>
+    <span
+      className={`connection connection-${state}`}
+      role="status"
+      aria-live="polite"
+      data-testid="connection"
+      data-state={state}
+      title={hint}
+    >
       <span className="connection-dot" aria-hidden="true" />
       {CONNECTION_WORDS[state]}
     </span>

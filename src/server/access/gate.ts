@@ -54,7 +54,10 @@ export function createAccessGate(options: AccessOptions): AccessGate {
   const { token, allowedOrigins, hosts, log } = options;
   const session = token === null ? null : sessionValue(token);
   const noteWrongToken = throttledWarning(log, "refused a request with a wrong token");
-  const noteForeignHost = throttledWarning(log, "refused a request addressed to a host name that is not this server's (NVOC_ALLOWED_HOSTS)");
+  const noteForeignHost = throttledWarning(
+    log,
+    "refused a request addressed to a host name that is not this server's (NVOC_ALLOWED_HOSTS)",
+  );
 
   const misaddressedTo = (req: http.IncomingMessage): Refusal | null => {
     if (hosts.admits(req.headers.host)) return null;
@@ -79,7 +82,11 @@ export function createAccessGate(options: AccessOptions): AccessGate {
     }
     if (cookie !== null && sameSecret(cookie, session)) return null;
     if (cookie !== null) noteWrongToken(req);
-    return new RestError(401, "UNAUTHORIZED", `this server needs its token: send "Authorization: Bearer <NVOC_TOKEN>" or sign in at ${SIGN_IN_PATH}`);
+    return new RestError(
+      401,
+      "UNAUTHORIZED",
+      `this server needs its token: send "Authorization: Bearer <NVOC_TOKEN>" or sign in at ${SIGN_IN_PATH}`,
+    );
   };
 
   return {
@@ -99,7 +106,9 @@ export function createAccessGate(options: AccessOptions): AccessGate {
       // A browser opening a page is sent to sign in; a script that sent a wrong token is told so.
       const browsing = (method === "GET" || method === "HEAD") && !path.startsWith("/api/") && req.headers.authorization === undefined;
       if (refusal.status === 401 && browsing) {
-        res.writeHead(303, { location: `${SIGN_IN_PATH}?next=${encodeURIComponent(safeNext(req.url))}`, "cache-control": "no-store" }).end();
+        res
+          .writeHead(303, { location: `${SIGN_IN_PATH}?next=${encodeURIComponent(safeNext(req.url))}`, "cache-control": "no-store" })
+          .end();
       } else {
         refuse(req, res, path, refusal);
       }

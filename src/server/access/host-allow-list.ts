@@ -40,9 +40,17 @@ function machineNames(): Set<string> {
   return new Set([...addresses, normalized(os.hostname())]);
 }
 
-export function createHostAllowList(options: { host: string; allowedHosts: readonly string[]; allowedOrigins: readonly string[] }): HostAllowList {
+export function createHostAllowList(options: {
+  host: string;
+  allowedHosts: readonly string[];
+  allowedOrigins: readonly string[];
+}): HostAllowList {
   const bound = normalized(options.host);
-  const named = new Set([bound, ...options.allowedHosts.map(normalized), ...options.allowedOrigins.map((origin) => normalized(new URL(origin).hostname))]);
+  const named = new Set([
+    bound,
+    ...options.allowedHosts.map(normalized),
+    ...options.allowedOrigins.map((origin) => normalized(new URL(origin).hostname)),
+  ]);
   const everyInterface = ALL_INTERFACES.has(bound);
   let machine = everyInterface ? machineNames() : new Set<string>();
   let machineReadAt = Date.now();

@@ -91,6 +91,10 @@ function sendPage(res: http.ServerResponse, status: number, next: string, proble
 </body>
 </html>
 `;
-  res.writeHead(status, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(html), "cache-control": "no-store" });
+  res.writeHead(status, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": Buffer.byteLength(html),
+    "cache-control": "no-store",
+  });
   res.end(html);
 }

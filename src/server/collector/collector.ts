@@ -275,7 +275,11 @@ export class Collector {
       const fields = { gpuIndex: health.index, uuid: health.uuid, state: health.state, previous, since: health.since };
       if (health.state === "reporting") this.options.log.info(fields, `GPU ${health.index} reports again`);
       else if (health.state === "lost") this.options.log.warn(fields, `GPU ${health.index} is lost: ${health.problem}`);
-      else this.options.log.warn({ ...fields, silentMs: health.silentMs }, `GPU ${health.index} is stale: ${health.problem} for ${(health.silentMs / 1000).toFixed(1)} s`);
+      else
+        this.options.log.warn(
+          { ...fields, silentMs: health.silentMs },
+          `GPU ${health.index} is stale: ${health.problem} for ${(health.silentMs / 1000).toFixed(1)} s`,
+        );
     }
   }
 

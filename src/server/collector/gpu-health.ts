@@ -49,7 +49,8 @@ export class GpuHealthTracker {
   known(info: GpuInfo, at: number) {
     const tracked = this.gpus.get(info.uuid);
     if (tracked) tracked.index = info.index;
-    else this.gpus.set(info.uuid, { uuid: info.uuid, index: info.index, knownSince: at, lastReadingAt: null, lostSince: null, fault: null });
+    else
+      this.gpus.set(info.uuid, { uuid: info.uuid, index: info.index, knownSince: at, lastReadingAt: null, lostSince: null, fault: null });
   }
 
   /** A reading arrived; `fault` is what the driver said instead of values, if it did. */

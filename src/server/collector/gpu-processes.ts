@@ -45,7 +45,10 @@ export class GpuProcesses {
                 ...(await processOwner(process.pid)),
               })),
             );
-            return processes.sort((a, b) => (a.gpuIndex ?? Infinity) - (b.gpuIndex ?? Infinity) || (b.usedMemoryMib ?? -1) - (a.usedMemoryMib ?? -1) || a.pid - b.pid);
+            return processes.sort(
+              (a, b) =>
+                (a.gpuIndex ?? Infinity) - (b.gpuIndex ?? Infinity) || (b.usedMemoryMib ?? -1) - (a.usedMemoryMib ?? -1) || a.pid - b.pid,
+            );
           }
         : null,
     });

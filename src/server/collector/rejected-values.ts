@@ -69,6 +69,8 @@ export class RejectedValues {
   }
 
   list(): RejectedValueCount[] {
-    return [...this.counts.values()].map((entry) => ({ ...entry })).sort((a, b) => a.gpuIndex - b.gpuIndex || a.field.localeCompare(b.field));
+    return [...this.counts.values()]
+      .map((entry) => ({ ...entry }))
+      .sort((a, b) => a.gpuIndex - b.gpuIndex || a.field.localeCompare(b.field));
   }
 }

@@ -60,7 +60,10 @@ export class RepeatedFailureLog {
     const repeats = run.unreported;
     run.loggedAt = now;
     run.unreported = 0;
-    this.options.log.error({ ...fields, repeats, failingForMs: now - run.since }, `${message} (failed ${repeats} more times since the last report)`);
+    this.options.log.error(
+      { ...fields, repeats, failingForMs: now - run.since },
+      `${message} (failed ${repeats} more times since the last report)`,
+    );
   }
 
   /** Ends the current run of failures, if any; logs `message` with how long it lasted when one is given. */

@@ -14,6 +14,8 @@ export async function serveMetrics(registry: Registry, req: http.IncomingMessage
     res.writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" });
     res.end(req.method === "HEAD" ? undefined : text);
   } catch (error) {
-    res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end(`collecting metrics failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    res
+      .writeHead(500, { "content-type": "text/plain; charset=utf-8" })
+      .end(`collecting metrics failed: ${error instanceof Error ? error.message : String(error)}\n`);
   }
 }

@@ -51,16 +51,61 @@ type MemoryHealthField = {
 
 /** dcgm-exporter's memory error fields (ECC, row remapping, page retirement), with its names, meanings and types. */
 const DCGM_MEMORY_FIELDS: MemoryHealthField[] = [
-  { name: "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", help: "Total number of single-bit volatile ECC errors.", kind: "counter", value: (h) => h.eccCorrectedVolatile },
-  { name: "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", help: "Total number of double-bit volatile ECC errors.", kind: "counter", value: (h) => h.eccUncorrectedVolatile },
-  { name: "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL", help: "Total number of single-bit persistent ECC errors.", kind: "counter", value: (h) => h.eccCorrectedAggregate },
-  { name: "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL", help: "Total number of double-bit persistent ECC errors.", kind: "counter", value: (h) => h.eccUncorrectedAggregate },
-  { name: "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS", help: "Number of remapped rows for correctable errors.", kind: "counter", value: (h) => h.remappedRowsCorrectable },
-  { name: "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS", help: "Number of remapped rows for uncorrectable errors.", kind: "counter", value: (h) => h.remappedRowsUncorrectable },
+  {
+    name: "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL",
+    help: "Total number of single-bit volatile ECC errors.",
+    kind: "counter",
+    value: (h) => h.eccCorrectedVolatile,
+  },
+  {
+    name: "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL",
+    help: "Total number of double-bit volatile ECC errors.",
+    kind: "counter",
+    value: (h) => h.eccUncorrectedVolatile,
+  },
+  {
+    name: "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL",
+    help: "Total number of single-bit persistent ECC errors.",
+    kind: "counter",
+    value: (h) => h.eccCorrectedAggregate,
+  },
+  {
+    name: "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL",
+    help: "Total number of double-bit persistent ECC errors.",
+    kind: "counter",
+    value: (h) => h.eccUncorrectedAggregate,
+  },
+  {
+    name: "DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS",
+    help: "Number of remapped rows for correctable errors.",
+    kind: "counter",
+    value: (h) => h.remappedRowsCorrectable,
+  },
+  {
+    name: "DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS",
+    help: "Number of remapped rows for uncorrectable errors.",
+    kind: "counter",
+    value: (h) => h.remappedRowsUncorrectable,
+  },
   { name: "DCGM_FI_DEV_ROW_REMAP_FAILURE", help: "Whether remapping of rows has failed.", kind: "gauge", value: (h) => h.rowRemapFailure },
-  { name: "DCGM_FI_DEV_ROW_REMAP_PENDING", help: "Whether remapping of rows is pending (a GPU reset applies it).", kind: "gauge", value: (h) => h.rowRemapPending },
-  { name: "DCGM_FI_DEV_RETIRED_SBE", help: "Total number of retired pages due to single-bit errors.", kind: "counter", value: (h) => h.retiredPagesSingleBit },
-  { name: "DCGM_FI_DEV_RETIRED_DBE", help: "Total number of retired pages due to double-bit errors.", kind: "counter", value: (h) => h.retiredPagesDoubleBit },
+  {
+    name: "DCGM_FI_DEV_ROW_REMAP_PENDING",
+    help: "Whether remapping of rows is pending (a GPU reset applies it).",
+    kind: "gauge",
+    value: (h) => h.rowRemapPending,
+  },
+  {
+    name: "DCGM_FI_DEV_RETIRED_SBE",
+    help: "Total number of retired pages due to single-bit errors.",
+    kind: "counter",
+    value: (h) => h.retiredPagesSingleBit,
+  },
+  {
+    name: "DCGM_FI_DEV_RETIRED_DBE",
+    help: "Total number of retired pages due to double-bit errors.",
+    kind: "counter",
+    value: (h) => h.retiredPagesDoubleBit,
+  },
 ];
 
 export interface MetricsSources {
@@ -83,7 +128,13 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
     return new Map(
       collector.status().gpus.map((gpu) => [
         gpu.uuid,
-        { gpu: String(gpu.index), UUID: gpu.uuid, device: `nvidia${gpu.index}`, modelName: names.get(gpu.uuid) ?? "", Hostname: hostname },
+        {
+          gpu: String(gpu.index),
+          UUID: gpu.uuid,
+          device: `nvidia${gpu.index}`,
+          modelName: names.get(gpu.uuid) ?? "",
+          Hostname: hostname,
+        },
       ]),
     );
   };
@@ -92,7 +143,12 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
   const reporting = (): Array<{ labels: GpuLabels; sample: GpuSample }> => {
     const latest = collector.latest();
     if (!latest) return [];
-    const reportingUuids = new Set(collector.status().gpus.filter((g) => g.state === "reporting").map((g) => g.uuid));
+    const reportingUuids = new Set(
+      collector
+        .status()
+        .gpus.filter((g) => g.state === "reporting")
+        .map((g) => g.uuid),
+    );
     const labels = labelsByUuid();
     return latest.samples.flatMap((sample) => {
       const gpuLabels = labels.get(sample.uuid);
@@ -212,11 +268,23 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
     });
   mirrored("nvoc_samples_total", "Samples collected from the source (one per GPU per tick).", () => collector.status().collected);
   mirrored("nvoc_samples_stored_total", "Samples written to the database.", () => collector.status().stored);
-  mirrored("nvoc_samples_dropped_total", "Samples dropped because the pending buffer was full while writes failed.", () => collector.status().dropped);
+  mirrored(
+    "nvoc_samples_dropped_total",
+    "Samples dropped because the pending buffer was full while writes failed.",
+    () => collector.status().dropped,
+  );
   mirrored("nvoc_write_failures_total", "Database writes that failed (each is retried).", () => collector.status().writeFailures);
   mirrored("nvoc_source_restarts_total", "Times the source process was restarted.", () => collector.status().source.restarts);
-  mirrored("nvoc_values_rejected_total", "Readings stored as missing because storage cannot hold them exactly (not finite, negative, beyond 2^53).", () => collector.status().rejectedValues);
-  mirrored("nvoc_source_bad_lines_total", "Source output lines that could not be parsed and were skipped.", () => collector.status().source.badLines);
+  mirrored(
+    "nvoc_values_rejected_total",
+    "Readings stored as missing because storage cannot hold them exactly (not finite, negative, beyond 2^53).",
+    () => collector.status().rejectedValues,
+  );
+  mirrored(
+    "nvoc_source_bad_lines_total",
+    "Source output lines that could not be parsed and were skipped.",
+    () => collector.status().source.badLines,
+  );
 
   new Counter({
     name: "nvoc_api_requests_refused_total",

@@ -65,7 +65,12 @@ export async function streamExport(services: Services, request: ExportRequest, r
 /** nvidia-oc-gpu0-24h-2026-05-01.csv, nvidia-oc-GPU-1a2b3c4d-...-24h-2026-05-01.csv, nvidia-oc-all-1.5h-2026-05-01.json */
 export function exportFilename(request: ExportRequest, now: number): string {
   // A UUID is printable but may hold characters a file name or the header must not.
-  const gpu = request.gpuUuid !== undefined ? request.gpuUuid.replace(/[^\w.-]/g, "_") : request.gpuIndex === undefined ? "all" : `gpu${request.gpuIndex}`;
+  const gpu =
+    request.gpuUuid !== undefined
+      ? request.gpuUuid.replace(/[^\w.-]/g, "_")
+      : request.gpuIndex === undefined
+        ? "all"
+        : `gpu${request.gpuIndex}`;
   return `nvidia-oc-${gpu}-${request.hours}h-${new Date(now).toISOString().slice(0, 10)}.${request.format}`;
 }
 

@@ -41,7 +41,10 @@ export function readParams(search: URLSearchParams, spec: ParamSpec): ParamValue
     }
     const param = Object.hasOwn(spec, name) ? spec[name] : undefined;
     if (!param) {
-      problem(name, known.length ? `is not a parameter of this path (it takes ${known.join(", ")})` : "is not a parameter of this path (it takes none)");
+      problem(
+        name,
+        known.length ? `is not a parameter of this path (it takes ${known.join(", ")})` : "is not a parameter of this path (it takes none)",
+      );
       continue;
     }
     const given = search.getAll(name);

@@ -106,7 +106,10 @@ const CLOSE = 0x5d; // ]
  * measure or encode a string). Copied in a plain loop: Buffer.concat takes
  * twice as long over a thousand small pieces.
  */
-export function sampleRecordsJson(samples: readonly SampleSource[], allocate: (length: number) => Buffer = (length) => Buffer.allocUnsafe(length)): Buffer {
+export function sampleRecordsJson(
+  samples: readonly SampleSource[],
+  allocate: (length: number) => Buffer = (length) => Buffer.allocUnsafe(length),
+): Buffer {
   if (samples.length === 0) return EMPTY;
   const parts = new Array<Buffer>(samples.length);
   let length = 1; // "[" and "]", less the first record's comma

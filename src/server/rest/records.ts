@@ -38,7 +38,14 @@ export type SampleRecord = {
 };
 
 /** Columns of the CSV export: the record without the decoded flags, the words joined by "; ". */
-export const CSV_COLUMNS = ["gpu_index", "gpu_uuid", "gpu_name", "timestamp", ...METRIC_KEYS.map((k) => METRIC_FIELDS[k]), "clock_event_reason_words"] as const;
+export const CSV_COLUMNS = [
+  "gpu_index",
+  "gpu_uuid",
+  "gpu_name",
+  "timestamp",
+  ...METRIC_KEYS.map((k) => METRIC_FIELDS[k]),
+  "clock_event_reason_words",
+] as const;
 
 export function iso(ms: number): string;
 export function iso(ms: number | null): string | null;
@@ -77,7 +84,8 @@ export function reasonsOf(mask: number | null): DecodedReasons {
   if (!reasons) {
     const decoded = decodeClockEventReasons(mask);
     reasons = {
-      decoded: decoded && Object.freeze(Object.fromEntries(Object.entries(decoded).map(([reason, active]) => [camelToSnake(reason), active]))),
+      decoded:
+        decoded && Object.freeze(Object.fromEntries(Object.entries(decoded).map(([reason, active]) => [camelToSnake(reason), active]))),
       words: Object.freeze(clockEventReasonWords(mask)) as string[],
     };
     if (reasonsByMask.size < 1024) reasonsByMask.set(mask, reasons);

@@ -118,7 +118,11 @@ const ROUTES: Route[] = [
     pattern: ["stream"],
     query: STREAM_QUERY,
     run() {
-      throw new RestError(426, "UPGRADE_REQUIRED", `${STREAM_PATH} is a WebSocket: connect with ws://, e.g. wscat -c 'ws://HOST:PORT${STREAM_PATH}?interval=1'`);
+      throw new RestError(
+        426,
+        "UPGRADE_REQUIRED",
+        `${STREAM_PATH} is a WebSocket: connect with ws://, e.g. wscat -c 'ws://HOST:PORT${STREAM_PATH}?interval=1'`,
+      );
     },
   },
 ];
@@ -129,7 +133,8 @@ export function createRestHandler(services: Services, log: Logger) {
       await handle(req, res, services, log);
     } catch (error) {
       const failure = toRestError(error);
-      if (failure.status === 500) log.error({ path: pathOf(req.url), err: error instanceof Error ? error.message : String(error) }, "REST request failed");
+      if (failure.status === 500)
+        log.error({ path: pathOf(req.url), err: error instanceof Error ? error.message : String(error) }, "REST request failed");
       if (res.headersSent) res.destroy();
       else sendError(res, failure, failure.status === 426 ? { upgrade: "websocket" } : {});
     }
@@ -139,8 +144,15 @@ export function createRestHandler(services: Services, log: Logger) {
 async function handle(req: http.IncomingMessage, res: http.ServerResponse, services: Services, log: Logger) {
   const path = pathOf(req.url);
   const segments = path.slice(REST_PREFIX.length).split("/").filter(Boolean).map(decodedSegment);
-  const route = ROUTES.find((r) => r.pattern.length === segments.length && r.pattern.every((part, i) => isParam(part) || part === segments[i]));
-  if (!route) throw new RestError(404, "NOT_FOUND", `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /processes, /memory-health, /xid-errors, /database/stats, /export and /stream)`);
+  const route = ROUTES.find(
+    (r) => r.pattern.length === segments.length && r.pattern.every((part, i) => isParam(part) || part === segments[i]),
+  );
+  if (!route)
+    throw new RestError(
+      404,
+      "NOT_FOUND",
+      `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /processes, /memory-health, /xid-errors, /database/stats, /export and /stream)`,
+    );
   if (req.method !== "GET") {
     sendError(res, new RestError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${path}; use GET`), { allow: "GET" });
     return;

@@ -66,5 +66,7 @@ export function liveReadingFilter(ctx: Pick<Context, "collector" | "storage">, s
   // Refuses an index and a UUID that name different GPUs before anything is streamed.
   uuidOf(ctx, selection);
   const { gpuIndex, gpuUuid } = selection;
-  return gpuUuid !== undefined ? (reading: { uuid: string }) => reading.uuid === gpuUuid : (reading: { index: number }) => reading.index === gpuIndex;
+  return gpuUuid !== undefined
+    ? (reading: { uuid: string }) => reading.uuid === gpuUuid
+    : (reading: { index: number }) => reading.index === gpuIndex;
 }

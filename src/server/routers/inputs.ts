@@ -64,8 +64,16 @@ export const seriesInput = gpuSelector
   .extend({
     from: epochMs,
     to: epochMs,
-    metrics: z.array(z.enum(METRIC_KEYS), { error: `must be a list of: ${METRIC_KEYS.join(", ")}` }).min(1, "must name at least one metric").max(METRIC_KEYS.length),
-    maxPoints: z.number({ error: "must be a number" }).int("must be a whole number").min(1, "must be at least 1").max(MAX_SERIES_POINTS, `must be at most ${MAX_SERIES_POINTS}`).default(500),
+    metrics: z
+      .array(z.enum(METRIC_KEYS), { error: `must be a list of: ${METRIC_KEYS.join(", ")}` })
+      .min(1, "must name at least one metric")
+      .max(METRIC_KEYS.length),
+    maxPoints: z
+      .number({ error: "must be a number" })
+      .int("must be a whole number")
+      .min(1, "must be at least 1")
+      .max(MAX_SERIES_POINTS, `must be at most ${MAX_SERIES_POINTS}`)
+      .default(500),
   })
   .refine(oneGpu, ONE_GPU_REQUIRED)
   .refine((v) => v.to > v.from, { path: ["to"], error: "must be after from" })
@@ -88,5 +96,10 @@ export const exportInput = gpuSelector.extend({
 
 /** The plain WebSocket stream: seconds between snapshots, one GPU or all. */
 export const streamInput = gpuSelector.extend({
-  interval: z.number({ error: "must be a number (seconds)" }).finite("must be a finite number").min(0.1, "must be at least 0.1").max(60, "must be at most 60").default(1),
+  interval: z
+    .number({ error: "must be a number (seconds)" })
+    .finite("must be a finite number")
+    .min(0.1, "must be at least 0.1")
+    .max(60, "must be at most 60")
+    .default(1),
 });

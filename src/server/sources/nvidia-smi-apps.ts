@@ -31,10 +31,7 @@ function columnOf(headerCell: string): AppColumn {
  * All processes in the output. The first line is taken as the header when it names a
  * known column; otherwise `fieldsWithoutHeader` gives the column order (`noheader`).
  */
-export function parseComputeAppsCsv(
-  text: string,
-  fieldsWithoutHeader: readonly string[] = COMPUTE_APPS_QUERY_FIELDS,
-): ComputeApp[] {
+export function parseComputeAppsCsv(text: string, fieldsWithoutHeader: readonly string[] = COMPUTE_APPS_QUERY_FIELDS): ComputeApp[] {
   const lines = text.split("\n").filter((line) => line.trim() !== "");
   const first = lines[0];
   if (first === undefined) return [];

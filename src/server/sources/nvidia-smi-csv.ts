@@ -10,12 +10,7 @@ import type { GpuInfo, GpuMetrics, MetricKey } from "../../telemetry/types";
 // Field catalogue
 // ---------------------------------------------------------------------------
 
-type NumberInfoKey =
-  | "memoryTotalMib"
-  | "powerLimitW"
-  | "maxGraphicsClockMhz"
-  | "maxMemoryClockMhz"
-  | "baseClockMhz";
+type NumberInfoKey = "memoryTotalMib" | "powerLimitW" | "maxGraphicsClockMhz" | "maxMemoryClockMhz" | "baseClockMhz";
 type TextInfoKey = "name" | "driverVersion";
 
 interface SmiFieldBase {
@@ -256,7 +251,10 @@ export function columnsForQuery(fields: readonly string[]): CsvColumn[] {
 
 /** nvidia-smi separates values with ", "; no value of a queried field contains a comma. */
 export function splitCsvLine(line: string): string[] {
-  return line.replace(/\r$/, "").split(",").map((cell) => cell.trim());
+  return line
+    .replace(/\r$/, "")
+    .split(",")
+    .map((cell) => cell.trim());
 }
 
 // ---------------------------------------------------------------------------
@@ -341,19 +339,11 @@ const SMI_TIMESTAMP = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\
 export function parseSmiTimestamp(text: string): number | null {
   const match = SMI_TIMESTAMP.exec(text.trim());
   if (!match) return null;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const millis = Number((match[7] ?? "0").padEnd(3, "0"));
   const date = new Date(year, month - 1, day, hour, minute, second, millis);
   // Date rolls 2026/13/40 over into a later valid date; reject instead of storing a wrong time.
-  const sameFields =
-    date.getFullYear() === year && date.getMonth() === month - 1 && date.getDate() === day && date.getMinutes() === minute;
+  const sameFields = date.getFullYear() === year && date.getMonth() === month - 1 && date.getDate() === day && date.getMinutes() === minute;
   return sameFields && hour < 24 && second < 60 ? date.getTime() : null;
 }
 

@@ -119,7 +119,12 @@ export class NvidiaSmiSource implements GpuSource {
     // Each refused field is dropped in turn: at worst all but the uuid.
     for (let attempt = 0; attempt < MEMORY_HEALTH_QUERY_FIELDS.length; attempt++) {
       const fields = this.memoryHealthFields;
-      const result = await runOnce(this.options.command, [`--query-gpu=${fields.join(",")}`, "--format=csv,noheader"], ONE_SHOT_QUERY_TIMEOUT_MS, this.options.env);
+      const result = await runOnce(
+        this.options.command,
+        [`--query-gpu=${fields.join(",")}`, "--format=csv,noheader"],
+        ONE_SHOT_QUERY_TIMEOUT_MS,
+        this.options.env,
+      );
       const unknown = parseUnknownFieldError(result.stdout + result.stderr);
       const retry = unknown && unknown !== "uuid" ? fieldsWithoutUnknown(fields, unknown) : null;
       if (retry) {
@@ -162,7 +167,9 @@ export class NvidiaSmiSource implements GpuSource {
           continue;
         }
         if (result.code !== 0) {
-          this.recordError(`nvidia-smi static query failed (${result.error ?? `exit ${result.code}`}): ${tail(result.stderr || result.stdout)}`);
+          this.recordError(
+            `nvidia-smi static query failed (${result.error ?? `exit ${result.code}`}): ${tail(result.stderr || result.stdout)}`,
+          );
           return;
         }
         const columns = columnsForQuery(this.staticFields);
@@ -188,12 +195,7 @@ export class NvidiaSmiSource implements GpuSource {
 
   private spawnLoop() {
     if (this.stopping) return;
-    const args = [
-      `--query-gpu=${this.loopFields.join(",")}`,
-      "--format=csv,noheader,nounits",
-      "-lms",
-      String(this.options.intervalMs),
-    ];
+    const args = [`--query-gpu=${this.loopFields.join(",")}`, "--format=csv,noheader,nounits", "-lms", String(this.options.intervalMs)];
     this.columns = columnsForQuery(this.loopFields);
     this.linesSinceStart = 0;
     this.lastOutputAt = Date.now();
@@ -329,7 +331,7 @@ export interface RunResult {
 
 /** Why a one-shot run failed; nvidia-smi prints its complaints (an unknown field, no permission) on stdout. */
 function runFailure(command: string, result: RunResult): Error {
-  return new Error(result.error ?? ((result.stderr.trim() || result.stdout.trim()) || `${command} exited with ${result.code}`));
+  return new Error(result.error ?? (result.stderr.trim() || result.stdout.trim() || `${command} exited with ${result.code}`));
 }
 
 /** Runs a command to completion (with a time limit, since a wedged driver can hang nvidia-smi). */

@@ -1,5 +1,12 @@
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
-import { noMemoryHealth, type GpuInfo, type GpuMemoryHealth, type GpuMetrics, type GpuProcess, type GpuSample } from "../../telemetry/types";
+import {
+  noMemoryHealth,
+  type GpuInfo,
+  type GpuMemoryHealth,
+  type GpuMetrics,
+  type GpuProcess,
+  type GpuSample,
+} from "../../telemetry/types";
 import { promised } from "./promised";
 
 /**
@@ -162,18 +169,20 @@ export class SimulatedSource implements GpuSource {
 
   /** A healthy H200: ECC on, no errors, no remapped rows; page retirement is not kept on Hopper. */
   memoryHealth(): Promise<GpuMemoryHealth[]> {
-    return promised(() => this.gpus.map((gpu) => ({
-      ...noMemoryHealth(gpu.info.uuid),
-      eccEnabled: true,
-      eccCorrectedVolatile: 0,
-      eccUncorrectedVolatile: 0,
-      eccCorrectedAggregate: 0,
-      eccUncorrectedAggregate: 0,
-      remappedRowsCorrectable: 0,
-      remappedRowsUncorrectable: 0,
-      rowRemapPending: false,
-      rowRemapFailure: false,
-    })));
+    return promised(() =>
+      this.gpus.map((gpu) => ({
+        ...noMemoryHealth(gpu.info.uuid),
+        eccEnabled: true,
+        eccCorrectedVolatile: 0,
+        eccUncorrectedVolatile: 0,
+        eccCorrectedAggregate: 0,
+        eccUncorrectedAggregate: 0,
+        remappedRowsCorrectable: 0,
+        remappedRowsUncorrectable: 0,
+        rowRemapPending: false,
+        rowRemapFailure: false,
+      })),
+    );
   }
 
   status(): SourceStatus {

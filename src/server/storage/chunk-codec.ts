@@ -139,14 +139,7 @@ function readTimestamps(reader: ByteReader, rowCount: number): number[] {
 }
 
 /** Scales the column in place (the table is scratch), then writes it in the cheapest mode it allows. */
-function writeMetricColumn(
-  writer: ByteWriter,
-  table: Float64Array,
-  start: number,
-  rowCount: number,
-  key: MetricKey,
-  scale: number,
-): void {
+function writeMetricColumn(writer: ByteWriter, table: Float64Array, start: number, rowCount: number, key: MetricKey, scale: number): void {
   const end = start + rowCount;
   let presentCount = 0;
   let firstValue = NaN;

@@ -41,7 +41,12 @@ export function mergeNewest(blocks: Iterator<SampleBlock>, query: NewestQuery): 
     let best = -1;
     for (let k = 0; k < runs.length; k++) {
       const run = runs[k];
-      if (best < 0 || run.timestamp > runs[best].timestamp || (run.timestamp === runs[best].timestamp && run.gpu.index < runs[best].gpu.index)) best = k;
+      if (
+        best < 0 ||
+        run.timestamp > runs[best].timestamp ||
+        (run.timestamp === runs[best].timestamp && run.gpu.index < runs[best].gpu.index)
+      )
+        best = k;
     }
     const bestTimestamp = best < 0 ? -Infinity : runs[best].timestamp;
     if (!pending.done && newestPossibleIn(pending.value, query.slotMs) >= bestTimestamp) {

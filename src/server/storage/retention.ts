@@ -97,7 +97,10 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
  */
 function unsealedRowsToComeBytes(store: TelemetryStore, rowsPerGpu: number): number {
   if (rowsPerGpu === 0) return 0;
-  const { gpus, rows } = store.db.prepare(`SELECT count(DISTINCT gpuId) AS gpus, count(*) AS rows FROM RecentSample`).get() as { gpus: number; rows: number };
+  const { gpus, rows } = store.db.prepare(`SELECT count(DISTINCT gpuId) AS gpus, count(*) AS rows FROM RecentSample`).get() as {
+    gpus: number;
+    rows: number;
+  };
   return Math.max(0, gpus * rowsPerGpu - rows) * UNSEALED_ROW_BYTES;
 }
 
@@ -128,9 +131,12 @@ function trimOldest(store: TelemetryStore, targetBytes: number) {
     const excessShare = (used - targetBytes) / used;
     const batch = Math.min(n, Math.max(1, Math.ceil(n * excessShare * 1.05)));
     const deleted = db.transaction(() => {
-      const victims = db
-        .prepare(`SELECT id, gpuId, startTs, rowCount FROM SampleChunk ORDER BY startTs, id LIMIT ?`)
-        .all(batch) as Array<{ id: number; gpuId: number; startTs: number; rowCount: number }>;
+      const victims = db.prepare(`SELECT id, gpuId, startTs, rowCount FROM SampleChunk ORDER BY startTs, id LIMIT ?`).all(batch) as Array<{
+        id: number;
+        gpuId: number;
+        startTs: number;
+        rowCount: number;
+      }>;
       const remove = db.prepare(`DELETE FROM SampleChunk WHERE id = ?`);
       const touchedHours = new Map<string, [number, number]>();
       for (const v of victims) {

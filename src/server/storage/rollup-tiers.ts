@@ -48,6 +48,11 @@ export class RollupTier {
     }
     const total = emptySummary();
     for (const part of parts) mergeEncodedSummary(total, part.summary);
-    this.put.run(gpuId, start, parts.reduce((n, p) => n + p.rowCount, 0), encodeSummary(total));
+    this.put.run(
+      gpuId,
+      start,
+      parts.reduce((n, p) => n + p.rowCount, 0),
+      encodeSummary(total),
+    );
   }
 }

@@ -147,7 +147,11 @@ export class StorageManager {
     if (this.lock) return;
     const lock = acquireInstanceLock(this.options.dbPath);
     this.lock = lock;
-    if (lock.replaced) this.options.log.warn({ lock: lock.path, previousPid: lock.replaced.pid }, "took over the lock of an nvidia-oc that is no longer running");
+    if (lock.replaced)
+      this.options.log.warn(
+        { lock: lock.path, previousPid: lock.replaced.pid },
+        "took over the lock of an nvidia-oc that is no longer running",
+      );
     this.writeLockUrl();
   }
 
@@ -163,7 +167,10 @@ export class StorageManager {
 
   private failedToOpen(message: string) {
     if (this.openError !== message) {
-      this.options.log.error({ dbPath: this.options.dbPath, err: message }, "cannot open the telemetry database; live data goes on, history is unavailable until it opens");
+      this.options.log.error(
+        { dbPath: this.options.dbPath, err: message },
+        "cannot open the telemetry database; live data goes on, history is unavailable until it opens",
+      );
     }
     this.openError = message;
     this.scheduleRetry();
@@ -182,7 +189,10 @@ export class StorageManager {
       if (this.current !== store) return;
       const { dbPath, log } = this.options;
       if (this.lock && !this.lock.held()) {
-        log.error({ dbPath, lock: this.lock.path }, "the database's lock file was removed or taken by another process: writing stops until the lock is this server's again");
+        log.error(
+          { dbPath, lock: this.lock.path },
+          "the database's lock file was removed or taken by another process: writing stops until the lock is this server's again",
+        );
         this.lock = null;
         this.dropStore(store);
         this.open();
@@ -287,7 +297,16 @@ export class StorageManager {
           `INSERT INTO PruneRun (at, reason, deletedChunks, deletedSamples, bytesBefore, bytesAfter, durationMs, error)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(result.at, result.reason, result.deletedChunks, result.deletedSamples, result.bytesBefore, result.bytesAfter, result.durationMs, error);
+        .run(
+          result.at,
+          result.reason,
+          result.deletedChunks,
+          result.deletedSamples,
+          result.bytesBefore,
+          result.bytesAfter,
+          result.durationMs,
+          error,
+        );
     } catch (recordError) {
       this.options.log.warn({ err: String(recordError) }, "could not record the prune run");
     }

@@ -8,15 +8,11 @@ export const RECENT_COLUMNS = ["gpuId", "ts", ...METRIC_KEYS] as const;
 export function prepareStoreStatements(db: Database.Database): StoreStatements {
   const placeholders = RECENT_COLUMNS.map(() => "?").join(", ");
   return {
-    insertRecent: db.prepare(
-      `INSERT INTO RecentSample (${RECENT_COLUMNS.map((c) => `"${c}"`).join(", ")}) VALUES (${placeholders})`,
-    ),
+    insertRecent: db.prepare(`INSERT INTO RecentSample (${RECENT_COLUMNS.map((c) => `"${c}"`).join(", ")}) VALUES (${placeholders})`),
     deleteRecentUpTo: db.prepare(`DELETE FROM RecentSample WHERE gpuId = ? AND id <= ?`),
     deleteRecent: db.prepare(`DELETE FROM RecentSample WHERE id = ?`),
     rewriteRecent: db.prepare(`UPDATE RecentSample SET ${METRIC_KEYS.map((c) => `"${c}" = ?`).join(", ")} WHERE id = ?`),
-    insertChunk: db.prepare(
-      `INSERT INTO SampleChunk (gpuId, startTs, endTs, rowCount, data, summary) VALUES (?, ?, ?, ?, ?, ?)`,
-    ),
+    insertChunk: db.prepare(`INSERT INTO SampleChunk (gpuId, startTs, endTs, rowCount, data, summary) VALUES (?, ?, ?, ?, ?, ?)`),
     chunkSummariesIn: db.prepare(
       `SELECT startTs, rowCount, summary FROM SampleChunk
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
@@ -67,7 +63,6 @@ export function prepareStoreStatements(db: Database.Database): StoreStatements {
          AND startTs <= @afterTs AND (startTs < @afterTs OR id < @afterId)
        ORDER BY startTs DESC, id DESC LIMIT @limit`,
     ),
-  
   };
 }
 

@@ -76,10 +76,16 @@ function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: n
   // only where the bucket width is a whole number of its periods.
   const [firstHour, endHour] = wholePeriods(first, end, HOUR_MS, granularityMs);
   const [firstDay, endDay] = wholePeriods(firstHour, endHour, DAY_MS, granularityMs);
-  for (const [a, b] of [[first, firstHour], [endHour, end]]) {
+  for (const [a, b] of [
+    [first, firstHour],
+    [endHour, end],
+  ]) {
     for (const c of store.chunkSummaries(gpuIds, a, b)) sink.summary(c.startTs, c.rowCount, c.summary);
   }
-  for (const [a, b] of [[firstHour, firstDay], [endDay, endHour]]) {
+  for (const [a, b] of [
+    [firstHour, firstDay],
+    [endDay, endHour],
+  ]) {
     for (const r of store.hourlyRollups(gpuIds, a, b)) sink.summary(r.hourStart, r.rowCount, r.summary);
   }
   for (const r of store.dailyRollups(gpuIds, firstDay, endDay)) sink.summary(r.dayStart, r.rowCount, r.summary);
@@ -169,7 +175,9 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
   const gpuIds = store.resolveGpuIds(gpuIdsOf(request));
   // One point cannot be epoch-aligned and still cover any range: it is the whole range.
   const single = request.maxPoints === 1;
-  const bucketMs = single ? request.to - request.from + 1 : bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs, request.maxRawSpanMs);
+  const bucketMs = single
+    ? request.to - request.from + 1
+    : bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs, request.maxRawSpanMs);
   const buckets = new Map<number, { count: number; summary: MetricSummary }>();
   const bucketAt = (at: number) => {
     const start = single ? request.from : Math.floor(at / bucketMs) * bucketMs;
@@ -242,7 +250,9 @@ const oldestFirst = (a: NamedSample, b: NamedSample) => a.timestamp - b.timestam
 /** One GPU's samples of the window, oldest first: its blocks do not overlap in time. */
 function* samplesOf(store: TelemetryStore, window: Window): Generator<NamedSample, void, undefined> {
   for (const block of store.blocks({ gpuIds: gpuIdsOf(window), from: window.from, to: window.to })) {
-    const rows = block.rows.filter((row) => row.timestamp >= window.from && row.timestamp <= window.to).sort((a, b) => a.timestamp - b.timestamp);
+    const rows = block.rows
+      .filter((row) => row.timestamp >= window.from && row.timestamp <= window.to)
+      .sort((a, b) => a.timestamp - b.timestamp);
     for (const row of rows) yield namedSample(block.gpu, row);
   }
 }

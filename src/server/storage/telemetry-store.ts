@@ -35,7 +35,6 @@ const DAILY_MIGRATION = "_daily_rollups";
 const SUMMARIES_MIGRATION = "_chunk_summaries_hourly_rollups";
 export const DEFAULT_STORE_OPTIONS: StoreOptions = { chunkMaxRows: 3600, slotMs: 600_000 };
 
-
 export interface StoredSample extends GpuMetrics {
   gpuId: number;
   uuid: string;
@@ -94,7 +93,6 @@ export interface SampleRange {
   /** Restrict to these GPU ids; all GPUs when omitted. */
   gpuIds?: number[];
 }
-
 
 /** Sealed chunks read per query while walking a range. */
 const CHUNK_PAGE = 16;
@@ -270,7 +268,8 @@ export class TelemetryStore {
     const registered: StoredGpu[] = [];
     const persisted = new Map<number, number>();
     const rejected: string[] = [];
-    const noteRejected = (_sample: GpuSample, field: string, value: unknown) => void rejected.push(`${field} = ${describeRejectedValue(value)}`);
+    const noteRejected = (_sample: GpuSample, field: string, value: unknown) =>
+      void rejected.push(`${field} = ${describeRejectedValue(value)}`);
     const write = this.db.transaction(() => {
       for (const given of samples) {
         rejected.length = 0;
@@ -284,7 +283,8 @@ export class TelemetryStore {
           registered.push(this.gpusById.get(gpuId)!);
         }
         if (rejected.length > 0) {
-          const reason = sample === null ? `${rejected.join(", ")}: no usable time` : `${rejected.join(", ")} cannot be stored exactly; kept as missing`;
+          const reason =
+            sample === null ? `${rejected.join(", ")}: no usable time` : `${rejected.join(", ")} cannot be stored exactly; kept as missing`;
           // A GPU first seen in a sample without a usable time or index is not registered: 0 stands for it.
           this.quarantine.add(gpuId ?? 0, sample?.timestamp ?? null, reason, given);
         }
@@ -400,7 +400,9 @@ export class TelemetryStore {
 
   /** Days that had hourly rollups before daily ones existed get theirs once, at open. */
   private backfillDailyRollups() {
-    const days = this.db.prepare(`SELECT DISTINCT gpuId, (hourStart / ${DAY_MS}) * ${DAY_MS} AS dayStart FROM HourlyRollup`).all() as Array<{
+    const days = this.db
+      .prepare(`SELECT DISTINCT gpuId, (hourStart / ${DAY_MS}) * ${DAY_MS} AS dayStart FROM HourlyRollup`)
+      .all() as Array<{
       gpuId: number;
       dayStart: number;
     }>;
@@ -491,7 +493,11 @@ export class TelemetryStore {
   /** Encoded summaries (metric-summary.ts) of the sealed chunks whose slot starts in [from, to). */
   chunkSummaries(gpuIds: number[], from: number, to: number): Array<{ startTs: number; rowCount: number; summary: Buffer }> {
     if (from >= to) return [];
-    return this.statements.chunkSummariesIn.all(JSON.stringify(gpuIds), from, to) as Array<{ startTs: number; rowCount: number; summary: Buffer }>;
+    return this.statements.chunkSummariesIn.all(JSON.stringify(gpuIds), from, to) as Array<{
+      startTs: number;
+      rowCount: number;
+      summary: Buffer;
+    }>;
   }
 
   /** Encoded hourly rollups with hourStart in [from, to). */
@@ -504,7 +510,13 @@ export class TelemetryStore {
   *chunksStartingIn(gpuIds: number[], from: number, to: number): Generator<SampleBlock> {
     if (from >= to) return;
     for (const chunk of this.statements.chunksStartingIn.iterate(JSON.stringify(gpuIds), from, to) as Iterable<ChunkRecord>) {
-      yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows: this.decodedChunks.decode(chunk), sealed: true };
+      yield {
+        gpu: this.gpusById.get(chunk.gpuId)!,
+        startTs: chunk.startTs,
+        endTs: chunk.endTs,
+        rows: this.decodedChunks.decode(chunk),
+        sealed: true,
+      };
     }
   }
 
@@ -567,12 +579,15 @@ export class TelemetryStore {
    * chunks held the event loop for over 100 ms.
    */
   sampleTotals(): Map<number, SampleTotals> {
-    const sealedCounts = new Map((this.statements.sealedCountsByGpu.all() as Array<{ gpuId: number; records: number }>).map((r) => [r.gpuId, r.records]));
+    const sealedCounts = new Map(
+      (this.statements.sealedCountsByGpu.all() as Array<{ gpuId: number; records: number }>).map((r) => [r.gpuId, r.records]),
+    );
     const totals = new Map<number, SampleTotals>();
     for (const gpuId of this.gpusById.keys()) {
       const starts = this.statements.sealedStarts.get({ gpuId }) as { first: number | null; last: number | null };
       // The chunk that ends last starts in the last chunk's slot: a chunk's rows never leave its slot.
-      const lastEnd = starts.last === null ? null : (this.statements.lastEndFrom.get(gpuId, slotStart(starts.last, this.options.slotMs)) as number);
+      const lastEnd =
+        starts.last === null ? null : (this.statements.lastEndFrom.get(gpuId, slotStart(starts.last, this.options.slotMs)) as number);
       const open = this.openRows.get(gpuId)?.rows ?? [];
       let oldest = starts.first;
       let newest = lastEnd;

@@ -44,6 +44,7 @@ export async function createRequestContext(
     if (error instanceof RequestOverBudget) services.refusedRequests.note(error.limitName, error.message, req.socket.remoteAddress);
     throw error;
   });
-  if (!(await services.recordsInFlight.admit(records, res))) throw new TRPCError({ code: "CLIENT_CLOSED_REQUEST", message: "the client went away" });
+  if (!(await services.recordsInFlight.admit(records, res)))
+    throw new TRPCError({ code: "CLIENT_CLOSED_REQUEST", message: "the client went away" });
   return createContextInner(services);
 }

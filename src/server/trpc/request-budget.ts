@@ -23,7 +23,12 @@ interface Measure {
 /** The records a history input asks for (0 when it is not valid: it is refused on its own). */
 export const historyRecordsAsked = (rawInput: unknown) => historyInput.safeParse(rawInput).data?.limit ?? 0;
 
-const RECORDS: Measure = { limitName: "records", unit: "records", limit: MAX_RECORDS_PER_REQUEST, costOf: new Map([["telemetry.history", historyRecordsAsked]]) };
+const RECORDS: Measure = {
+  limitName: "records",
+  unit: "records",
+  limit: MAX_RECORDS_PER_REQUEST,
+  costOf: new Map([["telemetry.history", historyRecordsAsked]]),
+};
 
 const MEASURES: Measure[] = [
   RECORDS,

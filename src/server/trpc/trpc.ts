@@ -37,16 +37,15 @@ export function describeError(error: TRPCError, message: string): string {
   // JSON.parse's message alone does not say which JSON: the `input` parameter or the request body.
   if (error.code === "BAD_REQUEST" && error.cause instanceof SyntaxError) return `input is not valid JSON: ${error.cause.message}`;
   // The adapter's own refusals carry no message of their own, or one that does not name the limit.
-  if (error.code === "PAYLOAD_TOO_LARGE" && message === "PAYLOAD_TOO_LARGE") return `request body is larger than the limit of ${MAX_BODY_BYTES} bytes`;
+  if (error.code === "PAYLOAD_TOO_LARGE" && message === "PAYLOAD_TOO_LARGE")
+    return `request body is larger than the limit of ${MAX_BODY_BYTES} bytes`;
   if (isBatchTooLarge(error)) return `a batch may hold at most ${MAX_BATCH_CALLS} calls (split it: httpBatchLink's maxItems)`;
   return message;
 }
 
 /** "limit: must be at most 10000; hours: must be a number": each problem names its field. */
 export function describeZodError(error: ZodError): string {
-  return error.issues
-    .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
-    .join("; ");
+  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message)).join("; ");
 }
 
 /** Turns a missing database into SERVICE_UNAVAILABLE instead of a 500. */

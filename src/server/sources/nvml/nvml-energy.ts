@@ -6,7 +6,11 @@ import type { NvmlGpu, NvmlReadProblem } from "./nvml-reader";
  * The call costs milliseconds, so it is made when a scrape asks, never per tick;
  * a GPU that cannot say is left out.
  */
-export function readTotalEnergy(library: NvmlLibrary, gpus: readonly NvmlGpu[], onProblem: (problem: NvmlReadProblem) => void): Map<string, number> {
+export function readTotalEnergy(
+  library: NvmlLibrary,
+  gpus: readonly NvmlGpu[],
+  onProblem: (problem: NvmlReadProblem) => void,
+): Map<string, number> {
   const energy = new Map<string, number>();
   for (const gpu of gpus) {
     if (gpu.device === null || gpu.factsFault !== null) continue;
@@ -16,7 +20,13 @@ export function readTotalEnergy(library: NvmlLibrary, gpus: readonly NvmlGpu[], 
       continue;
     }
     const quiet = answer.code === NvmlCode.notSupported || answer.code === NvmlCode.functionNotFound || answer.code === NvmlCode.gpuIsLost;
-    if (!quiet) onProblem({ gpuIndex: gpu.index, reading: "nvmlDeviceGetTotalEnergyConsumption", code: answer.code, error: library.errorString(answer.code) });
+    if (!quiet)
+      onProblem({
+        gpuIndex: gpu.index,
+        reading: "nvmlDeviceGetTotalEnergyConsumption",
+        code: answer.code,
+        error: library.errorString(answer.code),
+      });
   }
   return energy;
 }

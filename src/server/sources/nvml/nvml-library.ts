@@ -227,7 +227,9 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
   const getTotalEnergy = optional("int nvmlDeviceGetTotalEnergyConsumption(void *device, void *energy)");
   const getEccMode = optional("int nvmlDeviceGetEccMode(void *device, void *current, void *pending)");
   const getTotalEccErrors = optional("int nvmlDeviceGetTotalEccErrors(void *device, int errorType, int counterType, void *count)");
-  const getRemappedRows = optional("int nvmlDeviceGetRemappedRows(void *device, void *corrRows, void *uncRows, void *isPending, void *failureOccurred)");
+  const getRemappedRows = optional(
+    "int nvmlDeviceGetRemappedRows(void *device, void *corrRows, void *uncRows, void *isPending, void *failureOccurred)",
+  );
   const getRetiredPages = optional("int nvmlDeviceGetRetiredPages(void *device, int cause, void *pageCount, void *addresses)");
   const getRetiredPending = optional("int nvmlDeviceGetRetiredPagesPendingStatus(void *device, void *isPending)");
   const eventSetCreate = optional("int nvmlEventSetCreate(_Out_ void **set)");
@@ -437,13 +439,18 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
       const code = eventSetCreate(set);
       return code === NvmlCode.success ? succeed(set[0] as NvmlEventSet) : fail(code);
     },
-    registerXidEvents: (device, set) => (registerEvents === null ? NvmlCode.functionNotFound : registerEvents(device, NVML_EVENT_TYPE_XID_CRITICAL_ERROR, set)),
+    registerXidEvents: (device, set) =>
+      registerEvents === null ? NvmlCode.functionNotFound : registerEvents(device, NVML_EVENT_TYPE_XID_CRITICAL_ERROR, set),
     waitEvent(set, timeoutMs) {
       if (eventSetWait === null) return fail(NvmlCode.functionNotFound);
       eventData.fill(0);
       const code = eventSetWait(set, eventData, timeoutMs);
       if (code !== NvmlCode.success) return fail(code);
-      return succeed({ deviceAddress: eventData.readBigUInt64LE(EVENT_DATA.device), eventType: eventData.readBigUInt64LE(EVENT_DATA.eventType), data: Number(eventData.readBigUInt64LE(EVENT_DATA.eventData)) });
+      return succeed({
+        deviceAddress: eventData.readBigUInt64LE(EVENT_DATA.device),
+        eventType: eventData.readBigUInt64LE(EVENT_DATA.eventType),
+        data: Number(eventData.readBigUInt64LE(EVENT_DATA.eventData)),
+      });
     },
     freeEventSet: (set) => (eventSetFree === null ? NvmlCode.functionNotFound : eventSetFree(set)),
     retiredPagesPending(device) {

@@ -8,14 +8,19 @@ import type { NvmlGpu, NvmlReadProblem } from "./nvml-reader";
  * GeForce, no page retirement on Ampere and later) stays null without a word;
  * any other error is reported as a problem and the value stays null.
  */
-export function readMemoryHealth(library: NvmlLibrary, gpus: readonly NvmlGpu[], onProblem: (problem: NvmlReadProblem) => void): GpuMemoryHealth[] {
+export function readMemoryHealth(
+  library: NvmlLibrary,
+  gpus: readonly NvmlGpu[],
+  onProblem: (problem: NvmlReadProblem) => void,
+): GpuMemoryHealth[] {
   const found: GpuMemoryHealth[] = [];
   for (const gpu of gpus) {
     const device = gpu.device;
     if (device === null || gpu.factsFault !== null) continue;
     const value = <T>(reading: string, answer: NvmlAnswer<T>): T | null => {
       if (answer.ok) return answer.value;
-      const quiet = answer.code === NvmlCode.notSupported || answer.code === NvmlCode.functionNotFound || answer.code === NvmlCode.gpuIsLost;
+      const quiet =
+        answer.code === NvmlCode.notSupported || answer.code === NvmlCode.functionNotFound || answer.code === NvmlCode.gpuIsLost;
       if (!quiet) onProblem({ gpuIndex: gpu.index, reading, code: answer.code, error: library.errorString(answer.code) });
       return null;
     };

@@ -21,7 +21,8 @@ export async function readComputeProcesses(
     if (gpu.device === null || gpu.factsFault !== null) continue;
     const answer = library.computeProcesses(gpu.device);
     if (!answer.ok) {
-      const quiet = answer.code === NvmlCode.notSupported || answer.code === NvmlCode.functionNotFound || answer.code === NvmlCode.gpuIsLost;
+      const quiet =
+        answer.code === NvmlCode.notSupported || answer.code === NvmlCode.functionNotFound || answer.code === NvmlCode.gpuIsLost;
       if (!quiet) {
         const reading = "nvmlDeviceGetComputeRunningProcesses";
         onProblem({ gpuIndex: gpu.index, reading, code: answer.code, error: library.errorString(answer.code) });

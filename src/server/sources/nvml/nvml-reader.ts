@@ -223,5 +223,3 @@ export class NvmlReader {
 const mib = (bytes: number) => Math.floor(bytes / MIB);
 /** Milliwatts to watts with nvidia-smi's two decimals. */
 const watts = (milliwatts: number) => Math.round(milliwatts / 10) / 100;
-
-

@@ -32,7 +32,8 @@ export class XidWatch {
       if (gpu.device === null || gpu.factsFault !== null) continue;
       const code = library.registerXidEvents(gpu.device, this.set);
       if (code === NvmlCode.success) this.byAddress.set(library.deviceAddress(gpu.device), gpu);
-      else if (code !== NvmlCode.notSupported) log.warn({ gpuIndex: gpu.index, code, error: library.errorString(code) }, "cannot watch this GPU's Xid errors");
+      else if (code !== NvmlCode.notSupported)
+        log.warn({ gpuIndex: gpu.index, code, error: library.errorString(code) }, "cannot watch this GPU's Xid errors");
     }
   }
 
@@ -47,7 +48,8 @@ export class XidWatch {
     for (let i = 0; i < EVENTS_PER_POLL; i++) {
       const event = this.library.waitEvent(this.set, 0);
       if (!event.ok) {
-        if (event.code !== NvmlCode.timeout) this.log.warn({ code: event.code, error: this.library.errorString(event.code) }, "reading Xid events failed");
+        if (event.code !== NvmlCode.timeout)
+          this.log.warn({ code: event.code, error: this.library.errorString(event.code) }, "reading Xid events failed");
         return;
       }
       const gpu = this.byAddress.get(event.value.deviceAddress);
