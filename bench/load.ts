@@ -7,7 +7,7 @@
  *
  *   --seconds N --subscribers N --rate N   (defaults 60, 100, 50)
  *   --smoke                                a few seconds at a small load (CI)
- *   --attack                               also send issue 12's batch (200 x 10,000 history records) every 5 s,
+ *   --attack                               also send the oversized batch (200 x 10,000 history records) every 5 s,
  *                                          to a database that starts with 7 days of history
  *   --write                                also write the table to bench/LOAD.md
  */
@@ -173,7 +173,7 @@ const lines = [
   `| run | ${seconds} s, ${subscriberCount} live subscribers (${subscriberCount / 2} SSE, ${subscriberCount / 2} WebSocket), ${rate} requests/s, ${GPUS} GPUs at ${INTERVAL_MS} ms |`,
   ...(values.attack
     ? [
-        `| issue 12's batch every 5 s (200 × history, 10,000 records each): answers | ${[...attackAnswers].map(([answer, n]) => `${n} × ${answer}`).join(", ")} |`,
+        `| the oversized batch every 5 s (200 × history, 10,000 records each): answers | ${[...attackAnswers].map(([answer, n]) => `${n} × ${answer}`).join(", ")} |`,
       ]
     : []),
   `| requests sent / answered | ${sent.toLocaleString("en")} / ${[...latencies.values()].reduce((n, l) => n + l.length, 0).toLocaleString("en")} |`,
