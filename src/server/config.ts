@@ -134,7 +134,7 @@ export interface Config {
   token: string | null;
   /** Origins besides the server's own that may call mutations and open live streams (a reverse proxy's). */
   allowedOrigins: string[];
-  /** Host names besides the loopback ones and the bound address that requests may be addressed to (see access/host-allow-list.ts). */
+  /** Host names besides the loopback ones and the bound address that requests may be addressed to (see http/access/host-allow-list.ts). */
   allowedHosts: string[];
 }
 

@@ -2,7 +2,7 @@ import { ConfigError, isLoopbackHost, loadConfig } from "./config";
 import { formatBytes } from "../telemetry/format-bytes";
 import { createLogger } from "./logger";
 import { startServer } from "./http-server";
-import { ListenError } from "./listen";
+import { ListenError } from "./http/listen";
 import { InstanceLockedError } from "./storage/instance-lock";
 
 /** `npm start`: the recorder, the API and the dashboard in one process. */

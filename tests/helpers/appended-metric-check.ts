@@ -12,7 +12,7 @@ import { createMetricsRegistry } from "../../src/server/metrics/prometheus-metri
 import { RefusedRequests } from "../../src/server/refused-requests";
 import { sampleRecord } from "../../src/server/rest/records";
 import { sampleRecordsJson } from "../../src/server/rest/records-json";
-import { historyRecord } from "../../src/server/routers/history-record";
+import { historyRecord } from "../../src/server/storage/history-record";
 import { storableValue } from "../../src/server/sources/storable-readings";
 import { decodeChunk } from "../../src/server/storage/chunk-codec";
 import { emptySummary, mergeEncodedSummary, metricStats } from "../../src/server/storage/metric-summary";

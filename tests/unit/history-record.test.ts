@@ -1,6 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { historyRecord } from "../../src/server/routers/history-record";
+import { historyRecord } from "../../src/server/storage/history-record";
 import { newestRows } from "../../src/server/storage/telemetry-queries";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import { infoLookup, simulatedSamples } from "../helpers/samples";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CSV_COLUMNS, sampleRecord, type SampleSource } from "../../src/server/rest/records";
 import { sampleRecordsJson } from "../../src/server/rest/records-json";
-import { historyRecord } from "../../src/server/routers/history-record";
+import { historyRecord } from "../../src/server/storage/history-record";
 import { storableValue } from "../../src/server/sources/storable-readings";
 import { decodeChunk, encodeChunk } from "../../src/server/storage/chunk-codec";
 import { metricStats, summarizeRows } from "../../src/server/storage/metric-summary";

@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import zlib from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
-import { compressed } from "../../src/server/response-compression";
+import { compressed } from "../../src/server/http/response-compression";
 import { writerFor } from "../../src/server/rest/response-writer";
 
 // 16 MB of random text: it barely compresses, so every 64 KB chunk overfills the compressor and waits

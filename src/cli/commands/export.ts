@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
-import { exportInput } from "../../server/routers/inputs";
+import { exportInput } from "../../server/api/inputs";
 import { badFlag, CommandFailure, defineCommand } from "../command";
 import { formatBytes } from "../../telemetry/format-bytes";
 import { flagsRefused, GPU_OPTIONS, gpuInputOf, numberFlag } from "../gpu-flags";

@@ -1,7 +1,7 @@
 import type { inferRouterOutputs } from "@trpc/server";
 import { createTelemetryClient } from "../../client/telemetry-client";
 import type { AppRouter } from "../../server/routers/_app";
-import { gpuSelector } from "../../server/routers/inputs";
+import { gpuSelector } from "../../server/api/inputs";
 import { memoryErrorFlags, memoryErrorsState, memoryErrorsSummary } from "../../lib/memory-errors";
 import { CommandFailure, defineCommand } from "../command";
 import { formatAgo, formatCount, formatDuration, formatTime } from "../format";

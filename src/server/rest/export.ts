@@ -2,7 +2,7 @@ import type http from "node:http";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { z } from "zod";
 import type { Logger } from "../logger";
-import type { exportInput } from "../routers/inputs";
+import type { exportInput } from "../api/inputs";
 import { storedGpuOf } from "../routers/telemetry";
 import { scanSamples } from "../storage/telemetry-queries";
 import type { Services } from "../trpc/context";

@@ -4,10 +4,10 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { Snapshot } from "../collector/collector";
 import type { Logger } from "../logger";
 import { liveReadingFilter } from "../routers/gpu-selection";
-import { streamInput } from "../routers/inputs";
+import { streamInput } from "../api/inputs";
 import type { Services } from "../trpc/context";
-import { refuseUpgrade, toRestError } from "./errors";
-import { queryOf, STREAM_QUERY } from "./paths";
+import { refuseUpgrade, toRestError } from "../http/errors";
+import { queryOf, STREAM_QUERY } from "../http/paths";
 import { readParams } from "./query";
 import { iso, sampleRecord } from "./records";
 

@@ -1,4 +1,4 @@
-import { badInput } from "./errors";
+import { badInput } from "../http/errors";
 
 /**
  * Query strings to procedure inputs. Stricter than `Number()`: "", " 1",

@@ -74,7 +74,7 @@ export const sampleRecordJson = compileFunction<(s: SampleSource) => string>(
 /**
  * Pollers ask for the newest records again and again (a dashboard, a script
  * fetching the last 1000 every few seconds), and the history hands out the same
- * frozen record object for a stored row each time (routers/history-record.ts):
+ * frozen record object for a stored row each time (storage/history-record.ts):
  * a frozen record's bytes are kept by identity, so a repeated history costs a
  * lookup per record instead of formatting 24 fields. Records that could still
  * change are formatted every time. About 800 bytes a record, room for the

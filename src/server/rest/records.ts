@@ -4,7 +4,7 @@ import { clockEventReasonWords, decodeClockEventReasons } from "../../telemetry/
 import { catalogueRecord, type RestNameOf } from "../../telemetry/metric-catalogue";
 import { METRIC_KEYS, type GpuMetrics, type MetricKey } from "../../telemetry/types";
 import { compileFunction, perMetric } from "../per-metric-code";
-import { camelToSnake } from "./errors";
+import { camelToSnake } from "../http/errors";
 
 /**
  * What the tRPC procedures return, in the shapes plain HTTP clients expect:

@@ -1,5 +1,5 @@
 import { publicProcedure, router } from "../trpc/trpc";
-import { pruneInput } from "./inputs";
+import { pruneInput } from "../api/inputs";
 
 const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));

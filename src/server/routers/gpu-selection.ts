@@ -2,7 +2,7 @@ import { TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import type { Context } from "../trpc/context";
 import { gpuAtIndex, type GpuHolder } from "../../telemetry/gpu-at-index";
-import { gpuSelector } from "./inputs";
+import { gpuSelector } from "../api/inputs";
 
 /**
  * GPUs are told apart by UUID: an index is only where a GPU sits now, and a

@@ -1,6 +1,6 @@
 import { publicProcedure, router } from "../trpc/trpc";
 import { onlySelected, uuidOf } from "./gpu-selection";
-import { oneOrAllGpusInput } from "./inputs";
+import { oneOrAllGpusInput } from "../api/inputs";
 
 export const gpusRouter = router({
   /**

@@ -4,10 +4,10 @@ import type { Snapshot } from "../collector/collector";
 import { MAX_DECODED_SAMPLES_PER_SERIES } from "../../telemetry/request-limits";
 import { bucketedSeries, newestRows, windowStats } from "../storage/telemetry-queries";
 import type { Context } from "../trpc/context";
-import { historyRecord, type HistoryRecord } from "./history-record";
+import { historyRecord, type HistoryRecord } from "../storage/history-record";
 import { publicProcedure, router } from "../trpc/trpc";
 import { liveReadingFilter, uuidOf, type GpuSelection } from "./gpu-selection";
-import { historyInput, liveInput, seriesInput, statsInput } from "./inputs";
+import { historyInput, liveInput, seriesInput, statsInput } from "../api/inputs";
 
 const HOUR = 3_600_000;
 

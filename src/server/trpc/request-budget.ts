@@ -2,7 +2,7 @@ import { TRPCError } from "@trpc/server";
 import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { RequestLimit } from "../refused-requests";
 import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_VALUES_PER_REQUEST } from "../../telemetry/request-limits";
-import { historyInput, seriesInput } from "../routers/inputs";
+import { historyInput, seriesInput } from "../api/inputs";
 
 /**
  * Adds up what the calls of one request ask for before any of them runs, and

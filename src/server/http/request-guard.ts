@@ -1,8 +1,8 @@
 import type http from "node:http";
 import type { Duplex } from "node:stream";
-import type { Logger } from "./logger";
-import { RestError, refuseUpgrade, sendError, toRestError } from "./rest/errors";
-import { pathOf } from "./rest/paths";
+import type { Logger } from "../logger";
+import { RestError, refuseUpgrade, sendError, toRestError } from "./errors";
+import { pathOf } from "./paths";
 
 /**
  * The last line of defence around every request and WebSocket handshake:

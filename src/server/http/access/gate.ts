@@ -1,8 +1,8 @@
 import type http from "node:http";
 import type { Duplex } from "node:stream";
-import type { Logger } from "../logger";
-import { RestError, refuseUpgrade, sendError } from "../rest/errors";
-import { decodedSegment, pathOf } from "../rest/paths";
+import type { Logger } from "../../logger";
+import { RestError, refuseUpgrade, sendError } from "../errors";
+import { decodedSegment, pathOf } from "../paths";
 import { presentedCredentials, sameSecret, sessionValue } from "./credentials";
 import type { HostAllowList } from "./host-allow-list";
 import { safeNext, SIGN_IN_PATH } from "./next-path";

@@ -1,4 +1,4 @@
-import type { ParamSpec } from "./query";
+import type { ParamSpec } from "../rest/query";
 
 /** Where the plain HTTP API and its WebSocket stream live; http-server.ts routes by these. */
 

@@ -1,5 +1,5 @@
-import type { ChunkRow } from "../storage/chunk-columns";
-import { namedSample, type NamedSample, type StoredGpu } from "../storage/telemetry-store";
+import type { ChunkRow } from "./chunk-columns";
+import { namedSample, type NamedSample, type StoredGpu } from "./telemetry-store";
 
 export type HistoryRecord = NamedSample;
 

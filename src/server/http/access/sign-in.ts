@@ -1,5 +1,5 @@
 import type http from "node:http";
-import { queryOf } from "../rest/paths";
+import { queryOf } from "../paths";
 import { clearedSessionCookie, sameSecret, sessionCookie } from "./credentials";
 import type { AccessOptions } from "./gate";
 import { safeNext, SIGN_IN_PATH } from "./next-path";
