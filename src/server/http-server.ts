@@ -9,9 +9,9 @@ import { createAccessGate, SIGN_IN_PATH } from "./http/access/gate";
 import { createHostAllowList } from "./http/access/host-allow-list";
 import { createSignIn } from "./http/access/sign-in";
 import { Collector } from "./collector/collector";
-import { GpuMemoryHealthReader } from "./collector/gpu-memory-health";
-import { GpuProcesses } from "./collector/gpu-processes";
-import { GpuXidErrors } from "./collector/gpu-xid-errors";
+import { MemoryErrorReader } from "./collector/memory-error-reader";
+import { ProcessReader } from "./collector/process-reader";
+import { XidErrorReader } from "./collector/xid-error-reader";
 import { ConfigError, type Config } from "./config";
 import { listen } from "./http/listen";
 import type { Logger } from "./logger";
@@ -139,9 +139,9 @@ async function startInSteps(config: Config, log: Logger, options: ServerOptions,
   const source = await createSource(config, log);
   const collector = new Collector({ source, storage, log, intervalMs: config.intervalMs });
   const indexOf = (uuid: string) => collector.gpus().find((g) => g.uuid === uuid)?.index ?? null;
-  const processes = new GpuProcesses({ source, log, indexOf });
-  const memoryHealth = new GpuMemoryHealthReader({ source, log, indexOf });
-  const xidErrors = new GpuXidErrors({ source, indexOf });
+  const processes = new ProcessReader({ source, log, indexOf });
+  const memoryHealth = new MemoryErrorReader({ source, log, indexOf });
+  const xidErrors = new XidErrorReader({ source, indexOf });
   const recordsInFlight = new RecordsInFlight(MAX_RECORDS_IN_FLIGHT);
   const refusedRequests = new RefusedRequests(log);
   const services: Services = {

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { GpuMemoryHealthReader } from "../../src/server/collector/gpu-memory-health";
+import { MemoryErrorReader } from "../../src/server/collector/memory-error-reader";
 import { createMetricsRegistry } from "../../src/server/metrics/prometheus-metrics";
 import { RefusedRequests } from "../../src/server/refused-requests";
 import { sampleRecord } from "../../src/server/rest/records";
@@ -48,7 +48,7 @@ const source = new ManualSource();
 const pipeline = await startPipeline(source, path.join(dir, "pipeline.db"), 100_000);
 source.sink!.gpus(infos);
 await source.sink!.samples(readings.slice(-1));
-const memoryHealth = new GpuMemoryHealthReader({ source, indexOf: () => 0, log: silentLog });
+const memoryHealth = new MemoryErrorReader({ source, indexOf: () => 0, log: silentLog });
 const exposition = await createMetricsRegistry({
   collector: pipeline.collector,
   storage: pipeline.storage,

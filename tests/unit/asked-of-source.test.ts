@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { GpuMemoryHealthReader } from "../../src/server/collector/gpu-memory-health";
+import { MemoryErrorReader } from "../../src/server/collector/memory-error-reader";
 import type { GpuMemoryHealth } from "../../src/telemetry/types";
 import { capturedLog } from "../helpers/captured-log";
 import { ManualSource } from "../helpers/manual-source";
@@ -20,7 +20,7 @@ const indexOf = (uuid: string) => ({ "GPU-a": 0, "GPU-b": 1 })[uuid] ?? null;
 describe("what is asked of the source on demand (memory errors here; processes alike)", () => {
   it("is asked once for every caller within the sharing time, and comes back ordered by GPU index", async () => {
     const source = new MemorySource();
-    const reader = new GpuMemoryHealthReader({ source, indexOf, log: capturedLog().log });
+    const reader = new MemoryErrorReader({ source, indexOf, log: capturedLog().log });
     expect(reader.latest()).toBeNull();
     const [first, second] = await Promise.all([reader.current(), reader.current()]);
     expect(await reader.current()).toEqual(first);
@@ -34,7 +34,7 @@ describe("what is asked of the source on demand (memory errors here; processes a
   });
 
   it("says unsupported for a source that cannot know (a replayed file), without asking", async () => {
-    const reader = new GpuMemoryHealthReader({ source: new ManualSource(), indexOf, log: capturedLog().log });
+    const reader = new MemoryErrorReader({ source: new ManualSource(), indexOf, log: capturedLog().log });
     expect(await reader.current()).toMatchObject({ supported: false, error: null, gpus: [] });
   });
 
@@ -42,7 +42,7 @@ describe("what is asked of the source on demand (memory errors here; processes a
     const source = new MemorySource();
     source.answer = () => Promise.reject(new Error("nvidia-smi: Unable to determine the device handle"));
     const { log, lines } = capturedLog();
-    const reader = new GpuMemoryHealthReader({ source, indexOf, log });
+    const reader = new MemoryErrorReader({ source, indexOf, log });
     const failed = await reader.current();
     expect(failed).toMatchObject({ supported: true, error: "nvidia-smi: Unable to determine the device handle", gpus: [] });
     expect(lines.filter((l) => l.msg === "reading GPU memory errors failed")).toHaveLength(1);

@@ -3,7 +3,7 @@ import type { Logger } from "../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../sources/source";
 import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import type { StorageManager } from "../storage/storage-manager";
-import { GpuHealthTracker, type GpuHealth } from "./gpu-health";
+import { GpuStateTracker, type GpuState } from "./gpu-state";
 import { RejectedValues, type RejectedValueCount } from "./rejected-values";
 import { RepeatedFailureLog } from "./repeated-failure-log";
 import { storableGpuInfo, storableSample } from "../sources/storable-readings";
@@ -46,7 +46,7 @@ export interface CollectorStatus {
   /** The same per GPU and field, with the latest such value. */
   rejectedByField: RejectedValueCount[];
   /** Per GPU: reporting, stale (no reading for three intervals and a second) or lost (the driver answers with an error), and since when. */
-  gpus: GpuHealth[];
+  gpus: GpuState[];
 }
 
 /**
@@ -98,7 +98,7 @@ export class Collector {
   private readonly historySize: number;
   private readonly writeFailureLog: RepeatedFailureLog;
   private readonly dropLog: RepeatedFailureLog;
-  private readonly health: GpuHealthTracker;
+  private readonly gpuStates: GpuStateTracker;
   private readonly rejected: RejectedValues;
 
   constructor(private readonly options: CollectorOptions) {
@@ -106,7 +106,7 @@ export class Collector {
     this.historySize = options.historySize ?? 300;
     this.writeFailureLog = new RepeatedFailureLog({ log: options.log });
     this.dropLog = new RepeatedFailureLog({ log: options.log });
-    this.health = new GpuHealthTracker(STALE_AFTER_INTERVALS * options.intervalMs + STALE_SLACK_MS);
+    this.gpuStates = new GpuStateTracker(STALE_AFTER_INTERVALS * options.intervalMs + STALE_SLACK_MS);
     this.rejected = new RejectedValues(options.log);
     // Every open dashboard tab and API stream listens here; there is no sensible fixed limit.
     this.events.setMaxListeners(0);
@@ -147,7 +147,7 @@ export class Collector {
     const infos = given.map(storableGpuInfo).filter((info) => info !== null);
     for (const info of infos) {
       this.gpuInfos.set(info.uuid, info);
-      this.health.known(info, now);
+      this.gpuStates.known(info, now);
     }
     const store = this.options.storage.store;
     if (!store) return;
@@ -168,7 +168,7 @@ export class Collector {
     const now = Date.now();
     const samples = this.storable(given, now);
     if (samples.length === 0) return;
-    for (const sample of samples) this.health.reading(sample, faults?.get(sample.uuid), now);
+    for (const sample of samples) this.gpuStates.reading(sample, faults?.get(sample.uuid), now);
     this.counters.collected += samples.length;
     const latest = samples.reduce((max, s) => Math.max(max, s.timestamp), 0);
     this.counters.lastSampleAt = Math.max(this.counters.lastSampleAt ?? 0, latest);
@@ -271,14 +271,14 @@ export class Collector {
 
   /** A GPU that stops reporting, or comes back, is worth a line in the log. */
   private logHealthChanges() {
-    for (const { health, previous } of this.health.changes(Date.now())) {
-      const fields = { gpuIndex: health.index, uuid: health.uuid, state: health.state, previous, since: health.since };
-      if (health.state === "reporting") this.options.log.info(fields, `GPU ${health.index} reports again`);
-      else if (health.state === "lost") this.options.log.warn(fields, `GPU ${health.index} is lost: ${health.problem}`);
+    for (const { gpu, previous } of this.gpuStates.changes(Date.now())) {
+      const fields = { gpuIndex: gpu.index, uuid: gpu.uuid, state: gpu.state, previous, since: gpu.since };
+      if (gpu.state === "reporting") this.options.log.info(fields, `GPU ${gpu.index} reports again`);
+      else if (gpu.state === "lost") this.options.log.warn(fields, `GPU ${gpu.index} is lost: ${gpu.problem}`);
       else
         this.options.log.warn(
-          { ...fields, silentMs: health.silentMs },
-          `GPU ${health.index} is stale: ${health.problem} for ${(health.silentMs / 1000).toFixed(1)} s`,
+          { ...fields, silentMs: gpu.silentMs },
+          `GPU ${gpu.index} is stale: ${gpu.problem} for ${(gpu.silentMs / 1000).toFixed(1)} s`,
         );
     }
   }
@@ -315,7 +315,7 @@ export class Collector {
       gpuCount: this.gpuInfos.size,
       rejectedValues: this.rejected.count,
       rejectedByField: this.rejected.list(),
-      gpus: this.health.health(Date.now()),
+      gpus: this.gpuStates.states(Date.now()),
     };
   }
 }

@@ -1,7 +1,7 @@
 import os from "node:os";
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { Collector } from "../collector/collector";
-import type { GpuMemoryHealthReader } from "../collector/gpu-memory-health";
+import type { MemoryErrorReader } from "../collector/memory-error-reader";
 import type { RefusedRequests } from "../refused-requests";
 import type { GpuSource } from "../sources/source";
 import { METRIC_CATALOGUE, type MetricDefinition, type MetricKey } from "../../telemetry/metric-catalogue";
@@ -112,7 +112,7 @@ export interface MetricsSources {
   collector: Collector;
   storage: StorageManager;
   /** Memory error counters, shared with the API (asked of the source at most every ten seconds, never waited on). */
-  memoryHealth: GpuMemoryHealthReader;
+  memoryHealth: MemoryErrorReader;
   /** Asked directly for what is too slow to read every tick (the energy counter). */
   source: GpuSource;
   refusedRequests: RefusedRequests;

@@ -11,7 +11,7 @@ import type { GpuInfo, GpuSample } from "../../telemetry/types";
 
 export type GpuReportingState = "reporting" | "stale" | "lost";
 
-export interface GpuHealth {
+export interface GpuState {
   uuid: string;
   index: number;
   state: GpuReportingState;
@@ -34,12 +34,12 @@ interface Tracked {
   fault: string | null;
 }
 
-export interface GpuHealthChange {
-  health: GpuHealth;
+export interface GpuStateChange {
+  gpu: GpuState;
   previous: GpuReportingState;
 }
 
-export class GpuHealthTracker {
+export class GpuStateTracker {
   private readonly gpus = new Map<string, Tracked>();
   private readonly reported = new Map<string, GpuReportingState>();
 
@@ -72,20 +72,20 @@ export class GpuHealthTracker {
   }
 
   /** GPUs whose state differs from the last call's (a new GPU is compared with `reporting`). */
-  changes(now: number): GpuHealthChange[] {
-    const changes: GpuHealthChange[] = [];
-    for (const health of this.health(now)) {
-      const previous = this.reported.get(health.uuid) ?? "reporting";
-      this.reported.set(health.uuid, health.state);
-      if (previous !== health.state) changes.push({ health, previous });
+  changes(now: number): GpuStateChange[] {
+    const changes: GpuStateChange[] = [];
+    for (const gpu of this.states(now)) {
+      const previous = this.reported.get(gpu.uuid) ?? "reporting";
+      this.reported.set(gpu.uuid, gpu.state);
+      if (previous !== gpu.state) changes.push({ gpu, previous });
     }
     return changes;
   }
 
-  health(now: number): GpuHealth[] {
+  states(now: number): GpuState[] {
     return [...this.gpus.values()]
       .sort((a, b) => a.index - b.index)
-      .map((gpu): GpuHealth => {
+      .map((gpu): GpuState => {
         const silentMs = now - (gpu.lastReadingAt ?? gpu.knownSince);
         const base = { uuid: gpu.uuid, index: gpu.index, lastReadingAt: gpu.lastReadingAt, silentMs };
         if (gpu.lostSince !== null) return { ...base, state: "lost", since: gpu.lostSince, problem: gpu.fault };

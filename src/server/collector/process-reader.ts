@@ -21,7 +21,7 @@ export type ProcessListing = Omit<SourceAnswer<GpuProcessRow>, "items"> & { proc
 
 const SHARED_FOR_MS = 2000;
 
-export class GpuProcesses {
+export class ProcessReader {
   private readonly asked: AskedOfSource<GpuProcessRow>;
 
   constructor(options: {

@@ -17,7 +17,7 @@ export interface XidErrorListing {
 }
 
 /** The Xid errors the source has seen, with each GPU's index and what each Xid means. */
-export class GpuXidErrors {
+export class XidErrorReader {
   constructor(
     private readonly options: {
       source: GpuSource;

@@ -19,7 +19,7 @@ export type MemoryHealthListing = Omit<SourceAnswer<GpuMemoryHealthRow>, "items"
 
 const SHARED_FOR_MS = 10_000;
 
-export class GpuMemoryHealthReader {
+export class MemoryErrorReader {
   private readonly asked: AskedOfSource<GpuMemoryHealthRow>;
 
   constructor(options: {
