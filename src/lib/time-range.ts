@@ -4,8 +4,7 @@
  * `?gpu=GPU-1a2b...&range=custom&from=<ms>&to=<ms>`. Older links name the GPU
  * by index (`?gpu=0`): they show the GPU at that index now.
  */
-
-const HOUR = 3_600_000;
+import { HOUR_MS } from "../telemetry/durations";
 
 export const RANGE_PRESETS = [
   { id: "1h", label: "1 h", hours: 1 },
@@ -54,7 +53,7 @@ export function presetHours(preset: PresetId): number {
 export function checkCustomRange(from: number, to: number): string | null {
   if (!Number.isFinite(from) || !Number.isFinite(to)) return "both ends need a date and time";
   if (to <= from) return "the end must be after the start";
-  if (to - from > MAX_RANGE_HOURS * HOUR) return `a range can span at most ${MAX_RANGE_HOURS / 24} days`;
+  if (to - from > MAX_RANGE_HOURS * HOUR_MS) return `a range can span at most ${MAX_RANGE_HOURS / 24} days`;
   return null;
 }
 
@@ -96,7 +95,7 @@ export function historySearch(view: { gpu: GpuRef; range: RangeSelection }): str
 
 /** The time window a selection covers; presets end at `now`. */
 export function windowOf(range: RangeSelection, now: number): { from: number; to: number } {
-  return range.kind === "custom" ? { from: range.from, to: range.to } : { from: now - presetHours(range.preset) * HOUR, to: now };
+  return range.kind === "custom" ? { from: range.from, to: range.to } : { from: now - presetHours(range.preset) * HOUR_MS, to: now };
 }
 
 /**
@@ -105,7 +104,7 @@ export function windowOf(range: RangeSelection, now: number): { from: number; to
  */
 export function exportHours(range: RangeSelection, now: number): number {
   if (range.kind === "preset") return presetHours(range.preset);
-  const hours = Math.ceil((now - range.from) / HOUR);
+  const hours = Math.ceil((now - range.from) / HOUR_MS);
   return Math.min(MAX_RANGE_HOURS, Math.max(1, hours));
 }
 

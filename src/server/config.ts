@@ -1,6 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { DAY_MS } from "../telemetry/durations";
 
 /**
  * Every NVOC_* setting, validated once at startup. A bad value stops the
@@ -177,7 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     replayLoop: e.NVOC_REPLAY_LOOP,
     dbPath: path.resolve(e.NVOC_DB_PATH ?? defaultDbPath()),
     maxDbBytes: e.NVOC_MAX_DB_MB * 1024 * 1024,
-    retentionMs: e.NVOC_RETENTION_DAYS * 86_400_000,
+    retentionMs: e.NVOC_RETENTION_DAYS * DAY_MS,
     pruneIntervalMs: e.NVOC_PRUNE_INTERVAL_S * 1000,
     nvidiaSmi: e.NVOC_NVIDIA_SMI,
     nvmlLibrary: e.NVOC_NVML_LIBRARY,

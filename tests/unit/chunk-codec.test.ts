@@ -1,14 +1,7 @@
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { METRIC_DECIMALS, METRIC_KEYS, type GpuMetrics } from "../../src/telemetry/types";
-import {
-  CHUNK_FORMAT_VERSION,
-  ChunkCorruptError,
-  decodeChunk,
-  decodeChunkTimestamps,
-  encodeChunk,
-  type ChunkRow,
-} from "../../src/server/storage/chunk-codec";
+import { CHUNK_FORMAT_VERSION, ChunkCorruptError, decodeChunk, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
 import { fixtureRows, realisticChunk } from "../helpers/realistic-chunk";
 
 // ---- data builders ---------------------------------------------------------------------------
@@ -37,7 +30,6 @@ function storedForm(rows: readonly ChunkRow[]): ChunkRow[] {
 function expectRoundTrip(rows: readonly ChunkRow[]): Buffer {
   const blob = encodeChunk(rows);
   expect(decodeChunk(blob)).toStrictEqual(storedForm(rows));
-  expect(decodeChunkTimestamps(blob)).toStrictEqual(rows.map((row) => row.timestamp));
   return blob;
 }
 
@@ -176,7 +168,6 @@ describe("chunk codec format and errors", () => {
     const blob = Buffer.from(encodeChunk(fixtureRows()));
     blob[0] = 99;
     expect(() => decodeChunk(blob)).toThrow(/unsupported chunk format version 99/);
-    expect(() => decodeChunkTimestamps(blob)).toThrow(/unsupported chunk format version 99/);
   });
 
   it("rejects corrupted and truncated blobs", () => {

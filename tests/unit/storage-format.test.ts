@@ -2,14 +2,7 @@ import { readFileSync } from "node:fs";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { VERSION_1_COLUMN_COUNT } from "../../src/server/storage/chunk-columns";
-import {
-  CHUNK_FORMAT_VERSION,
-  ChunkCorruptError,
-  decodeChunk,
-  decodeChunkTimestamps,
-  encodeChunk,
-  type ChunkRow,
-} from "../../src/server/storage/chunk-codec";
+import { CHUNK_FORMAT_VERSION, ChunkCorruptError, decodeChunk, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
 import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "../../src/server/storage/metric-summary";
 import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
 import { METRIC_KEYS, noMetrics } from "../../src/telemetry/types";
@@ -40,7 +33,6 @@ describe("version-1 chunks written by an earlier build", () => {
     expect(blob[0]).toBe(1);
     // Metrics appended to the catalogue since were not recorded: null.
     expect(decodeChunk(blob)).toStrictEqual(rows.map((row) => ({ ...noMetrics(), ...row })));
-    expect(decodeChunkTimestamps(blob)).toStrictEqual(rows.map((row) => row.timestamp));
   });
 
   it.each(CHUNKS)("%s is what this build writes for the same rows, byte for byte before deflate", (name) => {

@@ -8,6 +8,7 @@ import { checkedHeader, readHeader } from "../import/recording-reader";
 import { ProgressLine } from "../progress";
 import { describeHolder, readLockHolder } from "../server-lock";
 import { configFromFlags, settingOptions } from "../settings-flags";
+import { DAY_MS } from "../../telemetry/durations";
 
 export const importCommand = defineCommand({
   name: "import",
@@ -135,7 +136,7 @@ function describeImport(result: ImportResult, file: string, dbPath: string, rete
   }
   if (result.olderThanRetention > 0) {
     out +=
-      `  ${formatCount(result.olderThanRetention)} of them are older than the retention (${retentionMs / 86_400_000} days, NVOC_RETENTION_DAYS): ` +
+      `  ${formatCount(result.olderThanRetention)} of them are older than the retention (${retentionMs / DAY_MS} days, NVOC_RETENTION_DAYS): ` +
       `the server deletes them at its next prune; --ending-now moves the recording to end now\n`;
   }
   return out;

@@ -9,6 +9,7 @@ import { formatBytes } from "../../telemetry/format-bytes";
 import { flagsRefused, GPU_OPTIONS, gpuInputOf } from "../gpu-flags";
 import { askServer } from "../server-failure";
 import { SERVER_OPTIONS, serverTarget } from "../server-target";
+import { DAY_MS } from "../../telemetry/durations";
 
 type Health = inferRouterOutputs<AppRouter>["health"]["status"];
 type Processes = inferRouterOutputs<AppRouter>["gpus"]["processes"];
@@ -100,7 +101,7 @@ export function describeHealth(
   out += line(
     "database",
     database.available
-      ? `${database.path}: ${formatBytes(database.fileBytes)} of ${formatBytes(database.maxBytes)}, samples kept ${database.retentionMs / 86_400_000} days`
+      ? `${database.path}: ${formatBytes(database.fileBytes)} of ${formatBytes(database.maxBytes)}, samples kept ${database.retentionMs / DAY_MS} days`
       : `${database.path}: unavailable${database.error ? ` (${database.error})` : ""}; live data goes on`,
   );
   if (database.lastPrune) {

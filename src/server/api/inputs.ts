@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_POINTS } from "../../telemetry/request-limits";
 import { METRIC_KEYS } from "../../telemetry/types";
+import { HOUR_MS } from "../../telemetry/durations";
 
 /**
  * Input rules shared by the tRPC procedures and the REST paths, so both
@@ -77,7 +78,7 @@ export const seriesInput = gpuSelector
   })
   .refine(oneGpu, ONE_GPU_REQUIRED)
   .refine((v) => v.to > v.from, { path: ["to"], error: "must be after from" })
-  .refine((v) => v.to - v.from <= MAX_HOURS * 3_600_000, { path: ["to"], error: `range must be at most ${MAX_HOURS} hours` });
+  .refine((v) => v.to - v.from <= MAX_HOURS * HOUR_MS, { path: ["to"], error: `range must be at most ${MAX_HOURS} hours` });
 
 export const liveInput = gpuSelector
   .extend({

@@ -9,6 +9,7 @@ import type { Services } from "../trpc/context";
 import { CSV_COLUMNS, sampleRecord, type SampleSource } from "./records";
 import { sampleRecordJson } from "./records-json";
 import { writerFor } from "./response-writer";
+import { HOUR_MS } from "../../telemetry/durations";
 
 /**
  * `GET /api/telemetry/export`: every sample of the window, oldest first, as
@@ -16,8 +17,6 @@ import { writerFor } from "./response-writer";
  * read only once the client has taken the last one, so memory stays flat
  * however long the range and a slow client slows the export, not the server.
  */
-
-const HOUR = 3_600_000;
 
 /**
  * Rows per write: their text (about 25 KB of CSV, 80 KB of JSON) stays under
@@ -33,7 +32,7 @@ export type ExportRequest = z.output<typeof exportInput>;
 export async function streamExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger): Promise<void> {
   const { store, gpuId } = storedGpuOf(services, request);
   const now = Date.now();
-  const batches = scanSamples(store, { gpuId, from: now - request.hours * HOUR, to: now }, ROWS_PER_WRITE);
+  const batches = scanSamples(store, { gpuId, from: now - request.hours * HOUR_MS, to: now }, ROWS_PER_WRITE);
   const format = FORMATS[request.format];
 
   res.writeHead(200, {

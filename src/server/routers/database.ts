@@ -1,5 +1,6 @@
 import { publicProcedure, router } from "../trpc/trpc";
 import { pruneInput } from "../api/inputs";
+import { DAY_MS } from "../../telemetry/durations";
 
 const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
@@ -28,7 +29,7 @@ export const databaseRouter = router({
       path: status.path,
       fileBytes: status.fileBytes,
       maxBytes: status.maxBytes,
-      retentionDays: status.retentionMs / 86_400_000,
+      retentionDays: status.retentionMs / DAY_MS,
       lastPrune: lastPrune
         ? {
             at: Number(lastPrune.at),

@@ -8,8 +8,7 @@ import { historyRecord, type HistoryRecord } from "../storage/history-record";
 import { publicProcedure, router } from "../trpc/trpc";
 import { liveReadingFilter, uuidOf, type GpuSelection } from "./gpu-selection";
 import { historyInput, liveInput, seriesInput, statsInput } from "../api/inputs";
-
-const HOUR = 3_600_000;
+import { HOUR_MS } from "../../telemetry/durations";
 
 /** A GPU the store has never seen simply has no data: an empty answer, not an error. */
 const NO_SUCH_GPU = -1;
@@ -28,7 +27,7 @@ export const telemetryRouter = router({
   history: publicProcedure.input(historyInput).query(({ ctx, input }): HistoryRecord[] => {
     const { store, gpuId } = storedGpuOf(ctx, input);
     const now = Date.now();
-    const rows = newestRows(store, { gpuId, from: now - input.hours * HOUR, to: now }, input.limit);
+    const rows = newestRows(store, { gpuId, from: now - input.hours * HOUR_MS, to: now }, input.limit);
     return rows.map(({ gpu, row }) => historyRecord(gpu, row));
   }),
 
@@ -40,7 +39,7 @@ export const telemetryRouter = router({
       gpuIndex,
       gpuUuid,
       hours: input.hours,
-      ...windowStats(store, { gpuId, from: now - input.hours * HOUR, to: now }),
+      ...windowStats(store, { gpuId, from: now - input.hours * HOUR_MS, to: now }),
     };
   }),
 

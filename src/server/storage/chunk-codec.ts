@@ -95,16 +95,6 @@ export function decodeChunk(blob: Uint8Array): ChunkRow[] {
   });
 }
 
-/** Only the timestamps: skips the metric columns, though the blob is still inflated. */
-export function decodeChunkTimestamps(blob: Uint8Array): number[] {
-  const reader = openChunk(blob);
-  return readingPayload(() => {
-    const timestamps = readTimestamps(reader, readRowCount(reader));
-    if (reader.overran) throw corrupt("timestamps run past the end");
-    return timestamps;
-  });
-}
-
 function writeTimestamps(writer: ByteWriter, rows: readonly ChunkRow[]): void {
   let previousTimestamp = 0;
   let previousDelta = 0;

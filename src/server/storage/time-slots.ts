@@ -1,6 +1,7 @@
 /** The periods storage cuts time into: 10-minute chunk slots, hours and UTC days, all aligned to the epoch. */
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
+import { DAY_MS, HOUR_MS } from "../../telemetry/durations";
+
+export { DAY_MS, HOUR_MS };
 
 export const slotStart = (timestamp: number, slotMs: number) => Math.floor(timestamp / slotMs) * slotMs;
