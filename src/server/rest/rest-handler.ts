@@ -1,7 +1,7 @@
 import type http from "node:http";
 import type { inferRouterInputs } from "@trpc/server";
 import type { Logger } from "../logger";
-import { appRouter, type AppRouter } from "../routers/_app";
+import { createCaller, type AppRouter } from "../routers/_app";
 import { exportInput } from "../api/inputs";
 import { createContextInner, type Services } from "../trpc/context";
 import { historyRecordsAsked } from "../trpc/request-budget";
@@ -28,7 +28,7 @@ const unchecked = <T>(input: ParamValues) => input as T;
 interface RouteContext {
   input: ParamValues;
   res: http.ServerResponse;
-  caller: ReturnType<typeof appRouter.createCaller>;
+  caller: ReturnType<typeof createCaller>;
   services: Services;
   log: Logger;
 }
@@ -158,7 +158,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, servi
     return;
   }
   const input = { ...readParams(queryOf(req.url), route.query), ...pathParams(route.pattern, segments) };
-  await route.run({ input, res, caller: appRouter.createCaller(createContextInner(services)), services, log });
+  await route.run({ input, res, caller: createCaller(createContextInner(services)), services, log });
 }
 
 const isParam = (part: string) => part.startsWith("{");

@@ -1,4 +1,4 @@
-import { router } from "../trpc/trpc";
+import { createCallerFactory, router } from "../trpc/trpc";
 import { collectorRouter } from "./collector";
 import { databaseRouter } from "./database";
 import { gpusRouter } from "./gpus";
@@ -14,3 +14,9 @@ export const appRouter = router({
 });
 
 export type AppRouter = typeof appRouter;
+
+/**
+ * Calls procedures in process, as the REST layer does and as tests do: the same
+ * inputs, checks and answers as over HTTP, without a request.
+ */
+export const createCaller = createCallerFactory(appRouter);
