@@ -27,6 +27,36 @@ function setup(dbPath: string, maxPending = 1000) {
 }
 
 describe("collector", () => {
+  it("streams the snapshots collected after snapshotsFromNow is called, in order, until aborted or left", async () => {
+    const { storage, source, collector } = setup(path.join(dir, "from-now.db"));
+    await collector.start();
+    const { infos, samples } = simulatedSamples({ gpus: 1, count: 4, start: 1_700_000_000_000 });
+    source.sink!.gpus(infos);
+    await source.sink!.samples(samples.slice(0, 1));
+    const abort = new AbortController();
+    const stream = collector.snapshotsFromNow(abort.signal);
+    // Collected before the first read, after the call: not missed.
+    await source.sink!.samples(samples.slice(1, 2));
+    await source.sink!.samples(samples.slice(2, 3));
+    const seen: number[] = [];
+    const reading = (async () => {
+      for await (const snapshot of stream) seen.push(snapshot.samples[0].timestamp);
+    })();
+    await source.sink!.samples(samples.slice(3, 4));
+    await waitFor(() => (seen.length === 3 ? true : undefined), 5000, "three snapshots");
+    abort.abort();
+    await reading;
+    expect(seen).toEqual(samples.slice(1).map((sample) => sample.timestamp));
+    expect(collector.events.listenerCount("snapshot")).toBe(0);
+    // Left without an abort: listening stops too.
+    const left = collector.snapshotsFromNow(new AbortController().signal);
+    expect(collector.events.listenerCount("snapshot")).toBe(1);
+    await left.return?.();
+    expect(collector.events.listenerCount("snapshot")).toBe(0);
+    await collector.stop();
+    await storage.close();
+  });
+
   it("hands every tick to subscribers at once and stores it on flush", async () => {
     const { storage, source, collector } = setup(path.join(dir, "fanout.db"));
     await collector.start();

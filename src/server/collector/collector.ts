@@ -76,7 +76,7 @@ type Listener = (snapshot: Snapshot) => void;
 
 export class Collector {
   /** Emits `snapshot` (a Snapshot) for every tick collected. */
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<{ snapshot: [Snapshot] }>();
   private readonly gpuInfos = new Map<string, GpuInfo>();
   private readonly recent: Snapshot[] = [];
   private pending: GpuSample[] = [];
@@ -286,6 +286,45 @@ export class Collector {
   subscribe(listener: Listener): () => void {
     this.events.on("snapshot", listener);
     return () => this.events.off("snapshot", listener);
+  }
+
+  /**
+   * The snapshots collected from now on, in order, until `signal` aborts or the
+   * iteration is left. Listening starts at this call, not at the first read, so a
+   * caller may send a backlog first and miss nothing in between.
+   */
+  snapshotsFromNow(signal: AbortSignal): AsyncIterableIterator<Snapshot> {
+    const queued: Snapshot[] = [];
+    let waiting: ((result: IteratorResult<Snapshot, undefined>) => void) | null = null;
+    const unsubscribe = this.subscribe((snapshot) => {
+      const wake = waiting;
+      waiting = null;
+      if (wake) wake({ value: snapshot, done: false });
+      else queued.push(snapshot);
+    });
+    const finish = () => {
+      unsubscribe();
+      signal.removeEventListener("abort", finish);
+      const wake = waiting;
+      waiting = null;
+      wake?.({ value: undefined, done: true });
+    };
+    signal.addEventListener("abort", finish);
+    if (signal.aborted) finish();
+    const iterator: AsyncIterableIterator<Snapshot> = {
+      next: () => {
+        const snapshot = queued.shift();
+        if (snapshot) return Promise.resolve({ value: snapshot, done: false });
+        if (signal.aborted) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (waiting = resolve));
+      },
+      return: () => {
+        finish();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** Snapshots still in memory with an id above `afterId`, oldest first. */

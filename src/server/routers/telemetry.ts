@@ -1,5 +1,4 @@
 import { tracked } from "@trpc/server";
-import { on } from "node:events";
 import type { Snapshot } from "../collector/collector";
 import { MAX_DECODED_SAMPLES_PER_SERIES } from "../../telemetry/request-limits";
 import { bucketedSeries, newestRows, windowStats } from "../storage/telemetry-queries";
@@ -63,25 +62,26 @@ export const telemetryRouter = router({
     const keep = liveReadingFilter(ctx, input);
     const only = (snapshot: Snapshot): Snapshot => (keep === null ? snapshot : { ...snapshot, samples: snapshot.samples.filter(keep) });
     // Listen before backfilling so nothing falls between the two.
-    const events = on(ctx.collector.events, "snapshot", { signal }) as AsyncIterableIterator<[Snapshot]>;
-    let lastId = Number(input?.lastEventId ?? Number.NaN);
-    // An id this run never issued comes from before a server restart (ids start again at 1): resume from now,
-    // or a browser reconnecting after the restart would skip every snapshot until the new ids pass the old one.
-    if (lastId > (ctx.collector.latest()?.id ?? 0)) lastId = Number.NaN;
-    // A fresh subscriber gets the newest snapshot at once, a resuming one what it missed.
-    const backlog = Number.isFinite(lastId) ? ctx.collector.snapshotsAfter(lastId) : [ctx.collector.latest()].filter((s) => s !== null);
-    for (const snapshot of backlog) {
-      lastId = snapshot.id;
-      yield tracked(String(snapshot.id), only(snapshot));
-    }
+    const events = ctx.collector.snapshotsFromNow(signal ?? new AbortController().signal);
     try {
-      for await (const [snapshot] of events) {
+      let lastId = Number(input?.lastEventId ?? Number.NaN);
+      // An id this run never issued comes from before a server restart (ids start again at 1): resume from now,
+      // or a browser reconnecting after the restart would skip every snapshot until the new ids pass the old one.
+      if (lastId > (ctx.collector.latest()?.id ?? 0)) lastId = Number.NaN;
+      // A fresh subscriber gets the newest snapshot at once, a resuming one what it missed.
+      const backlog = Number.isFinite(lastId) ? ctx.collector.snapshotsAfter(lastId) : [ctx.collector.latest()].filter((s) => s !== null);
+      for (const snapshot of backlog) {
+        lastId = snapshot.id;
+        yield tracked(String(snapshot.id), only(snapshot));
+      }
+      // Ends when the subscription is aborted.
+      for await (const snapshot of events) {
         if (Number.isFinite(lastId) && snapshot.id <= lastId) continue;
         yield tracked(String(snapshot.id), only(snapshot));
       }
-    } catch (error) {
-      // An aborted subscription ends quietly; anything else is a real failure.
-      if (!signal?.aborted) throw error;
+    } finally {
+      // Left early (the client went away during the backlog): stop listening.
+      await events.return?.();
     }
   }),
 });
