@@ -20,6 +20,7 @@ import { newestRows } from "../../src/server/storage/telemetry-queries";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import type { MetricKey } from "../../src/telemetry/types";
 import { ManualSource } from "./manual-source";
+import { migratedSummary } from "./summary-migration";
 import { silentLog, startPipeline } from "./pipeline";
 import { simulatedSamples } from "./samples";
 
@@ -29,7 +30,7 @@ const fixture = (name: string) => readFileSync(path.join(fixtureRepo, "tests", "
 
 const oldRows = decodeChunk(fixture("chunk-v1-realistic.bin"));
 const oldSummary = emptySummary();
-mergeEncodedSummary(oldSummary, fixture("summary-v1-realistic.bin"));
+mergeEncodedSummary(oldSummary, migratedSummary(fixture("summary-v1-realistic.bin")));
 
 const { infos, samples } = simulatedSamples({ gpus: 1, count: 10, start: 1_780_000_000_000 });
 const readings = samples.map((sample, i) => ({ ...sample, [appended]: 12.3 + i }));

@@ -1,7 +1,9 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { windowStats } from "../../src/server/storage/telemetry-queries";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
+import { simulatedSamples } from "../helpers/samples";
 import { ROOT } from "../helpers/server-process";
 import { tempDir } from "../helpers/temp-dir";
 
@@ -28,5 +30,30 @@ describe("migrations applied at startup", () => {
     });
     expect(result.stdout + result.stderr).not.toContain("Database schema is up to date");
     expect(result.status).not.toBe(0);
+  });
+
+  it("put a version byte in front of every summary a database held before summaries had one, so its statistics read the same", () => {
+    const dbPath = path.join(dir, "summaries.db");
+    const first = TelemetryStore.open(dbPath).store;
+    const { infos, samples } = simulatedSamples({ gpus: 2, count: 1500, start: Date.UTC(2026, 10, 30), stepMs: 1000 });
+    first.registerGpus(infos);
+    first.writeSamples(samples, () => undefined);
+    const range = { from: Date.UTC(2026, 10, 29), to: Date.UTC(2026, 11, 1) };
+    const before = windowStats(first, range);
+    // As such a database was: the same summaries without their first byte, the migration not yet applied.
+    for (const table of ["SampleChunk", "HourlyRollup", "DailyRollup"]) {
+      first.db.exec(`UPDATE "${table}" SET "summary" = substr("summary", 2) WHERE length("summary") > 0`);
+    }
+    first.db.exec(`DELETE FROM "_prisma_migrations" WHERE migration_name LIKE '%_summary_format_version'`);
+    first.close();
+
+    const { store, appliedMigrations } = TelemetryStore.open(dbPath);
+    const after = windowStats(store, range);
+    const firstBytes = store.db.prepare(`SELECT DISTINCT substr(hex("summary"), 1, 2) FROM "HourlyRollup"`).pluck().all();
+    store.close();
+    expect(appliedMigrations).toEqual([expect.stringMatching(/_summary_format_version$/)]);
+    expect(firstBytes).toEqual(["01"]);
+    expect(before.recordCount).toBe(3000);
+    expect(after).toEqual(before);
   });
 });

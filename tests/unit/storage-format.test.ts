@@ -3,10 +3,17 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { VERSION_1_COLUMN_COUNT } from "../../src/server/storage/chunk-columns";
 import { CHUNK_FORMAT_VERSION, ChunkCorruptError, decodeChunk, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
-import { emptySummary, encodeSummary, mergeEncodedSummary, summarizeRows } from "../../src/server/storage/metric-summary";
+import {
+  emptySummary,
+  encodeSummary,
+  mergeEncodedSummary,
+  summarizeRows,
+  SUMMARY_FORMAT_VERSION,
+} from "../../src/server/storage/metric-summary";
 import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
 import { METRIC_KEYS, noMetrics } from "../../src/telemetry/types";
 import { fixturePath } from "../helpers/fixtures";
+import { migratedSummary } from "../helpers/summary-migration";
 
 /**
  * Chunks and summaries written by the first build of format version 1
@@ -68,10 +75,11 @@ describe("version-1 chunks written by an earlier build", () => {
 });
 
 describe("version-1 metric summaries written by an earlier build", () => {
-  it.each(SUMMARIES)("%s merges to exactly the count, min, max and sum it was written with", (name) => {
+  // Written before summaries carried a version byte; a database holds them after the migration that added it.
+  it.each(SUMMARIES)("%s merges, once migrated, to exactly the count, min, max and sum it was written with", (name) => {
     const { fields } = json<{ fields: SummaryField[] }>(`summary-v1-${name}.json`);
     const merged = emptySummary();
-    mergeEncodedSummary(merged, bytes(`summary-v1-${name}.bin`));
+    mergeEncodedSummary(merged, migratedSummary(bytes(`summary-v1-${name}.bin`)));
     METRIC_KEYS.forEach((key, m) => {
       const field = fields[m] ?? { key, count: 0 };
       const at = m * FIELDS_PER_METRIC;
@@ -82,18 +90,25 @@ describe("version-1 metric summaries written by an earlier build", () => {
     });
   });
 
-  it.each(SUMMARIES)("%s is what this build writes for the chunk's rows, byte for byte", (name) => {
+  it.each(SUMMARIES)("%s, once migrated, is what this build writes for the chunk's rows, byte for byte", (name) => {
     const { columns, rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
     // A metric appended since adds a zero count at the end.
     const appended = Buffer.alloc(METRIC_KEYS.length - columns.length, 0);
     const written = encodeSummary(summarizeRows(rows.map((row) => ({ ...noMetrics(), ...row }))));
-    expect(written).toStrictEqual(Buffer.concat([bytes(`summary-v1-${name}.bin`), appended]));
+    expect(written[0]).toBe(SUMMARY_FORMAT_VERSION);
+    expect(written).toStrictEqual(Buffer.concat([migratedSummary(bytes(`summary-v1-${name}.bin`)), appended]));
   });
 
   it("is refused when it ends before its version-1 metrics do", () => {
-    const allEmpty = Buffer.alloc(VERSION_1_COLUMN_COUNT, 0);
+    const allEmpty = Buffer.concat([Buffer.from([SUMMARY_FORMAT_VERSION]), Buffer.alloc(VERSION_1_COLUMN_COUNT, 0)]);
     expect(() => mergeEncodedSummary(emptySummary(), allEmpty)).not.toThrow();
-    expect(() => mergeEncodedSummary(emptySummary(), allEmpty.subarray(1))).toThrow(/corrupt metric summary/);
+    expect(() => mergeEncodedSummary(emptySummary(), allEmpty.subarray(0, -1))).toThrow(/corrupt metric summary/);
+  });
+
+  it("is refused, naming the version, when its format version is not one this build reads", () => {
+    const later = encodeSummary(emptySummary());
+    later[0] = 2;
+    expect(() => mergeEncodedSummary(emptySummary(), later)).toThrow(/unsupported metric summary format version 2/);
   });
 });
 

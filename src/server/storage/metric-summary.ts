@@ -66,13 +66,21 @@ export function metricStats(summary: MetricSummary, metric: MetricKey): MetricSt
   };
 }
 
-// Stored form (no version byte; docs/storage-format.md): per metric, in catalogue order, a count varint; when above zero, min and max as signed
-// varints and the sum as a signed varint, or as a float64 when it outgrew exact
-// integers (only a summed bitmask can). A constant column costs three bytes.
+// Stored form (docs/storage-format.md): a format version byte, then per metric, in catalogue order,
+// a count varint; when above zero, min and max as signed varints and the sum as a signed varint,
+// or as a float64 when it outgrew exact integers (only a summed bitmask can). A constant column
+// costs three bytes.
 const SUM_IS_FLOAT = 1;
+
+/**
+ * Byte 0 of every stored summary. Summaries written before it existed had the same layout
+ * without it; the migration `summary_format_version` put a 1 in front of each of them.
+ */
+export const SUMMARY_FORMAT_VERSION = 1;
 
 export function encodeSummary(summary: MetricSummary): Buffer {
   const out = new ByteWriter(256);
+  out.writeByte(SUMMARY_FORMAT_VERSION);
   for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
     const count = summary[at];
     out.writeUnsigned(count);
@@ -98,7 +106,10 @@ export function encodeSummary(summary: MetricSummary): Buffer {
  * thousands of hourly rollups, and a decoded copy of each would be garbage.
  */
 export function mergeEncodedSummary(into: MetricSummary, blob: Uint8Array): void {
-  const input = new ByteReader(blob);
+  if (blob[0] !== SUMMARY_FORMAT_VERSION) {
+    throw new Error(`unsupported metric summary format version ${blob[0]} (this build reads version ${SUMMARY_FORMAT_VERSION})`);
+  }
+  const input = new ByteReader(blob.subarray(1));
   for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
     // Written before the metrics from here on were appended to the catalogue: none of them counted.
     if (at >= VERSION_1_COLUMN_COUNT * FIELDS && input.remaining === 0) break;
