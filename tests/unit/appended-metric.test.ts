@@ -29,9 +29,11 @@ function treeWithAppendedMetric(root: string): void {
   fs.writeFileSync(path.join(migration, "migration.sql"), `ALTER TABLE "RecentSample" ADD COLUMN "throwawayWatts" REAL;\n`);
 }
 
+// At the top of the file: a folder made inside a test is never removed (its afterAll comes too late).
+const root = tempDir("nvoc-appended-");
+
 describe("a metric appended to the catalogue", () => {
   it("is stored, read back, summarised, in every record and in /metrics; older chunks still read", () => {
-    const root = tempDir("nvoc-appended-");
     treeWithAppendedMetric(path.join(root, "tree"));
     const databases = path.join(root, "databases");
     fs.mkdirSync(databases);
