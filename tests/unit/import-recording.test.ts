@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { importRecording } from "../../src/cli/import/import-recording";
@@ -39,5 +40,32 @@ describe("importing an nvidia-smi log", () => {
     expect(Math.max(...stored.map((s) => s.timestamp))).toBe(now);
     expect(result.samples).toBe(11);
     expect(result.inTheFuture).toBe(4);
+  });
+
+  it("stores a value the database cannot hold exactly as missing and counts it per GPU and field, the sample kept", async () => {
+    const file = path.join(dir, "huge-cell.csv");
+    fs.writeFileSync(
+      file,
+      [
+        "index, uuid, timestamp, temperature.gpu, power.draw",
+        "0, GPU-a, 2026/06/01 11:00:00.000, 40, 99999999999999999999",
+        "1, GPU-b, 2026/06/01 11:00:00.000, 41, -5",
+        "0, GPU-a, 2026/06/01 11:00:01.000, 40, 123456789012345678901234",
+        "1, GPU-b, 2026/06/01 11:00:01.000, 41, 70.5",
+      ].join("\n") + "\n",
+    );
+    const { result, stored } = await importInto("huge-cell", file, false, Date.UTC(2026, 5, 1, 12));
+    expect(result.samples).toBe(4);
+    expect(result.unreadableCount).toBe(0);
+    expect(result.rejectedValues.map(({ gpuIndex, gpuUuid, field, count }) => ({ gpuIndex, gpuUuid, field, count }))).toEqual([
+      { gpuIndex: 0, gpuUuid: "GPU-a", field: "powerDrawW", count: 2 },
+      { gpuIndex: 1, gpuUuid: "GPU-b", field: "powerDrawW", count: 1 },
+    ]);
+    expect(stored.map((s) => [s.uuid, s.temperatureC, s.powerDrawW])).toEqual([
+      ["GPU-a", 40, null],
+      ["GPU-b", 41, null],
+      ["GPU-a", 40, null],
+      ["GPU-b", 41, 70.5],
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { infoFromRow, sampleFromRow } from "../../server/sources/smi-rows";
-import { describeRejectedValue, storableSample, type RejectedField } from "../../server/sources/storable-readings";
+import { RejectedValues, type RejectedValueCount } from "../../server/collector/rejected-values";
+import { storableSample, type RejectedField } from "../../server/sources/storable-readings";
 import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import type { TelemetryStore } from "../../server/storage/telemetry-store";
 import { hasTimestampColumn, readHeader, RecordingReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
@@ -47,18 +48,10 @@ export interface ImportResult {
   /** Samples skipped because the database already holds that GPU at that time (a file imported again). */
   alreadyStored: number;
   /** Values storage cannot hold exactly (1e20, negative, not finite), stored as missing: per GPU and field, with the latest. */
-  rejectedValues: RejectedImportValue[];
+  rejectedValues: RejectedValueCount[];
   stopped: boolean;
   /** How far into the file the import got. */
   bytesRead: number;
-}
-
-export interface RejectedImportValue {
-  gpuIndex: number;
-  gpuUuid: string;
-  field: RejectedField;
-  count: number;
-  lastValue: string;
 }
 
 /** Samples per transaction: big enough to be fast, small enough to show progress and stop promptly. */
@@ -91,15 +84,10 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
     if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push(line);
   });
   const infos = new Map<string, GpuInfo>();
-  const rejected = new Map<string, RejectedImportValue>();
+  const rejected = new RejectedValues(null);
+  // A sample without a usable time is not stored at all: it is listed as an unreadable line instead.
   const noteRejected = (sample: GpuSample, field: RejectedField, value: unknown) => {
-    // A sample without a usable time is not stored at all: it is listed as an unreadable line instead.
-    if (field === "timestamp") return;
-    const key = `${sample.uuid}\u0000${field}`;
-    const entry =
-      rejected.get(key) ?? rejected.set(key, { gpuIndex: sample.index, gpuUuid: sample.uuid, field, count: 0, lastValue: "" }).get(key)!;
-    entry.count++;
-    entry.lastValue = describeRejectedValue(value);
+    if (field !== "timestamp") rejected.note(sample, field, value);
   };
   const fallbackUuid = (index: number) => `import-${path.basename(file)}-gpu${index}`;
   let batch: GpuSample[] = [];
@@ -155,7 +143,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   if (batch.length > 0) await flush();
   result.bytesRead = reader.bytesRead;
   result.gpus = [...infos.values()].sort((a, b) => a.index - b.index);
-  result.rejectedValues = [...rejected.values()].sort((a, b) => a.gpuIndex - b.gpuIndex || a.field.localeCompare(b.field));
+  result.rejectedValues = rejected.list();
   return result;
 }
 

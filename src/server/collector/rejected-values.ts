@@ -25,8 +25,9 @@ export class RejectedValues {
   private unreported = 0;
   private lastReportAt = -Infinity;
 
+  /** Without a log it only counts: `nvidia-oc import` prints its own summary of them. */
   constructor(
-    private readonly log: Logger,
+    private readonly log: Logger | null,
     private readonly repeatEveryMs = 60_000,
     private readonly now: () => number = Date.now,
   ) {}
@@ -53,7 +54,7 @@ export class RejectedValues {
   /** Logs what was rejected since the last report, if a report is due. */
   reportIfDue() {
     const at = this.now();
-    if (this.unreported === 0 || at - this.lastReportAt < this.repeatEveryMs) return;
+    if (this.log === null || this.unreported === 0 || at - this.lastReportAt < this.repeatEveryMs) return;
     const recent = [...this.counts.values()].filter((entry) => entry.lastAt > this.lastReportAt);
     const named = recent.map((entry) => `GPU ${entry.gpuIndex} ${entry.field} = ${entry.lastValue}`).join(", ");
     this.log.warn(
