@@ -3,11 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MEMORY_HEALTH_QUERY_FIELDS, parseMemoryHealthCsv } from "../src/server/sources/nvidia-smi-memory-health";
 import { noMemoryHealth } from "../src/telemetry/types";
 import { readFixture } from "./helpers/fixtures";
-import { ROOT, startServerProcess, trpcClient, type ServerProcess } from "./helpers/server-process";
+import { startOnFakeSmi, startServerProcess, trpcClient, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 import { wornMemory, wornSmiLine } from "./helpers/worn-memory";
 
-const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
 const H200_UUID = "GPU-8dcb376c-52cc-9fe6-7c25-356490ff3e89";
 const MASKED_UUID = "GPU-00000000-0000-0000-0000-000000000000";
 const peer = (name: string) => readFixture("peers", name);
@@ -87,19 +86,10 @@ let oldDriver: ServerProcess;
 let simulated: ServerProcess;
 
 beforeAll(async () => {
-  const smi = (name: string, knobs: Record<string, string> = {}) =>
-    startServerProcess({
-      NVOC_SOURCE: "nvidia-smi",
-      NVOC_NVIDIA_SMI: FAKE_SMI,
-      NVOC_INTERVAL_MS: "200",
-      NVOC_DB_PATH: path.join(dir, name, "telemetry.db"),
-      FAKE_SMI_GPUS: "2",
-      ...knobs,
-    });
   [onSmi, oldDriver, simulated] = await Promise.all([
-    smi("smi"),
+    startOnFakeSmi(path.join(dir, "smi", "telemetry.db")),
     // A driver from before the row remapper: nvidia-smi refuses those fields.
-    smi("old", {
+    startOnFakeSmi(path.join(dir, "old", "telemetry.db"), {
       FAKE_SMI_REJECT_FIELDS: "remapped_rows.correctable,remapped_rows.uncorrectable,remapped_rows.pending,remapped_rows.failure",
     }),
     startServerProcess({ NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "2", NVOC_DB_PATH: path.join(dir, "sim", "telemetry.db") }),

@@ -3,11 +3,10 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { METRIC_CATALOGUE, type MetricDefinition, type MetricKey } from "../src/telemetry/metric-catalogue";
-import { ROOT, startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
+import { ROOT, startOnFakeSmi, startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 import { WORN_NVML_KNOBS } from "./helpers/worn-memory";
 
-const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
 const dir = tempDir("nvoc-metrics-");
 let server: ServerProcess;
 
@@ -30,15 +29,7 @@ beforeAll(async () => {
   });
 
   // Two H200s from the real capture: GPU 1 is lost, and the driver does not know memory temperature.
-  server = await startServerProcess({
-    NVOC_SOURCE: "nvidia-smi",
-    NVOC_NVIDIA_SMI: FAKE_SMI,
-    NVOC_INTERVAL_MS: "200",
-    NVOC_DB_PATH: path.join(dir, "telemetry.db"),
-    FAKE_SMI_GPUS: "2",
-    FAKE_SMI_LOST_GPU: "1",
-    FAKE_SMI_REJECT_FIELDS: "temperature.memory",
-  });
+  server = await startOnFakeSmi(path.join(dir, "telemetry.db"), { FAKE_SMI_LOST_GPU: "1", FAKE_SMI_REJECT_FIELDS: "temperature.memory" });
   const client = trpcClient(server.url);
   await waitFor(
     async () => {

@@ -3,31 +3,20 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processOwner } from "../src/server/collector/process-owner";
-import { ROOT, startServerProcess, trpcClient, type ServerProcess } from "./helpers/server-process";
+import { ROOT, startOnFakeSmi, startServerProcess, trpcClient, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
-const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
 const H200_UUID = "GPU-8dcb376c-52cc-9fe6-7c25-356490ff3e89";
 const dir = tempDir("nvoc-processes-");
 let onSmi: ServerProcess;
 let failing: ServerProcess;
 let simulated: ServerProcess;
 
-const fakeSmi = (name: string, knobs: Record<string, string> = {}) =>
-  startServerProcess({
-    NVOC_SOURCE: "nvidia-smi",
-    NVOC_NVIDIA_SMI: FAKE_SMI,
-    NVOC_INTERVAL_MS: "200",
-    NVOC_DB_PATH: path.join(dir, name, "telemetry.db"),
-    FAKE_SMI_GPUS: "2",
-    ...knobs,
-  });
-
 beforeAll(async () => {
   [onSmi, failing, simulated] = await Promise.all([
-    fakeSmi("smi"),
+    startOnFakeSmi(path.join(dir, "smi", "telemetry.db")),
     // The driver refuses the memory column of the process query (the GPU query does not ask for it).
-    fakeSmi("failing", { FAKE_SMI_REJECT_FIELDS: "used_memory" }),
+    startOnFakeSmi(path.join(dir, "failing", "telemetry.db"), { FAKE_SMI_REJECT_FIELDS: "used_memory" }),
     startServerProcess({ NVOC_SOURCE: "simulated", NVOC_DB_PATH: path.join(dir, "sim", "telemetry.db") }),
   ]);
 });

@@ -2,13 +2,12 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process";
+import { ROOT, startOnFakeSmi, startServerProcess, type ServerProcess } from "../helpers/server-process";
 import { tempDir } from "../helpers/temp-dir";
 import { WORN_NVML_KNOBS } from "../helpers/worn-memory";
 import { screenshot } from "./artifacts";
 import { launchBrowser } from "./browser";
 
-const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
 const dir = tempDir("nvoc-e2e-memory-");
 let worn: ServerProcess;
 let geforce: ServerProcess;
@@ -30,11 +29,8 @@ beforeAll(async () => {
       ...WORN_NVML_KNOBS,
     }),
     // A card whose driver refuses every memory error field, as a GeForce's nvidia-smi answers [N/A].
-    startServerProcess({
-      NVOC_SOURCE: "nvidia-smi",
-      NVOC_NVIDIA_SMI: FAKE_SMI,
-      NVOC_INTERVAL_MS: "200",
-      NVOC_DB_PATH: path.join(dir, "geforce", "telemetry.db"),
+    startOnFakeSmi(path.join(dir, "geforce", "telemetry.db"), {
+      FAKE_SMI_GPUS: "1",
       FAKE_SMI_REJECT_FIELDS:
         "ecc.mode.current,ecc.errors.corrected.volatile.total,ecc.errors.uncorrected.volatile.total,ecc.errors.corrected.aggregate.total,ecc.errors.uncorrected.aggregate.total,remapped_rows.correctable,remapped_rows.uncorrectable,remapped_rows.pending,remapped_rows.failure,retired_pages.single_bit_ecc.count,retired_pages.double_bit.count,retired_pages.pending",
     }),

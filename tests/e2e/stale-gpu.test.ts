@@ -1,35 +1,24 @@
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, startServerProcess, type ServerProcess } from "../helpers/server-process";
+import { startOnFakeSmi, type ServerProcess } from "../helpers/server-process";
 import { tempDir } from "../helpers/temp-dir";
 import { screenshot } from "./artifacts";
 import { launchBrowser } from "./browser";
 
-const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
 const dir = tempDir("nvoc-e2e-stale-");
 let lostGpu: ServerProcess;
 let goneGpu: ServerProcess;
 let neverGpu: ServerProcess;
 let browser: Browser;
 
-const onFakeSmi = (name: string, knobs: Record<string, string>) =>
-  startServerProcess({
-    NVOC_SOURCE: "nvidia-smi",
-    NVOC_NVIDIA_SMI: FAKE_SMI,
-    NVOC_INTERVAL_MS: "200",
-    NVOC_DB_PATH: path.join(dir, name, "telemetry.db"),
-    FAKE_SMI_GPUS: "2",
-    ...knobs,
-  });
-
 beforeAll(async () => {
   [lostGpu, goneGpu, neverGpu, browser] = await Promise.all([
-    onFakeSmi("lost", { FAKE_SMI_LOST_GPU: "1" }),
+    startOnFakeSmi(path.join(dir, "lost", "telemetry.db"), { FAKE_SMI_LOST_GPU: "1" }),
     // GPU 1 drops out of nvidia-smi's output after five ticks; GPU 0 goes on.
-    onFakeSmi("gone", { FAKE_SMI_GONE_GPU: "1", FAKE_SMI_GONE_AFTER: "5" }),
+    startOnFakeSmi(path.join(dir, "gone", "telemetry.db"), { FAKE_SMI_GONE_GPU: "1", FAKE_SMI_GONE_AFTER: "5" }),
     // GPU 1 is listed by nvidia-smi's query of the facts but never appears in its readings.
-    onFakeSmi("never", { FAKE_SMI_GONE_GPU: "1", FAKE_SMI_GONE_AFTER: "0" }),
+    startOnFakeSmi(path.join(dir, "never", "telemetry.db"), { FAKE_SMI_GONE_GPU: "1", FAKE_SMI_GONE_AFTER: "0" }),
     launchBrowser(),
   ]);
 });

@@ -112,6 +112,21 @@ export async function startServerProcess(
   };
 }
 
+/** The fake nvidia-smi, answering with the H200 captures (knobs: FAKE_SMI_* in its header). */
+export const FAKE_SMI = path.join(ROOT, "tests", "fake-nvidia-smi", "nvidia-smi");
+
+/** A server sampling two GPUs of the fake nvidia-smi every 200 ms into `dbPath`, with the fake's `knobs`. */
+export function startOnFakeSmi(dbPath: string, knobs: Record<string, string> = {}): Promise<ServerProcess> {
+  return startServerProcess({
+    NVOC_SOURCE: "nvidia-smi",
+    NVOC_NVIDIA_SMI: FAKE_SMI,
+    NVOC_INTERVAL_MS: "200",
+    NVOC_DB_PATH: dbPath,
+    FAKE_SMI_GPUS: "2",
+    ...knobs,
+  });
+}
+
 export function trpcClient(url: string) {
   return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/api/trpc` })] });
 }
