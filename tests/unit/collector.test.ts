@@ -53,6 +53,7 @@ describe("collector", () => {
     expect(collector.events.listenerCount("snapshot")).toBe(1);
     await left.return?.();
     expect(collector.events.listenerCount("snapshot")).toBe(0);
+    expect(await left.next()).toEqual({ value: undefined, done: true });
     await collector.stop();
     await storage.close();
   });

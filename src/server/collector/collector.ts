@@ -295,6 +295,7 @@ export class Collector {
    */
   snapshotsFromNow(signal: AbortSignal): AsyncIterableIterator<Snapshot> {
     const queued: Snapshot[] = [];
+    let finished = false;
     let waiting: ((result: IteratorResult<Snapshot, undefined>) => void) | null = null;
     const unsubscribe = this.subscribe((snapshot) => {
       const wake = waiting;
@@ -303,6 +304,7 @@ export class Collector {
       else queued.push(snapshot);
     });
     const finish = () => {
+      finished = true;
       unsubscribe();
       signal.removeEventListener("abort", finish);
       const wake = waiting;
@@ -315,7 +317,8 @@ export class Collector {
       next: () => {
         const snapshot = queued.shift();
         if (snapshot) return Promise.resolve({ value: snapshot, done: false });
-        if (signal.aborted) return Promise.resolve({ value: undefined, done: true });
+        // Aborted or left: a later read ends at once instead of waiting for good.
+        if (finished) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => (waiting = resolve));
       },
       return: () => {
