@@ -208,7 +208,7 @@ export class TelemetryStore {
       row[key] = value ?? null;
     }
     if (bad.length > 0) {
-      this.quarantine.add(gpuId, timestamp, `${bad.join(", ")} cannot be stored exactly; kept as missing`, stored);
+      this.quarantine.add(gpuId, timestamp, keptAsMissing(bad), stored);
       this.statements.rewriteRecent.run(...METRIC_KEYS.map((key) => row[key]), id);
     }
     return row;
@@ -283,8 +283,7 @@ export class TelemetryStore {
           registered.push(this.gpusById.get(gpuId)!);
         }
         if (rejected.length > 0) {
-          const reason =
-            sample === null ? `${rejected.join(", ")}: no usable time` : `${rejected.join(", ")} cannot be stored exactly; kept as missing`;
+          const reason = sample === null ? `${rejected.join(", ")}: no usable time` : keptAsMissing(rejected);
           // A GPU first seen in a sample without a usable time or index is not registered: 0 stands for it.
           this.quarantine.add(gpuId ?? 0, sample?.timestamp ?? null, reason, given);
         }
@@ -659,6 +658,9 @@ export function toStoredSample(gpu: StoredGpu, row: ChunkRow): StoredSample {
   const { gpuIndex, gpuUuid, gpuName: _name, ...reading } = namedSample(gpu, row);
   return { gpuId: gpu.id, uuid: gpuUuid, index: gpuIndex, ...reading };
 }
+
+/** Why a row was set aside whose values named in `bad` ("powerDrawW = 1e+20") were stored as missing. */
+const keptAsMissing = (bad: readonly string[]) => `${bad.join(", ")} cannot be stored exactly; kept as missing`;
 
 /** A GPU the source never described (e.g. a replay file without names). */
 function fallbackInfo(sample: GpuSample): GpuInfo {
