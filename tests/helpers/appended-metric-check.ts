@@ -16,6 +16,7 @@ import { historyRecord } from "../../src/server/storage/history-record";
 import { storableValue } from "../../src/server/sources/storable-readings";
 import { decodeChunk } from "../../src/server/storage/chunk-codec";
 import { emptySummary, mergeEncodedSummary, metricStats } from "../../src/server/storage/metric-summary";
+import { mergeStoredSummary } from "../../src/server/storage/minute-summaries";
 import { newestRows } from "../../src/server/storage/telemetry-queries";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import type { MetricKey } from "../../src/telemetry/types";
@@ -31,6 +32,8 @@ const fixture = (name: string) => readFileSync(path.join(fixtureRepo, "tests", "
 const oldRows = decodeChunk(fixture("chunk-v1-realistic.bin"));
 const oldSummary = emptySummary();
 mergeEncodedSummary(oldSummary, migratedSummary(fixture("summary-v1-realistic.bin")));
+const oldMinutes = emptySummary();
+mergeStoredSummary(oldMinutes, fixture("minutes-v2-realistic.bin"));
 
 const { infos, samples } = simulatedSamples({ gpus: 1, count: 10, start: 1_780_000_000_000 });
 const readings = samples.map((sample, i) => ({ ...sample, [appended]: 12.3 + i }));
@@ -42,7 +45,7 @@ store.writeSamples(readings, (uuid) => infos.find((info) => info.uuid === uuid))
 const history = newestRows(store, everything, 100).map(({ gpu, row }) => historyRecord(gpu, row));
 const sealed = store.chunkSummaries(store.resolveGpuIds(), everything.from, everything.to);
 const sealedSummary = emptySummary();
-for (const { summary } of sealed) mergeEncodedSummary(sealedSummary, summary);
+for (const { summary } of sealed) mergeStoredSummary(sealedSummary, summary);
 store.close();
 
 const source = new ManualSource();
@@ -64,6 +67,7 @@ console.log(
     oldChunkValues: [...new Set(oldRows.map((row) => row[appended]))],
     oldChunkPowerDraw: oldRows.slice(0, 3).map((row) => row.powerDrawW),
     oldSummaryCount: metricStats(oldSummary, appended).count,
+    oldMinutesCount: metricStats(oldMinutes, appended).count,
     sealedChunks: sealed.length,
     sealedStats: metricStats(sealedSummary, appended),
     history: history.map((record) => record[appended]),

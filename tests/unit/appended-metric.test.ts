@@ -48,6 +48,7 @@ describe("a metric appended to the catalogue", () => {
       oldChunkValues: [null],
       oldChunkPowerDraw: expect.arrayContaining([expect.any(Number)]) as number[],
       oldSummaryCount: 0,
+      oldMinutesCount: 0,
       sealedChunks: 2,
       sealedStats: { count: 8, min: 12.3, max: 19.3, avg: 15.8 },
       history: newestFirst,

@@ -1,7 +1,16 @@
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { METRIC_DECIMALS, METRIC_KEYS, type GpuMetrics } from "../../src/telemetry/types";
-import { CHUNK_FORMAT_VERSION, ChunkCorruptError, decodeChunk, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
+import { readFileSync } from "node:fs";
+import {
+  CHUNK_FORMAT_VERSION,
+  ChunkCorruptError,
+  decodeChunk,
+  decodeChunkColumns,
+  encodeChunk,
+  type ChunkRow,
+} from "../../src/server/storage/chunk-codec";
+import { fixturePath } from "../helpers/fixtures";
 import { fixtureRows, realisticChunk } from "../helpers/realistic-chunk";
 
 // ---- data builders ---------------------------------------------------------------------------
@@ -196,5 +205,30 @@ describe("chunk codec format and errors", () => {
     expect(() => encodeChunk([rowAt(Number.NaN)])).toThrow(RangeError);
     expect(() => encodeChunk([rowAt(0, { temperatureC: Number.POSITIVE_INFINITY })])).toThrow(RangeError);
     expect(() => encodeChunk([rowAt(0, { clockEventReasons: 2 ** 54 })])).toThrow(RangeError);
+  });
+});
+
+describe("reading some columns of a chunk", () => {
+  it("gives the asked columns exactly as a whole decode does, for every column mode and with nulls", () => {
+    const fixtures = ["chunk-v1-every-mode.bin", "chunk-v1-realistic.bin"].map((name) => readFileSync(fixturePath("storage", name)));
+    for (const blob of fixtures) {
+      const rows = decodeChunk(blob);
+      for (const asked of [[0], [3, 5, 12, 13], [2, 8, 15, 16, 18], METRIC_KEYS.map((_, m) => m)]) {
+        const { rowCount, timestamps, table } = decodeChunkColumns(blob, asked);
+        expect(rowCount).toBe(rows.length);
+        expect(timestamps).toStrictEqual(rows.map((row) => row.timestamp));
+        asked.forEach((m, k) => {
+          const key = METRIC_KEYS[m];
+          const scaled = rows.map((row) => (row[key] === null ? NaN : Math.round(row[key] * 10 ** METRIC_DECIMALS[key])));
+          expect([...table.subarray(k * rowCount, (k + 1) * rowCount)], key).toStrictEqual(scaled);
+        });
+      }
+    }
+  });
+
+  it("rejects a damaged column it skips as it does one it reads", () => {
+    const blob = encodeChunk(realisticChunk());
+    const damaged = Buffer.concat([blob.subarray(0, 1), deflateRawSync(Buffer.from([5, 0, 0, 0, 0, 0, 9]))]);
+    expect(() => decodeChunkColumns(damaged, [17])).toThrow(ChunkCorruptError);
   });
 });

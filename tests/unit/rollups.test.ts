@@ -1,6 +1,8 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../src/telemetry/types";
+import { decodeChunk } from "../../src/server/storage/chunk-codec";
+import { encodeSummary, summarizeRows } from "../../src/server/storage/metric-summary";
 import { prune } from "../../src/server/storage/retention";
 import { bucketedSeries, bucketWidth, windowStats } from "../../src/server/storage/telemetry-queries";
 import { TelemetryStore, type StoredSample } from "../../src/server/storage/telemetry-store";
@@ -46,6 +48,36 @@ function referenceStats(rows: StoredSample[]) {
     graphicsClockAvg: reference(rows, "graphicsClockMhz").avg,
     memoryClockAvg: reference(rows, "memoryClockMhz").avg,
   };
+}
+
+/** Asserts a series equal to bucketing `rows` (every stored sample) by hand, with no more buckets than asked. */
+function expectSeriesOfRawSamples(
+  target: TelemetryStore,
+  rows: StoredSample[],
+  request: { gpuId?: number; from: number; to: number; maxPoints: number; metrics: MetricKey[] },
+) {
+  const { gpuId, from, to, maxPoints, metrics } = request;
+  const series = bucketedSeries(target, request);
+  const label = `GPU ${gpuId ?? "all"} ${from}..${to}, ${maxPoints} points`;
+  expect(series.bucketMs, label).toBe(bucketWidth(to - from, maxPoints, 600_000));
+  expect(series.t.length, label).toBeLessThanOrEqual(maxPoints);
+  const byBucket = new Map<number, StoredSample[]>();
+  for (const r of rows) {
+    if ((gpuId !== undefined && r.gpuId !== gpuId) || r.timestamp < from || r.timestamp > to) continue;
+    const bucket = Math.floor(r.timestamp / series.bucketMs) * series.bucketMs;
+    byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), r]);
+  }
+  const t = [...byBucket.keys()].sort((a, b) => a - b);
+  expect(series.t, label).toEqual(t);
+  expect(series.count, label).toEqual(t.map((b) => byBucket.get(b)!.length));
+  for (const metric of metrics) {
+    const expected = t.map((b) => reference(byBucket.get(b)!, metric));
+    expect(series.metrics[metric], `${label}: ${metric}`).toEqual({
+      min: expected.map((e) => e.min),
+      max: expected.map((e) => e.max),
+      avg: expected.map((e) => e.avg),
+    });
+  }
 }
 
 /** Deterministic windows: edges on and off slot and hour boundaries, short and long. */
@@ -95,29 +127,26 @@ describe("rollups and chunk summaries", () => {
 
   it("give chart series equal to bucketing the raw samples, never more buckets than asked", () => {
     for (const [from, to] of windows(30)) {
-      for (const maxPoints of [7, 100, 600]) {
-        const series = bucketedSeries(store, { gpuId: gpu1.id, from, to, metrics: ["powerDrawW", "temperatureC"], maxPoints });
-        expect(series.bucketMs).toBe(bucketWidth(to - from, maxPoints, 600_000));
-        expect(series.t.length).toBeLessThanOrEqual(maxPoints);
-        const rows = all.filter((s) => s.index === 1 && s.timestamp >= from && s.timestamp <= to);
-        const byBucket = new Map<number, StoredSample[]>();
-        for (const r of rows) {
-          const bucket = Math.floor(r.timestamp / series.bucketMs) * series.bucketMs;
-          byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), r]);
-        }
-        const t = [...byBucket.keys()].sort((a, b) => a - b);
-        expect(series.t).toEqual(t);
-        expect(series.count).toEqual(t.map((b) => byBucket.get(b)!.length));
-        for (const metric of ["powerDrawW", "temperatureC"] as const) {
-          const expected = t.map((b) => reference(byBucket.get(b)!, metric));
-          expect(series.metrics[metric]).toEqual({
-            min: expected.map((e) => e.min),
-            max: expected.map((e) => e.max),
-            avg: expected.map((e) => e.avg),
-          });
-        }
+      for (const maxPoints of [7, 100, 600, 1000]) {
+        expectSeriesOfRawSamples(store, all, { gpuId: gpu1.id, from, to, maxPoints, metrics: ["powerDrawW", "temperatureC"] });
       }
+      expectSeriesOfRawSamples(store, all, { from, to, maxPoints: 300, metrics: ["gpuUtilizationPct", "powerDrawW", "fanSpeedPct"] });
     }
+  });
+
+  it("give the same series from chunks sealed before minutes were kept, reading their samples where minutes are needed", () => {
+    const older = filledStore("older-summaries.db");
+    const chunks = older.db.prepare("SELECT id, data FROM SampleChunk WHERE id % 3 = 0").all() as Array<{ id: number; data: Buffer }>;
+    const rewrite = older.db.prepare("UPDATE SampleChunk SET summary = ? WHERE id = ?");
+    for (const chunk of chunks) rewrite.run(encodeSummary(summarizeRows(decodeChunk(chunk.data))), chunk.id);
+    expect(chunks.length).toBeGreaterThan(10);
+    for (const [from, to] of windows(12)) {
+      for (const maxPoints of [100, 600]) {
+        expectSeriesOfRawSamples(older, all, { gpuId: gpu1.id, from, to, maxPoints, metrics: ["powerDrawW", "temperatureC"] });
+      }
+      expect(windowStats(older, { from, to })).toEqual(referenceStats(all.filter((s) => s.timestamp >= from && s.timestamp <= to)));
+    }
+    older.close();
   });
 
   it("give per-GPU totals (count, oldest, newest) equal to the raw samples, before and after pruning", () => {

@@ -10,13 +10,20 @@ import {
   summarizeRows,
   SUMMARY_FORMAT_VERSION,
 } from "../../src/server/storage/metric-summary";
+import {
+  encodeMinutes,
+  mergeStoredSummary,
+  MINUTE_SUMMARY_FORMAT_VERSION,
+  summarizeMinutes,
+  visitMinutes,
+} from "../../src/server/storage/minute-summaries";
 import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
 import { METRIC_KEYS, noMetrics } from "../../src/telemetry/types";
 import { fixturePath } from "../helpers/fixtures";
 import { migratedSummary } from "../helpers/summary-migration";
 
 /**
- * Chunks and summaries written by the first build of format version 1
+ * Chunks and summaries written by the first build of their format version
  * (tests/fixtures/storage/write-fixtures.ts), committed as bytes: every later build must
  * read them to exactly what they held, or a database recorded before it would change
  * meaning after an upgrade.
@@ -107,10 +114,103 @@ describe("version-1 metric summaries written by an earlier build", () => {
 
   it("is refused, naming the version, when its format version is not one this build reads", () => {
     const later = encodeSummary(emptySummary());
-    later[0] = 2;
-    expect(() => mergeEncodedSummary(emptySummary(), later)).toThrow(/unsupported metric summary format version 2/);
+    later[0] = 3;
+    expect(() => mergeStoredSummary(emptySummary(), later)).toThrow(/unsupported metric summary format version 3/);
   });
 });
+
+type MinuteFixture = { start: number; rowCount: number; fields: SummaryField[] };
+
+describe("version-2 minute summaries written by an earlier build", () => {
+  const minutesOf = (name: string) => json<{ minutes: MinuteFixture[] }>(`minutes-v2-${name}.json`).minutes;
+  const everyMetric = METRIC_KEYS.map((_, m) => m);
+  const visited = (blob: Uint8Array, metrics: number[]) => {
+    const minutes: Array<{ start: number; rowCount: number; stats: number[] }> = [];
+    visitMinutes(blob, metrics, (start, rowCount, stats) => minutes.push({ start, rowCount, stats: [...stats] }));
+    return minutes;
+  };
+  /** A fixture field as visitMinutes hands it over: an empty one is a zero count, min Infinity, max -Infinity. */
+  const expected = (field: SummaryField | undefined) =>
+    !field || field.count === 0 ? [0, Infinity, -Infinity, 0] : [field.count, field.min, field.max, field.sum];
+
+  it.each(SUMMARIES)("%s hands back exactly the minutes, counts, min, max and sum it was written with", (name) => {
+    const blob = bytes(`minutes-v2-${name}.bin`);
+    expect(blob[0]).toBe(MINUTE_SUMMARY_FORMAT_VERSION);
+    const minutes = visited(blob, everyMetric);
+    expect(minutes.map(({ start, rowCount }) => ({ start, rowCount }))).toStrictEqual(
+      minutesOf(name).map(({ start, rowCount }) => ({ start, rowCount })),
+    );
+    minutesOf(name).forEach((minute, i) => {
+      // Metrics appended to the catalogue since were not recorded: no values.
+      expect(minutes[i].stats).toStrictEqual(METRIC_KEYS.flatMap((_, m) => expected(minute.fields[m])));
+    });
+  });
+
+  it.each(SUMMARIES)("%s is what this build writes for the chunk's rows, byte for byte", (name) => {
+    const { columns } = json<ChunkFixture>(`chunk-v1-${name}.json`);
+    const written = encodeMinutes(summarizeMinutes(decodeChunk(bytes(`chunk-v1-${name}.bin`))));
+    // A metric appended since adds a section of one byte at the end: its length (1), then "no values" (0).
+    const appended = Buffer.from(Array.from({ length: METRIC_KEYS.length - columns.length }, () => [1, 0]).flat());
+    expect(written).toStrictEqual(Buffer.concat([bytes(`minutes-v2-${name}.bin`), appended]));
+  });
+
+  it.each(SUMMARIES)("%s adds up to the chunk's version-1 summary", (name) => {
+    const fromMinutes = emptySummary();
+    mergeStoredSummary(fromMinutes, bytes(`minutes-v2-${name}.bin`));
+    const whole = emptySummary();
+    mergeStoredSummary(whole, migratedSummary(bytes(`summary-v1-${name}.bin`)));
+    expect(fromMinutes).toStrictEqual(whole);
+  });
+
+  it("reads the metrics asked for, and only those, to the same values", () => {
+    const blob = bytes("minutes-v2-every-mode.bin");
+    const asked = [3, 6, 12, 15];
+    const all = visited(blob, everyMetric);
+    expect(visited(blob, asked).map((minute) => minute.stats)).toStrictEqual(
+      all.map((minute) => asked.flatMap((m) => minute.stats.slice(m * FIELDS_PER_METRIC, (m + 1) * FIELDS_PER_METRIC))),
+    );
+  });
+
+  it("put every section mode on disk, with and without per-minute counts", () => {
+    expect(sectionModes(bytes("minutes-v2-every-mode.bin")).sort((a, b) => a - b)).toEqual(
+      expect.arrayContaining([0, 1, 2, 3, 0x81, 0x82, 0x83]),
+    );
+  });
+
+  it("is refused when it is cut short or names a section mode it does not know", () => {
+    const blob = bytes("minutes-v2-realistic.bin");
+    expect(() => mergeStoredSummary(emptySummary(), blob.subarray(0, blob.length - 3))).toThrow(/corrupt minute summary/);
+    const unknownMode = Buffer.from(blob);
+    unknownMode[sectionStarts(blob)[3]] = 9;
+    expect(() => mergeStoredSummary(emptySummary(), unknownMode)).toThrow(/corrupt minute summary/);
+  });
+});
+
+/** Where each metric's section of a version-2 summary starts (its mode byte), walking the layout in docs/storage-format.md. */
+function sectionStarts(blob: Uint8Array): number[] {
+  let at = 1;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = blob[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return value;
+    }
+  };
+  const minutes = varint();
+  for (let i = 0; i < minutes * 2; i++) varint();
+  const starts: number[] = [];
+  while (at < blob.length) {
+    const length = varint();
+    starts.push(at);
+    at += length;
+  }
+  return starts;
+}
+
+function sectionModes(blob: Uint8Array): number[] {
+  return sectionStarts(blob).map((at) => blob[at]);
+}
 
 /** The mode byte of every metric column of a chunk payload, walking the varints between them. */
 function columnModes(payload: Uint8Array): number[] {

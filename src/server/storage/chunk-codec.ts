@@ -95,6 +95,38 @@ export function decodeChunk(blob: Uint8Array): ChunkRow[] {
   });
 }
 
+/**
+ * A chunk's timestamps and the asked metric columns only (catalogue indexes, ascending), the k-th
+ * at k * rowCount of `table`, as the scaled integers stored (NaN for null): a chart over hours
+ * of samples needs four columns of nineteen and no row objects. `table` is shared scratch,
+ * valid until the next encode or decode.
+ */
+export function decodeChunkColumns(
+  blob: Uint8Array,
+  metrics: readonly number[],
+): { rowCount: number; timestamps: number[]; table: Float64Array } {
+  const reader = openChunk(blob);
+  return readingPayload(() => {
+    const rowCount = readRowCount(reader);
+    const timestamps = readTimestamps(reader, rowCount);
+    const table = columnScratch(rowCount);
+    let k = 0;
+    for (let column = 0; column < METRIC_KEYS.length && k < metrics.length; column++) {
+      // Written before this metric was appended to the catalogue: it was not recorded.
+      if (column >= VERSION_1_COLUMN_COUNT && reader.remaining === 0) break;
+      if (metrics[k] !== column) {
+        skipMetricColumn(reader, rowCount);
+        continue;
+      }
+      readMetricColumn(reader, table, k * rowCount, rowCount, 1);
+      k++;
+    }
+    table.fill(NaN, k * rowCount, metrics.length * rowCount);
+    if (reader.overran) throw corrupt("column data does not match its length");
+    return { rowCount, timestamps, table };
+  });
+}
+
 function writeTimestamps(writer: ByteWriter, rows: readonly ChunkRow[]): void {
   let previousTimestamp = 0;
   let previousDelta = 0;
@@ -225,6 +257,19 @@ function readMetricColumn(reader: ByteReader, table: Float64Array, start: number
       if ((presence[row >>> 3] & (1 << (row & 7))) === 0) table[start + row] = NaN;
     }
   }
+}
+
+function skipMetricColumn(reader: ByteReader, rowCount: number): void {
+  const modeByte = reader.readByte();
+  if (modeByte === MODE_ALL_NULL) return;
+  const mode = modeByte & ~FLAG_HAS_NULLS;
+  if (mode !== MODE_CONSTANT && mode !== MODE_DELTA && mode !== MODE_RAW) throw corrupt(`unknown column mode ${modeByte}`);
+  let present = rowCount;
+  if (modeByte & FLAG_HAS_NULLS) {
+    present = 0;
+    for (const byte of reader.readBytes((rowCount + 7) >>> 3)) for (let bits = byte; bits !== 0; bits &= bits - 1) present++;
+  }
+  reader.skipVarints(mode === MODE_CONSTANT ? 1 : present);
 }
 
 function openChunk(blob: Uint8Array): ByteReader {

@@ -11,7 +11,9 @@ import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 
 const METRICS = METRIC_KEYS.length;
 const SCALE = METRIC_KEYS.map((k) => 10 ** METRIC_DECIMALS[k]);
-const FIELDS = 4; // count, min, max, sum per metric
+/** count, min, max, sum per metric. */
+export const SUMMARY_FIELDS = 4;
+const FIELDS = SUMMARY_FIELDS;
 
 /** Flat [count, min, max, sum] per metric in METRIC_KEYS order, scaled integers. */
 export type MetricSummary = Float64Array;
@@ -35,6 +37,16 @@ export function addRow(summary: MetricSummary, row: ChunkRow): void {
     if (scaled < summary[at + 1]) summary[at + 1] = scaled;
     if (scaled > summary[at + 2]) summary[at + 2] = scaled;
     summary[at + 3] += scaled;
+  }
+}
+
+/** Adds one decoded summary into another. */
+export function addSummary(into: MetricSummary, from: MetricSummary): void {
+  for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
+    into[at] += from[at];
+    if (from[at + 1] < into[at + 1]) into[at + 1] = from[at + 1];
+    if (from[at + 2] > into[at + 2]) into[at + 2] = from[at + 2];
+    into[at + 3] += from[at + 3];
   }
 }
 

@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import type { SqliteDatabase } from "./database";
 import { emptySummary, encodeSummary, mergeEncodedSummary } from "./metric-summary";
+import { mergeStoredSummary } from "./minute-summaries";
 import { slotStart } from "./time-slots";
 
 /**
@@ -40,14 +41,14 @@ export class RollupTier {
     this.put.run(gpuId, start, rowCount + (existing?.rowCount ?? 0), encodeSummary(merged));
   }
 
-  /** Sets a period's rollup to the sum of `parts` (what is left in it), or removes it when none is. */
+  /** Sets a period's rollup to the sum of `parts` (what is left in it: chunks or rollups), or removes it when none is. */
   resum(gpuId: number, start: number, parts: ReadonlyArray<{ rowCount: number; summary: Buffer }>) {
     if (parts.length === 0) {
       this.remove.run(gpuId, start);
       return;
     }
     const total = emptySummary();
-    for (const part of parts) mergeEncodedSummary(total, part.summary);
+    for (const part of parts) mergeStoredSummary(total, part.summary);
     this.put.run(
       gpuId,
       start,

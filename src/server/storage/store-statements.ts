@@ -14,7 +14,7 @@ export function prepareStoreStatements(db: Database.Database): StoreStatements {
     rewriteRecent: db.prepare(`UPDATE RecentSample SET ${METRIC_KEYS.map((c) => `"${c}" = ?`).join(", ")} WHERE id = ?`),
     insertChunk: db.prepare(`INSERT INTO SampleChunk (gpuId, startTs, endTs, rowCount, data, summary) VALUES (?, ?, ?, ?, ?, ?)`),
     chunkSummariesIn: db.prepare(
-      `SELECT startTs, rowCount, summary FROM SampleChunk
+      `SELECT id, startTs, rowCount, summary FROM SampleChunk
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
     ),
     chunksStartingIn: db.prepare(

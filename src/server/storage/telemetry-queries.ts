@@ -1,7 +1,10 @@
 import type { MetricKey } from "../../telemetry/types";
 import type { ChunkRow } from "./chunk-columns";
 import { mergeNewest, type GpuRow } from "./newest-rows";
-import { addRow, emptySummary, mergeEncodedSummary, metricStats, type MetricSummary } from "./metric-summary";
+import { addRow, emptySummary, metricStats } from "./metric-summary";
+import { mergeStoredSummary } from "./minute-summaries";
+import { SeriesBuckets } from "./series-buckets";
+import { MINUTE_MS, slotStart } from "./time-slots";
 import { DAY_MS, HOUR_MS, namedSample, type NamedSample, type SampleBlock, type TelemetryStore } from "./telemetry-store";
 
 /**
@@ -42,17 +45,25 @@ export interface WindowStats {
 }
 
 interface PieceSink {
-  /** An encoded summary of `rowCount` samples, all inside the bucket that `at` falls in. */
-  summary(at: number, rowCount: number, summary: Uint8Array): void;
+  /**
+   * An encoded summary of `rowCount` samples inside the bucket that `at` falls in, or, with
+   * `split`, of a chunk whose minutes may fall in different buckets. Returns false when it
+   * cannot be split that finely (a chunk summary written before minutes were kept): the
+   * chunk's samples are then read instead.
+   */
+  summary(at: number, rowCount: number, summary: Uint8Array, split: boolean): boolean;
   /** One sample that had to be decoded. */
   row(row: ChunkRow): void;
+  /** When given, sealed samples not already decoded come here encoded, whole chunks, to decode as much of as it needs. */
+  encodedRows?(data: Uint8Array, from: number, to: number): void;
 }
 
 /**
  * Reads [from, to] in the cheapest pieces that never straddle a `granularityMs`
- * boundary: hourly rollups for whole hours, chunk summaries for whole slots,
- * decoded samples for the partial slots at the edges and for unsealed rows.
- * Sealed chunks, rollups and open rows are disjoint, so nothing counts twice.
+ * boundary: daily and hourly rollups for whole days and hours, chunk summaries (whole,
+ * or minute by minute) for whole slots, decoded samples for the partial slots at the
+ * edges and for unsealed rows. Sealed chunks, rollups and open rows are disjoint, so
+ * nothing counts twice.
  */
 function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: number, granularityMs: number, sink: PieceSink) {
   const slot = store.options.slotMs;
@@ -61,16 +72,26 @@ function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: n
       for (const row of block.rows) if (row.timestamp >= from && row.timestamp <= to) sink.row(row);
     }
   };
+  /** Sealed samples of the chunks whose slot starts in [a, b), as rows or, where the sink takes them, encoded. */
+  const rawChunks = (a: number, b: number) => {
+    if (!sink.encodedRows) return rawBlocks(store.chunksStartingIn(gpuIds, a, b));
+    for (const content of store.chunkContentsStartingIn(gpuIds, a, b)) {
+      if ("data" in content) sink.encodedRows(content.data, from, to);
+      else for (const row of content.rows) if (row.timestamp >= from && row.timestamp <= to) sink.row(row);
+    }
+  };
+  rawBlocks(store.openBlocks(gpuIds));
   const first = Math.ceil(from / slot) * slot;
   const end = Math.floor((to + 1) / slot) * slot;
   const slotsFit = granularityMs === Infinity || granularityMs % slot === 0;
-  if (!slotsFit || first >= end) {
-    rawBlocks(store.blocks({ gpuIds, from, to }));
+  const minutesFit = granularityMs % MINUTE_MS === 0 && slot % MINUTE_MS === 0;
+  if (!(slotsFit || minutesFit) || first >= end) {
+    // A chunk never leaves its slot, so those overlapping the range start in a slot that does.
+    rawChunks(slotStart(from, slot), to + 1);
     return;
   }
-  if (from < first) rawBlocks(store.chunksStartingIn(gpuIds, first - slot, first));
-  rawBlocks(store.chunksStartingIn(gpuIds, end, to + 1));
-  rawBlocks(store.openBlocks(gpuIds));
+  if (from < first) rawChunks(first - slot, first);
+  rawChunks(end, to + 1);
 
   // Whole periods inside [first, end): days within hours within slots, each tier used
   // only where the bucket width is a whole number of its periods.
@@ -80,15 +101,18 @@ function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: n
     [first, firstHour],
     [endHour, end],
   ]) {
-    for (const c of store.chunkSummaries(gpuIds, a, b)) sink.summary(c.startTs, c.rowCount, c.summary);
+    for (const chunk of store.chunkSummaries(gpuIds, a, b)) {
+      if (!sink.summary(chunk.startTs, chunk.rowCount, chunk.summary, !slotsFit))
+        for (const row of store.chunkRows(chunk.id)) sink.row(row);
+    }
   }
   for (const [a, b] of [
     [firstHour, firstDay],
     [endDay, endHour],
   ]) {
-    for (const r of store.hourlyRollups(gpuIds, a, b)) sink.summary(r.hourStart, r.rowCount, r.summary);
+    for (const r of store.hourlyRollups(gpuIds, a, b)) sink.summary(r.hourStart, r.rowCount, r.summary, false);
   }
-  for (const r of store.dailyRollups(gpuIds, firstDay, endDay)) sink.summary(r.dayStart, r.rowCount, r.summary);
+  for (const r of store.dailyRollups(gpuIds, firstDay, endDay)) sink.summary(r.dayStart, r.rowCount, r.summary, false);
 }
 
 /** The run of whole `periodMs` periods inside [from, to), or an empty run at `to` when none fits or the width forbids it. */
@@ -109,7 +133,8 @@ export function windowStats(store: TelemetryStore, window: Window): WindowStats 
   readPieces(store, gpuIds, window.from, window.to, Infinity, {
     summary(_at, rowCount, summary) {
       recordCount += rowCount;
-      mergeEncodedSummary(total, summary);
+      mergeStoredSummary(total, summary);
+      return true;
     },
     row(row) {
       recordCount++;
@@ -158,15 +183,16 @@ export interface Series {
 
 /**
  * The bucket width for a range: wide enough for at most `maxPoints` epoch-aligned
- * buckets, and rounded up to whole slots or hours once it is that wide, so long
+ * buckets, and rounded up to whole minutes, slots or hours once it is that wide, so
  * ranges are answered from summaries instead of samples. A range longer than
- * `maxRawSpanMs` gets whole slots however many points it may have.
+ * `maxRawSpanMs` gets whole minutes however many points it may have.
  */
 export function bucketWidth(span: number, maxPoints: number, slotMs: number, maxRawSpanMs = Infinity): number {
   const width = Math.max(1, Math.ceil(span / Math.max(1, maxPoints - 1)));
   if (width >= HOUR_MS) return Math.ceil(width / HOUR_MS) * HOUR_MS;
+  if (width > slotMs) return Math.ceil(width / slotMs) * slotMs;
   // Narrower buckets over a range this long would decode every sample in it, for seconds on end.
-  if (width > slotMs || span > maxRawSpanMs) return Math.ceil(width / slotMs) * slotMs;
+  if (width > MINUTE_MS || span > maxRawSpanMs) return Math.ceil(width / MINUTE_MS) * MINUTE_MS;
   return width;
 }
 
@@ -178,40 +204,13 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
   const bucketMs = single
     ? request.to - request.from + 1
     : bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs, request.maxRawSpanMs);
-  const buckets = new Map<number, { count: number; summary: MetricSummary }>();
-  const bucketAt = (at: number) => {
-    const start = single ? request.from : Math.floor(at / bucketMs) * bucketMs;
-    let bucket = buckets.get(start);
-    if (!bucket) buckets.set(start, (bucket = { count: 0, summary: emptySummary() }));
-    return bucket;
-  };
+  const buckets = new SeriesBuckets(request.metrics, (at) => (single ? request.from : Math.floor(at / bucketMs) * bucketMs));
   readPieces(store, gpuIds, request.from, request.to, single ? Infinity : bucketMs, {
-    summary(at, rowCount, summary) {
-      const bucket = bucketAt(at);
-      bucket.count += rowCount;
-      mergeEncodedSummary(bucket.summary, summary);
-    },
-    row(row) {
-      const bucket = bucketAt(row.timestamp);
-      bucket.count++;
-      addRow(bucket.summary, row);
-    },
+    summary: (at, rowCount, summary, split) => buckets.addSummary(at, rowCount, summary, split),
+    row: (row) => buckets.addRow(row),
+    encodedRows: (data, from, to) => buckets.addEncodedRows(data, from, to),
   });
-  const series: Series = { bucketMs, t: [], count: [], metrics: {} };
-  for (const metric of request.metrics) series.metrics[metric] = { min: [], max: [], avg: [] };
-  for (const start of [...buckets.keys()].sort((a, b) => a - b)) {
-    const bucket = buckets.get(start)!;
-    series.t.push(start);
-    series.count.push(bucket.count);
-    for (const metric of request.metrics) {
-      const { min, max, avg } = metricStats(bucket.summary, metric);
-      const out = series.metrics[metric]!;
-      out.min.push(min);
-      out.max.push(max);
-      out.avg.push(avg);
-    }
-  }
-  return series;
+  return { bucketMs, ...buckets.series() };
 }
 
 /**

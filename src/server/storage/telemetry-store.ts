@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
-import { encodeSummary, summarizeRows } from "./metric-summary";
+import { summarizeChunk } from "./minute-summaries";
 import { DecodedChunks } from "./decoded-chunks";
 import { RollupTier } from "./rollup-tiers";
 import { prepareStoreStatements, RECENT_COLUMNS, type StoreStatements } from "./store-statements";
@@ -386,9 +386,9 @@ export class TelemetryStore {
       if (r.timestamp < startTs) startTs = r.timestamp;
       if (r.timestamp > endTs) endTs = r.timestamp;
     }
-    const summary = summarizeRows(rows);
-    this.statements.insertChunk.run(gpuId, startTs, endTs, rows.length, encodeChunk(rows), encodeSummary(summary));
-    this.addToRollups(gpuId, startTs, rows.length, summary);
+    const { minutes, total } = summarizeChunk(rows);
+    this.statements.insertChunk.run(gpuId, startTs, endTs, rows.length, encodeChunk(rows), minutes);
+    this.addToRollups(gpuId, startTs, rows.length, total);
   }
 
   /** Folds a sealed chunk's summary into its hour's and its day's rollup. */
@@ -423,9 +423,9 @@ export class TelemetryStore {
     const update = this.db.prepare(`UPDATE SampleChunk SET summary = ? WHERE id = ?`);
     this.db.transaction(() => {
       for (const chunk of missing) {
-        const summary = summarizeRows(decodeChunk(chunk.data));
-        update.run(encodeSummary(summary), chunk.id);
-        this.addToRollups(chunk.gpuId, chunk.startTs, chunk.rowCount, summary);
+        const { minutes, total } = summarizeChunk(decodeChunk(chunk.data));
+        update.run(minutes, chunk.id);
+        this.addToRollups(chunk.gpuId, chunk.startTs, chunk.rowCount, total);
       }
     })();
   }
@@ -490,9 +490,10 @@ export class TelemetryStore {
   }
 
   /** Encoded summaries (metric-summary.ts) of the sealed chunks whose slot starts in [from, to). */
-  chunkSummaries(gpuIds: number[], from: number, to: number): Array<{ startTs: number; rowCount: number; summary: Buffer }> {
+  chunkSummaries(gpuIds: number[], from: number, to: number): Array<{ id: number; startTs: number; rowCount: number; summary: Buffer }> {
     if (from >= to) return [];
     return this.statements.chunkSummariesIn.all(JSON.stringify(gpuIds), from, to) as Array<{
+      id: number;
       startTs: number;
       rowCount: number;
       summary: Buffer;
@@ -517,6 +518,26 @@ export class TelemetryStore {
         sealed: true,
       };
     }
+  }
+
+  /**
+   * Sealed chunks whose slot starts in [from, to): their decoded rows where those are kept, their
+   * encoded data otherwise, left for the caller to decode as much of as it needs (and not kept).
+   */
+  *chunkContentsStartingIn(gpuIds: number[], from: number, to: number): Generator<{ rows: readonly ChunkRow[] } | { data: Buffer }> {
+    if (from >= to) return;
+    for (const chunk of this.statements.chunksStartingIn.iterate(JSON.stringify(gpuIds), from, to) as Iterable<ChunkRecord>) {
+      const rows = this.decodedChunks.kept(chunk.id);
+      yield rows ? { rows } : { data: chunk.data };
+    }
+  }
+
+  /** One sealed chunk's rows (none when it is gone). */
+  chunkRows(id: number): readonly ChunkRow[] {
+    const kept = this.decodedChunks.kept(id);
+    if (kept) return kept;
+    const [chunk] = this.statements.chunkData.all(JSON.stringify([id])) as ChunkData[];
+    return chunk ? this.decodedChunks.decode(chunk) : [];
   }
 
   /** Oldest and newest timestamp of the sealed chunks whose slot starts in [from, to]. */

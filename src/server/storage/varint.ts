@@ -44,6 +44,11 @@ export class ByteWriter {
     return this.bytes;
   }
 
+  writeBytes(source: Uint8Array): void {
+    this.reserve(source.length).set(source, this.used);
+    this.used += source.length;
+  }
+
   /** Appends `count` zero bytes and returns the offset of the first one. */
   appendZeros(count: number): number {
     this.reserve(count);
@@ -135,6 +140,19 @@ export class ByteReader {
 
   readByte(): number {
     return this.bytes[this.position++] | 0;
+  }
+
+  skip(count: number): void {
+    this.position += count;
+  }
+
+  /** Moves past `count` varints without reading their values. */
+  skipVarints(count: number): void {
+    const bytes = this.bytes;
+    let pos = this.position;
+    // Past the end a byte reads as undefined, whose high bit is clear: the loop still ends.
+    for (let i = 0; i < count; i++) while (bytes[pos++] & 0x80);
+    this.position = pos;
   }
 
   /** Returns a view of the next `count` bytes. */

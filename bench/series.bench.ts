@@ -1,0 +1,57 @@
+/**
+ * Chart series straight from the store (no HTTP) at each preset span of the History page,
+ * for one GPU and for all GPUs at once, 1000 points, four metrics, on a cached history
+ * database: what the storage layer itself costs per series.
+ *   npx tsx bench/series.bench.ts [--gpus 8] [--days 3] [--runs 30]
+ */
+import { parseArgs } from "node:util";
+import { bucketedSeries } from "../src/server/storage/telemetry-queries";
+import { TelemetryStore } from "../src/server/storage/telemetry-store";
+import { DAY_MS, HOUR_MS } from "../src/telemetry/durations";
+import type { MetricKey } from "../src/telemetry/types";
+import { cachedHistoryDatabase } from "./lib/history-db";
+import { percentile } from "./lib/process";
+
+const { values } = parseArgs({
+  options: { gpus: { type: "string", default: "8" }, days: { type: "string", default: "3" }, runs: { type: "string", default: "30" } },
+});
+const gpus = Number(values.gpus);
+const days = Number(values.days);
+const runs = Number(values.runs);
+const METRICS: MetricKey[] = ["temperatureC", "powerDrawW", "graphicsClockMhz", "gpuUtilizationPct"];
+const SPANS: Array<[string, number]> = [
+  ["1 h", HOUR_MS],
+  ["6 h", 6 * HOUR_MS],
+  ["24 h", 24 * HOUR_MS],
+  ["48 h", 48 * HOUR_MS],
+  ["7 d", 7 * DAY_MS],
+  ["30 d", 30 * DAY_MS],
+  ["90 d", 90 * DAY_MS],
+];
+
+const { store } = TelemetryStore.open(cachedHistoryDatabase(gpus, days));
+const newest = store.db.prepare("SELECT max(endTs) AS t FROM SampleChunk").get() as { t: bigint | number };
+const to = Number(newest.t);
+const gpuId = store.gpus()[0].id;
+console.log(`${gpus} GPUs x ${days} days; ms per series, p50 / p95 of ${runs} after warm-up`);
+console.log("| span | bucket s | points | one GPU | all GPUs |\n| --- | --- | --- | --- | --- |");
+for (const [name, span] of SPANS) {
+  if (span > days * DAY_MS * 1.01) continue;
+  const time = (selected: number | undefined) => {
+    const request = { gpuId: selected, from: to - span, to, metrics: METRICS, maxPoints: 1000 };
+    for (let i = 0; i < 3; i++) bucketedSeries(store, request);
+    const times: number[] = [];
+    let series = bucketedSeries(store, request);
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      series = bucketedSeries(store, request);
+      times.push(performance.now() - t);
+    }
+    return { times, series };
+  };
+  const one = time(gpuId);
+  const all = time(undefined);
+  const cell = (times: number[]) => `${percentile(times, 50).toFixed(2)} / ${percentile(times, 95).toFixed(2)}`;
+  console.log(`| ${name} | ${one.series.bucketMs / 1000} | ${one.series.t.length} | ${cell(one.times)} | ${cell(all.times)} |`);
+}
+store.close();

@@ -1,0 +1,132 @@
+import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
+import { decodeChunkColumns } from "./chunk-codec";
+import type { ChunkRow } from "./chunk-columns";
+import { emptySummary, mergeEncodedSummary, SUMMARY_FIELDS } from "./metric-summary";
+import { visitMinutes } from "./minute-summaries";
+
+const FIELDS = SUMMARY_FIELDS;
+const EMPTY_SUMMARY = emptySummary();
+
+type MetricSeries = { min: (number | null)[]; max: (number | null)[]; avg: (number | null)[] };
+
+/**
+ * Count/min/max/sum per time bucket of the metrics a chart asked for and of no other: a day of
+ * eight GPUs is some 700,000 samples or 11,500 minute summaries, and adding up every metric of
+ * each when the chart shows four was most of what a series cost.
+ */
+export class SeriesBuckets {
+  /** Catalogue indexes of the asked metrics, ascending (the order summaries are read in). */
+  private readonly indexes: number[];
+  private readonly keys: MetricKey[];
+  private readonly scales: number[];
+  /** Per bucket start: its row count, then count/min/max/sum (scaled integers) of each asked metric. */
+  private readonly buckets = new Map<number, Float64Array>();
+  private readonly whole = emptySummary();
+  private readonly asked: Float64Array;
+
+  constructor(
+    private readonly metrics: readonly MetricKey[],
+    private readonly bucketOf: (at: number) => number,
+  ) {
+    this.indexes = [...new Set(metrics.map((metric) => METRIC_KEYS.indexOf(metric)))].sort((a, b) => a - b);
+    this.keys = this.indexes.map((m) => METRIC_KEYS[m]);
+    this.scales = this.keys.map((key) => 10 ** METRIC_DECIMALS[key]);
+    this.asked = new Float64Array(this.indexes.length * FIELDS);
+  }
+
+  /** See PieceSink.summary: false when `split` is asked of a summary that has no minutes. */
+  addSummary(at: number, rowCount: number, summary: Uint8Array, split: boolean): boolean {
+    if (visitMinutes(summary, this.indexes, (start, minuteRows, stats) => this.add(start, minuteRows, stats))) return true;
+    if (split) return false;
+    this.whole.set(EMPTY_SUMMARY);
+    mergeEncodedSummary(this.whole, summary);
+    for (const [k, m] of this.indexes.entries()) this.asked.set(this.whole.subarray(m * FIELDS, (m + 1) * FIELDS), k * FIELDS);
+    this.add(at, rowCount, this.asked);
+    return true;
+  }
+
+  addRow(row: ChunkRow): void {
+    const bucket = this.bucket(row.timestamp);
+    bucket[0]++;
+    for (let k = 0, at = 1; k < this.keys.length; k++, at += FIELDS) {
+      const value = row[this.keys[k]];
+      if (value === null) continue;
+      const scaled = Math.round(value * this.scales[k]);
+      bucket[at]++;
+      if (scaled < bucket[at + 1]) bucket[at + 1] = scaled;
+      if (scaled > bucket[at + 2]) bucket[at + 2] = scaled;
+      bucket[at + 3] += scaled;
+    }
+  }
+
+  /** A chunk's samples within [from, to], decoding the timestamps and the asked columns only. */
+  addEncodedRows(data: Uint8Array, from: number, to: number): void {
+    const { rowCount, timestamps, table } = decodeChunkColumns(data, this.indexes);
+    const metrics = this.indexes.length;
+    let bucket: Float64Array | null = null;
+    let bucketStart = NaN;
+    for (let i = 0; i < rowCount; i++) {
+      const timestamp = timestamps[i];
+      if (timestamp < from || timestamp > to) continue;
+      // Rows come in time order, so most share the bucket of the one before.
+      const start = this.bucketOf(timestamp);
+      if (start !== bucketStart || bucket === null) [bucket, bucketStart] = [this.bucket(timestamp), start];
+      bucket[0]++;
+      for (let k = 0, at = 1, cell = i; k < metrics; k++, at += FIELDS, cell += rowCount) {
+        const scaled = table[cell];
+        if (scaled !== scaled) continue; // NaN: null
+        bucket[at]++;
+        if (scaled < bucket[at + 1]) bucket[at + 1] = scaled;
+        if (scaled > bucket[at + 2]) bucket[at + 2] = scaled;
+        bucket[at + 3] += scaled;
+      }
+    }
+  }
+
+  /** Non-empty buckets oldest first, each asked metric's min/max/avg unscaled (avg to two decimals). */
+  series(): { t: number[]; count: number[]; metrics: Partial<Record<MetricKey, MetricSeries>> } {
+    const starts = [...this.buckets.keys()].sort((a, b) => a - b);
+    const count = starts.map((start) => this.buckets.get(start)![0]);
+    const metrics: Partial<Record<MetricKey, MetricSeries>> = {};
+    for (const metric of this.metrics) {
+      const k = this.keys.indexOf(metric);
+      const [at, scale] = [1 + k * FIELDS, this.scales[k]];
+      const out: MetricSeries = { min: [], max: [], avg: [] };
+      for (const start of starts) {
+        const bucket = this.buckets.get(start)!;
+        const present = bucket[at];
+        out.min.push(present ? bucket[at + 1] / scale : null);
+        out.max.push(present ? bucket[at + 2] / scale : null);
+        out.avg.push(present ? Math.round((bucket[at + 3] / present / scale) * 100) / 100 : null);
+      }
+      metrics[metric] = out;
+    }
+    return { t: starts, count, metrics };
+  }
+
+  /** Adds `rowCount` samples with `stats` (count/min/max/sum per asked metric) to the bucket `at` falls in. */
+  private add(at: number, rowCount: number, stats: Float64Array): void {
+    const bucket = this.bucket(at);
+    bucket[0] += rowCount;
+    for (let from = 0, to = 1; from < stats.length; from += FIELDS, to += FIELDS) {
+      bucket[to] += stats[from];
+      if (stats[from + 1] < bucket[to + 1]) bucket[to + 1] = stats[from + 1];
+      if (stats[from + 2] > bucket[to + 2]) bucket[to + 2] = stats[from + 2];
+      bucket[to + 3] += stats[from + 3];
+    }
+  }
+
+  private bucket(at: number): Float64Array {
+    const start = this.bucketOf(at);
+    let bucket = this.buckets.get(start);
+    if (!bucket) {
+      bucket = new Float64Array(1 + this.indexes.length * FIELDS);
+      for (let to = 1; to < bucket.length; to += FIELDS) {
+        bucket[to + 1] = Infinity;
+        bucket[to + 2] = -Infinity;
+      }
+      this.buckets.set(start, bucket);
+    }
+    return bucket;
+  }
+}
