@@ -25,13 +25,15 @@ const METRICS = METRIC_KEYS.length;
 const FIELDS = SUMMARY_FIELDS;
 
 // Each metric's section starts with a mode byte: no values in any minute; one value in every
-// minute that has any (min = max = it, sum = it x count); min, max and sum as differences from
-// the minute before (every figure an integer within 2^52, so the differences stay exact); or
-// min and max as they are with the sum as a float64 (only a summed bitmask gets that large).
+// minute that has any (min = max = it, sum = it x count); differences from the minute before
+// (every figure an integer within 2^52, so the differences stay exact); min and max as they are
+// with the sum as a float64 (only a summed bitmask gets that large); or the same bytes as an
+// earlier metric's section (SM and graphics clocks mostly move together).
 const MODE_NONE = 0;
 const MODE_CONSTANT = 1;
 const MODE_DELTA = 2;
 const MODE_RAW = 3;
+const MODE_SAME_AS = 4;
 /** Or-ed into the mode when the metric's count per minute follows (it differs from the minute's row count somewhere). */
 const FLAG_COUNTS = 0x80;
 const DELTA_SAFE_MAGNITUDE = 2 ** 52;
@@ -75,9 +77,18 @@ export function encodeMinutes(minutes: readonly MinuteSummary[]): Buffer {
     previousIndex = index;
     out.writeUnsigned(minute.rowCount);
   }
+  const sections: Buffer[] = [];
   for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
     sectionWriter.reset();
     writeMetricSection(sectionWriter, minutes, at);
+    const section = Buffer.from(sectionWriter.view());
+    const same = section.length > 2 ? sections.findIndex((earlier) => earlier.equals(section)) : -1;
+    sections.push(section);
+    if (same >= 0) {
+      sectionWriter.reset();
+      sectionWriter.writeByte(MODE_SAME_AS);
+      sectionWriter.writeUnsigned(same);
+    }
     out.writeUnsigned(sectionWriter.view().length);
     out.writeBytes(sectionWriter.view());
   }
@@ -111,14 +122,23 @@ function writeMetricSection(out: ByteWriter, minutes: readonly MinuteSummary[], 
     out.writeSigned(first);
     return;
   }
+  // Minutes whose values were all equal (min = max, so sum = min x count) store their min only.
+  const withValues = minutes.filter(({ summary }) => summary[at] > 0);
+  if (mode === MODE_DELTA) {
+    const flat = out.appendZeros((withValues.length + 7) >>> 3);
+    withValues.forEach(({ summary }, i) => {
+      if (summary[at + 1] === summary[at + 2]) out.orByte(flat + (i >>> 3), 1 << (i & 7));
+    });
+  }
   let [previousMin, previousMax, previousSum] = [0, 0, 0];
-  for (const { summary } of minutes) {
-    if (summary[at] === 0) continue;
+  for (const { summary } of withValues) {
     const [min, max, sum] = [summary[at + 1], summary[at + 2], summary[at + 3]];
     if (mode === MODE_DELTA) {
       out.writeSigned(min - previousMin);
-      out.writeSigned(max - previousMax);
-      out.writeSigned(sum - previousSum);
+      if (min !== max) {
+        out.writeSigned(max - previousMax);
+        out.writeSigned(sum - previousSum);
+      }
       [previousMin, previousMax, previousSum] = [min, max, sum];
     } else {
       out.writeSigned(min);
@@ -157,18 +177,27 @@ export function visitMinutes(
     table[at + 1] = Infinity;
     table[at + 2] = -Infinity;
   }
+  const sectionStarts: number[] = [];
   let k = 0;
   for (let m = 0; m < METRICS && k < asked; m++) {
     // Written before the metrics from here on were appended to the catalogue: none of them counted.
     if (input.remaining === 0) break;
     const length = input.readUnsigned();
+    const end = input.position + length;
+    sectionStarts.push(input.position);
     if (metrics[k] !== m) {
       input.skip(length);
       continue;
     }
-    const end = input.position + length;
+    if (blob[input.position] === MODE_SAME_AS) {
+      input.skip(1);
+      const same = input.readUnsigned();
+      if (!(same < m) || blob[sectionStarts[same]] === MODE_SAME_AS) throw corrupt();
+      input.position = sectionStarts[same];
+    }
     readMetricSection(input, rowCounts, table, k * FIELDS, asked * FIELDS);
-    if (input.position !== end) throw corrupt();
+    if (input.position !== end && blob[sectionStarts[m]] !== MODE_SAME_AS) throw corrupt();
+    input.position = end;
     k++;
   }
   if (input.overran) throw corrupt();
@@ -193,13 +222,22 @@ function readMetricSection(input: ByteReader, rowCounts: readonly number[], tabl
     return;
   }
   if (mode !== MODE_DELTA && mode !== MODE_RAW) throw corrupt();
+  let withValues = 0;
+  for (let to = at; to < table.length; to += stride) if (table[to] > 0) withValues++;
+  const flat = mode === MODE_DELTA ? input.readBytes((withValues + 7) >>> 3) : null;
   let [min, max, sum] = [0, 0, 0];
-  for (let to = at; to < table.length; to += stride) {
+  for (let to = at, i = 0; to < table.length; to += stride) {
     if (table[to] === 0) continue;
-    if (mode === MODE_DELTA) {
+    if (flat !== null) {
       min += input.readSigned();
-      max += input.readSigned();
-      sum += input.readSigned();
+      if ((flat[i >>> 3] & (1 << (i & 7))) !== 0) {
+        max = min;
+        sum = min * table[to];
+      } else {
+        max += input.readSigned();
+        sum += input.readSigned();
+      }
+      i++;
     } else {
       min = input.readSigned();
       max = input.readSigned();
