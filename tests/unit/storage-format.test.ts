@@ -126,7 +126,9 @@ describe("version-2 minute summaries written by an earlier build", () => {
   const everyMetric = METRIC_KEYS.map((_, m) => m);
   const visited = (blob: Uint8Array, metrics: number[]) => {
     const minutes: Array<{ start: number; rowCount: number; stats: number[] }> = [];
-    visitMinutes(blob, metrics, (start, rowCount, stats) => minutes.push({ start, rowCount, stats: [...stats] }));
+    visitMinutes(blob, metrics, (start, rowCount, stats, at) =>
+      minutes.push({ start, rowCount, stats: [...stats.subarray(at, at + metrics.length * FIELDS_PER_METRIC)] }),
+    );
     return minutes;
   };
   /** A fixture field as visitMinutes hands it over: an empty one is a zero count, min Infinity, max -Infinity. */

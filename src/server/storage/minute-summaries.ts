@@ -148,38 +148,48 @@ function writeMetricSection(out: ByteWriter, minutes: readonly MinuteSummary[], 
   }
 }
 
+/** Reused between calls (reading is synchronous): a long chart reads thousands of summaries. */
+let starts = new Float64Array(64);
+let rowCounts = new Float64Array(64);
+let scratch = new Float64Array(64 * FIELDS);
+
 /**
- * Reads the minutes of a version 2 summary, `metrics` (indexes into METRIC_KEYS, ascending) only, and hands
- * each minute to `visit` with `stats` holding count/min/max/sum of the k-th asked metric at
- * 4k..4k+3 (count 0, min Infinity, max -Infinity when it had no value). `stats` is reused for
- * the next minute. Returns false, visiting nothing, for a version 1 summary, which has no minutes.
+ * Reads the minutes of a version 2 summary, `metrics` (indexes into METRIC_KEYS, ascending) only,
+ * and hands each minute to `visit` with `stats[at..]` holding count/min/max/sum of the k-th asked
+ * metric at at + 4k (count 0, min Infinity, max -Infinity when it had no value). `stats` is
+ * scratch, valid during the call. Returns false, visiting nothing, for a version 1 summary,
+ * which has no minutes.
  */
 export function visitMinutes(
   blob: Uint8Array,
   metrics: readonly number[],
-  visit: (start: number, rowCount: number, stats: Float64Array) => void,
+  visit: (start: number, rowCount: number, stats: Float64Array, at: number) => void,
 ): boolean {
   if (blob[0] !== MINUTE_SUMMARY_FORMAT_VERSION) return false;
   const input = new ByteReader(blob);
   input.skip(1);
   const minuteCount = input.readUnsigned();
-  const starts = new Array<number>(minuteCount);
-  const rowCounts = new Array<number>(minuteCount);
+  if (input.overran || minuteCount > blob.length) throw corrupt();
+  if (starts.length < minuteCount) [starts, rowCounts] = [new Float64Array(minuteCount), new Float64Array(minuteCount)];
   let index = 0;
   for (let i = 0; i < minuteCount; i++) {
     index += input.readSigned();
     starts[i] = index * MINUTE_MS;
     rowCounts[i] = input.readUnsigned();
   }
-  const asked = metrics.length;
-  const table = new Float64Array(minuteCount * asked * FIELDS);
-  for (let at = 0; at < table.length; at += FIELDS) {
+  const stride = metrics.length * FIELDS;
+  const used = minuteCount * stride;
+  if (scratch.length < used) scratch = new Float64Array(used);
+  const table = scratch;
+  for (let at = 0; at < used; at += FIELDS) {
+    table[at] = 0;
     table[at + 1] = Infinity;
     table[at + 2] = -Infinity;
+    table[at + 3] = 0;
   }
   const sectionStarts: number[] = [];
   let k = 0;
-  for (let m = 0; m < METRICS && k < asked; m++) {
+  for (let m = 0; m < METRICS && k < metrics.length; m++) {
     // Written before the metrics from here on were appended to the catalogue: none of them counted.
     if (input.remaining === 0) break;
     const length = input.readUnsigned();
@@ -195,26 +205,33 @@ export function visitMinutes(
       if (!(same < m) || blob[sectionStarts[same]] === MODE_SAME_AS) throw corrupt();
       input.position = sectionStarts[same];
     }
-    readMetricSection(input, rowCounts, table, k * FIELDS, asked * FIELDS);
+    readMetricSection(input, rowCounts, minuteCount, table, k * FIELDS, stride);
     if (input.position !== end && blob[sectionStarts[m]] !== MODE_SAME_AS) throw corrupt();
     input.position = end;
     k++;
   }
   if (input.overran) throw corrupt();
-  for (let i = 0; i < minuteCount; i++) visit(starts[i], rowCounts[i], table.subarray(i * asked * FIELDS, (i + 1) * asked * FIELDS));
+  for (let i = 0; i < minuteCount; i++) visit(starts[i], rowCounts[i], table, i * stride);
   return true;
 }
 
 /** Fills each minute's count/min/max/sum of one metric at `at`, minute i's at `at + i * stride`. */
-function readMetricSection(input: ByteReader, rowCounts: readonly number[], table: Float64Array, at: number, stride: number): void {
+function readMetricSection(
+  input: ByteReader,
+  rowCounts: Float64Array,
+  minutes: number,
+  table: Float64Array,
+  at: number,
+  stride: number,
+): void {
   const modeByte = input.readByte();
   const mode = modeByte & ~FLAG_COUNTS;
-  const minutes = rowCounts.length;
+  const end = at + minutes * stride;
   if (mode === MODE_NONE) return;
   for (let i = 0, to = at; i < minutes; i++, to += stride) table[to] = modeByte & FLAG_COUNTS ? input.readUnsigned() : rowCounts[i];
   if (mode === MODE_CONSTANT) {
     const value = input.readSigned();
-    for (let to = at; to < table.length; to += stride) {
+    for (let to = at; to < end; to += stride) {
       if (table[to] === 0) continue;
       table[to + 1] = table[to + 2] = value;
       table[to + 3] = value * table[to];
@@ -223,10 +240,12 @@ function readMetricSection(input: ByteReader, rowCounts: readonly number[], tabl
   }
   if (mode !== MODE_DELTA && mode !== MODE_RAW) throw corrupt();
   let withValues = 0;
-  for (let to = at; to < table.length; to += stride) if (table[to] > 0) withValues++;
+  for (let to = at; to < end; to += stride) if (table[to] > 0) withValues++;
   const flat = mode === MODE_DELTA ? input.readBytes((withValues + 7) >>> 3) : null;
-  let [min, max, sum] = [0, 0, 0];
-  for (let to = at, i = 0; to < table.length; to += stride) {
+  let min = 0;
+  let max = 0;
+  let sum = 0;
+  for (let to = at, i = 0; to < end; to += stride) {
     if (table[to] === 0) continue;
     if (flat !== null) {
       min += input.readSigned();
@@ -253,12 +272,12 @@ const EVERY_METRIC = METRIC_KEYS.map((_, m) => m);
 
 /** Adds a stored summary of either version into `into`: all of a version 2 summary's minutes. */
 export function mergeStoredSummary(into: MetricSummary, blob: Uint8Array): void {
-  const merged = visitMinutes(blob, EVERY_METRIC, (_start, _rowCount, stats) => {
+  const merged = visitMinutes(blob, EVERY_METRIC, (_start, _rowCount, stats, from) => {
     for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
-      into[at] += stats[at];
-      if (stats[at + 1] < into[at + 1]) into[at + 1] = stats[at + 1];
-      if (stats[at + 2] > into[at + 2]) into[at + 2] = stats[at + 2];
-      into[at + 3] += stats[at + 3];
+      into[at] += stats[from + at];
+      if (stats[from + at + 1] < into[at + 1]) into[at + 1] = stats[from + at + 1];
+      if (stats[from + at + 2] > into[at + 2]) into[at + 2] = stats[from + at + 2];
+      into[at + 3] += stats[from + at + 3];
     }
   });
   if (!merged) mergeEncodedSummary(into, blob);

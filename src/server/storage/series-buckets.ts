@@ -36,12 +36,12 @@ export class SeriesBuckets {
 
   /** See PieceSink.summary: false when `split` is asked of a summary that has no minutes. */
   addSummary(at: number, rowCount: number, summary: Uint8Array, split: boolean): boolean {
-    if (visitMinutes(summary, this.indexes, (start, minuteRows, stats) => this.add(start, minuteRows, stats))) return true;
+    if (visitMinutes(summary, this.indexes, (start, minuteRows, stats, at) => this.add(start, minuteRows, stats, at))) return true;
     if (split) return false;
     this.whole.set(EMPTY_SUMMARY);
     mergeEncodedSummary(this.whole, summary);
     for (const [k, m] of this.indexes.entries()) this.asked.set(this.whole.subarray(m * FIELDS, (m + 1) * FIELDS), k * FIELDS);
-    this.add(at, rowCount, this.asked);
+    this.add(at, rowCount, this.asked, 0);
     return true;
   }
 
@@ -104,11 +104,11 @@ export class SeriesBuckets {
     return { t: starts, count, metrics };
   }
 
-  /** Adds `rowCount` samples with `stats` (count/min/max/sum per asked metric) to the bucket `at` falls in. */
-  private add(at: number, rowCount: number, stats: Float64Array): void {
+  /** Adds `rowCount` samples with `stats[first..]` (count/min/max/sum per asked metric) to the bucket `at` falls in. */
+  private add(at: number, rowCount: number, stats: Float64Array, first: number): void {
     const bucket = this.bucket(at);
     bucket[0] += rowCount;
-    for (let from = 0, to = 1; from < stats.length; from += FIELDS, to += FIELDS) {
+    for (let from = first, to = 1; to < bucket.length; from += FIELDS, to += FIELDS) {
       bucket[to] += stats[from];
       if (stats[from + 1] < bucket[to + 1]) bucket[to + 1] = stats[from + 1];
       if (stats[from + 2] > bucket[to + 2]) bucket[to + 2] = stats[from + 2];
