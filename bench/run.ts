@@ -21,7 +21,7 @@ import { Collector } from "../src/server/collector/collector";
 import { createLogger } from "../src/server/logger";
 import { ReplaySource } from "../src/server/sources/replay";
 import { encodeChunk } from "../src/server/storage/chunk-codec";
-import { encodeSummary, summarizeRows } from "../src/server/storage/metric-summary";
+import { summarizeChunk } from "../src/server/storage/period-summaries";
 import { DEFAULT_WATER_MARKS } from "../src/server/storage/retention";
 import { StorageManager } from "../src/server/storage/storage-manager";
 import { SimulatedGpu, simulatedGpuInfo } from "../src/server/sources/simulated";
@@ -198,7 +198,7 @@ async function benchRealReplay(overheadPerRow: number) {
   const store = storage.requireStore();
   const rows = store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
   // Seal what is still open the way the next slot would, to measure the chunk it becomes.
-  const payload = encodeChunk(rows).length + encodeSummary(summarizeRows(rows)).length;
+  const payload = encodeChunk(rows).length + summarizeChunk(rows).minutes.length;
   await storage.close();
   report(
     "size, real H200 capture replayed (bytes/snapshot)",

@@ -13,6 +13,7 @@ export const CLOCK_EVENT_REASON_BITS = {
   swThermalSlowdown: 0x20,
   hwThermalSlowdown: 0x40,
   hwPowerBrakeSlowdown: 0x80,
+  displayClockSetting: 0x100,
 } as const;
 
 export type ClockEventReason = keyof typeof CLOCK_EVENT_REASON_BITS;
@@ -35,6 +36,7 @@ const REASON_WORDS: Record<ClockEventReason, string> = {
   swThermalSlowdown: "SW thermal",
   hwThermalSlowdown: "HW thermal",
   hwPowerBrakeSlowdown: "power brake",
+  displayClockSetting: "display clocks",
 };
 
 const REASONS = Object.keys(CLOCK_EVENT_REASON_BITS) as ClockEventReason[];
@@ -52,6 +54,7 @@ export function decodeClockEventReasons(mask: number | null): DecodedClockEventR
     swThermalSlowdown: has(CLOCK_EVENT_REASON_BITS.swThermalSlowdown),
     hwThermalSlowdown: has(CLOCK_EVENT_REASON_BITS.hwThermalSlowdown),
     hwPowerBrakeSlowdown: has(CLOCK_EVENT_REASON_BITS.hwPowerBrakeSlowdown),
+    displayClockSetting: has(CLOCK_EVENT_REASON_BITS.displayClockSetting),
     thermal: has(THERMAL_BITS),
     boostActive: mask === 0,
   };

@@ -16,7 +16,7 @@ import { historyRecord } from "../../src/server/storage/history-record";
 import { storableValue } from "../../src/server/sources/storable-readings";
 import { decodeChunk } from "../../src/server/storage/chunk-codec";
 import { emptySummary, mergeEncodedSummary, metricStats } from "../../src/server/storage/metric-summary";
-import { mergeStoredSummary } from "../../src/server/storage/minute-summaries";
+import { mergeStoredSummary } from "../../src/server/storage/period-summaries";
 import { newestRows } from "../../src/server/storage/telemetry-queries";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import type { MetricKey } from "../../src/telemetry/types";
@@ -33,7 +33,7 @@ const oldRows = decodeChunk(fixture("chunk-v1-realistic.bin"));
 const oldSummary = emptySummary();
 mergeEncodedSummary(oldSummary, migratedSummary(fixture("summary-v1-realistic.bin")));
 const oldMinutes = emptySummary();
-mergeStoredSummary(oldMinutes, fixture("minutes-v2-realistic.bin"));
+mergeStoredSummary(oldMinutes, fixture("periods-v2-realistic.bin"));
 
 const { infos, samples } = simulatedSamples({ gpus: 1, count: 10, start: 1_780_000_000_000 });
 const readings = samples.map((sample, i) => ({ ...sample, [appended]: 12.3 + i }));

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { METRIC_KEYS, type GpuMetrics } from "../../src/telemetry/types";
 import type { ChunkRow } from "../../src/server/storage/chunk-columns";
 import { decodeChunk, encodeChunk } from "../../src/server/storage/chunk-codec";
-import { emptySummary, encodeSummary, mergeEncodedSummary, metricStats, summarizeRows } from "../../src/server/storage/metric-summary";
+import { emptySummary, mergeEncodedSummary, metricStats, summarizeRows } from "../../src/server/storage/metric-summary";
+import { encodeSummary } from "../helpers/summary-v1-writer";
 import { realisticChunk } from "../helpers/realistic-chunk";
 
 function rowAt(timestamp: number, metrics: Partial<GpuMetrics> = {}): ChunkRow {

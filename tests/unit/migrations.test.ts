@@ -2,6 +2,9 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { windowStats } from "../../src/server/storage/telemetry-queries";
+import { emptySummary } from "../../src/server/storage/metric-summary";
+import { mergeStoredSummary } from "../../src/server/storage/period-summaries";
+import { encodeSummary } from "../helpers/summary-v1-writer";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import { simulatedSamples } from "../helpers/samples";
 import { ROOT } from "../helpers/server-process";
@@ -40,9 +43,19 @@ describe("migrations applied at startup", () => {
     first.writeSamples(samples, () => undefined);
     const range = { from: Date.UTC(2026, 10, 29), to: Date.UTC(2026, 11, 1) };
     const before = windowStats(first, range);
-    // As such a database was: the same summaries without their first byte, the migration not yet applied.
-    for (const table of ["SampleChunk", "HourlyRollup", "DailyRollup"]) {
-      first.db.exec(`UPDATE "${table}" SET "summary" = substr("summary", 2) WHERE length("summary") > 0`);
+    // As such a database was: the same summaries in format version 1 without its first byte, the migration not yet applied.
+    for (const [table, key] of [
+      ["SampleChunk", "id"],
+      ["HourlyRollup", "rowid"],
+      ["DailyRollup", "rowid"],
+    ]) {
+      const rows = first.db.prepare(`SELECT ${key} AS key, "summary" FROM "${table}"`).all() as Array<{ key: number; summary: Buffer }>;
+      const rewrite = first.db.prepare(`UPDATE "${table}" SET "summary" = ? WHERE ${key} = ?`);
+      for (const { key: row, summary } of rows) {
+        const merged = emptySummary();
+        mergeStoredSummary(merged, summary);
+        rewrite.run(encodeSummary(merged).subarray(1), row);
+      }
     }
     first.db.exec(`DELETE FROM "_prisma_migrations" WHERE migration_name LIKE '%_summary_format_version'`);
     first.close();

@@ -627,6 +627,7 @@ describe("clock event reasons", () => {
       swThermalSlowdown: true,
       hwThermalSlowdown: true,
       hwPowerBrakeSlowdown: true,
+      displayClockSetting: true,
       thermal: true,
       boostActive: false,
     });

@@ -5,21 +5,24 @@ import { VERSION_1_COLUMN_COUNT } from "../../src/server/storage/chunk-columns";
 import { CHUNK_FORMAT_VERSION, ChunkCorruptError, decodeChunk, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
 import {
   emptySummary,
-  encodeSummary,
   mergeEncodedSummary,
+  SUMMARIZED_REASONS,
   summarizeRows,
   SUMMARY_FORMAT_VERSION,
 } from "../../src/server/storage/metric-summary";
 import {
-  encodeMinutes,
+  encodePeriods,
   mergeStoredSummary,
-  MINUTE_SUMMARY_FORMAT_VERSION,
+  PERIOD_SUMMARY_FORMAT_VERSION,
   summarizeMinutes,
-  visitMinutes,
-} from "../../src/server/storage/minute-summaries";
+  visitPeriods,
+} from "../../src/server/storage/period-summaries";
+import { HOUR_MS, slotStart } from "../../src/server/storage/time-slots";
+import { CLOCK_EVENT_REASON_BITS } from "../../src/telemetry/clock-event-reasons";
 import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
 import { METRIC_KEYS, noMetrics } from "../../src/telemetry/types";
 import { fixturePath } from "../helpers/fixtures";
+import { encodeSummary } from "../helpers/summary-v1-writer";
 import { migratedSummary } from "../helpers/summary-migration";
 
 /**
@@ -119,75 +122,89 @@ describe("version-1 metric summaries written by an earlier build", () => {
   });
 });
 
-type MinuteFixture = { start: number; rowCount: number; fields: SummaryField[] };
+type PeriodFixture = { start: number; rowCount: number; fields: SummaryField[] };
 
-describe("version-2 minute summaries written by an earlier build", () => {
-  const minutesOf = (name: string) => json<{ minutes: MinuteFixture[] }>(`minutes-v2-${name}.json`).minutes;
-  const everyMetric = METRIC_KEYS.map((_, m) => m);
-  const visited = (blob: Uint8Array, metrics: number[]) => {
-    const minutes: Array<{ start: number; rowCount: number; stats: number[] }> = [];
-    visitMinutes(blob, metrics, (start, rowCount, stats, at) =>
-      minutes.push({ start, rowCount, stats: [...stats.subarray(at, at + metrics.length * FIELDS_PER_METRIC)] }),
+describe("version-2 period summaries written by an earlier build", () => {
+  const PERIODS = ["realistic", "every-mode", "one-row", "hour"];
+  const periodsOf = (name: string) => json<{ periods: PeriodFixture[] }>(`periods-v2-${name}.json`).periods;
+  const ENTRY_KEYS = [...METRIC_KEYS, ...SUMMARIZED_REASONS.map((reason) => `reason:${reason}`)];
+  const everyEntry = ENTRY_KEYS.map((_, entry) => entry);
+  const visited = (blob: Uint8Array, entries: number[]) => {
+    const periods: Array<{ start: number; rowCount: number; stats: number[] }> = [];
+    visitPeriods(blob, entries, (start, rowCount, stats, at) =>
+      periods.push({ start, rowCount, stats: [...stats.subarray(at, at + entries.length * FIELDS_PER_METRIC)] }),
     );
-    return minutes;
+    return periods;
   };
-  /** A fixture field as visitMinutes hands it over: an empty one is a zero count, min Infinity, max -Infinity. */
+  /** A fixture field as visitPeriods hands it over: an empty one is a zero count, min Infinity, max -Infinity. */
   const expected = (field: SummaryField | undefined) =>
     !field || field.count === 0 ? [0, Infinity, -Infinity, 0] : [field.count, field.min, field.max, field.sum];
+  /** Written by this build for the same rows, as the fixture was. */
+  const written = (name: string) => {
+    const rows = decodeChunk(bytes(`chunk-v1-${name === "hour" ? "realistic" : name}.bin`));
+    if (name !== "hour") return encodePeriods(summarizeMinutes(rows));
+    return encodePeriods([{ start: slotStart(rows[0].timestamp, HOUR_MS), rowCount: rows.length, summary: summarizeRows(rows) }]);
+  };
 
-  it.each(SUMMARIES)("%s hands back exactly the minutes, counts, min, max and sum it was written with", (name) => {
-    const blob = bytes(`minutes-v2-${name}.bin`);
-    expect(blob[0]).toBe(MINUTE_SUMMARY_FORMAT_VERSION);
-    const minutes = visited(blob, everyMetric);
-    expect(minutes.map(({ start, rowCount }) => ({ start, rowCount }))).toStrictEqual(
-      minutesOf(name).map(({ start, rowCount }) => ({ start, rowCount })),
+  it.each(PERIODS)("%s hands back exactly the periods, counts, min, max and sum it was written with", (name) => {
+    const blob = bytes(`periods-v2-${name}.bin`);
+    expect(blob[0]).toBe(PERIOD_SUMMARY_FORMAT_VERSION);
+    const periods = visited(blob, everyEntry);
+    expect(periods.map(({ start, rowCount }) => ({ start, rowCount }))).toStrictEqual(
+      periodsOf(name).map(({ start, rowCount }) => ({ start, rowCount })),
     );
-    minutesOf(name).forEach((minute, i) => {
-      // Metrics appended to the catalogue since were not recorded: no values.
-      expect(minutes[i].stats).toStrictEqual(METRIC_KEYS.flatMap((_, m) => expected(minute.fields[m])));
+    periodsOf(name).forEach((period, i) => {
+      // Entries appended since were not recorded: no values.
+      expect(period.fields.map((field) => field.key)).toStrictEqual(ENTRY_KEYS.slice(0, period.fields.length));
+      expect(periods[i].stats).toStrictEqual(ENTRY_KEYS.flatMap((_, entry) => expected(period.fields[entry])));
     });
   });
 
-  it.each(SUMMARIES)("%s is what this build writes for the chunk's rows, byte for byte", (name) => {
-    const { columns } = json<ChunkFixture>(`chunk-v1-${name}.json`);
-    const written = encodeMinutes(summarizeMinutes(decodeChunk(bytes(`chunk-v1-${name}.bin`))));
-    // A metric appended since adds a section of one byte at the end: its length (1), then "no values" (0).
-    const appended = Buffer.from(Array.from({ length: METRIC_KEYS.length - columns.length }, () => [1, 0]).flat());
-    expect(written).toStrictEqual(Buffer.concat([bytes(`minutes-v2-${name}.bin`), appended]));
+  it.each(PERIODS)("%s is what this build writes for the same rows, byte for byte", (name) => {
+    // Holds while nothing was appended to the catalogue or the reasons; a metric appended since
+    // would add its section to the metrics and count one more.
+    expect(written(name)).toStrictEqual(bytes(`periods-v2-${name}.bin`));
   });
 
-  it.each(SUMMARIES)("%s adds up to the chunk's version-1 summary", (name) => {
+  it.each(SUMMARIES)("%s, minute by minute, adds up to the chunk's version-1 summary and counts its clock reasons", (name) => {
     const fromMinutes = emptySummary();
-    mergeStoredSummary(fromMinutes, bytes(`minutes-v2-${name}.bin`));
+    mergeStoredSummary(fromMinutes, bytes(`periods-v2-${name}.bin`));
     const whole = emptySummary();
     mergeStoredSummary(whole, migratedSummary(bytes(`summary-v1-${name}.bin`)));
-    expect(fromMinutes).toStrictEqual(whole);
+    const metricFields = METRIC_KEYS.length * FIELDS_PER_METRIC;
+    expect(fromMinutes.subarray(0, metricFields)).toStrictEqual(whole.subarray(0, metricFields));
+    const rows = decodeChunk(bytes(`chunk-v1-${name}.bin`)).filter((row) => row.clockEventReasons !== null);
+    SUMMARIZED_REASONS.forEach((reason, r) => {
+      const at = metricFields + r * FIELDS_PER_METRIC;
+      const set = rows.filter((row) => Math.floor(row.clockEventReasons! / CLOCK_EVENT_REASON_BITS[reason]) % 2 === 1).length;
+      expect([fromMinutes[at], fromMinutes[at + 3]], reason).toStrictEqual([rows.length, set]);
+    });
   });
 
-  it("reads the metrics asked for, and only those, to the same values", () => {
-    const blob = bytes("minutes-v2-every-mode.bin");
-    const asked = [3, 6, 12, 15];
-    const all = visited(blob, everyMetric);
-    expect(visited(blob, asked).map((minute) => minute.stats)).toStrictEqual(
-      all.map((minute) => asked.flatMap((m) => minute.stats.slice(m * FIELDS_PER_METRIC, (m + 1) * FIELDS_PER_METRIC))),
+  it("reads the entries asked for, and only those, to the same values", () => {
+    const blob = bytes("periods-v2-every-mode.bin");
+    const asked = [3, 6, 12, 15, METRIC_KEYS.length, METRIC_KEYS.length + 2];
+    const all = visited(blob, everyEntry);
+    expect(visited(blob, asked).map((period) => period.stats)).toStrictEqual(
+      all.map((period) => asked.flatMap((m) => period.stats.slice(m * FIELDS_PER_METRIC, (m + 1) * FIELDS_PER_METRIC))),
     );
   });
 
-  it("put every section mode on disk, with and without per-minute counts", () => {
-    const modes = [...sectionModes(bytes("minutes-v2-every-mode.bin")), ...sectionModes(bytes("minutes-v2-realistic.bin"))];
+  it("put every section mode on disk, with and without per-period counts", () => {
+    const modes = PERIODS.flatMap((name) => sectionModes(bytes(`periods-v2-${name}.bin`)));
     expect(modes.sort((a, b) => a - b)).toEqual(expect.arrayContaining([0, 1, 2, 3, 4, 0x81, 0x82, 0x83]));
   });
 
   it("is refused when it is cut short or names a section mode it does not know", () => {
-    const blob = bytes("minutes-v2-realistic.bin");
-    expect(() => mergeStoredSummary(emptySummary(), blob.subarray(0, blob.length - 3))).toThrow(/corrupt minute summary/);
+    const blob = bytes("periods-v2-realistic.bin");
+    expect(() => mergeStoredSummary(emptySummary(), blob.subarray(0, blob.length - 3))).toThrow(/corrupt period summary/);
     const unknownMode = Buffer.from(blob);
     unknownMode[sectionStarts(blob)[3]] = 9;
-    expect(() => mergeStoredSummary(emptySummary(), unknownMode)).toThrow(/corrupt minute summary/);
+    expect(() => mergeStoredSummary(emptySummary(), unknownMode)).toThrow(/corrupt period summary/);
   });
 });
 
-/** Where each metric's section of a version-2 summary starts (its mode byte), walking the layout in docs/storage-format.md. */
+/** Where each section of a version-2 summary starts (its mode byte), walking the layout in docs/storage-format.md. */
 function sectionStarts(blob: Uint8Array): number[] {
   let at = 1;
   const varint = () => {
@@ -198,13 +215,16 @@ function sectionStarts(blob: Uint8Array): number[] {
       if (!(byte & 0x80)) return value;
     }
   };
-  const minutes = varint();
-  for (let i = 0; i < minutes * 2; i++) varint();
+  const periods = varint();
+  for (let i = 0; i < periods * 2; i++) varint();
   const starts: number[] = [];
-  while (at < blob.length) {
-    const length = varint();
-    starts.push(at);
-    at += length;
+  for (let run = 0; run < 2; run++) {
+    const sections = varint();
+    for (let i = 0; i < sections; i++) {
+      const length = varint();
+      starts.push(at);
+      at += length;
+    }
   }
   return starts;
 }

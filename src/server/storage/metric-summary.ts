@@ -1,28 +1,51 @@
+import { CLOCK_EVENT_REASON_BITS, type ClockEventReason } from "../../telemetry/clock-event-reasons";
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
 import { VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
-import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
+import { ByteReader } from "./varint";
 
 /**
  * count/min/max/sum of every metric over a set of samples, kept beside each chunk
- * and per hour so range statistics and long charts never decode raw samples.
+ * and per hour and day so range statistics and long charts never decode raw samples.
  * Values are held as integers scaled to each metric's decimals, so merging
- * summaries gives exactly what summing the raw samples gives.
+ * summaries gives exactly what summing the raw samples gives. After the metrics come
+ * the clock event reasons, each as a 0/1 value per sample that reported a mask: its sum
+ * is how many samples had the reason holding the clocks back.
  */
 
 const METRICS = METRIC_KEYS.length;
 const SCALE = METRIC_KEYS.map((k) => 10 ** METRIC_DECIMALS[k]);
-/** count, min, max, sum per metric. */
+/** count, min, max, sum per entry. */
 export const SUMMARY_FIELDS = 4;
 const FIELDS = SUMMARY_FIELDS;
 
-/** Flat [count, min, max, sum] per metric in METRIC_KEYS order, scaled integers. */
+/**
+ * The reasons summaries count, in their stored order: append only (docs/storage-format.md).
+ * Entry METRIC_KEYS.length + i of a summary is SUMMARIZED_REASONS[i].
+ */
+export const SUMMARIZED_REASONS: readonly ClockEventReason[] = [
+  "idle",
+  "applicationsClocksSetting",
+  "swPowerCap",
+  "hwSlowdown",
+  "syncBoost",
+  "swThermalSlowdown",
+  "hwThermalSlowdown",
+  "hwPowerBrakeSlowdown",
+  "displayClockSetting",
+];
+const REASON_BITS = SUMMARIZED_REASONS.map((reason) => CLOCK_EVENT_REASON_BITS[reason]);
+/** Metrics, then reasons. */
+export const SUMMARY_ENTRIES = METRICS + REASON_BITS.length;
+const REASONS_AT = METRICS * FIELDS;
+
+/** Flat [count, min, max, sum] per metric in METRIC_KEYS order, then per reason, scaled integers. */
 export type MetricSummary = Float64Array;
 
 export function emptySummary(): MetricSummary {
-  const summary = new Float64Array(METRICS * FIELDS);
-  for (let m = 0; m < METRICS; m++) {
-    summary[m * FIELDS + 1] = Infinity;
-    summary[m * FIELDS + 2] = -Infinity;
+  const summary = new Float64Array(SUMMARY_ENTRIES * FIELDS);
+  for (let at = 0; at < summary.length; at += FIELDS) {
+    summary[at + 1] = Infinity;
+    summary[at + 2] = -Infinity;
   }
   return summary;
 }
@@ -38,11 +61,21 @@ export function addRow(summary: MetricSummary, row: ChunkRow): void {
     if (scaled > summary[at + 2]) summary[at + 2] = scaled;
     summary[at + 3] += scaled;
   }
+  const mask = row.clockEventReasons;
+  if (mask === null) return;
+  for (let r = 0, at = REASONS_AT; r < REASON_BITS.length; r++, at += FIELDS) {
+    // Division, not `&`: a mask may be wider than the 32 bits bitwise operators keep.
+    const set = Math.floor(mask / REASON_BITS[r]) % 2;
+    summary[at]++;
+    if (set < summary[at + 1]) summary[at + 1] = set;
+    if (set > summary[at + 2]) summary[at + 2] = set;
+    summary[at + 3] += set;
+  }
 }
 
 /** Adds one decoded summary into another. */
 export function addSummary(into: MetricSummary, from: MetricSummary): void {
-  for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
+  for (let at = 0; at < SUMMARY_ENTRIES * FIELDS; at += FIELDS) {
     into[at] += from[at];
     if (from[at + 1] < into[at + 1]) into[at + 1] = from[at + 1];
     if (from[at + 2] > into[at + 2]) into[at + 2] = from[at + 2];
@@ -78,43 +111,21 @@ export function metricStats(summary: MetricSummary, metric: MetricKey): MetricSt
   };
 }
 
-// Stored form (docs/storage-format.md): a format version byte, then per metric, in catalogue order,
-// a count varint; when above zero, min and max as signed varints and the sum as a signed varint,
-// or as a float64 when it outgrew exact integers (only a summed bitmask can). A constant column
-// costs three bytes.
-const SUM_IS_FLOAT = 1;
+// Format version 1 (docs/storage-format.md), written by earlier builds for chunks and rollups and
+// still read: a format version byte, then per metric, in catalogue order, a count varint; when
+// above zero, min and max as signed varints and the sum as a signed varint, or as a float64 when
+// it outgrew exact integers (only a summed bitmask can). Summaries are written in version 2
+// now (period-summaries.ts).
+export const SUM_IS_FLOAT = 1;
 
 /**
- * Byte 0 of every stored summary. Summaries written before it existed had the same layout
+ * Byte 0 of every version 1 summary. Summaries written before it existed had the same layout
  * without it; the migration `summary_format_version` put a 1 in front of each of them.
  */
 export const SUMMARY_FORMAT_VERSION = 1;
 
-export function encodeSummary(summary: MetricSummary): Buffer {
-  const out = new ByteWriter(256);
-  out.writeByte(SUMMARY_FORMAT_VERSION);
-  for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
-    const count = summary[at];
-    out.writeUnsigned(count);
-    if (count === 0) continue;
-    out.writeSigned(summary[at + 1]);
-    out.writeSigned(summary[at + 2]);
-    const sum = summary[at + 3];
-    if (Math.abs(sum) < MAX_VARINT_MAGNITUDE && Number.isInteger(sum)) {
-      out.writeByte(0);
-      out.writeSigned(sum);
-    } else {
-      out.writeByte(SUM_IS_FLOAT);
-      const bytes = new Uint8Array(8);
-      new DataView(bytes.buffer).setFloat64(0, sum, true);
-      for (const b of bytes) out.writeByte(b);
-    }
-  }
-  return Buffer.from(out.view());
-}
-
 /**
- * Adds a stored summary into `into` straight from its bytes: long ranges merge
+ * Adds a version 1 summary into `into` straight from its bytes: long ranges merge
  * thousands of hourly rollups, and a decoded copy of each would be garbage.
  */
 export function mergeEncodedSummary(into: MetricSummary, blob: Uint8Array): void {

@@ -1,12 +1,13 @@
 import type Database from "better-sqlite3";
 import type { SqliteDatabase } from "./database";
-import { emptySummary, encodeSummary, mergeEncodedSummary } from "./metric-summary";
-import { mergeStoredSummary } from "./minute-summaries";
+import { emptySummary } from "./metric-summary";
+import { encodePeriods, mergeStoredSummary } from "./period-summaries";
 import { slotStart } from "./time-slots";
 
 /**
  * One rollup table (hourly or daily; the tables share their shape): count/min/max/sum
- * of every metric of a GPU over one period, summed from what the period holds.
+ * of every metric and clock event reason of a GPU over one period, summed from what the
+ * period holds, stored as a period summary of one period (period-summaries.ts).
  */
 export class RollupTier {
   readonly get: Database.Statement;
@@ -37,8 +38,9 @@ export class RollupTier {
     const start = slotStart(chunkStart, this.periodMs);
     const existing = this.get.get(gpuId, start) as { rowCount: number; summary: Buffer } | undefined;
     const merged = Float64Array.from(summary);
-    if (existing) mergeEncodedSummary(merged, existing.summary);
-    this.put.run(gpuId, start, rowCount + (existing?.rowCount ?? 0), encodeSummary(merged));
+    if (existing) mergeStoredSummary(merged, existing.summary);
+    const total = rowCount + (existing?.rowCount ?? 0);
+    this.put.run(gpuId, start, total, encodePeriods([{ start, rowCount: total, summary: merged }]));
   }
 
   /** Sets a period's rollup to the sum of `parts` (what is left in it: chunks or rollups), or removes it when none is. */
@@ -49,11 +51,7 @@ export class RollupTier {
     }
     const total = emptySummary();
     for (const part of parts) mergeStoredSummary(total, part.summary);
-    this.put.run(
-      gpuId,
-      start,
-      parts.reduce((n, p) => n + p.rowCount, 0),
-      encodeSummary(total),
-    );
+    const rowCount = parts.reduce((n, p) => n + p.rowCount, 0);
+    this.put.run(gpuId, start, rowCount, encodePeriods([{ start, rowCount, summary: total }]));
   }
 }

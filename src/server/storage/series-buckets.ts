@@ -2,7 +2,7 @@ import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/ty
 import { decodeChunkColumns } from "./chunk-codec";
 import type { ChunkRow } from "./chunk-columns";
 import { emptySummary, mergeEncodedSummary, SUMMARY_FIELDS } from "./metric-summary";
-import { visitMinutes } from "./minute-summaries";
+import { visitPeriods } from "./period-summaries";
 
 const FIELDS = SUMMARY_FIELDS;
 const EMPTY_SUMMARY = emptySummary();
@@ -36,7 +36,7 @@ export class SeriesBuckets {
 
   /** See PieceSink.summary: false when `split` is asked of a summary that has no minutes. */
   addSummary(at: number, rowCount: number, summary: Uint8Array, split: boolean): boolean {
-    if (visitMinutes(summary, this.indexes, (start, minuteRows, stats, at) => this.add(start, minuteRows, stats, at))) return true;
+    if (visitPeriods(summary, this.indexes, (start, minuteRows, stats, at) => this.add(start, minuteRows, stats, at))) return true;
     if (split) return false;
     this.whole.set(EMPTY_SUMMARY);
     mergeEncodedSummary(this.whole, summary);

@@ -2,7 +2,7 @@ import type { MetricKey } from "../../telemetry/types";
 import type { ChunkRow } from "./chunk-columns";
 import { mergeNewest, type GpuRow } from "./newest-rows";
 import { addRow, emptySummary, metricStats } from "./metric-summary";
-import { mergeStoredSummary } from "./minute-summaries";
+import { mergeStoredSummary } from "./period-summaries";
 import { SeriesBuckets } from "./series-buckets";
 import { MINUTE_MS, slotStart } from "./time-slots";
 import { DAY_MS, HOUR_MS, namedSample, type NamedSample, type SampleBlock, type TelemetryStore } from "./telemetry-store";

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
-import { summarizeChunk } from "./minute-summaries";
+import { summarizeChunk } from "./period-summaries";
 import { DecodedChunks } from "./decoded-chunks";
 import { RollupTier } from "./rollup-tiers";
 import { prepareStoreStatements, RECENT_COLUMNS, type StoreStatements } from "./store-statements";

@@ -1,46 +1,57 @@
 import { METRIC_KEYS } from "../../telemetry/types";
 import type { ChunkRow } from "./chunk-columns";
-import { addRow, addSummary, emptySummary, mergeEncodedSummary, SUMMARY_FIELDS, type MetricSummary } from "./metric-summary";
+import {
+  addRow,
+  addSummary,
+  emptySummary,
+  mergeEncodedSummary,
+  SUMMARIZED_REASONS,
+  SUMMARY_ENTRIES,
+  SUMMARY_FIELDS,
+  type MetricSummary,
+} from "./metric-summary";
 import { MINUTE_MS, slotStart } from "./time-slots";
 import { ByteReader, ByteWriter } from "./varint";
 
 /**
- * A sealed chunk's summary minute by minute: count/min/max/sum of every metric over each
- * minute of wall-clock time the chunk holds samples in. A chart of a day or two buckets by
- * whole minutes and reads these instead of decoding some 86,000 samples per GPU and day;
- * statistics and the hourly rollups add up all of a chunk's minutes. This is format version 2
- * of a stored summary (docs/storage-format.md); version 1, one summary for the whole chunk,
- * is still read, and hourly and daily rollups are still written in it.
+ * Summaries of consecutive periods, each count/min/max/sum of every metric and clock event
+ * reason over the period (metric-summary.ts): summary format version 2 (docs/storage-format.md).
+ * A sealed chunk keeps one per minute of wall-clock time it holds samples in, so a chart of a
+ * day or two buckets by whole minutes and adds these up instead of decoding some 86,000
+ * samples per GPU and day; hourly and daily rollups are one period each. Each entry's section
+ * carries its length, so a reader skips what it was not asked for. Version 1 (one summary of
+ * the metrics alone) is still read, from chunks and rollups written before.
  */
-export const MINUTE_SUMMARY_FORMAT_VERSION = 2;
+export const PERIOD_SUMMARY_FORMAT_VERSION = 2;
 
-export interface MinuteSummary {
-  /** Epoch ms of the minute's start. */
+export interface PeriodSummary {
+  /** Epoch ms of the period's start, a whole minute. */
   start: number;
   rowCount: number;
   summary: MetricSummary;
 }
 
 const METRICS = METRIC_KEYS.length;
+const REASONS = SUMMARIZED_REASONS.length;
 const FIELDS = SUMMARY_FIELDS;
 
-// Each metric's section starts with a mode byte: no values in any minute; one value in every
-// minute that has any (min = max = it, sum = it x count); differences from the minute before
+// Each entry's section starts with a mode byte: no values in any period; one value in every
+// period that has any (min = max = it, sum = it x count); differences from the period before
 // (every figure an integer within 2^52, so the differences stay exact); min and max as they are
 // with the sum as a float64 (only a summed bitmask gets that large); or the same bytes as an
-// earlier metric's section (SM and graphics clocks mostly move together).
+// earlier section (SM and graphics clocks mostly move together).
 const MODE_NONE = 0;
 const MODE_CONSTANT = 1;
 const MODE_DELTA = 2;
 const MODE_RAW = 3;
 const MODE_SAME_AS = 4;
-/** Or-ed into the mode when the metric's count per minute follows (it differs from the minute's row count somewhere). */
+/** Or-ed into the mode when the entry's count per period follows (it differs from the period's row count somewhere). */
 const FLAG_COUNTS = 0x80;
 const DELTA_SAFE_MAGNITUDE = 2 ** 52;
 
 /** `rows` summarized per minute, oldest minute first. */
-export function summarizeMinutes(rows: readonly ChunkRow[]): MinuteSummary[] {
-  const byStart = new Map<number, MinuteSummary>();
+export function summarizeMinutes(rows: readonly ChunkRow[]): PeriodSummary[] {
+  const byStart = new Map<number, PeriodSummary>();
   for (const row of rows) {
     const start = slotStart(row.timestamp, MINUTE_MS);
     let minute = byStart.get(start);
@@ -56,31 +67,34 @@ export function summarizeChunk(rows: readonly ChunkRow[]): { minutes: Buffer; to
   const minutes = summarizeMinutes(rows);
   const total = emptySummary();
   for (const minute of minutes) addSummary(total, minute.summary);
-  return { minutes: encodeMinutes(minutes), total };
+  return { minutes: encodePeriods(minutes), total };
 }
 
 const sectionWriter = new ByteWriter(1024);
 
 /**
- * Layout: the version byte; the minute count; per minute its index (epoch minutes, as a
- * difference from the one before) and row count; then per metric in catalogue order the byte
- * length of its section and the section, so a reader skips the metrics it was not asked for.
+ * Layout: the version byte; the period count; per period its start (epoch minutes, as a
+ * difference from the one before) and row count; the metric count, then per metric in
+ * catalogue order the byte length of its section and the section; the reason count, then the
+ * same per reason in SUMMARIZED_REASONS order.
  */
-export function encodeMinutes(minutes: readonly MinuteSummary[]): Buffer {
+export function encodePeriods(periods: readonly PeriodSummary[]): Buffer {
   const out = new ByteWriter(512);
-  out.writeByte(MINUTE_SUMMARY_FORMAT_VERSION);
-  out.writeUnsigned(minutes.length);
+  out.writeByte(PERIOD_SUMMARY_FORMAT_VERSION);
+  out.writeUnsigned(periods.length);
   let previousIndex = 0;
-  for (const minute of minutes) {
-    const index = minute.start / MINUTE_MS;
+  for (const period of periods) {
+    const index = period.start / MINUTE_MS;
     out.writeSigned(index - previousIndex);
     previousIndex = index;
-    out.writeUnsigned(minute.rowCount);
+    out.writeUnsigned(period.rowCount);
   }
   const sections: Buffer[] = [];
-  for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
+  for (let entry = 0; entry < SUMMARY_ENTRIES; entry++) {
+    if (entry === 0) out.writeUnsigned(METRICS);
+    if (entry === METRICS) out.writeUnsigned(REASONS);
     sectionWriter.reset();
-    writeMetricSection(sectionWriter, minutes, at);
+    writeMetricSection(sectionWriter, periods, entry * FIELDS);
     const section = Buffer.from(sectionWriter.view());
     const same = section.length > 2 ? sections.findIndex((earlier) => earlier.equals(section)) : -1;
     sections.push(section);
@@ -95,13 +109,13 @@ export function encodeMinutes(minutes: readonly MinuteSummary[]): Buffer {
   return Buffer.from(out.view());
 }
 
-function writeMetricSection(out: ByteWriter, minutes: readonly MinuteSummary[], at: number): void {
+function writeMetricSection(out: ByteWriter, periods: readonly PeriodSummary[], at: number): void {
   let present = 0;
   let countsDiffer = false;
   let constant = true;
   let deltaSafe = true;
   let first = 0;
-  for (const { rowCount, summary } of minutes) {
+  for (const { rowCount, summary } of periods) {
     const count = summary[at];
     if (count !== rowCount) countsDiffer = true;
     if (count === 0) continue;
@@ -117,13 +131,13 @@ function writeMetricSection(out: ByteWriter, minutes: readonly MinuteSummary[], 
   // A sum that stayed a safe integer was added up exactly, so it equals the value times the count.
   const mode = constant && deltaSafe ? MODE_CONSTANT : deltaSafe ? MODE_DELTA : MODE_RAW;
   out.writeByte(mode | (countsDiffer ? FLAG_COUNTS : 0));
-  if (countsDiffer) for (const { summary } of minutes) out.writeUnsigned(summary[at]);
+  if (countsDiffer) for (const { summary } of periods) out.writeUnsigned(summary[at]);
   if (mode === MODE_CONSTANT) {
     out.writeSigned(first);
     return;
   }
-  // Minutes whose values were all equal (min = max, so sum = min x count) store their min only.
-  const withValues = minutes.filter(({ summary }) => summary[at] > 0);
+  // Periods whose values were all equal (min = max, so sum = min x count) store their min only.
+  const withValues = periods.filter(({ summary }) => summary[at] > 0);
   if (mode === MODE_DELTA) {
     const flat = out.appendZeros((withValues.length + 7) >>> 3);
     withValues.forEach(({ summary }, i) => {
@@ -154,31 +168,32 @@ let rowCounts = new Float64Array(64);
 let scratch = new Float64Array(64 * FIELDS);
 
 /**
- * Reads the minutes of a version 2 summary, `metrics` (indexes into METRIC_KEYS, ascending) only,
- * and hands each minute to `visit` with `stats[at..]` holding count/min/max/sum of the k-th asked
- * metric at at + 4k (count 0, min Infinity, max -Infinity when it had no value). `stats` is
- * scratch, valid during the call. Returns false, visiting nothing, for a version 1 summary,
- * which has no minutes.
+ * Reads the periods of a version 2 summary, `entries` (summary entries: metric indexes, then
+ * METRIC_KEYS.length + reason index; ascending) only, and hands each period to `visit` with
+ * `stats[at..]` holding count/min/max/sum of the k-th asked entry at at + 4k (count 0, min
+ * Infinity, max -Infinity when it had no value, or was not stored: written before it was
+ * appended). `stats` is scratch, valid during the call. Returns false, visiting nothing, for a
+ * version 1 summary, which has no periods.
  */
-export function visitMinutes(
+export function visitPeriods(
   blob: Uint8Array,
-  metrics: readonly number[],
+  entries: readonly number[],
   visit: (start: number, rowCount: number, stats: Float64Array, at: number) => void,
 ): boolean {
-  if (blob[0] !== MINUTE_SUMMARY_FORMAT_VERSION) return false;
+  if (blob[0] !== PERIOD_SUMMARY_FORMAT_VERSION) return false;
   const input = new ByteReader(blob);
   input.skip(1);
-  const minuteCount = input.readUnsigned();
-  if (input.overran || minuteCount > blob.length) throw corrupt();
-  if (starts.length < minuteCount) [starts, rowCounts] = [new Float64Array(minuteCount), new Float64Array(minuteCount)];
+  const periodCount = input.readUnsigned();
+  if (input.overran || periodCount > blob.length) throw corrupt();
+  if (starts.length < periodCount) [starts, rowCounts] = [new Float64Array(periodCount), new Float64Array(periodCount)];
   let index = 0;
-  for (let i = 0; i < minuteCount; i++) {
+  for (let i = 0; i < periodCount; i++) {
     index += input.readSigned();
     starts[i] = index * MINUTE_MS;
     rowCounts[i] = input.readUnsigned();
   }
-  const stride = metrics.length * FIELDS;
-  const used = minuteCount * stride;
+  const stride = entries.length * FIELDS;
+  const used = periodCount * stride;
   if (scratch.length < used) scratch = new Float64Array(used);
   const table = scratch;
   for (let at = 0; at < used; at += FIELDS) {
@@ -187,48 +202,68 @@ export function visitMinutes(
     table[at + 2] = -Infinity;
     table[at + 3] = 0;
   }
+  const into: PeriodTable = { rowCounts, periods: periodCount, table, stride };
   const sectionStarts: number[] = [];
   let k = 0;
-  for (let m = 0; m < METRICS && k < metrics.length; m++) {
-    // Written before the metrics from here on were appended to the catalogue: none of them counted.
-    if (input.remaining === 0) break;
-    const length = input.readUnsigned();
-    const end = input.position + length;
-    sectionStarts.push(input.position);
-    if (metrics[k] !== m) {
-      input.skip(length);
-      continue;
+  // Two runs of sections, metrics then reasons, each led by how many it holds.
+  for (const [first, known] of [
+    [0, METRICS],
+    [METRICS, REASONS],
+  ]) {
+    const stored = input.readUnsigned();
+    for (let i = 0; i < stored; i++) {
+      const length = input.readUnsigned();
+      const start = input.position;
+      sectionStarts.push(start);
+      input.position = start + length;
+      if (input.overran) throw corrupt();
+      // A section of an entry this build does not know (appended by a later one) is skipped.
+      if (i >= known || entries[k] !== first + i) continue;
+      readSection(input, blob, sectionStarts, start, into, k * FIELDS);
+      input.position = start + length;
+      k++;
     }
-    if (blob[input.position] === MODE_SAME_AS) {
-      input.skip(1);
-      const same = input.readUnsigned();
-      if (!(same < m) || blob[sectionStarts[same]] === MODE_SAME_AS) throw corrupt();
-      input.position = sectionStarts[same];
-    }
-    readMetricSection(input, rowCounts, minuteCount, table, k * FIELDS, stride);
-    if (input.position !== end && blob[sectionStarts[m]] !== MODE_SAME_AS) throw corrupt();
-    input.position = end;
-    k++;
+    while (k < entries.length && entries[k] < first + known) k++;
   }
-  if (input.overran) throw corrupt();
-  for (let i = 0; i < minuteCount; i++) visit(starts[i], rowCounts[i], table, i * stride);
+  if (input.overran || input.remaining !== 0) throw corrupt();
+  for (let i = 0; i < periodCount; i++) visit(starts[i], rowCounts[i], table, i * stride);
   return true;
 }
 
-/** Fills each minute's count/min/max/sum of one metric at `at`, minute i's at `at + i * stride`. */
-function readMetricSection(
+/** What sections are read into: per period its row count, then count/min/max/sum of each asked entry, `stride` values a period. */
+interface PeriodTable {
+  rowCounts: Float64Array;
+  periods: number;
+  table: Float64Array;
+  stride: number;
+}
+
+/** Reads the section at `start`, or the earlier one it names as its copy, into the entry at `at` of each period. */
+function readSection(
   input: ByteReader,
-  rowCounts: Float64Array,
-  minutes: number,
-  table: Float64Array,
+  blob: Uint8Array,
+  sectionStarts: readonly number[],
+  start: number,
+  into: PeriodTable,
   at: number,
-  stride: number,
 ): void {
+  input.position = start;
+  if (blob[start] === MODE_SAME_AS) {
+    input.skip(1);
+    const same = input.readUnsigned();
+    if (!(same < sectionStarts.length - 1) || blob[sectionStarts[same]] === MODE_SAME_AS) throw corrupt();
+    input.position = sectionStarts[same];
+  }
+  readMetricSection(input, into, at);
+}
+
+/** Fills each period's count/min/max/sum of one entry at `at`, period i's at `at + i * stride`. */
+function readMetricSection(input: ByteReader, { rowCounts, periods, table, stride }: PeriodTable, at: number): void {
   const modeByte = input.readByte();
   const mode = modeByte & ~FLAG_COUNTS;
-  const end = at + minutes * stride;
+  const end = at + periods * stride;
   if (mode === MODE_NONE) return;
-  for (let i = 0, to = at; i < minutes; i++, to += stride) table[to] = modeByte & FLAG_COUNTS ? input.readUnsigned() : rowCounts[i];
+  for (let i = 0, to = at; i < periods; i++, to += stride) table[to] = modeByte & FLAG_COUNTS ? input.readUnsigned() : rowCounts[i];
   if (mode === MODE_CONSTANT) {
     const value = input.readSigned();
     for (let to = at; to < end; to += stride) {
@@ -268,12 +303,12 @@ function readMetricSection(
   }
 }
 
-const EVERY_METRIC = METRIC_KEYS.map((_, m) => m);
+const EVERY_ENTRY = Array.from({ length: SUMMARY_ENTRIES }, (_, entry) => entry);
 
-/** Adds a stored summary of either version into `into`: all of a version 2 summary's minutes. */
+/** Adds a stored summary of either version into `into`: all of a version 2 summary's periods. */
 export function mergeStoredSummary(into: MetricSummary, blob: Uint8Array): void {
-  const merged = visitMinutes(blob, EVERY_METRIC, (_start, _rowCount, stats, from) => {
-    for (let at = 0; at < METRICS * FIELDS; at += FIELDS) {
+  const merged = visitPeriods(blob, EVERY_ENTRY, (_start, _rowCount, stats, from) => {
+    for (let at = 0; at < SUMMARY_ENTRIES * FIELDS; at += FIELDS) {
       into[at] += stats[from + at];
       if (stats[from + at + 1] < into[at + 1]) into[at + 1] = stats[from + at + 1];
       if (stats[from + at + 2] > into[at + 2]) into[at + 2] = stats[from + at + 2];
@@ -297,5 +332,5 @@ function readFloat64(input: ByteReader): number {
 }
 
 function corrupt(): Error {
-  return new Error("corrupt minute summary");
+  return new Error("corrupt period summary");
 }
