@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
+import { PAGE_SIZE } from "../../src/server/storage/database";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import { METRIC_KEYS, type GpuSample } from "../../src/telemetry/types";
 import { infoLookup, simulatedSamples } from "../helpers/samples";
@@ -55,6 +57,33 @@ describe("TelemetryStore", () => {
     expect([...reopened.sampleTotals().values()].map((t) => t.records)).toEqual([157, 157]);
     expect(reopened.db.prepare("SELECT count(*) FROM SampleChunk").pluck().get()).toBe(6);
     reopened.close();
+  });
+
+  it("rewrites a database made with smaller pages in larger ones once, keeping every sample", () => {
+    const dbPath = path.join(dir, "small-pages.db");
+    const { infos, samples } = simulatedSamples({ gpus: 2, count: 137, start: 1_700_000_000_000 });
+    const { store } = TelemetryStore.open(dbPath, options);
+    store.writeSamples(samples, infoLookup(infos));
+    const before = store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
+    store.close();
+    // As earlier builds made it: 8 KiB pages.
+    const raw = new Database(dbPath);
+    raw.pragma("journal_mode = DELETE");
+    raw.pragma("page_size = 8192");
+    raw.exec("VACUUM");
+    raw.pragma("journal_mode = WAL");
+    expect(raw.pragma("page_size", { simple: true })).toBe(8192);
+    raw.close();
+
+    const reopened = TelemetryStore.open(dbPath, options);
+    expect(reopened.pageSizeChange).toEqual({ from: 8192, to: PAGE_SIZE, error: null });
+    expect(reopened.store.db.pragma("page_size", { simple: true })).toBe(PAGE_SIZE);
+    expect(reopened.store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(reopened.store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER })).toEqual(before);
+    reopened.store.close();
+    const third = TelemetryStore.open(dbPath, options);
+    expect(third.pageSizeChange).toBeNull();
+    third.store.close();
   });
 
   it("reads a time range per GPU", () => {

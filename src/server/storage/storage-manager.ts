@@ -120,12 +120,16 @@ export class StorageManager {
       log.error({ dbPath, movedTo }, `the telemetry database is not an SQLite file: moved it to ${movedTo} and starting a fresh one`);
     }
     try {
-      const { store, appliedMigrations } = TelemetryStore.open(dbPath, this.options.storeOptions ?? DEFAULT_STORE_OPTIONS);
+      const { store, appliedMigrations, pageSizeChange } = TelemetryStore.open(dbPath, this.options.storeOptions ?? DEFAULT_STORE_OPTIONS);
       if (this.options.policy.walBytes !== undefined) limitWal(store.db, this.options.policy.walBytes);
       this.current = store;
       this.openError = null;
       this.watchFile(store);
       if (appliedMigrations.length > 0) log.info({ migrations: appliedMigrations }, "database schema migrated");
+      if (pageSizeChange?.error === null)
+        log.info(pageSizeChange, `rewrote the database in ${pageSizeChange.to}-byte pages (was ${pageSizeChange.from})`);
+      else if (pageSizeChange)
+        log.warn(pageSizeChange, `could not rewrite the database in larger pages; it keeps ${pageSizeChange.from}-byte pages`);
       for (const listener of this.openListeners) listener(store);
       return true;
     } catch (error) {

@@ -152,13 +152,13 @@ export class TelemetryStore {
   }
 
   static open(dbPath: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
-    const { db, appliedMigrations } = openDatabase(dbPath);
+    const { db, appliedMigrations, pageSizeChange } = openDatabase(dbPath);
     try {
       const store = new TelemetryStore(db, dbPath, options);
       // Chunks without a summary can only predate the migration that added summaries.
       if (appliedMigrations.some((name) => name.endsWith(SUMMARIES_MIGRATION))) store.backfillSummaries();
       if (appliedMigrations.some((name) => name.endsWith(DAILY_MIGRATION))) store.backfillDailyRollups();
-      return { store, appliedMigrations };
+      return { store, appliedMigrations, pageSizeChange };
     } catch (error) {
       db.close();
       throw error;
