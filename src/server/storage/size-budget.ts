@@ -1,3 +1,4 @@
+import { PAGE_SIZE } from "./database";
 import type { StoreOptions } from "./telemetry-store";
 
 /**
@@ -8,20 +9,21 @@ import type { StoreOptions } from "./telemetry-store";
  * the room the log and the unsealed rows still need, so a cap below what one
  * chunk per GPU takes cannot be kept and is refused at start.
  *
- * The sizes were measured on files this store writes (8 KB pages): an empty
- * file with its schema is 128 KiB; an unsealed row takes about 68 bytes with
- * its index entries (96 leaves room for rows with every metric reported); a
- * sealed chunk of a real GPU's readings about 4 bytes a row (2.3 KB for 600).
+ * The sizes were measured on files this store writes (32 KiB pages): an empty
+ * file with its schema is 576 KiB (18 pages); an unsealed row takes about 68 bytes
+ * with its index entries (96 leaves room for rows with every metric reported); a
+ * sealed chunk of a real GPU's readings with its minute summaries about 5 bytes a
+ * row (2.8 KB for 600).
  */
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
-const EMPTY_FILE_BYTES = 128 * KIB;
+const EMPTY_FILE_BYTES = 18 * PAGE_SIZE;
 export const UNSEALED_ROW_BYTES = 96;
-/** Noisier readings than a real GPU's deflate less: twice the measured size, on a page of its own. */
-const sealedChunkBytes = (rows: number) => 8 * rows + 8 * KIB;
-/** A GPU's own row, its hourly and daily rollups and its share of the index pages. */
-const PER_GPU_BYTES = 8 * KIB;
+/** Noisier readings than a real GPU's deflate less: well over the measured size, and a page of its own. */
+const sealedChunkBytes = (rows: number) => 8 * rows + PAGE_SIZE;
+/** A GPU's own row, its hourly and daily rollups and its share of the index pages: a page at most. */
+const PER_GPU_BYTES = PAGE_SIZE;
 const MIN_WAL_BYTES = 128 * KIB;
 const MAX_WAL_BYTES = 8 * MIB;
 
