@@ -198,7 +198,7 @@ async function benchRealReplay(overheadPerRow: number) {
   const store = storage.requireStore();
   const rows = store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
   // Seal what is still open the way the next slot would, to measure the chunk it becomes.
-  const payload = encodeChunk(rows).length + summarizeChunk(rows).minutes.length;
+  const payload = encodeChunk(rows).length + summarizeChunk(rows).periods.length;
   await storage.close();
   report(
     "size, real H200 capture replayed (bytes/snapshot)",

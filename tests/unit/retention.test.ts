@@ -41,7 +41,11 @@ describe("retention and the size cap", () => {
     const start = Date.UTC(2026, 10, 1);
     // About 2 MB of history for 4 GPUs.
     let written = 0;
-    for (let batch = 0; store.fileBytes() < 2.2 * 1024 * 1024; batch++) {
+    const checkpointedBytes = () => {
+      store.db.pragma("wal_checkpoint(TRUNCATE)");
+      return store.fileBytes();
+    };
+    for (let batch = 0; checkpointedBytes() < 2.2 * 1024 * 1024; batch++) {
       const { infos, samples } = simulatedSamples({ gpus: 4, count: 20_000, start: start + batch * 20_000_000 });
       written += store.writeSamples(samples, infoLookup(infos));
     }

@@ -14,7 +14,7 @@ import {
   encodePeriods,
   mergeStoredSummary,
   PERIOD_SUMMARY_FORMAT_VERSION,
-  summarizeMinutes,
+  summarizePeriods,
   visitPeriods,
 } from "../../src/server/storage/period-summaries";
 import { HOUR_MS, slotStart } from "../../src/server/storage/time-slots";
@@ -142,7 +142,7 @@ describe("version-2 period summaries written by an earlier build", () => {
   /** Written by this build for the same rows, as the fixture was. */
   const written = (name: string) => {
     const rows = decodeChunk(bytes(`chunk-v1-${name === "hour" ? "realistic" : name}.bin`));
-    if (name !== "hour") return encodePeriods(summarizeMinutes(rows));
+    if (name !== "hour") return encodePeriods(summarizePeriods(rows));
     return encodePeriods([{ start: slotStart(rows[0].timestamp, HOUR_MS), rowCount: rows.length, summary: summarizeRows(rows) }]);
   };
 

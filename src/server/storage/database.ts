@@ -8,7 +8,7 @@ export type SqliteDatabase = Database.Database;
 const DEFAULT_WAL_LIMIT_BYTES = 8 * 1024 * 1024;
 
 /**
- * A sealed chunk with its minute summaries is about 2.8 KB, and a page holds whole rows: an 8 KiB
+ * A sealed chunk with its period summaries is about 2.3-2.8 KB, and a page holds whole rows: an 8 KiB
  * page holds two and leaves a third of itself empty (1.9 bytes a snapshot, measured on 90 days),
  * a 32 KiB page holds eleven and leaves about a twentieth. The price is the one-second flush
  * writing 32 KiB pages to the write-ahead log: about 68 KiB/s for 8 GPUs, against 19 KiB/s.

@@ -10,15 +10,16 @@ import {
   SUMMARY_FIELDS,
   type MetricSummary,
 } from "./metric-summary";
-import { MINUTE_MS, slotStart } from "./time-slots";
+import { MINUTE_MS, slotStart, SUMMARY_PERIOD_MS } from "./time-slots";
 import { ByteReader, ByteWriter } from "./varint";
 
 /**
  * Summaries of consecutive periods, each count/min/max/sum of every metric and clock event
  * reason over the period (metric-summary.ts): summary format version 2 (docs/storage-format.md).
- * A sealed chunk keeps one per minute of wall-clock time it holds samples in, so a chart of a
- * day or two buckets by whole minutes and adds these up instead of decoding some 86,000
- * samples per GPU and day; hourly and daily rollups are one period each. Each entry's section
+ * A sealed chunk keeps one per two minutes of wall-clock time it holds samples in
+ * (SUMMARY_PERIOD_MS), so a chart of a day or two buckets by whole periods and adds these up
+ * instead of decoding some 86,000 samples per GPU and day; hourly and daily rollups are one
+ * period each. Each entry's section
  * carries its length, so a reader skips what it was not asked for. Version 1 (one summary of
  * the metrics alone) is still read, from chunks and rollups written before.
  */
@@ -49,25 +50,25 @@ const MODE_SAME_AS = 4;
 const FLAG_COUNTS = 0x80;
 const DELTA_SAFE_MAGNITUDE = 2 ** 52;
 
-/** `rows` summarized per minute, oldest minute first. */
-export function summarizeMinutes(rows: readonly ChunkRow[]): PeriodSummary[] {
+/** `rows` summarized per SUMMARY_PERIOD_MS, oldest period first. */
+export function summarizePeriods(rows: readonly ChunkRow[]): PeriodSummary[] {
   const byStart = new Map<number, PeriodSummary>();
   for (const row of rows) {
-    const start = slotStart(row.timestamp, MINUTE_MS);
-    let minute = byStart.get(start);
-    if (!minute) byStart.set(start, (minute = { start, rowCount: 0, summary: emptySummary() }));
-    minute.rowCount++;
-    addRow(minute.summary, row);
+    const start = slotStart(row.timestamp, SUMMARY_PERIOD_MS);
+    let period = byStart.get(start);
+    if (!period) byStart.set(start, (period = { start, rowCount: 0, summary: emptySummary() }));
+    period.rowCount++;
+    addRow(period.summary, row);
   }
   return [...byStart.values()].sort((a, b) => a.start - b.start);
 }
 
-/** What a chunk is sealed with: its minutes, stored beside it, and their total, added to its hour and day. */
-export function summarizeChunk(rows: readonly ChunkRow[]): { minutes: Buffer; total: MetricSummary } {
-  const minutes = summarizeMinutes(rows);
+/** What a chunk is sealed with: its periods, stored beside it, and their total, added to its hour and day. */
+export function summarizeChunk(rows: readonly ChunkRow[]): { periods: Buffer; total: MetricSummary } {
+  const periods = summarizePeriods(rows);
   const total = emptySummary();
-  for (const minute of minutes) addSummary(total, minute.summary);
-  return { minutes: encodePeriods(minutes), total };
+  for (const period of periods) addSummary(total, period.summary);
+  return { periods: encodePeriods(periods), total };
 }
 
 const sectionWriter = new ByteWriter(1024);

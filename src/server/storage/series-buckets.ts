@@ -11,7 +11,7 @@ type MetricSeries = { min: (number | null)[]; max: (number | null)[]; avg: (numb
 
 /**
  * Count/min/max/sum per time bucket of the metrics a chart asked for and of no other: a day of
- * eight GPUs is some 700,000 samples or 11,500 minute summaries, and adding up every metric of
+ * eight GPUs is some 700,000 samples or 5,760 period summaries, and adding up every metric of
  * each when the chart shows four was most of what a series cost.
  */
 export class SeriesBuckets {
@@ -34,9 +34,9 @@ export class SeriesBuckets {
     this.asked = new Float64Array(this.indexes.length * FIELDS);
   }
 
-  /** See PieceSink.summary: false when `split` is asked of a summary that has no minutes. */
+  /** See PieceSink.summary: false when `split` is asked of a summary that has no periods. */
   addSummary(at: number, rowCount: number, summary: Uint8Array, split: boolean): boolean {
-    if (visitPeriods(summary, this.indexes, (start, minuteRows, stats, at) => this.add(start, minuteRows, stats, at))) return true;
+    if (visitPeriods(summary, this.indexes, (start, periodRows, stats, at) => this.add(start, periodRows, stats, at))) return true;
     if (split) return false;
     this.whole.set(EMPTY_SUMMARY);
     mergeEncodedSummary(this.whole, summary);

@@ -12,7 +12,7 @@ import type { StoreOptions } from "./telemetry-store";
  * The sizes were measured on files this store writes (32 KiB pages): an empty
  * file with its schema is 576 KiB (18 pages); an unsealed row takes about 68 bytes
  * with its index entries (96 leaves room for rows with every metric reported); a
- * sealed chunk of a real GPU's readings with its minute summaries about 5 bytes a
+ * sealed chunk of a real GPU's readings with its period summaries about 5 bytes a
  * row (2.8 KB for 600).
  */
 

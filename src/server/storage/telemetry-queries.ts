@@ -4,7 +4,7 @@ import { mergeNewest, type GpuRow } from "./newest-rows";
 import { addRow, emptySummary, metricStats } from "./metric-summary";
 import { mergeStoredSummary } from "./period-summaries";
 import { SeriesBuckets } from "./series-buckets";
-import { MINUTE_MS, slotStart } from "./time-slots";
+import { slotStart, SUMMARY_PERIOD_MS } from "./time-slots";
 import { DAY_MS, HOUR_MS, namedSample, type NamedSample, type SampleBlock, type TelemetryStore } from "./telemetry-store";
 
 /**
@@ -47,8 +47,8 @@ export interface WindowStats {
 interface PieceSink {
   /**
    * An encoded summary of `rowCount` samples inside the bucket that `at` falls in, or, with
-   * `split`, of a chunk whose minutes may fall in different buckets. Returns false when it
-   * cannot be split that finely (a chunk summary written before minutes were kept): the
+   * `split`, of a chunk whose periods may fall in different buckets. Returns false when it
+   * cannot be split that finely (a chunk summary written before periods were kept): the
    * chunk's samples are then read instead.
    */
   summary(at: number, rowCount: number, summary: Uint8Array, split: boolean): boolean;
@@ -61,7 +61,7 @@ interface PieceSink {
 /**
  * Reads [from, to] in the cheapest pieces that never straddle a `granularityMs`
  * boundary: daily and hourly rollups for whole days and hours, chunk summaries (whole,
- * or minute by minute) for whole slots, decoded samples for the partial slots at the
+ * or period by period) for whole slots, decoded samples for the partial slots at the
  * edges and for unsealed rows. Sealed chunks, rollups and open rows are disjoint, so
  * nothing counts twice.
  */
@@ -84,8 +84,8 @@ function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: n
   const first = Math.ceil(from / slot) * slot;
   const end = Math.floor((to + 1) / slot) * slot;
   const slotsFit = granularityMs === Infinity || granularityMs % slot === 0;
-  const minutesFit = granularityMs % MINUTE_MS === 0 && slot % MINUTE_MS === 0;
-  if (!(slotsFit || minutesFit) || first >= end) {
+  const periodsFit = granularityMs % SUMMARY_PERIOD_MS === 0 && slot % SUMMARY_PERIOD_MS === 0;
+  if (!(slotsFit || periodsFit) || first >= end) {
     // A chunk never leaves its slot, so those overlapping the range start in a slot that does.
     rawChunks(slotStart(from, slot), to + 1);
     return;
@@ -183,10 +183,10 @@ export interface Series {
 
 /**
  * The bucket width for a range: wide enough for at most `maxPoints` epoch-aligned
- * buckets, and rounded up to whole minutes, slots or hours once it is that wide (hours from
+ * buckets, and rounded up to whole summary periods (from half a period on), slots or hours (from
  * half an hour on), so
  * ranges are answered from summaries instead of samples. A range longer than
- * `maxRawSpanMs` gets whole minutes however many points it may have.
+ * `maxRawSpanMs` gets whole periods however many points it may have.
  */
 export function bucketWidth(span: number, maxPoints: number, slotMs: number, maxRawSpanMs = Infinity): number {
   const width = Math.max(1, Math.ceil(span / Math.max(1, maxPoints - 1)));
@@ -195,7 +195,7 @@ export function bucketWidth(span: number, maxPoints: number, slotMs: number, max
   if (width > HOUR_MS / 2) return Math.ceil(width / HOUR_MS) * HOUR_MS;
   if (width > slotMs) return Math.ceil(width / slotMs) * slotMs;
   // Narrower buckets over a range this long would decode every sample in it, for seconds on end.
-  if (width > MINUTE_MS || span > maxRawSpanMs) return Math.ceil(width / MINUTE_MS) * MINUTE_MS;
+  if (width > SUMMARY_PERIOD_MS / 2 || span > maxRawSpanMs) return Math.ceil(width / SUMMARY_PERIOD_MS) * SUMMARY_PERIOD_MS;
   return width;
 }
 

@@ -386,8 +386,8 @@ export class TelemetryStore {
       if (r.timestamp < startTs) startTs = r.timestamp;
       if (r.timestamp > endTs) endTs = r.timestamp;
     }
-    const { minutes, total } = summarizeChunk(rows);
-    this.statements.insertChunk.run(gpuId, startTs, endTs, rows.length, encodeChunk(rows), minutes);
+    const { periods, total } = summarizeChunk(rows);
+    this.statements.insertChunk.run(gpuId, startTs, endTs, rows.length, encodeChunk(rows), periods);
     this.addToRollups(gpuId, startTs, rows.length, total);
   }
 
@@ -423,8 +423,8 @@ export class TelemetryStore {
     const update = this.db.prepare(`UPDATE SampleChunk SET summary = ? WHERE id = ?`);
     this.db.transaction(() => {
       for (const chunk of missing) {
-        const { minutes, total } = summarizeChunk(decodeChunk(chunk.data));
-        update.run(minutes, chunk.id);
+        const { periods, total } = summarizeChunk(decodeChunk(chunk.data));
+        update.run(periods, chunk.id);
         this.addToRollups(chunk.gpuId, chunk.startTs, chunk.rowCount, total);
       }
     })();
