@@ -91,11 +91,11 @@ describe("the work one tRPC request may ask for", () => {
 
   it("a batch asking for more series values than one call may is refused (413)", async () => {
     const to = Date.now();
-    const input = { gpuIndex: 0, from: to - HOUR, to, metrics: [...METRIC_KEYS], maxPoints: 5000 };
+    const input = { gpuIndex: 0, from: to - HOUR, to, metrics: [...METRIC_KEYS], maxPoints: 5000, clockReasons: true };
     const errors = await rejections([unsplit.telemetry.series.query(input), unsplit.telemetry.series.query(input)]);
     expect(errors[0].data).toMatchObject({ code: "PAYLOAD_TOO_LARGE", httpStatus: 413 });
     expect(errors[0].message).toMatch(
-      /^this batch of 2 calls asks for 180,000 series values \(points × metrics\); one request may ask for at most 90,000/,
+      /^this batch of 2 calls asks for 280,000 series values \(points × metrics and clock reasons\); one request may ask for at most 140,000/,
     );
   });
 

@@ -70,7 +70,10 @@ const REASONS = [
   ["sw_thermal_slowdown", 0x20, "SW thermal"],
   ["hw_thermal_slowdown", 0x40, "HW thermal"],
   ["hw_power_brake_slowdown", 0x80, "power brake"],
+  ["display_clock_setting", 0x100, "display clocks"],
 ] as const;
+
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 /** The REST record of a known sample, spelled out independently of the server's mapping. */
 function record(s: KnownSample) {
@@ -154,6 +157,7 @@ describe("REST: GET /api/telemetry/stats/{gpu_index}", () => {
         utilization_avg: e.utilizationAvg,
         core_clock_avg: e.graphicsClockAvg,
         memory_clock_avg: e.memoryClockAvg,
+        clock_reasons: Object.fromEntries(Object.entries(e.clockReasons).map(([reason, share]) => [snakeCase(reason), share])),
       });
     }
     expect(await json("/api/telemetry/stats/1")).toMatchObject({ hours: 24, record_count: TICKS, temperature: { min: 56, max: 70 } });
@@ -172,6 +176,7 @@ describe("REST: GET /api/telemetry/stats/{gpu_index}", () => {
       utilization_avg: null,
       core_clock_avg: null,
       memory_clock_avg: null,
+      clock_reasons: Object.fromEntries(REASONS.map(([name]) => [name, null])),
     });
   });
 });

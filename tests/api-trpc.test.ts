@@ -94,6 +94,7 @@ describe("tRPC over HTTP, on a known recording", () => {
       utilizationAvg: null,
       graphicsClockAvg: null,
       memoryClockAvg: null,
+      clockReasons: Object.fromEntries(Object.keys(expectedStats([]).clockReasons).map((reason) => [reason, null])),
     });
   });
 
@@ -129,6 +130,22 @@ describe("tRPC over HTTP, on a known recording", () => {
       });
     }
     expect(Object.keys(series.metrics)).toEqual(["temperatureC", "powerDrawW"]);
+    expect(series.clockReasons).toBeUndefined();
+
+    // Each clock event reason's share of each bucket's samples, when asked.
+    const withReasons = await client.telemetry.series.query({
+      gpuIndex: 0,
+      from,
+      to,
+      metrics: ["powerDrawW"],
+      maxPoints: 14,
+      clockReasons: true,
+    });
+    const shares = starts.map((t) => expectedStats(buckets.get(t)!).clockReasons);
+    expect(withReasons.clockReasons).toEqual(
+      Object.fromEntries(Object.keys(shares[0]).map((reason) => [reason, shares.map((share) => share[reason])])),
+    );
+    expect(withReasons.clockReasons!.swPowerCap.some((share) => share !== null && share > 0 && share < 1)).toBe(true);
 
     for (const maxPoints of [1, 2, 5, 500]) {
       const s = await client.telemetry.series.query({

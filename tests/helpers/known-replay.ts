@@ -201,7 +201,32 @@ export function expectedStats(samples: KnownSample[]) {
     utilizationAvg: minMaxAvg(samples.map((s) => s.gpuUtilizationPct)).avg,
     graphicsClockAvg: minMaxAvg(samples.map((s) => s.graphicsClockMhz)).avg,
     memoryClockAvg: minMaxAvg(samples.map((s) => s.memoryClockMhz)).avg,
+    clockReasons: reasonShares(samples),
   };
+}
+
+/** NVML's clock event reason bits, spelled out independently of the server's list. */
+const REASON_BITS = {
+  idle: 0x1,
+  applicationsClocksSetting: 0x2,
+  swPowerCap: 0x4,
+  hwSlowdown: 0x8,
+  syncBoost: 0x10,
+  swThermalSlowdown: 0x20,
+  hwThermalSlowdown: 0x40,
+  hwPowerBrakeSlowdown: 0x80,
+  displayClockSetting: 0x100,
+};
+
+/** Each reason's share of the samples that reported a mask, to four decimals; null when none did. */
+function reasonShares(samples: KnownSample[]) {
+  const masks = samples.map((s) => s.clockEventReasons).filter((mask) => mask !== null);
+  return Object.fromEntries(
+    Object.entries(REASON_BITS).map(([reason, bit]) => [
+      reason,
+      masks.length ? Math.round((masks.filter((mask) => (mask & bit) !== 0).length / masks.length) * 10_000) / 10_000 : null,
+    ]),
+  );
 }
 
 /** Just the metrics of a sample, for comparing records field by field. */

@@ -209,6 +209,17 @@ describe("range statistics from the series", () => {
       utilizationAvg: null,
       graphicsClockAvg: 1400,
       memoryClockAvg: null,
+      clockReasons: {
+        idle: 0.1,
+        applicationsClocksSetting: 0,
+        swPowerCap: 0.62,
+        hwSlowdown: 0,
+        syncBoost: 0,
+        swThermalSlowdown: 0.03,
+        hwThermalSlowdown: 0,
+        hwPowerBrakeSlowdown: 0,
+        displayClockSetting: null,
+      },
     };
     const merged = mergeExactStats(statsFromSeries(series), exact);
     expect(merged.samples).toBe(5);

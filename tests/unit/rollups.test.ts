@@ -2,7 +2,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../src/telemetry/types";
 import { decodeChunk } from "../../src/server/storage/chunk-codec";
-import { summarizeRows } from "../../src/server/storage/metric-summary";
+import { SUMMARIZED_REASONS, summarizeRows } from "../../src/server/storage/metric-summary";
+import { CLOCK_EVENT_REASON_BITS } from "../../src/telemetry/clock-event-reasons";
 import { encodeSummary } from "../helpers/summary-v1-writer";
 import { prune } from "../../src/server/storage/retention";
 import { bucketedSeries, bucketWidth, windowStats } from "../../src/server/storage/telemetry-queries";
@@ -38,6 +39,17 @@ function reference(rows: StoredSample[], metric: MetricKey) {
   return { min: Math.min(...values) / scale, max: Math.max(...values) / scale, avg: Math.round((sum / values.length / scale) * 100) / 100 };
 }
 
+/** Each clock event reason's share of the samples that reported a mask, as stats and series give it. */
+function referenceReasons(rows: StoredSample[]) {
+  const withMask = rows.filter((r) => r.clockEventReasons !== null);
+  return Object.fromEntries(
+    SUMMARIZED_REASONS.map((reason) => {
+      const set = withMask.filter((r) => Math.floor(r.clockEventReasons! / CLOCK_EVENT_REASON_BITS[reason]) % 2 === 1).length;
+      return [reason, withMask.length > 0 ? Math.round((set / withMask.length) * 10_000) / 10_000 : null];
+    }),
+  );
+}
+
 function referenceStats(rows: StoredSample[]) {
   return {
     recordCount: rows.length,
@@ -48,6 +60,7 @@ function referenceStats(rows: StoredSample[]) {
     utilizationAvg: reference(rows, "gpuUtilizationPct").avg,
     graphicsClockAvg: reference(rows, "graphicsClockMhz").avg,
     memoryClockAvg: reference(rows, "memoryClockMhz").avg,
+    clockReasons: referenceReasons(rows),
   };
 }
 
@@ -55,7 +68,7 @@ function referenceStats(rows: StoredSample[]) {
 function expectSeriesOfRawSamples(
   target: TelemetryStore,
   rows: StoredSample[],
-  request: { gpuId?: number; from: number; to: number; maxPoints: number; metrics: MetricKey[] },
+  request: { gpuId?: number; from: number; to: number; maxPoints: number; metrics: MetricKey[]; clockReasons?: boolean },
 ) {
   const { gpuId, from, to, maxPoints, metrics } = request;
   const series = bucketedSeries(target, request);
@@ -71,6 +84,12 @@ function expectSeriesOfRawSamples(
   const t = [...byBucket.keys()].sort((a, b) => a - b);
   expect(series.t, label).toEqual(t);
   expect(series.count, label).toEqual(t.map((b) => byBucket.get(b)!.length));
+  if (request.clockReasons) {
+    const shares = t.map((b) => referenceReasons(byBucket.get(b)!));
+    expect(series.clockReasons, `${label}: clock reasons`).toEqual(
+      Object.fromEntries(SUMMARIZED_REASONS.map((reason) => [reason, shares.map((share) => share[reason])])),
+    );
+  } else expect(series.clockReasons, label).toBeUndefined();
   for (const metric of metrics) {
     const expected = t.map((b) => reference(byBucket.get(b)!, metric));
     expect(series.metrics[metric], `${label}: ${metric}`).toEqual({
@@ -132,6 +151,9 @@ describe("rollups and chunk summaries", () => {
         expectSeriesOfRawSamples(store, all, { gpuId: gpu1.id, from, to, maxPoints, metrics: ["powerDrawW", "temperatureC"] });
       }
       expectSeriesOfRawSamples(store, all, { from, to, maxPoints: 300, metrics: ["gpuUtilizationPct", "powerDrawW", "fanSpeedPct"] });
+      for (const maxPoints of [5, 200, 1000]) {
+        expectSeriesOfRawSamples(store, all, { gpuId: gpu1.id, from, to, maxPoints, metrics: ["graphicsClockMhz"], clockReasons: true });
+      }
     }
   });
 
@@ -145,7 +167,11 @@ describe("rollups and chunk summaries", () => {
       for (const maxPoints of [100, 600]) {
         expectSeriesOfRawSamples(older, all, { gpuId: gpu1.id, from, to, maxPoints, metrics: ["powerDrawW", "temperatureC"] });
       }
-      expect(windowStats(older, { from, to })).toEqual(referenceStats(all.filter((s) => s.timestamp >= from && s.timestamp <= to)));
+      // Chunks sealed before reasons were counted add none: their share is of the samples that were.
+      expect(windowStats(older, { from, to })).toEqual({
+        ...referenceStats(all.filter((s) => s.timestamp >= from && s.timestamp <= to)),
+        clockReasons: expect.any(Object),
+      });
     }
     older.close();
   });

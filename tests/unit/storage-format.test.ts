@@ -18,7 +18,7 @@ import {
   visitPeriods,
 } from "../../src/server/storage/period-summaries";
 import { HOUR_MS, slotStart } from "../../src/server/storage/time-slots";
-import { CLOCK_EVENT_REASON_BITS } from "../../src/telemetry/clock-event-reasons";
+import { CLOCK_EVENT_REASON_BITS, CLOCK_EVENT_REASONS } from "../../src/telemetry/clock-event-reasons";
 import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
 import { METRIC_KEYS, noMetrics } from "../../src/telemetry/types";
 import { fixturePath } from "../helpers/fixtures";
@@ -179,6 +179,11 @@ describe("version-2 period summaries written by an earlier build", () => {
       const set = rows.filter((row) => Math.floor(row.clockEventReasons! / CLOCK_EVENT_REASON_BITS[reason]) % 2 === 1).length;
       expect([fromMinutes[at], fromMinutes[at + 3]], reason).toStrictEqual([rows.length, set]);
     });
+  });
+
+  it("counts every clock event reason the vocabulary names", () => {
+    // The stored order is pinned by the fixtures' keys; a reason added to the vocabulary is appended here too.
+    expect([...SUMMARIZED_REASONS].sort()).toEqual([...CLOCK_EVENT_REASONS].sort());
   });
 
   it("reads the entries asked for, and only those, to the same values", () => {
