@@ -7,6 +7,7 @@ import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import type { TelemetryStore } from "../../server/storage/telemetry-store";
 import { HeldSamples } from "./held-samples";
 import { hasTimestampColumn, readHeader, RecordingReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
+import { ThreadedRecordingReader } from "./threaded-reader";
 
 /**
  * Loads an nvidia-smi CSV log into the store through its real write path (the
@@ -31,6 +32,8 @@ export interface ImportOptions {
   onProgress?: (bytesRead: number, samples: number) => void;
   /** Checked between batches: true stops the import after what is written so far. */
   stopRequested?: () => boolean;
+  /** The reader thread's script (dist/import-reader.mjs): the file is then read and parsed on a thread of its own. */
+  readerThread?: URL;
 }
 
 export interface ImportResult {
@@ -40,7 +43,7 @@ export interface ImportResult {
   last: number | null;
   /** Where the times came from, in words: "as recorded", "as recorded, shifted to end now", "1000 ms apart, ending now". */
   timesFrom: string;
-  /** The first few unreadable lines, and how many there were in all. */
+  /** The first few unreadable lines (those nearest the top of the file, in order), and how many there were in all. */
   unreadable: UnreadableLine[];
   unreadableCount: number;
   olderThanRetention: number;
@@ -85,10 +88,15 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   const stamp = await stamping(file, options, now);
   result.timesFrom = stamp.timesFrom;
 
-  const reader = new RecordingReader(file, (line) => {
+  // Lines are found unreadable while parsing and while stamping, pieces apart: kept by their place in the file.
+  const noteUnreadable = (line: UnreadableLine) => {
     result.unreadableCount++;
-    if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push(line);
-  });
+    const { unreadable } = result;
+    if (unreadable.length === UNREADABLE_KEPT && line.line > unreadable[UNREADABLE_KEPT - 1].line) return;
+    unreadable.splice(unreadable.findLastIndex((kept) => kept.line < line.line) + 1, 0, line);
+    unreadable.length = Math.min(unreadable.length, UNREADABLE_KEPT);
+  };
+  const reader = readerOf(options, noteUnreadable);
   const infos = new Map<string, GpuInfo>();
   const held = new HeldSamples(store);
   const rejected = new RejectedValues(null);
@@ -117,9 +125,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
       for (const row of tick.rows) {
         const timestamp = stamp.of(row.timestamp, tick, ordinal);
         if (timestamp === null) {
-          result.unreadableCount++;
-          if (result.unreadable.length < UNREADABLE_KEPT)
-            result.unreadable.push({ line: row.line, error: "no timestamp on this line nor on its tick" });
+          noteUnreadable({ line: row.line, error: "no timestamp on this line nor on its tick" });
           continue;
         }
         if (timestamp > now) {
@@ -132,9 +138,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
         if (!info) infos.set(uuid, (info = infoFromRow(row.toRow(), uuid, index)));
         const sample = storableSample(row.sampleFor(info, timestamp), noteRejected);
         if (sample === null) {
-          result.unreadableCount++;
-          if (result.unreadable.length < UNREADABLE_KEPT)
-            result.unreadable.push({ line: row.line, error: `its time (${timestamp}) cannot be stored` });
+          noteUnreadable({ line: row.line, error: `its time (${timestamp}) cannot be stored` });
           continue;
         }
         batch.push(sample);
@@ -159,6 +163,10 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   return result;
 }
 
+function readerOf({ file, readerThread }: ImportOptions, onUnreadable?: (line: UnreadableLine) => void) {
+  return readerThread ? new ThreadedRecordingReader(file, readerThread, onUnreadable) : new RecordingReader(file, onUnreadable);
+}
+
 interface Stamping {
   timesFrom: ImportResult["timesFrom"];
   /** The time of a row: its own, else its tick's; null when it has none. */
@@ -169,7 +177,7 @@ interface Stamping {
 async function stamping(file: string, options: ImportOptions, now: number): Promise<Stamping> {
   if (!hasTimestampColumn(await readHeader(file))) {
     let ticks = 0;
-    for await (const batch of new RecordingReader(file).tickBatches()) for (const tick of batch) if (tick.rows.length > 0) ticks++;
+    for await (const batch of readerOf(options).tickBatches()) for (const tick of batch) if (tick.rows.length > 0) ticks++;
     return {
       timesFrom: `${options.intervalMs} ms apart, ending now (the file has no timestamp column)`,
       of: (_row, _tick, ordinal) => now - (ticks - 1 - ordinal) * options.intervalMs,
@@ -177,7 +185,7 @@ async function stamping(file: string, options: ImportOptions, now: number): Prom
   }
   if (!options.endingNow) return { timesFrom: "as recorded", of: (row, tick) => row ?? tick.recordedAt };
   let newest = -Infinity;
-  for await (const batch of new RecordingReader(file).tickBatches())
+  for await (const batch of readerOf(options).tickBatches())
     for (const tick of batch) for (const row of tick.rows) if (row.timestamp !== null) newest = Math.max(newest, row.timestamp);
   const shift = Number.isFinite(newest) ? now - newest : 0;
   return {

@@ -31,11 +31,16 @@ export class SmiLine {
   /** As sampleFromRow gives it: the queried values, static ones the file lacks from `info`. */
   sampleFor(info: GpuInfo, timestamp: number): GpuSample {
     const sample = this.sample;
-    sample.uuid = info.uuid;
-    sample.index = info.index;
-    sample.timestamp = timestamp;
+    if (sample.uuid !== info.uuid) sample.uuid = info.uuid;
+    if (sample.index !== info.index) sample.index = info.index;
+    if (sample.timestamp !== timestamp) sample.timestamp = timestamp;
     for (const [metric, infoKey] of this.shape.fromInfo) sample[metric] = info[infoKey];
     return sample;
+  }
+
+  /** Its values into `values` from `at` on (NaN = not reported), as SmiLineParser.lineOf takes them. */
+  valuesInto(values: Float64Array, at: number): void {
+    valuesOfSample(this.sample, values, at);
   }
 
   /** The row parseCsvRow would give, for what needs one (infoFromRow). */
@@ -109,16 +114,23 @@ const COLON = 58;
 const MINUS = 45;
 const PLUS = 43;
 
-/** A sample of the values in `v` (NaN = not reported); uuid, index and time are set later. */
-const sampleOfValues = compileFunction<(v: Float64Array) => GpuSample>(
+/** A sample of the values in `v` from `at` on (NaN = not reported); uuid, index and time may change later. */
+const sampleOfValues = compileFunction<(v: Float64Array, at: number, uuid: string, index: number, timestamp: number) => GpuSample>(
   "sampleOfValues",
-  ["v"],
+  ["v", "at", "uuid", "index", "timestamp"],
   `return {
-  uuid: "",
-  index: 0,
-  timestamp: 0,
-${perMetric((metric, column) => `  ${metric.key}: v[${column}] === v[${column}] ? v[${column}] : null,`)}
+  uuid,
+  index,
+  timestamp,
+${perMetric((metric, column) => `  ${metric.key}: v[at + ${column}] === v[at + ${column}] ? v[at + ${column}] : null,`)}
 };`,
+);
+
+/** sampleOfValues the other way round: the sample's values into `v` from `at` on. */
+const valuesOfSample = compileFunction<(sample: GpuSample, v: Float64Array, at: number) => void>(
+  "valuesOfSample",
+  ["sample", "v", "at"],
+  perMetric((metric, column) => `v[at + ${column}] = sample.${metric.key} ?? NaN;`),
 );
 
 /** The minute a timestamp starts with (`2026/11/26 02:27`), and its epoch ms at second 0. */
@@ -161,6 +173,21 @@ export class SmiLineParser {
     };
   }
 
+  /** A line read elsewhere (by a worker thread): its values in `values` from `at` on, as SmiLine.valuesInto gives them. */
+  lineOf(
+    values: Float64Array,
+    at: number,
+    line: number,
+    uuid: string | null,
+    index: number | null,
+    timestamp: number | null,
+    name: string | null | undefined,
+    driverVersion: string | null | undefined,
+  ): SmiLine {
+    const sample = sampleOfValues(values, at, uuid ?? "", index ?? 0, timestamp ?? 0);
+    return new SmiLine(this.shape, line, uuid, index, timestamp, name, driverVersion, sample);
+  }
+
   /** The line in `bytes` from `start` to `end`, numbered `line`: a row, or why it cannot be read (parseCsvRow's words). */
   parse(bytes: Buffer, start: number, end: number, line: number): SmiLine | { error: string } {
     return this.parseInPlace(bytes, start, end, line) ?? this.parseAside(bytes.toString("utf8", start, end), line);
@@ -173,7 +200,7 @@ export class SmiLineParser {
     const { row } = parsed;
     const values = this.values;
     for (let slot = 0; slot < METRIC_KEYS.length; slot++) values[slot] = row.metrics[METRIC_KEYS[slot]] ?? Number.NaN;
-    return new SmiLine(this.shape, line, row.uuid, row.index, row.timestamp, row.info.name, row.info.driverVersion, sampleOfValues(values));
+    return new SmiLine(this.shape, line, row.uuid, row.index, row.timestamp, row.info.name, row.info.driverVersion, sampleOfValues(values, 0, row.uuid ?? "", row.index ?? 0, row.timestamp ?? 0));
   }
 
   /** Null for anything but the spellings nvidia-smi writes, so that parseCsvRow says what is wrong. */
@@ -245,7 +272,7 @@ export class SmiLineParser {
     }
     if (this.maskFromFlags) values[CLOCK_EVENT_REASONS_SLOT] = flagsReported > 0 ? flagsMask : Number.NaN;
     if (uuid === null && index === null) return null;
-    return new SmiLine(this.shape, line, uuid, index, timestamp, name, driverVersion, sampleOfValues(values));
+    return new SmiLine(this.shape, line, uuid, index, timestamp, name, driverVersion, sampleOfValues(values, 0, uuid ?? "", index ?? 0, timestamp ?? 0));
   }
 
   /**
