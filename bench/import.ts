@@ -94,6 +94,7 @@ try {
   if (warm.status !== 0) throw new Error(`${values.cli} import --help failed:\n${warm.stderr}`);
 
   const profileFlags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(values.profile)}`] : [];
+  const startedAt = Date.now();
   const started = performance.now();
   const run = spawnSync(
     "/usr/bin/time",
@@ -116,10 +117,16 @@ try {
       `peak RSS ${peakRssMiB.toFixed(0)} MiB${values.profile ? " (profiled: slower than unprofiled)" : ""}`,
   );
   if (values.profile) {
-    const profiles = fs.readdirSync(values.profile).filter((name) => name.endsWith(".cpuprofile"));
-    const newest = profiles.map((name) => path.join(values.profile!, name)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
-    console.log(`profile ${newest}, self time:`);
-    for (const item of topSelfTimes(newest, 15)) console.log(`  ${item.percent.toFixed(1).padStart(5)} %  ${item.name}`);
+    // One profile per thread: the command's own, and the reader thread's.
+    const profiles = fs
+      .readdirSync(values.profile)
+      .filter((name) => name.endsWith(".cpuprofile"))
+      .map((name) => path.join(values.profile!, name))
+      .filter((file) => fs.statSync(file).mtimeMs >= startedAt);
+    for (const profile of profiles.sort()) {
+      console.log(`profile ${profile}, self time:`);
+      for (const item of topSelfTimes(profile, 15)) console.log(`  ${item.percent.toFixed(1).padStart(5)} %  ${item.name}`);
+    }
   }
 } finally {
   if (values.keep) console.log(`kept ${dir}`);

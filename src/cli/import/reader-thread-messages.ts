@@ -8,7 +8,7 @@ export interface ReaderThreadInput {
 }
 
 /** Pieces the reader thread sends before it waits for the import to take one. */
-export const MAX_PACKS_AHEAD = 16;
+export const MAX_PACKS_AHEAD = 8;
 
 export type FromReaderThread =
   | { kind: "ticks"; packed: PackedTicks }

@@ -47,9 +47,9 @@ function storableNumber(value: unknown, scale: number, minimum: number): number 
 }
 
 /**
- * The metrics part of storableSample, one statement per metric (per-metric-code.ts):
- * every sample of every source and import goes through it, and the store checks
- * each again.
+ * The metrics part of storableSample: storableNumber written out once per
+ * metric with its scale and minimum (per-metric-code.ts), as every sample of
+ * every source and import goes through it, and the store checks each again.
  */
 const storableMetrics = compileFunction<(sample: GpuSample, onRejected: RejectionListener) => GpuSample>(
   "storableMetrics",
@@ -57,17 +57,23 @@ const storableMetrics = compileFunction<(sample: GpuSample, onRejected: Rejectio
   `let copy = null;
 let value;
 let stored;
-${perMetric(
-  (metric) => `value = sample.${metric.key};
-stored = storableNumber(value, ${10 ** metric.decimals}, ${metric.minimum});
+let scaled;
+${perMetric((metric) => {
+  const scale = 10 ** metric.decimals;
+  return `value = sample.${metric.key};
+if (value === null || value === undefined) stored = null;
+else if (typeof value !== "number" || value !== value) stored = undefined;
+else {
+  scaled = Math.round(value * ${scale}) + 0;
+  stored = !(Math.abs(scaled) <= ${MAX_SCALED_MAGNITUDE}) || value < ${metric.minimum} ? undefined : ${scale === 1 ? "scaled" : `scaled / ${scale}`};
+}
 if (stored !== value) {
   if (stored === undefined) onRejected(sample, "${metric.key}", value);
   if (copy === null) copy = { ...sample };
   copy.${metric.key} = stored ?? null;
-}`,
-)}
+}`;
+})}
 return copy ?? sample;`,
-  { storableNumber },
 );
 
 /** A whole epoch-ms time within the codec's range. */
