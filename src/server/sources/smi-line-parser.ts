@@ -114,15 +114,21 @@ const COLON = 58;
 const MINUS = 45;
 const PLUS = 43;
 
-/** A sample of the values in `v` from `at` on (NaN = not reported); uuid, index and time may change later. */
+/**
+ * A sample of the values in `v` from `at` on (NaN = not reported); uuid, index
+ * and time may change later. A whole number goes in as `x | 0`: read from a
+ * Float64Array as it is, each value would be a heap number of its own, and
+ * nearly all of them are whole.
+ */
 const sampleOfValues = compileFunction<(v: Float64Array, at: number, uuid: string, index: number, timestamp: number) => GpuSample>(
   "sampleOfValues",
   ["v", "at", "uuid", "index", "timestamp"],
-  `return {
+  `${perMetric((metric, column) => `const ${metric.key} = v[at + ${column}];`)}
+return {
   uuid,
   index,
   timestamp,
-${perMetric((metric, column) => `  ${metric.key}: v[at + ${column}] === v[at + ${column}] ? v[at + ${column}] : null,`)}
+${perMetric((metric) => `  ${metric.key}: ${metric.key} === (${metric.key} | 0) && (${metric.key} !== 0 || 1 / ${metric.key} > 0) ? ${metric.key} | 0 : ${metric.key} === ${metric.key} ? ${metric.key} : null,`)}
 };`,
 );
 
