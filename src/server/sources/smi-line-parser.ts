@@ -463,7 +463,7 @@ function planOf(field: SmiField | null): ColumnPlan {
         field.metricKey === undefined ? -1 : METRIC_KEYS.indexOf(field.metricKey),
         field.identity === "index",
         field.isFallback === true,
-        field.unit === null ? null : Buffer.from(field.unit, "latin1"),
+        field.unit === null ? null : asciiBytes(field.unit),
       );
   }
 }
@@ -513,5 +513,10 @@ function hexDigit(byte: number): number {
   return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
-const ACTIVE = Buffer.from("Active", "latin1");
-const NOT_ACTIVE = Buffer.from("Not Active", "latin1");
+/** Plain Uint8Arrays, like the other texts compared (sameBytes), so that it reads one kind of array. */
+function asciiBytes(text: string): Uint8Array {
+  return Uint8Array.from(text, (char) => char.charCodeAt(0));
+}
+
+const ACTIVE = asciiBytes("Active");
+const NOT_ACTIVE = asciiBytes("Not Active");
