@@ -32,8 +32,10 @@ export class ThreadedRecordingReader {
     };
     worker.on("message", receive);
     worker.on("error", (error) => receive({ kind: "error", message: error.message, commandFailure: false }));
-    // After its last word (taken before this), or instead of it when it died.
-    worker.on("exit", (code) => receive({ kind: "error", message: `the reader thread stopped (exit code ${code})`, commandFailure: false }));
+    // It ends with 0 only after its last word, which may come in after this; otherwise it died.
+    worker.on("exit", (code) => {
+      if (code !== 0) receive({ kind: "error", message: `the reader thread stopped (exit code ${code})`, commandFailure: false });
+    });
     try {
       for (;;) {
         while (inbox.length === 0) await new Promise<void>((wake) => (arrived = wake));
