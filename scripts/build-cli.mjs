@@ -16,26 +16,32 @@ function newestMtime(entry) {
   return fs.readdirSync(entry).reduce((max, name) => Math.max(max, newestMtime(path.join(entry, name))), stat.mtimeMs);
 }
 
-/** Path of dist/cli.mjs, bundled first when it is missing or older than its sources. */
+/**
+ * Path of dist/cli.mjs, bundled first when it is missing or older than its
+ * sources, with dist/import-reader.mjs: the thread `nvidia-oc import` reads
+ * the log on (src/cli/import/reader-thread.ts).
+ */
 export async function ensureCliBundle() {
   const bundle = at("dist", "cli.mjs");
-  const builtAt = fs.existsSync(bundle) ? fs.statSync(bundle).mtimeMs : 0;
+  const builtAt = fs.existsSync(bundle) && fs.existsSync(at("dist", "import-reader.mjs")) ? fs.statSync(bundle).mtimeMs : 0;
   if (builtAt >= Math.max(...SOURCES.map((entry) => newestMtime(at(entry))))) return bundle;
   const { build } = await import("esbuild");
   const result = await build({
-    entryPoints: [at("src", "cli", "main.ts")],
+    entryPoints: { cli: at("src", "cli", "main.ts"), "import-reader": at("src", "cli", "import", "reader-thread.ts") },
     bundle: true,
     platform: "node",
     format: "esm",
     target: "node20",
     packages: "external",
-    outfile: bundle,
+    outdir: path.dirname(bundle),
+    outExtension: { ".js": ".mjs" },
     sourcemap: true,
     write: false,
     logLevel: "warning",
   });
   // Commands started side by side may bundle at the same moment: each file is
-  // renamed into place whole, so none of them loads a half-written one.
+  // renamed into place whole, so none of them loads a half-written one; the
+  // command's own last, as its time says the bundle is complete.
   fs.mkdirSync(path.dirname(bundle), { recursive: true });
   const files = [...result.outputFiles].sort((a) => (a.path === bundle ? 1 : -1));
   for (const file of files) {

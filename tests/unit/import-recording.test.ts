@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { importRecording } from "../../src/cli/import/import-recording";
+import { importRecording, type ImportResult } from "../../src/cli/import/import-recording";
 import { parseSmiTimestamp } from "../../src/server/sources/nvidia-smi-csv";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import { STEPPED_BACK_BAD_LINES, STEPPED_BACK_LATEST, writeSteppedBackRecording } from "../helpers/stepped-back-recording";
@@ -9,10 +10,10 @@ import { tempDir } from "../helpers/temp-dir";
 
 const dir = tempDir();
 
-async function importInto(name: string, file: string, endingNow: boolean, now: number) {
+async function importInto(name: string, file: string, endingNow: boolean, now: number, readerThread?: URL) {
   const { store } = TelemetryStore.open(path.join(dir, `${name}.db`));
   try {
-    const result = await importRecording({ file, store, intervalMs: 1000, endingNow, now });
+    const result = await importRecording({ file, store, intervalMs: 1000, endingNow, now, readerThread });
     const stored = store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
     return { result, stored };
   } finally {
@@ -67,5 +68,39 @@ describe("importing an nvidia-smi log", () => {
       ["GPU-a", 40, null],
       ["GPU-b", 41, 70.5],
     ]);
+  });
+
+  it("reads on a thread of its own to the same samples, counts and unreadable lines", async () => {
+    // The reader thread runs from the command line's bundle, as `nvidia-oc import` runs it.
+    // @ts-expect-error: the build script has no type declarations
+    const { ensureCliBundle } = (await import("../../scripts/build-cli.mjs")) as { ensureCliBundle: () => Promise<string> };
+    const readerThread = pathToFileURL(path.join(path.dirname(await ensureCliBundle()), "import-reader.mjs"));
+    const file = path.join(dir, "long.csv");
+    const lines = ["index, uuid, name, timestamp, temperature.gpu, power.draw [W], fan.speed [%], pstate"];
+    const start = Date.UTC(2026, 5, 1, 8);
+    // Enough ticks for many pieces of the file, the store's batches and its chunks.
+    for (let tick = 0; tick < 40_000; tick++) {
+      const time = new Date(start + tick * 1000).toISOString().replace("T", " ").replace("Z", "").replaceAll("-", "/");
+      for (const gpu of [0, 1]) {
+        const stamp = tick % 997 === 5 && gpu === 1 ? "[N/A]" : time;
+        const power = tick % 1201 === 7 ? "99999999999999999999 W" : `${(80 + (tick % 50) / 4).toFixed(2)} W`;
+        lines.push(`${gpu}, GPU-${gpu}, NVIDIA H200, ${stamp}, ${30 + (tick % 20)}, ${power}, [N/A], P${gpu}`);
+      }
+      if (tick % 4999 === 3) lines.push("not, a, line");
+      if (tick % 7001 === 11) lines.push(lines.at(-2)!);
+    }
+    // Line ends of both kinds, as logs copied between systems have.
+    fs.writeFileSync(file, lines.map((line, i) => (i % 3 === 0 ? `${line}\r` : line)).join("\n") + "\n");
+    // Ahead of the log in any zone its local times may be read in.
+    const now = start + 3 * 86_400_000;
+    const inThread = await importInto("in-thread", file, false, now);
+    const threaded = await importInto("threaded", file, false, now, readerThread);
+    // Rejected values carry the wall-clock time they were met at.
+    const withoutWhen = ({ rejectedValues, ...rest }: ImportResult) => ({ ...rest, rejectedValues: rejectedValues.map(({ lastAt: _at, ...value }) => value) });
+    expect(withoutWhen(threaded.result)).toEqual(withoutWhen(inThread.result));
+    expect(threaded.stored).toEqual(inThread.stored);
+    expect(inThread.result.samples).toBe(80_000);
+    expect(inThread.result.unreadableCount).toBe(9);
+    expect(inThread.result.alreadyStored).toBe(6);
   });
 });

@@ -68,6 +68,7 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
         oldAfter: now - config.retentionMs,
         onProgress: (bytes, samples) => progress.update(bytes, samples),
         stopRequested: () => stopSignal !== null,
+        readerThread: readerThreadScript(),
       });
       progress.finish(result.stopped ? result.bytesRead : size, result.samples);
       // Hands the server a database without a write-ahead log to replay.
@@ -85,6 +86,12 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
     if (result.samples === 0 && result.alreadyStored === 0) throw new CommandFailure(`${file} holds no readable samples`);
   },
 });
+
+/** The reader thread's script, bundled next to the command's own (scripts/build-cli.mjs); none when run from the sources. */
+function readerThreadScript(): URL | undefined {
+  const script = new URL("./import-reader.mjs", import.meta.url);
+  return fs.existsSync(script) ? script : undefined;
+}
 
 function fileSize(file: string): number {
   let stat: fs.Stats;

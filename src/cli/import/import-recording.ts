@@ -1,11 +1,13 @@
 import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { infoFromRow, sampleFromRow } from "../../server/sources/smi-rows";
+import { infoFromRow } from "../../server/sources/smi-rows";
 import { RejectedValues, type RejectedValueCount } from "../../server/collector/rejected-values";
 import { storableSample, type RejectedField } from "../../server/sources/storable-readings";
 import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import type { TelemetryStore } from "../../server/storage/telemetry-store";
+import { HeldSamples } from "./held-samples";
 import { hasTimestampColumn, readHeader, RecordingReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
+import { ThreadedRecordingReader } from "./threaded-reader";
 
 /**
  * Loads an nvidia-smi CSV log into the store through its real write path (the
@@ -30,6 +32,8 @@ export interface ImportOptions {
   onProgress?: (bytesRead: number, samples: number) => void;
   /** Checked between batches: true stops the import after what is written so far. */
   stopRequested?: () => boolean;
+  /** The reader thread's script (dist/import-reader.mjs): the file is then read and parsed on a thread of its own. */
+  readerThread?: URL;
 }
 
 export interface ImportResult {
@@ -39,7 +43,7 @@ export interface ImportResult {
   last: number | null;
   /** Where the times came from, in words: "as recorded", "as recorded, shifted to end now", "1000 ms apart, ending now". */
   timesFrom: string;
-  /** The first few unreadable lines, and how many there were in all. */
+  /** The first few unreadable lines (those nearest the top of the file, in order), and how many there were in all. */
   unreadable: UnreadableLine[];
   unreadableCount: number;
   olderThanRetention: number;
@@ -54,8 +58,13 @@ export interface ImportResult {
   bytesRead: number;
 }
 
-/** Samples per transaction: big enough to be fast, small enough to show progress and stop promptly. */
-const BATCH_SAMPLES = 5000;
+/**
+ * Samples per transaction: the store seals each GPU's full chunks at once, and
+ * writes the rest as single rows to seal them at the next write, so a few
+ * thousand rows per GPU keep that rest small. Still a fraction of a second of
+ * work, so progress shows and a stop is heard promptly.
+ */
+const BATCH_SAMPLES = 50_000;
 const UNREADABLE_KEPT = 5;
 
 export async function importRecording(options: ImportOptions): Promise<ImportResult> {
@@ -79,20 +88,28 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   const stamp = await stamping(file, options, now);
   result.timesFrom = stamp.timesFrom;
 
-  const reader = new RecordingReader(file, (line) => {
+  // Lines are found unreadable while parsing and while stamping, pieces apart: kept by their place in the file.
+  const noteUnreadable = (line: UnreadableLine) => {
     result.unreadableCount++;
-    if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push(line);
-  });
+    const { unreadable } = result;
+    if (unreadable.length === UNREADABLE_KEPT && line.line > unreadable[UNREADABLE_KEPT - 1].line) return;
+    unreadable.splice(unreadable.findLastIndex((kept) => kept.line < line.line) + 1, 0, line);
+    unreadable.length = Math.min(unreadable.length, UNREADABLE_KEPT);
+  };
+  const reader = readerOf(options, noteUnreadable);
   const infos = new Map<string, GpuInfo>();
+  const held = new HeldSamples(store);
   const rejected = new RejectedValues(null);
   // A sample without a usable time is not stored at all: it is listed as an unreadable line instead.
   const noteRejected = (sample: GpuSample, field: RejectedField, value: unknown) => {
     if (field !== "timestamp") rejected.note(sample, field, value);
   };
-  const fallbackUuid = (index: number) => `import-${path.basename(file)}-gpu${index}`;
+  const fallbackUuids = new Map<number, string>();
+  const fallbackUuid = (index: number) =>
+    fallbackUuids.get(index) ?? fallbackUuids.set(index, `import-${path.basename(file)}-gpu${index}`).get(index)!;
   let batch: GpuSample[] = [];
   const flush = async () => {
-    const fresh = withoutStored(store, batch);
+    const fresh = held.fresh(batch);
     result.alreadyStored += batch.length - fresh.length;
     store.writeSamples(fresh, (uuid) => infos.get(uuid));
     result.samples += fresh.length;
@@ -103,40 +120,39 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   };
 
   let ordinal = 0;
-  for await (const tick of reader.ticks()) {
-    for (const { line, row } of tick.rows) {
-      const timestamp = stamp.of(row.timestamp, tick, ordinal);
-      if (timestamp === null) {
-        result.unreadableCount++;
-        if (result.unreadable.length < UNREADABLE_KEPT)
-          result.unreadable.push({ line, error: "no timestamp on this line nor on its tick" });
-        continue;
+  reading: for await (const ticks of reader.tickBatches()) {
+    for (const tick of ticks) {
+      for (const row of tick.rows) {
+        const timestamp = stamp.of(row.timestamp, tick, ordinal);
+        if (timestamp === null) {
+          noteUnreadable({ line: row.line, error: "no timestamp on this line nor on its tick" });
+          continue;
+        }
+        if (timestamp > now) {
+          result.inTheFuture++;
+          continue;
+        }
+        const index = row.index ?? 0;
+        const uuid = row.uuid ?? fallbackUuid(index);
+        let info = infos.get(uuid);
+        if (!info) infos.set(uuid, (info = infoFromRow(row.toRow(), uuid, index)));
+        const sample = storableSample(row.sampleFor(info, timestamp), noteRejected);
+        if (sample === null) {
+          noteUnreadable({ line: row.line, error: `its time (${timestamp}) cannot be stored` });
+          continue;
+        }
+        batch.push(sample);
+        if (result.first === null || timestamp < result.first) result.first = timestamp;
+        if (result.last === null || timestamp > result.last) result.last = timestamp;
+        if (options.oldAfter !== undefined && timestamp < options.oldAfter) result.olderThanRetention++;
       }
-      if (timestamp > now) {
-        result.inTheFuture++;
-        continue;
-      }
-      const index = row.index ?? 0;
-      const uuid = row.uuid ?? fallbackUuid(index);
-      let info = infos.get(uuid);
-      if (!info) infos.set(uuid, (info = infoFromRow(row, uuid, index)));
-      const sample = storableSample(sampleFromRow(row, info, timestamp), noteRejected);
-      if (sample === null) {
-        result.unreadableCount++;
-        if (result.unreadable.length < UNREADABLE_KEPT) result.unreadable.push({ line, error: `its time (${timestamp}) cannot be stored` });
-        continue;
-      }
-      batch.push(sample);
-      result.first = Math.min(result.first ?? timestamp, timestamp);
-      result.last = Math.max(result.last ?? timestamp, timestamp);
-      if (options.oldAfter !== undefined && timestamp < options.oldAfter) result.olderThanRetention++;
-    }
-    ordinal++;
-    if (batch.length >= BATCH_SAMPLES) {
-      await flush();
-      if (options.stopRequested?.()) {
-        result.stopped = true;
-        break;
+      ordinal++;
+      if (batch.length >= BATCH_SAMPLES) {
+        await flush();
+        if (options.stopRequested?.()) {
+          result.stopped = true;
+          break reading;
+        }
       }
     }
   }
@@ -147,30 +163,8 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   return result;
 }
 
-/**
- * The samples of `batch` the store does not hold yet (same GPU, same millisecond),
- * so that importing a file twice, or one that overlaps what was recorded, adds
- * nothing twice. Repeats inside the batch are dropped as well.
- */
-function withoutStored(store: TelemetryStore, batch: GpuSample[]): GpuSample[] {
-  const byUuid = new Map<string, GpuSample[]>();
-  for (const sample of batch) (byUuid.get(sample.uuid) ?? byUuid.set(sample.uuid, []).get(sample.uuid)!).push(sample);
-  const fresh: GpuSample[] = [];
-  for (const [uuid, samples] of byUuid) {
-    const gpuId = store.gpus().find((g) => g.uuid === uuid)?.id;
-    const times = samples.map((s) => s.timestamp);
-    const seen = new Set(
-      gpuId === undefined
-        ? []
-        : store.readSamples({ gpuIds: [gpuId], from: Math.min(...times), to: Math.max(...times) }).map((s) => s.timestamp),
-    );
-    for (const sample of samples) {
-      if (seen.has(sample.timestamp)) continue;
-      seen.add(sample.timestamp);
-      fresh.push(sample);
-    }
-  }
-  return fresh;
+function readerOf({ file, readerThread }: ImportOptions, onUnreadable?: (line: UnreadableLine) => void) {
+  return readerThread ? new ThreadedRecordingReader(file, readerThread, onUnreadable) : new RecordingReader(file, onUnreadable);
 }
 
 interface Stamping {
@@ -183,7 +177,7 @@ interface Stamping {
 async function stamping(file: string, options: ImportOptions, now: number): Promise<Stamping> {
   if (!hasTimestampColumn(await readHeader(file))) {
     let ticks = 0;
-    for await (const tick of new RecordingReader(file).ticks()) if (tick.rows.length > 0) ticks++;
+    for await (const batch of readerOf(options).tickBatches()) for (const tick of batch) if (tick.rows.length > 0) ticks++;
     return {
       timesFrom: `${options.intervalMs} ms apart, ending now (the file has no timestamp column)`,
       of: (_row, _tick, ordinal) => now - (ticks - 1 - ordinal) * options.intervalMs,
@@ -191,8 +185,8 @@ async function stamping(file: string, options: ImportOptions, now: number): Prom
   }
   if (!options.endingNow) return { timesFrom: "as recorded", of: (row, tick) => row ?? tick.recordedAt };
   let newest = -Infinity;
-  for await (const tick of new RecordingReader(file).ticks())
-    for (const { row } of tick.rows) if (row.timestamp !== null) newest = Math.max(newest, row.timestamp);
+  for await (const batch of readerOf(options).tickBatches())
+    for (const tick of batch) for (const row of tick.rows) if (row.timestamp !== null) newest = Math.max(newest, row.timestamp);
   const shift = Number.isFinite(newest) ? now - newest : 0;
   return {
     timesFrom: "as recorded, shifted to end now",

@@ -1,69 +1,123 @@
 import fs from "node:fs";
 import readline from "node:readline";
-import { parseCsvHeader, parseCsvRow, type CsvColumn, type SmiGpuRow } from "../../server/sources/nvidia-smi-csv";
+import { parseCsvHeader, type CsvColumn } from "../../server/sources/nvidia-smi-csv";
+import { SmiLineParser, type SmiLine } from "../../server/sources/smi-line-parser";
 import { TickSplitter, type RowTick } from "../../server/sources/recording-ticks";
 import { CommandFailure } from "../command";
 
 /**
  * Reads an nvidia-smi CSV log (the replay format: a header line, then one line
  * per GPU per tick) as ticks, split as the replay source splits them (recording-ticks.ts).
+ * Lines end as readline ends them (\n, \r\n or a lone \r) and are read in the
+ * bytes read from the file, not decoded one by one: UTF-8 has no line break
+ * bytes inside its characters.
  */
 
-export interface RecordedRow {
-  line: number;
-  row: SmiGpuRow;
-}
-
-export type RecordedTick = RowTick<RecordedRow>;
+export type RecordedTick = RowTick<SmiLine>;
 
 export interface UnreadableLine {
   line: number;
   error: string;
 }
 
+/** Bytes read from the file at a time. */
+const READ_BYTES = 1 << 20;
+const LF = 10;
+const CR = 13;
+
 export class RecordingReader {
   /** Bytes taken from the file so far, for progress. */
   bytesRead = 0;
-  private columns: CsvColumn[] | null = null;
+  private parser: SmiLineParser | null = null;
+  private lineNumber = 0;
+  private readonly splitter = new TickSplitter<SmiLine>();
 
   constructor(
     readonly file: string,
     private readonly onUnreadable: (line: UnreadableLine) => void = () => undefined,
   ) {}
 
-  async *ticks(): AsyncGenerator<RecordedTick> {
-    const stream = fs.createReadStream(this.file, { encoding: "utf8" });
-    stream.on("data", (chunk) => (this.bytesRead += Buffer.byteLength(chunk)));
-    const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
-    const ticks = new TickSplitter<RecordedRow>();
-    let lineNumber = 0;
+  /** The ticks of the file, those ended by each piece read from it together. */
+  async *tickBatches(): AsyncGenerator<RecordedTick[]> {
+    let file: fs.promises.FileHandle | null = null;
     try {
-      for await (const text of lines) {
-        lineNumber++;
-        if (text.trim() === "") continue;
-        if (!this.columns) {
-          this.columns = checkedHeader(this.file, parseCsvHeader(text));
-          continue;
-        }
-        const parsed = parseCsvRow(this.columns, text);
-        if (!parsed.ok) {
-          this.onUnreadable({ line: lineNumber, error: parsed.error });
-          continue;
-        }
-        const ended = ticks.add(parsed.row, { line: lineNumber, row: parsed.row });
-        if (ended) yield ended;
+      file = await fs.promises.open(this.file, "r");
+      // One buffer for the whole file: an unfinished line moves to its start, the next read goes after it.
+      let buffer = Buffer.allocUnsafe(READ_BYTES);
+      let kept = 0;
+      for (;;) {
+        if (kept === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
+        const { bytesRead } = await file.read(buffer, kept, buffer.length - kept, null);
+        if (bytesRead === 0) break;
+        this.bytesRead += bytesRead;
+        const filled = kept + bytesRead;
+        const ended: RecordedTick[] = [];
+        const used = this.readLines(buffer.subarray(0, filled), false, ended);
+        buffer.copyWithin(0, used, filled);
+        kept = filled - used;
+        if (ended.length > 0) yield ended;
       }
-      checkedHeader(this.file, this.columns);
-      const last = ticks.finish();
-      if (last) yield last;
+      const ended: RecordedTick[] = [];
+      this.readLines(buffer.subarray(0, kept), true, ended);
+      if (this.parser === null) checkedHeader(this.file, null);
+      const last = this.splitter.finish();
+      if (last) ended.push(last);
+      if (ended.length > 0) yield ended;
     } catch (error) {
       if (error instanceof CommandFailure) throw error;
       throw new CommandFailure(`cannot read ${this.file}: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
-      lines.close();
-      stream.destroy();
+      await file?.close();
     }
   }
+
+  /** Reads the whole lines in `bytes` (all of them at the end of the file); returns where the unfinished one starts. */
+  private readLines(bytes: Buffer, atEnd: boolean, ended: RecordedTick[]): number {
+    let start = 0;
+    let nextLf = bytes.indexOf(LF);
+    let nextCr = bytes.indexOf(CR);
+    while (start < bytes.length) {
+      if (nextLf !== -1 && nextLf < start) nextLf = bytes.indexOf(LF, start);
+      if (nextCr !== -1 && nextCr < start) nextCr = bytes.indexOf(CR, start);
+      const end = nextCr === -1 || (nextLf !== -1 && nextLf < nextCr) ? nextLf : nextCr;
+      if (end === -1) {
+        if (!atEnd) return start;
+        this.readLine(bytes, start, bytes.length, ended);
+        return bytes.length;
+      }
+      // A \r that ends what was read may be the first half of a \r\n.
+      if (end === bytes.length - 1 && bytes[end] === CR && !atEnd) return start;
+      this.readLine(bytes, start, end, ended);
+      start = end + (bytes[end] === CR && bytes[end + 1] === LF ? 2 : 1);
+    }
+    return start;
+  }
+
+  private readLine(bytes: Buffer, start: number, end: number, ended: RecordedTick[]) {
+    this.lineNumber++;
+    if (isBlank(bytes, start, end)) return;
+    if (this.parser === null) {
+      this.parser = new SmiLineParser(checkedHeader(this.file, parseCsvHeader(bytes.toString("utf8", start, end))));
+      return;
+    }
+    const parsed = this.parser.parse(bytes, start, end, this.lineNumber);
+    if ("error" in parsed) {
+      this.onUnreadable({ line: this.lineNumber, error: parsed.error });
+      return;
+    }
+    const tick = this.splitter.add(parsed, parsed);
+    if (tick) ended.push(tick);
+  }
+}
+
+/** Nothing but white space, as trim() sees it. */
+function isBlank(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i];
+    if (byte >= 0x80) return bytes.toString("utf8", start, end).trim() === "";
+    if (byte !== 32 && !(byte >= 9 && byte <= 13)) return false;
+  }
+  return true;
 }
 
 /** The header's columns, or a CommandFailure saying why the file is not a log this can read. */

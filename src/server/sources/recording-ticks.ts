@@ -17,7 +17,7 @@ export class TickSplitter<T> {
   private readonly gpus = new Set<string>();
 
   /** Adds a row (with what the caller keeps of it); returns the tick it ended, when it began a new one. */
-  add(row: SmiGpuRow, item: T): RowTick<T> | null {
+  add(row: Pick<SmiGpuRow, "uuid" | "index" | "timestamp">, item: T): RowTick<T> | null {
     const gpu = row.uuid ?? `index:${row.index ?? 0}`;
     let ended: RowTick<T> | null = null;
     if (this.gpus.has(gpu)) {

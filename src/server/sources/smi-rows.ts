@@ -23,13 +23,15 @@ export function infoFromRow(row: SmiGpuRow, uuid: string, index: number): GpuInf
 }
 
 /** Static facts that every sample repeats, taken from the GPU's info when the row lacks them. */
-const FROM_INFO = {
+export const INFO_FROM_METRIC = {
   memoryTotalMib: "memoryTotalMib",
   powerLimitW: "powerLimitW",
   maxGraphicsClockMhz: "maxGraphicsClockMhz",
   maxMemoryClockMhz: "maxMemoryClockMhz",
   baseClockMhz: "baseClockMhz",
 } as const satisfies Partial<Record<(typeof METRIC_KEYS)[number], keyof GpuInfo>>;
+
+export type InfoNumberKey = (typeof INFO_FROM_METRIC)[keyof typeof INFO_FROM_METRIC];
 
 /** A sample from a row: queried values as reported (null = not reported), static ones from `info`. */
 export function sampleFromRow(row: SmiGpuRow, info: GpuInfo, timestamp: number): GpuSample {
@@ -38,8 +40,8 @@ export function sampleFromRow(row: SmiGpuRow, info: GpuInfo, timestamp: number):
     const reported = row.metrics[key];
     if (reported !== undefined) {
       sample[key] = reported;
-    } else if (key in FROM_INFO) {
-      sample[key] = info[FROM_INFO[key as keyof typeof FROM_INFO]];
+    } else if (key in INFO_FROM_METRIC) {
+      sample[key] = info[INFO_FROM_METRIC[key as keyof typeof INFO_FROM_METRIC]];
     } else {
       sample[key] = null;
     }

@@ -1,5 +1,6 @@
 import { catalogueRecord, METRIC_MINIMUM } from "../../telemetry/metric-catalogue";
-import { METRIC_KEYS, type GpuInfo, type GpuSample, type MetricKey } from "../../telemetry/types";
+import { compileFunction, perMetric } from "../per-metric-code";
+import type { GpuInfo, GpuSample, MetricKey } from "../../telemetry/types";
 
 /**
  * What storage can hold exactly, checked where a source (or an import) hands a
@@ -32,14 +33,48 @@ export type RejectionListener = (sample: GpuSample, field: RejectedField, value:
  * (not a number, not finite, below the metric's minimum, beyond ±2^53 once scaled).
  */
 export function storableValue(key: MetricKey, value: unknown): number | null | undefined {
+  return storableNumber(value, SCALES[key], METRIC_MINIMUM[key]);
+}
+
+/** storableValue for a metric of this scale and minimum. */
+function storableNumber(value: unknown, scale: number, minimum: number): number | null | undefined {
   if (value === null || value === undefined) return null;
   if (typeof value !== "number" || value !== value) return undefined;
-  const scale = SCALES[key];
   // + 0 turns -0 into 0, which is what SQLite and the codec give back.
   const scaled = Math.round(value * scale) + 0;
-  if (!(Math.abs(scaled) <= MAX_SCALED_MAGNITUDE) || value < METRIC_MINIMUM[key]) return undefined;
+  if (!(Math.abs(scaled) <= MAX_SCALED_MAGNITUDE) || value < minimum) return undefined;
   return scale === 1 ? scaled : scaled / scale;
 }
+
+/**
+ * The metrics part of storableSample: storableNumber written out once per
+ * metric with its scale and minimum (per-metric-code.ts), as every sample of
+ * every source and import goes through it, and the store checks each again.
+ */
+const storableMetrics = compileFunction<(sample: GpuSample, onRejected: RejectionListener) => GpuSample>(
+  "storableMetrics",
+  ["sample", "onRejected"],
+  `let copy = null;
+let value;
+let stored;
+let scaled;
+${perMetric((metric) => {
+  const scale = 10 ** metric.decimals;
+  return `value = sample.${metric.key};
+if (value === null || value === undefined) stored = null;
+else if (typeof value !== "number" || value !== value) stored = undefined;
+else {
+  scaled = Math.round(value * ${scale}) + 0;
+  stored = !(Math.abs(scaled) <= ${MAX_SCALED_MAGNITUDE}) || value < ${metric.minimum} ? undefined : ${scale === 1 ? "scaled" : `scaled / ${scale}`};
+}
+if (stored !== value) {
+  if (stored === undefined) onRejected(sample, "${metric.key}", value);
+  if (copy === null) copy = { ...sample };
+  copy.${metric.key} = stored ?? null;
+}`;
+})}
+return copy ?? sample;`,
+);
 
 /** A whole epoch-ms time within the codec's range. */
 export function storableTimestamp(value: unknown): value is number {
@@ -62,16 +97,7 @@ export function storableSample(sample: GpuSample, onRejected: RejectionListener,
     onRejected(sample, "index", sample.index);
     return null;
   }
-  let copy: GpuSample | null = null;
-  for (const key of METRIC_KEYS) {
-    const value = sample[key];
-    const stored = storableValue(key, value);
-    if (stored === value) continue;
-    if (stored === undefined) onRejected(sample, key, value);
-    copy ??= { ...sample };
-    copy[key] = stored ?? null;
-  }
-  return copy ?? sample;
+  return storableMetrics(sample, onRejected);
 }
 
 export const storableIndex = (index: unknown): index is number =>

@@ -1,0 +1,16 @@
+import type { PackedTicks } from "./packed-ticks";
+import type { UnreadableLine } from "./recording-reader";
+
+/** What the import's thread and its reader thread (reader-thread.ts) say to each other. */
+
+export interface ReaderThreadInput {
+  file: string;
+}
+
+/** Pieces the reader thread sends before it waits for the import to take one. */
+export const MAX_PACKS_AHEAD = 8;
+
+export type FromReaderThread =
+  | { kind: "ticks"; packed: PackedTicks }
+  | { kind: "end"; unreadable: UnreadableLine[]; bytesRead: number }
+  | { kind: "error"; message: string; commandFailure: boolean };
