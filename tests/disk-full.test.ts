@@ -38,7 +38,7 @@ describe("a full disk under the collector (max_page_count on the writer's connec
     await collector.start();
     // All inside one ten-minute slot: sealing a chunk would free pages and let a write through.
     const slot = Math.floor(Date.now() / 600_000) * 600_000 - 600_000;
-    const { infos, samples } = simulatedSamples({ gpus: 2, count: 400, start: slot, stepMs: 100 });
+    const { infos, samples } = simulatedSamples({ gpus: 2, count: 4000, start: slot, stepMs: 100 });
     source.sink!.gpus(infos);
     const ticks = Array.from({ length: samples.length / 2 }, (_, i) => samples.slice(2 * i, 2 * i + 2));
     const snapshots: Snapshot[] = [];
@@ -50,8 +50,8 @@ describe("a full disk under the collector (max_page_count on the writer's connec
     const uncapped = db.pragma("max_page_count", { simple: true }) as number;
     // The file may not grow past the pages it has now: the disk is full.
     db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true }) as number}`);
-    // Free room in its last pages still takes a few rows; then writes fail.
-    while (collector.status().writeFailures === 0 && sent < 100) {
+    // Free room in its pages still takes some rows (a 32 KiB page holds about 300); then writes fail.
+    while (collector.status().writeFailures === 0 && sent < 1000) {
       await collectTick();
       collector.flush();
     }
@@ -112,7 +112,8 @@ describe("a full disk under the collector (max_page_count on the writer's connec
     });
     storage.open();
     const store = storage.requireStore();
-    const { infos, samples } = simulatedSamples({ gpus: 3, count: 2000, start: Date.now() - 2_000_000 });
+    // More than the free room in the pages of an empty file (576 KiB) takes.
+    const { infos, samples } = simulatedSamples({ gpus: 3, count: 50_000, start: Date.now() - 50_000_000 });
     const uncapped = store.db.pragma("max_page_count", { simple: true }) as number;
     store.db.pragma(`max_page_count = ${store.db.pragma("page_count", { simple: true }) as number}`);
     expect(() => store.writeSamples(samples, infoLookup(infos))).toThrow(/database or disk is full/);
@@ -121,7 +122,7 @@ describe("a full disk under the collector (max_page_count on the writer's connec
     store.db.pragma(`max_page_count = ${uncapped}`);
     expect(store.writeSamples(samples, infoLookup(infos))).toBe(samples.length);
     expect(store.gpus().map((g) => g.index)).toEqual([0, 1, 2]);
-    expect([...store.sampleTotals().values()].map((t) => t.records)).toEqual([2000, 2000, 2000]);
+    expect([...store.sampleTotals().values()].map((t) => t.records)).toEqual([50_000, 50_000, 50_000]);
     await storage.close();
   });
 });
