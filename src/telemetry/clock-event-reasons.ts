@@ -39,7 +39,8 @@ const REASON_WORDS: Record<ClockEventReason, string> = {
   displayClockSetting: "display clocks",
 };
 
-const REASONS = Object.keys(CLOCK_EVENT_REASON_BITS) as ClockEventReason[];
+/** Every reason, in CLOCK_EVENT_REASON_BITS order. */
+export const CLOCK_EVENT_REASONS = Object.keys(CLOCK_EVENT_REASON_BITS) as ClockEventReason[];
 
 /** `null` (the card did not report a mask) stays `null`: unknown is not "no reason". */
 export function decodeClockEventReasons(mask: number | null): DecodedClockEventReasons | null {
@@ -68,5 +69,5 @@ export function clockEventReasonWords(mask: number | null): string[] {
   const decoded = decodeClockEventReasons(mask);
   if (decoded === null) return [];
   if (decoded.boostActive) return ["boost"];
-  return REASONS.filter((reason) => decoded[reason]).map((reason) => REASON_WORDS[reason]);
+  return CLOCK_EVENT_REASONS.filter((reason) => decoded[reason]).map((reason) => REASON_WORDS[reason]);
 }

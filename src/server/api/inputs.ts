@@ -75,6 +75,8 @@ export const seriesInput = gpuSelector
       .min(1, "must be at least 1")
       .max(MAX_SERIES_POINTS, `must be at most ${MAX_SERIES_POINTS}`)
       .default(500),
+    /** Also each clock event reason's share of each bucket's samples. */
+    clockReasons: z.boolean({ error: "must be true or false" }).default(false),
   })
   .refine(oneGpu, ONE_GPU_REQUIRED)
   .refine((v) => v.to > v.from, { path: ["to"], error: "must be after from" })

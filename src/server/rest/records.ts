@@ -106,6 +106,7 @@ export function statsRecord(stats: Outputs["telemetry"]["stats"]) {
     utilization_avg: stats.utilizationAvg,
     core_clock_avg: stats.graphicsClockAvg,
     memory_clock_avg: stats.memoryClockAvg,
+    clock_reasons: Object.fromEntries(Object.entries(stats.clockReasons).map(([reason, share]) => [camelToSnake(reason), share])),
   };
 }
 

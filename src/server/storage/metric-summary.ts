@@ -61,16 +61,30 @@ export function addRow(summary: MetricSummary, row: ChunkRow): void {
     if (scaled > summary[at + 2]) summary[at + 2] = scaled;
     summary[at + 3] += scaled;
   }
-  const mask = row.clockEventReasons;
-  if (mask === null) return;
-  for (let r = 0, at = REASONS_AT; r < REASON_BITS.length; r++, at += FIELDS) {
-    // Division, not `&`: a mask may be wider than the 32 bits bitwise operators keep.
-    const set = Math.floor(mask / REASON_BITS[r]) % 2;
+  if (row.clockEventReasons !== null) addReasons(summary, REASONS_AT, row.clockEventReasons);
+}
+
+/** Counts one sample's clock event reasons into the reason entries starting at `at` of `summary`. */
+export function addReasons(summary: Float64Array, at: number, mask: number): void {
+  // A mask wider than the 31 bits bitwise operators keep whole is tested by division.
+  const narrow = mask >= 0 && mask <= 0x7fffffff;
+  for (let r = 0; r < REASON_BITS.length; r++, at += FIELDS) {
+    const set = narrow ? ((mask & REASON_BITS[r]) === 0 ? 0 : 1) : Math.floor(mask / REASON_BITS[r]) % 2;
     summary[at]++;
     if (set < summary[at + 1]) summary[at + 1] = set;
     if (set > summary[at + 2]) summary[at + 2] = set;
     summary[at + 3] += set;
   }
+}
+
+/** Each reason's share of the samples with a mask, 0 to 1 to four decimals; null where none had one. */
+export function reasonShares(summary: Float64Array, at = REASONS_AT): Record<ClockEventReason, number | null> {
+  return Object.fromEntries(
+    SUMMARIZED_REASONS.map((reason, r) => {
+      const count = summary[at + r * FIELDS];
+      return [reason, count > 0 ? Math.round((summary[at + r * FIELDS + 3] / count) * 10_000) / 10_000 : null];
+    }),
+  ) as Record<ClockEventReason, number | null>;
 }
 
 /** Adds one decoded summary into another. */

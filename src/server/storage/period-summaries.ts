@@ -53,10 +53,14 @@ const DELTA_SAFE_MAGNITUDE = 2 ** 52;
 /** `rows` summarized per SUMMARY_PERIOD_MS, oldest period first. */
 export function summarizePeriods(rows: readonly ChunkRow[]): PeriodSummary[] {
   const byStart = new Map<number, PeriodSummary>();
+  let period: PeriodSummary | undefined;
   for (const row of rows) {
     const start = slotStart(row.timestamp, SUMMARY_PERIOD_MS);
-    let period = byStart.get(start);
-    if (!period) byStart.set(start, (period = { start, rowCount: 0, summary: emptySummary() }));
+    // Rows come nearly in time order: most belong to the period of the row before.
+    if (period?.start !== start) {
+      period = byStart.get(start);
+      if (!period) byStart.set(start, (period = { start, rowCount: 0, summary: emptySummary() }));
+    }
     period.rowCount++;
     addRow(period.summary, row);
   }

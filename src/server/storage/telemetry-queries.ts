@@ -1,7 +1,8 @@
 import type { MetricKey } from "../../telemetry/types";
 import type { ChunkRow } from "./chunk-columns";
 import { mergeNewest, type GpuRow } from "./newest-rows";
-import { addRow, emptySummary, metricStats } from "./metric-summary";
+import type { ClockEventReason } from "../../telemetry/clock-event-reasons";
+import { addRow, emptySummary, metricStats, reasonShares } from "./metric-summary";
 import { mergeStoredSummary } from "./period-summaries";
 import { SeriesBuckets } from "./series-buckets";
 import { slotStart, SUMMARY_PERIOD_MS } from "./time-slots";
@@ -42,6 +43,8 @@ export interface WindowStats {
   utilizationAvg: number | null;
   graphicsClockAvg: number | null;
   memoryClockAvg: number | null;
+  /** Each clock event reason's share (0-1) of the samples that reported a mask; null where none did. */
+  clockReasons: Record<ClockEventReason, number | null>;
 }
 
 interface PieceSink {
@@ -162,12 +165,15 @@ export function windowStats(store: TelemetryStore, window: Window): WindowStats 
     utilizationAvg: stat("gpuUtilizationPct").avg,
     graphicsClockAvg: stat("graphicsClockMhz").avg,
     memoryClockAvg: stat("memoryClockMhz").avg,
+    clockReasons: reasonShares(total),
   };
 }
 
 export interface SeriesRequest extends Window {
   metrics: readonly MetricKey[];
   maxPoints: number;
+  /** Also each clock event reason's share of each bucket's samples. */
+  clockReasons?: boolean;
   /** The longest range answered from its samples one by one (see bucketWidth). */
   maxRawSpanMs?: number;
 }
@@ -179,6 +185,8 @@ export interface Series {
   /** Samples in each bucket. */
   count: number[];
   metrics: Partial<Record<MetricKey, { min: (number | null)[]; max: (number | null)[]; avg: (number | null)[] }>>;
+  /** With `clockReasons`: per reason, its share (0-1) of each bucket's samples that reported a mask; null where none did. */
+  clockReasons?: Record<ClockEventReason, (number | null)[]>;
 }
 
 /**
@@ -207,7 +215,9 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
   const bucketMs = single
     ? request.to - request.from + 1
     : bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs, request.maxRawSpanMs);
-  const buckets = new SeriesBuckets(request.metrics, (at) => (single ? request.from : Math.floor(at / bucketMs) * bucketMs));
+  const buckets = new SeriesBuckets(request.metrics, request.clockReasons ?? false, (at) =>
+    single ? request.from : Math.floor(at / bucketMs) * bucketMs,
+  );
   readPieces(store, gpuIds, request.from, request.to, single ? Infinity : bucketMs, {
     summary: (at, rowCount, summary, split) => buckets.addSummary(at, rowCount, summary, split),
     row: (row) => buckets.addRow(row),

@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { RequestLimit } from "../refused-requests";
-import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_VALUES_PER_REQUEST } from "../../telemetry/request-limits";
+import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_VALUES_PER_REQUEST, seriesAsked } from "../../telemetry/request-limits";
 import { historyInput, seriesInput } from "../api/inputs";
 
 /**
@@ -34,14 +34,14 @@ const MEASURES: Measure[] = [
   RECORDS,
   {
     limitName: "series_values",
-    unit: "series values (points × metrics)",
+    unit: "series values (points × metrics and clock reasons)",
     limit: MAX_SERIES_VALUES_PER_REQUEST,
     costOf: new Map([
       [
         "telemetry.series",
         (raw: unknown) => {
           const input = seriesInput.safeParse(raw).data;
-          return input ? input.maxPoints * input.metrics.length : 0;
+          return input ? input.maxPoints * seriesAsked(input) : 0;
         },
       ],
     ]),
