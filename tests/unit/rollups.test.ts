@@ -119,6 +119,16 @@ function windows(count: number): Array<[number, number]> {
   return out;
 }
 
+describe("bucket widths at 1000 points", () => {
+  it("stay raw under a minute, then take whole two-minute periods, slots and hours", () => {
+    const widths = [1, 6, 24, 48, 7 * 24, 30 * 24, 90 * 24].map((hours) => bucketWidth(hours * HOUR, 1000, 600_000) / 1000);
+    // Seconds: 1 h and 6 h from the samples; 24 h and 48 h from two-minute periods; 7 d from chunk summaries; longer from hourly rollups.
+    expect(widths).toEqual([3.604, 21.622, 120, 240, 1200, 3600, 10_800]);
+    // A range holding more samples than may be decoded one by one gets whole periods however many points it asks.
+    expect(bucketWidth(4 * HOUR, 5000, 600_000, 2.8 * HOUR) / 1000).toBe(120);
+  });
+});
+
 describe("rollups and chunk summaries", () => {
   const store = filledStore("rollups.db");
   const all = store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
