@@ -3,6 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { METRIC_CATALOGUE, type MetricDefinition, type MetricKey } from "../src/telemetry/metric-catalogue";
+import { RECORD_JSON_BYTES_KEPT } from "../src/server/rest/records-json";
+import { DECODED_BYTES_KEPT } from "../src/server/storage/telemetry-store";
 import { ROOT, startOnFakeSmi, startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 import { WORN_NVML_KNOBS } from "./helpers/worn-memory";
@@ -162,6 +164,22 @@ describe("GET /metrics", () => {
     expect(one("process_resident_memory_bytes")!.value).toBeGreaterThan(0);
     expect(one("process_start_time_seconds")!.value).toBeGreaterThan(0);
     expect(one("nodejs_heap_size_used_bytes")!.value).toBeGreaterThan(0);
+  });
+
+  it("exports what each in-memory cache holds, within its budget", async () => {
+    const history = await fetch(`${server.url}/api/telemetry/history?limit=1000`);
+    expect(history.status).toBe(200);
+    expect(((await history.json()) as unknown[]).length).toBeGreaterThan(0);
+    const caches = new Map(
+      parseExposition(await scrape())
+        .filter((s) => s.name === "nvoc_cache_bytes")
+        .map((s) => [s.labels.cache, s.value]),
+    );
+    expect([...caches.keys()].sort()).toEqual(["answer_buffers", "decoded_chunks", "record_json"]);
+    expect(caches.get("record_json")).toBeGreaterThan(0);
+    expect(caches.get("record_json")).toBeLessThanOrEqual(RECORD_JSON_BYTES_KEPT);
+    expect(caches.get("decoded_chunks")).toBeLessThanOrEqual(DECODED_BYTES_KEPT);
+    expect(caches.get("answer_buffers")).toBeLessThanOrEqual(2 * 4 * 2 ** 20);
   });
 
   it("exports the energy counter where the source reads one (NVML), and leaves it out where it cannot (nvidia-smi)", async () => {

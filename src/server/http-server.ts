@@ -32,6 +32,7 @@ import { DEFAULT_WATER_MARKS } from "./storage/retention";
 import { capTooSmall, unsealedRowsPerGpu, walLimitBytes } from "./storage/size-budget";
 import { DEFAULT_STORE_OPTIONS } from "./storage/telemetry-store";
 import { RecordsInFlight } from "./records-in-flight";
+import { warmReadPath } from "./warm-read-path";
 import { RefusedRequests } from "./refused-requests";
 import { MAX_BATCH_CALLS, MAX_RECORDS_IN_FLIGHT } from "../telemetry/request-limits";
 import { createRequestContext, type Services } from "./trpc/context";
@@ -222,6 +223,8 @@ async function startInSteps(config: Config, log: Logger, options: ServerOptions,
   // Thrown, the steps taken so far are undone, the database closed and its lock released with them.
   if (capProblem) throw new ConfigError([capProblem]);
 
+  // Before the start is announced: a client that waits for it finds the newest history read and compiled.
+  await warmReadPath(services, log);
   const url = `http://${shownHost}:${port}`;
   storage.advertise(url);
   return { services, url, port, close };

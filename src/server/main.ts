@@ -4,12 +4,14 @@ import { createLogger } from "./logger";
 import { startServer } from "./http-server";
 import { ListenError } from "./http/listen";
 import { InstanceLockedError } from "./storage/instance-lock";
+import { tuneHeap } from "./heap-tuning";
 
 /** `npm start`: the recorder, the API and the dashboard in one process. */
 
 const SHUTDOWN_DEADLINE_MS = 5000;
 
 async function main() {
+  tuneHeap();
   let config;
   try {
     config = loadConfig();

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { sampleRecord, type SampleSource } from "../../src/server/rest/records";
-import { isoText, sampleRecordsJson } from "../../src/server/rest/records-json";
+import { isoText, RECORD_JSON_BYTES_KEPT, recordJsonCacheBytes, sampleRecordsJson } from "../../src/server/rest/records-json";
 import { METRIC_KEYS } from "../../src/telemetry/types";
 
 const metric = fc.option(
@@ -64,6 +64,24 @@ describe("sample records written straight to JSON", () => {
       });
       expect(sampleRecordsJson([reading]).toString(), key).toBe(JSON.stringify([sampleRecord(reading)]));
     }
+  });
+
+  it("keep no more bytes for reuse than their budget, however many records were written", () => {
+    const reading = (timestamp: number): SampleSource =>
+      Object.freeze({
+        gpuIndex: 0,
+        gpuUuid: "GPU-1",
+        gpuName: "NVIDIA H200",
+        timestamp,
+        ...(Object.fromEntries(METRIC_KEYS.map((key, i) => [key, i + 0.5])) as Record<(typeof METRIC_KEYS)[number], number>),
+      });
+    // About 1.5 KB each: twice the budget's worth, in answers of 1000.
+    const answers = Math.ceil((2 * RECORD_JSON_BYTES_KEPT) / 1_000 / 1_000);
+    for (let a = 0; a < answers; a++) {
+      sampleRecordsJson(Array.from({ length: 1000 }, (_, i) => reading(1_780_000_000_000 + (a * 1000 + i) * 1000)));
+      expect(recordJsonCacheBytes()).toBeLessThanOrEqual(RECORD_JSON_BYTES_KEPT);
+    }
+    expect(recordJsonCacheBytes()).toBeGreaterThan(RECORD_JSON_BYTES_KEPT * 0.9);
   });
 
   it("write every timestamp as Date.toISOString does, readings of one minute in a row included", () => {

@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ReusableBuffers } from "../../src/server/rest/reusable-buffers";
 
 let server: http.Server | undefined;
@@ -36,7 +36,7 @@ const get = (url: string) =>
 describe("ReusableBuffers", () => {
   it("lends a sent answer's buffer to the next answer, each answer arriving whole", async () => {
     const lent: Buffer[] = [];
-    const url = await serve(new ReusableBuffers({ keep: 2, maxBytes: 4 * 2 ** 20 }), lent);
+    const url = await serve(new ReusableBuffers({ keep: 2, maxBytes: 4 * 2 ** 20, idleReleaseMs: 60_000 }), lent);
     const first = await get(`${url}?length=800000`);
     const second = await get(`${url}?length=800100`);
     expect(first.equals(Buffer.alloc(800_000, "a"))).toBe(true);
@@ -45,7 +45,7 @@ describe("ReusableBuffers", () => {
   });
 
   it("never lends one buffer to two answers at once", () => {
-    const buffers = new ReusableBuffers({ keep: 2, maxBytes: 4 * 2 ** 20 });
+    const buffers = new ReusableBuffers({ keep: 2, maxBytes: 4 * 2 ** 20, idleReleaseMs: 60_000 });
     const a = buffers.take(100_000).fill(1);
     buffers.take(100_000).fill(2);
     expect(a.every((byte) => byte === 1)).toBe(true);
@@ -53,9 +53,18 @@ describe("ReusableBuffers", () => {
 
   it("keeps no buffer over the limit", async () => {
     const lent: Buffer[] = [];
-    const url = await serve(new ReusableBuffers({ keep: 2, maxBytes: 1_000_000 }), lent);
+    const url = await serve(new ReusableBuffers({ keep: 2, maxBytes: 1_000_000, idleReleaseMs: 60_000 }), lent);
     await get(`${url}?length=2000000`);
     await get(`${url}?length=2000000`);
     expect(lent[1].buffer === lent[0].buffer).toBe(false);
+  });
+
+  it("lets the kept buffers go once none was taken for a while", async () => {
+    const lent: Buffer[] = [];
+    const buffers = new ReusableBuffers({ keep: 2, maxBytes: 4 * 2 ** 20, idleReleaseMs: 200 });
+    const url = await serve(buffers, lent);
+    await get(`${url}?length=800000`);
+    await vi.waitFor(() => expect(buffers.bytes).toBe(1_000_000));
+    await vi.waitFor(() => expect(buffers.bytes).toBe(0), { timeout: 5000 });
   });
 });

@@ -1,5 +1,7 @@
 import os from "node:os";
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { recordJsonCacheBytes } from "../rest/records-json";
+import { answerBufferBytes } from "../rest/rest-handler";
 import type { Collector } from "../collector/collector";
 import type { MemoryErrorReader } from "../collector/memory-error-reader";
 import type { RefusedRequests } from "../refused-requests";
@@ -352,6 +354,20 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
     registers: [registry],
     collect() {
       this.set(storage.status().available ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: "nvoc_cache_bytes",
+    help: "Estimated bytes held by each in-memory cache (decoded chunks, records' JSON, answer buffers); each has a fixed budget.",
+    labelNames: ["cache"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const store = storage.store;
+      if (store) this.set({ cache: "decoded_chunks" }, store.decodedBytes());
+      this.set({ cache: "record_json" }, recordJsonCacheBytes());
+      this.set({ cache: "answer_buffers" }, answerBufferBytes());
     },
   });
 

@@ -77,13 +77,20 @@ export const sampleRecordJson = compileFunction<(s: SampleSource) => string>(
  * frozen record object for a stored row each time (storage/history-record.ts):
  * a frozen record's bytes are kept by identity, so a repeated history costs a
  * lookup per record instead of formatting 24 fields. Records that could still
- * change are formatted every time. About 800 bytes a record, room for the
+ * change are formatted every time. Bounded in bytes: each record's JSON (about
+ * 800 bytes) and what keeping it costs besides (the Buffer object, the map
+ * entry and the frozen record it is kept by, about 640 bytes): room for the
  * largest history the API gives (10,000 records) and what new readings add
- * between two polls of it; the first kept go first, which for a window moving
+ * between two polls of it. The first kept go first, which for a window moving
  * forward in time are the first no longer asked for.
  */
-const CACHED_RECORDS = 12_288;
+export const RECORD_JSON_BYTES_KEPT = 16 * 2 ** 20;
+const KEPT_RECORD_OVERHEAD = 640;
 const recordCache = new Map<SampleSource, Buffer>();
+let recordCacheBytes = 0;
+
+/** Estimated bytes of the records' JSON kept for reuse (at most RECORD_JSON_BYTES_KEPT). */
+export const recordJsonCacheBytes = () => recordCacheBytes;
 
 /** The record's JSON after a comma: the array's first element skips the comma byte. */
 function recordBytes(sample: SampleSource): Buffer {
@@ -92,7 +99,12 @@ function recordBytes(sample: SampleSource): Buffer {
   bytes = Buffer.from(`,${sampleRecordJson(sample)}`);
   if (Object.isFrozen(sample)) {
     recordCache.set(sample, bytes);
-    if (recordCache.size > CACHED_RECORDS) recordCache.delete(recordCache.keys().next().value!);
+    recordCacheBytes += bytes.length + KEPT_RECORD_OVERHEAD;
+    for (const [first, firstBytes] of recordCache) {
+      if (recordCacheBytes <= RECORD_JSON_BYTES_KEPT) break;
+      recordCache.delete(first);
+      recordCacheBytes -= firstBytes.length + KEPT_RECORD_OVERHEAD;
+    }
   }
   return bytes;
 }

@@ -40,8 +40,14 @@ interface Route {
   run(context: RouteContext): Promise<void>;
 }
 
-/** Up to two histories in flight reuse their buffers; 4 MiB holds about 5000 records. */
-const answerBuffers = new ReusableBuffers({ keep: 2, maxBytes: 4 * 2 ** 20 });
+/**
+ * Up to two histories in flight reuse their buffers (8 MiB at most); 4 MiB holds
+ * about 5000 records. A minute without a history lets them go.
+ */
+const answerBuffers = new ReusableBuffers({ keep: 2, maxBytes: 4 * 2 ** 20, idleReleaseMs: 60_000 });
+
+/** Bytes of history answer buffers kept for reuse. */
+export const answerBufferBytes = () => answerBuffers.bytes;
 
 /** Which GPU: gpu_uuid names one; gpu_index the one at that index now. */
 const GPU = { gpu_index: { key: "gpuIndex", kind: "number" }, gpu_uuid: { key: "gpuUuid", kind: "text" } } as const satisfies ParamSpec;

@@ -8,6 +8,7 @@ import type http from "node:http";
  */
 export class ReusableBuffers {
   private readonly free: Buffer[] = [];
+  private releaseTimer: NodeJS.Timeout | null = null;
   /** Each lent view and the whole buffer it is part of. */
   private readonly lent = new WeakMap<Buffer, Buffer>();
 
@@ -15,13 +16,24 @@ export class ReusableBuffers {
     private readonly options: {
       /** Buffers kept for reuse (about the number of such answers in flight at once). */
       keep: number;
-      /** Larger answers get a buffer of their own, not kept. */
+      /** Larger answers get a buffer of their own, not kept: at most keep x maxBytes are held. */
       maxBytes: number;
+      /**
+       * Kept buffers are let go once none was taken for this long: after a burst
+       * of large answers, megabytes outside the heap are not held for good.
+       */
+      idleReleaseMs: number;
     },
   ) {}
 
+  /** Bytes of the buffers kept for reuse, not counting those lent now. */
+  get bytes(): number {
+    return this.free.reduce((sum, buffer) => sum + buffer.length, 0);
+  }
+
   /** A buffer of exactly `length` bytes, contents undefined. */
   take(length: number): Buffer {
+    this.releaseWhenIdle();
     const index = this.free.findIndex((whole) => whole.length >= length);
     // A quarter to spare: the next answer of the same query is a few bytes longer or shorter.
     const whole = index >= 0 ? this.free.splice(index, 1)[0] : Buffer.allocUnsafe(Math.ceil(length * 1.25));
@@ -41,6 +53,18 @@ export class ReusableBuffers {
     if (!whole) return;
     this.lent.delete(view);
     res.once("finish", () => this.keep(whole));
+  }
+
+  /** (Re)starts the wait after which the kept buffers are dropped; it never keeps the process alive. */
+  private releaseWhenIdle() {
+    if (this.releaseTimer) this.releaseTimer.refresh();
+    else {
+      this.releaseTimer = setTimeout(() => {
+        this.releaseTimer = null;
+        this.free.length = 0;
+      }, this.options.idleReleaseMs);
+      this.releaseTimer.unref();
+    }
   }
 
   /** Keeps the largest buffers within the limits. */

@@ -7,13 +7,11 @@ const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === nu
 
 export const databaseRouter = router({
   /** Records in total and per GPU, oldest and newest sample, file size against the cap, last prune. */
-  stats: publicProcedure.query(async ({ ctx }) => {
-    const prisma = await ctx.storage.prisma();
-    const totals = ctx.storage.requireStore().sampleTotals();
-    const [gpus, lastPrune] = await Promise.all([
-      prisma.gpu.findMany({ orderBy: [{ index: "asc" }, { id: "asc" }] }),
-      prisma.pruneRun.findFirst({ orderBy: { id: "desc" } }),
-    ]);
+  stats: publicProcedure.query(({ ctx }) => {
+    const store = ctx.storage.requireStore();
+    const totals = store.sampleTotals();
+    const gpus = store.gpus();
+    const lastPrune = ctx.storage.lastRecordedPrune();
     const perGpu = gpus.map((gpu) => ({
       gpuIndex: gpu.index,
       gpuUuid: gpu.uuid,

@@ -7,22 +7,15 @@ export const gpusRouter = router({
    * Every GPU seen, with its static facts and when it was last seen. Answers from
    * the collector alone while the database is down, so the live page still knows its GPUs.
    */
-  list: publicProcedure.query(async ({ ctx }) => {
+  list: publicProcedure.query(({ ctx }) => {
     const online = new Set(ctx.collector.gpus().map((g) => g.uuid));
     const store = ctx.storage.store;
     if (!store) {
       const lastSampleAt = ctx.collector.status().lastSampleAt;
       return ctx.collector.gpus().map((gpu) => ({ ...gpu, firstSeen: null, lastSeen: lastSampleAt, online: true }));
     }
-    const rows = await (await ctx.storage.prisma()).gpu.findMany({ orderBy: [{ index: "asc" }, { id: "asc" }] });
-    // The store knows the newest lastSeen; the row on disk is refreshed only once a minute.
-    const lastSeenNow = new Map(store.gpus().map((g) => [g.uuid, g.lastSeen]));
-    return rows.map(({ id: _id, firstSeen, lastSeen, ...gpu }) => ({
-      ...gpu,
-      firstSeen: Number(firstSeen),
-      lastSeen: Math.max(Number(lastSeen), lastSeenNow.get(gpu.uuid) ?? 0),
-      online: online.has(gpu.uuid),
-    }));
+    // The store holds every GPU row, with the newest lastSeen (the row on disk is refreshed only once a minute).
+    return store.gpus().map(({ id: _id, ...gpu }) => ({ ...gpu, online: online.has(gpu.uuid) }));
   }),
 
   /**

@@ -19,6 +19,14 @@ export const PAGE_SIZE = 32_768;
 export type PageSizeChange = { from: number; to: number; error: string | null } | null;
 
 /**
+ * SQLite's own page cache. better-sqlite3 builds SQLite with 16 MB, which an
+ * export or a long chart fills with pages read once and then holds for good.
+ * The pages read again and again (the newest chunks, the indexes, the rollups)
+ * fit in far less, and a page missed here comes from the OS's file cache.
+ */
+export const PAGE_CACHE_BYTES = 4 * 1024 * 1024;
+
+/**
  * Opens (creating folder and file when missing) the telemetry database in WAL
  * mode and brings its schema up to date.
  */
@@ -36,6 +44,10 @@ export function openDatabase(dbPath: string): { db: SqliteDatabase; appliedMigra
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
     db.pragma("busy_timeout = 5000");
+    // Negative: a size in KiB, however large the pages.
+    db.pragma(`cache_size = ${-PAGE_CACHE_BYTES / 1024}`);
+    // No memory-mapped reads: mapped pages of a file of hundreds of megabytes would count as this process's memory.
+    db.pragma("mmap_size = 0");
     limitWal(db, DEFAULT_WAL_LIMIT_BYTES);
     const appliedMigrations = applyMigrations(db);
     return { db, appliedMigrations, pageSizeChange };

@@ -34,6 +34,9 @@ export interface StorageStatus {
   quarantinedRows: number | null;
 }
 
+/** A row of PruneRun: a reason stored by any version, as text. */
+export type RecordedPrune = Omit<PruneResult, "reason"> & { reason: string; error: string | null };
+
 export interface StorageManagerOptions {
   dbPath: string;
   policy: PrunePolicy;
@@ -71,9 +74,22 @@ export class StorageManager {
     return this.current;
   }
 
+  /** The last prune recorded in the database, by this run or an earlier one; null when there was none. */
+  lastRecordedPrune(): RecordedPrune | null {
+    const row = this.requireStore()
+      .db.prepare(
+        `SELECT at, reason, deletedChunks, deletedSamples, bytesBefore, bytesAfter, durationMs, error
+         FROM PruneRun ORDER BY id DESC LIMIT 1`,
+      )
+      .get() as RecordedPrune | undefined;
+    return row ?? null;
+  }
+
   /**
    * The Prisma client for ordinary queries, created on first use: the recorder
-   * itself never needs it, and loading it costs about 40 MB.
+   * itself never needs it, and loading it costs about 40 MB. The API's reads
+   * (GPUs, database stats) use the store instead, so a server answering them
+   * does not carry Prisma's engine.
    */
   async prisma(): Promise<PrismaClient> {
     this.requireStore();

@@ -97,13 +97,12 @@ export interface SampleRange {
 /** Sealed chunks read per query while walking a range. */
 const CHUNK_PAGE = 16;
 /**
- * Rows of decoded sealed chunks kept in memory (32 full chunks, about 5 MB):
- * counted in rows, not chunks, as chunks cut short by restarts or gaps hold
- * only a few. Enough for the largest history the API gives (10,000 records)
- * and the chunk looked at past it; when that did not fit, each such history
+ * Bytes of decoded sealed chunks kept in memory: 32 full chunks of 600 rows,
+ * enough for the largest history the API gives (10,000 records of 8 GPUs) and
+ * the chunk looked at past it; when that did not fit, each such history
  * decoded every one of its chunks again.
  */
-const DECODED_ROWS_KEPT = 32 * 600;
+export const DECODED_BYTES_KEPT = 10 * 2 ** 20;
 
 interface ChunkExtent {
   id: number;
@@ -123,7 +122,7 @@ export class TelemetryStore {
   private readonly gpuIdsByUuid = new Map<string, number>();
   private readonly gpusById = new Map<number, StoredGpu>();
   private readonly openRows = new Map<number, OpenRows>();
-  private readonly decodedChunks = new DecodedChunks(DECODED_ROWS_KEPT);
+  private readonly decodedChunks = new DecodedChunks(DECODED_BYTES_KEPT);
   private readonly persistedLastSeen = new Map<number, number>();
   private readonly hourly: RollupTier;
   private readonly daily: RollupTier;
@@ -463,7 +462,8 @@ export class TelemetryStore {
       const contents = this.contentsOf(page);
       for (const [i, chunk] of page.entries()) {
         const content = contents[i];
-        const rows = "data" in content ? this.decodedChunks.decode(content) : content;
+        // Only the newest-first walks (histories, polled again and again) keep what they decode.
+        const rows = "data" in content ? this.decodedChunks.decode(content, range.newestFirst === true) : content;
         yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows, sealed: true };
       }
       if (page.length < CHUNK_PAGE) break;
@@ -631,6 +631,11 @@ export class TelemetryStore {
       });
       this.openRows.set(gpuId, kept);
     }
+  }
+
+  /** Estimated bytes of decoded chunks kept in memory (at most DECODED_BYTES_KEPT). */
+  decodedBytes(): number {
+    return this.decodedChunks.bytes;
   }
 
   fileBytes(): number {

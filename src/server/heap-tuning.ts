@@ -1,0 +1,17 @@
+import v8 from "node:v8";
+
+/**
+ * V8 allocates the objects of an allocation site straight in the old
+ * generation once most of them outlive a young collection ("pretenuring").
+ * Decoded chunk rows all come from one site, and those kept for the dashboards'
+ * newest window do outlive it: the site was then pretenured, and every row a
+ * day's chart or an export decodes (tens of megabytes a request, dead at its
+ * end) went to the old generation, which grew by 100-200 MB between full
+ * collections (bench/MEMORY.md). Without pretenuring those rows die young and
+ * cost a scavenge. Set at run time because NODE_OPTIONS may not carry it, and
+ * `nvidia-oc start` runs the server inside the command's own process; the flag
+ * is read at each collection, so it takes effect before any chunk is decoded.
+ */
+export function tuneHeap() {
+  v8.setFlagsFromString("--no-allocation-site-pretenuring");
+}
