@@ -9,6 +9,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { DAY_MS, HOUR_MS } from "../src/telemetry/durations";
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "../src/server/routers/_app";
 import { METRIC_KEYS } from "../src/telemetry/types";
 import { simulatedReadings } from "../scripts/lib/generate-history";
 import { buildHistoryDatabase, progressEvery10s } from "./lib/history-db";
@@ -85,7 +87,7 @@ function seriesQuery(selector: string, stepMs: number): string {
 }
 
 /** Prometheus' JSON answer, checked to hold what was asked for: timing an empty answer would measure nothing. */
-function checkAnswer(body: Buffer, what: string, series: number, points?: number): void {
+function checkAnswer(body: Buffer, what: string, series: number, points?: number): string {
   const answer = JSON.parse(body.toString()) as { status: string; data: { result: Array<{ values?: unknown[]; value?: unknown }> } };
   const result = answer.data.result;
   const short = points !== undefined && result.some((s) => (s.values?.length ?? 0) < points);
@@ -93,6 +95,13 @@ function checkAnswer(body: Buffer, what: string, series: number, points?: number
     throw new Error(
       `Prometheus' ${what} holds ${result.length} series of ${result.map((s) => s.values?.length ?? 1).join(", ")} points, expected ${series}${points ? ` of ${points}` : ""}`,
     );
+  return "";
+}
+
+/** Buckets in our answer to a batch of series calls (the first call's; every GPU gets the same buckets). */
+function bucketsOf(body: Buffer): number {
+  const [first] = JSON.parse(body.toString()) as Array<{ result: { data: inferRouterOutputs<AppRouter>["telemetry"]["series"] } }>;
+  return first.result.data.t.length;
 }
 
 async function untilCompacted(prometheus: PrometheusServer, dir: string): Promise<void> {
@@ -170,7 +179,7 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
       spread: `file ${fmt(ours.bytes / 2 ** 20, 1)} MiB; blocks ${fmt(held.bytes / 2 ** 20, 1)} MiB`,
     });
 
-    // The recorder keeps recording (8 simulated GPUs at 1 Hz), as in the queries part; Prometheus scrapes nothing.
+    // The recorder keeps recording the same simulated GPUs at 1 Hz, as in the queries part; Prometheus scrapes nothing.
     const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus) });
     try {
       const endSeconds = window.endsAt / 1000;
@@ -189,7 +198,8 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
         maxPoints: 1000,
       });
       const allGpus = Array.from({ length: gpus }, (_, i) => i);
-      const cases: Array<{ figure: string; ours: string; prometheus: string; check: (body: Buffer) => void }> = [
+      // Each check returns what the answers held beyond their size, for the table.
+      const cases: Array<{ figure: string; ours: string; prometheus: string; check: (prometheus: Buffer, ours: Buffer) => string }> = [
         {
           figure: "history: last 1000 points of GPU 0",
           ours: `${server.url}/api/telemetry/history?gpu_index=0&limit=1000`,
@@ -214,7 +224,7 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
               [`all ${gpus} GPUs`, allGpus, ""],
             ] as const
           ).map(([who, indexes, selector]) => ({
-            figure: `series ${label}, 1000 points, ${who}`,
+            figure: `series ${label}, 1000 points asked, ${who}`,
             ours:
               server.url +
               batchPath(
@@ -222,13 +232,16 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
                 indexes.map((i) => seriesInput(i, span)),
               ),
             prometheus: promRange(seriesQuery(selector, span / 1000), span / 1000),
-            check: (body: Buffer) => checkAnswer(body, `series ${label} ${who}`, SERIES_METRICS.length * 3 * indexes.length, 1000),
+            check: (body: Buffer, ours: Buffer) => {
+              checkAnswer(body, `series ${label} ${who}`, SERIES_METRICS.length * 3 * indexes.length, 1000);
+              return `; points a series ${bucketsOf(ours)} / 1000`;
+            },
           })),
         ),
       ];
       for (const { figure, ours: ourUrl, prometheus: promUrl, check } of cases) {
         const [ourBody, promBody] = [await plain.get(ourUrl), await plain.get(promUrl)];
-        check(promBody);
+        const held = check(promBody, ourBody);
         const [ourRounds, promRounds] = await timeRounds([() => plain.get(ourUrl), () => plain.get(promUrl)], options.timing);
         const [own, theirs] = [summarizeRounds(ourRounds), summarizeRounds(promRounds)];
         const row: AnchorRow = {
@@ -238,7 +251,7 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
           ratio: ratio(theirs.p50, own.p50),
           spread:
             `${own.p50Spread}; ${theirs.p50Spread} (${ourRounds.length} x ${ourRounds[0].length} runs; ` +
-            `answers ${fmt(ourBody.length / 1024, 1)} / ${fmt(promBody.length / 1024, 1)} KB)`,
+            `answers ${fmt(ourBody.length / 1024, 1)} / ${fmt(promBody.length / 1024, 1)} KB${held})`,
         };
         emit(row);
       }
