@@ -432,7 +432,7 @@ Machine: ${machineLine()}.
 ${lines.join("\n")}
 `,
       );
-    const timing = `${TIMING.warmUps} warm-ups, then ${TIMING.rounds} rounds of up to ${TIMING.runs} runs of each side in turn (fewer when a round would pass ${TIMING.roundBudgetMs / 1000} s)`;
+    const timing = `${TIMING.warmUps} warm-ups, then ${TIMING.rounds} rounds of up to ${TIMING.runs} runs of each request in turn (fewer when a round would pass ${TIMING.roundBudgetMs / 1000} s)`;
     if (runs("prometheus"))
       text = replaceSection(
         text,
