@@ -87,7 +87,9 @@ try {
   const writeStart = performance.now();
   writeLog(log);
   const bytes = fs.statSync(log).size;
-  console.log(`log: ${lines.toLocaleString("en")} lines of ${GPUS} GPUs, ${(bytes / 2 ** 20).toFixed(0)} MiB, written in ${((performance.now() - writeStart) / 1000).toFixed(1)} s`);
+  console.log(
+    `log: ${lines.toLocaleString("en")} lines of ${GPUS} GPUs, ${(bytes / 2 ** 20).toFixed(0)} MiB, written in ${((performance.now() - writeStart) / 1000).toFixed(1)} s`,
+  );
 
   // Bundles the command line first, so the timed run measures the import alone.
   const warm = spawnSync(process.execPath, [values.cli, "import", "--help"], { cwd: ROOT, encoding: "utf8" });

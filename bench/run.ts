@@ -6,11 +6,15 @@
  *   --gpus N --days D   size of the history database (default 8 x 90)
  *   --seconds S         length of the collector-cost and live-latency runs (default 60)
  *   --fresh             rebuild the cached history database
- *   --only PARTS        run only these, comma-separated: ingest, size, queries, collector
+ *   --only PARTS        run only these, comma-separated: ingest, size, queries, collector,
+ *                       prometheus, scaling (scaling runs only when named: it builds its databases fresh)
+ *   --prom-days D       days of history the Prometheus anchor compares on (default 7, with --gpus GPUs)
+ *   --scaling LIST      GPUs x days to build for the scaling part (default 1x1,1x30,1x90,8x1,8x30,8x90,64x1,64x30)
+ *   --write             rewrite bench/RESULTS.md: the main table when all of its parts ran, and the
+ *                       Prometheus and scaling sections when they ran; notes from "## Notes" on are kept
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,8 +31,12 @@ import { StorageManager } from "../src/server/storage/storage-manager";
 import { SimulatedGpu, simulatedGpuInfo } from "../src/server/sources/simulated";
 import { METRIC_KEYS, type GpuSample } from "../src/telemetry/types";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { generateHistory } from "../scripts/lib/generate-history";
 import { chartSeries } from "./lib/series-query";
+import { benchPrometheusAnchor, type AnchorRow } from "./prometheus";
+import { benchScaling, type ScalingRow } from "./scaling";
+import { machineLine, replaceSection, replaceTop, updateResults } from "./lib/results-file";
+import { buildHistoryDatabase, progressEvery10s } from "./lib/history-db";
+import { p50p95, plainClient, timeInTurn } from "./lib/http-timing";
 import { curlTimesInTurn, percentile, procStat, startServer, startStaticServer, type BenchServer } from "./lib/process";
 
 const { values } = parseArgs({
@@ -40,21 +48,43 @@ const { values } = parseArgs({
     fresh: { type: "boolean", default: false },
     write: { type: "boolean", default: false },
     only: { type: "string" },
+    "prom-days": { type: "string" },
+    scaling: { type: "string" },
   },
 });
-const PARTS = ["ingest", "size", "queries", "collector"] as const;
+/** The parts of the main table. */
+const MAIN_PARTS = ["ingest", "size", "queries", "collector"] as const;
+const PARTS = [...MAIN_PARTS, "prometheus", "scaling"] as const;
+type Part = (typeof PARTS)[number];
 const only = values.only?.split(",").map((part) => part.trim());
 const unknownPart = only?.find((part) => !(PARTS as readonly string[]).includes(part));
 if (unknownPart !== undefined) throw new Error(`--only: no part named "${unknownPart}" (there are ${PARTS.join(", ")})`);
-if (only && values.write) throw new Error("--only and --write together would leave figures out of bench/RESULTS.md");
-const runs = (part: (typeof PARTS)[number]) => !only || only.includes(part);
+const runs = (part: Part) => (only ? only.includes(part) : part !== "scaling");
+const mainPartsRun = MAIN_PARTS.filter(runs);
+if (values.write && mainPartsRun.length > 0 && mainPartsRun.length < MAIN_PARTS.length)
+  throw new Error(`--write needs every part of the main table (${MAIN_PARTS.join(", ")}) or none of them: the table would lose figures`);
 const smoke = values.smoke;
 const gpus = Number(values.gpus ?? (smoke ? 2 : 8));
 const days = Number(values.days ?? (smoke ? 0.05 : 90));
 const seconds = Number(values.seconds ?? (smoke ? 3 : 60));
+const promDays = Number(values["prom-days"] ?? (smoke ? 0.05 : 7));
+const scalingCombos = (values.scaling ?? (smoke ? "1x0.01,64x0.01" : "1x1,1x30,1x90,8x1,8x30,8x90,64x1,64x30")).split(",").map((combo) => {
+  const match = /^(\d+)x(\d+(?:\.\d+)?)$/.exec(combo.trim());
+  if (!match || Number(match[1]) < 1 || Number(match[1]) > 64 || Number(match[2]) <= 0)
+    throw new Error(`--scaling: "${combo}" is not GPUSxDAYS with 1-64 GPUs and more than 0 days (e.g. 8x30)`);
+  return [Number(match[1]), Number(match[2])] as [number, number];
+});
+/** Both sides of a comparison, asked in turn: three rounds, for the spread of their medians. */
+const TIMING = smoke
+  ? { warmUps: 2, rounds: 3, runs: 5, roundBudgetMs: 2_000 }
+  : { warmUps: 20, rounds: 3, runs: 34, roundBudgetMs: 40_000 };
 const HOUR = 3_600_000;
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-bench-"));
 const lines: string[] = [];
+const anchorRows: AnchorRow[] = [];
+const scalingRows: ScalingRow[] = [];
+const anchorNotes: string[] = [];
+const scalingNotes: string[] = [];
 
 function report(name: string, value: string, baseline: string) {
   const line = `| ${name} | ${value} | ${baseline} |`;
@@ -63,9 +93,6 @@ function report(name: string, value: string, baseline: string) {
 }
 
 const fmt = (n: number, digits = 1) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-/** A table cell: the median and 95th percentile of times in ms. */
-const p50p95 = (times: number[]) => `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}`;
 
 function simulatedBatch(gpuCount: number, ticks: number): GpuSample[] {
   const sims = Array.from({ length: gpuCount }, (_, i) => new SimulatedGpu(simulatedGpuInfo(i)));
@@ -126,27 +153,10 @@ function historyDatabase(): { dbPath: string; snapshots: number } {
   const dbPath = path.join(os.tmpdir(), `nvoc-bench-history-${gpus}x${days}d.db`);
   const ticks = Math.floor((days * 24 * HOUR) / 1000);
   if (values.fresh || smoke || !fs.existsSync(dbPath)) {
-    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(dbPath + suffix, { force: true });
     console.error(`building ${gpus} GPUs x ${days} days at 1 Hz (${(ticks * gpus).toLocaleString("en")} snapshots) in ${dbPath} ...`);
-    const { store } = TelemetryStore.open(dbPath);
-    const t = performance.now();
-    let last = 0;
-    const written = generateHistory(store, {
-      gpus,
-      ticks,
-      intervalMs: 1000,
-      onProgress(done, total) {
-        if (performance.now() - last < 10_000) return;
-        last = performance.now();
-        console.error(
-          `  ${((done / total) * 100).toFixed(0)} %, ${Math.round(done / ((last - t) / 1000)).toLocaleString("en")} snapshots/s`,
-        );
-      },
-    });
-    store.db.pragma("wal_checkpoint(TRUNCATE)");
-    store.close();
-    console.error(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
-    return { dbPath, snapshots: written };
+    const built = buildHistoryDatabase(dbPath, gpus, { ticks, intervalMs: 1000, endsAt: Date.now() }, progressEvery10s());
+    console.error(`  done in ${built.seconds.toFixed(0)} s`);
+    return { dbPath, snapshots: built.snapshots };
   }
   return { dbPath, snapshots: ticks * gpus };
 }
@@ -211,38 +221,6 @@ async function benchRealReplay(overheadPerRow: number) {
 /** Requests before timing starts: the server's hot paths are compiled by then, as in a server that has run a while. */
 const WARM_UPS = smoke ? 5 : 50;
 
-/** Times each request `count` times, taking them in turn, after the warm-up rounds (caches, JIT). */
-async function timeInTurn(count: number, requests: Array<() => Promise<unknown>>): Promise<number[][]> {
-  for (let i = 0; i < WARM_UPS; i++) for (const request of requests) await request();
-  const times = requests.map((): number[] => []);
-  for (let i = 0; i < count; i++) {
-    for (const [k, request] of requests.entries()) {
-      const t = performance.now();
-      await request();
-      times[k].push(performance.now() - t);
-    }
-  }
-  return times;
-}
-
-/** A keep-alive HTTP client that asks for no compression, as curl does by default: the body's bytes as they are sent. */
-function plainClient() {
-  const agent = new http.Agent({ keepAlive: true });
-  const get = (url: string) =>
-    new Promise<Buffer>((resolve, reject) => {
-      http
-        .get(url, { agent }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () =>
-            res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`${url}: HTTP ${res.statusCode}`)),
-          );
-        })
-        .on("error", reject);
-    });
-  return { get, close: () => agent.destroy() };
-}
-
 /** Node's fetch, which asks for gzip and decodes it, then reads the text. */
 async function fetchText(url: string) {
   const res = await fetch(url);
@@ -287,7 +265,7 @@ async function benchQueries(dbPath: string) {
         ["Node http client", plain.get, "a keep-alive node:http client that keeps the body: the client's own cost adds up"],
         ["Node fetch (gzip)", fetchText, "the same answer compressed (about 2 % of the bytes) and decoded by the client"],
       ] as const) {
-        reportHistory(client, await timeInTurn(count, [() => request(history), () => request(floor.url)]), baseline);
+        reportHistory(client, await timeInTurn(count, WARM_UPS, [() => request(history), () => request(floor.url)]), baseline);
       }
     } finally {
       await floor.stop();
@@ -307,7 +285,7 @@ async function benchQueries(dbPath: string) {
       ],
     ];
     for (const [name, request, baseline] of cases) {
-      const [times] = await timeInTurn(count, [request]);
+      const [times] = await timeInTurn(count, WARM_UPS, [request]);
       report(`${name} (ms, p50 / p95)`, p50p95(times), baseline);
     }
   } finally {
@@ -378,25 +356,110 @@ async function main() {
     if (runs("queries")) await benchQueries(dbPath);
   }
   if (runs("collector")) await benchCollector();
+  if (runs("prometheus")) {
+    console.log(
+      "\n| figure | ours | Prometheus | Prometheus / ours | p50 spread of the rounds, ours; Prometheus |\n| --- | --- | --- | --- | --- |",
+    );
+    await benchPrometheusAnchor({
+      gpus,
+      days: promDays,
+      workDir,
+      timing: TIMING,
+      waitForCompaction: !smoke,
+      emit(row) {
+        anchorRows.push(row);
+        console.log(anchorLine(row));
+      },
+      note(line) {
+        anchorNotes.push(line);
+        console.log(line);
+      },
+    });
+  }
+  if (runs("scaling")) {
+    console.log(
+      "\n| GPUs | days | build (s) | bytes/snapshot | series whole span, GPU 0 (ms, p50 / p95) | stats whole span (ms, p50 / p95) | p50 spread, series; stats |\n| --- | --- | --- | --- | --- | --- | --- |",
+    );
+    await benchScaling({
+      combos: scalingCombos,
+      workDir,
+      timing: TIMING,
+      emit(row) {
+        scalingRows.push(row);
+        console.log(scalingLine(row));
+      },
+      note(line) {
+        scalingNotes.push(line);
+        console.log(line);
+      },
+    });
+  }
   fs.rmSync(workDir, { recursive: true, force: true });
   if (values.write) writeResults();
 }
 
+const anchorLine = (row: AnchorRow) => `| ${row.figure} | ${row.ours} | ${row.prometheus} | ${row.ratio} | ${row.spread} |`;
+const scalingLine = (row: ScalingRow) =>
+  `| ${row.gpus} | ${row.days} | ${row.buildSeconds.toFixed(0)} | ${fmt(row.bytesPerSnapshot, 2)} | ${row.series} | ${row.stats} | ${row.spread} |`;
+
 function writeResults() {
   const file = path.join(path.dirname(new URL(import.meta.url).pathname), "RESULTS.md");
-  const text = `# Benchmark results
+  const date = new Date().toISOString().slice(0, 10);
+  updateResults(file, (previous) => {
+    let text = previous;
+    if (mainPartsRun.length > 0)
+      text = replaceTop(
+        text,
+        `# Benchmark results
 
-Command: \`npm run bench\` (${gpus} GPUs x ${days} days, ${seconds} s runs), ${new Date().toISOString().slice(0, 10)}.
-Machine: ${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}.
+Command: \`npm run bench\` (${gpus} GPUs x ${days} days, ${seconds} s runs), ${date}.
+Machine: ${machineLine()}.
 
 | figure | measured | baseline / goal |
 | --- | --- | --- |
 ${lines.join("\n")}
-`;
-  // Hand-written notes below the table survive a rewrite.
-  const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
-  const notesAt = previous.indexOf("\n## Notes");
-  fs.writeFileSync(file, notesAt < 0 ? text : text + previous.slice(notesAt));
+`,
+      );
+    const timing = `${TIMING.warmUps} warm-ups, then ${TIMING.rounds} rounds of up to ${TIMING.runs} runs of each request in turn (fewer when a round would pass ${TIMING.roundBudgetMs / 1000} s)`;
+    if (runs("prometheus"))
+      text = replaceSection(
+        text,
+        "prometheus",
+        `## Prometheus anchor
+
+Command: \`npm run bench -- --only prometheus --write\` (${gpus} GPUs x ${promDays} days), ${date}.
+Machine: ${machineLine()}.
+Every figure asked of both in turn through one keep-alive \`node:http\` client without compression: ${timing}.
+p50 / p95 over all rounds; the spread is the lowest and highest p50 of the rounds.
+
+${anchorNotes.map((line) => `- ${line}`).join("\n")}
+
+| figure | ours | Prometheus | Prometheus / ours | p50 spread of the rounds, ours; Prometheus |
+| --- | --- | --- | --- | --- |
+${anchorRows.map(anchorLine).join("\n")}
+`,
+      );
+    if (runs("scaling"))
+      text = replaceSection(
+        text,
+        "scaling",
+        `## Scaling
+
+Command: \`npm run bench -- --only scaling --write\` (${scalingCombos.map(([g, d]) => `${g}x${d}`).join(", ")}), ${date}.
+Machine: ${machineLine()}.
+Each database built fresh through the store's write path (build: its wall time), served by the real server
+recording that many simulated GPUs; series of GPU 0 over the whole span (at most 90 days) with 1000 points,
+stats of GPU 0 over the whole span, ${timing}.
+
+| GPUs | days | build (s) | bytes/snapshot | series whole span, GPU 0 (ms, p50 / p95) | stats whole span (ms, p50 / p95) | p50 spread, series; stats |
+| --- | --- | --- | --- | --- | --- | --- |
+${scalingRows.map(scalingLine).join("\n")}
+
+${scalingNotes.map((line) => `- ${line}`).join("\n")}
+`,
+      );
+    return text;
+  });
   console.log(`wrote ${file}`);
 }
 

@@ -12,22 +12,39 @@ export interface GenerateOptions {
   onProgress?: (written: number, total: number) => void;
 }
 
+export type HistoryWindow = Pick<GenerateOptions, "ticks" | "intervalMs"> & { endsAt: number };
+
+/**
+ * The readings of one simulated GPU, oldest first, as generateHistory writes them:
+ * deterministic per GPU, so other stores can be filled with exactly the same samples.
+ */
+export function* simulatedReadings(gpuIndex: number, window: HistoryWindow): Generator<GpuSample, void, undefined> {
+  const gpu = new SimulatedGpu(simulatedGpuInfo(gpuIndex));
+  const start = window.endsAt - (window.ticks - 1) * window.intervalMs;
+  for (let tick = 0; tick < window.ticks; tick++) {
+    // Real sampling lands a few milliseconds late now and then.
+    const timestamp = start + tick * window.intervalMs + ((tick * 7919) % 9);
+    yield { uuid: gpu.info.uuid, index: gpuIndex, timestamp, ...gpu.step(window.intervalMs) };
+  }
+}
+
 /**
  * Believable history of simulated GPUs written through the store's real
  * write path in flush-sized batches, ending now. Returns snapshots written.
  */
 export function generateHistory(store: TelemetryStore, options: GenerateOptions): number {
-  const gpus = Array.from({ length: options.gpus }, (_, i) => new SimulatedGpu(simulatedGpuInfo(i)));
-  const infos = new Map(gpus.map((g) => [g.info.uuid, g.info]));
+  const window = { ticks: options.ticks, intervalMs: options.intervalMs, endsAt: options.endsAt ?? Date.now() };
+  const infos = new Map(Array.from({ length: options.gpus }, (_, i) => simulatedGpuInfo(i)).map((info) => [info.uuid, info]));
   store.registerGpus([...infos.values()]);
+  const readings = Array.from({ length: options.gpus }, (_, i) => simulatedReadings(i, window));
   const total = options.ticks * options.gpus;
-  const start = (options.endsAt ?? Date.now()) - (options.ticks - 1) * options.intervalMs;
   let written = 0;
   let batch: GpuSample[] = [];
   for (let tick = 0; tick < options.ticks; tick++) {
-    // Real sampling lands a few milliseconds late now and then.
-    const timestamp = start + tick * options.intervalMs + ((tick * 7919) % 9);
-    for (const gpu of gpus) batch.push({ uuid: gpu.info.uuid, index: gpu.info.index, timestamp, ...gpu.step(options.intervalMs) });
+    for (const gpu of readings) {
+      const reading = gpu.next();
+      if (!reading.done) batch.push(reading.value);
+    }
     if (batch.length >= 50_000) {
       written += store.writeSamples(batch, (uuid) => infos.get(uuid));
       batch = [];

@@ -1,0 +1,88 @@
+import http from "node:http";
+import { percentile } from "./process";
+
+const fmt = (n: number, digits: number) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** A table cell: the median and 95th percentile of times in ms. */
+export const p50p95 = (times: number[]) => `${fmt(percentile(times, 50), 2)} / ${fmt(percentile(times, 95), 2)}`;
+
+/** Times each request `count` times, taking them in turn, after `warmUps` rounds (caches, JIT). */
+export async function timeInTurn(count: number, warmUps: number, requests: Array<() => Promise<unknown>>): Promise<number[][]> {
+  for (let i = 0; i < warmUps; i++) for (const request of requests) await request();
+  const times = requests.map((): number[] => []);
+  for (let i = 0; i < count; i++) {
+    for (const [k, request] of requests.entries()) {
+      const t = performance.now();
+      await request();
+      times[k].push(performance.now() - t);
+    }
+  }
+  return times;
+}
+
+/** A keep-alive HTTP client that asks for no compression, as curl does by default: the body's bytes as they are sent. */
+export function plainClient() {
+  const agent = new http.Agent({ keepAlive: true });
+  const get = (url: string) =>
+    new Promise<Buffer>((resolve, reject) => {
+      http
+        .get(url, { agent }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () =>
+            res.statusCode === 200
+              ? resolve(Buffer.concat(chunks))
+              : reject(new Error(`${url}: HTTP ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 500)}`)),
+          );
+        })
+        .on("error", reject);
+    });
+  return { get, close: () => agent.destroy() };
+}
+
+export type PlainClient = ReturnType<typeof plainClient>;
+
+export interface RoundsOptions {
+  warmUps: number;
+  rounds: number;
+  /** Runs of each request per round, at most. */
+  runs: number;
+  /** Fewer runs (never under 5) when a round would take longer than this. */
+  roundBudgetMs: number;
+}
+
+/**
+ * Times the requests in turn (one of each, then again) in `rounds` rounds after
+ * the warm-ups, so every side meets the same moments of a shared machine.
+ * Returns, per request, each round's times in ms.
+ */
+export async function timeRounds(requests: Array<() => Promise<unknown>>, options: RoundsOptions): Promise<number[][][]> {
+  const warmStart = performance.now();
+  for (let i = 0; i < options.warmUps; i++) for (const request of requests) await request();
+  const turnMs = (performance.now() - warmStart) / Math.max(1, options.warmUps);
+  const runs = Math.max(5, Math.min(options.runs, Math.floor(options.roundBudgetMs / turnMs)));
+  const byRequest = requests.map((): number[][] => []);
+  for (let round = 0; round < options.rounds; round++) {
+    const times = await timeInTurn(runs, 0, requests);
+    for (const [k, roundTimes] of times.entries()) byRequest[k].push(roundTimes);
+  }
+  return byRequest;
+}
+
+/** Rounds of times in ms: the median over all of them, its cell (p50 / p95) and the lowest and highest median of a round. */
+export function summarizeRounds(rounds: number[][]): { p50: number; cell: string; p50Spread: string } {
+  const medians = rounds.map((times) => percentile(times, 50));
+  return {
+    p50: percentile(rounds.flat(), 50),
+    cell: p50p95(rounds.flat()),
+    p50Spread: `${fmt(Math.min(...medians), 2)}-${fmt(Math.max(...medians), 2)}`,
+  };
+}
+
+/** What a part of the bench is given: a folder of its own, how to time, and where its rows and notes go. */
+export interface PartOutput<Row> {
+  workDir: string;
+  timing: RoundsOptions;
+  emit: (row: Row) => void;
+  note: (line: string) => void;
+}

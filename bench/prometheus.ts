@@ -1,0 +1,266 @@
+/**
+ * Prometheus as an anchor, side by side with this recorder on the same samples:
+ * the simulated history generateHistory stores, written as OpenMetrics under
+ * the names /metrics exports, turned into TSDB blocks by promtool and served by
+ * a real Prometheus; our database built from the same samples through the
+ * store's real write path and served by the real server. Sizes, then every
+ * query asked of both in turn through the same keep-alive HTTP client.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { DAY_MS, HOUR_MS } from "../src/telemetry/durations";
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "../src/server/routers/_app";
+import { METRIC_KEYS } from "../src/telemetry/types";
+import { simulatedReadings } from "../scripts/lib/generate-history";
+import { buildHistoryDatabase, progressEvery10s } from "./lib/history-db";
+import { batchPath } from "./lib/trpc-batch";
+import { plainClient, summarizeRounds, timeRounds, type PartOutput } from "./lib/http-timing";
+import { EXPORTED_FAMILIES, writeOpenMetricsHistory } from "./lib/openmetrics-history";
+import { startServer } from "./lib/process";
+import {
+  blockBytes,
+  createBlocks,
+  findPrometheusBinaries,
+  prometheusVersion,
+  startPrometheus,
+  type PrometheusServer,
+} from "./lib/prometheus-server";
+
+/** One line of the side-by-side table. */
+export interface AnchorRow {
+  figure: string;
+  ours: string;
+  prometheus: string;
+  /** Prometheus' figure over ours: above 1, ours is smaller or faster. */
+  ratio: string;
+  spread: string;
+}
+
+export interface AnchorOptions extends PartOutput<AnchorRow> {
+  gpus: number;
+  days: number;
+  /** Smoke runs skip waiting for Prometheus' first compaction (about a minute after it starts). */
+  waitForCompaction: boolean;
+}
+
+/** The series spans the dashboard offers. */
+const PRESET_SPANS: Array<[string, number]> = [
+  ["1 h", HOUR_MS],
+  ["6 h", 6 * HOUR_MS],
+  ["24 h", DAY_MS],
+  ["48 h", 2 * DAY_MS],
+  ["7 d", 7 * DAY_MS],
+  ["30 d", 30 * DAY_MS],
+  ["90 d", 90 * DAY_MS],
+];
+
+/** The four metrics the bench's series figure asks for, and the exported family of each. */
+const SERIES_METRICS = [
+  ["temperatureC", "DCGM_FI_DEV_GPU_TEMP"],
+  ["powerDrawW", "DCGM_FI_DEV_POWER_USAGE"],
+  // /metrics exports the SM clock; the simulated GPUs' graphics clock is the same reading.
+  ["graphicsClockMhz", "DCGM_FI_DEV_SM_CLOCK"],
+  ["gpuUtilizationPct", "DCGM_FI_DEV_GPU_UTIL"],
+] as const;
+
+const fmt = (n: number, digits = 2) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** PromQL: `expression` tagged with a `stat` label, so several aggregates of one series can share an answer. */
+const tagged = (expression: string, stat: string) => `label_replace(${expression}, "stat", "${stat}", "", "")`;
+
+/** Every aggregate the stats endpoint answers, over `range` ending at the query's time. */
+function statsQuery(gpu: string, range: string): string {
+  const over = (fn: string, family: string) => tagged(`${fn}_over_time(${family}{gpu="${gpu}"}[${range}])`, `${family}:${fn}`);
+  return [
+    ...["avg", "min", "max"].flatMap((fn) => ["DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_POWER_USAGE"].map((family) => over(fn, family))),
+    ...["DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_SM_CLOCK", "DCGM_FI_DEV_MEM_CLOCK"].map((family) => over("avg", family)),
+    over("count", "DCGM_FI_DEV_GPU_TEMP"),
+  ].join(" or ");
+}
+
+/** Buckets of `stepMs` with min, max and avg of the four series metrics, of one GPU or all (`selector` empty). */
+function seriesQuery(selector: string, stepMs: number): string {
+  return SERIES_METRICS.flatMap(([, family]) =>
+    ["avg", "min", "max"].map((fn) => tagged(`${fn}_over_time(${family}${selector}[${stepMs}ms])`, `${family}:${fn}`)),
+  ).join(" or ");
+}
+
+/** Prometheus' JSON answer, checked to hold what was asked for: timing an empty answer would measure nothing. */
+function checkAnswer(body: Buffer, what: string, series: number, points?: number): string {
+  const answer = JSON.parse(body.toString()) as { status: string; data: { result: Array<{ values?: unknown[]; value?: unknown }> } };
+  const result = answer.data.result;
+  const short = points !== undefined && result.some((s) => (s.values?.length ?? 0) < points);
+  if (answer.status !== "success" || result.length !== series || short)
+    throw new Error(
+      `Prometheus' ${what} holds ${result.length} series of ${result.map((s) => s.values?.length ?? 1).join(", ")} points, expected ${series}${points ? ` of ${points}` : ""}`,
+    );
+  return "";
+}
+
+/** Buckets in our answer to a batch of series calls (the first call's; every GPU gets the same buckets). */
+function bucketsOf(body: Buffer): number {
+  const [first] = JSON.parse(body.toString()) as Array<{ result: { data: inferRouterOutputs<AppRouter>["telemetry"]["series"] } }>;
+  return first.result.data.t.length;
+}
+
+async function untilCompacted(prometheus: PrometheusServer, dir: string): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while ((await prometheus.ownMetric("prometheus_tsdb_compactions_total")) === 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  // One compaction pass merges block after block: done when the count stops moving.
+  let blocks = -1;
+  while (blockBytes(dir).blocks !== blocks && Date.now() < deadline) {
+    blocks = blockBytes(dir).blocks;
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
+}
+
+export async function benchPrometheusAnchor(options: AnchorOptions): Promise<void> {
+  const binaries = findPrometheusBinaries();
+  if ("missing" in binaries) {
+    console.error(`Prometheus anchor not measured: ${binaries.missing}`);
+    options.emit({ figure: "Prometheus anchor", ours: "-", prometheus: "not measured", ratio: "-", spread: binaries.missing });
+    return;
+  }
+  const { gpus, days, workDir, emit, note } = options;
+  // One more tick than seconds: the samples then span the whole number of days, and the 7-day series fits in 7 days.
+  const ticks = Math.floor((days * DAY_MS) / 1000) + 1;
+  const window = { ticks, intervalMs: 1000, endsAt: Date.now() };
+  const spanMs = (ticks - 1) * 1000;
+  const dataDir = path.join(workDir, "prometheus");
+  const tsdb = path.join(dataDir, "tsdb");
+  fs.mkdirSync(path.join(dataDir, "openmetrics"), { recursive: true });
+
+  console.error(`Prometheus anchor: ${gpus} GPUs x ${days} days at 1 Hz as OpenMetrics, then promtool ...`);
+  const started = performance.now();
+  let importing = Promise.resolve();
+  const samples = await writeOpenMetricsHistory(path.join(dataDir, "openmetrics"), gpus, window, async (file) => {
+    // promtool works on one block while the next file is written.
+    await importing;
+    importing = createBlocks(binaries.promtool, file, tsdb);
+  });
+  await importing;
+  const importSeconds = (performance.now() - started) / 1000;
+  const created = blockBytes(tsdb);
+  const prometheus = await startPrometheus(binaries.prometheus, tsdb);
+  const plain = plainClient();
+  try {
+    console.error(`  ${samples.toLocaleString("en")} samples in ${created.blocks} blocks, ${importSeconds.toFixed(0)} s; our database ...`);
+    const dbPath = path.join(workDir, "anchor.db");
+    const ours = buildHistoryDatabase(dbPath, gpus, window, progressEvery10s());
+    const first = simulatedReadings(0, window).next();
+    const valuesPerSnapshot = first.done ? 0 : METRIC_KEYS.filter((key) => first.value[key] !== null).length;
+    if (options.waitForCompaction) await untilCompacted(prometheus, tsdb);
+    const held = blockBytes(tsdb);
+    const snapshots = ticks * gpus;
+    note(
+      `Prometheus ${prometheusVersion(binaries.prometheus)} held ${gpus} GPUs x ${fmt(days, 2)} days at 1 Hz ending at the run's start: ` +
+        `${EXPORTED_FAMILIES.length} gauge families a GPU (${EXPORTED_FAMILIES.map((f) => f.name.replace("DCGM_FI_DEV_", "")).join(", ")}), ` +
+        `${gpus * EXPORTED_FAMILIES.length} series, ${samples.toLocaleString("en")} samples, made by promtool from one OpenMetrics file a ` +
+        `two-hour block in ${importSeconds.toFixed(0)} s (${created.blocks} blocks, ${fmt(created.bytes / 2 ** 20, 1)} MiB), ` +
+        `${options.waitForCompaction ? "compacted by Prometheus itself" : "not compacted (smoke run)"} into ${held.blocks} blocks of ${fmt(held.bytes / 2 ** 20, 1)} MiB. ` +
+        `Our database: the same ${snapshots.toLocaleString("en")} snapshots (${valuesPerSnapshot} values each) through the store's write path in ` +
+        `${ours.seconds.toFixed(0)} s, ${fmt(ours.bytes / 2 ** 20, 1)} MiB.`,
+    );
+    const ratio = (prom: number, own: number) => `x ${fmt(prom / own)}`;
+    emit({
+      figure: "bytes per sample (one value of one series)",
+      ours: fmt(ours.bytes / (snapshots * valuesPerSnapshot), 3),
+      prometheus: fmt(held.bytes / samples, 3),
+      ratio: ratio(held.bytes / samples, ours.bytes / (snapshots * valuesPerSnapshot)),
+      spread: `ours ${valuesPerSnapshot} values a snapshot, Prometheus ${EXPORTED_FAMILIES.length}`,
+    });
+    emit({
+      figure: "bytes per snapshot (one GPU at one tick)",
+      ours: fmt(ours.bytes / snapshots),
+      prometheus: fmt(held.bytes / snapshots),
+      ratio: ratio(held.bytes / snapshots, ours.bytes / snapshots),
+      spread: `file ${fmt(ours.bytes / 2 ** 20, 1)} MiB; blocks ${fmt(held.bytes / 2 ** 20, 1)} MiB`,
+    });
+
+    // The recorder keeps recording the same simulated GPUs at 1 Hz, as in the queries part; Prometheus scrapes nothing.
+    const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus) });
+    try {
+      const endSeconds = window.endsAt / 1000;
+      const promQuery = (expression: string) => `${prometheus.url}/api/v1/query?query=${encodeURIComponent(expression)}&time=${endSeconds}`;
+      const promRange = (expression: string, stepMs: number) =>
+        `${prometheus.url}/api/v1/query_range?query=${encodeURIComponent(expression)}` +
+        `&start=${(window.endsAt - 999 * stepMs) / 1000}&end=${endSeconds}&step=${stepMs / 1000}`;
+      // Ours counts back from now, minutes after the last stored sample: an hour more covers every one.
+      const spanHours = Math.min(2160, Math.ceil(spanMs / HOUR_MS) + 1);
+      const spanRange = `${Math.floor(spanMs / 1000) + 1}s`;
+      const seriesInput = (gpuIndex: number, span: number) => ({
+        gpuIndex,
+        from: window.endsAt - span,
+        to: window.endsAt,
+        metrics: SERIES_METRICS.map(([metric]) => metric),
+        maxPoints: 1000,
+      });
+      const allGpus = Array.from({ length: gpus }, (_, i) => i);
+      // Each check returns what the answers held beyond their size, for the table.
+      const cases: Array<{ figure: string; ours: string; prometheus: string; check: (prometheus: Buffer, ours: Buffer) => string }> = [
+        {
+          figure: "history: last 1000 points of GPU 0",
+          ours: `${server.url}/api/telemetry/history?gpu_index=0&limit=1000`,
+          prometheus: promRange(`{__name__=~"DCGM_FI_DEV_.+",gpu="0"}`, 1000),
+          check: (body) => checkAnswer(body, "history", EXPORTED_FAMILIES.length, 1000),
+        },
+        ...(
+          [
+            ["24 h", 24, "24h"],
+            [`whole span (${fmt(spanMs / HOUR_MS, 1)} h)`, spanHours, spanRange],
+          ] as const
+        ).map(([label, hours, range]) => ({
+          figure: `stats ${label} of GPU 0`,
+          ours: `${server.url}/api/telemetry/stats/0?hours=${hours}`,
+          prometheus: promQuery(statsQuery("0", range)),
+          check: (body: Buffer) => checkAnswer(body, `stats ${label}`, 10),
+        })),
+        ...PRESET_SPANS.filter(([, span]) => span <= spanMs).flatMap(([label, span]) =>
+          (
+            [
+              ["GPU 0", [0], `{gpu="0"}`],
+              [`all ${gpus} GPUs`, allGpus, ""],
+            ] as const
+          ).map(([who, indexes, selector]) => ({
+            figure: `series ${label}, 1000 points asked, ${who}`,
+            ours:
+              server.url +
+              batchPath(
+                "telemetry.series",
+                indexes.map((i) => seriesInput(i, span)),
+              ),
+            prometheus: promRange(seriesQuery(selector, span / 1000), span / 1000),
+            check: (body: Buffer, ours: Buffer) => {
+              checkAnswer(body, `series ${label} ${who}`, SERIES_METRICS.length * 3 * indexes.length, 1000);
+              return `; points a series ${bucketsOf(ours)} / 1000`;
+            },
+          })),
+        ),
+      ];
+      for (const { figure, ours: ourUrl, prometheus: promUrl, check } of cases) {
+        const [ourBody, promBody] = [await plain.get(ourUrl), await plain.get(promUrl)];
+        const held = check(promBody, ourBody);
+        const [ourRounds, promRounds] = await timeRounds([() => plain.get(ourUrl), () => plain.get(promUrl)], options.timing);
+        const [own, theirs] = [summarizeRounds(ourRounds), summarizeRounds(promRounds)];
+        const row: AnchorRow = {
+          figure: `${figure} (ms, p50 / p95)`,
+          ours: own.cell,
+          prometheus: theirs.cell,
+          ratio: ratio(theirs.p50, own.p50),
+          spread:
+            `${own.p50Spread}; ${theirs.p50Spread} (${ourRounds.length} x ${ourRounds[0].length} runs; ` +
+            `answers ${fmt(ourBody.length / 1024, 1)} / ${fmt(promBody.length / 1024, 1)} KB${held})`,
+        };
+        emit(row);
+      }
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    plain.close();
+    await prometheus.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
