@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { sampleRecord, type SampleSource } from "../../src/server/rest/records";
+import { CSV_COLUMNS, sampleRecord, type SampleSource } from "../../src/server/rest/records";
+import { csvCell, sampleCsvLine } from "../../src/server/rest/records-csv";
 import { isoText, RECORD_JSON_BYTES_KEPT, recordJsonCacheBytes, sampleRecordsJson } from "../../src/server/rest/records-json";
 import { METRIC_KEYS } from "../../src/telemetry/types";
 
@@ -93,5 +94,26 @@ describe("sample records written straight to JSON", () => {
     );
     const start = Date.UTC(2026, 10, 26, 6, 36, 0, 0);
     for (let ms = start - 2000; ms < start + 62_000; ms += 997) expect(isoText(ms)).toBe(new Date(ms).toISOString());
+  });
+});
+
+describe("sample records written straight to CSV", () => {
+  it("are the line that quoting each field of the same record gives", () => {
+    const reference = (s: SampleSource) => {
+      const record = sampleRecord(s);
+      const cells = CSV_COLUMNS.map((column) =>
+        csvCell(column === "clock_event_reason_words" ? record.clock_event_reason_words.join("; ") : record[column]),
+      );
+      return `${cells.join(",")}\r\n`;
+    };
+    fc.assert(
+      fc.property(sample, (s) => {
+        expect(sampleCsvLine(s)).toBe(reference(s));
+      }),
+      { numRuns: 1000 },
+    );
+    const named: SampleSource = { ...(fc.sample(sample, 1)[0] as SampleSource), gpuName: 'H200, "SXM"', clockEventReasons: 0x44 };
+    expect(sampleCsvLine(named)).toContain(',"H200, ""SXM""",');
+    expect(sampleCsvLine(named)).toMatch(/,SW power cap; HW thermal\r\n$/);
   });
 });

@@ -6,7 +6,8 @@ import type { exportInput } from "../api/inputs";
 import { storedGpuOf } from "../routers/telemetry";
 import { scanSamples } from "../storage/telemetry-queries";
 import type { Services } from "../trpc/context";
-import { CSV_COLUMNS, sampleRecord, type SampleSource } from "./records";
+import { CSV_COLUMNS, type SampleSource } from "./records";
+import { sampleCsvLine } from "./records-csv";
 import { sampleRecordJson } from "./records-json";
 import { writerFor } from "./response-writer";
 import { HOUR_MS } from "../../telemetry/durations";
@@ -84,10 +85,7 @@ const FORMATS: Record<ExportRequest["format"], Format> = {
   csv: {
     contentType: "text/csv; charset=utf-8",
     start: `${CSV_COLUMNS.join(",")}\r\n`,
-    row: (sample) => {
-      const record = sampleRecord(sample);
-      return `${CSV_COLUMNS.map((column) => csvCell(column === "clock_event_reason_words" ? record.clock_event_reason_words.join("; ") : record[column])).join(",")}\r\n`;
-    },
+    row: (sample) => sampleCsvLine(sample),
     end: "",
   },
   json: {
@@ -97,10 +95,3 @@ const FORMATS: Record<ExportRequest["format"], Format> = {
     end: "\n]\n",
   },
 };
-
-/** RFC 4180: quote a cell holding a comma, quote or line break; null is an empty cell. */
-function csvCell(value: string | number | null): string {
-  if (value === null) return "";
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
