@@ -27,7 +27,8 @@ export type DecodedClockEventReasons = Record<ClockEventReason, boolean> & {
 
 const THERMAL_BITS = CLOCK_EVENT_REASON_BITS.swThermalSlowdown | CLOCK_EVENT_REASON_BITS.hwThermalSlowdown;
 
-const REASON_WORDS: Record<ClockEventReason, string> = {
+/** Each reason in a few words, as the dashboard shows it. */
+export const CLOCK_EVENT_REASON_WORDS: Record<ClockEventReason, string> = {
   idle: "idle",
   applicationsClocksSetting: "app clocks",
   swPowerCap: "SW power cap",
@@ -69,5 +70,5 @@ export function clockEventReasonWords(mask: number | null): string[] {
   const decoded = decodeClockEventReasons(mask);
   if (decoded === null) return [];
   if (decoded.boostActive) return ["boost"];
-  return CLOCK_EVENT_REASONS.filter((reason) => decoded[reason]).map((reason) => REASON_WORDS[reason]);
+  return CLOCK_EVENT_REASONS.filter((reason) => decoded[reason]).map((reason) => CLOCK_EVENT_REASON_WORDS[reason]);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { heldBackBy, reasonsSeen } from "../../src/lib/clock-reasons";
 import type { HistoryRecord, LiveSnapshot, TelemetrySeries, TelemetryStats } from "../../src/lib/api-types";
 import { connectionState, OFFLINE_AFTER_MS } from "../../src/lib/connection-state";
 import { bytes, celsius, gibFromMib, megahertz, percent, watts } from "../../src/lib/format";
@@ -268,5 +269,32 @@ describe("memory errors in words", () => {
     expect(memoryErrorsSummary({ ...healthy, eccEnabled: false })).toBe("ECC off");
     expect(memoryErrorsState(noMemoryHealth("GPU-b"))).toBe("not-kept");
     expect(memoryErrorsState(undefined)).toBe("unknown");
+  });
+});
+
+describe("clock event reasons of a range", () => {
+  const none = {
+    idle: 0,
+    applicationsClocksSetting: 0,
+    swPowerCap: 0,
+    hwSlowdown: 0,
+    syncBoost: 0,
+    swThermalSlowdown: 0,
+    hwThermalSlowdown: 0,
+    hwPowerBrakeSlowdown: 0,
+    displayClockSetting: null,
+  };
+
+  it("are named largest share first, a small share never as 0 %", () => {
+    expect(heldBackBy({ ...none, swPowerCap: 0.6234, hwThermalSlowdown: 0.03, idle: 0.001 })).toBe(
+      "SW power cap 62 %, HW thermal 3 %, Idle < 1 %",
+    );
+    expect(heldBackBy(none)).toBeNull();
+  });
+
+  it("get a lane only when they held the clocks back in some bucket", () => {
+    const shares = Object.fromEntries(Object.entries(none).map(([reason]) => [reason, [null, 0, 0]])) as Parameters<typeof reasonsSeen>[0];
+    expect(reasonsSeen(shares)).toEqual([]);
+    expect(reasonsSeen({ ...shares, hwThermalSlowdown: [0, 0.5, null], idle: [1, null, 0] })).toEqual(["idle", "hwThermalSlowdown"]);
   });
 });

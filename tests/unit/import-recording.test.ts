@@ -96,7 +96,10 @@ describe("importing an nvidia-smi log", () => {
     const inThread = await importInto("in-thread", file, false, now);
     const threaded = await importInto("threaded", file, false, now, readerThread);
     // Rejected values carry the wall-clock time they were met at.
-    const withoutWhen = ({ rejectedValues, ...rest }: ImportResult) => ({ ...rest, rejectedValues: rejectedValues.map(({ lastAt: _at, ...value }) => value) });
+    const withoutWhen = ({ rejectedValues, ...rest }: ImportResult) => ({
+      ...rest,
+      rejectedValues: rejectedValues.map(({ lastAt: _at, ...value }) => value),
+    });
     expect(withoutWhen(threaded.result)).toEqual(withoutWhen(inThread.result));
     expect(threaded.stored).toEqual(inThread.stored);
     expect(inThread.result.samples).toBe(80_000);

@@ -112,7 +112,7 @@ describe("sample records written straight to CSV", () => {
       }),
       { numRuns: 1000 },
     );
-    const named: SampleSource = { ...(fc.sample(sample, 1)[0] as SampleSource), gpuName: 'H200, "SXM"', clockEventReasons: 0x44 };
+    const named: SampleSource = { ...fc.sample(sample, 1)[0], gpuName: 'H200, "SXM"', clockEventReasons: 0x44 };
     expect(sampleCsvLine(named)).toContain(',"H200, ""SXM""",');
     expect(sampleCsvLine(named)).toMatch(/,SW power cap; HW thermal\r\n$/);
   });

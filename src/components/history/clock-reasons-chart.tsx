@@ -1,0 +1,107 @@
+"use client";
+import { useMemo } from "react";
+import type { TelemetrySeries } from "../../lib/api-types";
+import type { ChartPanel } from "../../lib/metrics";
+import { CLOCK_REASON_LABELS, reasonsSeen } from "../../lib/clock-reasons";
+import { ChartFigure } from "../charts/chart-figure";
+import type { LegendItem } from "../charts/chart-legend";
+import { TimeChart, type LineDataset, type XY, type ZoomControl } from "../charts/time-chart";
+
+const PANEL: ChartPanel = { id: "clock-reasons", title: "Clocks held back by", unit: "share of samples", metrics: [] };
+
+/** A lane is one unit tall: its band starts just above the lane's line and is at most this tall. */
+const LANE_FLOOR = 0.1;
+const LANE_HEIGHT = 0.8;
+const LANE_COLOR = "#f0a040";
+
+/**
+ * One lane per clock event reason seen in the range: in each bucket, a band as tall as the share
+ * of its samples in which that reason held the clocks back (full height: every sample). Reasons
+ * never seen in the range get no lane.
+ */
+export function ClockReasonsChart({
+  series,
+  xMin,
+  xMax,
+  zoom,
+}: {
+  series: TelemetrySeries;
+  xMin: number;
+  xMax: number;
+  zoom: ZoomControl;
+}) {
+  const { datasets, lanes } = useMemo(() => {
+    const shares = series.clockReasons;
+    const lanes = shares ? reasonsSeen(shares) : [];
+    const datasets: LineDataset[] = [];
+    lanes.forEach((reason, lane) => {
+      const base = lanes.length - 1 - lane + LANE_FLOOR;
+      const values = shares![reason];
+      const floor: XY[] = [];
+      const band: XY[] = [];
+      for (let i = 0; i < series.t.length; i++) {
+        const [start, end] = [series.t[i], series.t[i] + series.bucketMs];
+        const share = values[i];
+        // Each bucket drawn flat across its width; a bucket with no reading of reasons is a gap.
+        for (const x of [start, end]) {
+          floor.push({ x, y: share === null ? null : base });
+          band.push({ x, y: share === null ? null : base + LANE_HEIGHT * share });
+        }
+      }
+      datasets.push(
+        {
+          label: `${CLOCK_REASON_LABELS[reason]} floor`,
+          data: floor,
+          borderWidth: 0,
+          pointRadius: 0,
+          fill: false,
+          borderColor: "transparent",
+        },
+        {
+          label: CLOCK_REASON_LABELS[reason],
+          data: band,
+          borderWidth: 1,
+          pointRadius: 0,
+          fill: "-1",
+          borderColor: LANE_COLOR,
+          backgroundColor: `${LANE_COLOR}66`,
+        },
+      );
+    });
+    return { datasets, lanes };
+  }, [series]);
+
+  const legend: LegendItem[] = [{ label: "share of each bucket's samples", color: `${LANE_COLOR}99`, band: true }];
+  // Lane lines sit on whole numbers (their reason's name); a value between them is a share.
+  const format = (value: number) => {
+    const lane = Math.floor(value);
+    if (value === lane) return lane >= 0 && lane < lanes.length ? CLOCK_REASON_LABELS[lanes[lanes.length - 1 - lane]] : "";
+    return `${Math.round(((value - lane - LANE_FLOOR) / LANE_HEIGHT) * 100)} %`;
+  };
+  if (lanes.length === 0) {
+    return (
+      <ChartFigure panel={PANEL} legend={[]}>
+        <p className="muted small" data-empty="clock-reasons">
+          {series.clockReasons ? "Nothing held the clocks back in this range." : "No clock event reasons recorded in this range."}
+        </p>
+      </ChartFigure>
+    );
+  }
+  return (
+    <ChartFigure panel={PANEL} legend={legend}>
+      <div data-lanes={lanes.join(" ")}>
+        <TimeChart
+          datasets={datasets}
+          xMin={xMin}
+          xMax={xMax}
+          yMin={0}
+          yMax={lanes.length}
+          format={format}
+          tooltipMode="nearest"
+          zoom={zoom}
+          label={`Clock event reasons: ${lanes.map((reason) => CLOCK_REASON_LABELS[reason]).join(", ")}, as the share of each bucket's samples`}
+        />
+      </div>
+    </ChartFigure>
+  );
+}
