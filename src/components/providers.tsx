@@ -3,6 +3,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { useState, type ReactNode } from "react";
 import { retryUnlessDatabaseDown } from "../lib/database-error";
+import { singleTryEventSource } from "../lib/single-try-event-source";
 import { TRPCProvider } from "../lib/trpc";
 import { MAX_BATCH_CALLS } from "../telemetry/request-limits";
 import type { AppRouter } from "../server/routers/_app";
@@ -17,10 +18,10 @@ export function Providers({ children }: { children: ReactNode }) {
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
       links: [
-        // The server speaks SSE for subscriptions; the browser's EventSource resumes them with the last event id.
+        // The server speaks SSE for subscriptions; a new EventSource after a drop resumes them with the last event id.
         splitLink({
           condition: (op) => op.type === "subscription",
-          true: httpSubscriptionLink({ url: TRPC_URL }),
+          true: httpSubscriptionLink({ url: TRPC_URL, EventSource: singleTryEventSource() }),
           // The server refuses larger batches.
           false: httpBatchLink({ url: TRPC_URL, maxItems: MAX_BATCH_CALLS }),
         }),

@@ -22,15 +22,17 @@ export interface MetricInfo {
   /** Line colour when a chart shows several metrics of one GPU. */
   color: string;
   format: (value: number | null) => string;
+  /** Decimals `format` shows of a plotted value: axis ticks step no finer, so no two read the same. */
+  tickDecimals: number;
 }
 
 export const METRIC_INFO: Record<ChartMetric, MetricInfo> = {
-  temperatureC: { color: "#f0a040", label: "Temperature", unit: "°C", scale: 1, format: celsius },
-  powerDrawW: { color: "#76b900", label: "Power draw", unit: "W", scale: 1, format: watts },
-  graphicsClockMhz: { color: "#4aa8ff", label: "Graphics clock", unit: "MHz", scale: 1, format: megahertz },
-  memoryClockMhz: { color: "#e066d0", label: "Memory clock", unit: "MHz", scale: 1, format: megahertz },
-  gpuUtilizationPct: { color: "#40d0c0", label: "Utilization", unit: "%", scale: 1, format: percent },
-  memoryUsedMib: { color: "#b0a0ff", label: "Memory used", unit: "GiB", scale: 1 / 1024, format: (v) => gibFromMib(v) },
+  temperatureC: { color: "#f0a040", label: "Temperature", unit: "°C", scale: 1, format: celsius, tickDecimals: 0 },
+  powerDrawW: { color: "#76b900", label: "Power draw", unit: "W", scale: 1, format: watts, tickDecimals: 0 },
+  graphicsClockMhz: { color: "#4aa8ff", label: "Graphics clock", unit: "MHz", scale: 1, format: megahertz, tickDecimals: 0 },
+  memoryClockMhz: { color: "#e066d0", label: "Memory clock", unit: "MHz", scale: 1, format: megahertz, tickDecimals: 0 },
+  gpuUtilizationPct: { color: "#40d0c0", label: "Utilization", unit: "%", scale: 1, format: percent, tickDecimals: 0 },
+  memoryUsedMib: { color: "#b0a0ff", label: "Memory used", unit: "GiB", scale: 1 / 1024, format: (v) => gibFromMib(v), tickDecimals: 1 },
 };
 
 export interface ChartPanel {

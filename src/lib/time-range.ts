@@ -116,14 +116,14 @@ export function exportUrl(format: "csv" | "json", gpu: GpuRef, hours: number): s
   return `/api/telemetry/export?${params}`;
 }
 
-/** Window of half or twice the span around the same middle, kept inside `bounds`. */
+/** Window of half or twice the span around `middle` (the window's own by default), kept inside `bounds`. */
 export function scaleWindow(
   window: { from: number; to: number },
   factor: number,
   bounds: { from: number; to: number },
+  middle = (window.from + window.to) / 2,
   minSpan = 60_000,
 ): { from: number; to: number } {
-  const middle = (window.from + window.to) / 2;
   const span = Math.min(bounds.to - bounds.from, Math.max(minSpan, (window.to - window.from) * factor));
   let from = middle - span / 2;
   let to = middle + span / 2;

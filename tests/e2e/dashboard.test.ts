@@ -172,7 +172,7 @@ describe("the dashboard in a browser", () => {
     const local = (ms: number) => {
       const d = new Date(ms);
       const p = (n: number) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
     };
     await page.fill("[data-testid=custom-from]", local(from));
     await page.fill("[data-testid=custom-to]", local(to));

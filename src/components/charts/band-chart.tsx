@@ -86,6 +86,7 @@ export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
         yMin={panel.yMin}
         yMax={panel.yMax}
         format={format}
+        tickPrecision={first.tickDecimals}
         tooltipMode="index"
         zoom={zoom}
         label={`${panel.title}: average with the minimum to maximum band`}

@@ -40,6 +40,7 @@ export function RollingChart({ panel, window, gpuName }: RollingChartProps) {
         yMin={panel.yMin}
         yMax={panel.yMax}
         format={format}
+        tickPrecision={info.tickDecimals}
         tooltipMode="nearest"
         label={`${panel.title}, last ${Math.round(window.spanMs / 60_000)} minutes, one line per GPU`}
       />

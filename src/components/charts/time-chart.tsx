@@ -32,6 +32,8 @@ export interface TimeChartProps {
   yMax?: number;
   /** Formats a y value for ticks and the tooltip, unit included. */
   format: (value: number) => string;
+  /** Decimals the y ticks step by: as many as `format` shows, so no two ticks read the same. */
+  tickPrecision?: number;
   tooltipMode: "index" | "nearest";
   zoom?: ZoomControl;
   /** What the chart shows, for screen readers. */
@@ -52,14 +54,36 @@ const TIME_FORMATS = {
 
 const Y_AXIS_WIDTH = 76;
 
-/** After every draw, tells the page how many points are on the canvas (the tests read it too). */
-const pointCount: Plugin<"line"> = {
-  id: "nvocPointCount",
-  afterRender(chart) {
-    const drawn = chart.data.datasets.reduce((sum, dataset, i) => (chart.isDatasetVisible(i) ? sum + dataset.data.length : sum), 0);
-    chart.canvas.dataset.points = String(drawn);
-  },
-};
+/**
+ * After every draw, writes what the canvas shows onto it, for the tests and for
+ * people's scripts: points drawn, points inside the window shown, the window,
+ * and the y tick labels. Tells the chart whether anything is in view.
+ */
+function viewReport(onInView: (count: number) => void): Plugin<"line"> {
+  return {
+    id: "nvocViewReport",
+    afterRender(chart) {
+      const { min, max } = chart.scales.x;
+      let drawn = 0;
+      let inView = 0;
+      chart.data.datasets.forEach((dataset, i) => {
+        if (!chart.isDatasetVisible(i)) return;
+        drawn += dataset.data.length;
+        for (const point of dataset.data as XY[]) if (point.y !== null && point.x >= min && point.x <= max) inView++;
+      });
+      const canvas = chart.canvas.dataset;
+      canvas.points = String(drawn);
+      canvas.inView = String(inView);
+      canvas.xMin = String(Math.round(min));
+      canvas.xMax = String(Math.round(max));
+      canvas.yTicks = chart.scales.y.ticks
+        .map((tick) => tick.label)
+        .filter((label) => label !== null && label !== undefined && label !== "")
+        .join("\n");
+      onInView(inView);
+    },
+  };
+}
 
 type LineChart = Chart<"line", XY[]>;
 
@@ -76,6 +100,8 @@ function apply(chart: LineChart, props: TimeChartProps, windowChanged: boolean) 
     scales.x!.max = props.xMax;
   }
   scales.y!.min = props.yMin;
+  // The y axis is linear; the options' type covers every scale type, which a plain assignment trips over.
+  Object.assign(scales.y!.ticks!, { precision: props.tickPrecision ?? 0 });
   scales.y!.max = props.yMax;
   const zoomOptions = chart.options.plugins?.zoom;
   if (zoomOptions && props.zoom)
@@ -89,6 +115,7 @@ export function TimeChart(props: TimeChartProps) {
   const latest = useRef(props);
   latest.current = props;
   const [loadError, setLoadError] = useState<string | null>(null);
+  const [nothingInView, setNothingInView] = useState(false);
   const [attempt, setAttempt] = useState(0);
   const appliedWindow = useRef<{ xMin: number; xMax: number } | null>(null);
   const push = (chart: LineChart) => {
@@ -109,7 +136,7 @@ export function TimeChart(props: TimeChartProps) {
           type: "line",
           data: { datasets: [] },
           options: chartOptions(latest),
-          plugins: [pointCount],
+          plugins: [viewReport((count) => setNothingInView(count === 0))],
         });
         chartRef.current = chart;
         appliedWindow.current = null;
@@ -141,6 +168,11 @@ export function TimeChart(props: TimeChartProps) {
   return (
     <div className="chart-canvas">
       <canvas ref={canvasRef} role="img" aria-label={props.label} />
+      {nothingInView && loadError === null && (
+        <p className="chart-empty muted" data-testid="no-samples-in-view">
+          No samples in view
+        </p>
+      )}
       {loadError !== null && (
         <p className="chart-failed" role="status">
           The chart could not load ({loadError}); trying again.
@@ -173,7 +205,15 @@ function chartOptions(latest: { current: TimeChartProps }): ChartOptions<"line">
       },
       y: {
         beginAtZero: false,
-        ticks: { callback: (value) => latest.current.format(Number(value)), maxTicksLimit: 6 },
+        ticks: {
+          precision: latest.current.tickPrecision ?? 0,
+          maxTicksLimit: 6,
+          // Rounding for display can still make neighbours read alike on a narrow axis: each label once.
+          callback: (value, index, ticks) => {
+            const label = latest.current.format(Number(value));
+            return index > 0 && latest.current.format(ticks[index - 1].value) === label ? null : label;
+          },
+        },
         // The same axis width on every chart lines their time axes up under each other.
         afterFit: (scale) => {
           scale.width = Y_AXIS_WIDTH;

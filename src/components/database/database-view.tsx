@@ -98,7 +98,7 @@ export function DatabaseView() {
               <Empty>Nothing has been recorded yet.</Empty>
             ) : (
               <div className="table-scroll">
-                <table className="table" data-testid="per-gpu">
+                <table className="table stack-on-phone" data-testid="per-gpu">
                   <thead>
                     <tr>
                       <th scope="col">GPU</th>
@@ -113,11 +113,15 @@ export function DatabaseView() {
                   <tbody>
                     {stats.data.perGpu.map((gpu) => (
                       <tr key={gpu.gpuUuid}>
-                        <td>{gpu.gpuIndex}</td>
-                        <td title={gpu.gpuUuid}>{gpu.gpuName}</td>
-                        <td className="num">{integer(gpu.records)}</td>
-                        <td>{dateTime(gpu.oldest)}</td>
-                        <td>{dateTime(gpu.newest)}</td>
+                        <td data-label="GPU">{gpu.gpuIndex}</td>
+                        <td data-label="Name" title={gpu.gpuUuid}>
+                          {gpu.gpuName}
+                        </td>
+                        <td data-label="Records" className="num">
+                          {integer(gpu.records)}
+                        </td>
+                        <td data-label="Oldest">{dateTime(gpu.oldest)}</td>
+                        <td data-label="Newest">{dateTime(gpu.newest)}</td>
                       </tr>
                     ))}
                   </tbody>

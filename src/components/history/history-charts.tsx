@@ -2,11 +2,10 @@
 import { useEffect, useMemo, useRef } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
 import { HISTORY_PANELS } from "../../lib/metrics";
+import { zoomCentre, type TimeWindow } from "../../lib/data-window";
 import { scaleWindow } from "../../lib/time-range";
 import { BandChart } from "../charts/band-chart";
 import type { ZoomControl } from "../charts/time-chart";
-
-export type TimeWindow = { from: number; to: number };
 
 /** Wheel zooms fire many events; the series is refetched once the hand stops. */
 const SETTLE_MS = 250;
@@ -16,12 +15,16 @@ export interface HistoryChartsProps {
   /** The whole selected range: zoom and pan stay inside it. */
   full: TimeWindow;
   shown: TimeWindow;
+  /** Where the range has data: zoom keeps it in view. */
+  data: TimeWindow | null;
+  /** Said above the charts, e.g. that the range holds data from 14:03 only. */
+  note: string | null;
   zoomed: boolean;
   /** A new window to show (refetched at full detail), or null for the whole range. */
   onZoom: (window: TimeWindow | null) => void;
 }
 
-export function HistoryCharts({ series, full, shown, zoomed, onZoom }: HistoryChartsProps) {
+export function HistoryCharts({ series, full, shown, data, note, zoomed, onZoom }: HistoryChartsProps) {
   const settle = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => () => clearTimeout(settle.current ?? undefined), []);
 
@@ -50,13 +53,18 @@ export function HistoryCharts({ series, full, shown, zoomed, onZoom }: HistoryCh
           Charts
         </h2>
         <div className="zoom-buttons" role="group" aria-label="Zoom">
-          <button type="button" className="button" onClick={() => apply(scaleWindow(shown, 0.5, full))} aria-label="Zoom in">
+          <button
+            type="button"
+            className="button"
+            onClick={() => apply(scaleWindow(shown, 0.5, full, zoomCentre(shown, data)))}
+            aria-label="Zoom in"
+          >
             +
           </button>
           <button
             type="button"
             className="button"
-            onClick={() => apply(scaleWindow(shown, 2, full))}
+            onClick={() => apply(scaleWindow(shown, 2, full, zoomCentre(shown, data)))}
             aria-label="Zoom out"
             disabled={!zoomed}
           >
@@ -67,7 +75,14 @@ export function HistoryCharts({ series, full, shown, zoomed, onZoom }: HistoryCh
           </button>
         </div>
       </div>
-      <p className="muted small hint">Scroll or pinch on a chart to zoom, drag to pan.</p>
+      <p className="muted small hint">
+        {note !== null && (
+          <span className="data-note" data-testid="data-from">
+            {note}{" "}
+          </span>
+        )}
+        Scroll or pinch on a chart to zoom, drag to pan.
+      </p>
       <div className="chart-grid">
         {HISTORY_PANELS.map((panel) => (
           <BandChart key={panel.id} panel={panel} series={series} xMin={shown.from} xMax={shown.to} zoom={zoom} />

@@ -1,6 +1,8 @@
 "use client";
 import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { fitToData, seriesExtent, type TimeWindow } from "../../lib/data-window";
+import { clockTime } from "../../lib/format";
 import { mergeExactStats, statsFromSeries } from "../../lib/series-stats";
 import { CHART_METRICS } from "../../lib/metrics";
 import type { GpuListItem } from "../../lib/api-types";
@@ -11,9 +13,10 @@ import { useTRPC } from "../../lib/trpc";
 import { Empty, Loading, QueryError } from "../states";
 import { ExportLinks } from "./export-links";
 import { GpuPicker } from "./gpu-picker";
-import { HistoryCharts, type TimeWindow } from "./history-charts";
+import { HistoryCharts } from "./history-charts";
 import { RangePicker } from "./range-picker";
 import { StatsTable } from "./stats-table";
+import { useSampleEdges } from "./use-sample-edges";
 import { useHistoryParams } from "./use-history-params";
 
 /** About one bucket per pixel column of a chart: every range draws in the same time, and a phone gets fewer. */
@@ -38,6 +41,21 @@ function chosenGpu(named: GpuRef | null, gpus: GpuListItem[] | undefined): GpuRe
 
 const selectorOf = (gpu: GpuRef) => ("uuid" in gpu ? { gpuUuid: gpu.uuid } : { gpuIndex: gpu.index });
 
+/** The sample times looked up so far; a bucket edge stands in for one not known yet. */
+const definedEdges = (edges: { first: number | null; last: number | null }) => ({
+  ...(edges.first === null ? {} : { first: edges.first }),
+  ...(edges.last === null ? {} : { last: edges.last }),
+});
+
+/** What the range holds when it is much less than the range spans. */
+function dataNote(range: TimeWindow, data: TimeWindow): string {
+  const lateStart = data.from > range.from;
+  const earlyEnd = range.to - data.to > 60_000;
+  if (lateStart && earlyEnd) return `This range holds data from ${clockTime(data.from)} to ${clockTime(data.to)} only.`;
+  if (earlyEnd) return `This range holds data until ${clockTime(data.to)} only.`;
+  return `This range holds data from ${clockTime(data.from)} only.`;
+}
+
 export function HistoryView() {
   const trpc = useTRPC();
   const { params, setParams } = useHistoryParams();
@@ -61,13 +79,9 @@ export function HistoryView() {
   }, [range.kind, zoom]);
 
   const full = windowOf(range, now);
-  const shown = zoom ?? full;
   const seriesInput = (w: TimeWindow) =>
     gpu === null ? skipToken : { ...selectorOf(gpu), from: w.from, to: w.to, metrics: [...CHART_METRICS], maxPoints };
   const fullSeries = useQuery(trpc.telemetry.series.queryOptions(seriesInput(full), { placeholderData: keepPreviousData }));
-  const zoomedSeries = useQuery(
-    trpc.telemetry.series.queryOptions(zoom ? seriesInput(zoom) : skipToken, { placeholderData: keepPreviousData }),
-  );
   const exact = useQuery(
     trpc.telemetry.stats.queryOptions(
       gpu !== null && range.kind === "preset" ? { ...selectorOf(gpu), hours: presetHours(range.preset) } : skipToken,
@@ -76,6 +90,19 @@ export function HistoryView() {
       },
     ),
   );
+  const exactEdges = range.kind === "preset" && exact.data ? { first: exact.data.firstTimestamp, last: exact.data.lastTimestamp } : null;
+  const lookedUpEdges = useSampleEdges(exactEdges === null && gpu !== null ? selectorOf(gpu) : null, fullSeries.data);
+  const edges = exactEdges ?? lookedUpEdges;
+  const extent = fullSeries.data ? seriesExtent(fullSeries.data) : null;
+  const data = extent && { from: edges.first ?? extent.from, to: edges.last ?? extent.to };
+  // With no zoom of its own, the view opens on the data when the range holds much less than it spans.
+  const fitted = data && fitToData(full, data);
+  const detail = zoom ?? fitted;
+  const shown = detail ?? full;
+  const zoomedSeries = useQuery(
+    trpc.telemetry.series.queryOptions(detail ? seriesInput(detail) : skipToken, { placeholderData: keepPreviousData }),
+  );
+  const note = fitted && data ? dataNote(full, data) : null;
 
   const select = (next: { gpu?: GpuRef; range?: RangeSelection }) => {
     if (gpu === null && next.gpu === undefined) return;
@@ -84,14 +111,14 @@ export function HistoryView() {
   const known = gpu !== null && "uuid" in gpu ? gpus.data?.find((g) => g.uuid === gpu.uuid) : undefined;
   const gpuName = known ? gpuLabel(known, gpus.data ?? []) : gpu === null ? "" : "uuid" in gpu ? gpu.uuid : `GPU ${gpu.index}`;
 
-  const chartSeries = zoom && zoomedSeries.data ? zoomedSeries.data : fullSeries.data;
+  const chartSeries = detail && zoomedSeries.data ? zoomedSeries.data : fullSeries.data;
   const error = fullSeries.error ?? exact.error ?? zoomedSeries.error ?? (gpus.isError ? gpus.error : null);
   const stats =
     fullSeries.data === undefined
       ? null
       : range.kind === "preset" && exact.data
         ? mergeExactStats(statsFromSeries(fullSeries.data), exact.data)
-        : statsFromSeries(fullSeries.data);
+        : { ...statsFromSeries(fullSeries.data), ...definedEdges(lookedUpEdges) };
   const refreshing = fullSeries.isPlaceholderData || exact.isPlaceholderData || zoomedSeries.isFetching;
 
   return (
@@ -116,7 +143,9 @@ export function HistoryView() {
       ) : (
         <div className={refreshing ? "refreshing" : undefined} aria-busy={refreshing}>
           <StatsTable stats={stats} exact={range.kind === "preset" && exact.data !== undefined} />
-          {chartSeries && <HistoryCharts series={chartSeries} full={full} shown={shown} zoomed={zoom !== null} onZoom={setZoom} />}
+          {chartSeries && (
+            <HistoryCharts series={chartSeries} full={full} shown={shown} data={data} note={note} zoomed={zoom !== null} onZoom={setZoom} />
+          )}
         </div>
       )}
     </>

@@ -1,16 +1,29 @@
 "use client";
 import { useId, useState, type FormEvent } from "react";
+import { fromLocalText, LOCAL_FORMAT, LOCAL_PATTERN, toLocalText } from "../../lib/local-time-text";
 import { checkCustomRange, RANGE_PRESETS, type PresetId, type RangeSelection } from "../../lib/time-range";
 
-const pad = (n: number) => String(n).padStart(2, "0");
+const unreadable = (field: string) => `${field}: write it as ${LOCAL_FORMAT} (24-hour), e.g. 2025-03-14 18:30`;
 
-/** `datetime-local` speaks local time without a zone. */
-function toLocalInput(epochMs: number): string {
-  const d = new Date(epochMs);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+/** One end of the range, typed as YYYY-MM-DD HH:MM. */
+function LocalTimeField(props: { label: string; value: string; onChange: (value: string) => void; testId: string }) {
+  return (
+    <label className="field">
+      <span className="field-label">{props.label}</span>
+      <input
+        type="text"
+        pattern={LOCAL_PATTERN}
+        placeholder={LOCAL_FORMAT}
+        title={`${LOCAL_FORMAT}, 24-hour, local time`}
+        size={16}
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        required
+        data-testid={props.testId}
+      />
+    </label>
+  );
 }
-
-const fromLocalInput = (value: string) => (value === "" ? Number.NaN : new Date(value).getTime());
 
 export interface RangePickerProps {
   range: RangeSelection;
@@ -27,16 +40,16 @@ export function RangePicker({ range, shown, onChange }: RangePickerProps) {
   const formId = useId();
 
   const openCustom = () => {
-    setFrom(toLocalInput(shown.from));
-    setTo(toLocalInput(shown.to));
+    setFrom(toLocalText(shown.from));
+    setTo(toLocalText(shown.to));
     setProblem(null);
     setEditing((open) => !open);
   };
   const apply = (event: FormEvent) => {
     event.preventDefault();
-    const start = fromLocalInput(from);
-    const end = fromLocalInput(to);
-    const why = checkCustomRange(start, end);
+    const start = fromLocalText(from);
+    const end = fromLocalText(to);
+    const why = Number.isNaN(start) ? unreadable("From") : Number.isNaN(end) ? unreadable("To") : checkCustomRange(start, end);
     setProblem(why);
     if (why !== null) return;
     setEditing(false);
@@ -73,15 +86,9 @@ export function RangePicker({ range, shown, onChange }: RangePickerProps) {
         </button>
       </div>
       {editing && (
-        <form id={formId} className="custom-range" onSubmit={apply} aria-label="Custom range">
-          <label className="field">
-            <span className="field-label">From</span>
-            <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} required data-testid="custom-from" />
-          </label>
-          <label className="field">
-            <span className="field-label">To</span>
-            <input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} required data-testid="custom-to" />
-          </label>
+        <form id={formId} className="custom-range" onSubmit={apply} aria-label="Custom range" noValidate>
+          <LocalTimeField label="From" value={from} onChange={setFrom} testId="custom-from" />
+          <LocalTimeField label="To" value={to} onChange={setTo} testId="custom-to" />
           <button type="submit" className="button primary">
             Show
           </button>

@@ -7,7 +7,7 @@ export function StatsTable({ stats, exact }: { stats: RangeStats; exact: boolean
     <div className="card stats">
       <div className="stats-head">
         <h2 className="card-title">Range statistics</h2>
-        <p className="muted small">
+        <p className="muted small" data-testid="stats-range">
           <span data-testid="stats-samples">{integer(stats.samples)}</span> samples · {dateTime(stats.first)} to {dateTime(stats.last)}
           {exact ? "" : " · from the chart buckets"}
         </p>

@@ -1,8 +1,9 @@
 "use client";
+import { onlineManager } from "@tanstack/react-query";
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import type { LiveEvent, LiveSnapshot } from "../../lib/api-types";
-import { connectionState, type ConnectionState } from "../../lib/connection-state";
+import { connectionState, retryDelay, type ConnectionState } from "../../lib/connection-state";
 import { RollingWindow } from "../../lib/rolling-window";
 import { useTRPC } from "../../lib/trpc";
 
@@ -14,8 +15,10 @@ import { useTRPC } from "../../lib/trpc";
 
 interface LiveConnection {
   state: ConnectionState;
-  /** Why it is not connected, when the link said. */
-  problem: string | null;
+  /** Since when it has not been connected (epoch ms); null while connected. */
+  troubleSince: number | null;
+  /** Failed tries in a row. */
+  failures: number;
 }
 
 interface LiveData {
@@ -30,8 +33,6 @@ interface LiveData {
 const ConnectionContext = createContext<LiveConnection | null>(null);
 const DataContext = createContext<LiveData | null>(null);
 
-/** After the link gives up (a fatal error or a closed stream), try again after this pause. */
-const RESUBSCRIBE_AFTER_MS = 3000;
 /** Charts redraw at this pace however fast samples arrive. */
 const CHART_REFRESH_MS = 1000;
 
@@ -89,12 +90,15 @@ export function LiveTelemetryProvider({ children }: { children: ReactNode }) {
   const [everConnected, setEverConnected] = useState(false);
   const [troubleSince, setTroubleSince] = useState<number | null>(null);
   const [, setTick] = useState(0);
+  const [failures, setFailures] = useState(0);
   useEffect(() => {
     if (status === "pending") {
       setEverConnected(true);
       setTroubleSince(null);
+      setFailures(0);
     } else {
       setTroubleSince((since) => since ?? Date.now());
+      if (status === "error") setFailures((n) => n + 1);
     }
   }, [status]);
   // Re-evaluate while disconnected so "reconnecting" turns into "offline" without another event.
@@ -105,14 +109,22 @@ export function LiveTelemetryProvider({ children }: { children: ReactNode }) {
   }, [troubleSince]);
   useEffect(() => {
     if (status !== "error" && status !== "idle") return;
-    const timer = setTimeout(reset, RESUBSCRIBE_AFTER_MS);
+    // Backing off: a recorder that is away for long is not asked every few seconds, nor is the console filled.
+    const timer = setTimeout(reset, retryDelay(failures));
     return () => clearTimeout(timer);
-  }, [status, reset]);
+  }, [status, reset, failures]);
+
+  // A stream that worked and dropped means the recorder is away: every poll and retry would only fail
+  // (and log) too, so queries wait, and refetch once the stream is back. A stream that never connected
+  // (a proxy that does not pass it) says nothing about the rest, so it pauses nothing.
+  const recorderAway = everConnected && status !== "pending";
+  useEffect(() => {
+    onlineManager.setOnline(!recorderAway);
+  }, [recorderAway]);
 
   const browserOnline = useBrowserOnline();
   const state = connectionState({ status, everConnected, troubleSince, browserOnline, now: Date.now() });
-  const problem = subscription.error?.message ?? null;
-  const connection = useMemo<LiveConnection>(() => ({ state, problem }), [state, problem]);
+  const connection = useMemo<LiveConnection>(() => ({ state, troubleSince, failures }), [state, troubleSince, failures]);
   const data = useMemo<LiveData>(() => ({ latest, window: rolling, windowVersion, seed }), [latest, rolling, windowVersion, seed]);
 
   return (

@@ -1,17 +1,10 @@
 "use client";
-import { CONNECTION_WORDS } from "../../lib/connection-state";
+import { CONNECTION_WORDS, connectionHint } from "../../lib/connection-state";
 import { useLiveConnection } from "../live/live-telemetry";
 
-const HINTS = {
-  connecting: "Opening the live stream",
-  live: "Receiving readings as they are taken",
-  reconnecting: "The live stream dropped; reconnecting by itself",
-  offline: "Cannot reach the recorder; it keeps trying",
-} as const;
-
 export function ConnectionBadge() {
-  const { state, problem } = useLiveConnection();
-  const hint = problem && state !== "live" ? `${HINTS[state]} (${problem})` : HINTS[state];
+  const { state, troubleSince, failures } = useLiveConnection();
+  const hint = connectionHint(state, troubleSince, failures);
   return (
     <span
       className={`connection connection-${state}`}

@@ -16,7 +16,9 @@ export function TopNav() {
   return (
     <header className="topbar">
       <div className="topbar-inner">
-        <Link href="/" className="brand" aria-label="nvidia-oc, live view">
+        {/* No prefetching: the pages are a click away on a local recorder, and a prefetch that fails while the
+            recorder restarts is tried again and again in the background, each try an error in the console. */}
+        <Link href="/" className="brand" aria-label="nvidia-oc, live view" prefetch={false}>
           <span className="brand-mark" aria-hidden="true" />
           nvidia-oc
         </Link>
@@ -24,7 +26,7 @@ export function TopNav() {
           {LINKS.map((link) => {
             const current = link.href === "/" ? pathname === "/" : pathname.startsWith(link.href);
             return (
-              <Link key={link.href} href={link.href} className="nav-link" aria-current={current ? "page" : undefined}>
+              <Link key={link.href} href={link.href} className="nav-link" aria-current={current ? "page" : undefined} prefetch={false}>
                 {link.label}
               </Link>
             );
