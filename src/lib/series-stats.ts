@@ -18,6 +18,25 @@ export interface RangeStats {
   first: number | null;
   last: number | null;
   metrics: Record<ChartMetric, Extremes>;
+  /** Each clock event reason's share of the samples (null: none reported reasons), when known. */
+  clockReasons: TelemetryStats["clockReasons"] | null;
+}
+
+/** The reasons' shares over the whole series: each bucket's share weighted by its samples. */
+function reasonSharesOf(series: TelemetrySeries): TelemetryStats["clockReasons"] | null {
+  const shares = series.clockReasons;
+  if (!shares) return null;
+  const entries = Object.entries(shares).map(([reason, values]) => {
+    let held = 0;
+    let weight = 0;
+    values.forEach((share, i) => {
+      if (share === null) return;
+      held += share * series.count[i];
+      weight += series.count[i];
+    });
+    return [reason, weight > 0 ? held / weight : null];
+  });
+  return Object.fromEntries(entries) as TelemetryStats["clockReasons"];
 }
 
 function extremesOf(series: TelemetrySeries, metric: ChartMetric): Extremes {
@@ -54,6 +73,7 @@ export function statsFromSeries(series: TelemetrySeries): RangeStats {
     first: series.t.length > 0 ? series.t[0] : null,
     last: series.t.length > 0 ? series.t[series.t.length - 1] + series.bucketMs : null,
     metrics,
+    clockReasons: reasonSharesOf(series),
   };
 }
 
@@ -64,6 +84,7 @@ export function mergeExactStats(fromSeries: RangeStats, exact: TelemetryStats): 
     samples: exact.recordCount,
     first: exact.firstTimestamp,
     last: exact.lastTimestamp,
+    clockReasons: exact.clockReasons,
     metrics: {
       ...m,
       temperatureC: { ...exact.temperature },

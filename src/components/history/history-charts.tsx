@@ -1,10 +1,11 @@
 "use client";
-import { useEffect, useMemo, useRef } from "react";
+import { Fragment, useEffect, useMemo, useRef } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
 import { HISTORY_PANELS } from "../../lib/metrics";
 import { zoomCentre, type TimeWindow } from "../../lib/data-window";
 import { scaleWindow } from "../../lib/time-range";
 import { BandChart } from "../charts/band-chart";
+import { ClockReasonsChart } from "./clock-reasons-chart";
 import type { ZoomControl } from "../charts/time-chart";
 
 /** Wheel zooms fire many events; the series is refetched once the hand stops. */
@@ -85,7 +86,11 @@ export function HistoryCharts({ series, full, shown, data, note, zoomed, onZoom 
       </p>
       <div className="chart-grid">
         {HISTORY_PANELS.map((panel) => (
-          <BandChart key={panel.id} panel={panel} series={series} xMin={shown.from} xMax={shown.to} zoom={zoom} />
+          <Fragment key={panel.id}>
+            <BandChart panel={panel} series={series} xMin={shown.from} xMax={shown.to} zoom={zoom} />
+            {/* Why the clocks are where they are, right under them. */}
+            {panel.id === "clocks" && <ClockReasonsChart series={series} xMin={shown.from} xMax={shown.to} zoom={zoom} />}
+          </Fragment>
         ))}
       </div>
     </section>

@@ -80,7 +80,7 @@ export function HistoryView() {
 
   const full = windowOf(range, now);
   const seriesInput = (w: TimeWindow) =>
-    gpu === null ? skipToken : { ...selectorOf(gpu), from: w.from, to: w.to, metrics: [...CHART_METRICS], maxPoints };
+    gpu === null ? skipToken : { ...selectorOf(gpu), from: w.from, to: w.to, metrics: [...CHART_METRICS], maxPoints, clockReasons: true };
   const fullSeries = useQuery(trpc.telemetry.series.queryOptions(seriesInput(full), { placeholderData: keepPreviousData }));
   const exact = useQuery(
     trpc.telemetry.stats.queryOptions(

@@ -1,5 +1,6 @@
 import { dateTime, integer } from "../../lib/format";
 import { CHART_METRICS, METRIC_INFO } from "../../lib/metrics";
+import { heldBackBy } from "../../lib/clock-reasons";
 import type { RangeStats } from "../../lib/series-stats";
 
 export function StatsTable({ stats, exact }: { stats: RangeStats; exact: boolean }) {
@@ -12,6 +13,11 @@ export function StatsTable({ stats, exact }: { stats: RangeStats; exact: boolean
           {exact ? "" : " · from the chart buckets"}
         </p>
       </div>
+      {stats.clockReasons && (
+        <p className="small" data-testid="stats-clock-reasons">
+          Clocks held back by: {heldBackBy(stats.clockReasons) ?? "nothing"}
+        </p>
+      )}
       <div className="table-scroll">
         <table className="table" data-testid="stats-table">
           <thead>
