@@ -112,7 +112,8 @@ describe("the event log", () => {
     expect(csv).toContain(
       `${new Date(power.at).toISOString()},power_limit_changed,1,${power.gpuUuid},power limit 700 W → 600 W,"{""from"":700,""to"":600}"`,
     );
-    const json = (await (await fetch(`${server.url}/api/telemetry/export?kind=events&format=json`)).json()) as Array<{ kind: string }>;
+    const exported = await runCli(["export", "--kind", "events", "--format", "json", "--url", server.url]);
+    const json = JSON.parse(exported.stdout) as Array<{ kind: string }>;
     expect(json[0].kind).toBe("recorder_started");
     expect(json.filter((e) => e.kind === "power_limit_changed")).toHaveLength(2);
   });

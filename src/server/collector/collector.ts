@@ -278,7 +278,8 @@ export class Collector {
       this.eventLog.write(store, (uuid) => this.gpuInfos.get(uuid));
     } catch (error) {
       this.counters.eventWriteFailures += 1;
-      this.recordFailure(`writing ${this.eventLog.pendingCount} events failed`, error);
+      const dropped = this.eventLog.dropped > 0 ? ` (${this.eventLog.dropped} dropped so far, the oldest first)` : "";
+      this.recordFailure(`writing ${this.eventLog.pendingCount} events failed${dropped}`, error);
     }
   }
 
