@@ -250,7 +250,8 @@ const REST_ROUTES = [
   { path: "/api/telemetry/processes", params: ["gpu_index", "gpu_uuid"] },
   { path: "/api/telemetry/memory-health", params: ["gpu_index", "gpu_uuid"] },
   { path: "/api/telemetry/xid-errors", params: ["gpu_index", "gpu_uuid"] },
-  { path: "/api/telemetry/export", params: ["format", "gpu_index", "gpu_uuid", "hours"] },
+  { path: "/api/telemetry/events", params: ["gpu_index", "gpu_uuid", "hours", "limit"] },
+  { path: "/api/telemetry/export", params: ["format", "kind", "gpu_index", "gpu_uuid", "hours"] },
   { path: "/api/telemetry/stream", params: ["interval", "gpu_index", "gpu_uuid"] },
 ];
 

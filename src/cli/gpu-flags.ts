@@ -8,7 +8,13 @@ export const GPU_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 /** The flag of each input field the API's rules may refuse. */
-const FLAG_OF_FIELD: Record<string, string> = { format: "--format", hours: "--hours", gpuIndex: "--gpu", gpuUuid: "--gpu-uuid" };
+const FLAG_OF_FIELD: Record<string, string> = {
+  format: "--format",
+  kind: "--kind",
+  hours: "--hours",
+  gpuIndex: "--gpu",
+  gpuUuid: "--gpu-uuid",
+};
 
 /** A flag's number, or a refusal naming the flag; undefined when the flag was not given. */
 export function numberFlag(flag: string, text: string | undefined): number | undefined {

@@ -3,6 +3,7 @@ import path from "node:path";
 import { PROJECT_ROOT } from "../server/project-root";
 import { commandHelp, parseCommandArgs, wantsHelp } from "./arguments";
 import { CommandFailure, UsageError, type Command } from "./command";
+import { eventsCommand } from "./commands/events";
 import { exportCommand } from "./commands/export";
 import { importCommand } from "./commands/import";
 import { pruneCommand } from "./commands/prune";
@@ -14,7 +15,7 @@ import { statusCommand } from "./commands/status";
  * be carried out (no server, unreadable file), 2 a flag or value it cannot use.
  */
 
-const COMMANDS: readonly Command[] = [startCommand, statusCommand, pruneCommand, exportCommand, importCommand];
+const COMMANDS: readonly Command[] = [startCommand, statusCommand, eventsCommand, pruneCommand, exportCommand, importCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 3;

@@ -13,7 +13,8 @@ import { authorization, SERVER_OPTIONS, serverTarget, type ServerTarget } from "
 export const exportCommand = defineCommand({
   name: "export",
   summary: "every sample of a time window as CSV or JSON, to stdout or a file",
-  synopsis: "[--format csv|json] [--hours N] [--gpu-uuid UUID | --gpu N] [--output FILE] [--url URL] [--db-path FILE] [--token TOKEN]",
+  synopsis:
+    "[--format csv|json] [--kind samples|events] [--hours N] [--gpu-uuid UUID | --gpu N] [--output FILE] [--url URL] [--db-path FILE] [--token TOKEN]",
   description: `
 Streams the server's export (GET /api/telemetry/export): every sample of the last
 --hours, oldest first, of one GPU or all. CSV has a header row; JSON is an array of
@@ -22,6 +23,7 @@ best named by its UUID (nvidia-oc status lists them): --gpu N is the GPU at inde
 now, not one that held that index before.`,
   options: {
     format: { type: "string", value: "csv|json", help: "csv (default) or json" },
+    kind: { type: "string", value: "samples|events", help: "the samples (default), or the event log of the window" },
     hours: { type: "string", value: "N", help: "how far back, 1-2160 (default 24)" },
     ...GPU_OPTIONS,
     output: { type: "string", value: "FILE", short: "o", help: "write to FILE instead of stdout" },
@@ -31,7 +33,7 @@ now, not one that held that index before.`,
     const request = exportRequest(values);
     if (values.output !== undefined && values.output.trim() === "") throw badFlag("--output", "needs a file name");
     const target = serverTarget(values);
-    const query = new URLSearchParams({ format: request.format, hours: String(request.hours) });
+    const query = new URLSearchParams({ format: request.format, kind: request.kind, hours: String(request.hours) });
     if (request.gpuUuid !== undefined) query.set("gpu_uuid", request.gpuUuid);
     if (request.gpuIndex !== undefined) query.set("gpu_index", String(request.gpuIndex));
     const body = await openExport(target, `${target.url}/api/telemetry/export?${query}`);
@@ -51,8 +53,13 @@ now, not one that held that index before.`,
 });
 
 /** The values checked by the same rules the server applies, each refusal naming its flag. */
-function exportRequest(values: { format?: string; hours?: string; gpu?: string; "gpu-uuid"?: string }) {
-  const parsed = exportInput.safeParse({ format: values.format, hours: numberFlag("--hours", values.hours), ...gpuInputOf(values) });
+function exportRequest(values: { format?: string; kind?: string; hours?: string; gpu?: string; "gpu-uuid"?: string }) {
+  const parsed = exportInput.safeParse({
+    format: values.format,
+    kind: values.kind,
+    hours: numberFlag("--hours", values.hours),
+    ...gpuInputOf(values),
+  });
   if (parsed.success) return parsed.data;
   throw flagsRefused(parsed.error);
 }

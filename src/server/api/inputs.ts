@@ -9,6 +9,7 @@ import { HOUR_MS } from "../../telemetry/durations";
  */
 
 export const MAX_HOURS = 2160; // 90 days
+export const MAX_EVENTS_PER_REQUEST = 10_000;
 
 export const gpuIndex = z
   .number({ error: "must be a number" })
@@ -40,15 +41,27 @@ export const hours = z
   .min(1, "must be at least 1")
   .max(MAX_HOURS, `must be at most ${MAX_HOURS}`);
 
-export const historyInput = gpuSelector.extend({
-  hours: hours.default(24),
-  limit: z
+/** How many rows an answer may hold at most; 1000 unless asked. */
+const limitUpTo = (max: number) =>
+  z
     .number({ error: "must be a number" })
     .int("must be a whole number")
     .min(1, "must be at least 1")
-    .max(MAX_RECORDS_PER_REQUEST, `must be at most ${MAX_RECORDS_PER_REQUEST}`)
-    .default(1000),
+    .max(max, `must be at most ${max}`)
+    .default(1000);
+
+export const historyInput = gpuSelector.extend({
+  hours: hours.default(24),
+  limit: limitUpTo(MAX_RECORDS_PER_REQUEST),
 });
+
+/** The event log: one GPU, or every event (the recorder's own included) when neither gpuIndex nor gpuUuid is given. */
+export const eventsInput = gpuSelector
+  .extend({
+    hours: hours.default(24),
+    limit: limitUpTo(MAX_EVENTS_PER_REQUEST),
+  })
+  .default({ hours: 24, limit: 1000 });
 
 /** One GPU, or all when neither gpuIndex nor gpuUuid is given (processes, memory health). */
 export const oneOrAllGpusInput = gpuSelector.default({});
@@ -94,6 +107,8 @@ export const pruneInput = z.object({ force: z.boolean({ error: "must be true or 
 /** REST export: the history window, without a row limit (the rows are streamed). */
 export const exportInput = gpuSelector.extend({
   format: z.enum(["csv", "json"], { error: "must be csv or json" }).default("csv"),
+  /** The samples, or the event log of the same window. */
+  kind: z.enum(["samples", "events"], { error: "must be samples or events" }).default("samples"),
   hours: hours.default(24),
 });
 

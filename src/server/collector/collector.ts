@@ -3,6 +3,8 @@ import type { Logger } from "../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../sources/source";
 import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import type { StorageManager } from "../storage/storage-manager";
+import type { TelemetryStore } from "../storage/telemetry-store";
+import { EventRecorder } from "./event-recorder";
 import { GpuStateTracker, type GpuState } from "./gpu-state";
 import { RejectedValues, type RejectedValueCount } from "./rejected-values";
 import { RepeatedFailureLog } from "./repeated-failure-log";
@@ -34,6 +36,7 @@ export interface CollectorStatus {
   dropped: number;
   pending: number;
   writeFailures: number;
+  eventWriteFailures: number;
   /** When the current run of failed writes began; null while writes succeed. */
   writesFailingSince: number | null;
   lastSampleAt: number | null;
@@ -47,6 +50,9 @@ export interface CollectorStatus {
   rejectedByField: RejectedValueCount[];
   /** Per GPU: reporting, stale (no reading for three intervals and a second) or lost (the driver answers with an error), and since when. */
   gpus: GpuState[];
+  /** Events of the event log waiting for the next flush, and those dropped while the database stayed down. */
+  pendingEvents: number;
+  droppedEvents: number;
 }
 
 /**
@@ -89,6 +95,8 @@ export class Collector {
     stored: 0,
     dropped: 0,
     writeFailures: 0,
+    /** Failed writes of the event log, counted apart: they hold no samples back. */
+    eventWriteFailures: 0,
     lastSampleAt: null as number | null,
     lastStoredAt: null as number | null,
     lastError: null as string | null,
@@ -100,6 +108,7 @@ export class Collector {
   private readonly dropLog: RepeatedFailureLog;
   private readonly gpuStates: GpuStateTracker;
   private readonly rejected: RejectedValues;
+  private readonly eventLog: EventRecorder;
 
   constructor(private readonly options: CollectorOptions) {
     this.maxPending = options.maxPending ?? 200_000;
@@ -108,6 +117,7 @@ export class Collector {
     this.dropLog = new RepeatedFailureLog({ log: options.log });
     this.gpuStates = new GpuStateTracker(STALE_AFTER_INTERVALS * options.intervalMs + STALE_SLACK_MS);
     this.rejected = new RejectedValues(options.log);
+    this.eventLog = new EventRecorder(Date.now());
     // Every open dashboard tab and API stream listens here; there is no sensible fixed limit.
     this.events.setMaxListeners(0);
   }
@@ -117,8 +127,9 @@ export class Collector {
     this.running = true;
     const flushEvery = Math.min(1000, this.options.flushIntervalMs ?? this.options.intervalMs);
     this.flushTimer = setInterval(() => {
-      this.flush();
       this.logHealthChanges();
+      if (this.options.source.xidErrors) this.eventLog.xidErrors(this.options.source.xidErrors());
+      this.flush();
       this.rejected.reportIfDue();
     }, flushEvery);
     const sink: SourceSink = {
@@ -139,6 +150,7 @@ export class Collector {
     await this.options.source.stop();
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
+    this.eventLog.stopped(Date.now());
     this.flush();
   }
 
@@ -150,6 +162,7 @@ export class Collector {
       this.gpuStates.known(info, now);
     }
     const store = this.options.storage.store;
+    this.eventLog.gpusDescribed(infos, store, now);
     if (!store) return;
     try {
       store.registerGpus(infos);
@@ -168,7 +181,11 @@ export class Collector {
     const now = Date.now();
     const samples = this.storable(given, now);
     if (samples.length === 0) return;
-    for (const sample of samples) this.gpuStates.reading(sample, faults?.get(sample.uuid), now);
+    const store = this.options.storage.store;
+    for (const sample of samples) {
+      this.gpuStates.reading(sample, faults?.get(sample.uuid), now);
+      this.eventLog.sampled(sample, store);
+    }
     this.counters.collected += samples.length;
     const latest = samples.reduce((max, s) => Math.max(max, s.timestamp), 0);
     this.counters.lastSampleAt = Math.max(this.counters.lastSampleAt ?? 0, latest);
@@ -227,9 +244,10 @@ export class Collector {
    * A failed transaction keeps its samples (and those after it) for the next flush.
    */
   flush(): number {
-    if (this.pending.length === 0) return 0;
     const store = this.options.storage.store;
     if (!store) return 0;
+    this.writeEvents(store);
+    if (this.pending.length === 0) return 0;
     let written = 0;
     let failure: unknown = null;
     try {
@@ -254,6 +272,17 @@ export class Collector {
     return written;
   }
 
+  /** Before the samples, so that the start of a run is measured from the samples of the runs before it. */
+  private writeEvents(store: TelemetryStore) {
+    try {
+      this.eventLog.write(store, (uuid) => this.gpuInfos.get(uuid));
+    } catch (error) {
+      this.counters.eventWriteFailures += 1;
+      const dropped = this.eventLog.dropped > 0 ? ` (${this.eventLog.dropped} dropped so far, the oldest first)` : "";
+      this.recordFailure(`writing ${this.eventLog.pendingCount} events failed${dropped}`, error);
+    }
+  }
+
   /** Counts and logs a failed write; the same error repeating every flush is logged once a minute. */
   private recordFailure(what: string, error: unknown) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -271,7 +300,10 @@ export class Collector {
 
   /** A GPU that stops reporting, or comes back, is worth a line in the log. */
   private logHealthChanges() {
-    for (const { gpu, previous } of this.gpuStates.changes(Date.now())) {
+    const now = Date.now();
+    for (const change of this.gpuStates.changes(now)) {
+      this.eventLog.stateChanged(change, now);
+      const { gpu, previous } = change;
       const fields = { gpuIndex: gpu.index, uuid: gpu.uuid, state: gpu.state, previous, since: gpu.since };
       if (gpu.state === "reporting") this.options.log.info(fields, `GPU ${gpu.index} reports again`);
       else if (gpu.state === "lost") this.options.log.warn(fields, `GPU ${gpu.index} is lost: ${gpu.problem}`);
@@ -358,6 +390,8 @@ export class Collector {
       rejectedValues: this.rejected.count,
       rejectedByField: this.rejected.list(),
       gpus: this.gpuStates.states(Date.now()),
+      pendingEvents: this.eventLog.pendingCount,
+      droppedEvents: this.eventLog.dropped,
     };
   }
 }

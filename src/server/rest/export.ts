@@ -6,8 +6,9 @@ import type { exportInput } from "../api/inputs";
 import { storedGpuOf } from "../routers/telemetry";
 import { scanSamples } from "../storage/telemetry-queries";
 import type { Services } from "../trpc/context";
-import { CSV_COLUMNS, type SampleSource } from "./records";
-import { sampleCsvLine } from "./records-csv";
+import { listEvents } from "../routers/events";
+import { CSV_COLUMNS, eventRecord, type SampleSource } from "./records";
+import { csvCell, sampleCsvLine } from "./records-csv";
 import { sampleRecordJson } from "./records-json";
 import { writerFor } from "./response-writer";
 import { HOUR_MS } from "../../telemetry/durations";
@@ -31,6 +32,7 @@ export type ExportRequest = z.output<typeof exportInput>;
 
 /** Throws DatabaseUnavailableError before anything is sent when there is no database. */
 export async function streamExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger): Promise<void> {
+  if (request.kind === "events") return sendEventsExport(services, request, res);
   const { store, gpuId } = storedGpuOf(services, request);
   const now = Date.now();
   const batches = scanSamples(store, { gpuId, from: now - request.hours * HOUR_MS, to: now }, ROWS_PER_WRITE);
@@ -62,7 +64,7 @@ export async function streamExport(services: Services, request: ExportRequest, r
   }
 }
 
-/** nvidia-oc-gpu0-24h-2026-05-01.csv, nvidia-oc-GPU-1a2b3c4d-...-24h-2026-05-01.csv, nvidia-oc-all-1.5h-2026-05-01.json */
+/** nvidia-oc-gpu0-24h-2026-05-01.csv, nvidia-oc-events-all-24h-2026-05-01.csv, nvidia-oc-GPU-1a2b3c4d-...-24h-2026-05-01.csv, nvidia-oc-all-1.5h-2026-05-01.json */
 export function exportFilename(request: ExportRequest, now: number): string {
   // A UUID is printable but may hold characters a file name or the header must not.
   const gpu =
@@ -71,8 +73,37 @@ export function exportFilename(request: ExportRequest, now: number): string {
       : request.gpuIndex === undefined
         ? "all"
         : `gpu${request.gpuIndex}`;
-  return `nvidia-oc-${gpu}-${request.hours}h-${new Date(now).toISOString().slice(0, 10)}.${request.format}`;
+  const kind = request.kind === "samples" ? "" : `${request.kind}-`;
+  return `nvidia-oc-${kind}${gpu}-${request.hours}h-${new Date(now).toISOString().slice(0, 10)}.${request.format}`;
 }
+
+/**
+ * The event log of the window, oldest first, in one piece: a GPU has a handful of
+ * events a day, so even 90 days of them are small beside one hour of samples.
+ */
+function sendEventsExport(services: Services, request: ExportRequest, res: http.ServerResponse) {
+  const now = Date.now();
+  const records = listEvents(services, request, request.hours, ALL_EVENTS).events.reverse().map(eventRecord);
+  const body =
+    request.format === "json"
+      ? `[${records.map((record, i) => `${i === 0 ? "\n" : ",\n"}${JSON.stringify(record)}`).join("")}\n]\n`
+      : [
+          EVENT_CSV_COLUMNS.join(","),
+          ...records.map((r) => [r.at, r.kind, r.gpu_index, r.gpu_uuid, r.message, JSON.stringify(r.detail)].map(csvCell).join(",")),
+        ]
+          .map((line) => `${line}\r\n`)
+          .join("");
+  res.writeHead(200, {
+    "content-type": FORMATS[request.format].contentType,
+    "content-disposition": `attachment; filename="${exportFilename(request, now)}"`,
+    "cache-control": "no-store",
+  });
+  res.end(body);
+}
+
+/** SQLite's LIMIT -1: no limit. */
+const ALL_EVENTS = -1;
+const EVENT_CSV_COLUMNS = ["at", "kind", "gpu_index", "gpu_uuid", "message", "detail"] as const;
 
 interface Format {
   contentType: string;

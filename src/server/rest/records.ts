@@ -191,3 +191,19 @@ export function xidErrorsRecord(listing: Outputs["gpus"]["xidErrors"]) {
     events: listing.events.map((e) => ({ at: iso(e.at), gpu_index: e.gpuIndex, gpu_uuid: e.gpuUuid, xid: e.xid, meaning: e.meaning })),
   };
 }
+
+/** One event of the event log: snake_case, its time in ISO-8601, its particulars' keys snake_case too. */
+export function eventRecord(event: Outputs["events"]["list"]["events"][number]) {
+  return {
+    at: iso(event.at),
+    kind: event.kind,
+    gpu_index: event.gpuIndex,
+    gpu_uuid: event.gpuUuid,
+    detail: Object.fromEntries(Object.entries(event.detail).map(([key, value]) => [camelToSnake(key), value])),
+    message: event.message,
+  };
+}
+
+export function eventsRecord(listing: Outputs["events"]["list"]) {
+  return { from: iso(listing.from), to: iso(listing.to), events: listing.events.map(eventRecord) };
+}

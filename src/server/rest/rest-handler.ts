@@ -9,7 +9,7 @@ import { badInput, camelToSnake, RestError, sendError, sendJson, sendJsonText, t
 import { streamExport } from "./export";
 import { decodedSegment, pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "../http/paths";
 import { parseNumber, readParams, type ParamSpec, type ParamValues } from "./query";
-import { databaseStatsRecord, memoryHealthRecord, processesRecord, statsRecord, xidErrorsRecord } from "./records";
+import { databaseStatsRecord, eventsRecord, memoryHealthRecord, processesRecord, statsRecord, xidErrorsRecord } from "./records";
 import { sampleRecordsJson } from "./records-json";
 import { ReusableBuffers } from "./reusable-buffers";
 
@@ -106,6 +106,13 @@ const ROUTES: Route[] = [
     },
   },
   {
+    pattern: ["events"],
+    query: { ...GPU, hours: HOURS, limit: { key: "limit", kind: "number" } },
+    async run({ input, res, caller }) {
+      sendJson(res, 200, eventsRecord(await caller.events.list(unchecked<Inputs["events"]["list"]>(input))));
+    },
+  },
+  {
     pattern: ["database", "stats"],
     query: {},
     async run({ res, caller }) {
@@ -114,7 +121,7 @@ const ROUTES: Route[] = [
   },
   {
     pattern: ["export"],
-    query: { format: { key: "format", kind: "text" }, ...GPU, hours: HOURS },
+    query: { format: { key: "format", kind: "text" }, kind: { key: "kind", kind: "text" }, ...GPU, hours: HOURS },
     async run({ input, res, services, log }) {
       await streamExport(services, exportInput.parse(input), res, log);
     },
@@ -157,7 +164,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, servi
     throw new RestError(
       404,
       "NOT_FOUND",
-      `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /processes, /memory-health, /xid-errors, /database/stats, /export and /stream)`,
+      `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /processes, /memory-health, /xid-errors, /events, /database/stats, /export and /stream)`,
     );
   if (req.method !== "GET") {
     sendError(res, new RestError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${path}; use GET`), { allow: "GET" });

@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from "../trpc/trpc";
 import { collectorRouter } from "./collector";
 import { databaseRouter } from "./database";
+import { eventsRouter } from "./events";
 import { gpusRouter } from "./gpus";
 import { healthRouter } from "./health";
 import { telemetryRouter } from "./telemetry";
@@ -11,6 +12,7 @@ export const appRouter = router({
   gpus: gpusRouter,
   database: databaseRouter,
   collector: collectorRouter,
+  events: eventsRouter,
 });
 
 export type AppRouter = typeof appRouter;

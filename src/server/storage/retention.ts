@@ -30,6 +30,8 @@ export interface PruneResult {
   reason: "retention" | "size-cap" | "forced";
   deletedChunks: number;
   deletedSamples: number;
+  /** Events of the event log past retention. */
+  deletedEvents: number;
   bytesBefore: number;
   bytesAfter: number;
   durationMs: number;
@@ -64,7 +66,8 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
     for (const gpuId of store.resolveGpuIds()) store.rebuildRollup(gpuId, cutHour);
     const recent = db.prepare(`DELETE FROM RecentSample WHERE ts < ?`).run(cutoff).changes;
     db.prepare(`DELETE FROM QuarantinedRow WHERE at < ?`).run(cutoff);
-    return { chunks: old.chunks, samples: old.samples + recent };
+    const events = store.events.deleteBefore(cutoff);
+    return { chunks: old.chunks, samples: old.samples + recent, events };
   })();
   store.forgetOpenRowsBefore(cutoff);
   deletedChunks += byAge.chunks;
@@ -79,12 +82,13 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
   deletedChunks += trimmed.chunks;
   deletedSamples += trimmed.samples;
 
-  reclaimSpace(store, deletedChunks + deletedSamples > 0);
+  reclaimSpace(store, deletedChunks + deletedSamples + byAge.events > 0);
   return {
     at: now,
     reason: options.force ? "forced" : trimmed.chunks > 0 ? "size-cap" : "retention",
     deletedChunks,
     deletedSamples,
+    deletedEvents: byAge.events,
     bytesBefore,
     bytesAfter: store.fileBytes(),
     durationMs: Math.round(performance.now() - started),

@@ -269,6 +269,7 @@ export class StorageManager {
       const result = prune(store, policy, { force });
       this.lastPrune = { ...result, error: null };
       this.recordPrune(result, null);
+      this.logPruneEvent(store, result);
       log.info(
         {
           reason: result.reason,
@@ -290,6 +291,7 @@ export class StorageManager {
         reason: force ? "forced" : "retention",
         deletedChunks: 0,
         deletedSamples: 0,
+        deletedEvents: 0,
         bytesBefore: store.fileBytes(),
         bytesAfter: store.fileBytes(),
         durationMs: 0,
@@ -329,6 +331,22 @@ export class StorageManager {
         );
     } catch (recordError) {
       this.options.log.warn({ err: String(recordError) }, "could not record the prune run");
+    }
+  }
+
+  /** A prune that deleted something goes into the event log, so a gap in the history has its reason beside it. */
+  private logPruneEvent(store: TelemetryStore, result: PruneResult) {
+    const { reason, deletedChunks, deletedSamples, deletedEvents, bytesBefore, bytesAfter } = result;
+    if (deletedChunks + deletedSamples + deletedEvents === 0) return;
+    try {
+      store.events.insert({
+        gpuId: null,
+        at: result.at,
+        kind: "prune",
+        detail: { reason, deletedChunks, deletedSamples, deletedEvents, bytesBefore, bytesAfter },
+      });
+    } catch (error) {
+      this.options.log.warn({ err: String(error) }, "could not record the prune run in the event log");
     }
   }
 

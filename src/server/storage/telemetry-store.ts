@@ -3,6 +3,7 @@ import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
 import { summarizeChunk } from "./period-summaries";
 import { DecodedChunks } from "./decoded-chunks";
 import { RollupTier } from "./rollup-tiers";
+import { GpuEventLog } from "./gpu-events";
 import { prepareStoreStatements, RECENT_COLUMNS, type StoreStatements } from "./store-statements";
 import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database";
 import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../../telemetry/types";
@@ -128,6 +129,8 @@ export class TelemetryStore {
   private readonly daily: RollupTier;
   private readonly statements: StoreStatements;
   private readonly quarantine: QuarantineWriter;
+  /** What happened to each GPU and to the recorder (gpu-events.ts). */
+  readonly events: GpuEventLog;
   /** One GPU's part of a write, in a savepoint: a failure there is that GPU's alone. */
   private readonly persistGpuRows: (gpuId: number, open: OpenRows) => OpenRows;
   private closed = false;
@@ -142,6 +145,7 @@ export class TelemetryStore {
     this.daily = new RollupTier(db, "DailyRollup", "dayStart", DAY_MS);
     this.statements = prepareStoreStatements(db);
     this.quarantine = new QuarantineWriter(db);
+    this.events = new GpuEventLog(db);
     this.persistGpuRows = db.transaction((gpuId: number, open: OpenRows) => {
       const left = this.sealFullChunks(gpuId, open);
       for (let i = left.recentIds.length; i < left.rows.length; i++) left.recentIds.push(this.insertRecent(gpuId, left.rows[i]));

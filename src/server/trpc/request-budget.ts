@@ -2,7 +2,7 @@ import { TRPCError } from "@trpc/server";
 import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { RequestLimit } from "../refused-requests";
 import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_VALUES_PER_REQUEST, seriesAsked } from "../../telemetry/request-limits";
-import { historyInput, seriesInput } from "../api/inputs";
+import { eventsInput, historyInput, seriesInput } from "../api/inputs";
 
 /**
  * Adds up what the calls of one request ask for before any of them runs, and
@@ -27,7 +27,10 @@ const RECORDS: Measure = {
   limitName: "records",
   unit: "records",
   limit: MAX_RECORDS_PER_REQUEST,
-  costOf: new Map([["telemetry.history", historyRecordsAsked]]),
+  costOf: new Map([
+    ["telemetry.history", historyRecordsAsked],
+    ["events.list", (raw: unknown) => eventsInput.safeParse(raw).data?.limit ?? 0],
+  ]),
 };
 
 const MEASURES: Measure[] = [

@@ -1,0 +1,119 @@
+import type Database from "better-sqlite3";
+
+/**
+ * The per-GPU event log (the GpuEvent table): what happened to a GPU or to the
+ * recorder, one row per event, its particulars as a JSON object. Recorder-wide
+ * events (started, stopped, pruned) have no GPU.
+ */
+
+/** What each kind of event holds in its detail. */
+export interface GpuEventDetails {
+  xid: { xid: number; meaning: string | null };
+  gpu_lost: { problem: string | null };
+  gpu_stale: { problem: string | null };
+  gpu_back: { was: "lost" | "stale" };
+  power_limit_changed: { from: number; to: number };
+  max_graphics_clock_changed: { from: number; to: number };
+  max_memory_clock_changed: { from: number; to: number };
+  base_clock_changed: { from: number; to: number };
+  driver_version_changed: { from: string; to: string };
+  /** The previous run's end (null on the first run), whether it stopped cleanly, and the time nothing was recorded. */
+  recorder_started: { previousStopAt: number | null; cleanStop: boolean | null; gapMs: number | null };
+  /** Unclean: the previous run ended without saying so (killed, crashed); `at` is its newest sample then. */
+  recorder_stopped: { clean: boolean };
+  prune: { reason: string; deletedChunks: number; deletedSamples: number; deletedEvents: number; bytesBefore: number; bytesAfter: number };
+}
+
+export type GpuEventKind = keyof GpuEventDetails;
+
+export type NewGpuEvent = {
+  [K in GpuEventKind]: { gpuId: number | null; at: number; kind: K; detail: GpuEventDetails[K] };
+}[GpuEventKind];
+
+export interface StoredGpuEvent {
+  id: number;
+  gpuId: number | null;
+  at: number;
+  /** One of GpuEventKind, or a kind a newer version wrote. */
+  kind: string;
+  detail: Record<string, unknown>;
+}
+
+export interface EventWindow {
+  from: number;
+  to: number;
+  /** One GPU's events; undefined for every event, recorder-wide ones included. */
+  gpuId?: number;
+  limit: number;
+}
+
+interface EventRow {
+  id: number;
+  gpuId: number | null;
+  at: number;
+  kind: string;
+  detail: string;
+}
+
+export class GpuEventLog {
+  private readonly insertOne: Database.Statement;
+  private readonly listAll: Database.Statement;
+  private readonly listGpu: Database.Statement;
+  private readonly deleteOld: Database.Statement;
+  private readonly newestOfKinds: Database.Statement;
+  private readonly newestSample: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.insertOne = db.prepare(`INSERT INTO GpuEvent (gpuId, at, kind, detail) VALUES (?, ?, ?, ?)`);
+    this.listAll = db.prepare(
+      `SELECT id, gpuId, at, kind, detail FROM GpuEvent WHERE at >= ? AND at <= ? ORDER BY at DESC, id DESC LIMIT ?`,
+    );
+    this.listGpu = db.prepare(
+      `SELECT id, gpuId, at, kind, detail FROM GpuEvent WHERE gpuId = ? AND at >= ? AND at <= ? ORDER BY at DESC, id DESC LIMIT ?`,
+    );
+    this.deleteOld = db.prepare(`DELETE FROM GpuEvent WHERE at < ?`);
+    this.newestOfKinds = db.prepare(
+      `SELECT id, gpuId, at, kind, detail FROM GpuEvent WHERE kind IN (SELECT value FROM json_each(?)) ORDER BY at DESC, id DESC LIMIT 1`,
+    );
+    this.newestSample = db
+      .prepare(`SELECT max(newest) FROM (SELECT max(ts) AS newest FROM RecentSample UNION ALL SELECT max(endTs) FROM SampleChunk)`)
+      .pluck();
+  }
+
+  /** Call inside a transaction to write several at once. */
+  insert(event: NewGpuEvent) {
+    this.insertOne.run(event.gpuId, event.at, event.kind, JSON.stringify(event.detail));
+  }
+
+  /** Newest first. */
+  list({ from, to, gpuId, limit }: EventWindow): StoredGpuEvent[] {
+    const rows = (gpuId === undefined ? this.listAll.all(from, to, limit) : this.listGpu.all(gpuId, from, to, limit)) as EventRow[];
+    return rows.map(parsed);
+  }
+
+  newestOf(kinds: readonly GpuEventKind[]): StoredGpuEvent | null {
+    const row = this.newestOfKinds.get(JSON.stringify(kinds)) as EventRow | undefined;
+    return row ? parsed(row) : null;
+  }
+
+  /** When the newest stored sample of any GPU was taken; null with none stored. */
+  newestSampleAt(): number | null {
+    return this.newestSample.get() as number | null;
+  }
+
+  /** Deletes the events before `cutoff`; returns how many. */
+  deleteBefore(cutoff: number): number {
+    return this.deleteOld.run(cutoff).changes;
+  }
+}
+
+function parsed(row: EventRow): StoredGpuEvent {
+  let detail: Record<string, unknown> = {};
+  try {
+    const value: unknown = JSON.parse(row.detail);
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) detail = value as Record<string, unknown>;
+  } catch {
+    // A detail that is not JSON (written by hand) leaves the event without particulars rather than unlistable.
+  }
+  return { id: row.id, gpuId: row.gpuId, at: row.at, kind: row.kind, detail };
+}
