@@ -29,7 +29,11 @@ const packer = new TickPacker();
 try {
   for await (const ticks of reader.tickBatches()) {
     const packed = packer.pack(ticks, unreadable.splice(0), reader.bytesRead);
-    send({ kind: "ticks", packed }, [packed.rows.buffer as ArrayBuffer, packed.tickRows.buffer as ArrayBuffer, packed.tickTimes.buffer as ArrayBuffer]);
+    send({ kind: "ticks", packed }, [
+      packed.rows.buffer as ArrayBuffer,
+      packed.tickRows.buffer as ArrayBuffer,
+      packed.tickTimes.buffer as ArrayBuffer,
+    ]);
     if (++ahead >= MAX_PACKS_AHEAD) await new Promise<void>((wake) => (resume = wake));
   }
   send({ kind: "end", unreadable, bytesRead: reader.bytesRead });

@@ -206,7 +206,16 @@ export class SmiLineParser {
     const { row } = parsed;
     const values = this.values;
     for (let slot = 0; slot < METRIC_KEYS.length; slot++) values[slot] = row.metrics[METRIC_KEYS[slot]] ?? Number.NaN;
-    return new SmiLine(this.shape, line, row.uuid, row.index, row.timestamp, row.info.name, row.info.driverVersion, sampleOfValues(values, 0, row.uuid ?? "", row.index ?? 0, row.timestamp ?? 0));
+    return new SmiLine(
+      this.shape,
+      line,
+      row.uuid,
+      row.index,
+      row.timestamp,
+      row.info.name,
+      row.info.driverVersion,
+      sampleOfValues(values, 0, row.uuid ?? "", row.index ?? 0, row.timestamp ?? 0),
+    );
   }
 
   /** Null for anything but the spellings nvidia-smi writes, so that parseCsvRow says what is wrong. */
@@ -278,7 +287,16 @@ export class SmiLineParser {
     }
     if (this.maskFromFlags) values[CLOCK_EVENT_REASONS_SLOT] = flagsReported > 0 ? flagsMask : Number.NaN;
     if (uuid === null && index === null) return null;
-    return new SmiLine(this.shape, line, uuid, index, timestamp, name, driverVersion, sampleOfValues(values, 0, uuid ?? "", index ?? 0, timestamp ?? 0));
+    return new SmiLine(
+      this.shape,
+      line,
+      uuid,
+      index,
+      timestamp,
+      name,
+      driverVersion,
+      sampleOfValues(values, 0, uuid ?? "", index ?? 0, timestamp ?? 0),
+    );
   }
 
   /**
