@@ -46,6 +46,9 @@ async function open(pathAndQuery: string, on: BrowserContext = context): Promise
   return page;
 }
 
+/** History's metric charts and the clock reason lanes under the clocks. */
+const HISTORY_CHARTS = 6;
+
 /** Every chart canvas on the page has drawn at least `min` points (the chart sets data-points after each draw). */
 async function chartsDrawn(page: Page, count: number, min = 1) {
   await page.waitForFunction(
@@ -123,7 +126,13 @@ describe("the dashboard in a browser", () => {
 
   it("history page: range and GPU live in the URL and change the data; charts draw; zoom; keyboard; custom range", async () => {
     const page = await open("/history?gpu=0&range=24h");
-    await chartsDrawn(page, 5, 10);
+    await chartsDrawn(page, HISTORY_CHARTS, 10);
+    // Under the clocks, a lane for each clock event reason the simulated GPUs hit (idle, then at the power cap under load),
+    // and the statistics say for what share of the samples each held the clocks back.
+    expect(await page.locator("[data-chart=clock-reasons] [data-lanes]").getAttribute("data-lanes")).toBe("idle swPowerCap");
+    expect(await text(page, "[data-testid=stats-clock-reasons]")).toMatch(
+      /^Clocks held back by: (Idle|SW power cap) \d+ %, (Idle|SW power cap) \d+ %$/,
+    );
     const count24h = await text(page, "[data-testid=stats-samples]");
     const samples24h = toNumber(count24h);
     // 12 h of seeded history for GPU 0, plus what the live source added since.
@@ -134,7 +143,7 @@ describe("the dashboard in a browser", () => {
     const samples1h = toNumber(await changedText(page, "[data-testid=stats-samples]", count24h));
     expect(samples1h).toBeLessThan(samples24h);
     expect(samples1h).toBeGreaterThan(0);
-    await chartsDrawn(page, 5);
+    await chartsDrawn(page, HISTORY_CHARTS);
 
     const gpu0Table = await text(page, "[data-testid=stats-table]");
     await page.selectOption("[data-testid=gpu-picker]", GPU1_UUID);
@@ -149,7 +158,7 @@ describe("the dashboard in a browser", () => {
     await page.keyboard.press("Enter");
     await page.waitForURL(/range=6h/);
     expect(await page.getAttribute("[data-range='6h']", "aria-pressed")).toBe("true");
-    await chartsDrawn(page, 5, 10);
+    await chartsDrawn(page, HISTORY_CHARTS, 10);
     await page.waitForSelector("[aria-busy=false]");
 
     // Wheel zoom on a chart narrows the window for every chart; reset brings the whole range back.
@@ -161,7 +170,7 @@ describe("the dashboard in a browser", () => {
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -600);
     await page.waitForFunction(() => !(document.querySelector("[data-testid=reset-zoom]") as HTMLButtonElement).disabled);
-    await chartsDrawn(page, 5);
+    await chartsDrawn(page, HISTORY_CHARTS);
     await reset.click();
     await page.waitForFunction(() => (document.querySelector("[data-testid=reset-zoom]") as HTMLButtonElement).disabled);
 
@@ -179,18 +188,18 @@ describe("the dashboard in a browser", () => {
     await page.getByRole("button", { name: "Show" }).click();
     await page.waitForURL(/range=custom&from=\d+&to=\d+/);
     await page.waitForSelector("text=from the chart buckets");
-    await chartsDrawn(page, 5);
+    await chartsDrawn(page, HISTORY_CHARTS);
 
     // A bookmarked link opens the same view.
     const shared = await open(new URL(page.url()).pathname + new URL(page.url()).search);
-    await chartsDrawn(shared, 5);
+    await chartsDrawn(shared, HISTORY_CHARTS);
     expect(await shared.getAttribute("[data-range=custom]", "aria-pressed")).toBe("true");
     expect(await shared.inputValue("[data-testid=gpu-picker]")).toBe(GPU1_UUID);
     await shared.close();
 
     await page.getByRole("button", { name: "24 h", exact: true }).click();
     await page.waitForURL(/range=24h/);
-    await chartsDrawn(page, 5, 10);
+    await chartsDrawn(page, HISTORY_CHARTS, 10);
     await screenshot(page, "history-desktop.png");
     await page.close();
 
@@ -204,7 +213,7 @@ describe("the dashboard in a browser", () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     try {
       const small = await open("/history?gpu=0&range=6h", phone);
-      await chartsDrawn(small, 5, 10);
+      await chartsDrawn(small, HISTORY_CHARTS, 10);
       expect(await small.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       await screenshot(small, "history-phone.png");
     } finally {
@@ -214,7 +223,7 @@ describe("the dashboard in a browser", () => {
 
   it("history page: CSV and JSON export download the range", async () => {
     const page = await open("/history?gpu=0&range=1h");
-    await chartsDrawn(page, 5);
+    await chartsDrawn(page, HISTORY_CHARTS);
     for (const format of ["csv", "json"] as const) {
       const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId(`export-${format}`).click()]);
       const file = await download.path();

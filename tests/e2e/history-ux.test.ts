@@ -53,6 +53,8 @@ async function open(pathAndQuery: string, on: BrowserContext = desktop): Promise
 }
 
 const CANVASES = "[data-testid=chart] canvas";
+/** History's metric charts and the clock reason lanes under the clocks. */
+const HISTORY_CHARTS = 6;
 
 /** Every chart has drawn at least `min` points inside the window it shows (the chart writes data-in-view after each draw). */
 async function chartsShowData(page: Page, count: number, min: number) {
@@ -107,7 +109,7 @@ const boxes = (page: Page, selectors: string[]) =>
 describe("history for a recorder with a few minutes of data", () => {
   it("a day's range opens on the data, says where it starts, zooms around it, and never repeats a tick label", async () => {
     const page = await open("/history?gpu=0&range=24h");
-    await chartsShowData(page, 5, 10);
+    await chartsShowData(page, HISTORY_CHARTS, 10);
     const note = await page.getByTestId("data-from").innerText();
     expect(note).toContain(`data from ${(await localTime(page, firstSample)).minute}`);
     // The view is the data, not 24 hours of which the data is a sliver at the edge.
@@ -127,7 +129,7 @@ describe("history for a recorder with a few minutes of data", () => {
         { before },
       );
       await page.waitForSelector("[aria-busy=false]");
-      await chartsShowData(page, 5, 1);
+      await chartsShowData(page, HISTORY_CHARTS, 1);
       await expectDistinctTicks(page);
     }
     expect(await page.getByTestId("no-samples-in-view").count()).toBe(0);
@@ -157,7 +159,7 @@ describe("history for a recorder with a few minutes of data", () => {
 
   it("the custom range form opens without moving anything, in 24-hour time", async () => {
     const page = await open("/history?gpu=0&range=24h");
-    await chartsShowData(page, 5, 1);
+    await chartsShowData(page, HISTORY_CHARTS, 1);
     const fixed = [
       "[role=group][aria-label='Time range']",
       "[data-testid=gpu-picker]",
@@ -189,7 +191,7 @@ describe("history for a recorder with a few minutes of data", () => {
     await page.waitForURL(/range=custom&from=\d+&to=\d+/);
     const url = new URL(page.url());
     expect(Number(url.searchParams.get("from"))).toBe(await page.evaluate((t) => new Date(t).getTime(), `${start.date}T${start.minute}`));
-    await chartsShowData(page, 5, 1);
+    await chartsShowData(page, HISTORY_CHARTS, 1);
     await page.close();
   });
 
