@@ -8,6 +8,19 @@ export const CLOCK_REASON_LABELS = Object.fromEntries(
   }),
 ) as Record<ClockEventReason, string>;
 
+/** Lane names short enough for a chart's y axis; the legend and tooltips give the full ones. */
+export const CLOCK_REASON_SHORT_LABELS: Record<ClockEventReason, string> = {
+  idle: "Idle",
+  applicationsClocksSetting: "App clocks",
+  swPowerCap: "Power cap",
+  hwSlowdown: "HW slow",
+  syncBoost: "Sync",
+  swThermalSlowdown: "SW therm",
+  hwThermalSlowdown: "HW therm",
+  hwPowerBrakeSlowdown: "Brake",
+  displayClockSetting: "Display",
+};
+
 /** The reasons that held the clocks back in some bucket, in their usual order. */
 export function reasonsSeen(shares: Record<ClockEventReason, (number | null)[]>): ClockEventReason[] {
   return CLOCK_EVENT_REASONS.filter((reason) => shares[reason].some((share) => share !== null && share > 0));

@@ -2,7 +2,7 @@
 import { useMemo } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
 import type { ChartPanel } from "../../lib/metrics";
-import { CLOCK_REASON_LABELS, reasonsSeen } from "../../lib/clock-reasons";
+import { CLOCK_REASON_LABELS, CLOCK_REASON_SHORT_LABELS, reasonsSeen } from "../../lib/clock-reasons";
 import { ChartFigure } from "../charts/chart-figure";
 import type { LegendItem } from "../charts/chart-legend";
 import { TimeChart, type LineDataset, type XY, type ZoomControl } from "../charts/time-chart";
@@ -71,11 +71,17 @@ export function ClockReasonsChart({
     return { datasets, lanes };
   }, [series]);
 
-  const legend: LegendItem[] = [{ label: "share of each bucket's samples", color: `${LANE_COLOR}99`, band: true }];
+  const legend: LegendItem[] = [
+    {
+      label: `share of each bucket's samples, top to bottom: ${lanes.map((reason) => CLOCK_REASON_LABELS[reason]).join(", ")}`,
+      color: `${LANE_COLOR}99`,
+      band: true,
+    },
+  ];
   // Lane lines sit on whole numbers (their reason's name); a value between them is a share.
   const format = (value: number) => {
     const lane = Math.floor(value);
-    if (value === lane) return lane >= 0 && lane < lanes.length ? CLOCK_REASON_LABELS[lanes[lanes.length - 1 - lane]] : "";
+    if (value === lane) return lane >= 0 && lane < lanes.length ? CLOCK_REASON_SHORT_LABELS[lanes[lanes.length - 1 - lane]] : "";
     return `${Math.round(((value - lane - LANE_FLOOR) / LANE_HEIGHT) * 100)} %`;
   };
   if (lanes.length === 0) {
