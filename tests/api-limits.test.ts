@@ -95,7 +95,7 @@ describe("the work one tRPC request may ask for", () => {
     const errors = await rejections([unsplit.telemetry.series.query(input), unsplit.telemetry.series.query(input)]);
     expect(errors[0].data).toMatchObject({ code: "PAYLOAD_TOO_LARGE", httpStatus: 413 });
     expect(errors[0].message).toMatch(
-      /^this batch of 2 calls asks for 280,000 series values \(points × metrics and clock reasons\); one request may ask for at most 140,000/,
+      /^this batch of 2 calls asks for 270,000 series values \(points × metrics and clock reasons\); one request may ask for at most 135,000/,
     );
   });
 
