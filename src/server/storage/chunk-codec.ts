@@ -98,7 +98,7 @@ export function decodeChunk(blob: Uint8Array): ChunkRow[] {
 /**
  * A chunk's timestamps and the asked metric columns only (catalogue indexes, ascending), the k-th
  * at k * rowCount of `table`, as the scaled integers stored (NaN for null): a chart over hours
- * of samples needs four columns of nineteen and no row objects. `table` is shared scratch,
+ * of samples needs four columns of eighteen and no row objects. `table` is shared scratch,
  * valid until the next encode or decode.
  */
 export function decodeChunkColumns(
