@@ -130,6 +130,10 @@ describe("the dashboard in a browser", () => {
     // Under the clocks, a lane for each clock event reason the simulated GPUs hit (idle, then at the power cap under load),
     // and the statistics say for what share of the samples each held the clocks back.
     expect(await page.locator("[data-chart=clock-reasons] [data-lanes]").getAttribute("data-lanes")).toBe("idle swPowerCap");
+    // What happened, beside the charts: at least this recorder's own start.
+    const started = page.locator("[data-events] [data-event=recorder_started]");
+    await started.first().waitFor();
+    expect(await started.first().innerText()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} .*start/i);
     expect(await text(page, "[data-testid=stats-clock-reasons]")).toMatch(
       /^Clocks held back by: (Idle|SW power cap) \d+ %, (Idle|SW power cap) \d+ %$/,
     );

@@ -11,6 +11,7 @@ import { exportHours, presetHours, windowOf, type GpuRef, type RangeSelection } 
 import { gpuAtIndex } from "../../telemetry/gpu-at-index";
 import { useTRPC } from "../../lib/trpc";
 import { Empty, Loading, QueryError } from "../states";
+import { EventList } from "./event-list";
 import { ExportLinks } from "./export-links";
 import { GpuPicker } from "./gpu-picker";
 import { HistoryCharts } from "./history-charts";
@@ -146,6 +147,7 @@ export function HistoryView() {
           {chartSeries && (
             <HistoryCharts series={chartSeries} full={full} shown={shown} data={data} note={note} zoomed={zoom !== null} onZoom={setZoom} />
           )}
+          <EventList gpuUuid={fullSeries.data?.gpuUuid ?? null} from={shown.from} to={shown.to} />
         </div>
       )}
     </>
