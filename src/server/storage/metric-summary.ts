@@ -54,12 +54,7 @@ export function addRow(summary: MetricSummary, row: ChunkRow): void {
   for (let m = 0; m < METRICS; m++) {
     const value = row[METRIC_KEYS[m]];
     if (value === null) continue;
-    const scaled = Math.round(value * SCALE[m]);
-    const at = m * FIELDS;
-    summary[at]++;
-    if (scaled < summary[at + 1]) summary[at + 1] = scaled;
-    if (scaled > summary[at + 2]) summary[at + 2] = scaled;
-    summary[at + 3] += scaled;
+    addValue(summary, m * FIELDS, Math.round(value * SCALE[m]));
   }
   if (row.clockEventReasons !== null) addReasons(summary, REASONS_AT, row.clockEventReasons);
 }
@@ -69,12 +64,16 @@ export function addReasons(summary: Float64Array, at: number, mask: number): voi
   // A mask wider than the 31 bits bitwise operators keep whole is tested by division.
   const narrow = mask >= 0 && mask <= 0x7fffffff;
   for (let r = 0; r < REASON_BITS.length; r++, at += FIELDS) {
-    const set = narrow ? ((mask & REASON_BITS[r]) === 0 ? 0 : 1) : Math.floor(mask / REASON_BITS[r]) % 2;
-    summary[at]++;
-    if (set < summary[at + 1]) summary[at + 1] = set;
-    if (set > summary[at + 2]) summary[at + 2] = set;
-    summary[at + 3] += set;
+    addValue(summary, at, narrow ? ((mask & REASON_BITS[r]) === 0 ? 0 : 1) : Math.floor(mask / REASON_BITS[r]) % 2);
   }
+}
+
+/** Counts one value (a scaled integer) into the entry at `at` of a summary or any table laid out like one. */
+export function addValue(summary: Float64Array, at: number, value: number): void {
+  summary[at]++;
+  if (value < summary[at + 1]) summary[at + 1] = value;
+  if (value > summary[at + 2]) summary[at + 2] = value;
+  summary[at + 3] += value;
 }
 
 /** Each reason's share of the samples with a mask, 0 to 1 to four decimals; null where none had one. */
@@ -89,11 +88,18 @@ export function reasonShares(summary: Float64Array, at = REASONS_AT): Record<Clo
 
 /** Adds one decoded summary into another. */
 export function addSummary(into: MetricSummary, from: MetricSummary): void {
-  for (let at = 0; at < SUMMARY_ENTRIES * FIELDS; at += FIELDS) {
-    into[at] += from[at];
-    if (from[at + 1] < into[at + 1]) into[at + 1] = from[at + 1];
-    if (from[at + 2] > into[at + 2]) into[at + 2] = from[at + 2];
-    into[at + 3] += from[at + 3];
+  addEntries(into, 0, from, 0, SUMMARY_ENTRIES);
+}
+
+/** Adds `entries` count/min/max/sum entries of `from`, starting at `fromAt`, into those of `into` starting at `intoAt`. */
+export function addEntries(into: Float64Array, intoAt: number, from: Float64Array, fromAt: number, entries: number): void {
+  for (let i = 0; i < entries * FIELDS; i += FIELDS) {
+    const to = intoAt + i;
+    const at = fromAt + i;
+    into[to] += from[at];
+    if (from[at + 1] < into[to + 1]) into[to + 1] = from[at + 1];
+    if (from[at + 2] > into[to + 2]) into[to + 2] = from[at + 2];
+    into[to + 3] += from[at + 3];
   }
 }
 

@@ -2,6 +2,7 @@ import { METRIC_KEYS } from "../../telemetry/types";
 import type { ChunkRow } from "./chunk-columns";
 import {
   addRow,
+  addEntries,
   addSummary,
   emptySummary,
   mergeEncodedSummary,
@@ -312,14 +313,7 @@ const EVERY_ENTRY = Array.from({ length: SUMMARY_ENTRIES }, (_, entry) => entry)
 
 /** Adds a stored summary of either version into `into`: all of a version 2 summary's periods. */
 export function mergeStoredSummary(into: MetricSummary, blob: Uint8Array): void {
-  const merged = visitPeriods(blob, EVERY_ENTRY, (_start, _rowCount, stats, from) => {
-    for (let at = 0; at < SUMMARY_ENTRIES * FIELDS; at += FIELDS) {
-      into[at] += stats[from + at];
-      if (stats[from + at + 1] < into[at + 1]) into[at + 1] = stats[from + at + 1];
-      if (stats[from + at + 2] > into[at + 2]) into[at + 2] = stats[from + at + 2];
-      into[at + 3] += stats[from + at + 3];
-    }
-  });
+  const merged = visitPeriods(blob, EVERY_ENTRY, (_start, _rowCount, stats, from) => addEntries(into, 0, stats, from, SUMMARY_ENTRIES));
   if (!merged) mergeEncodedSummary(into, blob);
 }
 

@@ -2,7 +2,7 @@ import type { ClockEventReason } from "../../telemetry/clock-event-reasons";
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
 import { decodeChunkColumns } from "./chunk-codec";
 import type { ChunkRow } from "./chunk-columns";
-import { addReasons, emptySummary, mergeEncodedSummary, SUMMARIZED_REASONS, SUMMARY_FIELDS } from "./metric-summary";
+import { addEntries, addReasons, addValue, emptySummary, mergeEncodedSummary, SUMMARIZED_REASONS, SUMMARY_FIELDS } from "./metric-summary";
 import { visitPeriods } from "./period-summaries";
 
 const FIELDS = SUMMARY_FIELDS;
@@ -138,12 +138,7 @@ export class SeriesBuckets {
   private add(at: number, rowCount: number, stats: Float64Array, first: number): void {
     const bucket = this.bucket(at);
     bucket[0] += rowCount;
-    for (let from = first, to = 1; to < bucket.length; from += FIELDS, to += FIELDS) {
-      bucket[to] += stats[from];
-      if (stats[from + 1] < bucket[to + 1]) bucket[to + 1] = stats[from + 1];
-      if (stats[from + 2] > bucket[to + 2]) bucket[to + 2] = stats[from + 2];
-      bucket[to + 3] += stats[from + 3];
-    }
+    addEntries(bucket, 1, stats, first, this.entries.length);
   }
 
   private bucket(at: number): Float64Array {
@@ -159,11 +154,4 @@ export class SeriesBuckets {
     }
     return bucket;
   }
-}
-
-function addValue(bucket: Float64Array, at: number, scaled: number): void {
-  bucket[at]++;
-  if (scaled < bucket[at + 1]) bucket[at + 1] = scaled;
-  if (scaled > bucket[at + 2]) bucket[at + 2] = scaled;
-  bucket[at + 3] += scaled;
 }
