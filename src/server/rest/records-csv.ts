@@ -1,4 +1,5 @@
 import { compileFunction, perMetric } from "../per-metric-code";
+import { boundedMemo } from "./bounded-memo";
 import { reasonsOf, type SampleSource } from "./records";
 import { isoText } from "./records-json";
 
@@ -17,25 +18,9 @@ export function csvCell(value: string | number | null): string {
 }
 
 /** Names, UUIDs and reason words repeat on every line of a GPU: quoted once. */
-const cells = new Map<string, string>();
-function textCell(text: string): string {
-  let cell = cells.get(text);
-  if (cell === undefined) {
-    cell = csvCell(text);
-    if (cells.size < 4096) cells.set(text, cell);
-  }
-  return cell;
-}
+const textCell = boundedMemo(4096, (text: string) => csvCell(text));
 
-const reasonCells = new Map<number | null, string>();
-function reasonsCell(mask: number | null): string {
-  let cell = reasonCells.get(mask);
-  if (cell === undefined) {
-    cell = csvCell(reasonsOf(mask).words.join("; "));
-    if (reasonCells.size < 1024) reasonCells.set(mask, cell);
-  }
-  return cell;
-}
+const reasonsCell = boundedMemo(1024, (mask: number | null) => csvCell(reasonsOf(mask).words.join("; ")));
 
 const numberCell = (value: number | null) => (value === null ? "" : String(value));
 

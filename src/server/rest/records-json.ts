@@ -1,4 +1,5 @@
 import { compileFunction, perMetric } from "../per-metric-code";
+import { boundedMemo } from "./bounded-memo";
 import { reasonsOf, type SampleSource } from "./records";
 
 /**
@@ -9,26 +10,12 @@ import { reasonsOf, type SampleSource } from "./records";
  */
 
 /** Strings repeat on every record of a GPU: quoted once. */
-const quoted = new Map<string, string>();
-function quote(text: string): string {
-  let json = quoted.get(text);
-  if (json === undefined) {
-    json = JSON.stringify(text);
-    if (quoted.size < 4096) quoted.set(text, json);
-  }
-  return json;
-}
+const quote = boundedMemo(4096, (text: string) => JSON.stringify(text));
 
-const reasonsJson = new Map<number | null, string>();
-function reasonsText(mask: number | null): string {
-  let json = reasonsJson.get(mask);
-  if (json === undefined) {
-    const { decoded, words } = reasonsOf(mask);
-    json = `,"clock_event_reasons_decoded":${JSON.stringify(decoded)},"clock_event_reason_words":${JSON.stringify(words)}`;
-    if (reasonsJson.size < 1024) reasonsJson.set(mask, json);
-  }
-  return json;
-}
+const reasonsText = boundedMemo(1024, (mask: number | null) => {
+  const { decoded, words } = reasonsOf(mask);
+  return `,"clock_event_reasons_decoded":${JSON.stringify(decoded)},"clock_event_reason_words":${JSON.stringify(words)}`;
+});
 
 const MINUTE = 60_000;
 /** ISO-8601 up to the minute changes once per 60 readings of a GPU: only the seconds are formatted each time. */

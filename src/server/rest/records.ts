@@ -4,6 +4,7 @@ import { clockEventReasonWords, decodeClockEventReasons } from "../../telemetry/
 import { catalogueRecord, type RestNameOf } from "../../telemetry/metric-catalogue";
 import { METRIC_KEYS, type GpuMetrics, type MetricKey } from "../../telemetry/types";
 import { compileFunction, perMetric } from "../per-metric-code";
+import { boundedMemo } from "./bounded-memo";
 import { camelToSnake } from "../http/errors";
 
 /**
@@ -53,6 +54,18 @@ export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+type DecodedReasons = { decoded: Record<string, boolean> | null; words: string[] };
+
+/** A GPU shows only a handful of masks, so each is decoded once and shared by every record carrying it. */
+export const reasonsOf = boundedMemo(1024, (mask: number | null): DecodedReasons => {
+  const decoded = decodeClockEventReasons(mask);
+  return {
+    decoded:
+      decoded && Object.freeze(Object.fromEntries(Object.entries(decoded).map(([reason, active]) => [camelToSnake(reason), active]))),
+    words: Object.freeze(clockEventReasonWords(mask)) as string[],
+  };
+});
+
 /**
  * Written out field by field, from the catalogue: a literal of fixed shape builds
  * and serialises several times faster than keys added in a loop, which matters
@@ -73,25 +86,6 @@ ${perMetric((metric) => `  ${metric.restName}: sample.${metric.key},`)}
 };`,
   { iso, reasonsOf },
 );
-
-type DecodedReasons = { decoded: Record<string, boolean> | null; words: string[] };
-
-/** A GPU shows only a handful of masks, so each is decoded once and shared by every record carrying it. */
-const reasonsByMask = new Map<number | null, DecodedReasons>();
-
-export function reasonsOf(mask: number | null): DecodedReasons {
-  let reasons = reasonsByMask.get(mask);
-  if (!reasons) {
-    const decoded = decodeClockEventReasons(mask);
-    reasons = {
-      decoded:
-        decoded && Object.freeze(Object.fromEntries(Object.entries(decoded).map(([reason, active]) => [camelToSnake(reason), active]))),
-      words: Object.freeze(clockEventReasonWords(mask)) as string[],
-    };
-    if (reasonsByMask.size < 1024) reasonsByMask.set(mask, reasons);
-  }
-  return reasons;
-}
 
 export function statsRecord(stats: Outputs["telemetry"]["stats"]) {
   return {
