@@ -187,6 +187,7 @@ describe("range statistics from the series", () => {
       temperatureC: { min: [30, 40], max: [35, 50], avg: [30, 46] },
       powerDrawW: { min: [null, 10], max: [null, 20], avg: [null, 15] },
     },
+    gaps: [],
   };
   it("takes true extremes and a sample-weighted average", () => {
     const stats = statsFromSeries(series);

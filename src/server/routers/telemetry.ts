@@ -8,6 +8,11 @@ import { publicProcedure, router } from "../trpc/trpc";
 import { liveReadingFilter, uuidOf, type GpuSelection } from "./gpu-selection";
 import { historyInput, liveInput, seriesInput, statsInput } from "../api/inputs";
 import { HOUR_MS } from "../../telemetry/durations";
+import { OUTAGE_EVENT_KINDS, outagesOf, seriesGaps, type SeriesGap } from "../storage/series-gaps";
+import type { TelemetryStore } from "../storage/telemetry-store";
+
+/** More outage events than this in one window is a GPU flapping: the gaps after them go without a reason. */
+const MAX_OUTAGE_EVENTS = 10_000;
 
 /** A GPU the store has never seen simply has no data: an empty answer, not an error. */
 const NO_SUCH_GPU = -1;
@@ -42,16 +47,15 @@ export const telemetryRouter = router({
     };
   }),
 
-  /** Bucketed min/max/avg per metric between `from` and `to` (epoch ms), at most `maxPoints` buckets. */
+  /**
+   * Bucketed min/max/avg per metric between `from` and `to` (epoch ms), at most `maxPoints` buckets,
+   * and the gaps between buckets with the reason the event log gives for each.
+   */
   series: publicProcedure.input(seriesInput).query(({ ctx, input }) => {
     const { store, gpuId, gpuUuid, gpuIndex } = storedGpuOf(ctx, input);
-    return {
-      gpuIndex,
-      gpuUuid,
-      from: input.from,
-      to: input.to,
-      ...bucketedSeries(store, { ...input, gpuId, maxRawSpanMs: MAX_DECODED_SAMPLES_PER_SERIES * ctx.config.intervalMs }),
-    };
+    const series = bucketedSeries(store, { ...input, gpuId, maxRawSpanMs: MAX_DECODED_SAMPLES_PER_SERIES * ctx.config.intervalMs });
+    const gaps = gpuId === undefined ? [] : gapsOf(store, gpuId, input, series, ctx.config.intervalMs);
+    return { gpuIndex, gpuUuid, from: input.from, to: input.to, ...series, gaps };
   }),
 
   /**
@@ -85,3 +89,15 @@ export const telemetryRouter = router({
     }
   }),
 });
+
+function gapsOf(
+  store: TelemetryStore,
+  gpuId: number,
+  window: { from: number; to: number },
+  series: { t: number[]; bucketMs: number },
+  intervalMs: number,
+): SeriesGap[] {
+  if (series.t.length < 2) return [];
+  const events = store.events.listOfKinds({ ...window, gpuId, limit: MAX_OUTAGE_EVENTS }, OUTAGE_EVENT_KINDS);
+  return seriesGaps(series, intervalMs, outagesOf(events, window.to));
+}

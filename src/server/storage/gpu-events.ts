@@ -62,6 +62,7 @@ export class GpuEventLog {
   private readonly deleteOld: Database.Statement;
   private readonly newestOfKinds: Database.Statement;
   private readonly newestSample: Database.Statement;
+  private readonly listKinds: Database.Statement;
 
   constructor(db: Database.Database) {
     this.insertOne = db.prepare(`INSERT INTO GpuEvent (gpuId, at, kind, detail) VALUES (?, ?, ?, ?)`);
@@ -74,6 +75,10 @@ export class GpuEventLog {
     this.deleteOld = db.prepare(`DELETE FROM GpuEvent WHERE at < ?`);
     this.newestOfKinds = db.prepare(
       `SELECT id, gpuId, at, kind, detail FROM GpuEvent WHERE kind IN (SELECT value FROM json_each(?)) ORDER BY at DESC, id DESC LIMIT 1`,
+    );
+    this.listKinds = db.prepare(
+      `SELECT id, gpuId, at, kind, detail FROM GpuEvent WHERE at >= ? AND at <= ? AND (gpuId IS NULL OR gpuId = ?)
+         AND kind IN (SELECT value FROM json_each(?)) ORDER BY at, id LIMIT ?`,
     );
     this.newestSample = db
       .prepare(`SELECT max(newest) FROM (SELECT max(ts) AS newest FROM RecentSample UNION ALL SELECT max(endTs) FROM SampleChunk)`)
@@ -89,6 +94,11 @@ export class GpuEventLog {
   list({ from, to, gpuId, limit }: EventWindow): StoredGpuEvent[] {
     const rows = (gpuId === undefined ? this.listAll.all(from, to, limit) : this.listGpu.all(gpuId, from, to, limit)) as EventRow[];
     return rows.map(parsed);
+  }
+
+  /** Oldest first: one GPU's events and the recorder's own of these kinds. */
+  listOfKinds({ from, to, gpuId, limit }: EventWindow & { gpuId: number }, kinds: readonly GpuEventKind[]): StoredGpuEvent[] {
+    return (this.listKinds.all(from, to, gpuId, JSON.stringify(kinds), limit) as EventRow[]).map(parsed);
   }
 
   newestOf(kinds: readonly GpuEventKind[]): StoredGpuEvent | null {

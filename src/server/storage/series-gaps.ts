@@ -1,0 +1,88 @@
+import type { StoredGpuEvent } from "./gpu-events";
+
+/**
+ * Where a bucketed series has no samples for longer than a few sample intervals,
+ * and why, when the event log knows: the recorder was stopped (from its stop to
+ * its next start), or the GPU was lost or stopped reporting (until it was back).
+ */
+
+export const GAP_REASONS = ["recorder_stopped", "gpu_lost", "gpu_stale"] as const;
+export type GapReason = (typeof GAP_REASONS)[number];
+
+export interface SeriesGap {
+  /** The end of the last bucket with samples before the gap (epoch ms). */
+  from: number;
+  /** The start of the first bucket with samples after it. */
+  to: number;
+  /** null: nothing in the event log explains it. */
+  reason: GapReason | null;
+}
+
+/** A span the event log says nothing could be recorded in. */
+interface Outage {
+  from: number;
+  to: number;
+  reason: GapReason;
+}
+
+/** Fewer missing intervals than this are jitter in the sampling, not a gap. */
+const MISSED_INTERVALS = 3;
+
+/** The event kinds that open or close an outage. */
+export const OUTAGE_EVENT_KINDS = ["recorder_started", "gpu_lost", "gpu_stale", "gpu_back"] as const;
+
+/**
+ * The recorder's downtimes (every GPU's) and this GPU's lost or silent spans, from
+ * events in any order. An outage still open at the newest event runs to `until`.
+ */
+export function outagesOf(events: readonly Pick<StoredGpuEvent, "at" | "kind" | "detail" | "gpuId">[], until: number): Outage[] {
+  const outages: Outage[] = [];
+  let open: { from: number; reason: GapReason } | null = null;
+  for (const event of [...events].sort((a, b) => a.at - b.at)) {
+    if (event.kind === "recorder_started") {
+      const stoppedAt = event.detail.previousStopAt;
+      if (typeof stoppedAt === "number") outages.push({ from: stoppedAt, to: event.at, reason: "recorder_stopped" });
+      // A new run starts from a reporting GPU: whatever was lost before is closed at the last run's end.
+      if (open !== null) outages.push({ from: open.from, to: typeof stoppedAt === "number" ? stoppedAt : event.at, reason: open.reason });
+      open = null;
+    } else if (event.kind === "gpu_lost" || event.kind === "gpu_stale") {
+      open ??= { from: event.at, reason: event.kind };
+    } else if (event.kind === "gpu_back" && open !== null) {
+      outages.push({ from: open.from, to: event.at, reason: open.reason });
+      open = null;
+    }
+  }
+  if (open !== null) outages.push({ from: open.from, to: until, reason: open.reason });
+  return outages;
+}
+
+/**
+ * The gaps between a series' buckets (`t`: the starts of buckets that hold samples, oldest
+ * first), each with the reason of the outage that covers most of it.
+ */
+export function seriesGaps(
+  series: { t: readonly number[]; bucketMs: number },
+  intervalMs: number,
+  outages: readonly Outage[],
+): SeriesGap[] {
+  const { t, bucketMs } = series;
+  const minEmptyMs = Math.max(bucketMs, MISSED_INTERVALS * intervalMs);
+  const gaps: SeriesGap[] = [];
+  for (let i = 1; i < t.length; i++) {
+    const from = t[i - 1] + bucketMs;
+    const to = t[i];
+    if (to - from <= minEmptyMs) continue;
+    gaps.push({ from, to, reason: likeliestReason(from, to, outages) });
+  }
+  return gaps;
+}
+
+/** The outage overlapping the gap the most; buckets round the gap's ends, so any overlap counts. */
+function likeliestReason(from: number, to: number, outages: readonly Outage[]): GapReason | null {
+  let best: { overlap: number; reason: GapReason } | null = null;
+  for (const outage of outages) {
+    const overlap = Math.min(to, outage.to) - Math.max(from, outage.from);
+    if (overlap > 0 && (best === null || overlap > best.overlap)) best = { overlap, reason: outage.reason };
+  }
+  return best?.reason ?? null;
+}
