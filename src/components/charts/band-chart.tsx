@@ -1,7 +1,9 @@
 "use client";
 import { useMemo } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
+import { followsGap } from "../../lib/gap-breaks";
 import { METRIC_INFO, type ChartPanel } from "../../lib/metrics";
+import type { ChartMarker } from "./chart-overlay";
 import { ChartFigure } from "./chart-figure";
 import type { LegendItem } from "./chart-legend";
 import { TimeChart, type LineDataset, type XY, type ZoomControl } from "./time-chart";
@@ -13,6 +15,8 @@ export interface BandChartProps {
   xMin: number;
   xMax: number;
   zoom: ZoomControl;
+  /** Events of the window, drawn as vertical lines. */
+  markers: readonly ChartMarker[];
 }
 
 const withAlpha = (hex: string, alpha: number) =>
@@ -21,14 +25,15 @@ const withAlpha = (hex: string, alpha: number) =>
     .padStart(2, "0")}`;
 
 /**
- * Bucket values as chart points at each bucket's middle. A stretch with no
- * samples (the recorder was off) becomes a gap, not a straight line across it.
+ * Bucket values as chart points at each bucket's middle. A gap in the series
+ * (the recorder was off, the GPU lost) breaks the line rather than bridging it.
  */
 function points(series: TelemetrySeries, values: (number | null)[], scale: number): XY[] {
   const out: XY[] = [];
   const half = series.bucketMs / 2;
+  const afterGap = followsGap(series);
   for (let i = 0; i < series.t.length; i++) {
-    if (i > 0 && series.t[i] - series.t[i - 1] > 2 * series.bucketMs) out.push({ x: series.t[i - 1] + series.bucketMs, y: null });
+    if (afterGap(i)) out.push({ x: series.t[i - 1] + series.bucketMs, y: null });
     const value = values[i];
     out.push({ x: series.t[i] + half, y: value === null ? null : value * scale });
   }
@@ -36,7 +41,7 @@ function points(series: TelemetrySeries, values: (number | null)[], scale: numbe
 }
 
 /** Min..max of each bucket as a filled band with the average drawn over it. */
-export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
+export function BandChart({ panel, series, xMin, xMax, zoom, markers }: BandChartProps) {
   const { datasets, legend } = useMemo(() => {
     const datasets: LineDataset[] = [];
     const legend: LegendItem[] = [];
@@ -89,6 +94,8 @@ export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
         tickPrecision={first.tickDecimals}
         tooltipMode="index"
         zoom={zoom}
+        markers={markers}
+        gaps={series.gaps}
         label={`${panel.title}: average with the minimum to maximum band`}
       />
     </ChartFigure>

@@ -2,6 +2,7 @@
 import type { Chart, ChartDataset, ChartOptions, Plugin, TooltipItem } from "chart.js";
 import { useEffect, useRef, useState } from "react";
 import { loadChartJs } from "./chart-loader";
+import { ChartOverlay, type ChartGap, type ChartMarker, type PlotGeometry } from "./chart-overlay";
 
 /**
  * One Chart.js line chart on a time axis. The chart is created once and then
@@ -38,7 +39,23 @@ export interface TimeChartProps {
   zoom?: ZoomControl;
   /** What the chart shows, for screen readers. */
   label: string;
+  /** Events drawn as vertical lines at their time. */
+  markers?: readonly ChartMarker[];
+  /** Stretches without samples, shaded and named. */
+  gaps?: readonly ChartGap[];
 }
+
+const NO_MARKERS: readonly ChartMarker[] = [];
+const NO_GAPS: readonly ChartGap[] = [];
+
+const samePlot = (a: PlotGeometry | null, b: PlotGeometry) =>
+  a !== null &&
+  a.left === b.left &&
+  a.right === b.right &&
+  a.top === b.top &&
+  a.bottom === b.bottom &&
+  a.xMin === b.xMin &&
+  a.xMax === b.xMax;
 
 const TIME_FORMATS = {
   millisecond: "HH:mm:ss.SSS",
@@ -57,9 +74,10 @@ const Y_AXIS_WIDTH = 76;
 /**
  * After every draw, writes what the canvas shows onto it, for the tests and for
  * people's scripts: points drawn, points inside the window shown, the window,
- * and the y tick labels. Tells the chart whether anything is in view.
+ * and the y tick labels. Tells the chart whether anything is in view, and where
+ * its plot is (the markers and gaps laid over it follow).
  */
-function viewReport(onInView: (count: number) => void): Plugin<"line"> {
+function viewReport(onInView: (count: number) => void, onPlot: (plot: PlotGeometry) => void): Plugin<"line"> {
   return {
     id: "nvocViewReport",
     afterRender(chart) {
@@ -81,6 +99,8 @@ function viewReport(onInView: (count: number) => void): Plugin<"line"> {
         .filter((label) => label !== null && label !== undefined && label !== "")
         .join("\n");
       onInView(inView);
+      const { left, right, top, bottom } = chart.chartArea;
+      onPlot({ left, right, top, bottom, xMin: min, xMax: max });
     },
   };
 }
@@ -116,6 +136,7 @@ export function TimeChart(props: TimeChartProps) {
   latest.current = props;
   const [loadError, setLoadError] = useState<string | null>(null);
   const [nothingInView, setNothingInView] = useState(false);
+  const [plot, setPlot] = useState<PlotGeometry | null>(null);
   const [attempt, setAttempt] = useState(0);
   const appliedWindow = useRef<{ xMin: number; xMax: number } | null>(null);
   const push = (chart: LineChart) => {
@@ -136,7 +157,12 @@ export function TimeChart(props: TimeChartProps) {
           type: "line",
           data: { datasets: [] },
           options: chartOptions(latest),
-          plugins: [viewReport((count) => setNothingInView(count === 0))],
+          plugins: [
+            viewReport(
+              (count) => setNothingInView(count === 0),
+              (next) => setPlot((known) => (samePlot(known, next) ? known : next)),
+            ),
+          ],
         });
         chartRef.current = chart;
         appliedWindow.current = null;
@@ -168,6 +194,9 @@ export function TimeChart(props: TimeChartProps) {
   return (
     <div className="chart-canvas">
       <canvas ref={canvasRef} role="img" aria-label={props.label} />
+      {(props.markers ?? props.gaps) && (
+        <ChartOverlay markers={props.markers ?? NO_MARKERS} gaps={props.gaps ?? NO_GAPS} plot={loadError === null ? plot : null} />
+      )}
       {nothingInView && loadError === null && (
         <p className="chart-empty muted" data-testid="no-samples-in-view">
           No samples in view

@@ -3,7 +3,9 @@ import { useMemo } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
 import type { ChartPanel } from "../../lib/metrics";
 import { CLOCK_REASON_LABELS, CLOCK_REASON_SHORT_LABELS, reasonsSeen } from "../../lib/clock-reasons";
+import { followsGap } from "../../lib/gap-breaks";
 import { ChartFigure } from "../charts/chart-figure";
+import type { ChartMarker } from "../charts/chart-overlay";
 import type { LegendItem } from "../charts/chart-legend";
 import { TimeChart, type LineDataset, type XY, type ZoomControl } from "../charts/time-chart";
 
@@ -24,16 +26,19 @@ export function ClockReasonsChart({
   xMin,
   xMax,
   zoom,
+  markers,
 }: {
   series: TelemetrySeries;
   xMin: number;
   xMax: number;
   zoom: ZoomControl;
+  markers: readonly ChartMarker[];
 }) {
-  const { datasets, lanes } = useMemo(() => {
+  const { datasets, lanes, spans } = useMemo(() => {
     const shares = series.clockReasons;
     const lanes = shares ? reasonsSeen(shares) : [];
     const datasets: LineDataset[] = [];
+    const afterGap = followsGap(series);
     lanes.forEach((reason, lane) => {
       const base = lanes.length - 1 - lane + LANE_FLOOR;
       const values = shares![reason];
@@ -41,6 +46,10 @@ export function ClockReasonsChart({
       const band: XY[] = [];
       for (let i = 0; i < series.t.length; i++) {
         const [start, end] = [series.t[i], series.t[i] + series.bucketMs];
+        if (afterGap(i)) {
+          floor.push({ x: start, y: null });
+          band.push({ x: start, y: null });
+        }
         const share = values[i];
         // Each bucket drawn flat across its width; a bucket with no reading of reasons is a gap.
         for (const x of [start, end]) {
@@ -68,7 +77,7 @@ export function ClockReasonsChart({
         },
       );
     });
-    return { datasets, lanes };
+    return { datasets, lanes, spans: shares ? heldSpans(series, lanes, shares) : [] };
   }, [series]);
 
   const legend: LegendItem[] = [
@@ -96,6 +105,11 @@ export function ClockReasonsChart({
   return (
     <ChartFigure panel={PANEL} legend={legend}>
       <div data-lanes={lanes.join(" ")}>
+        <ul hidden data-held-spans={spans.length}>
+          {spans.map((span) => (
+            <li key={`${span.reason}-${span.from}`} data-reason={span.reason} data-from={span.from} data-to={span.to} />
+          ))}
+        </ul>
         <TimeChart
           datasets={datasets}
           xMin={xMin}
@@ -105,9 +119,38 @@ export function ClockReasonsChart({
           format={format}
           tooltipMode="nearest"
           zoom={zoom}
+          markers={markers}
+          gaps={series.gaps}
           label={`Clock event reasons: ${lanes.map((reason) => CLOCK_REASON_LABELS[reason]).join(", ")}, as the share of each bucket's samples`}
         />
       </div>
     </ChartFigure>
   );
+}
+
+type ReasonShares = NonNullable<TelemetrySeries["clockReasons"]>;
+
+/**
+ * Each lane's runs of buckets in which its reason held the clocks back at least once, from the
+ * first such bucket's start to the last one's end: the lanes' times for scripts and tests. A run
+ * ends at a bucket without the reason or at a gap.
+ */
+function heldSpans(series: TelemetrySeries, lanes: readonly (keyof ReasonShares)[], shares: ReasonShares) {
+  const spans: { reason: keyof ReasonShares; from: number; to: number }[] = [];
+  const afterGap = followsGap(series);
+  for (const reason of lanes) {
+    let open: { from: number; to: number } | null = null;
+    for (let i = 0; i < series.t.length; i++) {
+      const held = (shares[reason][i] ?? 0) > 0;
+      if (open !== null && (!held || afterGap(i))) {
+        spans.push({ reason, ...open });
+        open = null;
+      }
+      if (!held) continue;
+      open ??= { from: series.t[i], to: 0 };
+      open.to = series.t[i] + series.bucketMs;
+    }
+    if (open !== null) spans.push({ reason, ...open });
+  }
+  return spans;
 }

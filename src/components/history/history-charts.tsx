@@ -7,6 +7,7 @@ import { scaleWindow } from "../../lib/time-range";
 import { BandChart } from "../charts/band-chart";
 import { ClockReasonsChart } from "./clock-reasons-chart";
 import type { ZoomControl } from "../charts/time-chart";
+import type { ChartMarker } from "../charts/chart-overlay";
 
 /** Wheel zooms fire many events; the series is refetched once the hand stops. */
 const SETTLE_MS = 250;
@@ -23,9 +24,11 @@ export interface HistoryChartsProps {
   zoomed: boolean;
   /** A new window to show (refetched at full detail), or null for the whole range. */
   onZoom: (window: TimeWindow | null) => void;
+  /** The window's events: a marker on every chart. */
+  markers: readonly ChartMarker[];
 }
 
-export function HistoryCharts({ series, full, shown, data, note, zoomed, onZoom }: HistoryChartsProps) {
+export function HistoryCharts({ series, full, shown, data, note, zoomed, onZoom, markers }: HistoryChartsProps) {
   const settle = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => () => clearTimeout(settle.current ?? undefined), []);
 
@@ -82,14 +85,15 @@ export function HistoryCharts({ series, full, shown, data, note, zoomed, onZoom 
             {note}{" "}
           </span>
         )}
-        Scroll or pinch on a chart to zoom, drag to pan.
+        Scroll or pinch on a chart to zoom, drag to pan. Vertical lines mark events (hover one for what happened); shaded stretches had no
+        samples.
       </p>
       <div className="chart-grid">
         {HISTORY_PANELS.map((panel) => (
           <Fragment key={panel.id}>
-            <BandChart panel={panel} series={series} xMin={shown.from} xMax={shown.to} zoom={zoom} />
+            <BandChart panel={panel} series={series} xMin={shown.from} xMax={shown.to} zoom={zoom} markers={markers} />
             {/* Why the clocks are where they are, right under them. */}
-            {panel.id === "clocks" && <ClockReasonsChart series={series} xMin={shown.from} xMax={shown.to} zoom={zoom} />}
+            {panel.id === "clocks" && <ClockReasonsChart series={series} xMin={shown.from} xMax={shown.to} zoom={zoom} markers={markers} />}
           </Fragment>
         ))}
       </div>

@@ -18,6 +18,7 @@ import { HistoryCharts } from "./history-charts";
 import { RangePicker } from "./range-picker";
 import { StatsTable } from "./stats-table";
 import { useSampleEdges } from "./use-sample-edges";
+import { useWindowEvents } from "./use-window-events";
 import { useHistoryParams } from "./use-history-params";
 
 /** About one bucket per pixel column of a chart: every range draws in the same time, and a phone gets fewer. */
@@ -104,6 +105,7 @@ export function HistoryView() {
     trpc.telemetry.series.queryOptions(detail ? seriesInput(detail) : skipToken, { placeholderData: keepPreviousData }),
   );
   const note = fitted && data ? dataNote(full, data) : null;
+  const events = useWindowEvents(fullSeries.data?.gpuUuid ?? null, shown.from, shown.to);
 
   const select = (next: { gpu?: GpuRef; range?: RangeSelection }) => {
     if (gpu === null && next.gpu === undefined) return;
@@ -145,9 +147,18 @@ export function HistoryView() {
         <div className={refreshing ? "refreshing" : undefined} aria-busy={refreshing}>
           <StatsTable stats={stats} exact={range.kind === "preset" && exact.data !== undefined} />
           {chartSeries && (
-            <HistoryCharts series={chartSeries} full={full} shown={shown} data={data} note={note} zoomed={zoom !== null} onZoom={setZoom} />
+            <HistoryCharts
+              series={chartSeries}
+              full={full}
+              shown={shown}
+              data={data}
+              note={note}
+              zoomed={zoom !== null}
+              onZoom={setZoom}
+              markers={events.events}
+            />
           )}
-          <EventList gpuUuid={fullSeries.data?.gpuUuid ?? null} from={shown.from} to={shown.to} />
+          <EventList events={events} />
         </div>
       )}
     </>
