@@ -75,10 +75,29 @@ describe("the event log", () => {
     fs.writeFileSync(setFile, "enforced.power.limit=600.00\nlost_gpu=1\n");
     const lost = await eventOf(client, "GPU 1 lost", (e) => e.kind === "gpu_lost");
     expect(lost).toMatchObject({ gpuIndex: 1, detail: { problem: "GPU is lost" }, message: "GPU lost: GPU is lost" });
+    // GPU 0 goes on reporting while GPU 1 stays lost for a few of its readings: a gap in GPU 1's history.
+    const storedThen = (await client.collector.status.query()).stored;
+    await waitFor(
+      async () => ((await client.collector.status.query()).stored > storedThen + 8 ? true : undefined),
+      30_000,
+      "GPU 0 read on",
+    );
     fs.writeFileSync(setFile, "enforced.power.limit=600.00\n");
     const back = await eventOf(client, "GPU 1 back", (e) => e.kind === "gpu_back");
     expect(back).toMatchObject({ gpuIndex: 1, detail: { was: "lost" } });
     expect(back.at).toBeGreaterThan(lost.at);
+    const series = await client.telemetry.series.query({
+      gpuIndex: 1,
+      from: started.at,
+      to: Date.now(),
+      metrics: ["temperatureC"],
+      maxPoints: 5000,
+    });
+    const gaps = series.gaps.filter((gap) => gap.to > lost.at && gap.from < back.at);
+    expect(gaps.map((gap) => gap.reason)).toEqual(["gpu_lost"]);
+    expect(gaps[0].from).toBeLessThanOrEqual(lost.at + series.bucketMs);
+    expect(gaps[0].to).toBeLessThanOrEqual(back.at);
+    expect(gaps[0].to).toBeGreaterThan(back.at - series.bucketMs - 1000);
     fs.writeFileSync(setFile, "enforced.power.limit=600.00\ngone_gpu=1\n");
     const stale = await eventOf(client, "GPU 1 stale", (e) => e.kind === "gpu_stale");
     expect(stale).toMatchObject({ gpuIndex: 1, detail: { problem: "no reading" }, message: "GPU stopped reporting" });

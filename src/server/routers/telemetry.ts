@@ -8,7 +8,7 @@ import { publicProcedure, router } from "../trpc/trpc";
 import { liveReadingFilter, uuidOf, type GpuSelection } from "./gpu-selection";
 import { historyInput, liveInput, seriesInput, statsInput } from "../api/inputs";
 import { HOUR_MS } from "../../telemetry/durations";
-import { OUTAGE_EVENT_KINDS, outagesOf, seriesGaps, type SeriesGap } from "../storage/series-gaps";
+import { OUTAGE_EVENT_KINDS, outagesOf, seriesGaps, type BucketedValues, type SeriesGap } from "../storage/series-gaps";
 import type { TelemetryStore } from "../storage/telemetry-store";
 
 /** More outage events than this in one window is a GPU flapping: the gaps after them go without a reason. */
@@ -94,7 +94,7 @@ function gapsOf(
   store: TelemetryStore,
   gpuId: number,
   window: { from: number; to: number },
-  series: { t: number[]; bucketMs: number },
+  series: BucketedValues,
   intervalMs: number,
 ): SeriesGap[] {
   if (series.t.length < 2) return [];

@@ -56,23 +56,29 @@ export function outagesOf(events: readonly Pick<StoredGpuEvent, "at" | "kind" | 
   return outages;
 }
 
+/** What of a bucketed series the gaps are found in. */
+export interface BucketedValues {
+  /** The starts of the buckets that hold samples, oldest first. */
+  t: readonly number[];
+  bucketMs: number;
+  metrics: Partial<Record<string, { avg: readonly (number | null)[] }>>;
+}
+
 /**
- * The gaps between a series' buckets (`t`: the starts of buckets that hold samples, oldest
- * first), each with the reason of the outage that covers most of it.
+ * The stretches between buckets with a value of any metric (a lost GPU's readings are
+ * stored without values), each with the reason of the outage that covers most of it.
  */
-export function seriesGaps(
-  series: { t: readonly number[]; bucketMs: number },
-  intervalMs: number,
-  outages: readonly Outage[],
-): SeriesGap[] {
+export function seriesGaps(series: BucketedValues, intervalMs: number, outages: readonly Outage[]): SeriesGap[] {
   const { t, bucketMs } = series;
+  const columns = Object.values(series.metrics).flatMap((values) => (values ? [values.avg] : []));
   const minEmptyMs = Math.max(bucketMs, MISSED_INTERVALS * intervalMs);
   const gaps: SeriesGap[] = [];
-  for (let i = 1; i < t.length; i++) {
-    const from = t[i - 1] + bucketMs;
-    const to = t[i];
-    if (to - from <= minEmptyMs) continue;
-    gaps.push({ from, to, reason: likeliestReason(from, to, outages) });
+  let lastEnd: number | null = null;
+  for (let i = 0; i < t.length; i++) {
+    if (!columns.some((avg) => avg[i] !== null)) continue;
+    if (lastEnd !== null && t[i] - lastEnd > minEmptyMs)
+      gaps.push({ from: lastEnd, to: t[i], reason: likeliestReason(lastEnd, t[i], outages) });
+    lastEnd = t[i] + bucketMs;
   }
   return gaps;
 }
