@@ -10,12 +10,14 @@ import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "../src/server/routers/_app";
+import { NvidiaSmiSource } from "../src/server/sources/nvidia-smi";
 import { NvmlSource } from "../src/server/sources/nvml/nvml-source";
 import { SimulatedSource } from "../src/server/sources/simulated";
+import { eventMessage } from "../src/server/api/event-messages";
 import { capturedLog } from "./helpers/captured-log";
 import { REPO_ROOT } from "./helpers/fixtures";
 import { startPipeline } from "./helpers/pipeline";
-import { ROOT, startOnFakeSmi, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
+import { FAKE_SMI, ROOT, startOnFakeSmi, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
 type Listing = inferRouterOutputs<AppRouter>["events"]["list"];
@@ -195,6 +197,33 @@ describe("the event log", () => {
     expect(unclean.at).toBeGreaterThan(second.at);
     expect(third.detail).toEqual({ previousStopAt: unclean.at, cleanStop: false, gapMs: third.at - unclean.at });
     expect(third.message).toMatch(/^recorder started, .* after the last sample of a run that did not stop cleanly$/);
+  });
+
+  it("records applications clocks set while it runs, read again with the other facts", async () => {
+    const setFile = path.join(dir, "app-clocks.set");
+    fs.writeFileSync(setFile, "");
+    const { log } = capturedLog();
+    const env = { ...process.env, FAKE_SMI_GPUS: "2", FAKE_SMI_SET_FILE: setFile };
+    const source = new NvidiaSmiSource({ command: FAKE_SMI, intervalMs: 100, log, env, factsRecheckMs: 200 });
+    const pipeline = await startPipeline(source, path.join(dir, "app-clocks", "telemetry.db"));
+    cleanups.push(() => pipeline.stop());
+    const store = pipeline.storage.requireStore();
+    const changes = () =>
+      store.events.list({ from: 0, to: Number.MAX_SAFE_INTEGER, limit: 100 }).filter((e) => e.kind === "application_clocks_changed");
+    await waitFor(() => (pipeline.collector.status().stored > 4 ? true : undefined), 20_000, "samples stored");
+    const setAt = Date.now();
+    fs.writeFileSync(setFile, "clocks.applications.graphics=1410\nclocks.applications.memory=2619\n");
+    const found = await waitFor(() => (changes().length === 2 ? changes() : undefined), 20_000, "both GPUs' change");
+    for (const change of found) {
+      expect(change.detail).toEqual({ from: { graphics: 1980, memory: 3201 }, to: { graphics: 1410, memory: 2619 } });
+      expect(change.at).toBeGreaterThanOrEqual(setAt);
+      expect(eventMessage(change)).toBe("application clocks 1980/3201 MHz → 1410/2619 MHz (graphics/memory)");
+    }
+    expect(new Set(found.map((e) => e.gpuId))).toEqual(new Set(store.gpus().map((gpu) => gpu.id)));
+    // Read again and again unchanged: no more events.
+    const later = pipeline.collector.status().stored + 20;
+    await waitFor(() => (pipeline.collector.status().stored >= later ? true : undefined), 20_000, "more samples");
+    expect(changes()).toHaveLength(2);
   });
 
   it("keeps events as long as samples: a prune deletes those past retention and records itself", async () => {

@@ -20,6 +20,12 @@ export interface GpuInfo {
   /** Default applications (base) graphics clock, MHz. */
   baseClockMhz: number | null;
   driverVersion: string | null;
+  /**
+   * The applications clocks set now (`nvidia-smi -ac`), MHz; absent where the source does not read
+   * them. Not kept in the GPU's database row: a change while the recorder is stopped goes unseen.
+   */
+  applicationsGraphicsClockMhz?: number | null;
+  applicationsMemoryClockMhz?: number | null;
 }
 
 /** The values that change, one GPU at one instant: one per catalogue entry, null when not reported. */

@@ -158,6 +158,7 @@ describe("H200 q-units-idle.csv (header with units)", () => {
       maxGraphicsClockMhz: 1980,
       maxMemoryClockMhz: 3201,
       baseClockMhz: 1980,
+      applicationsGraphicsClockMhz: 1980,
     });
   });
 
@@ -373,6 +374,9 @@ describe("peer captures", () => {
           maxGraphicsClockMhz: expected.idle.maxGraphicsClockMhz,
           maxMemoryClockMhz: expected.idle.maxMemoryClockMhz,
           baseClockMhz: null,
+          // These cards report no applications clocks ([N/A]).
+          applicationsGraphicsClockMhz: null,
+          applicationsMemoryClockMhz: null,
         });
       }
     });

@@ -21,6 +21,8 @@ export function eventMessage({ kind, detail }: Pick<StoredGpuEvent, "kind" | "de
       return change("max memory clock", " MHz");
     case "base_clock_changed":
       return change("base (application) clock", " MHz");
+    case "application_clocks_changed":
+      return `application clocks ${clockPair(detail.from)} MHz → ${clockPair(detail.to)} MHz (graphics/memory)`;
     case "driver_version_changed":
       return change("driver");
     case "recorder_started":
@@ -34,4 +36,11 @@ export function eventMessage({ kind, detail }: Pick<StoredGpuEvent, "kind" | "de
     default:
       return kind;
   }
+}
+
+/** "1980/3201": graphics and memory, "?" for one not reported. */
+function clockPair(clocks: unknown): string {
+  const { graphics, memory } = (clocks ?? {}) as { graphics?: unknown; memory?: unknown };
+  const mhz = (value: unknown) => (typeof value === "number" ? String(value) : "?");
+  return `${mhz(graphics)}/${mhz(memory)}`;
 }

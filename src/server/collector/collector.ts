@@ -163,6 +163,10 @@ export class Collector {
     }
     const store = this.options.storage.store;
     this.eventLog.gpusDescribed(infos, store, now);
+    this.eventLog.applicationsClocksRead(
+      given.filter((info) => infos.some((stored) => stored.uuid === info.uuid)),
+      now,
+    );
     if (!store) return;
     try {
       store.registerGpus(infos);

@@ -1,6 +1,7 @@
 import type { GpuInfo, GpuSample, GpuXidEvent } from "../../telemetry/types";
 import { xidMeaning } from "../../telemetry/xid-errors";
-import type { GpuEventDetails, GpuEventKind, NewGpuEvent } from "../storage/gpu-events";
+import type { ApplicationsClocks, GpuEventDetails, GpuEventKind, NewGpuEvent } from "../storage/gpu-events";
+import { storableValue } from "../sources/storable-readings";
 import type { TelemetryStore } from "../storage/telemetry-store";
 import type { GpuStateChange } from "./gpu-state";
 
@@ -38,6 +39,8 @@ const MAX_PENDING_EVENTS = 10_000;
 export class EventRecorder {
   private pending: PendingEvent[] = [];
   private readonly facts = new Map<string, KnownFacts>();
+  /** Known only from this run's readings: the database does not keep them. */
+  private readonly applicationsClocks = new Map<string, ApplicationsClocks>();
   /** The Xid errors the source listed at the last look, so that each is recorded once. */
   private seenXids = new Set<string>();
   private startRecorded = false;
@@ -54,6 +57,24 @@ export class EventRecorder {
     for (const info of infos) {
       const known = this.factsOf(info.uuid, store);
       for (const fact of Object.keys(WATCHED_FACTS) as WatchedFact[]) this.compare(info.uuid, known, fact, info[fact], now);
+    }
+  }
+
+  /**
+   * The applications clocks of the GPUs a source described (a GPU without them is left out):
+   * a change from those last read is an event, dated when it was read.
+   */
+  applicationsClocksRead(infos: readonly GpuInfo[], now: number) {
+    for (const info of infos) {
+      const clocks: ApplicationsClocks = {
+        graphics: storableValue("graphicsClockMhz", info.applicationsGraphicsClockMhz) ?? null,
+        memory: storableValue("memoryClockMhz", info.applicationsMemoryClockMhz) ?? null,
+      };
+      if (clocks.graphics === null && clocks.memory === null) continue;
+      const before = this.applicationsClocks.get(info.uuid);
+      this.applicationsClocks.set(info.uuid, clocks);
+      if (before !== undefined && (before.graphics !== clocks.graphics || before.memory !== clocks.memory))
+        this.add({ gpuUuid: info.uuid, at: now, kind: "application_clocks_changed", detail: { from: before, to: clocks } });
     }
   }
 

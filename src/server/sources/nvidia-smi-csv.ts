@@ -10,7 +10,14 @@ import type { GpuInfo, GpuMetrics, MetricKey } from "../../telemetry/types";
 // Field catalogue
 // ---------------------------------------------------------------------------
 
-type NumberInfoKey = "memoryTotalMib" | "powerLimitW" | "maxGraphicsClockMhz" | "maxMemoryClockMhz" | "baseClockMhz";
+type NumberInfoKey =
+  | "memoryTotalMib"
+  | "powerLimitW"
+  | "maxGraphicsClockMhz"
+  | "maxMemoryClockMhz"
+  | "baseClockMhz"
+  | "applicationsGraphicsClockMhz"
+  | "applicationsMemoryClockMhz";
 type TextInfoKey = "name" | "driverVersion";
 
 interface SmiFieldBase {
@@ -102,6 +109,20 @@ export const SMI_FIELDS: readonly SmiField[] = [
     metricKey: "baseClockMhz",
   },
   {
+    name: "clocks.applications.graphics",
+    aliases: ["clocks.applications.gr"],
+    unit: "MHz",
+    kind: "number",
+    infoKey: "applicationsGraphicsClockMhz",
+  },
+  {
+    name: "clocks.applications.memory",
+    aliases: ["clocks.applications.mem"],
+    unit: "MHz",
+    kind: "number",
+    infoKey: "applicationsMemoryClockMhz",
+  },
+  {
     name: "clocks.max.graphics",
     aliases: ["clocks.max.gr"],
     unit: "MHz",
@@ -157,6 +178,8 @@ export const STATIC_QUERY_FIELDS: readonly string[] = [
   "clocks.max.graphics",
   "clocks.max.memory",
   "clocks.default_applications.graphics",
+  "clocks.applications.graphics",
+  "clocks.applications.memory",
   "driver_version",
 ];
 

@@ -38,7 +38,12 @@ export interface NvidiaSmiOptions {
   maxBackoffMs?: number;
   /** Environment for the nvidia-smi processes; the server's own when omitted. */
   env?: NodeJS.ProcessEnv;
+  /** How often the static facts are read again (limits and applications clocks someone changed); 60 s when omitted. */
+  factsRecheckMs?: number;
 }
+
+/** A one-shot query costs nvidia-smi tens of milliseconds of CPU: once a minute is next to nothing. */
+const FACTS_RECHECK_MS = 60_000;
 
 const MAX_FIELD_RETRIES = 10;
 
@@ -65,6 +70,7 @@ export class NvidiaSmiSource implements GpuSource {
   private tickFaults = new Map<string, string>();
   private tickTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
+  private factsTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private lastOutputAt = 0;
   private linesSinceStart = 0;
@@ -85,12 +91,14 @@ export class NvidiaSmiSource implements GpuSource {
     const period = Math.max(this.options.intervalMs, 250);
     this.watchdog = setInterval(() => this.checkSilence(), period);
     this.watchdog.unref();
+    this.factsTimer = setInterval(() => void this.refreshStaticFacts(), this.options.factsRecheckMs ?? FACTS_RECHECK_MS);
+    this.factsTimer.unref();
   }
 
   async stop() {
     this.stopping = true;
-    for (const timer of [this.watchdog, this.restartTimer, this.tickTimer]) if (timer) clearTimeout(timer);
-    this.watchdog = this.restartTimer = this.tickTimer = null;
+    for (const timer of [this.watchdog, this.restartTimer, this.tickTimer, this.factsTimer]) if (timer) clearTimeout(timer);
+    this.watchdog = this.restartTimer = this.tickTimer = this.factsTimer = null;
     this.emitTick();
     const child = this.child;
     this.child = null;

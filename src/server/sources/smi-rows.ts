@@ -19,6 +19,8 @@ export function infoFromRow(row: SmiGpuRow, uuid: string, index: number): GpuInf
     maxMemoryClockMhz: i.maxMemoryClockMhz ?? row.metrics.maxMemoryClockMhz ?? null,
     baseClockMhz: i.baseClockMhz ?? row.metrics.baseClockMhz ?? null,
     driverVersion: i.driverVersion ?? null,
+    ...(i.applicationsGraphicsClockMhz === undefined ? {} : { applicationsGraphicsClockMhz: i.applicationsGraphicsClockMhz }),
+    ...(i.applicationsMemoryClockMhz === undefined ? {} : { applicationsMemoryClockMhz: i.applicationsMemoryClockMhz }),
   };
 }
 

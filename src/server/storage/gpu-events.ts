@@ -6,6 +6,11 @@ import type Database from "better-sqlite3";
  * events (started, stopped, pruned) have no GPU.
  */
 
+export interface ApplicationsClocks {
+  graphics: number | null;
+  memory: number | null;
+}
+
 /** What each kind of event holds in its detail. */
 export interface GpuEventDetails {
   xid: { xid: number; meaning: string | null };
@@ -17,6 +22,8 @@ export interface GpuEventDetails {
   max_memory_clock_changed: { from: number; to: number };
   base_clock_changed: { from: number; to: number };
   driver_version_changed: { from: string; to: string };
+  /** The applications clocks (`nvidia-smi -ac`), MHz; null where one was not reported. */
+  application_clocks_changed: { from: ApplicationsClocks; to: ApplicationsClocks };
   /** The previous run's end (null on the first run), whether it stopped cleanly, and the time nothing was recorded. */
   recorder_started: { previousStopAt: number | null; cleanStop: boolean | null; gapMs: number | null };
   /** Unclean: the previous run ended without saying so (killed, crashed); `at` is its newest sample then. */
