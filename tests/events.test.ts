@@ -267,4 +267,24 @@ describe("Xid errors", () => {
     await waitFor(() => (pipeline.collector.status().stored >= flushesLater ? true : undefined), 20_000, "more samples");
     expect(xids()).toHaveLength(1);
   });
+
+  it("records applications clocks set while NVML is read, read again every recheck", async () => {
+    const clocksFile = path.join(dir, "nvml-app-clocks.txt");
+    fs.writeFileSync(clocksFile, "1980 3201\n");
+    process.env.FAKE_NVML_APP_CLOCKS_FILE = clocksFile;
+    cleanups.push(() => Promise.resolve(void delete process.env.FAKE_NVML_APP_CLOCKS_FILE));
+    const { log } = capturedLog();
+    const source = new NvmlSource({ libraryPath: library, intervalMs: 100, log, factsRecheckMs: 100 });
+    const pipeline = await startPipeline(source, path.join(dir, "nvml-app-clocks", "telemetry.db"));
+    cleanups.push(() => pipeline.stop());
+    const store = pipeline.storage.requireStore();
+    const changes = () =>
+      store.events.list({ from: 0, to: Number.MAX_SAFE_INTEGER, limit: 100 }).filter((e) => e.kind === "application_clocks_changed");
+    await waitFor(() => (pipeline.collector.status().stored > 4 ? true : undefined), 20_000, "samples stored");
+    expect(changes()).toEqual([]);
+    fs.writeFileSync(clocksFile, "1410 2619\n");
+    const [change] = await waitFor(() => (changes().length > 0 ? changes() : undefined), 20_000, "the change recorded");
+    expect(change.detail).toEqual({ from: { graphics: 1980, memory: 3201 }, to: { graphics: 1410, memory: 2619 } });
+    expect(change.gpuId).toBe(store.gpus()[0].id);
+  });
 });

@@ -423,6 +423,24 @@ nvmlReturn_t nvmlDeviceGetMaxClockInfo(nvmlDevice_t device, int type, unsigned i
   return NVML_SUCCESS;
 }
 
+/* FAKE_NVML_APP_CLOCKS_FILE holds "<graphics> <memory>" MHz, read at every call so a test can change them. */
+nvmlReturn_t nvmlDeviceGetApplicationsClock(nvmlDevice_t device, int type, unsigned int *mhz) {
+  count_call("nvmlDeviceGetApplicationsClock");
+  nvmlReturn_t result = check(device, "appclock");
+  if (result != NVML_SUCCESS) return result;
+  unsigned int graphics = 1980, memory = 3201;
+  const char *path = getenv("FAKE_NVML_APP_CLOCKS_FILE");
+  FILE *file = path ? fopen(path, "r") : NULL;
+  if (file) {
+    if (fscanf(file, "%u %u", &graphics, &memory) != 2) graphics = 1980, memory = 3201;
+    fclose(file);
+  }
+  if (type == 0) *mhz = graphics;
+  else if (type == 2) *mhz = memory;
+  else return NVML_ERROR_NOT_SUPPORTED;
+  return NVML_SUCCESS;
+}
+
 nvmlReturn_t nvmlDeviceGetDefaultApplicationsClock(nvmlDevice_t device, int type, unsigned int *mhz) {
   count_call("nvmlDeviceGetDefaultApplicationsClock");
   nvmlReturn_t result = check(device, "baseclock");

@@ -119,6 +119,7 @@ export interface NvmlLibrary {
   clockMhz(device: NvmlDevice, clock: NvmlClockType): NvmlAnswer<number>;
   maxClockMhz(device: NvmlDevice, clock: NvmlClockType): NvmlAnswer<number>;
   defaultApplicationsClockMhz(device: NvmlDevice, clock: NvmlClockType): NvmlAnswer<number>;
+  applicationsClockMhz(device: NvmlDevice, clock: NvmlClockType): NvmlAnswer<number>;
   clockEventReasons(device: NvmlDevice): NvmlAnswer<number>;
   utilization(device: NvmlDevice): NvmlAnswer<NvmlUtilization>;
   memory(device: NvmlDevice): NvmlAnswer<NvmlMemory>;
@@ -213,6 +214,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
   const getClockInfo = optional("int nvmlDeviceGetClockInfo(void *device, int type, void *clock)");
   const getMaxClockInfo = optional("int nvmlDeviceGetMaxClockInfo(void *device, int type, void *clock)");
   const getDefaultAppClock = optional("int nvmlDeviceGetDefaultApplicationsClock(void *device, int type, void *clock)");
+  const getAppClock = optional("int nvmlDeviceGetApplicationsClock(void *device, int type, void *clock)");
   // Drivers before 530 only have the "throttle" spelling of the same call.
   const getReasonsNow = optional("int nvmlDeviceGetCurrentClocksEventReasons(void *device, void *reasons)");
   const getReasons = getReasonsNow ?? optional("int nvmlDeviceGetCurrentClocksThrottleReasons(void *device, void *reasons)");
@@ -248,6 +250,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     nvmlDeviceGetClockInfo: getClockInfo,
     nvmlDeviceGetMaxClockInfo: getMaxClockInfo,
     nvmlDeviceGetDefaultApplicationsClock: getDefaultAppClock,
+    nvmlDeviceGetApplicationsClock: getAppClock,
     nvmlDeviceGetCurrentClocksEventReasons: getReasons,
     nvmlDeviceGetUtilizationRates: getUtilization,
     nvmlDeviceGetMemoryInfo: getMemoryV2 ?? getMemoryV1,
@@ -348,6 +351,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     clockMhz: (device, clock) => unsignedOut(getClockInfo, device, clock),
     maxClockMhz: (device, clock) => unsignedOut(getMaxClockInfo, device, clock),
     defaultApplicationsClockMhz: (device, clock) => unsignedOut(getDefaultAppClock, device, clock),
+    applicationsClockMhz: (device, clock) => unsignedOut(getAppClock, device, clock),
     clockEventReasons(device) {
       if (getReasons === null) return fail(NvmlCode.functionNotFound);
       scratch.writeBigUInt64LE(0n, 0);

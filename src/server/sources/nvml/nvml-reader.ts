@@ -133,6 +133,7 @@ export class NvmlReader {
     const base = pass.ask("nvmlDeviceGetDefaultApplicationsClock(NVML_CLOCK_GRAPHICS)", (d) =>
       lib.defaultApplicationsClockMhz(d, NvmlClock.graphics),
     );
+    const applications = applicationsClocksOf(pass, lib);
     // The ticks find out for themselves what this GPU does not support.
     gpu.absentUntilTick.clear();
     const fault = pass.lost ?? (!pass.readAny && pass.unknownErrors.length > 0 ? this.errorText(NvmlCode.unknown) : null);
@@ -150,9 +151,31 @@ export class NvmlReader {
       maxMemoryClockMhz: maxMemory,
       baseClockMhz: base,
       driverVersion: fault === null ? driverVersion : null,
+      ...applications,
     };
     if (fault !== null) gpu.info = { ...placeholderGpuInfo(index), uuid: gpu.info.uuid };
     return gpu;
+  }
+
+  /**
+   * Reads the applications clocks again (someone may have set them since) into each GPU's
+   * facts; true when any changed. A GPU that fails here is left be: its next tick says so.
+   */
+  recheckApplicationsClocks(gpus: readonly NvmlGpu[]): boolean {
+    let changed = false;
+    for (const gpu of gpus) {
+      if (gpu.factsFault !== null) continue;
+      const now = applicationsClocksOf(new GpuPass(this, gpu, this.ticks), this.library);
+      const { applicationsGraphicsClockMhz, applicationsMemoryClockMhz } = gpu.info;
+      if (
+        now.applicationsGraphicsClockMhz === applicationsGraphicsClockMhz &&
+        now.applicationsMemoryClockMhz === applicationsMemoryClockMhz
+      )
+        continue;
+      gpu.info = { ...gpu.info, ...now };
+      changed = true;
+    }
+    return changed;
   }
 
   /** One reading of every GPU, all stamped `timestamp`. */
@@ -223,3 +246,15 @@ export class NvmlReader {
 const mib = (bytes: number) => Math.floor(bytes / MIB);
 /** Milliwatts to watts with nvidia-smi's two decimals. */
 const watts = (milliwatts: number) => Math.round(milliwatts / 10) / 100;
+
+/** The applications clocks set now (nvidia-smi's clocks.applications.graphics and .memory). */
+function applicationsClocksOf(pass: GpuPass, lib: NvmlLibrary) {
+  return {
+    applicationsGraphicsClockMhz: pass.ask("nvmlDeviceGetApplicationsClock(NVML_CLOCK_GRAPHICS)", (d) =>
+      lib.applicationsClockMhz(d, NvmlClock.graphics),
+    ),
+    applicationsMemoryClockMhz: pass.ask("nvmlDeviceGetApplicationsClock(NVML_CLOCK_MEM)", (d) =>
+      lib.applicationsClockMhz(d, NvmlClock.memory),
+    ),
+  };
+}

@@ -26,7 +26,12 @@ export interface NvmlSourceOptions {
   maxBackoffMs?: number;
   /** A read of all GPUs slower than this is counted and logged. */
   slowReadMs?: number;
+  /** How often the applications clocks are read again; 60 s when omitted. */
+  factsRecheckMs?: number;
 }
+
+/** Two NVML calls per GPU for a value someone rarely changes: once a minute is plenty. */
+const FACTS_RECHECK_MS = 60_000;
 
 interface OpenNvml {
   library: NvmlLibrary;
@@ -42,6 +47,7 @@ export class NvmlSource implements GpuSource {
   private library: NvmlLibrary | null = null;
   private timer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  private factsTimer: NodeJS.Timeout | null = null;
   private backoffMs: number;
   private stopping = false;
   private readonly problemsSeen = new Map<string, number>();
@@ -61,8 +67,8 @@ export class NvmlSource implements GpuSource {
   stop(): Promise<void> {
     return promised(() => {
       this.stopping = true;
-      for (const timer of [this.timer, this.retryTimer]) if (timer) clearTimeout(timer);
-      this.timer = this.retryTimer = null;
+      for (const timer of [this.timer, this.retryTimer, this.factsTimer]) if (timer) clearTimeout(timer);
+      this.timer = this.retryTimer = this.factsTimer = null;
       const open = this.open;
       this.open = null;
       if (open) {
@@ -130,6 +136,13 @@ export class NvmlSource implements GpuSource {
     this.options.log.info({ library: opened.library.path, gpus: opened.gpus.length }, `reading GPUs through ${opened.description}`);
     this.tick();
     this.timer = setInterval(() => this.tick(), this.options.intervalMs);
+    this.factsTimer ??= setInterval(() => this.recheckFacts(), this.options.factsRecheckMs ?? FACTS_RECHECK_MS);
+    this.factsTimer.unref();
+  }
+
+  private recheckFacts() {
+    const open = this.open;
+    if (open && open.reader.recheckApplicationsClocks(open.gpus)) this.sink?.gpus(open.gpus.map((gpu) => gpu.info));
   }
 
   private async openNvml(): Promise<OpenNvml | null> {
