@@ -13,6 +13,7 @@ import type { AppRouter } from "../src/server/routers/_app";
 import { NvidiaSmiSource } from "../src/server/sources/nvidia-smi";
 import { NvmlSource } from "../src/server/sources/nvml/nvml-source";
 import { SimulatedSource } from "../src/server/sources/simulated";
+import type { GpuSource } from "../src/server/sources/source";
 import { eventMessage } from "../src/server/api/event-messages";
 import { capturedLog } from "./helpers/captured-log";
 import { REPO_ROOT } from "./helpers/fixtures";
@@ -54,6 +55,17 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
   child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
   return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+/** A source recording into its own database, once it has stored a few samples; `changes` lists the application clock events. */
+async function recordingClockChanges(source: GpuSource, name: string) {
+  const pipeline = await startPipeline(source, path.join(dir, name, "telemetry.db"));
+  cleanups.push(() => pipeline.stop());
+  const store = pipeline.storage.requireStore();
+  const changes = () =>
+    store.events.list({ from: 0, to: Number.MAX_SAFE_INTEGER, limit: 100 }).filter((e) => e.kind === "application_clocks_changed");
+  await waitFor(() => (pipeline.collector.status().stored > 4 ? true : undefined), 20_000, "samples stored");
+  return { pipeline, store, changes };
 }
 
 describe("the event log", () => {
@@ -204,13 +216,10 @@ describe("the event log", () => {
     fs.writeFileSync(setFile, "");
     const { log } = capturedLog();
     const env = { ...process.env, FAKE_SMI_GPUS: "2", FAKE_SMI_SET_FILE: setFile };
-    const source = new NvidiaSmiSource({ command: FAKE_SMI, intervalMs: 100, log, env, factsRecheckMs: 200 });
-    const pipeline = await startPipeline(source, path.join(dir, "app-clocks", "telemetry.db"));
-    cleanups.push(() => pipeline.stop());
-    const store = pipeline.storage.requireStore();
-    const changes = () =>
-      store.events.list({ from: 0, to: Number.MAX_SAFE_INTEGER, limit: 100 }).filter((e) => e.kind === "application_clocks_changed");
-    await waitFor(() => (pipeline.collector.status().stored > 4 ? true : undefined), 20_000, "samples stored");
+    const { pipeline, store, changes } = await recordingClockChanges(
+      new NvidiaSmiSource({ command: FAKE_SMI, intervalMs: 100, log, env, factsRecheckMs: 200 }),
+      "app-clocks",
+    );
     const setAt = Date.now();
     fs.writeFileSync(setFile, "clocks.applications.graphics=1410\nclocks.applications.memory=2619\n");
     const found = await waitFor(() => (changes().length === 2 ? changes() : undefined), 20_000, "both GPUs' change");
@@ -274,13 +283,10 @@ describe("Xid errors", () => {
     process.env.FAKE_NVML_APP_CLOCKS_FILE = clocksFile;
     cleanups.push(() => Promise.resolve(void delete process.env.FAKE_NVML_APP_CLOCKS_FILE));
     const { log } = capturedLog();
-    const source = new NvmlSource({ libraryPath: library, intervalMs: 100, log, factsRecheckMs: 100 });
-    const pipeline = await startPipeline(source, path.join(dir, "nvml-app-clocks", "telemetry.db"));
-    cleanups.push(() => pipeline.stop());
-    const store = pipeline.storage.requireStore();
-    const changes = () =>
-      store.events.list({ from: 0, to: Number.MAX_SAFE_INTEGER, limit: 100 }).filter((e) => e.kind === "application_clocks_changed");
-    await waitFor(() => (pipeline.collector.status().stored > 4 ? true : undefined), 20_000, "samples stored");
+    const { store, changes } = await recordingClockChanges(
+      new NvmlSource({ libraryPath: library, intervalMs: 100, log, factsRecheckMs: 100 }),
+      "nvml-app-clocks",
+    );
     expect(changes()).toEqual([]);
     fs.writeFileSync(clocksFile, "1410 2619\n");
     const [change] = await waitFor(() => (changes().length > 0 ? changes() : undefined), 20_000, "the change recorded");
