@@ -31,7 +31,8 @@ export const gapWords = (reason: ChartGap["reason"]) => (reason === null ? "no s
 
 /**
  * Event markers and shaded gaps over a chart's plot, in the page rather than on the canvas:
- * a marker names its event on hover or focus, and tests and scripts find both by their data
+ * a marker names its event on hover (the event list under the charts names them all for
+ * keyboards and screen readers, so the markers add no tab stops), and tests and scripts find both by their data
  * attributes (`data-markers` with `data-event`/`data-at`, `data-gaps` with `data-from`/`data-to`/
  * `data-reason`). Those outside the time axis shown stay listed, hidden.
  */
@@ -50,7 +51,7 @@ export function ChartOverlay({
   const height = plot === null ? 0 : plot.bottom - plot.top;
   return (
     <>
-      <ul className="chart-gaps" data-gaps={gaps.length}>
+      <ul className="chart-gaps" data-gaps={gaps.length} aria-hidden="true">
         {gaps.map((gap) => {
           const [from, to] = [xOf(gap.from), xOf(gap.to)];
           const shown = plot !== null && from !== null && to !== null && to > plot.left && from < plot.right;
@@ -71,7 +72,7 @@ export function ChartOverlay({
           );
         })}
       </ul>
-      <ul className="chart-markers" data-markers={markers.length} aria-label="Events">
+      <ul className="chart-markers" data-markers={markers.length} aria-hidden="true">
         {markers.map((marker) => {
           const x = xOf(marker.at);
           const shown = inPlot(x);
@@ -81,11 +82,11 @@ export function ChartOverlay({
               data-event={marker.kind}
               data-at={marker.at}
               hidden={!shown}
-              tabIndex={shown ? 0 : -1}
-              aria-label={`${clockTime(marker.at)} ${marker.message}`}
+              // Past the middle the name opens to the left, inside the chart.
+              className={shown && x > (plot!.left + plot!.right) / 2 ? "opens-left" : undefined}
               style={shown ? { left: x, top: plot!.top, height } : undefined}
             >
-              <span className="chart-marker-label" role="tooltip">
+              <span className="chart-marker-label">
                 {clockTime(marker.at)} {marker.message}
               </span>
             </li>
