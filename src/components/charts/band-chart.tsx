@@ -2,6 +2,7 @@
 import { useMemo } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
 import { METRIC_INFO, type ChartPanel } from "../../lib/metrics";
+import { fade } from "../../lib/theme-colors";
 import { ChartFigure } from "./chart-figure";
 import type { LegendItem } from "./chart-legend";
 import { TimeChart, type LineDataset, type XY, type ZoomControl } from "./time-chart";
@@ -14,11 +15,6 @@ export interface BandChartProps {
   xMax: number;
   zoom: ZoomControl;
 }
-
-const withAlpha = (hex: string, alpha: number) =>
-  `${hex}${Math.round(alpha * 255)
-    .toString(16)
-    .padStart(2, "0")}`;
 
 /**
  * Bucket values as chart points at each bucket's middle. A stretch with no
@@ -61,7 +57,7 @@ export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
           pointRadius: 0,
           fill: "-1",
           borderColor: "transparent",
-          backgroundColor: withAlpha(info.color, 0.22),
+          backgroundColor: fade(info.color, 0.22),
         },
         {
           label: `${info.label} avg`,
@@ -71,7 +67,7 @@ export function BandChart({ panel, series, xMin, xMax, zoom }: BandChartProps) {
           fill: false,
         },
       );
-      legend.push({ label: `${info.label} avg`, color: info.color }, { label: "min–max", color: withAlpha(info.color, 0.35), band: true });
+      legend.push({ label: `${info.label} avg`, color: info.color }, { label: "min–max", color: fade(info.color, 0.35), band: true });
     }
     return { datasets, legend };
   }, [panel, series]);
