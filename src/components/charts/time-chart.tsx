@@ -1,7 +1,7 @@
 "use client";
 import type { Chart, ChartDataset, ChartOptions, Plugin, TooltipItem } from "chart.js";
 import { useEffect, useRef, useState } from "react";
-import { documentTokens, resolveThemeColor, themeColor, type TokenReader } from "../../lib/theme-colors";
+import { documentTokens, resolveThemeColor, themeColor, type ChartToken, type TokenReader } from "../../lib/theme-colors";
 import { loadChartJs } from "./chart-loader";
 import { useThemeChange } from "./use-theme-change";
 
@@ -9,8 +9,9 @@ import { useThemeChange } from "./use-theme-change";
  * One Chart.js line chart on a time axis. The chart is created once and then
  * fed new data in place (no re-creation, no animation), so a chart that
  * updates every second stays cheap. Its colours come from the page's theme
- * (globals.css) and are read again, in place, when the theme changes. Chart.js itself loads in the browser only;
- * if that fails, the chart says so and tries again rather than taking the page down.
+ * (globals.css) and are read again, in place, when the theme changes. Chart.js
+ * itself loads in the browser only; if that fails, the chart says so and tries
+ * again rather than taking the page down.
  */
 
 const RETRY_LOAD_MS = 5000;
@@ -132,7 +133,7 @@ const paint = <T,>(color: T, read: TokenReader): T => (typeof color === "string"
 
 /** The chart's own colours (ticks, grid lines, axis lines, tooltip) from the theme in force. */
 function paintChart(chart: LineChart, read: TokenReader) {
-  const color = (token: Parameters<typeof themeColor>[0]) => resolveThemeColor(themeColor(token), read);
+  const color = (token: ChartToken) => resolveThemeColor(themeColor(token), read);
   const [tick, grid] = [color("chart-tick"), color("chart-grid")];
   const { x, y } = chart.options.scales!;
   for (const scale of [x!, y!]) {
