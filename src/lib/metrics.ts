@@ -1,4 +1,5 @@
 import type { SeriesMetric } from "./api-types";
+import { SERIES_TOKENS, themeColor } from "./theme-colors";
 import { celsius, gibFromMib, megahertz, percent, watts } from "./format";
 
 /** The metrics the dashboard charts and tabulates, with how each reads. */
@@ -19,7 +20,7 @@ export interface MetricInfo {
   unit: string;
   /** Stored value to the plotted one (memory is stored in MiB, shown in GiB). */
   scale: number;
-  /** Line colour when a chart shows several metrics of one GPU. */
+  /** Line colour when a chart shows several metrics of one GPU, as `themeColor` gives it. */
   color: string;
   format: (value: number | null) => string;
   /** Decimals `format` shows of a plotted value: axis ticks step no finer, so no two read the same. */
@@ -27,12 +28,19 @@ export interface MetricInfo {
 }
 
 export const METRIC_INFO: Record<ChartMetric, MetricInfo> = {
-  temperatureC: { color: "#f0a040", label: "Temperature", unit: "°C", scale: 1, format: celsius, tickDecimals: 0 },
-  powerDrawW: { color: "#76b900", label: "Power draw", unit: "W", scale: 1, format: watts, tickDecimals: 0 },
-  graphicsClockMhz: { color: "#4aa8ff", label: "Graphics clock", unit: "MHz", scale: 1, format: megahertz, tickDecimals: 0 },
-  memoryClockMhz: { color: "#e066d0", label: "Memory clock", unit: "MHz", scale: 1, format: megahertz, tickDecimals: 0 },
-  gpuUtilizationPct: { color: "#40d0c0", label: "Utilization", unit: "%", scale: 1, format: percent, tickDecimals: 0 },
-  memoryUsedMib: { color: "#b0a0ff", label: "Memory used", unit: "GiB", scale: 1 / 1024, format: (v) => gibFromMib(v), tickDecimals: 1 },
+  temperatureC: { color: themeColor("series-3"), label: "Temperature", unit: "°C", scale: 1, format: celsius, tickDecimals: 0 },
+  powerDrawW: { color: themeColor("series-1"), label: "Power draw", unit: "W", scale: 1, format: watts, tickDecimals: 0 },
+  graphicsClockMhz: { color: themeColor("series-2"), label: "Graphics clock", unit: "MHz", scale: 1, format: megahertz, tickDecimals: 0 },
+  memoryClockMhz: { color: themeColor("series-4"), label: "Memory clock", unit: "MHz", scale: 1, format: megahertz, tickDecimals: 0 },
+  gpuUtilizationPct: { color: themeColor("series-5"), label: "Utilization", unit: "%", scale: 1, format: percent, tickDecimals: 0 },
+  memoryUsedMib: {
+    color: themeColor("series-7"),
+    label: "Memory used",
+    unit: "GiB",
+    scale: 1 / 1024,
+    format: (v) => gibFromMib(v),
+    tickDecimals: 1,
+  },
 };
 
 export interface ChartPanel {
@@ -61,7 +69,7 @@ export const LIVE_PANELS: readonly ChartPanel[] = [
   { id: "utilization", title: "Utilization", unit: "%", metrics: ["gpuUtilizationPct"], yMin: 0, yMax: 100 },
 ];
 
-/** Colours that stay apart on the dark background; GPU n takes the n-th. */
-export const SERIES_COLORS = ["#76b900", "#4aa8ff", "#f0a040", "#e066d0", "#40d0c0", "#f06060", "#b0a0ff", "#d0d050"];
+/** Colours that stay apart on either theme's background (globals.css); GPU n takes the n-th. */
+export const SERIES_COLORS = SERIES_TOKENS.map((token) => themeColor(token));
 
 export const colorFor = (n: number) => SERIES_COLORS[((n % SERIES_COLORS.length) + SERIES_COLORS.length) % SERIES_COLORS.length];

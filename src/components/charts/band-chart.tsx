@@ -4,6 +4,7 @@ import type { TelemetrySeries } from "../../lib/api-types";
 import { followsGap } from "../../lib/gap-breaks";
 import { METRIC_INFO, type ChartPanel } from "../../lib/metrics";
 import type { ChartMarker } from "./chart-overlay";
+import { fade } from "../../lib/theme-colors";
 import { ChartFigure } from "./chart-figure";
 import type { LegendItem } from "./chart-legend";
 import { TimeChart, type LineDataset, type XY, type ZoomControl } from "./time-chart";
@@ -18,11 +19,6 @@ export interface BandChartProps {
   /** Events of the window, drawn as vertical lines. */
   markers: readonly ChartMarker[];
 }
-
-const withAlpha = (hex: string, alpha: number) =>
-  `${hex}${Math.round(alpha * 255)
-    .toString(16)
-    .padStart(2, "0")}`;
 
 /**
  * Bucket values as chart points at each bucket's middle. A gap in the series
@@ -66,7 +62,7 @@ export function BandChart({ panel, series, xMin, xMax, zoom, markers }: BandChar
           pointRadius: 0,
           fill: "-1",
           borderColor: "transparent",
-          backgroundColor: withAlpha(info.color, 0.22),
+          backgroundColor: fade(info.color, 0.22),
         },
         {
           label: `${info.label} avg`,
@@ -76,7 +72,7 @@ export function BandChart({ panel, series, xMin, xMax, zoom, markers }: BandChar
           fill: false,
         },
       );
-      legend.push({ label: `${info.label} avg`, color: info.color }, { label: "min–max", color: withAlpha(info.color, 0.35), band: true });
+      legend.push({ label: `${info.label} avg`, color: info.color }, { label: "min–max", color: fade(info.color, 0.35), band: true });
     }
     return { datasets, legend };
   }, [panel, series]);

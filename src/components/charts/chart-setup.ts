@@ -10,8 +10,6 @@ import zoomPlugin from "chartjs-plugin-zoom";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, TimeScale, Filler, Tooltip, zoomPlugin);
 
-Chart.defaults.color = "#9aa3b2";
-Chart.defaults.borderColor = "rgba(255, 255, 255, 0.07)";
 Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 Chart.defaults.font.size = 11;
 Chart.defaults.animation = false;

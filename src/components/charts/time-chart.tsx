@@ -1,14 +1,18 @@
 "use client";
 import type { Chart, ChartDataset, ChartOptions, Plugin, TooltipItem } from "chart.js";
 import { useEffect, useRef, useState } from "react";
+import { documentTokens, resolveThemeColor, themeColor, type ChartToken, type TokenReader } from "../../lib/theme-colors";
 import { loadChartJs } from "./chart-loader";
 import { ChartOverlay, type ChartGap, type ChartMarker, type PlotGeometry } from "./chart-overlay";
+import { useThemeChange } from "./use-theme-change";
 
 /**
  * One Chart.js line chart on a time axis. The chart is created once and then
  * fed new data in place (no re-creation, no animation), so a chart that
- * updates every second stays cheap. Chart.js itself loads in the browser only;
- * if that fails, the chart says so and tries again rather than taking the page down.
+ * updates every second stays cheap. Its colours come from the page's theme
+ * (globals.css) and are read again, in place, when the theme changes. Chart.js
+ * itself loads in the browser only; if that fails, the chart says so and tries
+ * again rather than taking the page down.
  */
 
 const RETRY_LOAD_MS = 5000;
@@ -16,6 +20,7 @@ const RETRY_LOAD_MS = 5000;
 const MIN_ZOOM_SPAN_MS = 60_000;
 
 export type XY = { x: number; y: number | null };
+/** Colours are CSS text: `themeColor`/`fade` for the theme's, which the chart resolves as it draws. */
 export type LineDataset = ChartDataset<"line", XY[]>;
 
 export interface ZoomControl {
@@ -71,11 +76,15 @@ const TIME_FORMATS = {
 
 const Y_AXIS_WIDTH = 76;
 
+/** A colour option as text; a gradient or a function has none. */
+const colorText = (color: unknown) => (typeof color === "string" ? color : "");
+
 /**
  * After every draw, writes what the canvas shows onto it, for the tests and for
  * people's scripts: points drawn, points inside the window shown, the window,
- * and the y tick labels. Tells the chart whether anything is in view, and where
- * its plot is (the markers and gaps laid over it follow).
+ * the y tick labels, and the tick, grid and line colours drawn. Tells the chart
+ * whether anything is in view, and where its plot is (the markers and gaps
+ * laid over it follow).
  */
 function viewReport(onInView: (count: number) => void, onPlot: (plot: PlotGeometry) => void): Plugin<"line"> {
   return {
@@ -98,6 +107,10 @@ function viewReport(onInView: (count: number) => void, onPlot: (plot: PlotGeomet
         .map((tick) => tick.label)
         .filter((label) => label !== null && label !== undefined && label !== "")
         .join("\n");
+      const y = chart.options.scales?.y;
+      canvas.tickColor = colorText(y?.ticks?.color);
+      canvas.gridColor = colorText(y?.grid?.color);
+      canvas.lineColors = chart.data.datasets.map((dataset) => colorText(dataset.borderColor)).join(" ");
       onInView(inView);
       const { left, right, top, bottom } = chart.chartArea;
       onPlot({ left, right, top, bottom, xMin: min, xMax: max });
@@ -113,7 +126,13 @@ type LineChart = Chart<"line", XY[]>;
  * arriving mid-zoom must not snap a wheel zoom back before it is reported.
  */
 function apply(chart: LineChart, props: TimeChartProps, windowChanged: boolean) {
-  chart.data.datasets = props.datasets;
+  const read = documentTokens();
+  chart.data.datasets = props.datasets.map((dataset) => ({
+    ...dataset,
+    borderColor: paint(dataset.borderColor, read),
+    backgroundColor: paint(dataset.backgroundColor, read),
+  }));
+  paintChart(chart, read);
   const scales = chart.options.scales!;
   if (windowChanged) {
     scales.x!.min = props.xMin;
@@ -127,6 +146,28 @@ function apply(chart: LineChart, props: TimeChartProps, windowChanged: boolean) 
   if (zoomOptions && props.zoom)
     zoomOptions.limits = { x: { min: props.zoom.bounds.from, max: props.zoom.bounds.to, minRange: MIN_ZOOM_SPAN_MS } };
   chart.update("none");
+}
+
+/** A colour given as CSS text, resolved for the canvas; anything else (a gradient, a function) as it is. */
+const paint = <T,>(color: T, read: TokenReader): T => (typeof color === "string" ? (resolveThemeColor(color, read) as T) : color);
+
+/** The chart's own colours (ticks, grid lines, axis lines, tooltip) from the theme in force. */
+function paintChart(chart: LineChart, read: TokenReader) {
+  const color = (token: ChartToken) => resolveThemeColor(themeColor(token), read);
+  const [tick, grid] = [color("chart-tick"), color("chart-grid")];
+  const { x, y } = chart.options.scales!;
+  for (const scale of [x!, y!]) {
+    Object.assign(scale.ticks!, { color: tick });
+    Object.assign(scale.border!, { color: grid });
+  }
+  Object.assign(y!.grid!, { color: grid });
+  Object.assign(chart.options.plugins!.tooltip!, {
+    backgroundColor: color("chart-tooltip-bg"),
+    titleColor: color("chart-tooltip-text"),
+    bodyColor: color("chart-tooltip-text"),
+    borderColor: color("chart-tooltip-border"),
+    borderWidth: 1,
+  });
 }
 
 export function TimeChart(props: TimeChartProps) {
@@ -190,6 +231,9 @@ export function TimeChart(props: TimeChartProps) {
   useEffect(() => {
     if (chartRef.current) push(chartRef.current);
   }, [datasets, xMin, xMax, yMin, yMax, zoom]);
+  useThemeChange(() => {
+    if (chartRef.current) push(chartRef.current);
+  });
 
   return (
     <div className="chart-canvas">
@@ -231,6 +275,8 @@ function chartOptions(latest: { current: TimeChartProps }): ChartOptions<"line">
         time: { displayFormats: TIME_FORMATS, tooltipFormat: "yyyy-MM-dd HH:mm:ss", minUnit: "minute" },
         ticks: { maxRotation: 0, autoSkipPadding: 16 },
         grid: { display: false },
+        // Colours here and below are the theme's, filled in by paintChart.
+        border: {},
       },
       y: {
         beginAtZero: false,
@@ -243,6 +289,8 @@ function chartOptions(latest: { current: TimeChartProps }): ChartOptions<"line">
             return index > 0 && latest.current.format(ticks[index - 1].value) === label ? null : label;
           },
         },
+        grid: {},
+        border: {},
         // The same axis width on every chart lines their time axes up under each other.
         afterFit: (scale) => {
           scale.width = Y_AXIS_WIDTH;

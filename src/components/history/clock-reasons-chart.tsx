@@ -2,6 +2,7 @@
 import { useMemo } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
 import type { ChartPanel } from "../../lib/metrics";
+import { fade, themeColor } from "../../lib/theme-colors";
 import { CLOCK_REASON_LABELS, CLOCK_REASON_SHORT_LABELS, reasonsSeen } from "../../lib/clock-reasons";
 import { followsGap } from "../../lib/gap-breaks";
 import { ChartFigure } from "../charts/chart-figure";
@@ -14,7 +15,7 @@ const PANEL: ChartPanel = { id: "clock-reasons", title: "Clocks held back by", u
 /** A lane is one unit tall: its band starts just above the lane's line and is at most this tall. */
 const LANE_FLOOR = 0.1;
 const LANE_HEIGHT = 0.8;
-const LANE_COLOR = "#f0a040";
+const LANE_COLOR = themeColor("series-3");
 
 /**
  * One lane per clock event reason seen in the range: in each bucket, a band as tall as the share
@@ -73,7 +74,7 @@ export function ClockReasonsChart({
           pointRadius: 0,
           fill: "-1",
           borderColor: LANE_COLOR,
-          backgroundColor: `${LANE_COLOR}66`,
+          backgroundColor: fade(LANE_COLOR, 0.4),
         },
       );
     });
@@ -83,7 +84,7 @@ export function ClockReasonsChart({
   const legend: LegendItem[] = [
     {
       label: `share of each bucket's samples, top to bottom: ${lanes.map((reason) => CLOCK_REASON_LABELS[reason]).join(", ")}`,
-      color: `${LANE_COLOR}99`,
+      color: fade(LANE_COLOR, 0.6),
       band: true,
     },
   ];

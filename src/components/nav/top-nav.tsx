@@ -4,6 +4,7 @@ import { usePathname } from "next/navigation";
 import { ConnectionBadge } from "./connection-badge";
 import { SignOut } from "./sign-out";
 import { SourceBanner } from "./source-banner";
+import { ThemeToggle } from "./theme-toggle";
 
 const LINKS = [
   { href: "/", label: "Live" },
@@ -33,6 +34,7 @@ export function TopNav() {
           })}
         </nav>
         <ConnectionBadge />
+        <ThemeToggle />
         <SignOut />
       </div>
       <SourceBanner />
