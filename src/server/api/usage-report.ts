@@ -12,7 +12,6 @@ import type { GpuPlace } from "../routers/gpu-places";
 const HOUR_S = 3600;
 const WH_J = 3600;
 
-
 export type UsageGrouping = "user" | "process" | "gpu";
 
 export function sessionView(session: StoredSession, gpu: GpuPlace) {

@@ -114,14 +114,14 @@ export class ProcessSessionLog {
   page(window: SessionWindow, limit: number, offset: number): { sessions: StoredSession[]; total: number } {
     const params = bound(window);
     return {
-      sessions: (this.listPage.all({ ...params, limit, offset }) as StoredSession[]),
+      sessions: this.listPage.all({ ...params, limit, offset }) as StoredSession[],
       total: this.countAll.get(params) as number,
     };
   }
 
   /** Every session overlapping the window, oldest first. */
   all(window: SessionWindow): StoredSession[] {
-    return (this.listAll.all(bound(window)) as StoredSession[]);
+    return this.listAll.all(bound(window)) as StoredSession[];
   }
 
   /** Deletes sessions last seen before `cutoff`; returns how many. */
@@ -138,4 +138,3 @@ export class ProcessSessionLog {
 function bound(window: SessionWindow) {
   return { from: window.from, to: window.to, gpuId: window.gpuId ?? null, user: window.user ?? null };
 }
-
