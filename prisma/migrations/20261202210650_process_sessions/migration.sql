@@ -27,6 +27,3 @@ CREATE TABLE "ProcessSession" (
 -- CreateIndex
 CREATE INDEX "ProcessSession_lastSeen_idx" ON "ProcessSession"("lastSeen");
 
--- CreateIndex
-CREATE INDEX "ProcessSession_gpuId_lastSeen_idx" ON "ProcessSession"("gpuId", "lastSeen");
-

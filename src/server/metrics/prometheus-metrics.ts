@@ -258,7 +258,7 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
     },
   });
 
-  registerUsageMetrics(registry, collector, GPU_LABELS, labelsByUuid);
+  registerUsageMetrics(registry, collector);
 
   // Counts kept by the collector, mirrored at scrape time.
   const mirrored = (name: string, help: string, read: () => number) =>
