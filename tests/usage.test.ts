@@ -244,6 +244,7 @@ describe("totals of simulated users", () => {
     const table = await cli(["usage", "--by", "user", "--url", server.url]);
     for (const row of summary.rows) expect(table).toMatch(new RegExp(`^${row.key} +${row.sessions} +${row.gpuHours.toFixed(2)} `, "m"));
     expect(table).toMatch(new RegExp(`^total +${summary.totals.sessions} `, "m"));
+    expect(await cli(["usage", "--by", "team", "--url", server.url], 2)).toMatch(/^nvidia-oc usage: --by: must be user, process or gpu$/m);
   });
 
   it("are in the export, and refuse a grouping that does not exist naming the field", async () => {
@@ -258,7 +259,7 @@ describe("totals of simulated users", () => {
   });
 });
 
-async function cli(args: string[]): Promise<string> {
+async function cli(args: string[], expectedCode = 0): Promise<string> {
   const child = spawn(process.execPath, [path.join(ROOT, "bin", "nvidia-oc.mjs"), ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
@@ -268,6 +269,6 @@ async function cli(args: string[]): Promise<string> {
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const code = await new Promise((resolve) => child.once("exit", resolve));
-  expect(code, stderr).toBe(0);
-  return stdout;
+  expect(code, stderr).toBe(expectedCode);
+  return expectedCode === 0 ? stdout : stderr;
 }
