@@ -108,6 +108,20 @@ describe("the session tracker", () => {
   });
 });
 
+describe("sessions waiting for a database that stays down", () => {
+  it("are kept up to 10,000 ended ones, the oldest beyond that dropped and counted", () => {
+    const tracker = new SessionTracker(5000);
+    tracker.listed(
+      T0,
+      Array.from({ length: 10_005 }, (_, i) => process(i + 1, 2048, null)),
+    );
+    expect(tracker.pendingCount).toBe(10_005);
+    tracker.listed(T0 + 5000, []);
+    expect(tracker.pendingCount).toBe(10_000);
+    expect(tracker.dropped).toBe(5);
+  });
+});
+
 describe("the container of a process", () => {
   it("is read from /proc/<pid>/cgroup: pod, Slurm job, containerd or Docker container", () => {
     const id = "4f3c2a1b9d8e7f60".repeat(4);

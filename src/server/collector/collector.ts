@@ -55,9 +55,10 @@ export interface CollectorStatus {
   /** Events of the event log waiting for the next flush, and those dropped while the database stayed down. */
   pendingEvents: number;
   droppedEvents: number;
-  /** Process sessions changed since the last write, and writes of them alone (no samples pending) that failed. */
+  /** Process sessions changed since the last write, writes of them alone (no samples pending) that failed, and ended ones dropped unwritten. */
   pendingSessions: number;
   sessionWriteFailures: number;
+  droppedSessions: number;
 }
 
 /**
@@ -456,6 +457,7 @@ export class Collector {
       pendingEvents: this.eventLog.pendingCount,
       droppedEvents: this.eventLog.dropped,
       pendingSessions: this.sessions.pendingCount,
+      droppedSessions: this.sessions.dropped,
     };
   }
 }

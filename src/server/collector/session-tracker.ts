@@ -42,7 +42,12 @@ export interface SessionWrite {
   written: ReadonlyArray<{ session: TrackedSession; rowId: number }>;
 }
 
+/** Ended sessions waiting for a database that stays down: the oldest beyond this are dropped and counted. */
+const MAX_PENDING_ENDED = 10_000;
+
 export class SessionTracker {
+  /** Ended sessions dropped unwritten because the database stayed down. */
+  dropped = 0;
   /** GPU uuid, then pid. */
   private readonly open = new Map<string, Map<number, TrackedSession>>();
   private readonly lastSampleAt = new Map<string, number>();
@@ -70,6 +75,7 @@ export class SessionTracker {
       }
       if (sessions.size === 0) this.open.delete(uuid);
     }
+    this.dropOldestEnded();
     for (const [uuid, listed] of listedByGpu) {
       let sessions = this.open.get(uuid);
       if (!sessions) this.open.set(uuid, (sessions = new Map<number, TrackedSession>()));
@@ -123,6 +129,18 @@ export class SessionTracker {
       }
     }
     return { written };
+  }
+
+  /** Open sessions are as many as the processes listed; ended ones pile up only while writes fail. */
+  private dropOldestEnded() {
+    let excess = this.dirty.size - MAX_PENDING_ENDED;
+    for (const session of this.dirty) {
+      if (excess <= 0) break;
+      if (session.figures.endedAt === null) continue;
+      this.dirty.delete(session);
+      this.dropped += 1;
+      excess -= 1;
+    }
   }
 
   committed({ written }: SessionWrite) {
