@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { idleHolders, usageSummary } from "../../src/server/api/usage-report";
+import type { StoredSession } from "../../src/server/storage/process-sessions";
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 11, 1);
+
+/** A session of `hours` from `start`, present and busy the whole time at 300 W. */
+function session(id: number, user: string, gpuId: number, start: number, hours: number, longestIdleMs = 0): StoredSession {
+  const seconds = hours * 3600;
+  return {
+    id,
+    gpuId,
+    pid: 1000 + id,
+    processName: "python3",
+    command: "python3 train.py",
+    user,
+    container: null,
+    startedAt: start,
+    lastSeen: start + hours * HOUR,
+    endedAt: start + hours * HOUR,
+    peakMemoryMib: 1000 * id,
+    memoryMibSum: 1000 * id,
+    memoryReadings: 1,
+    gpuSeconds: seconds,
+    busySeconds: seconds / 2,
+    smUtilSum: 0,
+    smUtilReadings: 0,
+    energyJ: seconds * 300,
+    longestIdleMs,
+    longestIdleFrom: longestIdleMs > 0 ? start : null,
+    idleMemoryMib: longestIdleMs > 0 ? 2048 : null,
+  };
+}
+
+const placeOf = (gpuId: number) => ({ gpuIndex: gpuId - 1, gpuUuid: `GPU-${gpuId}` });
+
+describe("the usage summary", () => {
+  const sessions = [session(1, "alice", 1, T0, 2), session(2, "bob", 1, T0 + HOUR, 4), session(3, "alice", 2, T0 + 3 * HOUR, 1)];
+
+  it("sums whole sessions inside the window, per user, the most GPU time first", () => {
+    const { rows, totals } = usageSummary(sessions, placeOf, { from: T0, to: T0 + 10 * HOUR }, "user");
+    expect(rows).toEqual([
+      { key: "bob", gpuUuid: null, sessions: 1, gpuHours: 4, busyGpuHours: 2, peakMemoryMib: 2000, energyWh: 1200 },
+      { key: "alice", gpuUuid: null, sessions: 2, gpuHours: 3, busyGpuHours: 1.5, peakMemoryMib: 3000, energyWh: 900 },
+    ]);
+    expect(totals).toEqual({ sessions: 3, gpuHours: 7, busyGpuHours: 3.5, peakMemoryMib: 3000, energyWh: 2100 });
+  });
+
+  it("counts the share of a session inside the window, and groups by GPU with its UUID", () => {
+    // Bob's 4 hours from T0+1h are cut at T0+3h: half of them.
+    const { rows } = usageSummary(sessions.slice(0, 2), placeOf, { from: T0, to: T0 + 3 * HOUR }, "gpu");
+    expect(rows).toEqual([{ key: "0", gpuUuid: "GPU-1", sessions: 2, gpuHours: 4, busyGpuHours: 2, peakMemoryMib: 2000, energyWh: 1200 }]);
+  });
+
+  it("lists as idle holders only the sessions idle for at least the minutes asked, longest first", () => {
+    const idle = [
+      session(1, "alice", 1, T0, 2, 40 * 60_000),
+      session(2, "bob", 2, T0, 2, 29 * 60_000),
+      session(3, "carol", 1, T0, 2, 90 * 60_000),
+    ];
+    expect(idleHolders(idle, placeOf, 30 * 60_000).map((h) => [h.user, h.idleForS, h.gpuIndex, h.memoryMib])).toEqual([
+      ["carol", 5400, 0, 2048],
+      ["alice", 2400, 0, 2048],
+    ]);
+  });
+});
