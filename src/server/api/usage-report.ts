@@ -1,18 +1,15 @@
-import type { StoredSession } from "../storage/process-sessions";
+import type { SessionGroupSums, SessionGrouping, StoredSession } from "../storage/process-sessions";
 import type { GpuPlace } from "../routers/gpu-places";
 
 /**
  * What the usage API makes of stored process sessions: each one as the API
- * shows it, totals by user, process or GPU over a window, and the idle holders.
- * Totals count the part of each session inside the window: its GPU time, busy
- * time and energy in proportion to the share of its span the window covers
- * (a session inside the window counts whole); its peak memory as it is.
+ * shows it, totals by user, process or GPU over a window (summed by the store:
+ * each session's GPU time, busy time and energy in proportion to the share of
+ * its span the window covers, its peak memory as it is), and the idle holders.
  */
 
 const HOUR_S = 3600;
 const WH_J = 3600;
-
-export type UsageGrouping = "user" | "process" | "gpu";
 
 export function sessionView(session: StoredSession, gpu: GpuPlace) {
   return {
@@ -57,85 +54,63 @@ export interface UsageRow extends UsageTotals {
   gpuUuid: string | null;
 }
 
-interface Sums {
-  sessions: number;
-  gpuSeconds: number;
-  busySeconds: number;
-  peakMemoryMib: number | null;
-  energyJ: number;
-}
-
 const UNKNOWN = "unknown";
 
-/** The totals of the sessions overlapping [from, to] by `by`, most GPU time first, and over all of them. */
+/**
+ * The groups' sums as rows, the most GPU time first, and the totals over all of
+ * them. GPUs are keyed by their index now (or UUID); two stored GPUs at one index
+ * (a swapped card) make one row.
+ */
 export function usageSummary(
-  sessions: readonly StoredSession[],
+  groups: readonly SessionGroupSums[],
   placeOf: (gpuId: number) => GpuPlace,
-  window: { from: number; to: number },
-  by: UsageGrouping,
+  by: SessionGrouping,
 ): { rows: UsageRow[]; totals: UsageTotals } {
-  const groups = new Map<string, { gpuUuid: string | null; sums: Sums }>();
+  const merged = new Map<string, { gpuUuid: string | null; sums: SessionGroupSums }>();
   const all = emptySums();
-  for (const session of sessions) {
-    const place = placeOf(session.gpuId);
-    const key =
-      by === "user"
-        ? (session.user ?? UNKNOWN)
-        : by === "process"
-          ? (session.processName ?? UNKNOWN)
-          : (place.gpuIndex?.toString() ?? place.gpuUuid ?? UNKNOWN);
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = { gpuUuid: by === "gpu" ? place.gpuUuid : null, sums: emptySums() }));
-    const share = shareInside(session, window);
-    add(group.sums, session, share);
-    add(all, session, share);
+  for (const group of groups) {
+    const place = by === "gpu" ? placeOf(Number(group.key)) : null;
+    const key = place ? (place.gpuIndex?.toString() ?? place.gpuUuid ?? UNKNOWN) : (group.key ?? UNKNOWN);
+    let row = merged.get(key);
+    if (!row) merged.set(key, (row = { gpuUuid: place?.gpuUuid ?? null, sums: emptySums() }));
+    add(row.sums, group);
+    add(all, group);
   }
-  const rows = [...groups].map(([key, group]) => ({ key, gpuUuid: group.gpuUuid, ...totalsOf(group.sums) }));
+  const rows = [...merged].map(([key, row]) => ({ key, gpuUuid: row.gpuUuid, ...totalsOf(row.sums) }));
   rows.sort((a, b) => b.gpuHours - a.gpuHours || a.key.localeCompare(b.key));
   return { rows, totals: totalsOf(all) };
 }
 
-/** Sessions that held memory on a GPU left idle for at least `minMs`, the longest idle first. */
-export function idleHolders(sessions: readonly StoredSession[], placeOf: (gpuId: number) => GpuPlace, minMs: number) {
-  return sessions
-    .filter((session) => session.longestIdleMs >= minMs && session.longestIdleFrom !== null)
-    .sort((a, b) => b.longestIdleMs - a.longestIdleMs || a.id - b.id)
-    .map((session) => ({
-      sessionId: session.id,
-      ...placeOf(session.gpuId),
-      pid: session.pid,
-      user: session.user,
-      processName: session.processName,
-      container: session.container,
-      /** The least memory held during the idle stretch. */
-      memoryMib: session.idleMemoryMib,
-      idleFrom: session.longestIdleFrom!,
-      idleForS: Math.round(session.longestIdleMs / 1000),
-      endedAt: session.endedAt,
-    }));
+/** Idle holders as the API shows them (the sessions come longest idle first). */
+export function idleHolderViews(sessions: readonly StoredSession[], placeOf: (gpuId: number) => GpuPlace) {
+  return sessions.map((session) => ({
+    sessionId: session.id,
+    ...placeOf(session.gpuId),
+    pid: session.pid,
+    user: session.user,
+    processName: session.processName,
+    container: session.container,
+    /** The least memory held during the idle stretch. */
+    memoryMib: session.idleMemoryMib,
+    idleFrom: session.longestIdleFrom!,
+    idleForS: Math.round(session.longestIdleMs / 1000),
+    endedAt: session.endedAt,
+  }));
 }
 
-/** The share of a session's span inside the window; 1 for a session seen once, inside it. */
-function shareInside(session: StoredSession, { from, to }: { from: number; to: number }): number {
-  const span = session.lastSeen - session.startedAt;
-  if (span <= 0) return 1;
-  const inside = Math.min(to, session.lastSeen) - Math.max(from, session.startedAt);
-  return Math.max(0, Math.min(1, inside / span));
+function emptySums(): SessionGroupSums {
+  return { key: null, sessions: 0, gpuSeconds: 0, busySeconds: 0, peakMemoryMib: null, energyJ: 0 };
 }
 
-function emptySums(): Sums {
-  return { sessions: 0, gpuSeconds: 0, busySeconds: 0, peakMemoryMib: null, energyJ: 0 };
+function add(sums: SessionGroupSums, group: SessionGroupSums) {
+  sums.sessions += group.sessions;
+  sums.gpuSeconds += group.gpuSeconds;
+  sums.busySeconds += group.busySeconds;
+  sums.energyJ += group.energyJ;
+  if (group.peakMemoryMib !== null) sums.peakMemoryMib = Math.max(sums.peakMemoryMib ?? 0, group.peakMemoryMib);
 }
 
-function add(sums: Sums, session: StoredSession, share: number) {
-  sums.sessions += 1;
-  sums.gpuSeconds += session.gpuSeconds * share;
-  sums.busySeconds += session.busySeconds * share;
-  sums.energyJ += session.energyJ * share;
-  if (session.peakMemoryMib !== null) sums.peakMemoryMib = Math.max(sums.peakMemoryMib ?? 0, session.peakMemoryMib);
-}
-
-function totalsOf(sums: Sums): UsageTotals {
+function totalsOf(sums: SessionGroupSums): UsageTotals {
   return {
     sessions: sums.sessions,
     gpuHours: round(sums.gpuSeconds / HOUR_S, 4),

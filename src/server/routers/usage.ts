@@ -1,12 +1,16 @@
 import { HOUR_MS } from "../../telemetry/durations";
 import { idleHoldersInput, usageSessionsInput, usageSummaryInput } from "../api/inputs";
-import { idleHolders, sessionView, usageSummary } from "../api/usage-report";
+import { idleHolderViews, sessionView, usageSummary } from "../api/usage-report";
 import { IDLE_MEMORY_MIB, IDLE_UTILIZATION_PCT } from "../collector/session-tracker";
 import type { Context } from "../trpc/context";
+import type { SessionGrouping } from "../storage/process-sessions";
 import { publicProcedure, router } from "../trpc/trpc";
 import type { GpuSelection } from "./gpu-selection";
 import { storedGpuOf } from "./telemetry";
 import { gpuPlaces } from "./gpu-places";
+
+/** The longest idle first: a list a person reads; more than this is a box to look at anyway. */
+const MAX_IDLE_HOLDERS = 1000;
 
 export const usageRouter = router({
   /**
@@ -24,12 +28,12 @@ export const usageRouter = router({
   /** GPU-hours, busy GPU-hours, peak memory and energy over the last `hours`, by user, process name or GPU, and in all. */
   summary: publicProcedure.input(usageSummaryInput).query(({ ctx, input }) => {
     const { sessionsOf, placeOf, from, to } = usageWindow(ctx, input, input.hours, input.user);
-    return { from, to, by: input.by, ...usageSummary(sessionsOf.all(), placeOf, { from, to }, input.by) };
+    return { from, to, by: input.by, ...usageSummary(sessionsOf.sums(input.by), placeOf, input.by) };
   }),
 
   /**
    * Sessions of the last `hours` that held more than 1 GiB while their GPU stayed
-   * under 5 % utilization for `minutes` or more (their longest such stretch).
+   * under 5 % utilization for `minutes` or more (their longest such stretch), the longest first, at most 1000.
    */
   idleHolders: publicProcedure.input(idleHoldersInput).query(({ ctx, input }) => {
     const { sessionsOf, placeOf, from, to } = usageWindow(ctx, input, input.hours, undefined);
@@ -37,7 +41,7 @@ export const usageRouter = router({
       from,
       to,
       rule: { memoryOverMib: IDLE_MEMORY_MIB, utilizationUnderPct: IDLE_UTILIZATION_PCT, minutes: input.minutes },
-      holders: idleHolders(sessionsOf.all(), placeOf, input.minutes * 60_000),
+      holders: idleHolderViews(sessionsOf.idle(input.minutes * 60_000, MAX_IDLE_HOLDERS), placeOf),
     };
   }),
 });
@@ -56,6 +60,8 @@ export function usageWindow(ctx: Pick<Context, "collector" | "storage">, selecti
     sessionsOf: {
       page: (limit: number, offset: number) => store.sessions.page(window, limit, offset),
       all: () => store.sessions.all(window),
+      sums: (by: SessionGrouping) => store.sessions.sums(window, by),
+      idle: (minMs: number, limit: number) => store.sessions.idle(window, minMs, limit),
     },
   };
 }

@@ -68,7 +68,28 @@ const COLUMNS = [
 /** Overlapping the window: started before its end and last seen after its start. */
 const IN_WINDOW = `lastSeen >= @from AND startedAt <= @to AND (@gpuId IS NULL OR gpuId = @gpuId) AND (@user IS NULL OR user = @user)`;
 
+export type SessionGrouping = "user" | "process" | "gpu";
+
+/** One group's sums over the window, each session counted for the share of its span inside it. */
+export interface SessionGroupSums {
+  /** The user or process name (null where unknown), or the GPU's id as text. */
+  key: string | null;
+  sessions: number;
+  gpuSeconds: number;
+  busySeconds: number;
+  peakMemoryMib: number | null;
+  energyJ: number;
+}
+
+/** The share of a session's span inside [@from, @to]; a session seen once counts whole. */
+const SHARE_INSIDE = `CASE WHEN lastSeen > startedAt
+  THEN max(0.0, min(1.0, (min(@to, lastSeen) - max(@from, startedAt)) * 1.0 / (lastSeen - startedAt))) ELSE 1.0 END`;
+
+const GROUP_KEY: Record<SessionGrouping, string> = { user: "user", process: "processName", gpu: "CAST(gpuId AS TEXT)" };
+
 export class ProcessSessionLog {
+  private readonly sumsBy: Record<SessionGrouping, Database.Statement>;
+  private readonly idleOnes: Database.Statement;
   private readonly insertOne: Database.Statement;
   private readonly updateOne: Database.Statement;
   private readonly closeOpenOnes: Database.Statement;
@@ -90,6 +111,18 @@ export class ProcessSessionLog {
     this.countAll = db.prepare(`SELECT count(*) FROM ProcessSession WHERE ${IN_WINDOW}`).pluck();
     this.listAll = db.prepare(`SELECT * FROM ProcessSession WHERE ${IN_WINDOW} ORDER BY startedAt, id`);
     this.deleteOld = db.prepare(`DELETE FROM ProcessSession WHERE lastSeen < ?`);
+    // Summed in SQL: a week of a busy box is hundreds of thousands of sessions, never all in memory at once.
+    const sums = (key: string) =>
+      db.prepare(
+        `SELECT ${key} AS key, count(*) AS sessions, sum(gpuSeconds * share) AS gpuSeconds, sum(busySeconds * share) AS busySeconds,
+           max(peakMemoryMib) AS peakMemoryMib, sum(energyJ * share) AS energyJ
+         FROM (SELECT *, ${SHARE_INSIDE} AS share FROM ProcessSession WHERE ${IN_WINDOW}) GROUP BY ${key}`,
+      );
+    this.sumsBy = { user: sums(GROUP_KEY.user), process: sums(GROUP_KEY.process), gpu: sums(GROUP_KEY.gpu) };
+    this.idleOnes = db.prepare(
+      `SELECT * FROM ProcessSession WHERE ${IN_WINDOW} AND longestIdleMs >= @minMs AND longestIdleFrom IS NOT NULL
+       ORDER BY longestIdleMs DESC, id LIMIT @limit`,
+    );
     // Sessions that ended before the oldest sample kept describe a time the history no longer shows.
     this.deleteBeforeSamples = db.prepare(
       `DELETE FROM ProcessSession WHERE endedAt IS NOT NULL AND lastSeen < (SELECT min(startTs) FROM SampleChunk)`,
@@ -122,6 +155,16 @@ export class ProcessSessionLog {
   /** Every session overlapping the window, oldest first. */
   all(window: SessionWindow): StoredSession[] {
     return this.listAll.all(bound(window)) as StoredSession[];
+  }
+
+  /** Per user, process name or GPU id: the sums of the sessions overlapping the window. */
+  sums(window: SessionWindow, by: SessionGrouping): SessionGroupSums[] {
+    return this.sumsBy[by].all(bound(window)) as SessionGroupSums[];
+  }
+
+  /** Sessions whose longest idle stretch lasted `minMs` or more, the longest first, at most `limit`. */
+  idle(window: SessionWindow, minMs: number, limit: number): StoredSession[] {
+    return this.idleOnes.all({ ...bound(window), minMs, limit }) as StoredSession[];
   }
 
   /** Deletes sessions last seen before `cutoff`; returns how many. */
