@@ -253,6 +253,11 @@ describe("totals of simulated users", () => {
     const lines = csv.trim().split("\r\n");
     expect(lines[0]).toMatch(/^id,gpu_index,gpu_uuid,pid,process_name,command,user,container,started_at,/);
     expect(lines).toHaveLength(total + 1);
+    const json = (await (await fetch(`${server.url}/api/telemetry/export?kind=sessions&format=json&hours=24`)).json()) as Array<
+      Record<string, unknown>
+    >;
+    expect(json).toHaveLength(total);
+    expect(json.map((record) => String(record.id))).toEqual(lines.slice(1).map((line) => line.split(",")[0]));
     const refused = await fetch(`${server.url}/api/usage/summary?by=team`);
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error: { message: string } }).error.message).toBe("by: must be user, process or gpu");

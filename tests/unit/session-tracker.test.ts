@@ -40,7 +40,7 @@ function recorded(name: string, steps: (tracker: SessionTracker) => void) {
   const tracker = new SessionTracker(5000);
   steps(tracker);
   tracker.committed(store.db.transaction(() => tracker.write(store.sessions, (uuid) => store.gpuByUuid(uuid)?.id))());
-  const sessions = store.sessions.all({ from: 0, to: Number.MAX_SAFE_INTEGER });
+  const sessions = store.sessions.after({ from: 0, to: Number.MAX_SAFE_INTEGER }, 0, 1000);
   return { store, sessions };
 }
 
@@ -99,11 +99,11 @@ describe("the session tracker", () => {
     });
     store.close();
     const { store: again } = TelemetryStore.open(path.join(dir, "reopen.db"));
-    expect(again.sessions.all({ from: 0, to: Number.MAX_SAFE_INTEGER })).toEqual([
+    expect(again.sessions.after({ from: 0, to: Number.MAX_SAFE_INTEGER }, 0, 1000)).toEqual([
       expect.objectContaining({ pid: 1, lastSeen: T0 + 3000, endedAt: T0 + 3000 }),
     ]);
     prune(again, { retentionMs: 1000, maxBytes: 500 * 2 ** 20, highWater: 0.9, lowWater: 0.7 }, { now: T0 + 10_000 });
-    expect(again.sessions.all({ from: 0, to: Number.MAX_SAFE_INTEGER })).toEqual([]);
+    expect(again.sessions.after({ from: 0, to: Number.MAX_SAFE_INTEGER }, 0, 1000)).toEqual([]);
     again.close();
   });
 });

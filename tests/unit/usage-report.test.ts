@@ -68,6 +68,15 @@ describe("the usage summary", () => {
     expect(rows).toEqual([{ key: "0", gpuUuid: "GPU-1", sessions: 2, gpuHours: 4, busyGpuHours: 2, peakMemoryMib: 2000, energyWh: 1200 }]);
   });
 
+  it("pages through the sessions of a window in the order they were written (the export)", () => {
+    const store = storeWith("pages", [...sessions, session(4, "dave", 2, T0 + 20 * HOUR, 1)]);
+    const window = { from: T0, to: T0 + 10 * HOUR };
+    const first = store.sessions.after(window, 0, 2);
+    const second = store.sessions.after(window, first[1].id, 2);
+    expect([...first, ...second].map((s) => s.user)).toEqual(["alice", "bob", "alice"]);
+    expect(store.sessions.after(window, second[0].id, 2)).toEqual([]);
+  });
+
   it("lists as idle holders only the sessions idle for at least the minutes asked, longest first", () => {
     const idle = [
       session(1, "alice", 1, T0, 2, 40 * 60_000),

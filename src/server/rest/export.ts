@@ -36,7 +36,7 @@ export type ExportRequest = z.output<typeof exportInput>;
 /** Throws DatabaseUnavailableError before anything is sent when there is no database. */
 export async function streamExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger): Promise<void> {
   if (request.kind === "events") return sendEventsExport(services, request, res);
-  if (request.kind === "sessions") return sendSessionsExport(services, request, res);
+  if (request.kind === "sessions") return sendSessionsExport(services, request, res, log);
   const { store, gpuId } = storedGpuOf(services, request);
   const now = Date.now();
   const batches = scanSamples(store, { gpuId, from: now - request.hours * HOUR_MS, to: now }, ROWS_PER_WRITE);
@@ -90,12 +90,43 @@ function sendEventsExport(services: Services, request: ExportRequest, res: http.
   sendWhole(request, res, records, EVENT_CSV_COLUMNS, (r) => [r.at, r.kind, r.gpu_index, r.gpu_uuid, r.message, JSON.stringify(r.detail)]);
 }
 
-/** The process sessions overlapping the window, oldest first, in one piece: a few hundred a day on a busy box. */
-function sendSessionsExport(services: Services, request: ExportRequest, res: http.ServerResponse) {
+/**
+ * The process sessions overlapping the window, in the order they began, a page at
+ * a time as the client takes them: a busy box starts thousands of jobs a day.
+ */
+async function sendSessionsExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger) {
   const { sessionsOf, placeOf } = usageWindow(services, request, request.hours, undefined);
-  const records = sessionsOf.all().map((session) => sessionRecord(sessionView(session, placeOf(session.gpuId))));
-  const columns = SESSION_CSV_COLUMNS;
-  sendWhole(request, res, records, columns, (r) => columns.map((column) => r[column]));
+  const json = request.format === "json";
+  res.writeHead(200, {
+    "content-type": FORMATS[request.format].contentType,
+    "content-disposition": `attachment; filename="${exportFilename(request, Date.now())}"`,
+    "cache-control": "no-store",
+  });
+  const write = writerFor(res);
+  let written = 0;
+  try {
+    if (!(await write(json ? "[" : `${SESSION_CSV_COLUMNS.join(",")}\r\n`))) return;
+    for (let afterId = 0; ;) {
+      const page = sessionsOf.after(afterId, ROWS_PER_WRITE);
+      if (page.length === 0) break;
+      afterId = page[page.length - 1].id;
+      const text = page
+        .map((session) => sessionRecord(sessionView(session, placeOf(session.gpuId))))
+        .map((record) =>
+          json
+            ? `${written++ === 0 ? "\n" : ",\n"}${JSON.stringify(record)}`
+            : `${SESSION_CSV_COLUMNS.map((column) => csvCell(record[column])).join(",")}\r\n`,
+        )
+        .join("");
+      if (!(await write(text))) return;
+      await nextTurn();
+    }
+    if (!(await write(json ? "\n]\n" : ""))) return;
+    res.end();
+  } catch (error) {
+    log.error({ err: error instanceof Error ? error.message : String(error), written }, "sessions export failed");
+    res.destroy();
+  }
 }
 
 /** Records small enough to send at once, as a JSON array or CSV with these columns. */

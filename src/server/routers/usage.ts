@@ -59,7 +59,7 @@ export function usageWindow(ctx: Pick<Context, "collector" | "storage">, selecti
     placeOf,
     sessionsOf: {
       page: (limit: number, offset: number) => store.sessions.page(window, limit, offset),
-      all: () => store.sessions.all(window),
+      after: (afterId: number, limit: number) => store.sessions.after(window, afterId, limit),
       sums: (by: SessionGrouping) => store.sessions.sums(window, by),
       idle: (minMs: number, limit: number) => store.sessions.idle(window, minMs, limit),
     },

@@ -109,7 +109,7 @@ export class ProcessSessionLog {
       `SELECT * FROM ProcessSession WHERE ${IN_WINDOW} ORDER BY lastSeen DESC, id DESC LIMIT @limit OFFSET @offset`,
     );
     this.countAll = db.prepare(`SELECT count(*) FROM ProcessSession WHERE ${IN_WINDOW}`).pluck();
-    this.listAll = db.prepare(`SELECT * FROM ProcessSession WHERE ${IN_WINDOW} ORDER BY startedAt, id`);
+    this.listAll = db.prepare(`SELECT * FROM ProcessSession WHERE ${IN_WINDOW} AND id > @afterId ORDER BY id LIMIT @limit`);
     this.deleteOld = db.prepare(`DELETE FROM ProcessSession WHERE lastSeen < ?`);
     // Summed in SQL: a week of a busy box is hundreds of thousands of sessions, never all in memory at once.
     const sums = (key: string) =>
@@ -152,9 +152,12 @@ export class ProcessSessionLog {
     };
   }
 
-  /** Every session overlapping the window, oldest first. */
-  all(window: SessionWindow): StoredSession[] {
-    return this.listAll.all(bound(window)) as StoredSession[];
+  /**
+   * The sessions overlapping the window, in the order they were first written, `limit` after
+   * the one with id `afterId`: a page at a time, so no statement stays open between pages.
+   */
+  after(window: SessionWindow, afterId: number, limit: number): StoredSession[] {
+    return this.listAll.all({ ...bound(window), afterId, limit }) as StoredSession[];
   }
 
   /** Per user, process name or GPU id: the sums of the sessions overlapping the window. */
