@@ -153,10 +153,6 @@ export class Collector {
       this.flush();
       this.rejected.reportIfDue();
     }, flushEvery);
-    if (this.options.processes) {
-      void this.listProcesses();
-      this.listingTimer = setInterval(() => void this.listProcesses(), PROCESS_LISTING_MS);
-    }
     const sink: SourceSink = {
       gpus: (infos) => this.acceptGpus(infos),
       samples: (samples, faults) => this.acceptSamples(samples, faults),
@@ -166,6 +162,10 @@ export class Collector {
       },
     };
     await this.options.source.start(sink);
+    // Not at once: a listing shared with API callers is best made once the GPUs, and their indexes, are known.
+    if (this.options.processes && this.running) {
+      this.listingTimer = setInterval(() => void this.listProcesses(), PROCESS_LISTING_MS);
+    }
   }
 
   /** Stops sampling and writes everything still pending. */
