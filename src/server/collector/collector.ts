@@ -190,6 +190,9 @@ export class Collector {
     try {
       const listing = await this.options.processes.current();
       if (this.running && listing.supported && listing.error === null) this.sessions.listed(listing.at, listing.processes);
+    } catch (error) {
+      // The reader answers failures itself; this is a bug, and must not stop the recording.
+      this.options.log.error({ err: error instanceof Error ? error.message : String(error) }, "tracking process sessions failed");
     } finally {
       this.listing = false;
     }
