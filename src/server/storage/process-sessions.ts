@@ -95,7 +95,7 @@ export class ProcessSessionLog {
   private readonly closeOpenOnes: Database.Statement;
   private readonly listPage: Database.Statement;
   private readonly countAll: Database.Statement;
-  private readonly listAll: Database.Statement;
+  private readonly listAfter: Database.Statement;
   private readonly deleteOld: Database.Statement;
   private readonly deleteBeforeSamples: Database.Statement;
 
@@ -109,7 +109,7 @@ export class ProcessSessionLog {
       `SELECT * FROM ProcessSession WHERE ${IN_WINDOW} ORDER BY lastSeen DESC, id DESC LIMIT @limit OFFSET @offset`,
     );
     this.countAll = db.prepare(`SELECT count(*) FROM ProcessSession WHERE ${IN_WINDOW}`).pluck();
-    this.listAll = db.prepare(`SELECT * FROM ProcessSession WHERE ${IN_WINDOW} AND id > @afterId ORDER BY id LIMIT @limit`);
+    this.listAfter = db.prepare(`SELECT * FROM ProcessSession WHERE ${IN_WINDOW} AND id > @afterId ORDER BY id LIMIT @limit`);
     this.deleteOld = db.prepare(`DELETE FROM ProcessSession WHERE lastSeen < ?`);
     // Summed in SQL: a week of a busy box is hundreds of thousands of sessions, never all in memory at once.
     const sums = (key: string) =>
@@ -157,7 +157,7 @@ export class ProcessSessionLog {
    * the one with id `afterId`: a page at a time, so no statement stays open between pages.
    */
   after(window: SessionWindow, afterId: number, limit: number): StoredSession[] {
-    return this.listAll.all({ ...bound(window), afterId, limit }) as StoredSession[];
+    return this.listAfter.all({ ...bound(window), afterId, limit }) as StoredSession[];
   }
 
   /** Per user, process name or GPU id: the sums of the sessions overlapping the window. */
