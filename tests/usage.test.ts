@@ -210,6 +210,14 @@ describe("totals of simulated users", () => {
       }
       expect(summary.totals.sessions).toBe(sessions.length);
     }
+    // A page at a time, the most recently seen first, ends with a null cursor.
+    const paged: number[] = [];
+    for (let cursor: number | null = 0; cursor !== null;) {
+      const page: Awaited<ReturnType<Client["usage"]["sessions"]["query"]>> = await client.usage.sessions.query({ limit: 2, cursor });
+      paged.push(...page.sessions.map((s) => s.id));
+      cursor = page.nextCursor;
+    }
+    expect(paged).toEqual(sessions.map((s) => s.id));
     // The simulated jobs report their own SM utilization.
     expect(sessions.some((s) => s.smUtilizationAvgPct !== null)).toBe(true);
   });
