@@ -43,6 +43,7 @@ const SURFACES = {
   tRPC: "/api/trpc/health.status",
   REST: "/api/telemetry/history?limit=1",
   export: "/api/telemetry/export?format=csv&hours=1",
+  usage: "/api/usage/summary?by=user",
   SSE: "/api/trpc/telemetry.live",
 } as const;
 

@@ -164,7 +164,7 @@ describe("the event log", () => {
     await expect(client.events.list.query({ hours: 3000 })).rejects.toThrow(/must be at most 2160/);
     const kind = await fetch(`${server.url}/api/telemetry/export?kind=rows`);
     expect(kind.status).toBe(400);
-    expect(await kind.text()).toMatch(/kind: must be samples or events/);
+    expect(await kind.text()).toMatch(/kind: must be samples, events or sessions/);
     const cli = await runCli(["events", "--hours", "5000", "--url", server.url]);
     expect(cli.code).not.toBe(0);
     expect(cli.stderr).toMatch(/--hours: must be at most 2160/);

@@ -371,7 +371,9 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
       expect(sample.memoryUsedMib).toBe(Math.floor((nvmlFixture().meminfo as number) / MIB));
     }
     expect(calls("nvmlDeviceGetCurrentClocksThrottleReasons")).toBeGreaterThan(0);
-    expect(await source.processes()).toEqual([{ pid: 1586, processName: "python3", usedMemoryMib: 1130, gpuUuid: H200_UUID }]);
+    expect(await source.processes()).toEqual([
+      { pid: 1586, processName: "python3", usedMemoryMib: 1130, gpuUuid: H200_UUID, smUtilizationPct: 0 },
+    ]);
     expect(calls("nvmlDeviceGetComputeRunningProcesses_v2")).toBeGreaterThan(0);
     const notice = lines.find((l) => /lacks some functions/.test(l.msg));
     expect(notice).toMatchObject({
@@ -422,19 +424,22 @@ describe("NvmlSource on the fake libnvidia-ml", () => {
     expect(received).toEqual({ gpus: 0, samples: 0 });
   });
 
-  it("lists the compute processes of each GPU: NVML's name, else the process table's, and unknown memory as NULL", async () => {
+  it("lists the compute processes of each GPU: NVML's name, else the process table's, unknown memory as NULL, and SM utilization", async () => {
     const ownComm = fs.readFileSync(`/proc/${process.pid}/comm`, "utf8").trim();
     const nvml = await startNvml({
       FAKE_NVML_GPUS: "2",
-      FAKE_NVML_PROCESSES: `0:1586:python3:1130,1:${process.pid}:-:-`,
+      FAKE_NVML_PROCESSES: `0:1586:python3:1130:87,1:${process.pid}:-:-`,
     });
     const processes = await nvml.source.processes();
+    // nvmlDeviceGetProcessUtilization: 87 % for the first; the second has no sample, so did nothing on the SMs.
     expect(processes).toEqual([
-      { pid: 1586, processName: "python3", usedMemoryMib: 1130, gpuUuid: H200_UUID },
-      { pid: process.pid, processName: ownComm, usedMemoryMib: null, gpuUuid: expectedFacts(1).uuid },
+      { pid: 1586, processName: "python3", usedMemoryMib: 1130, gpuUuid: H200_UUID, smUtilizationPct: 87 },
+      { pid: process.pid, processName: ownComm, usedMemoryMib: null, gpuUuid: expectedFacts(1).uuid, smUtilizationPct: 0 },
     ]);
-    // The same process as nvidia-smi --query-compute-apps reported it under load, in the same shape.
-    expect(processes[0]).toEqual(parseComputeAppsCsv(readFixture("nvidia-smi", "h200", "apps-load.csv"))[0]);
+    // The same process as nvidia-smi --query-compute-apps reported it under load, in the same shape (with its utilization).
+    const { smUtilizationPct: _, ...asSmiListsIt } = processes[0];
+    expect(asSmiListsIt).toEqual(parseComputeAppsCsv(readFixture("nvidia-smi", "h200", "apps-load.csv"))[0]);
+    expect(nvml.calls("nvmlDeviceGetProcessUtilization")).toBeGreaterThanOrEqual(2);
     expect(nvml.calls("nvmlDeviceGetComputeRunningProcesses_v3")).toBeGreaterThanOrEqual(2);
     expect(nvml.calls("nvmlDeviceGetComputeRunningProcesses_v2")).toBe(0);
   });

@@ -12,6 +12,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
   format: "--format",
   kind: "--kind",
   hours: "--hours",
+  by: "--by",
+  minutes: "--minutes",
   gpuIndex: "--gpu",
   gpuUuid: "--gpu-uuid",
 };

@@ -4,6 +4,7 @@ import { PROJECT_ROOT } from "../server/project-root";
 import { commandHelp, parseCommandArgs, wantsHelp } from "./arguments";
 import { CommandFailure, UsageError, type Command } from "./command";
 import { eventsCommand } from "./commands/events";
+import { usageCommand } from "./commands/usage";
 import { exportCommand } from "./commands/export";
 import { importCommand } from "./commands/import";
 import { pruneCommand } from "./commands/prune";
@@ -15,7 +16,7 @@ import { statusCommand } from "./commands/status";
  * be carried out (no server, unreadable file), 2 a flag or value it cannot use.
  */
 
-const COMMANDS: readonly Command[] = [startCommand, statusCommand, eventsCommand, pruneCommand, exportCommand, importCommand];
+const COMMANDS: readonly Command[] = [startCommand, statusCommand, eventsCommand, usageCommand, pruneCommand, exportCommand, importCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 3;

@@ -36,6 +36,11 @@ const SETTING_HELP: Record<string, SettingHelp> = {
   NVOC_LOG_LEVEL: { value: "LEVEL", help: "trace, debug, info, warn, error, fatal or silent" },
   NVOC_LOG_FORMAT: { value: "FORMAT", help: "auto (short lines on a terminal, JSON otherwise), json or pretty" },
   NVOC_DEV: { help: "Next.js development mode: pages rebuilt as their sources change" },
+  NVOC_RECORD_COMMAND_LINES: {
+    value: "0|1",
+    help: "0 keeps only the executable's name of each GPU process's command line",
+    defaultText: () => "1",
+  },
   PORT: { value: "PORT", help: "HTTP port (0 picks a free one)" },
   HOST: { value: "HOST", help: "address to bind; any but loopback needs --token" },
   NVOC_TOKEN: { value: "TOKEN", help: "access token (16 characters or more) every request must present" },
@@ -76,7 +81,8 @@ export const SETTING_FLAGS: readonly SettingFlag[] = (() => {
   const defaults = envSchema.parse({}) as Record<string, unknown>;
   return (Object.keys(envSchema.shape) as SettingVariable[]).map((variable) => {
     const described = SETTING_HELP[variable];
-    const isSwitch = typeof defaults[variable] === "boolean";
+    // A setting that is on unless turned off takes a value: a switch could only turn it on.
+    const isSwitch = defaults[variable] === false;
     const shownDefault = defaultText(described, defaults[variable]);
     return {
       flag: flagOf(variable),

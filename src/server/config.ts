@@ -68,6 +68,7 @@ export const envSchema = z.object({
   NVOC_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   NVOC_LOG_FORMAT: z.enum(["auto", "json", "pretty"], { error: "NVOC_LOG_FORMAT must be auto, json or pretty" }).default("auto"),
   NVOC_DEV: flag.default(false),
+  NVOC_RECORD_COMMAND_LINES: flag.default(true),
   PORT: integer("PORT", 0, 65_535).default(8000),
   HOST: z.string().trim().min(1, "HOST must not be empty").default("127.0.0.1"),
   NVOC_TOKEN: z
@@ -129,6 +130,8 @@ export interface Config {
   /** json when piped, readable lines on a terminal (auto), or forced. */
   logFormat: z.infer<typeof envSchema>["NVOC_LOG_FORMAT"];
   dev: boolean;
+  /** False keeps only the executable's name of each process's command line, live and recorded. */
+  recordCommandLines: boolean;
   port: number;
   host: string;
   /** When set, every request must present it (Bearer header or the sign-in cookie). */
@@ -185,6 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.NVOC_LOG_LEVEL,
     logFormat: e.NVOC_LOG_FORMAT,
     dev: e.NVOC_DEV,
+    recordCommandLines: e.NVOC_RECORD_COMMAND_LINES,
     port: e.PORT,
     host: e.HOST,
     token: e.NVOC_TOKEN ?? null,

@@ -10,7 +10,7 @@ import { createHostAllowList } from "./http/access/host-allow-list";
 import { createSignIn } from "./http/access/sign-in";
 import { Collector } from "./collector/collector";
 import { MemoryErrorReader } from "./collector/memory-error-reader";
-import { ProcessReader } from "./collector/process-reader";
+import { ProcessReader, type ProcessListing } from "./collector/process-reader";
 import { XidErrorReader } from "./collector/xid-error-reader";
 import { ConfigError, type Config } from "./config";
 import { listen } from "./http/listen";
@@ -138,9 +138,16 @@ async function startInSteps(config: Config, log: Logger, options: ServerOptions,
   storage.startPruning();
 
   const source = await createSource(config, log);
-  const collector = new Collector({ source, storage, log, intervalMs: config.intervalMs });
-  const indexOf = (uuid: string) => collector.gpus().find((g) => g.uuid === uuid)?.index ?? null;
-  const processes = new ProcessReader({ source, log, indexOf });
+  // The reader needs the collector's GPU indexes, the collector the reader's listings (only once started).
+  const collector: Collector = new Collector({
+    source,
+    storage,
+    log,
+    intervalMs: config.intervalMs,
+    processes: { current: (): Promise<ProcessListing> => processes.current() },
+  });
+  const indexOf = (uuid: string): number | null => collector.gpus().find((g) => g.uuid === uuid)?.index ?? null;
+  const processes = new ProcessReader({ source, log, indexOf, commandLines: config.recordCommandLines });
   const memoryHealth = new MemoryErrorReader({ source, log, indexOf });
   const xidErrors = new XidErrorReader({ source, indexOf });
   const recordsInFlight = new RecordsInFlight(MAX_RECORDS_IN_FLIGHT);

@@ -49,6 +49,11 @@ export interface GpuProcess {
   /** Null when not reported (Windows WDDM mode reports no per-process memory). */
   usedMemoryMib: number | null;
   gpuUuid: string | null;
+  /** The process's own SM utilization (%) over the last sampling period, where the source reports it (NVML). */
+  smUtilizationPct?: number | null;
+  /** Who runs it and how it was started, where the source knows better than /proc (the simulated jobs). */
+  user?: string | null;
+  command?: string | null;
 }
 
 /**

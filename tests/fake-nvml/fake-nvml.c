@@ -22,8 +22,9 @@
  *   FAKE_NVML_LOST_AFTER=n         ... once it has answered n temperature reads (default 0: from the start),
  *                                  so it falls off halfway through the n-th tick
  *   FAKE_NVML_LOST_ERROR=code      15 (GPU is lost) or 999 (Unknown Error)
- *   FAKE_NVML_PROCESSES=gpu:pid:name:mib,...  compute processes; name "-" has no name (NOT_FOUND),
- *                                  mib "-" is NVML_VALUE_NOT_AVAILABLE
+ *   FAKE_NVML_PROCESSES=gpu:pid:name:mib[:sm],...  compute processes; name "-" has no name (NOT_FOUND),
+ *                                  mib "-" is NVML_VALUE_NOT_AVAILABLE; sm is the process's SM utilization (%)
+ *                                  nvmlDeviceGetProcessUtilization gives (a process without one has no sample)
  *   FAKE_NVML_MEMORY_ERRORS=a,b,c,d,e,f,g,h  every GPU's ECC errors (corrected volatile, uncorrected
  *                                  volatile, corrected aggregate, uncorrected aggregate), remapped rows
  *                                  (correctable, uncorrectable) and remap pending, failure (0/1);
@@ -127,7 +128,7 @@ static int event_set_count;
 static struct { char getter[32]; nvmlReturn_t code; } fails[MAX_FAILS];
 static int fail_count;
 
-static struct { unsigned int gpu, pid; char name[64]; int has_name; unsigned long long bytes; } processes[MAX_PROCESSES];
+static struct { unsigned int gpu, pid; char name[64]; int has_name; unsigned long long bytes; int sm; } processes[MAX_PROCESSES];
 static int process_count;
 
 /* ---- call counting ---- */
@@ -190,7 +191,10 @@ static void read_processes(const char *text) {
   while (*text != '\0' && process_count < MAX_PROCESSES) {
     unsigned int gpu, pid;
     char name[64], mib[32];
-    if (sscanf(text, "%u:%u:%63[^:]:%31[^,]", &gpu, &pid, name, mib) == 4) {
+    int sm = -1;
+    int fields = sscanf(text, "%u:%u:%63[^:]:%31[^,:]:%d", &gpu, &pid, name, mib, &sm);
+    if (fields >= 4) {
+      processes[process_count].sm = fields == 5 ? sm : -1;
       processes[process_count].gpu = gpu;
       processes[process_count].pid = pid;
       processes[process_count].has_name = strcmp(name, "-") != 0;
@@ -543,6 +547,42 @@ nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsign
   return compute_processes(device, count, infos);
 }
 #endif
+
+typedef struct {
+  unsigned int pid;
+  unsigned long long timeStamp;
+  unsigned int smUtil, memUtil, encUtil, decUtil;
+} nvmlProcessUtilizationSample_t;
+
+/* NVML's contract: a NULL array asks for the count (INSUFFICIENT_SIZE); NOT_FOUND when no process has a sample. */
+nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device, nvmlProcessUtilizationSample_t *samples, unsigned int *count,
+                                             unsigned long long lastSeenTimeStamp) {
+  count_call("nvmlDeviceGetProcessUtilization");
+  (void)lastSeenTimeStamp;
+  nvmlReturn_t result = check(device, "processUtilization");
+  if (result != NVML_SUCCESS) return result;
+  if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+  unsigned int found = 0;
+  for (int i = 0; i < process_count; i++) if (processes[i].gpu == device->index && processes[i].sm >= 0) found++;
+  if (found == 0) return NVML_ERROR_NOT_FOUND;
+  if (samples == NULL || *count < found) {
+    *count = found;
+    return NVML_ERROR_INSUFFICIENT_SIZE;
+  }
+  unsigned int written = 0;
+  for (int i = 0; i < process_count; i++) {
+    if (processes[i].gpu != device->index || processes[i].sm < 0) continue;
+    samples[written].pid = processes[i].pid;
+    samples[written].timeStamp = 1;
+    samples[written].smUtil = (unsigned int)processes[i].sm;
+    samples[written].memUtil = 0;
+    samples[written].encUtil = 0;
+    samples[written].decUtil = 0;
+    written++;
+  }
+  *count = written;
+  return NVML_SUCCESS;
+}
 
 nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t device, unsigned int *count, nvmlProcessInfo_t *infos) {
   count_call("nvmlDeviceGetComputeRunningProcesses_v2");

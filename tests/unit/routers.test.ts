@@ -33,7 +33,7 @@ beforeAll(async () => {
       config: loadConfig({ NVOC_DB_PATH: path.join(dir, "telemetry.db") }),
       collector: pipeline.collector,
       storage: pipeline.storage,
-      processes: new ProcessReader({ source, log: silentLog, indexOf }),
+      processes: new ProcessReader({ source, log: silentLog, indexOf, commandLines: true }),
       memoryHealth: new MemoryErrorReader({ source, log: silentLog, indexOf }),
       xidErrors: new XidErrorReader({ source, indexOf }),
       recordsInFlight: new RecordsInFlight(MAX_RECORDS_IN_FLIGHT),

@@ -14,7 +14,7 @@ export const exportCommand = defineCommand({
   name: "export",
   summary: "every sample of a time window as CSV or JSON, to stdout or a file",
   synopsis:
-    "[--format csv|json] [--kind samples|events] [--hours N] [--gpu-uuid UUID | --gpu N] [--output FILE] [--url URL] [--db-path FILE] [--token TOKEN]",
+    "[--format csv|json] [--kind samples|events|sessions] [--hours N] [--gpu-uuid UUID | --gpu N] [--output FILE] [--url URL] [--db-path FILE] [--token TOKEN]",
   description: `
 Streams the server's export (GET /api/telemetry/export): every sample of the last
 --hours, oldest first, of one GPU or all. CSV has a header row; JSON is an array of
@@ -23,7 +23,11 @@ best named by its UUID (nvidia-oc status lists them): --gpu N is the GPU at inde
 now, not one that held that index before.`,
   options: {
     format: { type: "string", value: "csv|json", help: "csv (default) or json" },
-    kind: { type: "string", value: "samples|events", help: "the samples (default), or the event log of the window" },
+    kind: {
+      type: "string",
+      value: "samples|events|sessions",
+      help: "the samples (default), the event log or the process sessions of the window",
+    },
     hours: { type: "string", value: "N", help: "how far back, 1-2160 (default 24)" },
     ...GPU_OPTIONS,
     output: { type: "string", value: "FILE", short: "o", help: "write to FILE instead of stdout" },

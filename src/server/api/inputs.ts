@@ -41,14 +41,14 @@ export const hours = z
   .min(1, "must be at least 1")
   .max(MAX_HOURS, `must be at most ${MAX_HOURS}`);
 
-/** How many rows an answer may hold at most; 1000 unless asked. */
-const limitUpTo = (max: number) =>
+/** How many rows an answer may hold at most; `fallback` (1000) unless asked. */
+const limitUpTo = (max: number, fallback = 1000) =>
   z
     .number({ error: "must be a number" })
     .int("must be a whole number")
     .min(1, "must be at least 1")
     .max(max, `must be at most ${max}`)
-    .default(1000);
+    .default(fallback);
 
 export const historyInput = gpuSelector.extend({
   hours: hours.default(24),
@@ -108,9 +108,51 @@ export const pruneInput = z.object({ force: z.boolean({ error: "must be true or 
 export const exportInput = gpuSelector.extend({
   format: z.enum(["csv", "json"], { error: "must be csv or json" }).default("csv"),
   /** The samples, or the event log of the same window. */
-  kind: z.enum(["samples", "events"], { error: "must be samples or events" }).default("samples"),
+  kind: z.enum(["samples", "events", "sessions"], { error: "must be samples, events or sessions" }).default("samples"),
   hours: hours.default(24),
 });
+
+export const MAX_SESSIONS_PER_REQUEST = 1000;
+const USAGE_HOURS = 168;
+
+/** A user name as /etc/passwd spells it (or a numeric uid where it has none). */
+const userName = z
+  .string({ error: "must be a string (a user name)" })
+  .min(1, "must not be empty")
+  .max(256, "must be at most 256 characters");
+
+/** Process sessions overlapping the last `hours`, one GPU or all, one user or all, a page at a time. */
+export const usageSessionsInput = gpuSelector
+  .extend({
+    hours: hours.default(USAGE_HOURS),
+    user: userName.optional(),
+    limit: limitUpTo(MAX_SESSIONS_PER_REQUEST, 100),
+    /** Sessions to skip: the previous page's nextCursor. */
+    cursor: z.number({ error: "must be a number" }).int("must be a whole number").min(0, "must be 0 or more").default(0),
+  })
+  .default({ hours: USAGE_HOURS, limit: 100, cursor: 0 });
+
+/** GPU-hours, busy GPU-hours, peak memory and energy of the last `hours`, by user, process name or GPU. */
+export const usageSummaryInput = gpuSelector
+  .extend({
+    hours: hours.default(USAGE_HOURS),
+    by: z.enum(["user", "process", "gpu"], { error: "must be user, process or gpu" }).default("user"),
+    user: userName.optional(),
+  })
+  .default({ hours: USAGE_HOURS, by: "user" });
+
+/** Sessions that held memory on a GPU left idle for at least `minutes`. */
+export const idleHoldersInput = gpuSelector
+  .extend({
+    hours: hours.default(USAGE_HOURS),
+    minutes: z
+      .number({ error: "must be a number" })
+      .finite("must be a finite number")
+      .min(0.05, "must be at least 0.05 (3 seconds)")
+      .max(MAX_HOURS * 60, `must be at most ${MAX_HOURS * 60}`)
+      .default(30),
+  })
+  .default({ hours: USAGE_HOURS, minutes: 30 });
 
 /** The plain WebSocket stream: seconds between snapshots, one GPU or all. */
 export const streamInput = gpuSelector.extend({

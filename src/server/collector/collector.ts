@@ -5,6 +5,8 @@ import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import type { StorageManager } from "../storage/storage-manager";
 import type { TelemetryStore } from "../storage/telemetry-store";
 import { EventRecorder } from "./event-recorder";
+import type { ProcessListing } from "./process-reader";
+import { SessionTracker, type SessionWrite } from "./session-tracker";
 import { GpuStateTracker, type GpuState } from "./gpu-state";
 import { RejectedValues, type RejectedValueCount } from "./rejected-values";
 import { RepeatedFailureLog } from "./repeated-failure-log";
@@ -53,6 +55,10 @@ export interface CollectorStatus {
   /** Events of the event log waiting for the next flush, and those dropped while the database stayed down. */
   pendingEvents: number;
   droppedEvents: number;
+  /** Process sessions changed since the last write, writes of them alone (no samples pending) that failed, and ended ones dropped unwritten. */
+  pendingSessions: number;
+  sessionWriteFailures: number;
+  droppedSessions: number;
 }
 
 /**
@@ -62,6 +68,13 @@ export interface CollectorStatus {
  */
 const STALE_AFTER_INTERVALS = 3;
 const STALE_SLACK_MS = 1000;
+/**
+ * How often the processes are listed for the usage record: nvidia-smi starts a
+ * process for each listing, so not every tick. Time between two listings is
+ * counted from the samples, so a process is credited from its first listing to
+ * its last (up to this much late at each end).
+ */
+export const PROCESS_LISTING_MS = 5000;
 /** Sources stamp readings as they take them; one stamped later than this past now is refused, not stored ahead of time. */
 const FUTURE_SLACK_MS = 1000;
 
@@ -76,6 +89,8 @@ export interface CollectorOptions {
   maxPending?: number;
   /** Snapshots kept in memory for subscribers that reconnect. */
   historySize?: number;
+  /** The processes on each GPU, listed every PROCESS_LISTING_MS for the usage record; none recorded without. */
+  processes?: { current(): Promise<ProcessListing> };
 }
 
 type Listener = (snapshot: Snapshot) => void;
@@ -87,6 +102,8 @@ export class Collector {
   private readonly recent: Snapshot[] = [];
   private pending: GpuSample[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
+  private listingTimer: NodeJS.Timeout | null = null;
+  private listing = false;
   private nextId = 1;
   private running = false;
   private sourceEnded = false;
@@ -97,6 +114,7 @@ export class Collector {
     writeFailures: 0,
     /** Failed writes of the event log, counted apart: they hold no samples back. */
     eventWriteFailures: 0,
+    sessionWriteFailures: 0,
     lastSampleAt: null as number | null,
     lastStoredAt: null as number | null,
     lastError: null as string | null,
@@ -109,6 +127,8 @@ export class Collector {
   private readonly gpuStates: GpuStateTracker;
   private readonly rejected: RejectedValues;
   private readonly eventLog: EventRecorder;
+  /** The process sessions open now (session-tracker.ts). */
+  readonly sessions: SessionTracker;
 
   constructor(private readonly options: CollectorOptions) {
     this.maxPending = options.maxPending ?? 200_000;
@@ -118,6 +138,7 @@ export class Collector {
     this.gpuStates = new GpuStateTracker(STALE_AFTER_INTERVALS * options.intervalMs + STALE_SLACK_MS);
     this.rejected = new RejectedValues(options.log);
     this.eventLog = new EventRecorder(Date.now());
+    this.sessions = new SessionTracker(STALE_AFTER_INTERVALS * options.intervalMs + STALE_SLACK_MS);
     // Every open dashboard tab and API stream listens here; there is no sensible fixed limit.
     this.events.setMaxListeners(0);
   }
@@ -141,6 +162,10 @@ export class Collector {
       },
     };
     await this.options.source.start(sink);
+    // Not at once: a listing shared with API callers is best made once the GPUs, and their indexes, are known.
+    if (this.options.processes && this.running) {
+      this.listingTimer = setInterval(() => void this.listProcesses(), PROCESS_LISTING_MS);
+    }
   }
 
   /** Stops sampling and writes everything still pending. */
@@ -149,9 +174,28 @@ export class Collector {
     this.running = false;
     await this.options.source.stop();
     if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.listingTimer) clearInterval(this.listingTimer);
     this.flushTimer = null;
+    this.listingTimer = null;
     this.eventLog.stopped(Date.now());
+    // A clean stop ends every session at its last sight, as the next start would.
+    this.sessions.listed(Date.now(), []);
     this.flush();
+  }
+
+  /** One listing at a time; a failed one (counted and logged by the reader) changes no session. */
+  private async listProcesses() {
+    if (this.listing || !this.options.processes) return;
+    this.listing = true;
+    try {
+      const listing = await this.options.processes.current();
+      if (this.running && listing.supported && listing.error === null) this.sessions.listed(listing.at, listing.processes);
+    } catch (error) {
+      // The reader answers failures itself; this is a bug, and must not stop the recording.
+      this.options.log.error({ err: error instanceof Error ? error.message : String(error) }, "tracking process sessions failed");
+    } finally {
+      this.listing = false;
+    }
   }
 
   private acceptGpus(given: GpuInfo[]) {
@@ -189,6 +233,7 @@ export class Collector {
     for (const sample of samples) {
       this.gpuStates.reading(sample, faults?.get(sample.uuid), now);
       this.eventLog.sampled(sample, store);
+      this.sessions.sampled(sample);
     }
     this.counters.collected += samples.length;
     const latest = samples.reduce((max, s) => Math.max(max, s.timestamp), 0);
@@ -251,12 +296,19 @@ export class Collector {
     const store = this.options.storage.store;
     if (!store) return 0;
     this.writeEvents(store);
-    if (this.pending.length === 0) return 0;
+    if (this.pending.length === 0) {
+      this.writeSessionsAlone(store);
+      return 0;
+    }
     let written = 0;
     let failure: unknown = null;
     try {
       while (written < this.pending.length) {
-        written += store.writeSamples(this.pending.slice(written, written + FLUSH_BATCH), (uuid) => this.gpuInfos.get(uuid));
+        // The sessions go with the first batch, in its transaction: both are stored or neither.
+        const sessions: { write?: SessionWrite } = {};
+        const alongside = written === 0 ? () => void (sessions.write = this.writeSessions(store)) : undefined;
+        written += store.writeSamples(this.pending.slice(written, written + FLUSH_BATCH), (uuid) => this.gpuInfos.get(uuid), alongside);
+        if (sessions.write) this.sessions.committed(sessions.write);
       }
     } catch (error) {
       failure = error;
@@ -274,6 +326,21 @@ export class Collector {
       this.dropLog.recovered(null);
     }
     return written;
+  }
+
+  private writeSessions(store: TelemetryStore): SessionWrite {
+    return this.sessions.write(store.sessions, (uuid) => store.gpuByUuid(uuid)?.id);
+  }
+
+  /** Between samples (a source that stalls, the last flush): sessions that ended still get written. */
+  private writeSessionsAlone(store: TelemetryStore) {
+    if (this.sessions.pendingCount === 0) return;
+    try {
+      this.sessions.committed(store.db.transaction(() => this.writeSessions(store))());
+    } catch (error) {
+      this.counters.sessionWriteFailures += 1;
+      this.recordFailure(`writing ${this.sessions.pendingCount} process sessions failed`, error);
+    }
   }
 
   /** Before the samples, so that the start of a run is measured from the samples of the runs before it. */
@@ -396,6 +463,8 @@ export class Collector {
       gpus: this.gpuStates.states(Date.now()),
       pendingEvents: this.eventLog.pendingCount,
       droppedEvents: this.eventLog.dropped,
+      pendingSessions: this.sessions.pendingCount,
+      droppedSessions: this.sessions.dropped,
     };
   }
 }

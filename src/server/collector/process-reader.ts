@@ -1,7 +1,7 @@
 import type { Logger } from "../logger";
 import type { GpuSource } from "../sources/source";
 import type { GpuProcess } from "../../telemetry/types";
-import { processOwner } from "./process-owner";
+import { executableName, processOwner } from "./process-owner";
 import { AskedOfSource, type SourceAnswer } from "./asked-of-source";
 
 /**
@@ -14,12 +14,14 @@ export interface GpuProcessRow extends GpuProcess {
   gpuIndex: number | null;
   user: string | null;
   command: string | null;
+  container: string | null;
 }
 
 /** When asked, whether the source can know, why it failed; by GPU index, then most memory first. */
 export type ProcessListing = Omit<SourceAnswer<GpuProcessRow>, "items"> & { processes: GpuProcessRow[] };
 
 const SHARED_FOR_MS = 2000;
+const NO_OWNER = { user: null, command: null, container: null } as const;
 
 export class ProcessReader {
   private readonly asked: AskedOfSource<GpuProcessRow>;
@@ -29,8 +31,10 @@ export class ProcessReader {
     /** The index of a GPU by UUID, as the collector knows it. */
     indexOf: (uuid: string) => number | null;
     log: Logger;
+    /** False keeps only the executable's name of each command line (NVOC_RECORD_COMMAND_LINES=0). */
+    commandLines: boolean;
   }) {
-    const { source, indexOf, log } = options;
+    const { source, indexOf, log, commandLines } = options;
     const list = source.processes?.bind(source);
     this.asked = new AskedOfSource({
       what: "listing GPU processes",
@@ -39,11 +43,18 @@ export class ProcessReader {
       ask: list
         ? async () => {
             const processes = await Promise.all(
-              (await list()).map(async (process): Promise<GpuProcessRow> => ({
-                ...process,
-                gpuIndex: process.gpuUuid === null ? null : indexOf(process.gpuUuid),
-                ...(await processOwner(process.pid)),
-              })),
+              (await list()).map(async (process): Promise<GpuProcessRow> => {
+                // A source that names the owner (the simulated jobs, whose pids are made up) is believed, not /proc.
+                const owner = process.user === undefined ? await processOwner(process.pid) : NO_OWNER;
+                const command = process.command ?? owner.command;
+                return {
+                  ...process,
+                  gpuIndex: process.gpuUuid === null ? null : indexOf(process.gpuUuid),
+                  user: process.user ?? owner.user,
+                  command: command === null || commandLines ? command : executableName(command),
+                  container: owner.container,
+                };
+              }),
             );
             return processes.sort(
               (a, b) =>

@@ -3,6 +3,8 @@ import type { ParamSpec } from "../rest/query";
 /** Where the plain HTTP API and its WebSocket stream live; http-server.ts routes by these. */
 
 export const REST_PREFIX = "/api/telemetry";
+/** The usage record's plain HTTP paths: sessions and summaries. */
+export const USAGE_PREFIX = "/api/usage";
 export const STREAM_PATH = `${REST_PREFIX}/stream`;
 
 export const STREAM_QUERY: ParamSpec = {
@@ -20,7 +22,7 @@ export const queryOf = (url: string | undefined) => {
 
 export const isRestPath = (url: string | undefined) => {
   const path = pathOf(url);
-  return path === REST_PREFIX || path.startsWith(`${REST_PREFIX}/`);
+  return [REST_PREFIX, USAGE_PREFIX].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 };
 
 export const isStreamPath = (url: string | undefined) => pathOf(url) === STREAM_PATH;

@@ -9,6 +9,7 @@ import type { GpuSource } from "../sources/source";
 import { METRIC_CATALOGUE, type MetricDefinition, type MetricKey } from "../../telemetry/metric-catalogue";
 import type { GpuMemoryHealth, GpuMetrics, GpuSample } from "../../telemetry/types";
 import type { StorageManager } from "../storage/storage-manager";
+import { registerUsageMetrics } from "./usage-metrics";
 
 /**
  * The newest readings in Prometheus' text format under dcgm-exporter's metric
@@ -256,6 +257,8 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, source
       }
     },
   });
+
+  registerUsageMetrics(registry, collector);
 
   // Counts kept by the collector, mirrored at scrape time.
   const mirrored = (name: string, help: string, read: () => number) =>

@@ -7,6 +7,9 @@ import { storedGpuOf } from "../routers/telemetry";
 import { scanSamples } from "../storage/telemetry-queries";
 import type { Services } from "../trpc/context";
 import { listEvents } from "../routers/events";
+import { usageWindow } from "../routers/usage";
+import { sessionView } from "../api/usage-report";
+import { SESSION_CSV_COLUMNS, sessionRecord } from "./usage-records";
 import { CSV_COLUMNS, eventRecord, type SampleSource } from "./records";
 import { csvCell, sampleCsvLine } from "./records-csv";
 import { sampleRecordJson } from "./records-json";
@@ -33,6 +36,7 @@ export type ExportRequest = z.output<typeof exportInput>;
 /** Throws DatabaseUnavailableError before anything is sent when there is no database. */
 export async function streamExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger): Promise<void> {
   if (request.kind === "events") return sendEventsExport(services, request, res);
+  if (request.kind === "sessions") return sendSessionsExport(services, request, res, log);
   const { store, gpuId } = storedGpuOf(services, request);
   const now = Date.now();
   const batches = scanSamples(store, { gpuId, from: now - request.hours * HOUR_MS, to: now }, ROWS_PER_WRITE);
@@ -82,20 +86,64 @@ export function exportFilename(request: ExportRequest, now: number): string {
  * events a day, so even 90 days of them are small beside one hour of samples.
  */
 function sendEventsExport(services: Services, request: ExportRequest, res: http.ServerResponse) {
-  const now = Date.now();
   const records = listEvents(services, request, request.hours, ALL_EVENTS).events.reverse().map(eventRecord);
+  sendWhole(request, res, records, EVENT_CSV_COLUMNS, (r) => [r.at, r.kind, r.gpu_index, r.gpu_uuid, r.message, JSON.stringify(r.detail)]);
+}
+
+/**
+ * The process sessions overlapping the window, in the order they began, a page at
+ * a time as the client takes them: a busy box starts thousands of jobs a day.
+ */
+async function sendSessionsExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger) {
+  const { sessionsOf, placeOf } = usageWindow(services, request, request.hours, undefined);
+  const json = request.format === "json";
+  res.writeHead(200, {
+    "content-type": FORMATS[request.format].contentType,
+    "content-disposition": `attachment; filename="${exportFilename(request, Date.now())}"`,
+    "cache-control": "no-store",
+  });
+  const write = writerFor(res);
+  let written = 0;
+  try {
+    if (!(await write(json ? "[" : `${SESSION_CSV_COLUMNS.join(",")}\r\n`))) return;
+    for (let afterId = 0; ;) {
+      const page = sessionsOf.after(afterId, ROWS_PER_WRITE);
+      if (page.length === 0) break;
+      afterId = page[page.length - 1].id;
+      const text = page
+        .map((session) => sessionRecord(sessionView(session, placeOf(session.gpuId))))
+        .map((record) =>
+          json
+            ? `${written++ === 0 ? "\n" : ",\n"}${JSON.stringify(record)}`
+            : `${SESSION_CSV_COLUMNS.map((column) => csvCell(record[column])).join(",")}\r\n`,
+        )
+        .join("");
+      if (!(await write(text))) return;
+      await nextTurn();
+    }
+    if (!(await write(json ? "\n]\n" : ""))) return;
+    res.end();
+  } catch (error) {
+    log.error({ err: error instanceof Error ? error.message : String(error), written }, "sessions export failed");
+    res.destroy();
+  }
+}
+
+/** Records small enough to send at once, as a JSON array or CSV with these columns. */
+function sendWhole<R>(
+  request: ExportRequest,
+  res: http.ServerResponse,
+  records: R[],
+  columns: readonly string[],
+  cells: (record: R) => Array<string | number | null>,
+) {
   const body =
     request.format === "json"
       ? `[${records.map((record, i) => `${i === 0 ? "\n" : ",\n"}${JSON.stringify(record)}`).join("")}\n]\n`
-      : [
-          EVENT_CSV_COLUMNS.join(","),
-          ...records.map((r) => [r.at, r.kind, r.gpu_index, r.gpu_uuid, r.message, JSON.stringify(r.detail)].map(csvCell).join(",")),
-        ]
-          .map((line) => `${line}\r\n`)
-          .join("");
+      : [columns.join(","), ...records.map((record) => cells(record).map(csvCell).join(","))].map((line) => `${line}\r\n`).join("");
   res.writeHead(200, {
     "content-type": FORMATS[request.format].contentType,
-    "content-disposition": `attachment; filename="${exportFilename(request, now)}"`,
+    "content-disposition": `attachment; filename="${exportFilename(request, Date.now())}"`,
     "cache-control": "no-store",
   });
   res.end(body);

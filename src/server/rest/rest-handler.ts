@@ -7,7 +7,8 @@ import { createContextInner, type Services } from "../trpc/context";
 import { historyRecordsAsked } from "../trpc/request-budget";
 import { badInput, camelToSnake, RestError, sendError, sendJson, sendJsonText, toRestError, type FieldErrors } from "../http/errors";
 import { streamExport } from "./export";
-import { decodedSegment, pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY } from "../http/paths";
+import { decodedSegment, pathOf, queryOf, REST_PREFIX, STREAM_PATH, STREAM_QUERY, USAGE_PREFIX } from "../http/paths";
+import { idleHoldersRecord, sessionsRecord, summaryRecord } from "./usage-records";
 import { parseNumber, readParams, type ParamSpec, type ParamValues } from "./query";
 import { databaseStatsRecord, eventsRecord, memoryHealthRecord, processesRecord, statsRecord, xidErrorsRecord } from "./records";
 import { sampleRecordsJson } from "./records-json";
@@ -140,6 +141,37 @@ const ROUTES: Route[] = [
   },
 ];
 
+/** Under USAGE_PREFIX: the usage record. */
+const USAGE_ROUTES: Route[] = [
+  {
+    pattern: ["sessions"],
+    query: {
+      ...GPU,
+      hours: HOURS,
+      user: { key: "user", kind: "text" },
+      limit: { key: "limit", kind: "number" },
+      cursor: { key: "cursor", kind: "number" },
+    },
+    async run({ input, res, caller }) {
+      sendJson(res, 200, sessionsRecord(await caller.usage.sessions(unchecked<Inputs["usage"]["sessions"]>(input))));
+    },
+  },
+  {
+    pattern: ["summary"],
+    query: { ...GPU, hours: HOURS, by: { key: "by", kind: "text" }, user: { key: "user", kind: "text" } },
+    async run({ input, res, caller }) {
+      sendJson(res, 200, summaryRecord(await caller.usage.summary(unchecked<Inputs["usage"]["summary"]>(input))));
+    },
+  },
+  {
+    pattern: ["idle-holders"],
+    query: { ...GPU, hours: HOURS, minutes: { key: "minutes", kind: "number" } },
+    async run({ input, res, caller }) {
+      sendJson(res, 200, idleHoldersRecord(await caller.usage.idleHolders(unchecked<Inputs["usage"]["idleHolders"]>(input))));
+    },
+  },
+];
+
 export function createRestHandler(services: Services, log: Logger) {
   return async (req: http.IncomingMessage, res: http.ServerResponse) => {
     try {
@@ -156,15 +188,19 @@ export function createRestHandler(services: Services, log: Logger) {
 
 async function handle(req: http.IncomingMessage, res: http.ServerResponse, services: Services, log: Logger) {
   const path = pathOf(req.url);
-  const segments = path.slice(REST_PREFIX.length).split("/").filter(Boolean).map(decodedSegment);
-  const route = ROUTES.find(
+  const usage = path === USAGE_PREFIX || path.startsWith(`${USAGE_PREFIX}/`);
+  const prefix = usage ? USAGE_PREFIX : REST_PREFIX;
+  const segments = path.slice(prefix.length).split("/").filter(Boolean).map(decodedSegment);
+  const route = (usage ? USAGE_ROUTES : ROUTES).find(
     (r) => r.pattern.length === segments.length && r.pattern.every((part, i) => isParam(part) || part === segments[i]),
   );
   if (!route)
     throw new RestError(
       404,
       "NOT_FOUND",
-      `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /processes, /memory-health, /xid-errors, /events, /database/stats, /export and /stream)`,
+      usage
+        ? `no such path: ${path} (there are ${USAGE_PREFIX}/sessions, /summary and /idle-holders)`
+        : `no such path: ${path} (there are ${REST_PREFIX}/history, /stats/{gpu_index}, /processes, /memory-health, /xid-errors, /events, /database/stats, /export and /stream)`,
     );
   if (req.method !== "GET") {
     sendError(res, new RestError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${path}; use GET`), { allow: "GET" });

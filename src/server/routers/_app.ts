@@ -5,6 +5,7 @@ import { eventsRouter } from "./events";
 import { gpusRouter } from "./gpus";
 import { healthRouter } from "./health";
 import { telemetryRouter } from "./telemetry";
+import { usageRouter } from "./usage";
 
 export const appRouter = router({
   health: healthRouter,
@@ -13,6 +14,7 @@ export const appRouter = router({
   database: databaseRouter,
   collector: collectorRouter,
   events: eventsRouter,
+  usage: usageRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,6 +5,7 @@ import type { GpuSelection } from "./gpu-selection";
 import { eventMessage } from "../api/event-messages";
 import { publicProcedure, router } from "../trpc/trpc";
 import { storedGpuOf } from "./telemetry";
+import { gpuPlaces } from "./gpu-places";
 
 export const eventsRouter = router({
   /**
@@ -21,16 +22,13 @@ export function listEvents(ctx: Pick<Context, "collector" | "storage">, selectio
   const { store, gpuId } = storedGpuOf(ctx, selection);
   const to = Date.now();
   const from = to - hours * HOUR_MS;
-  const gpus = new Map(store.gpus().map((gpu) => [gpu.id, gpu]));
-  // Where the collector reports a GPU now is where it is, whatever its row last said.
-  const online = new Map(ctx.collector.gpus().map((gpu) => [gpu.uuid, gpu.index]));
+  const placeOf = gpuPlaces(ctx, store);
   const events = store.events.list({ from, to, gpuId, limit }).map((event) => {
-    const gpu = event.gpuId === null ? undefined : gpus.get(event.gpuId);
+    const place = event.gpuId === null ? { gpuIndex: null, gpuUuid: null } : placeOf(event.gpuId);
     return {
       at: event.at,
       kind: event.kind,
-      gpuIndex: gpu ? (online.get(gpu.uuid) ?? gpu.index) : null,
-      gpuUuid: gpu?.uuid ?? null,
+      ...place,
       detail: event.detail,
       message: eventMessage(event),
     };

@@ -8,12 +8,14 @@ import {
   type GpuSample,
 } from "../../telemetry/types";
 import { promised } from "./promised";
+import { SimulatedJobs } from "./simulated-jobs";
 
 /**
  * Believable GPUs for machines without one, shaped on a real H200
  * (fixtures' README): idle about 79 W / 345 MHz / 33 C; under load about 690 W
  * at the power cap, 1455 MHz, 58 C, with the SW power cap reason active.
- * Each GPU alternates idle and load phases of its own length.
+ * Each GPU alternates idle and load phases of its own length, with jobs of a
+ * few users on it (simulated-jobs.ts).
  */
 
 const H200: Omit<GpuInfo, "uuid" | "index"> = {
@@ -54,12 +56,18 @@ export class SimulatedGpu {
   private load = 0;
   private phaseLeftMs: number;
   private busy = false;
-  /** Memory the made-up training job holds, from the newest step. */
-  private jobMemoryMib = 0;
+  /** The made-up jobs on this GPU (simulated-jobs.ts), cast anew at each change of phase. */
+  private readonly jobs: SimulatedJobs;
+  /** Memory the busy jobs hold together and the GPU's utilization, from the newest step. */
+  private busyMemoryMib = 0;
+  private utilizationPct = 0;
 
   constructor(readonly info: GpuInfo) {
     this.random = mulberry32(0x9e3779b9 ^ (info.index * 7919));
+    // Their own generator: the readings stay what they were without jobs.
+    this.jobs = new SimulatedJobs(info.index, mulberry32(0x85ebca6b ^ (info.index * 104_729)));
     this.phaseLeftMs = this.phaseLength();
+    this.jobs.cast(this.busy);
   }
 
   private phaseLength() {
@@ -67,8 +75,9 @@ export class SimulatedGpu {
     return (this.busy ? 30_000 + this.random() * 60_000 : 20_000 + this.random() * 40_000) * (1 + this.info.index * 0.15);
   }
 
-  memoryInUseMib(): number {
-    return this.jobMemoryMib;
+  /** The processes on this GPU as of the newest step. */
+  processes(): GpuProcess[] {
+    return this.jobs.processes(this.info.uuid, this.busyMemoryMib, this.utilizationPct);
   }
 
   step(dtMs: number): GpuMetrics {
@@ -76,6 +85,7 @@ export class SimulatedGpu {
     if (this.phaseLeftMs <= 0) {
       this.busy = !this.busy;
       this.phaseLeftMs = this.phaseLength();
+      this.jobs.cast(this.busy);
     }
     const jitter = (scale: number) => (this.random() - 0.5) * 2 * scale;
     const target = this.busy ? 1 : 0;
@@ -90,8 +100,10 @@ export class SimulatedGpu {
     this.memoryTemperature += (35 + load * 13 - this.memoryTemperature) * Math.min(1, dtMs / 25_000);
     const graphics = load > 0.05 ? Math.round(1455 + jitter(25)) : 345;
     const utilization = load > 0.05 ? Math.round(Math.min(100, load * 100 + jitter(1))) : 0;
-    const memoryUsed = load > 0.05 ? Math.round(1130 + load * 60_000) : 0;
-    this.jobMemoryMib = memoryUsed;
+    const busyMemory = load > 0.05 ? Math.round(1130 + load * 60_000) : 0;
+    const memoryUsed = busyMemory + this.jobs.idleHeldMib();
+    this.busyMemoryMib = busyMemory;
+    this.utilizationPct = utilization;
     return {
       temperatureC: Math.round(this.temperature),
       memoryTemperatureC: Math.round(this.memoryTemperature),
@@ -113,13 +125,6 @@ export class SimulatedGpu {
       pstate: 0,
     };
   }
-}
-
-/** One made-up training job per busy GPU, holding all the memory in use, as the H200 capture shows (python3, 1130 MiB at start). */
-function simulatedJob(gpu: SimulatedGpu): GpuProcess | null {
-  const memory = gpu.memoryInUseMib();
-  if (memory === 0) return null;
-  return { pid: 41_000 + gpu.info.index * 17, processName: "python3", usedMemoryMib: memory, gpuUuid: gpu.info.uuid };
 }
 
 export class SimulatedSource implements GpuSource {
@@ -164,7 +169,7 @@ export class SimulatedSource implements GpuSource {
   }
 
   processes(): Promise<GpuProcess[]> {
-    return promised(() => this.gpus.map(simulatedJob).filter((job) => job !== null));
+    return promised(() => this.gpus.flatMap((gpu) => gpu.processes()));
   }
 
   /** A healthy H200: ECC on, no errors, no remapped rows; page retirement is not kept on Hopper. */

@@ -67,6 +67,7 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
     const recent = db.prepare(`DELETE FROM RecentSample WHERE ts < ?`).run(cutoff).changes;
     db.prepare(`DELETE FROM QuarantinedRow WHERE at < ?`).run(cutoff);
     const events = store.events.deleteBefore(cutoff);
+    store.sessions.deleteBefore(cutoff);
     return { chunks: old.chunks, samples: old.samples + recent, events };
   })();
   store.forgetOpenRowsBefore(cutoff);
@@ -155,6 +156,8 @@ function trimOldest(store: TelemetryStore, targetBytes: number) {
     chunks += deleted.chunks;
     samples += deleted.samples;
   }
+  // The sessions count in the cap too: those the trimmed history no longer covers go with it.
+  if (chunks > 0) store.sessions.deleteBeforeOldestChunk();
   return { chunks, samples };
 }
 

@@ -10,7 +10,7 @@ import type { StoreOptions } from "./telemetry-store";
  * chunk per GPU takes cannot be kept and is refused at start.
  *
  * The sizes were measured on files this store writes (32 KiB pages): an empty
- * file with its schema is 672 KiB (21 pages: each table and index takes one); an unsealed row takes about 68 bytes
+ * file with its schema is 736 KiB (23 pages: each table and index takes one); an unsealed row takes about 68 bytes
  * with its index entries (96 leaves room for rows with every metric reported); a
  * sealed chunk of a real GPU's readings with its period summaries about 5 bytes a
  * row (2.8 KB for 600).
@@ -18,7 +18,7 @@ import type { StoreOptions } from "./telemetry-store";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
-const EMPTY_FILE_BYTES = 21 * PAGE_SIZE;
+const EMPTY_FILE_BYTES = 23 * PAGE_SIZE;
 export const UNSEALED_ROW_BYTES = 96;
 /** Noisier readings than a real GPU's deflate less: well over the measured size, and a page of its own. */
 const sealedChunkBytes = (rows: number) => 8 * rows + PAGE_SIZE;

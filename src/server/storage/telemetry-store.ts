@@ -4,6 +4,7 @@ import { summarizeChunk } from "./period-summaries";
 import { DecodedChunks } from "./decoded-chunks";
 import { RollupTier } from "./rollup-tiers";
 import { GpuEventLog } from "./gpu-events";
+import { ProcessSessionLog } from "./process-sessions";
 import { prepareStoreStatements, RECENT_COLUMNS, type StoreStatements } from "./store-statements";
 import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database";
 import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../../telemetry/types";
@@ -131,6 +132,8 @@ export class TelemetryStore {
   private readonly quarantine: QuarantineWriter;
   /** What happened to each GPU and to the recorder (gpu-events.ts). */
   readonly events: GpuEventLog;
+  /** Which process used which GPU, when and how much (process-sessions.ts). */
+  readonly sessions: ProcessSessionLog;
   /** One GPU's part of a write, in a savepoint: a failure there is that GPU's alone. */
   private readonly persistGpuRows: (gpuId: number, open: OpenRows) => OpenRows;
   private closed = false;
@@ -146,12 +149,15 @@ export class TelemetryStore {
     this.statements = prepareStoreStatements(db);
     this.quarantine = new QuarantineWriter(db);
     this.events = new GpuEventLog(db);
+    this.sessions = new ProcessSessionLog(db);
     this.persistGpuRows = db.transaction((gpuId: number, open: OpenRows) => {
       const left = this.sealFullChunks(gpuId, open);
       for (let i = left.recentIds.length; i < left.rows.length; i++) left.recentIds.push(this.insertRecent(gpuId, left.rows[i]));
       return left;
     });
     this.loadState();
+    // Whatever the last run left open ended, as far as anyone can tell, when it was last seen.
+    this.sessions.closeOpen();
   }
 
   static open(dbPath: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
@@ -262,9 +268,9 @@ export class TelemetryStore {
    * seal has them moved aside, and the other GPUs' rows are written all the
    * same. Only a failure of the database itself fails the write: then nothing
    * is stored and the in-memory state is unchanged, so the caller can retry the
-   * same batch.
+   * same batch. `alongside` writes more in the same transaction (the process sessions).
    */
-  writeSamples(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined): number {
+  writeSamples(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined, alongside?: () => void): number {
     if (samples.length === 0) return 0;
     const pending = new Map<number, OpenRows>();
     const lastSeen = new Map<number, number>();
@@ -310,6 +316,7 @@ export class TelemetryStore {
           persisted.set(gpuId, seen);
         }
       }
+      alongside?.();
     });
     try {
       write();

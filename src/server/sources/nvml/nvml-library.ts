@@ -13,6 +13,7 @@
 export const NvmlCode = {
   success: 0,
   notSupported: 3,
+  notFound: 6,
   insufficientSize: 7,
   timeout: 10,
   functionNotFound: 13,
@@ -54,6 +55,8 @@ const EVENT_DATA = { size: 32, device: 0, eventType: 8, eventData: 16 } as const
 export const NVML_EVENT_TYPE_XID_CRITICAL_ERROR = 0x8n;
 /** nvmlProcessInfo_t (the v2 layout, which _v3 also fills): pid, usedGpuMemory, gpuInstanceId, computeInstanceId. */
 const PROCESS_INFO = { size: 24, pid: 0, usedGpuMemory: 8 } as const;
+/** nvmlProcessUtilizationSample_t: pid, timeStamp (us), smUtil, memUtil, encUtil, decUtil. */
+const PROCESS_UTILIZATION = { size: 32, pid: 0, smUtil: 16 } as const;
 
 export type NvmlAnswer<T> = { ok: true; value: T } | { ok: false; code: number };
 
@@ -125,6 +128,11 @@ export interface NvmlLibrary {
   memory(device: NvmlDevice): NvmlAnswer<NvmlMemory>;
   performanceState(device: NvmlDevice): NvmlAnswer<number>;
   computeProcesses(device: NvmlDevice): NvmlAnswer<NvmlProcessInfo[]>;
+  /**
+   * Each process's SM utilization (%) by pid, averaged over the driver's samples taken
+   * since `sinceUs` (epoch microseconds); empty when none has a sample (NVML's NOT_FOUND).
+   */
+  processSmUtilization(device: NvmlDevice, sinceUs: bigint): NvmlAnswer<Map<number, number>>;
   /** Energy used since the driver was loaded, millijoules. Slow (about 3.5 ms on an H200): asked only when wanted. */
   totalEnergyMj(device: NvmlDevice): NvmlAnswer<number>;
   processName(pid: number): NvmlAnswer<string>;
@@ -226,6 +234,9 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
   const getProcessesV3 = optional("int nvmlDeviceGetComputeRunningProcesses_v3(void *device, void *count, void *infos)");
   const getProcessesV2 = optional("int nvmlDeviceGetComputeRunningProcesses_v2(void *device, void *count, void *infos)");
   const getProcessName = optional("int nvmlSystemGetProcessName(unsigned int pid, void *name, unsigned int length)");
+  const getProcessUtilization = optional(
+    "int nvmlDeviceGetProcessUtilization(void *device, void *utilization, void *count, unsigned long long lastSeenTimeStamp)",
+  );
   const getTotalEnergy = optional("int nvmlDeviceGetTotalEnergyConsumption(void *device, void *energy)");
   const getEccMode = optional("int nvmlDeviceGetEccMode(void *device, void *current, void *pending)");
   const getTotalEccErrors = optional("int nvmlDeviceGetTotalEccErrors(void *device, int errorType, int counterType, void *count)");
@@ -257,6 +268,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     nvmlDeviceGetPerformanceState: getPstate,
     nvmlDeviceGetComputeRunningProcesses: getProcessesV3 ?? getProcessesV2,
     nvmlSystemGetProcessName: getProcessName,
+    nvmlDeviceGetProcessUtilization: getProcessUtilization,
     nvmlDeviceGetTotalEnergyConsumption: getTotalEnergy,
     nvmlDeviceGetEccMode: getEccMode,
     nvmlDeviceGetTotalEccErrors: getTotalEccErrors,
@@ -312,6 +324,34 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
         found.push({ pid: infos.readUInt32LE(at + PROCESS_INFO.pid), usedBytes: bytes === VALUE_NOT_AVAILABLE ? null : Number(bytes) });
       }
       return succeed(found);
+    }
+    return fail(NvmlCode.insufficientSize);
+  };
+
+  const readProcessUtilization = (device: NvmlDevice, sinceUs: bigint): NvmlAnswer<Map<number, number>> => {
+    if (getProcessUtilization === null) return fail(NvmlCode.functionNotFound);
+    const count = Buffer.alloc(4);
+    // The first call, without an array, asks how many samples there are; more may come before the second.
+    for (let capacity = 0, attempt = 0; attempt < 5; attempt++) {
+      count.writeUInt32LE(capacity, 0);
+      const samples = capacity > 0 ? Buffer.alloc(capacity * PROCESS_UTILIZATION.size) : null;
+      const code = getProcessUtilization(device, samples, count, sinceUs);
+      if (code === NvmlCode.notFound) return succeed(new Map());
+      if (code === NvmlCode.insufficientSize) {
+        capacity = count.readUInt32LE(0) + 4;
+        continue;
+      }
+      if (code !== NvmlCode.success) return fail(code);
+      const sums = new Map<number, { sum: number; n: number }>();
+      for (let i = 0; i < count.readUInt32LE(0) && samples !== null; i++) {
+        const at = i * PROCESS_UTILIZATION.size;
+        const pid = samples.readUInt32LE(at + PROCESS_UTILIZATION.pid);
+        const seen = sums.get(pid) ?? { sum: 0, n: 0 };
+        seen.sum += samples.readUInt32LE(at + PROCESS_UTILIZATION.smUtil);
+        seen.n += 1;
+        sums.set(pid, seen);
+      }
+      return succeed(new Map([...sums].map(([pid, { sum, n }]) => [pid, Math.min(100, sum / n)])));
     }
     return fail(NvmlCode.insufficientSize);
   };
@@ -399,6 +439,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
       return getProcessesV2 === null ? fail(NvmlCode.functionNotFound) : readProcesses(getProcessesV2, device);
     },
     processName: (pid) => textOut(getProcessName, PROCESS_NAME_BUFFER_SIZE, pid),
+    processSmUtilization: readProcessUtilization,
     totalEnergyMj(device) {
       if (getTotalEnergy === null) return fail(NvmlCode.functionNotFound);
       scratch.writeBigUInt64LE(0n, 0);

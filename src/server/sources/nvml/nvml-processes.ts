@@ -4,6 +4,9 @@ import type { GpuProcess } from "../../../telemetry/types";
 import { NvmlCode, type NvmlLibrary } from "./nvml-library";
 import type { NvmlGpu, NvmlReadProblem } from "./nvml-reader";
 
+/** How far back the processes' SM utilization is averaged: the usage record lists processes every 5 s. */
+const UTILIZATION_WINDOW_MS = 5000;
+
 /**
  * The compute processes on each GPU (what `nvidia-smi --query-compute-apps` lists).
  * The name comes from NVML first, as nvidia-smi's does: in a container the pids
@@ -29,6 +32,8 @@ export async function readComputeProcesses(
       }
       continue;
     }
+    // The driver's samples of the last few seconds: what the process did since the last listing, near enough.
+    const utilization = library.processSmUtilization(gpu.device, BigInt(Date.now() - UTILIZATION_WINDOW_MS) * 1000n);
     for (const process of answer.value) {
       const named = library.processName(process.pid);
       found.push({
@@ -36,6 +41,8 @@ export async function readComputeProcesses(
         processName: named.ok && named.value !== "" ? named.value : await commandName(procRoot, process.pid),
         usedMemoryMib: process.usedBytes === null ? null : Math.floor(process.usedBytes / (1024 * 1024)),
         gpuUuid: gpu.info.uuid,
+        // A process without a sample in the window did nothing on the SMs; null where the driver cannot tell.
+        smUtilizationPct: utilization.ok ? (utilization.value.get(process.pid) ?? 0) : null,
       });
     }
   }
