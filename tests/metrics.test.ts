@@ -132,6 +132,7 @@ describe("GET /metrics", () => {
       expect(one.labels).toEqual({
         gpu: "0",
         UUID: reading.uuid,
+        pci_bus_id: "00000000:00:06.0",
         device: "nvidia0",
         modelName: "NVIDIA H200",
         Hostname: os.hostname(),
@@ -142,8 +143,12 @@ describe("GET /metrics", () => {
     // The H200 has no fan: [N/A], left out.
     expect(reading.fanSpeedPct).toBeNull();
     expect(gpu0("DCGM_FI_DEV_FAN_SPEED")).toEqual([]);
-    const [free] = gpu0("DCGM_FI_DEV_FB_FREE");
-    expect(free.value).toBe(reading.memoryTotalMib! - reading.memoryUsedMib!);
+    // The driver's reserve (memory.reserved, 616 MiB on this H200) is neither used nor free: used + free + reserved = total.
+    const one = (name: string) => gpu0(name).map((s) => s.value);
+    expect(one("DCGM_FI_DEV_FB_RESERVED")).toEqual([616]);
+    expect(one("DCGM_FI_DEV_FB_FREE")).toEqual([reading.memoryTotalMib! - reading.memoryUsedMib! - 616]);
+    expect(one("DCGM_FI_DEV_ENC_UTIL")).toEqual([0]);
+    expect(one("DCGM_FI_DEV_DEC_UTIL")).toEqual([0]);
     // Every catalogue metric that names a dcgm-exporter field, as read; left out where not reported.
     for (const { key, prometheus } of METRIC_CATALOGUE as readonly MetricDefinition[]) {
       if (!prometheus) continue;
@@ -181,6 +186,10 @@ describe("GET /metrics", () => {
       ["clocks_event_reasons_gpu_idle", reading.clockEventReasons! & 1],
       ["clocks_event_reasons_sw_power_cap", 0],
       ["ecc_errors_uncorrected_aggregate_total", 0],
+      ["memory_reserved_bytes", 616 * mib],
+      ["memory_free_bytes", (reading.memoryTotalMib! - reading.memoryUsedMib! - 616) * mib],
+      ["utilization_encoder_ratio", 0],
+      ["utilization_decoder_ratio", 0],
     ] as const)
       expect(gpu0(name), name).toEqual([value]);
     expect(reading.clockEventReasons).toBe(1);
@@ -261,6 +270,18 @@ describe("GET /metrics", () => {
     expect(caches.get("record_json")).toBeLessThanOrEqual(RECORD_JSON_BYTES_KEPT);
     expect(caches.get("decoded_chunks")).toBeLessThanOrEqual(DECODED_BYTES_KEPT);
     expect(caches.get("answer_buffers")).toBeLessThanOrEqual(2 * 4 * 2 ** 20);
+  });
+
+  it("counts the driver's reserved memory apart where NVML tells it (the _v2 memory call)", async () => {
+    const series = parseExposition(await scrape(onNvml)).filter((s) => s.labels.gpu === "0");
+    const one = (name: string) => series.filter((s) => s.name === name).map((s) => s.value);
+    // The fake's reserve: 644,939,776 bytes, 615 whole MiB.
+    expect(one("DCGM_FI_DEV_FB_RESERVED")).toEqual([615]);
+    expect(one("DCGM_FI_DEV_FB_FREE")).toEqual([one("DCGM_FI_DEV_FB_TOTAL")[0] - one("DCGM_FI_DEV_FB_USED")[0] - 615]);
+    // Not read from NVML: the encoder and decoder, the PCIe replays, the bus id (empty: Prometheus keeps no such label).
+    expect(one("DCGM_FI_DEV_ENC_UTIL")).toEqual([]);
+    expect(one("DCGM_FI_DEV_PCIE_REPLAY_COUNTER")).toEqual([]);
+    expect(series.find((s) => s.name === "DCGM_FI_DEV_GPU_TEMP")?.labels.pci_bus_id).toBe("");
   });
 
   it("exports the energy counter where the source reads one (NVML), and leaves it out where it cannot (nvidia-smi)", async () => {

@@ -72,6 +72,30 @@ export interface GpuMemoryHealth {
   retiredPagesPending: boolean | null;
 }
 
+/**
+ * Readings /metrics serves that the stored history does not keep (its chunk format is
+ * versioned and stays as it is): the newest of each GPU, held by the source. Null where
+ * the card or the source does not report the value.
+ */
+export interface GpuExtraReadings {
+  /** Memory the driver and firmware keep for themselves: neither used nor free. */
+  memoryReservedMib: number | null;
+  encoderUtilizationPct: number | null;
+  decoderUtilizationPct: number | null;
+  /** PCIe replays since the driver loaded. */
+  pcieReplays: number | null;
+  /** `00000000:00:06.0`, as nvidia-smi prints pci.bus_id. */
+  pciBusId: string | null;
+}
+
+export const noExtraReadings = (): GpuExtraReadings => ({
+  memoryReservedMib: null,
+  encoderUtilizationPct: null,
+  decoderUtilizationPct: null,
+  pcieReplays: null,
+  pciBusId: null,
+});
+
 /** An Xid error the driver reported for a GPU (xid-errors.ts says what each means). */
 export interface GpuXidEvent {
   gpuUuid: string;

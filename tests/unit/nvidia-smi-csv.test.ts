@@ -451,6 +451,9 @@ describe("parseCsvRow robustness", () => {
     "0 %",
     "0 MiB",
     "P0",
+    // Encoder and decoder.
+    "0 %",
+    "0 %",
   ];
   const lineWith = (overrides: Record<number, string>) => idleCells.map((cell, i) => overrides[i] ?? cell).join(", ");
 
@@ -458,7 +461,7 @@ describe("parseCsvRow robustness", () => {
     const withUnits = parseOk(columns, lineWith({}));
     const withoutUnits = parseOk(
       columns,
-      lineWith({ 6: "78.88", 7: "700.00", 8: "345", 9: "345", 10: "3201", 11: "765", 13: "0", 14: "0", 15: "0" }),
+      lineWith({ 6: "78.88", 7: "700.00", 8: "345", 9: "345", 10: "3201", 11: "765", 13: "0", 14: "0", 15: "0", 17: "0", 18: "0" }),
     );
     expect(withoutUnits).toEqual(withUnits);
     expect(withUnits.metrics).toMatchObject({ powerDrawW: 78.88, memoryClockMhz: 3201, memoryUsedMib: 0, pstate: 0 });
@@ -497,9 +500,9 @@ describe("parseCsvRow robustness", () => {
   it("rejects empty, garbage, partial and over-long lines with a clear error, never throwing", () => {
     expectRejected(columns, "", /empty/);
     expectRejected(columns, "   \r", /empty/);
-    expectRejected(columns, "#%& not csv at all", /expected 17 columns, got 1/);
-    expectRejected(columns, lineWith({}).slice(0, 60), /expected 17 columns, got 3/);
-    expectRejected(columns, `${lineWith({})}, extra`, /expected 17 columns, got 18/);
+    expectRejected(columns, "#%& not csv at all", /expected 19 columns, got 1/);
+    expectRejected(columns, lineWith({}).slice(0, 60), /expected 19 columns, got 3/);
+    expectRejected(columns, `${lineWith({})}, extra`, /expected 19 columns, got 20/);
     expectRejected(columns, lineWith({ 3: "hot" }), /column 4 \(temperature\.gpu\): not a number/);
     expectRejected(columns, lineWith({ 6: "345 MHz" }), /column 7 \(power\.draw\): expected W/);
     expectRejected(columns, lineWith({ 2: "yesterday" }), /timestamp/);

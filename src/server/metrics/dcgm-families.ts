@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import { METRIC_CATALOGUE, type MetricDefinition, type MetricKey } from "../../telemetry/metric-catalogue";
-import type { GpuMemoryHealth, GpuMetrics } from "../../telemetry/types";
+import type { GpuExtraReadings, GpuMemoryHealth, GpuMetrics } from "../../telemetry/types";
 import { xidMeaning } from "../../telemetry/xid-errors";
 import { GPU_LABELS, type GpuEnergy, type GpuLabels, type ScrapeView } from "./scrape-view";
 
@@ -12,14 +12,26 @@ import { GPU_LABELS, type GpuEnergy, type GpuLabels, type ScrapeView } from "./s
  * that stopped reporting exports no readings at all.
  */
 
+type Kind = "counter" | "gauge";
+
 interface DcgmField {
   name: string;
   help: string;
-  value: (sample: GpuMetrics) => number | null;
+  kind: Kind;
+  /** `extras`: what the source holds beside the sample, null where it reads none. */
+  value: (sample: GpuMetrics, extras: GpuExtraReadings | null) => number | null;
 }
 
 /** dcgm-exporter's name and help of a GPU reading, and where the reading is. */
-const fromSample = (name: string, help: string, key: MetricKey): DcgmField => ({ name, help, value: (s) => s[key] });
+const fromSample = (name: string, help: string, key: MetricKey): DcgmField => ({ name, help, kind: "gauge", value: (s) => s[key] });
+
+/** The same for a reading storage does not keep. */
+const fromExtras = (name: string, help: string, kind: Kind, key: Exclude<keyof GpuExtraReadings, "pciBusId">): DcgmField => ({
+  name,
+  help,
+  kind,
+  value: (_, extras) => extras?.[key] ?? null,
+});
 
 /** Each catalogue metric that declares a Prometheus name, then the fields dcgm-exporter derives or names that the catalogue does not. */
 const DCGM_FIELDS: DcgmField[] = [
@@ -30,18 +42,25 @@ const DCGM_FIELDS: DcgmField[] = [
   fromSample("DCGM_FI_DEV_PSTATE", "Performance state (P-State) 0-15. 0=highest.", "pstate"),
   fromSample("DCGM_FI_DEV_VIDEO_CLOCK", "Video encoder/decoder clock (in MHz).", "videoClockMhz"),
   fromSample("DCGM_FI_DEV_FB_TOTAL", "Framebuffer memory total (in MiB).", "memoryTotalMib"),
+  fromExtras("DCGM_FI_DEV_FB_RESERVED", "Framebuffer memory reserved (in MiB).", "gauge", "memoryReservedMib"),
   {
     name: "DCGM_FI_DEV_FB_FREE",
     help: "Framebuffer memory free (in MiB).",
-    // Total minus used: the sources do not read the driver's reserved memory, so it counts as free here.
-    value: (s) => (s.memoryTotalMib === null || s.memoryUsedMib === null ? null : s.memoryTotalMib - s.memoryUsedMib),
+    kind: "gauge",
+    // As DCGM: used + free + reserved = total. A source that cannot tell the reserve apart
+    // (an older driver's NVML, a replayed file) counts it as used or free, as its driver does.
+    value: (s, extras) =>
+      s.memoryTotalMib === null || s.memoryUsedMib === null ? null : s.memoryTotalMib - s.memoryUsedMib - (extras?.memoryReservedMib ?? 0),
   },
+  fromExtras("DCGM_FI_DEV_ENC_UTIL", "Encoder utilization (in %).", "gauge", "encoderUtilizationPct"),
+  fromExtras("DCGM_FI_DEV_DEC_UTIL", "Decoder utilization (in %).", "gauge", "decoderUtilizationPct"),
+  fromExtras("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", "Total number of PCIe retries.", "counter", "pcieReplays"),
 ];
 
 type MemoryHealthKey = Exclude<keyof GpuMemoryHealth, "gpuUuid">;
 
 /** dcgm-exporter's memory error fields (ECC, row remapping, page retirement): name, help, type, and where the value is. */
-const DCGM_MEMORY_FIELDS: Array<[name: string, help: string, kind: "counter" | "gauge", key: MemoryHealthKey]> = [
+const DCGM_MEMORY_FIELDS: Array<[name: string, help: string, kind: Kind, key: MemoryHealthKey]> = [
   ["DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", "Total number of single-bit volatile ECC errors.", "counter", "eccCorrectedVolatile"],
   ["DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "Total number of double-bit volatile ECC errors.", "counter", "eccUncorrectedVolatile"],
   ["DCGM_FI_DEV_ECC_SBE_AGG_TOTAL", "Total number of single-bit persistent ECC errors.", "counter", "eccCorrectedAggregate"],
@@ -57,23 +76,36 @@ const DCGM_MEMORY_FIELDS: Array<[name: string, help: string, kind: "counter" | "
 ];
 
 export function registerDcgmFamilies(registry: Registry, view: () => ScrapeView, energy: () => Promise<GpuEnergy[]>): void {
-  for (const field of DCGM_FIELDS) {
-    new Gauge({
-      name: field.name,
-      help: field.help,
-      labelNames: GPU_LABELS,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const { labels, sample } of view().gpus) {
-          const value = sample && field.value(sample);
-          if (typeof value === "number" && Number.isFinite(value)) this.set(labels, value);
-        }
-      },
-    });
-  }
+  /** A family whose values `values` gives at each scrape. */
+  const family = (name: string, help: string, kind: Kind, values: () => Array<[GpuLabels, number]>) => {
+    const definition = { name, help, labelNames: GPU_LABELS, registers: [registry] };
+    if (kind === "counter")
+      new Counter({
+        ...definition,
+        collect() {
+          this.reset();
+          for (const [labels, value] of values()) this.inc(labels, value);
+        },
+      });
+    else
+      new Gauge({
+        ...definition,
+        collect() {
+          this.reset();
+          for (const [labels, value] of values()) this.set(labels, value);
+        },
+      });
+  };
 
-  // A counter in dcgm-exporter too; only the NVML source can read it, at a few milliseconds per GPU.
+  for (const field of DCGM_FIELDS)
+    family(field.name, field.help, field.kind, () =>
+      view().gpus.flatMap(({ labels, sample, extras }): Array<[GpuLabels, number]> => {
+        const value = sample && field.value(sample, extras);
+        return typeof value === "number" && Number.isFinite(value) ? [[labels, value]] : [];
+      }),
+    );
+
+  // A counter in dcgm-exporter too; where the source has the counter (NVML, the simulated GPUs).
   new Counter({
     name: "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
     help: "Total energy consumption since boot (in mJ).",
@@ -95,26 +127,7 @@ export function registerDcgmFamilies(registry: Registry, view: () => ScrapeView,
     }
     return found;
   };
-  for (const [name, help, kind, key] of DCGM_MEMORY_FIELDS) {
-    const definition = { name, help, labelNames: GPU_LABELS, registers: [registry] };
-    if (kind === "counter") {
-      new Counter({
-        ...definition,
-        collect() {
-          this.reset();
-          for (const [labels, value] of memoryValues(key)) this.inc(labels, value);
-        },
-      });
-    } else {
-      new Gauge({
-        ...definition,
-        collect() {
-          this.reset();
-          for (const [labels, value] of memoryValues(key)) this.set(labels, value);
-        },
-      });
-    }
-  }
+  for (const [name, help, kind, key] of DCGM_MEMORY_FIELDS) family(name, help, kind, () => memoryValues(key));
 
   new Gauge({
     name: "DCGM_FI_DEV_XID_ERRORS",

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import { CLOCK_EVENT_REASON_BITS } from "../../telemetry/clock-event-reasons";
-import type { GpuInfo, GpuMemoryHealth, GpuMetrics, MetricKey } from "../../telemetry/types";
+import type { GpuExtraReadings, GpuInfo, GpuMemoryHealth, GpuMetrics, MetricKey } from "../../telemetry/types";
 import type { GpuEnergy, ScrapeView, ScrapedGpu } from "./scrape-view";
 
 /**
@@ -84,6 +84,20 @@ const SAMPLE_FAMILIES: Array<SmiFamily<GpuMetrics>> = [
   fromSample("pstate", null, "pstate"),
 ];
 
+/** Readings storage does not keep, as the source holds the newest. */
+const EXTRA_FAMILIES: Array<SmiFamily<GpuExtraReadings>> = [
+  smiFamily("memory.reserved", "MiB", (e) => e.memoryReservedMib),
+  smiFamily("utilization.encoder", "%", (e) => e.encoderUtilizationPct),
+  smiFamily("utilization.decoder", "%", (e) => e.decoderUtilizationPct),
+];
+
+/** Free memory as nvidia-smi prints it: neither used nor reserved (where the source tells the reserve apart). */
+const FREE_MEMORY = smiFamily<ScrapedGpu>("memory.free", "MiB", ({ sample, extras }) =>
+  sample?.memoryTotalMib == null || sample.memoryUsedMib === null
+    ? null
+    : sample.memoryTotalMib - sample.memoryUsedMib - (extras?.memoryReservedMib ?? 0),
+);
+
 /** The memory error counters, from the last listing (which a scrape never waits for). */
 const MEMORY_HEALTH_FAMILIES: Array<SmiFamily<GpuMemoryHealth>> = (
   [
@@ -158,6 +172,8 @@ export function registerNvidiaSmiFamilies(registry: Registry, view: () => Scrape
   });
   registerFamilies(registry, SAMPLE_FAMILIES, view, (gpu) => gpu.sample);
   registerFamilies(registry, MEMORY_HEALTH_FAMILIES, view, (gpu) => gpu.memoryHealth);
+  registerFamilies(registry, EXTRA_FAMILIES, view, (gpu) => gpu.extras);
+  registerFamilies(registry, [FREE_MEMORY], view, (gpu) => gpu);
 
   new Counter({
     name: "nvidia_smi_energy_joules_total",

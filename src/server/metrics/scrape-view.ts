@@ -3,7 +3,14 @@ import type { Collector } from "../collector/collector";
 import type { GpuState } from "../collector/gpu-state";
 import type { MemoryErrorReader } from "../collector/memory-error-reader";
 import type { GpuSource } from "../sources/source";
-import { placeholderGpuInfo, type GpuInfo, type GpuMemoryHealth, type GpuSample, type GpuXidEvent } from "../../telemetry/types";
+import {
+  placeholderGpuInfo,
+  type GpuExtraReadings,
+  type GpuInfo,
+  type GpuMemoryHealth,
+  type GpuSample,
+  type GpuXidEvent,
+} from "../../telemetry/types";
 
 /**
  * What one scrape sees of the GPUs, worked out once and shared by every family
@@ -12,7 +19,7 @@ import { placeholderGpuInfo, type GpuInfo, type GpuMemoryHealth, type GpuSample,
  */
 
 /** dcgm-exporter's labels of a GPU. */
-export const GPU_LABELS = ["gpu", "UUID", "device", "modelName", "Hostname", "DCGM_FI_DRIVER_VERSION"] as const;
+export const GPU_LABELS = ["gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname", "DCGM_FI_DRIVER_VERSION"] as const;
 export type GpuLabels = Record<(typeof GPU_LABELS)[number], string>;
 
 export interface ScrapedGpu {
@@ -23,6 +30,8 @@ export interface ScrapedGpu {
   sample: GpuSample | null;
   /** From the last listing, which a scrape never waits for; null before the first. */
   memoryHealth: GpuMemoryHealth | null;
+  /** The newest readings storage does not keep; null unless the GPU is reporting and the source reads them. */
+  extras: GpuExtraReadings | null;
 }
 
 export interface ScrapeView {
@@ -56,21 +65,25 @@ export function createScrapeView({ collector, memoryHealth, source }: ScrapeView
     const infos = new Map(collector.gpus().map((info) => [info.uuid, info]));
     const samples = new Map((collector.latest()?.samples ?? []).map((sample) => [sample.uuid, sample]));
     const health = new Map((memoryHealth.latest()?.gpus ?? []).map((row) => [row.gpuUuid, row]));
+    const extras = source.extraReadings?.() ?? new Map<string, GpuExtraReadings>();
     const gpus = collector.status().gpus.map((state): ScrapedGpu => {
       const info = infos.get(state.uuid) ?? { ...placeholderGpuInfo(state.index), uuid: state.uuid, name: "" };
+      const reporting = state.state === "reporting";
       return {
         info,
         state,
         labels: {
           gpu: String(state.index),
           UUID: state.uuid,
+          pci_bus_id: extras.get(state.uuid)?.pciBusId ?? "",
           device: `nvidia${state.index}`,
           modelName: info.name,
           Hostname: hostname,
           DCGM_FI_DRIVER_VERSION: info.driverVersion ?? "",
         },
-        sample: state.state === "reporting" ? (samples.get(state.uuid) ?? null) : null,
+        sample: reporting ? (samples.get(state.uuid) ?? null) : null,
         memoryHealth: health.get(state.uuid) ?? null,
+        extras: reporting ? (extras.get(state.uuid) ?? null) : null,
       };
     });
     return { gpus, byUuid: new Map(gpus.map((gpu) => [gpu.info.uuid, gpu])), xidErrors: source.xidErrors?.() ?? [] };

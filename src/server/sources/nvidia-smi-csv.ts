@@ -4,7 +4,7 @@
  * cannot be read comes back as `{ ok: false, error }` so the caller can count and skip it.
  */
 import { CLOCK_EVENT_REASON_BITS } from "../../telemetry/clock-event-reasons";
-import type { GpuInfo, GpuMetrics, MetricKey } from "../../telemetry/types";
+import type { GpuExtraReadings, GpuInfo, GpuMetrics, MetricKey } from "../../telemetry/types";
 
 // ---------------------------------------------------------------------------
 // Field catalogue
@@ -12,6 +12,7 @@ import type { GpuInfo, GpuMetrics, MetricKey } from "../../telemetry/types";
 
 type NumberInfoKey = "memoryTotalMib" | "powerLimitW" | "maxGraphicsClockMhz" | "maxMemoryClockMhz" | "baseClockMhz";
 type TextInfoKey = "name" | "driverVersion";
+type NumberExtraKey = Exclude<keyof GpuExtraReadings, "pciBusId">;
 
 interface SmiFieldBase {
   /** The long name, as nvidia-smi prints it in the CSV header. */
@@ -28,6 +29,8 @@ export interface SmiNumberField extends SmiFieldBase {
   identity?: "index";
   infoKey?: NumberInfoKey;
   metricKey?: MetricKey;
+  /** Where a reading that storage does not keep goes (served by /metrics only). */
+  extraKey?: NumberExtraKey;
   /** Fills its keys only when the preferred field is missing or N/A (power.limit vs enforced). */
   isFallback?: true;
 }
@@ -36,6 +39,7 @@ export interface SmiTextField extends SmiFieldBase {
   kind: "text";
   identity?: "uuid";
   infoKey?: TextInfoKey;
+  extraKey?: "pciBusId";
 }
 
 export interface SmiTimestampField extends SmiFieldBase {
@@ -68,6 +72,8 @@ export const SMI_FIELDS: readonly SmiField[] = [
   { name: "driver_version", aliases: [], unit: null, kind: "text", infoKey: "driverVersion" },
   { name: "memory.total", aliases: [], unit: "MiB", kind: "number", infoKey: "memoryTotalMib", metricKey: "memoryTotalMib" },
   { name: "memory.used", aliases: [], unit: "MiB", kind: "number", metricKey: "memoryUsedMib" },
+  { name: "memory.reserved", aliases: [], unit: "MiB", kind: "number", extraKey: "memoryReservedMib" },
+  { name: "pci.bus_id", aliases: ["gpu_bus_id"], unit: null, kind: "text", extraKey: "pciBusId" },
   {
     name: "enforced.power.limit",
     aliases: ["gpu.power.current_limit"],
@@ -134,6 +140,8 @@ export const SMI_FIELDS: readonly SmiField[] = [
   reasonFlag("hwPowerBrakeSlowdown", "hw_power_brake_slowdown"),
   { name: "utilization.gpu", aliases: [], unit: "%", kind: "number", metricKey: "gpuUtilizationPct" },
   { name: "utilization.memory", aliases: [], unit: "%", kind: "number", metricKey: "memoryUtilizationPct" },
+  { name: "utilization.encoder", aliases: [], unit: "%", kind: "number", extraKey: "encoderUtilizationPct" },
+  { name: "utilization.decoder", aliases: [], unit: "%", kind: "number", extraKey: "decoderUtilizationPct" },
   { name: "pstate", aliases: [], unit: null, kind: "pstate", metricKey: "pstate" },
 ];
 
@@ -158,6 +166,9 @@ export const STATIC_QUERY_FIELDS: readonly string[] = [
   "clocks.max.memory",
   "clocks.default_applications.graphics",
   "driver_version",
+  "pci.bus_id",
+  // Set by the driver at load: read with the facts, not every tick.
+  "memory.reserved",
 ];
 
 /** Only what changes tick to tick: static fields are the expensive ones to read. */
@@ -179,6 +190,8 @@ export const LOOP_QUERY_FIELDS: readonly string[] = [
   "utilization.memory",
   "memory.used",
   "pstate",
+  "utilization.encoder",
+  "utilization.decoder",
 ];
 
 // ---------------------------------------------------------------------------
@@ -363,6 +376,8 @@ export interface SmiGpuRow {
   info: SmiInfoFields;
   /** A key is present only when its column was queried; null means the card did not report it. */
   metrics: Partial<GpuMetrics>;
+  /** The same, for readings storage does not keep. */
+  extras: Partial<GpuExtraReadings>;
 }
 
 export type SmiRowResult = { ok: true; row: SmiGpuRow } | { ok: false; error: string };
@@ -384,7 +399,7 @@ export function parseCsvRow(columns: readonly CsvColumn[], line: string): SmiRow
     return fail(`expected ${columns.length} columns, got ${cells.length}: "${preview(line)}"`);
   }
 
-  const row: SmiGpuRow = { uuid: null, index: null, timestamp: null, info: {}, metrics: {} };
+  const row: SmiGpuRow = { uuid: null, index: null, timestamp: null, info: {}, metrics: {}, extras: {} };
   const flags: ReasonFlags = { columns: 0, reported: 0, mask: 0 };
   let hasReasonMask = false;
 
@@ -410,6 +425,7 @@ export function parseCsvRow(columns: readonly CsvColumn[], line: string): SmiRow
         const text = typeof value === "string" ? value : null;
         if (field.identity === "uuid") row.uuid = text;
         if (field.infoKey !== undefined) row.info[field.infoKey] = text;
+        if (field.extraKey !== undefined) row.extras[field.extraKey] = text;
         break;
       }
       case "reasonFlag":
@@ -447,4 +463,5 @@ function assignNumber(row: SmiGpuRow, field: SmiNumberField, value: number | nul
   if (metricKey !== undefined && !(field.isFallback && row.metrics[metricKey] != null)) {
     row.metrics[metricKey] = value;
   }
+  if (field.extraKey !== undefined) row.extras[field.extraKey] = value;
 }

@@ -1,6 +1,7 @@
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
 import {
   noMemoryHealth,
+  type GpuExtraReadings,
   type GpuInfo,
   type GpuMemoryHealth,
   type GpuMetrics,
@@ -25,6 +26,9 @@ const H200: Omit<GpuInfo, "uuid" | "index"> = {
   baseClockMhz: 1980,
   driverVersion: "simulated",
 };
+
+/** What the H200's driver keeps for itself (memory.reserved in the capture). */
+const RESERVED_MIB = 616;
 
 const REASON_IDLE = 0x1;
 const REASON_SW_POWER_CAP = 0x4;
@@ -56,6 +60,8 @@ export class SimulatedGpu {
   private busy = false;
   /** Memory the made-up training job holds, from the newest step. */
   private jobMemoryMib = 0;
+  /** Energy drawn since the simulation began, millijoules: the energy counter's reading. */
+  private energyMj = 0;
 
   constructor(readonly info: GpuInfo) {
     this.random = mulberry32(0x9e3779b9 ^ (info.index * 7919));
@@ -69,6 +75,21 @@ export class SimulatedGpu {
 
   memoryInUseMib(): number {
     return this.jobMemoryMib;
+  }
+
+  totalEnergyMj(): number {
+    return Math.round(this.energyMj);
+  }
+
+  /** The readings storage does not keep: no video work, no PCIe replays, a bus id per index. */
+  extraReadings(): GpuExtraReadings {
+    return {
+      memoryReservedMib: RESERVED_MIB,
+      encoderUtilizationPct: 0,
+      decoderUtilizationPct: 0,
+      pcieReplays: 0,
+      pciBusId: `00000000:${(0x18 + this.info.index * 0x10).toString(16).toUpperCase().padStart(2, "0")}:00.0`,
+    };
   }
 
   step(dtMs: number): GpuMetrics {
@@ -92,6 +113,7 @@ export class SimulatedGpu {
     const utilization = load > 0.05 ? Math.round(Math.min(100, load * 100 + jitter(1))) : 0;
     const memoryUsed = load > 0.05 ? Math.round(1130 + load * 60_000) : 0;
     this.jobMemoryMib = memoryUsed;
+    this.energyMj += power * dtMs;
     return {
       temperatureC: Math.round(this.temperature),
       memoryTemperatureC: Math.round(this.memoryTemperature),
@@ -161,6 +183,14 @@ export class SimulatedSource implements GpuSource {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     return Promise.resolve();
+  }
+
+  totalEnergyMj(): Promise<ReadonlyMap<string, number>> {
+    return promised(() => new Map(this.gpus.map((gpu) => [gpu.info.uuid, gpu.totalEnergyMj()])));
+  }
+
+  extraReadings(): ReadonlyMap<string, GpuExtraReadings> {
+    return new Map(this.gpus.map((gpu) => [gpu.info.uuid, gpu.extraReadings()]));
   }
 
   processes(): Promise<GpuProcess[]> {

@@ -50,7 +50,8 @@ export class SmiLine {
     if (this.driverVersion !== undefined) info.driverVersion = this.driverVersion;
     const metrics: SmiGpuRow["metrics"] = {};
     for (const key of this.shape.reported) metrics[key] = this.sample[key];
-    return { uuid: this.uuid, index: this.index, timestamp: this.timestamp, info, metrics };
+    // An import keeps what storage keeps: the readings only /metrics serves are not read.
+    return { uuid: this.uuid, index: this.index, timestamp: this.timestamp, info, metrics, extras: {} };
   }
 }
 

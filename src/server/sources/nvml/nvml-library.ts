@@ -80,6 +80,8 @@ export interface NvmlMemory {
   totalBytes: number;
   /** Memory allocated by contexts; without the driver's reserve when the _v2 call exists. */
   usedBytes: number;
+  /** The driver's reserve; null from the older call, which counts it as used. */
+  reservedBytes: number | null;
 }
 
 export interface NvmlRemappedRows {
@@ -368,7 +370,11 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
         scratch.writeUInt32LE(NVML_MEMORY_V2_VERSION, 0);
         const code = getMemoryV2(device, scratch);
         if (code === NvmlCode.success) {
-          return succeed({ totalBytes: Number(scratch.readBigUInt64LE(8)), usedBytes: Number(scratch.readBigUInt64LE(32)) });
+          return succeed({
+            totalBytes: Number(scratch.readBigUInt64LE(8)),
+            usedBytes: Number(scratch.readBigUInt64LE(32)),
+            reservedBytes: Number(scratch.readBigUInt64LE(16)),
+          });
         }
         const v1Might = code === NvmlCode.functionNotFound || code === NvmlCode.argumentVersionMismatch;
         if (!v1Might || getMemoryV1 === null) return fail(code);
@@ -378,7 +384,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
       scratch.fill(0, 0, 24);
       const code = getMemoryV1(device, scratch);
       return code === NvmlCode.success
-        ? succeed({ totalBytes: Number(scratch.readBigUInt64LE(0)), usedBytes: Number(scratch.readBigUInt64LE(16)) })
+        ? succeed({ totalBytes: Number(scratch.readBigUInt64LE(0)), usedBytes: Number(scratch.readBigUInt64LE(16)), reservedBytes: null })
         : fail(code);
     },
     performanceState(device) {

@@ -1,5 +1,12 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { noMetrics, placeholderGpuInfo, type GpuInfo, type GpuMetrics, type GpuSample } from "../../../telemetry/types";
+import {
+  noMetrics,
+  placeholderGpuInfo,
+  type GpuExtraReadings,
+  type GpuInfo,
+  type GpuMetrics,
+  type GpuSample,
+} from "../../../telemetry/types";
 import { NvmlClock, NvmlCode, type NvmlAnswer, type NvmlDevice, type NvmlLibrary } from "./nvml-library";
 
 /**
@@ -37,6 +44,8 @@ export interface NvmlTick {
   samples: GpuSample[];
   /** uuid to what NVML answered instead of readings. */
   faults: Map<string, string>;
+  /** uuid to the readings of this tick that storage does not keep. */
+  extras: Map<string, Partial<GpuExtraReadings>>;
 }
 
 const isAbsent = (code: number) => code === NvmlCode.notSupported || code === NvmlCode.functionNotFound;
@@ -160,16 +169,19 @@ export class NvmlReader {
     this.ticks += 1;
     const samples: GpuSample[] = [];
     const faults = new Map<string, string>();
+    const extras = new Map<string, Partial<GpuExtraReadings>>();
     for (const gpu of gpus) {
-      const { metrics, fault } = this.readGpu(gpu);
+      const { metrics, fault, extra } = this.readGpu(gpu);
       samples.push({ uuid: gpu.info.uuid, index: gpu.index, timestamp, ...metrics });
       if (fault !== null) faults.set(gpu.info.uuid, fault);
+      extras.set(gpu.info.uuid, extra);
     }
-    return { samples, faults };
+    return { samples, faults, extras };
   }
 
-  private readGpu(gpu: NvmlGpu): { metrics: GpuMetrics; fault: string | null } {
-    if (gpu.device === null) return { metrics: noMetrics(), fault: gpu.factsFault ?? this.errorText(NvmlCode.unknown) };
+  private readGpu(gpu: NvmlGpu): { metrics: GpuMetrics; fault: string | null; extra: Partial<GpuExtraReadings> } {
+    const none = { memoryReservedMib: null };
+    if (gpu.device === null) return { metrics: noMetrics(), fault: gpu.factsFault ?? this.errorText(NvmlCode.unknown), extra: none };
     const lib = this.library;
     const pass = new GpuPass(this, gpu, this.ticks);
     // Temperature first: a lost GPU then costs one call per tick.
@@ -187,13 +199,15 @@ export class NvmlReader {
     const memory = pass.ask("nvmlDeviceGetMemoryInfo", (d) => lib.memory(d));
     const state = pass.ask("nvmlDeviceGetPerformanceState", (d) => lib.performanceState(d));
 
-    if (pass.lost !== null) return { metrics: noMetrics(), fault: pass.lost };
-    if (!pass.readAny && pass.unknownErrors.length > 0) return { metrics: noMetrics(), fault: this.errorText(NvmlCode.unknown) };
+    if (pass.lost !== null) return { metrics: noMetrics(), fault: pass.lost, extra: none };
+    if (!pass.readAny && pass.unknownErrors.length > 0)
+      return { metrics: noMetrics(), fault: this.errorText(NvmlCode.unknown), extra: none };
     for (const reading of pass.unknownErrors) {
       this.problem({ gpuIndex: gpu.index, reading, code: NvmlCode.unknown, error: this.errorText(NvmlCode.unknown) });
     }
     return {
       fault: null,
+      extra: { memoryReservedMib: memory?.reservedBytes == null ? null : mib(memory.reservedBytes) },
       metrics: {
         temperatureC,
         memoryTemperatureC,
