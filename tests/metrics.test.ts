@@ -108,7 +108,7 @@ describe("GET /metrics", () => {
     // prom-client's standard nodejs_active_*_total gauges keep the names every Node.js dashboard uses.
     // nvidia_gpu_exporter's ECC totals are gauges, as it exports every nvidia-smi field.
     const dcgmOnly =
-      /^(nodejs_active_\w+|nvidia_smi_ecc_errors_\w+)_total non-counter metrics should not have "_total" suffix$|^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$|^DCGM_FI_DEV_(TOTAL_ENERGY_CONSUMPTION|ECC_[SD]BE_(VOL|AGG)_TOTAL|(UN)?CORRECTABLE_REMAPPED_ROWS|RETIRED_[SD]BE|RETIRED_PENDING) counter metrics should have "_total" suffix$/;
+      /^(nodejs_active_\w+|nvidia_smi_ecc_errors_\w+)_total non-counter metrics should not have "_total" suffix$|^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$|^DCGM_FI_DEV_(TOTAL_ENERGY_CONSUMPTION|ECC_[SD]BE_(VOL|AGG)_TOTAL|(UN)?CORRECTABLE_REMAPPED_ROWS|RETIRED_[SD]BE|RETIRED_PENDING|PCIE_REPLAY_COUNTER) counter metrics should have "_total" suffix$|^DCGM_FI_DEV_PCIE_REPLAY_COUNTER metric name should not include type 'counter'$/;
     for (const line of advice) expect(line).toMatch(dcgmOnly);
   });
 
@@ -272,16 +272,19 @@ describe("GET /metrics", () => {
     expect(caches.get("answer_buffers")).toBeLessThanOrEqual(2 * 4 * 2 ** 20);
   });
 
-  it("counts the driver's reserved memory apart where NVML tells it (the _v2 memory call)", async () => {
+  it("reads the reserve, the video engines, the PCIe replays and the bus id from NVML", async () => {
     const series = parseExposition(await scrape(onNvml)).filter((s) => s.labels.gpu === "0");
     const one = (name: string) => series.filter((s) => s.name === name).map((s) => s.value);
-    // The fake's reserve: 644,939,776 bytes, 615 whole MiB.
+    // The fake's reserve: 644,939,776 bytes, 615 whole MiB; the _v2 memory call tells it apart from used.
     expect(one("DCGM_FI_DEV_FB_RESERVED")).toEqual([615]);
     expect(one("DCGM_FI_DEV_FB_FREE")).toEqual([one("DCGM_FI_DEV_FB_TOTAL")[0] - one("DCGM_FI_DEV_FB_USED")[0] - 615]);
-    // Not read from NVML: the encoder and decoder, the PCIe replays, the bus id (empty: Prometheus keeps no such label).
-    expect(one("DCGM_FI_DEV_ENC_UTIL")).toEqual([]);
-    expect(one("DCGM_FI_DEV_PCIE_REPLAY_COUNTER")).toEqual([]);
-    expect(series.find((s) => s.name === "DCGM_FI_DEV_GPU_TEMP")?.labels.pci_bus_id).toBe("");
+    expect(one("DCGM_FI_DEV_ENC_UTIL")).toEqual([0]);
+    expect(one("DCGM_FI_DEV_DEC_UTIL")).toEqual([0]);
+    expect(one("DCGM_FI_DEV_PCIE_REPLAY_COUNTER")).toEqual([1]);
+    expect(await scrape(onNvml)).toMatch(/^# TYPE DCGM_FI_DEV_PCIE_REPLAY_COUNTER counter$/m);
+    expect(series.find((s) => s.name === "DCGM_FI_DEV_GPU_TEMP")?.labels.pci_bus_id).toBe("00000000:06:00.0");
+    // nvidia-smi has no PCIe replay field to query: left out there.
+    expect(parseExposition(await scrape()).filter((s) => s.name === "DCGM_FI_DEV_PCIE_REPLAY_COUNTER")).toEqual([]);
   });
 
   it("exports the energy counter where the source reads one (NVML), and leaves it out where it cannot (nvidia-smi)", async () => {

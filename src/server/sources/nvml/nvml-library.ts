@@ -54,6 +54,8 @@ const EVENT_DATA = { size: 32, device: 0, eventType: 8, eventData: 16 } as const
 export const NVML_EVENT_TYPE_XID_CRITICAL_ERROR = 0x8n;
 /** nvmlProcessInfo_t (the v2 layout, which _v3 also fills): pid, usedGpuMemory, gpuInstanceId, computeInstanceId. */
 const PROCESS_INFO = { size: 24, pid: 0, usedGpuMemory: 8 } as const;
+/** nvmlPciInfo_t (_v3): busIdLegacy[16], domain, bus, device, pciDeviceId, pciSubSystemId, busId[32]. */
+const PCI_INFO = { size: 68, busId: 36 } as const;
 
 export type NvmlAnswer<T> = { ok: true; value: T } | { ok: false; code: number };
 
@@ -126,6 +128,13 @@ export interface NvmlLibrary {
   memory(device: NvmlDevice): NvmlAnswer<NvmlMemory>;
   performanceState(device: NvmlDevice): NvmlAnswer<number>;
   computeProcesses(device: NvmlDevice): NvmlAnswer<NvmlProcessInfo[]>;
+  /** Share of NVML's last sample period the video encoder worked, percent. */
+  encoderUtilizationPct(device: NvmlDevice): NvmlAnswer<number>;
+  decoderUtilizationPct(device: NvmlDevice): NvmlAnswer<number>;
+  /** PCIe replays since the driver loaded. */
+  pcieReplays(device: NvmlDevice): NvmlAnswer<number>;
+  /** `00000000:00:06.0`, as nvidia-smi prints pci.bus_id. */
+  pciBusId(device: NvmlDevice): NvmlAnswer<string>;
   /** Energy used since the driver was loaded, millijoules. Slow (about 3.5 ms on an H200): asked only when wanted. */
   totalEnergyMj(device: NvmlDevice): NvmlAnswer<number>;
   processName(pid: number): NvmlAnswer<string>;
@@ -227,6 +236,10 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
   const getProcessesV2 = optional("int nvmlDeviceGetComputeRunningProcesses_v2(void *device, void *count, void *infos)");
   const getProcessName = optional("int nvmlSystemGetProcessName(unsigned int pid, void *name, unsigned int length)");
   const getTotalEnergy = optional("int nvmlDeviceGetTotalEnergyConsumption(void *device, void *energy)");
+  const getEncoderUtilization = optional("int nvmlDeviceGetEncoderUtilization(void *device, void *utilization, void *periodUs)");
+  const getDecoderUtilization = optional("int nvmlDeviceGetDecoderUtilization(void *device, void *utilization, void *periodUs)");
+  const getPcieReplays = optional("int nvmlDeviceGetPcieReplayCounter(void *device, void *value)");
+  const getPciInfo = optional("int nvmlDeviceGetPciInfo_v3(void *device, void *pci)");
   const getEccMode = optional("int nvmlDeviceGetEccMode(void *device, void *current, void *pending)");
   const getTotalEccErrors = optional("int nvmlDeviceGetTotalEccErrors(void *device, int errorType, int counterType, void *count)");
   const getRemappedRows = optional(
@@ -257,6 +270,10 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     nvmlDeviceGetComputeRunningProcesses: getProcessesV3 ?? getProcessesV2,
     nvmlSystemGetProcessName: getProcessName,
     nvmlDeviceGetTotalEnergyConsumption: getTotalEnergy,
+    nvmlDeviceGetEncoderUtilization: getEncoderUtilization,
+    nvmlDeviceGetDecoderUtilization: getDecoderUtilization,
+    nvmlDeviceGetPcieReplayCounter: getPcieReplays,
+    nvmlDeviceGetPciInfo_v3: getPciInfo,
     nvmlDeviceGetEccMode: getEccMode,
     nvmlDeviceGetTotalEccErrors: getTotalEccErrors,
     nvmlDeviceGetRemappedRows: getRemappedRows,
@@ -283,6 +300,13 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     if (call === null) return fail(NvmlCode.functionNotFound);
     scratch.writeUInt32LE(0, 0);
     const code = call(...args, scratch);
+    return code === NvmlCode.success ? succeed(scratch.readUInt32LE(0)) : fail(code);
+  };
+  /** A video engine's utilization; the sampling period, its second output, is not kept. */
+  const engineUtilization = (call: NativeCall | null, device: NvmlDevice): NvmlAnswer<number> => {
+    if (call === null) return fail(NvmlCode.functionNotFound);
+    scratch.fill(0, 0, 8);
+    const code = call(device, scratch, scratch.subarray(4));
     return code === NvmlCode.success ? succeed(scratch.readUInt32LE(0)) : fail(code);
   };
   const textOut = (call: NativeCall | null, size: number, ...args: NativeArgument[]): NvmlAnswer<string> => {
@@ -418,6 +442,15 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
       scratch.writeBigUInt64LE(0n, 0);
       const code = getTotalEccErrors(device, type, counter, scratch);
       return code === NvmlCode.success ? succeed(Number(scratch.readBigUInt64LE(0))) : fail(code);
+    },
+    encoderUtilizationPct: (device) => engineUtilization(getEncoderUtilization, device),
+    decoderUtilizationPct: (device) => engineUtilization(getDecoderUtilization, device),
+    pcieReplays: (device) => unsignedOut(getPcieReplays, device),
+    pciBusId(device) {
+      if (getPciInfo === null) return fail(NvmlCode.functionNotFound);
+      const info = Buffer.alloc(PCI_INFO.size);
+      const code = getPciInfo(device, info);
+      return code === NvmlCode.success ? succeed(cString(info.subarray(PCI_INFO.busId, PCI_INFO.size))) : fail(code);
     },
     remappedRows(device) {
       if (getRemappedRows === null) return fail(NvmlCode.functionNotFound);

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import {
+  noExtraReadings,
   noMetrics,
   placeholderGpuInfo,
   type GpuExtraReadings,
@@ -30,6 +31,8 @@ export interface NvmlGpu {
   factsFault: string | null;
   /** Readings answered NOT_SUPPORTED or FUNCTION_NOT_FOUND, with the tick to ask again at. */
   absentUntilTick: Map<string, number>;
+  /** Read with the facts; null where NVML cannot tell it. */
+  pciBusId: string | null;
 }
 
 /** An error a reading answered that none of the rules above covers. */
@@ -128,6 +131,7 @@ export class NvmlReader {
       info: placeholderGpuInfo(index),
       factsFault: handle.ok ? null : this.errorText(handle.code),
       absentUntilTick: new Map(),
+      pciBusId: null,
     };
     if (!handle.ok) return gpu;
     const lib = this.library;
@@ -142,6 +146,7 @@ export class NvmlReader {
     const base = pass.ask("nvmlDeviceGetDefaultApplicationsClock(NVML_CLOCK_GRAPHICS)", (d) =>
       lib.defaultApplicationsClockMhz(d, NvmlClock.graphics),
     );
+    gpu.pciBusId = pass.ask("nvmlDeviceGetPciInfo_v3", (d) => lib.pciBusId(d));
     // The ticks find out for themselves what this GPU does not support.
     gpu.absentUntilTick.clear();
     const fault = pass.lost ?? (!pass.readAny && pass.unknownErrors.length > 0 ? this.errorText(NvmlCode.unknown) : null);
@@ -180,7 +185,7 @@ export class NvmlReader {
   }
 
   private readGpu(gpu: NvmlGpu): { metrics: GpuMetrics; fault: string | null; extra: Partial<GpuExtraReadings> } {
-    const none = { memoryReservedMib: null };
+    const none = noExtraReadings();
     if (gpu.device === null) return { metrics: noMetrics(), fault: gpu.factsFault ?? this.errorText(NvmlCode.unknown), extra: none };
     const lib = this.library;
     const pass = new GpuPass(this, gpu, this.ticks);
@@ -198,6 +203,9 @@ export class NvmlReader {
     const utilization = pass.ask("nvmlDeviceGetUtilizationRates", (d) => lib.utilization(d));
     const memory = pass.ask("nvmlDeviceGetMemoryInfo", (d) => lib.memory(d));
     const state = pass.ask("nvmlDeviceGetPerformanceState", (d) => lib.performanceState(d));
+    const encoderUtilizationPct = pass.ask("nvmlDeviceGetEncoderUtilization", (d) => lib.encoderUtilizationPct(d));
+    const decoderUtilizationPct = pass.ask("nvmlDeviceGetDecoderUtilization", (d) => lib.decoderUtilizationPct(d));
+    const pcieReplays = pass.ask("nvmlDeviceGetPcieReplayCounter", (d) => lib.pcieReplays(d));
 
     if (pass.lost !== null) return { metrics: noMetrics(), fault: pass.lost, extra: none };
     if (!pass.readAny && pass.unknownErrors.length > 0)
@@ -207,7 +215,13 @@ export class NvmlReader {
     }
     return {
       fault: null,
-      extra: { memoryReservedMib: memory?.reservedBytes == null ? null : mib(memory.reservedBytes) },
+      extra: {
+        memoryReservedMib: memory?.reservedBytes == null ? null : mib(memory.reservedBytes),
+        encoderUtilizationPct,
+        decoderUtilizationPct,
+        pcieReplays,
+        pciBusId: gpu.pciBusId,
+      },
       metrics: {
         temperatureC,
         memoryTemperatureC,
