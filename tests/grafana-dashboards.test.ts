@@ -29,9 +29,6 @@ const GPU_EXPORTER_OVERVIEW = dashboard("nvidia_gpu_exporter-dashboard-overview.
  * Each shows data only where the panel falls back to the GPU's info series.
  */
 const NOT_READ: Record<string, string> = {
-  "Recovery Action": "gpu_recovery_action is not read",
-  "Recovery Action (history)": "gpu_recovery_action is not read",
-  "Compute Mode": "compute_mode is not read",
   "Fabric State": "NVLink fabric state: N/A on the H200, none simulated",
   "PCIe Throughput": "PCIe throughput is not read (NVML only, and costly to sample)",
   "PCIe TX": "PCIe throughput is not read",

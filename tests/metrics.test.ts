@@ -190,6 +190,9 @@ describe("GET /metrics", () => {
       ["memory_free_bytes", (reading.memoryTotalMib! - reading.memoryUsedMib! - 616) * mib],
       ["utilization_encoder_ratio", 0],
       ["utilization_decoder_ratio", 0],
+      // "Default" and "None" in the capture.
+      ["compute_mode", 0],
+      ["gpu_recovery_action", 0],
     ] as const)
       expect(gpu0(name), name).toEqual([value]);
     expect(reading.clockEventReasons).toBe(1);

@@ -86,6 +86,10 @@ export interface GpuExtraReadings {
   pcieReplays: number | null;
   /** `00000000:00:06.0`, as nvidia-smi prints pci.bus_id. */
   pciBusId: string | null;
+  /** 0 Default, 1 Exclusive_Thread, 2 Prohibited, 3 Exclusive_Process (NVML's nvmlComputeMode_t). */
+  computeMode: number | null;
+  /** What the driver recommends to recover the GPU: 0 none, 1 GPU reset, 2 node reboot, 3 drain P2P, 4 drain and reset. */
+  recoveryAction: number | null;
 }
 
 export const noExtraReadings = (): GpuExtraReadings => ({
@@ -94,6 +98,8 @@ export const noExtraReadings = (): GpuExtraReadings => ({
   decoderUtilizationPct: null,
   pcieReplays: null,
   pciBusId: null,
+  computeMode: null,
+  recoveryAction: null,
 });
 
 /** An Xid error the driver reported for a GPU (xid-errors.ts says what each means). */

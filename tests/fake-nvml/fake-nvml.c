@@ -33,7 +33,8 @@
  *                                  once GPU `gpu` has answered `reads` temperature reads
  * Getter names: temp memtemp fieldvalues fan power powerlimit clock maxclock baseclock reasons
  * utilization memory pstate name uuid processes processname energy eccmode ecc remappedrows
- * retiredpages retiredpending events (registering a device's events) encoder decoder pciereplay pci.
+ * retiredpages retiredpending events (registering a device's events) encoder decoder pciereplay pci
+ * computemode (Default).
  * Video engines idle (0 %), one PCIe replay (the H200's `nvidia-smi -q`), bus 00000000:<06 + index>:00.0.
  * Energy: 4,122,825 mJ (the H200's counter when it was checked) plus 1000 mJ per GPU index.
  *
@@ -517,6 +518,14 @@ nvmlReturn_t nvmlDeviceGetEncoderUtilization(nvmlDevice_t device, unsigned int *
 nvmlReturn_t nvmlDeviceGetDecoderUtilization(nvmlDevice_t device, unsigned int *utilization, unsigned int *period_us) {
   count_call("nvmlDeviceGetDecoderUtilization");
   return engine_utilization(device, "decoder", utilization, period_us);
+}
+
+nvmlReturn_t nvmlDeviceGetComputeMode(nvmlDevice_t device, int *mode) {
+  count_call("nvmlDeviceGetComputeMode");
+  nvmlReturn_t result = check(device, "computemode");
+  if (result != NVML_SUCCESS) return result;
+  *mode = extreme(device) ? INT_MAX : 0;
+  return NVML_SUCCESS;
 }
 
 nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsigned int *value) {

@@ -89,6 +89,9 @@ const EXTRA_FAMILIES: Array<SmiFamily<GpuExtraReadings>> = [
   smiFamily("memory.reserved", "MiB", (e) => e.memoryReservedMib),
   smiFamily("utilization.encoder", "%", (e) => e.encoderUtilizationPct),
   smiFamily("utilization.decoder", "%", (e) => e.decoderUtilizationPct),
+  // Words in nvidia-smi, numbers here as that exporter maps them (Default 0 ... Exclusive_Process 3; None 0 ... Drain and Reset 4).
+  smiFamily("compute_mode", null, (e) => e.computeMode),
+  smiFamily("gpu_recovery_action", null, (e) => e.recoveryAction),
 ];
 
 /** Free memory as nvidia-smi prints it: neither used nor reserved (where the source tells the reserve apart). */

@@ -12,7 +12,8 @@ import type { GpuExtraReadings, GpuInfo, GpuMetrics, MetricKey } from "../../tel
 
 type NumberInfoKey = "memoryTotalMib" | "powerLimitW" | "maxGraphicsClockMhz" | "maxMemoryClockMhz" | "baseClockMhz";
 type TextInfoKey = "name" | "driverVersion";
-type NumberExtraKey = Exclude<keyof GpuExtraReadings, "pciBusId">;
+type NumberExtraKey = Exclude<keyof GpuExtraReadings, "pciBusId" | EnumExtraKey>;
+type EnumExtraKey = "computeMode" | "recoveryAction";
 
 interface SmiFieldBase {
   /** The long name, as nvidia-smi prints it in the CSV header. */
@@ -52,7 +53,14 @@ export interface SmiReasonFlagField extends SmiFieldBase {
   reasonBit: number;
 }
 
-export type SmiField = SmiNumberField | SmiTextField | SmiTimestampField | SmiReasonFlagField;
+/** A word from a fixed list (`Default`, `Exclusive_Process`), read as its number; a word not on the list reads as not reported. */
+export interface SmiEnumField extends SmiFieldBase {
+  kind: "enum";
+  values: Readonly<Record<string, number>>;
+  extraKey: EnumExtraKey;
+}
+
+export type SmiField = SmiNumberField | SmiTextField | SmiTimestampField | SmiReasonFlagField | SmiEnumField;
 
 const reasonFlag = (reason: keyof typeof CLOCK_EVENT_REASON_BITS, suffix: string): SmiReasonFlagField => ({
   name: `clocks_event_reasons.${suffix}`,
@@ -143,6 +151,23 @@ export const SMI_FIELDS: readonly SmiField[] = [
   { name: "utilization.encoder", aliases: [], unit: "%", kind: "number", extraKey: "encoderUtilizationPct" },
   { name: "utilization.decoder", aliases: [], unit: "%", kind: "number", extraKey: "decoderUtilizationPct" },
   { name: "pstate", aliases: [], unit: null, kind: "pstate", metricKey: "pstate" },
+  {
+    name: "compute_mode",
+    aliases: [],
+    unit: null,
+    kind: "enum",
+    values: { Default: 0, Exclusive_Thread: 1, Prohibited: 2, Exclusive_Process: 3 },
+    extraKey: "computeMode",
+  },
+  {
+    name: "gpu_recovery_action",
+    aliases: [],
+    unit: null,
+    kind: "enum",
+    // NVML's nvmlDeviceGpuRecoveryAction_t, as nvidia-smi spells it.
+    values: { None: 0, Reset: 1, Reboot: 2, "Drain P2P": 3, "Drain and Reset": 4 },
+    extraKey: "recoveryAction",
+  },
 ];
 
 const FIELDS_BY_NAME = new Map<string, SmiField>(
@@ -167,8 +192,9 @@ export const STATIC_QUERY_FIELDS: readonly string[] = [
   "clocks.default_applications.graphics",
   "driver_version",
   "pci.bus_id",
-  // Set by the driver at load: read with the facts, not every tick.
+  // Set by the driver at load or by an administrator: read with the facts, not every tick.
   "memory.reserved",
+  "compute_mode",
 ];
 
 /** Only what changes tick to tick: static fields are the expensive ones to read. */
@@ -192,6 +218,8 @@ export const LOOP_QUERY_FIELDS: readonly string[] = [
   "pstate",
   "utilization.encoder",
   "utilization.decoder",
+  // Changes when something goes wrong, which is when it matters.
+  "gpu_recovery_action",
 ];
 
 // ---------------------------------------------------------------------------
@@ -338,6 +366,8 @@ export function parseFieldValue(field: SmiField, rawCell: string): ParsedValue {
       return parseHexMaskCell(raw);
     case "pstate":
       return parsePstateCell(raw);
+    case "enum":
+      return { ok: true, value: field.values[raw] ?? null };
     case "number":
       return parseNumberCell(raw, field.unit);
   }
@@ -428,6 +458,9 @@ export function parseCsvRow(columns: readonly CsvColumn[], line: string): SmiRow
         if (field.extraKey !== undefined) row.extras[field.extraKey] = text;
         break;
       }
+      case "enum":
+        row.extras[field.extraKey] = typeof value === "number" ? value : null;
+        break;
       case "reasonFlag":
         flags.columns += 1;
         if (typeof value === "boolean") {

@@ -81,7 +81,7 @@ export class SimulatedGpu {
     return Math.round(this.energyMj);
   }
 
-  /** The readings storage does not keep: no video work, no PCIe replays, a bus id per index. */
+  /** The readings storage does not keep: no video work, no PCIe replays, a bus id per index, healthy in the default mode. */
   extraReadings(): GpuExtraReadings {
     return {
       memoryReservedMib: RESERVED_MIB,
@@ -89,6 +89,8 @@ export class SimulatedGpu {
       decoderUtilizationPct: 0,
       pcieReplays: 0,
       pciBusId: `00000000:${(0x18 + this.info.index * 0x10).toString(16).toUpperCase().padStart(2, "0")}:00.0`,
+      computeMode: 0,
+      recoveryAction: 0,
     };
   }
 

@@ -476,6 +476,9 @@ function planOf(field: SmiField | null): ColumnPlan {
       return new ColumnPlan(Kind.Skip);
     case "reasonFlag":
       return new ColumnPlan(Kind.ReasonFlag, -1, false, false, null, field.reasonBit);
+    // What only /metrics serves: an import keeps what storage keeps.
+    case "enum":
+      return new ColumnPlan(Kind.Skip);
     default:
       return new ColumnPlan(
         field.kind === "hexMask" ? Kind.HexMask : field.kind === "pstate" ? Kind.Pstate : Kind.Number,

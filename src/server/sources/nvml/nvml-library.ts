@@ -135,6 +135,8 @@ export interface NvmlLibrary {
   pcieReplays(device: NvmlDevice): NvmlAnswer<number>;
   /** `00000000:00:06.0`, as nvidia-smi prints pci.bus_id. */
   pciBusId(device: NvmlDevice): NvmlAnswer<string>;
+  /** nvmlComputeMode_t: 0 default, 1 exclusive thread, 2 prohibited, 3 exclusive process. */
+  computeMode(device: NvmlDevice): NvmlAnswer<number>;
   /** Energy used since the driver was loaded, millijoules. Slow (about 3.5 ms on an H200): asked only when wanted. */
   totalEnergyMj(device: NvmlDevice): NvmlAnswer<number>;
   processName(pid: number): NvmlAnswer<string>;
@@ -240,6 +242,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
   const getDecoderUtilization = optional("int nvmlDeviceGetDecoderUtilization(void *device, void *utilization, void *periodUs)");
   const getPcieReplays = optional("int nvmlDeviceGetPcieReplayCounter(void *device, void *value)");
   const getPciInfo = optional("int nvmlDeviceGetPciInfo_v3(void *device, void *pci)");
+  const getComputeMode = optional("int nvmlDeviceGetComputeMode(void *device, void *mode)");
   const getEccMode = optional("int nvmlDeviceGetEccMode(void *device, void *current, void *pending)");
   const getTotalEccErrors = optional("int nvmlDeviceGetTotalEccErrors(void *device, int errorType, int counterType, void *count)");
   const getRemappedRows = optional(
@@ -274,6 +277,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     nvmlDeviceGetDecoderUtilization: getDecoderUtilization,
     nvmlDeviceGetPcieReplayCounter: getPcieReplays,
     nvmlDeviceGetPciInfo_v3: getPciInfo,
+    nvmlDeviceGetComputeMode: getComputeMode,
     nvmlDeviceGetEccMode: getEccMode,
     nvmlDeviceGetTotalEccErrors: getTotalEccErrors,
     nvmlDeviceGetRemappedRows: getRemappedRows,
@@ -446,6 +450,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     encoderUtilizationPct: (device) => engineUtilization(getEncoderUtilization, device),
     decoderUtilizationPct: (device) => engineUtilization(getDecoderUtilization, device),
     pcieReplays: (device) => unsignedOut(getPcieReplays, device),
+    computeMode: (device) => unsignedOut(getComputeMode, device),
     pciBusId(device) {
       if (getPciInfo === null) return fail(NvmlCode.functionNotFound);
       const info = Buffer.alloc(PCI_INFO.size);

@@ -31,8 +31,9 @@ export interface NvmlGpu {
   factsFault: string | null;
   /** Readings answered NOT_SUPPORTED or FUNCTION_NOT_FOUND, with the tick to ask again at. */
   absentUntilTick: Map<string, number>;
-  /** Read with the facts; null where NVML cannot tell it. */
+  /** Read with the facts; null where NVML cannot tell them. */
   pciBusId: string | null;
+  computeMode: number | null;
 }
 
 /** An error a reading answered that none of the rules above covers. */
@@ -132,6 +133,7 @@ export class NvmlReader {
       factsFault: handle.ok ? null : this.errorText(handle.code),
       absentUntilTick: new Map(),
       pciBusId: null,
+      computeMode: null,
     };
     if (!handle.ok) return gpu;
     const lib = this.library;
@@ -147,6 +149,9 @@ export class NvmlReader {
       lib.defaultApplicationsClockMhz(d, NvmlClock.graphics),
     );
     gpu.pciBusId = pass.ask("nvmlDeviceGetPciInfo_v3", (d) => lib.pciBusId(d));
+    const computeMode = pass.ask("nvmlDeviceGetComputeMode", (d) => lib.computeMode(d));
+    // nvmlComputeMode_t has four modes; anything else is no mode.
+    gpu.computeMode = computeMode !== null && computeMode <= 3 ? computeMode : null;
     // The ticks find out for themselves what this GPU does not support.
     gpu.absentUntilTick.clear();
     const fault = pass.lost ?? (!pass.readAny && pass.unknownErrors.length > 0 ? this.errorText(NvmlCode.unknown) : null);
@@ -221,6 +226,7 @@ export class NvmlReader {
         decoderUtilizationPct,
         pcieReplays,
         pciBusId: gpu.pciBusId,
+        computeMode: gpu.computeMode,
       },
       metrics: {
         temperatureC,
