@@ -24,13 +24,10 @@ const DCGM = dashboard("dcgm-exporter-dashboard.json");
 const GPU_EXPORTER = dashboard("nvidia_gpu_exporter-dashboard.json");
 const GPU_EXPORTER_OVERVIEW = dashboard("nvidia_gpu_exporter-dashboard-overview.json");
 
-/**
- * nvidia_gpu_exporter panels whose fields no source of this recorder reads, and why.
- * Each shows data only where the panel falls back to the GPU's info series.
- */
+/** nvidia_gpu_exporter panels whose fields none of these GPUs reports or no source reads, and why: they stay empty. */
 const NOT_READ: Record<string, string> = {
   "Fabric State": "NVLink fabric state: N/A on the H200, none simulated",
-  "PCIe Throughput": "PCIe throughput is not read (NVML only, and costly to sample)",
+  "PCIe Throughput": "PCIe throughput is not read (NVML only: a 20 ms sample per GPU)",
   "PCIe TX": "PCIe throughput is not read",
   "PCIe RX": "PCIe throughput is not read",
   "MIG Memory Used": "MIG instances: none of the GPUs is partitioned",
