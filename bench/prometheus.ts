@@ -18,14 +18,8 @@ import { batchPath } from "./lib/trpc-batch";
 import { plainClient, summarizeRounds, timeRounds, type PartOutput } from "./lib/http-timing";
 import { EXPORTED_FAMILIES, writeOpenMetricsHistory } from "./lib/openmetrics-history";
 import { startServer } from "./lib/process";
-import {
-  blockBytes,
-  createBlocks,
-  findPrometheusBinaries,
-  prometheusVersion,
-  startPrometheus,
-  type PrometheusServer,
-} from "./lib/prometheus-server";
+import { blockBytes, createBlocks } from "./lib/prometheus-server";
+import { findPrometheusBinaries, prometheusVersion, startPrometheus, type PrometheusServer } from "../tests/helpers/prometheus-server";
 
 /** One line of the side-by-side table. */
 export interface AnchorRow {

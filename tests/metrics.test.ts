@@ -73,6 +73,24 @@ const scrape = async (from: ServerProcess = server) => {
   return res.text();
 };
 
+/**
+ * A scrape with GPU 0's reading of that moment: the fake replays a capture whose values change
+ * from tick to tick, so a scrape is compared with a reading only when no tick came between them.
+ */
+async function scrapeBetweenTicks() {
+  const client = trpcClient(server.url);
+  return waitFor(
+    async () => {
+      const before = (await client.health.status.query()).latest.find((s) => s.index === 0);
+      const series = parseExposition(await scrape());
+      const after = (await client.health.status.query()).latest.find((s) => s.index === 0);
+      return before && after && before.timestamp === after.timestamp ? { series, reading: after } : undefined;
+    },
+    20_000,
+    "a scrape between two ticks",
+  );
+}
+
 describe("GET /metrics", () => {
   it.each([
     ["nvidia-smi", () => server],
@@ -88,25 +106,14 @@ describe("GET /metrics", () => {
     const advice = output.split("\n").filter((line) => line.trim() !== "");
     // dcgm-exporter's counters (energy, ECC errors, remapped rows, retired pages) have no lower-case _total suffix either.
     // prom-client's standard nodejs_active_*_total gauges keep the names every Node.js dashboard uses.
+    // nvidia_gpu_exporter's ECC totals are gauges, as it exports every nvidia-smi field.
     const dcgmOnly =
-      /^nodejs_active_\w+_total non-counter metrics should not have "_total" suffix$|^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$|^DCGM_FI_DEV_(TOTAL_ENERGY_CONSUMPTION|ECC_[SD]BE_(VOL|AGG)_TOTAL|(UN)?CORRECTABLE_REMAPPED_ROWS|RETIRED_[SD]BE) counter metrics should have "_total" suffix$/;
+      /^(nodejs_active_\w+|nvidia_smi_ecc_errors_\w+)_total non-counter metrics should not have "_total" suffix$|^(DCGM_FI_DEV_\w+|nvoc_gpu_up) label names should be written in 'snake_case' not 'camelCase'$|^DCGM_FI_DEV_(TOTAL_ENERGY_CONSUMPTION|ECC_[SD]BE_(VOL|AGG)_TOTAL|(UN)?CORRECTABLE_REMAPPED_ROWS|RETIRED_[SD]BE|RETIRED_PENDING|PCIE_REPLAY_COUNTER) counter metrics should have "_total" suffix$|^DCGM_FI_DEV_PCIE_REPLAY_COUNTER metric name should not include type 'counter'$/;
     for (const line of advice) expect(line).toMatch(dcgmOnly);
   });
 
   it("exports dcgm-exporter's names and labels with the GPU's readings", async () => {
-    // The fake replays a capture whose values change from tick to tick: compare a scrape with a
-    // reading only when no tick came between them.
-    const client = trpcClient(server.url);
-    const { series, reading } = await waitFor(
-      async () => {
-        const before = (await client.health.status.query()).latest.find((s) => s.index === 0);
-        const series = parseExposition(await scrape());
-        const after = (await client.health.status.query()).latest.find((s) => s.index === 0);
-        return before && after && before.timestamp === after.timestamp ? { series, reading: after } : undefined;
-      },
-      20_000,
-      "a scrape between two ticks",
-    );
+    const { series, reading } = await scrapeBetweenTicks();
     const gpu0 = (name: string) => series.filter((s) => s.name === name && s.labels.gpu === "0");
     for (const [name, value] of [
       ["DCGM_FI_DEV_GPU_TEMP", reading.temperatureC],
@@ -116,14 +123,32 @@ describe("GET /metrics", () => {
       ["DCGM_FI_DEV_GPU_UTIL", reading.gpuUtilizationPct],
       ["DCGM_FI_DEV_MEM_COPY_UTIL", reading.memoryUtilizationPct],
       ["DCGM_FI_DEV_FB_USED", reading.memoryUsedMib],
+      ["DCGM_FI_DEV_FB_TOTAL", reading.memoryTotalMib],
+      ["DCGM_FI_DEV_PSTATE", reading.pstate],
+      ["DCGM_FI_DEV_VIDEO_CLOCK", reading.videoClockMhz],
     ] as const) {
       const [one] = gpu0(name);
       expect(one, name).toBeDefined();
-      expect(one.labels).toEqual({ gpu: "0", UUID: reading.uuid, device: "nvidia0", modelName: "NVIDIA H200", Hostname: os.hostname() });
+      expect(one.labels).toEqual({
+        gpu: "0",
+        UUID: reading.uuid,
+        pci_bus_id: "00000000:00:06.0",
+        device: "nvidia0",
+        modelName: "NVIDIA H200",
+        Hostname: os.hostname(),
+        DCGM_FI_DRIVER_VERSION: "580.159.04",
+      });
       expect(one.value, name).toBe(value);
     }
-    const [free] = gpu0("DCGM_FI_DEV_FB_FREE");
-    expect(free.value).toBe(reading.memoryTotalMib! - reading.memoryUsedMib!);
+    // The H200 has no fan: [N/A], left out.
+    expect(reading.fanSpeedPct).toBeNull();
+    expect(gpu0("DCGM_FI_DEV_FAN_SPEED")).toEqual([]);
+    // The driver's reserve (memory.reserved, 616 MiB on this H200) is neither used nor free: used + free + reserved = total.
+    const one = (name: string) => gpu0(name).map((s) => s.value);
+    expect(one("DCGM_FI_DEV_FB_RESERVED")).toEqual([616]);
+    expect(one("DCGM_FI_DEV_FB_FREE")).toEqual([reading.memoryTotalMib! - reading.memoryUsedMib! - 616]);
+    expect(one("DCGM_FI_DEV_ENC_UTIL")).toEqual([0]);
+    expect(one("DCGM_FI_DEV_DEC_UTIL")).toEqual([0]);
     // Every catalogue metric that names a dcgm-exporter field, as read; left out where not reported.
     for (const { key, prometheus } of METRIC_CATALOGUE as readonly MetricDefinition[]) {
       if (!prometheus) continue;
@@ -133,6 +158,74 @@ describe("GET /metrics", () => {
         prometheus.name,
       ).toEqual(value === null ? [] : [value]);
     }
+  });
+
+  it("exports nvidia_gpu_exporter's nvidia_smi_* families with its names, units and labels", async () => {
+    const { series, reading } = await scrapeBetweenTicks();
+    const uuid = reading.uuid.toLowerCase().replace(/^gpu-/, "");
+    const gpu0 = (name: string) => series.filter((s) => s.name === `nvidia_smi_${name}` && s.labels.uuid === uuid).map((s) => s.value);
+    expect(series.filter((s) => s.name === "nvidia_smi_gpu_info").map((s) => s.labels)).toEqual([
+      { uuid, name: "NVIDIA H200", index: "0", driver_version: "580.159.04" },
+    ]);
+    const mib = 1024 * 1024;
+    for (const [name, value] of [
+      ["index", 0],
+      ["temperature_gpu", reading.temperatureC],
+      ["power_draw_watts", reading.powerDrawW],
+      ["enforced_power_limit_watts", reading.powerLimitW],
+      ["clocks_current_graphics_clock_hz", reading.graphicsClockMhz! * 1e6],
+      ["clocks_current_video_clock_hz", reading.videoClockMhz! * 1e6],
+      ["clocks_max_memory_clock_hz", reading.maxMemoryClockMhz! * 1e6],
+      ["utilization_gpu_ratio", reading.gpuUtilizationPct! / 100],
+      ["utilization_memory_ratio", reading.memoryUtilizationPct! / 100],
+      ["memory_used_bytes", reading.memoryUsedMib! * mib],
+      ["memory_total_bytes", reading.memoryTotalMib! * mib],
+      ["pstate", reading.pstate],
+      ["clocks_event_reasons_active", reading.clockEventReasons],
+      // The capture's mask is 0x1: idle, nothing else.
+      ["clocks_event_reasons_gpu_idle", reading.clockEventReasons! & 1],
+      ["clocks_event_reasons_sw_power_cap", 0],
+      ["ecc_errors_uncorrected_aggregate_total", 0],
+      ["memory_reserved_bytes", 616 * mib],
+      ["memory_free_bytes", (reading.memoryTotalMib! - reading.memoryUsedMib! - 616) * mib],
+      ["utilization_encoder_ratio", 0],
+      ["utilization_decoder_ratio", 0],
+      // "Default" and "None" in the capture.
+      ["compute_mode", 0],
+      ["gpu_recovery_action", 0],
+    ] as const)
+      expect(gpu0(name), name).toEqual([value]);
+    expect(reading.clockEventReasons).toBe(1);
+    // Not reported: the fan ([N/A]) and the memory temperature (a field this driver rejects); and GPU 1 is lost.
+    expect(gpu0("fan_speed_ratio")).toEqual([]);
+    expect(gpu0("temperature_memory")).toEqual([]);
+    const smiSeries = series.filter((s) => s.name.startsWith("nvidia_smi_") && s.labels.uuid !== undefined);
+    expect(new Set(smiSeries.map((s) => s.labels.uuid))).toEqual(new Set([uuid]));
+  });
+
+  it("exports the energy counter in joules and the Xid errors by GPU and Xid, nvidia_gpu_exporter's way (NVML)", async () => {
+    const client = trpcClient(onNvml.url);
+    await waitFor(async () => ((await client.gpus.xidErrors.query()).events.length >= 2 ? true : undefined), 20_000, "two Xid errors");
+    const series = parseExposition(await scrape(onNvml));
+    const gpus = await client.gpus.list.query();
+    const uuidOf = (index: number) =>
+      gpus
+        .find((g) => g.index === index)!
+        .uuid.toLowerCase()
+        .replace(/^gpu-/, "");
+    const values = (name: string) => series.filter((s) => s.name === name).map((s) => [s.labels.uuid, s.labels.xid, s.value]);
+    expect(values("nvidia_smi_energy_joules_total")).toEqual([
+      [uuidOf(0), undefined, 4122.825],
+      [uuidOf(1), undefined, 4123.825],
+    ]);
+    expect(values("nvidia_smi_xid_errors_total")).toEqual([
+      [uuidOf(1), "48", 1],
+      [uuidOf(1), "79", 1],
+    ]);
+    expect(values("nvidia_smi_xid_last_timestamp_seconds").map(([uuid, xid]) => [uuid, xid])).toEqual([
+      [uuidOf(1), "48"],
+      [uuidOf(1), "79"],
+    ]);
   });
 
   it("leaves out what is not reported instead of exporting 0: an unknown field, and every reading of a lost GPU", async () => {
@@ -180,6 +273,21 @@ describe("GET /metrics", () => {
     expect(caches.get("record_json")).toBeLessThanOrEqual(RECORD_JSON_BYTES_KEPT);
     expect(caches.get("decoded_chunks")).toBeLessThanOrEqual(DECODED_BYTES_KEPT);
     expect(caches.get("answer_buffers")).toBeLessThanOrEqual(2 * 4 * 2 ** 20);
+  });
+
+  it("reads the reserve, the video engines, the PCIe replays and the bus id from NVML", async () => {
+    const series = parseExposition(await scrape(onNvml)).filter((s) => s.labels.gpu === "0");
+    const one = (name: string) => series.filter((s) => s.name === name).map((s) => s.value);
+    // The fake's reserve: 644,939,776 bytes, 615 whole MiB; the _v2 memory call tells it apart from used.
+    expect(one("DCGM_FI_DEV_FB_RESERVED")).toEqual([615]);
+    expect(one("DCGM_FI_DEV_FB_FREE")).toEqual([one("DCGM_FI_DEV_FB_TOTAL")[0] - one("DCGM_FI_DEV_FB_USED")[0] - 615]);
+    expect(one("DCGM_FI_DEV_ENC_UTIL")).toEqual([0]);
+    expect(one("DCGM_FI_DEV_DEC_UTIL")).toEqual([0]);
+    expect(one("DCGM_FI_DEV_PCIE_REPLAY_COUNTER")).toEqual([1]);
+    expect(await scrape(onNvml)).toMatch(/^# TYPE DCGM_FI_DEV_PCIE_REPLAY_COUNTER counter$/m);
+    expect(series.find((s) => s.name === "DCGM_FI_DEV_GPU_TEMP")?.labels.pci_bus_id).toBe("00000000:06:00.0");
+    // nvidia-smi has no PCIe replay field to query: left out there.
+    expect(parseExposition(await scrape()).filter((s) => s.name === "DCGM_FI_DEV_PCIE_REPLAY_COUNTER")).toEqual([]);
   });
 
   it("exports the energy counter where the source reads one (NVML), and leaves it out where it cannot (nvidia-smi)", async () => {
@@ -250,7 +358,9 @@ describe("GET /metrics", () => {
     });
 
     const xid = parseExposition(await scrape(onNvml)).filter((s) => s.name === "DCGM_FI_DEV_XID_ERRORS");
-    expect(xid.map((s) => [s.labels.gpu, s.value])).toEqual([["1", 79]]);
+    expect(xid.map((s) => [s.labels.gpu, s.labels.err_code, s.labels.err_msg, s.value])).toEqual([
+      ["1", "79", "GPU has fallen off the bus", 79],
+    ]);
     // nvidia-smi cannot see them: unsupported, and nothing exported.
     expect(await trpcClient(server.url).gpus.xidErrors.query()).toEqual({ supported: false, events: [] });
     expect(parseExposition(await scrape()).filter((s) => s.name === "DCGM_FI_DEV_XID_ERRORS")).toEqual([]);

@@ -24,6 +24,9 @@ export function smiCells(fields: readonly SmiField[], info: GpuInfo, metrics: Gp
         return (field.identity === "uuid" ? info.uuid : field.infoKey === undefined ? null : info[field.infoKey]) ?? "[N/A]";
       case "reasonFlag":
         return "Not Active";
+      // Not stored, so not in the samples: as a card that does not report it.
+      case "enum":
+        return "[N/A]";
       default: {
         const value = field.identity === "index" ? info.index : field.metricKey === undefined ? null : metrics[field.metricKey];
         if (value === null) return "[N/A]";

@@ -83,6 +83,36 @@ export interface GpuMemoryHealth {
   retiredPagesPending: boolean | null;
 }
 
+/**
+ * Readings /metrics serves that the stored history does not keep (its chunk format is
+ * versioned and stays as it is): the newest of each GPU, held by the source. Null where
+ * the card or the source does not report the value.
+ */
+export interface GpuExtraReadings {
+  /** Memory the driver and firmware keep for themselves: neither used nor free. */
+  memoryReservedMib: number | null;
+  encoderUtilizationPct: number | null;
+  decoderUtilizationPct: number | null;
+  /** PCIe replays since the driver loaded. */
+  pcieReplays: number | null;
+  /** `00000000:00:06.0`, as nvidia-smi prints pci.bus_id. */
+  pciBusId: string | null;
+  /** 0 Default, 1 Exclusive_Thread, 2 Prohibited, 3 Exclusive_Process (NVML's nvmlComputeMode_t). */
+  computeMode: number | null;
+  /** What the driver recommends to recover the GPU: 0 none, 1 GPU reset, 2 node reboot, 3 drain P2P, 4 drain and reset. */
+  recoveryAction: number | null;
+}
+
+export const noExtraReadings = (): GpuExtraReadings => ({
+  memoryReservedMib: null,
+  encoderUtilizationPct: null,
+  decoderUtilizationPct: null,
+  pcieReplays: null,
+  pciBusId: null,
+  computeMode: null,
+  recoveryAction: null,
+});
+
 /** An Xid error the driver reported for a GPU (xid-errors.ts says what each means). */
 export interface GpuXidEvent {
   gpuUuid: string;

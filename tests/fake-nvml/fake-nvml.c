@@ -34,7 +34,9 @@
  *                                  once GPU `gpu` has answered `reads` temperature reads
  * Getter names: temp memtemp fieldvalues fan power powerlimit clock maxclock baseclock reasons
  * utilization memory pstate name uuid processes processname energy eccmode ecc remappedrows
- * retiredpages retiredpending events (registering a device's events).
+ * retiredpages retiredpending events (registering a device's events) encoder decoder pciereplay pci
+ * computemode (Default).
+ * Video engines idle (0 %), one PCIe replay (the H200's `nvidia-smi -q`), bus 00000000:<06 + index>:00.0.
  * Energy: 4,122,825 mJ (the H200's counter when it was checked) plus 1000 mJ per GPU index.
  *
  * fake_nvml_calls("nvmlDeviceGetMaxClockInfo") tells how often a function was called,
@@ -94,6 +96,12 @@ typedef struct {
   nvmlReturn_t nvmlReturn;
   nvmlValue_t value;
 } nvmlFieldValue_t;
+
+typedef struct {
+  char busIdLegacy[16];
+  unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
+  char busId[32];
+} nvmlPciInfo_t;
 
 typedef fake_device *nvmlDevice_t;
 
@@ -513,6 +521,51 @@ nvmlReturn_t nvmlDeviceGetPerformanceState(nvmlDevice_t device, int *state) {
   nvmlReturn_t result = check(device, "pstate");
   if (result != NVML_SUCCESS) return result;
   *state = extreme(device) ? INT_MAX : 0;
+  return NVML_SUCCESS;
+}
+
+static nvmlReturn_t engine_utilization(nvmlDevice_t device, const char *getter, unsigned int *utilization, unsigned int *period_us) {
+  nvmlReturn_t result = check(device, getter);
+  if (result != NVML_SUCCESS) return result;
+  *utilization = extreme(device) ? UINT_MAX : 0;
+  *period_us = 167000;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetEncoderUtilization(nvmlDevice_t device, unsigned int *utilization, unsigned int *period_us) {
+  count_call("nvmlDeviceGetEncoderUtilization");
+  return engine_utilization(device, "encoder", utilization, period_us);
+}
+
+nvmlReturn_t nvmlDeviceGetDecoderUtilization(nvmlDevice_t device, unsigned int *utilization, unsigned int *period_us) {
+  count_call("nvmlDeviceGetDecoderUtilization");
+  return engine_utilization(device, "decoder", utilization, period_us);
+}
+
+nvmlReturn_t nvmlDeviceGetComputeMode(nvmlDevice_t device, int *mode) {
+  count_call("nvmlDeviceGetComputeMode");
+  nvmlReturn_t result = check(device, "computemode");
+  if (result != NVML_SUCCESS) return result;
+  *mode = extreme(device) ? INT_MAX : 0;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsigned int *value) {
+  count_call("nvmlDeviceGetPcieReplayCounter");
+  nvmlReturn_t result = check(device, "pciereplay");
+  if (result != NVML_SUCCESS) return result;
+  *value = extreme(device) ? UINT_MAX : 1;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t *pci) {
+  count_call("nvmlDeviceGetPciInfo_v3");
+  nvmlReturn_t result = check(device, "pci");
+  if (result != NVML_SUCCESS) return result;
+  memset(pci, 0, sizeof *pci);
+  pci->bus = 0x06 + device->index;
+  snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "0000:%02X:00.0", pci->bus);
+  snprintf(pci->busId, sizeof pci->busId, "00000000:%02X:00.0", pci->bus);
   return NVML_SUCCESS;
 }
 

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { MemoryErrorReader } from "../../src/server/collector/memory-error-reader";
+import { ProcessReader } from "../../src/server/collector/process-reader";
 import { createMetricsRegistry } from "../../src/server/metrics/prometheus-metrics";
 import { RefusedRequests } from "../../src/server/refused-requests";
 import { sampleRecord } from "../../src/server/rest/records";
@@ -53,10 +54,12 @@ const pipeline = await startPipeline(source, path.join(dir, "pipeline.db"), 100_
 source.sink!.gpus(infos);
 await source.sink!.samples(readings.slice(-1));
 const memoryHealth = new MemoryErrorReader({ source, indexOf: () => 0, log: silentLog });
+const processes = new ProcessReader({ source, indexOf: () => 0, log: silentLog, commandLines: true });
 const exposition = await createMetricsRegistry({
   collector: pipeline.collector,
   storage: pipeline.storage,
   memoryHealth,
+  processes,
   source,
   refusedRequests: new RefusedRequests(silentLog),
 }).metrics();

@@ -250,6 +250,7 @@ describe("H200 fields-values.tsv (every field queried alone)", () => {
       text: "string",
       timestamp: "number",
       reasonFlag: "boolean",
+      enum: "number",
     };
     let checked = 0;
     for (const { field: name, value } of entries) {
@@ -394,6 +395,10 @@ describe("peer captures", () => {
           if (!parsed.ok || !row) continue;
           expect(parsed.value === null, `${field.name}=${raw}`).toBe(NA_LIKE.test(raw));
           if (field.kind === "reasonFlag" || field.kind === "timestamp") continue;
+          if (field.kind === "enum") {
+            expect(row.extras[field.extraKey], field.name).toBe(parsed.value);
+            continue;
+          }
           if (field.kind === "text") {
             if (field.identity === "uuid") expect(row.uuid).toBe(parsed.value);
             if (field.infoKey) expect(row.info[field.infoKey]).toBe(parsed.value);
@@ -455,6 +460,10 @@ describe("parseCsvRow robustness", () => {
     "0 %",
     "0 MiB",
     "P0",
+    // Encoder and decoder, the recovery action.
+    "0 %",
+    "0 %",
+    "None",
   ];
   const lineWith = (overrides: Record<number, string>) => idleCells.map((cell, i) => overrides[i] ?? cell).join(", ");
 
@@ -462,7 +471,7 @@ describe("parseCsvRow robustness", () => {
     const withUnits = parseOk(columns, lineWith({}));
     const withoutUnits = parseOk(
       columns,
-      lineWith({ 6: "78.88", 7: "700.00", 8: "345", 9: "345", 10: "3201", 11: "765", 13: "0", 14: "0", 15: "0" }),
+      lineWith({ 6: "78.88", 7: "700.00", 8: "345", 9: "345", 10: "3201", 11: "765", 13: "0", 14: "0", 15: "0", 17: "0", 18: "0" }),
     );
     expect(withoutUnits).toEqual(withUnits);
     expect(withUnits.metrics).toMatchObject({ powerDrawW: 78.88, memoryClockMhz: 3201, memoryUsedMib: 0, pstate: 0 });
@@ -498,12 +507,24 @@ describe("parseCsvRow robustness", () => {
     expectRejected(columns, lineWith({ 12: "4" }), /hex/);
   });
 
+  it("reads the recovery action as its number, and a word it does not know as not reported rather than a bad line", () => {
+    expect(parseOk(columns, lineWith({})).extras.recoveryAction).toBe(0);
+    expect(parseOk(columns, lineWith({ 19: "Drain and Reset" })).extras.recoveryAction).toBe(4);
+    const unknown = parseOk(columns, lineWith({ 19: "Reset Later" }));
+    expect(unknown.extras.recoveryAction).toBeNull();
+    expect(unknown.metrics.temperatureC).toBe(33);
+    expect(parseOk(columns, lineWith({ 17: "12 %", 18: "3 %" })).extras).toMatchObject({
+      encoderUtilizationPct: 12,
+      decoderUtilizationPct: 3,
+    });
+  });
+
   it("rejects empty, garbage, partial and over-long lines with a clear error, never throwing", () => {
     expectRejected(columns, "", /empty/);
     expectRejected(columns, "   \r", /empty/);
-    expectRejected(columns, "#%& not csv at all", /expected 17 columns, got 1/);
-    expectRejected(columns, lineWith({}).slice(0, 60), /expected 17 columns, got 3/);
-    expectRejected(columns, `${lineWith({})}, extra`, /expected 17 columns, got 18/);
+    expectRejected(columns, "#%& not csv at all", /expected 20 columns, got 1/);
+    expectRejected(columns, lineWith({}).slice(0, 60), /expected 20 columns, got 3/);
+    expectRejected(columns, `${lineWith({})}, extra`, /expected 20 columns, got 21/);
     expectRejected(columns, lineWith({ 3: "hot" }), /column 4 \(temperature\.gpu\): not a number/);
     expectRejected(columns, lineWith({ 6: "345 MHz" }), /column 7 \(power\.draw\): expected W/);
     expectRejected(columns, lineWith({ 2: "yesterday" }), /timestamp/);

@@ -17,7 +17,8 @@ function expected(header: string, line: string): SmiGpuRow | { error: string } {
   const info: SmiGpuRow["info"] = {};
   if (name !== undefined) info.name = name;
   if (driverVersion !== undefined) info.driverVersion = driverVersion;
-  return { ...parsed.row, info };
+  // Nor the readings only /metrics serves: an import keeps what storage keeps.
+  return { ...parsed.row, info, extras: {} };
 }
 
 function actual(parser: SmiLineParser, line: string): SmiGpuRow | { error: string } {

@@ -66,7 +66,14 @@ export class ProcessReader {
   }
 
   async current(): Promise<ProcessListing> {
-    const { items, ...answer } = await this.asked.current();
-    return { ...answer, processes: items };
+    return listing(await this.asked.current());
+  }
+
+  /** The last listing at once (null before the first), refreshed in the background when stale. */
+  latest(): ProcessListing | null {
+    const answer = this.asked.latest();
+    return answer && listing(answer);
   }
 }
+
+const listing = ({ items, ...answer }: SourceAnswer<GpuProcessRow>): ProcessListing => ({ ...answer, processes: items });

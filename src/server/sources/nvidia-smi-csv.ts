@@ -4,7 +4,7 @@
  * cannot be read comes back as `{ ok: false, error }` so the caller can count and skip it.
  */
 import { CLOCK_EVENT_REASON_BITS } from "../../telemetry/clock-event-reasons";
-import type { GpuInfo, GpuMetrics, MetricKey } from "../../telemetry/types";
+import type { GpuExtraReadings, GpuInfo, GpuMetrics, MetricKey } from "../../telemetry/types";
 
 // ---------------------------------------------------------------------------
 // Field catalogue
@@ -19,6 +19,8 @@ type NumberInfoKey =
   | "applicationsGraphicsClockMhz"
   | "applicationsMemoryClockMhz";
 type TextInfoKey = "name" | "driverVersion";
+type NumberExtraKey = Exclude<keyof GpuExtraReadings, "pciBusId" | EnumExtraKey>;
+type EnumExtraKey = "computeMode" | "recoveryAction";
 
 interface SmiFieldBase {
   /** The long name, as nvidia-smi prints it in the CSV header. */
@@ -35,6 +37,8 @@ export interface SmiNumberField extends SmiFieldBase {
   identity?: "index";
   infoKey?: NumberInfoKey;
   metricKey?: MetricKey;
+  /** Where a reading that storage does not keep goes (served by /metrics only). */
+  extraKey?: NumberExtraKey;
   /** Fills its keys only when the preferred field is missing or N/A (power.limit vs enforced). */
   isFallback?: true;
 }
@@ -43,6 +47,7 @@ export interface SmiTextField extends SmiFieldBase {
   kind: "text";
   identity?: "uuid";
   infoKey?: TextInfoKey;
+  extraKey?: "pciBusId";
 }
 
 export interface SmiTimestampField extends SmiFieldBase {
@@ -55,7 +60,14 @@ export interface SmiReasonFlagField extends SmiFieldBase {
   reasonBit: number;
 }
 
-export type SmiField = SmiNumberField | SmiTextField | SmiTimestampField | SmiReasonFlagField;
+/** A word from a fixed list (`Default`, `Exclusive_Process`), read as its number; a word not on the list reads as not reported. */
+export interface SmiEnumField extends SmiFieldBase {
+  kind: "enum";
+  values: Readonly<Record<string, number>>;
+  extraKey: EnumExtraKey;
+}
+
+export type SmiField = SmiNumberField | SmiTextField | SmiTimestampField | SmiReasonFlagField | SmiEnumField;
 
 const reasonFlag = (reason: keyof typeof CLOCK_EVENT_REASON_BITS, suffix: string): SmiReasonFlagField => ({
   name: `clocks_event_reasons.${suffix}`,
@@ -75,6 +87,8 @@ export const SMI_FIELDS: readonly SmiField[] = [
   { name: "driver_version", aliases: [], unit: null, kind: "text", infoKey: "driverVersion" },
   { name: "memory.total", aliases: [], unit: "MiB", kind: "number", infoKey: "memoryTotalMib", metricKey: "memoryTotalMib" },
   { name: "memory.used", aliases: [], unit: "MiB", kind: "number", metricKey: "memoryUsedMib" },
+  { name: "memory.reserved", aliases: [], unit: "MiB", kind: "number", extraKey: "memoryReservedMib" },
+  { name: "pci.bus_id", aliases: ["gpu_bus_id"], unit: null, kind: "text", extraKey: "pciBusId" },
   {
     name: "enforced.power.limit",
     aliases: ["gpu.power.current_limit"],
@@ -155,7 +169,26 @@ export const SMI_FIELDS: readonly SmiField[] = [
   reasonFlag("hwPowerBrakeSlowdown", "hw_power_brake_slowdown"),
   { name: "utilization.gpu", aliases: [], unit: "%", kind: "number", metricKey: "gpuUtilizationPct" },
   { name: "utilization.memory", aliases: [], unit: "%", kind: "number", metricKey: "memoryUtilizationPct" },
+  { name: "utilization.encoder", aliases: [], unit: "%", kind: "number", extraKey: "encoderUtilizationPct" },
+  { name: "utilization.decoder", aliases: [], unit: "%", kind: "number", extraKey: "decoderUtilizationPct" },
   { name: "pstate", aliases: [], unit: null, kind: "pstate", metricKey: "pstate" },
+  {
+    name: "compute_mode",
+    aliases: [],
+    unit: null,
+    kind: "enum",
+    values: { Default: 0, Exclusive_Thread: 1, Prohibited: 2, Exclusive_Process: 3 },
+    extraKey: "computeMode",
+  },
+  {
+    name: "gpu_recovery_action",
+    aliases: [],
+    unit: null,
+    kind: "enum",
+    // NVML's nvmlDeviceGpuRecoveryAction_t, as nvidia-smi spells it.
+    values: { None: 0, Reset: 1, Reboot: 2, "Drain P2P": 3, "Drain and Reset": 4 },
+    extraKey: "recoveryAction",
+  },
 ];
 
 const FIELDS_BY_NAME = new Map<string, SmiField>(
@@ -181,6 +214,10 @@ export const STATIC_QUERY_FIELDS: readonly string[] = [
   "clocks.applications.graphics",
   "clocks.applications.memory",
   "driver_version",
+  "pci.bus_id",
+  // Set by the driver at load or by an administrator: read with the facts, not every tick.
+  "memory.reserved",
+  "compute_mode",
 ];
 
 /** Only what changes tick to tick: static fields are the expensive ones to read. */
@@ -202,6 +239,10 @@ export const LOOP_QUERY_FIELDS: readonly string[] = [
   "utilization.memory",
   "memory.used",
   "pstate",
+  "utilization.encoder",
+  "utilization.decoder",
+  // Changes when something goes wrong, which is when it matters.
+  "gpu_recovery_action",
 ];
 
 // ---------------------------------------------------------------------------
@@ -348,6 +389,8 @@ export function parseFieldValue(field: SmiField, rawCell: string): ParsedValue {
       return parseHexMaskCell(raw);
     case "pstate":
       return parsePstateCell(raw);
+    case "enum":
+      return { ok: true, value: field.values[raw] ?? null };
     case "number":
       return parseNumberCell(raw, field.unit);
   }
@@ -386,6 +429,8 @@ export interface SmiGpuRow {
   info: SmiInfoFields;
   /** A key is present only when its column was queried; null means the card did not report it. */
   metrics: Partial<GpuMetrics>;
+  /** The same, for readings storage does not keep. */
+  extras: Partial<GpuExtraReadings>;
 }
 
 export type SmiRowResult = { ok: true; row: SmiGpuRow } | { ok: false; error: string };
@@ -407,7 +452,7 @@ export function parseCsvRow(columns: readonly CsvColumn[], line: string): SmiRow
     return fail(`expected ${columns.length} columns, got ${cells.length}: "${preview(line)}"`);
   }
 
-  const row: SmiGpuRow = { uuid: null, index: null, timestamp: null, info: {}, metrics: {} };
+  const row: SmiGpuRow = { uuid: null, index: null, timestamp: null, info: {}, metrics: {}, extras: {} };
   const flags: ReasonFlags = { columns: 0, reported: 0, mask: 0 };
   let hasReasonMask = false;
 
@@ -433,8 +478,12 @@ export function parseCsvRow(columns: readonly CsvColumn[], line: string): SmiRow
         const text = typeof value === "string" ? value : null;
         if (field.identity === "uuid") row.uuid = text;
         if (field.infoKey !== undefined) row.info[field.infoKey] = text;
+        if (field.extraKey !== undefined) row.extras[field.extraKey] = text;
         break;
       }
+      case "enum":
+        row.extras[field.extraKey] = typeof value === "number" ? value : null;
+        break;
       case "reasonFlag":
         flags.columns += 1;
         if (typeof value === "boolean") {
@@ -470,4 +519,5 @@ function assignNumber(row: SmiGpuRow, field: SmiNumberField, value: number | nul
   if (metricKey !== undefined && !(field.isFallback && row.metrics[metricKey] != null)) {
     row.metrics[metricKey] = value;
   }
+  if (field.extraKey !== undefined) row.extras[field.extraKey] = value;
 }

@@ -15,7 +15,15 @@ import { infoFromRow, sampleFromRow } from "./smi-rows";
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
 import { COMPUTE_APPS_QUERY_FIELDS, parseComputeAppsCsv } from "./nvidia-smi-apps";
 import { MEMORY_HEALTH_QUERY_FIELDS, parseMemoryHealthCsv } from "./nvidia-smi-memory-health";
-import { placeholderGpuInfo, type GpuInfo, type GpuMemoryHealth, type GpuProcess, type GpuSample } from "../../telemetry/types";
+import {
+  placeholderGpuInfo,
+  type GpuExtraReadings,
+  type GpuInfo,
+  type GpuMemoryHealth,
+  type GpuProcess,
+  type GpuSample,
+} from "../../telemetry/types";
+import { HeldExtraReadings } from "./held-extra-readings";
 
 /**
  * Reads GPUs through nvidia-smi: the static facts once with a one-shot query,
@@ -66,6 +74,7 @@ export class NvidiaSmiSource implements GpuSource {
   private memoryHealthFields = [...MEMORY_HEALTH_QUERY_FIELDS];
   private columns: CsvColumn[] = columnsForQuery(this.loopFields);
   private readonly infos = new Map<string, GpuInfo>();
+  private readonly extras = new HeldExtraReadings();
   private tick: GpuSample[] = [];
   private tickFaults = new Map<string, string>();
   private tickTimer: NodeJS.Timeout | null = null;
@@ -112,6 +121,10 @@ export class NvidiaSmiSource implements GpuSource {
         child.kill("SIGTERM");
       });
     }
+  }
+
+  extraReadings(): ReadonlyMap<string, GpuExtraReadings> {
+    return this.extras.all();
   }
 
   /** One `--query-compute-apps` run: nvidia-smi has no loop mode for it. */
@@ -190,7 +203,9 @@ export class NvidiaSmiSource implements GpuSource {
             continue;
           }
           const index = parsed.row.index;
-          infos.push(infoFromRow(parsed.row, parsed.row.uuid ?? `GPU-index-${index}`, index));
+          const info = infoFromRow(parsed.row, parsed.row.uuid ?? `GPU-index-${index}`, index);
+          infos.push(info);
+          this.extras.note(info.uuid, parsed.row.extras);
         }
         for (const info of infos) this.infos.set(info.uuid, info);
         if (infos.length > 0) this.sink?.gpus(infos);
@@ -250,6 +265,7 @@ export class NvidiaSmiSource implements GpuSource {
     // A GPU appears in the tick a second time: the previous tick is complete.
     if (this.tick.some((s) => s.uuid === info.uuid)) this.emitTick();
     this.tick.push(sampleFromRow(row, info, row.timestamp ?? Date.now()));
+    this.extras.note(info.uuid, row.extras);
     const fault = faultOf(line, row);
     if (fault) this.tickFaults.set(info.uuid, fault);
     if (this.tick.length >= this.infos.size) this.emitTick();

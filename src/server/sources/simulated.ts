@@ -1,6 +1,7 @@
 import type { GpuSource, SourceSink, SourceStatus } from "./source";
 import {
   noMemoryHealth,
+  type GpuExtraReadings,
   type GpuInfo,
   type GpuMemoryHealth,
   type GpuMetrics,
@@ -27,6 +28,9 @@ const H200: Omit<GpuInfo, "uuid" | "index"> = {
   baseClockMhz: 1980,
   driverVersion: "simulated",
 };
+
+/** What the H200's driver keeps for itself (memory.reserved in the capture). */
+const RESERVED_MIB = 616;
 
 const REASON_IDLE = 0x1;
 const REASON_SW_POWER_CAP = 0x4;
@@ -61,6 +65,8 @@ export class SimulatedGpu {
   /** Memory the busy jobs hold together and the GPU's utilization, from the newest step. */
   private busyMemoryMib = 0;
   private utilizationPct = 0;
+  /** Energy drawn since the simulation began, millijoules: the energy counter's reading. */
+  private energyMj = 0;
 
   constructor(readonly info: GpuInfo) {
     this.random = mulberry32(0x9e3779b9 ^ (info.index * 7919));
@@ -78,6 +84,23 @@ export class SimulatedGpu {
   /** The processes on this GPU as of the newest step. */
   processes(): GpuProcess[] {
     return this.jobs.processes(this.info.uuid, this.busyMemoryMib, this.utilizationPct);
+  }
+
+  totalEnergyMj(): number {
+    return Math.round(this.energyMj);
+  }
+
+  /** The readings storage does not keep: no video work, no PCIe replays, a bus id per index, healthy in the default mode. */
+  extraReadings(): GpuExtraReadings {
+    return {
+      memoryReservedMib: RESERVED_MIB,
+      encoderUtilizationPct: 0,
+      decoderUtilizationPct: 0,
+      pcieReplays: 0,
+      pciBusId: `00000000:${(0x18 + this.info.index * 0x10).toString(16).toUpperCase().padStart(2, "0")}:00.0`,
+      computeMode: 0,
+      recoveryAction: 0,
+    };
   }
 
   step(dtMs: number): GpuMetrics {
@@ -104,6 +127,7 @@ export class SimulatedGpu {
     const memoryUsed = busyMemory + this.jobs.idleHeldMib();
     this.busyMemoryMib = busyMemory;
     this.utilizationPct = utilization;
+    this.energyMj += power * dtMs;
     return {
       temperatureC: Math.round(this.temperature),
       memoryTemperatureC: Math.round(this.memoryTemperature),
@@ -166,6 +190,14 @@ export class SimulatedSource implements GpuSource {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     return Promise.resolve();
+  }
+
+  totalEnergyMj(): Promise<ReadonlyMap<string, number>> {
+    return promised(() => new Map(this.gpus.map((gpu) => [gpu.info.uuid, gpu.totalEnergyMj()])));
+  }
+
+  extraReadings(): ReadonlyMap<string, GpuExtraReadings> {
+    return new Map(this.gpus.map((gpu) => [gpu.info.uuid, gpu.extraReadings()]));
   }
 
   processes(): Promise<GpuProcess[]> {

@@ -50,7 +50,8 @@ export class SmiLine {
     if (this.driverVersion !== undefined) info.driverVersion = this.driverVersion;
     const metrics: SmiGpuRow["metrics"] = {};
     for (const key of this.shape.reported) metrics[key] = this.sample[key];
-    return { uuid: this.uuid, index: this.index, timestamp: this.timestamp, info, metrics };
+    // An import keeps what storage keeps: the readings only /metrics serves are not read.
+    return { uuid: this.uuid, index: this.index, timestamp: this.timestamp, info, metrics, extras: {} };
   }
 }
 
@@ -475,6 +476,9 @@ function planOf(field: SmiField | null): ColumnPlan {
       return new ColumnPlan(Kind.Skip);
     case "reasonFlag":
       return new ColumnPlan(Kind.ReasonFlag, -1, false, false, null, field.reasonBit);
+    // What only /metrics serves: an import keeps what storage keeps.
+    case "enum":
+      return new ColumnPlan(Kind.Skip);
     default:
       return new ColumnPlan(
         field.kind === "hexMask" ? Kind.HexMask : field.kind === "pstate" ? Kind.Pstate : Kind.Number,

@@ -1,4 +1,4 @@
-import type { GpuInfo, GpuMemoryHealth, GpuProcess, GpuSample, GpuXidEvent } from "../../telemetry/types";
+import type { GpuExtraReadings, GpuInfo, GpuMemoryHealth, GpuProcess, GpuSample, GpuXidEvent } from "../../telemetry/types";
 
 /** What a source reports about itself; shown in every status the API gives. */
 export interface SourceStatus {
@@ -47,6 +47,8 @@ export interface GpuSource {
   totalEnergyMj?(): Promise<ReadonlyMap<string, number>>;
   /** Each GPU's memory error counters now; absent when the source cannot know. Rejects when asking failed. */
   memoryHealth?(): Promise<GpuMemoryHealth[]>;
+  /** Each GPU's newest readings that storage does not keep, by uuid, held in memory: cheap enough for every scrape. */
+  extraReadings?(): ReadonlyMap<string, GpuExtraReadings>;
   /** The Xid errors the driver reported since the source started (the newest hundred), oldest first; absent when the source cannot know. */
   xidErrors?(): readonly GpuXidEvent[];
 }

@@ -57,6 +57,8 @@ export const NVML_EVENT_TYPE_XID_CRITICAL_ERROR = 0x8n;
 const PROCESS_INFO = { size: 24, pid: 0, usedGpuMemory: 8 } as const;
 /** nvmlProcessUtilizationSample_t: pid, timeStamp (us), smUtil, memUtil, encUtil, decUtil. */
 const PROCESS_UTILIZATION = { size: 32, pid: 0, smUtil: 16 } as const;
+/** nvmlPciInfo_t (_v3): busIdLegacy[16], domain, bus, device, pciDeviceId, pciSubSystemId, busId[32]. */
+const PCI_INFO = { size: 68, busId: 36 } as const;
 
 export type NvmlAnswer<T> = { ok: true; value: T } | { ok: false; code: number };
 
@@ -83,6 +85,8 @@ export interface NvmlMemory {
   totalBytes: number;
   /** Memory allocated by contexts; without the driver's reserve when the _v2 call exists. */
   usedBytes: number;
+  /** The driver's reserve; null from the older call, which counts it as used. */
+  reservedBytes: number | null;
 }
 
 export interface NvmlRemappedRows {
@@ -133,6 +137,15 @@ export interface NvmlLibrary {
    * since `sinceUs` (epoch microseconds); empty when none has a sample (NVML's NOT_FOUND).
    */
   processSmUtilization(device: NvmlDevice, sinceUs: bigint): NvmlAnswer<Map<number, number>>;
+  /** Share of NVML's last sample period the video encoder worked, percent. */
+  encoderUtilizationPct(device: NvmlDevice): NvmlAnswer<number>;
+  decoderUtilizationPct(device: NvmlDevice): NvmlAnswer<number>;
+  /** PCIe replays since the driver loaded. */
+  pcieReplays(device: NvmlDevice): NvmlAnswer<number>;
+  /** `00000000:00:06.0`, as nvidia-smi prints pci.bus_id. */
+  pciBusId(device: NvmlDevice): NvmlAnswer<string>;
+  /** nvmlComputeMode_t: 0 default, 1 exclusive thread, 2 prohibited, 3 exclusive process. */
+  computeMode(device: NvmlDevice): NvmlAnswer<number>;
   /** Energy used since the driver was loaded, millijoules. Slow (about 3.5 ms on an H200): asked only when wanted. */
   totalEnergyMj(device: NvmlDevice): NvmlAnswer<number>;
   processName(pid: number): NvmlAnswer<string>;
@@ -238,6 +251,11 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     "int nvmlDeviceGetProcessUtilization(void *device, void *utilization, void *count, unsigned long long lastSeenTimeStamp)",
   );
   const getTotalEnergy = optional("int nvmlDeviceGetTotalEnergyConsumption(void *device, void *energy)");
+  const getEncoderUtilization = optional("int nvmlDeviceGetEncoderUtilization(void *device, void *utilization, void *periodUs)");
+  const getDecoderUtilization = optional("int nvmlDeviceGetDecoderUtilization(void *device, void *utilization, void *periodUs)");
+  const getPcieReplays = optional("int nvmlDeviceGetPcieReplayCounter(void *device, void *value)");
+  const getPciInfo = optional("int nvmlDeviceGetPciInfo_v3(void *device, void *pci)");
+  const getComputeMode = optional("int nvmlDeviceGetComputeMode(void *device, void *mode)");
   const getEccMode = optional("int nvmlDeviceGetEccMode(void *device, void *current, void *pending)");
   const getTotalEccErrors = optional("int nvmlDeviceGetTotalEccErrors(void *device, int errorType, int counterType, void *count)");
   const getRemappedRows = optional(
@@ -270,6 +288,11 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     nvmlSystemGetProcessName: getProcessName,
     nvmlDeviceGetProcessUtilization: getProcessUtilization,
     nvmlDeviceGetTotalEnergyConsumption: getTotalEnergy,
+    nvmlDeviceGetEncoderUtilization: getEncoderUtilization,
+    nvmlDeviceGetDecoderUtilization: getDecoderUtilization,
+    nvmlDeviceGetPcieReplayCounter: getPcieReplays,
+    nvmlDeviceGetPciInfo_v3: getPciInfo,
+    nvmlDeviceGetComputeMode: getComputeMode,
     nvmlDeviceGetEccMode: getEccMode,
     nvmlDeviceGetTotalEccErrors: getTotalEccErrors,
     nvmlDeviceGetRemappedRows: getRemappedRows,
@@ -296,6 +319,13 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
     if (call === null) return fail(NvmlCode.functionNotFound);
     scratch.writeUInt32LE(0, 0);
     const code = call(...args, scratch);
+    return code === NvmlCode.success ? succeed(scratch.readUInt32LE(0)) : fail(code);
+  };
+  /** A video engine's utilization; the sampling period, its second output, is not kept. */
+  const engineUtilization = (call: NativeCall | null, device: NvmlDevice): NvmlAnswer<number> => {
+    if (call === null) return fail(NvmlCode.functionNotFound);
+    scratch.fill(0, 0, 8);
+    const code = call(device, scratch, scratch.subarray(4));
     return code === NvmlCode.success ? succeed(scratch.readUInt32LE(0)) : fail(code);
   };
   const textOut = (call: NativeCall | null, size: number, ...args: NativeArgument[]): NvmlAnswer<string> => {
@@ -412,7 +442,11 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
         scratch.writeUInt32LE(NVML_MEMORY_V2_VERSION, 0);
         const code = getMemoryV2(device, scratch);
         if (code === NvmlCode.success) {
-          return succeed({ totalBytes: Number(scratch.readBigUInt64LE(8)), usedBytes: Number(scratch.readBigUInt64LE(32)) });
+          return succeed({
+            totalBytes: Number(scratch.readBigUInt64LE(8)),
+            usedBytes: Number(scratch.readBigUInt64LE(32)),
+            reservedBytes: Number(scratch.readBigUInt64LE(16)),
+          });
         }
         const v1Might = code === NvmlCode.functionNotFound || code === NvmlCode.argumentVersionMismatch;
         if (!v1Might || getMemoryV1 === null) return fail(code);
@@ -422,7 +456,7 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
       scratch.fill(0, 0, 24);
       const code = getMemoryV1(device, scratch);
       return code === NvmlCode.success
-        ? succeed({ totalBytes: Number(scratch.readBigUInt64LE(0)), usedBytes: Number(scratch.readBigUInt64LE(16)) })
+        ? succeed({ totalBytes: Number(scratch.readBigUInt64LE(0)), usedBytes: Number(scratch.readBigUInt64LE(16)), reservedBytes: null })
         : fail(code);
     },
     performanceState(device) {
@@ -457,6 +491,16 @@ export async function openNvmlLibrary(libraryPath: string): Promise<NvmlLibrary>
       scratch.writeBigUInt64LE(0n, 0);
       const code = getTotalEccErrors(device, type, counter, scratch);
       return code === NvmlCode.success ? succeed(Number(scratch.readBigUInt64LE(0))) : fail(code);
+    },
+    encoderUtilizationPct: (device) => engineUtilization(getEncoderUtilization, device),
+    decoderUtilizationPct: (device) => engineUtilization(getDecoderUtilization, device),
+    pcieReplays: (device) => unsignedOut(getPcieReplays, device),
+    computeMode: (device) => unsignedOut(getComputeMode, device),
+    pciBusId(device) {
+      if (getPciInfo === null) return fail(NvmlCode.functionNotFound);
+      const info = Buffer.alloc(PCI_INFO.size);
+      const code = getPciInfo(device, info);
+      return code === NvmlCode.success ? succeed(cString(info.subarray(PCI_INFO.busId, PCI_INFO.size))) : fail(code);
     },
     remappedRows(device) {
       if (getRemappedRows === null) return fail(NvmlCode.functionNotFound);

@@ -1,5 +1,13 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { noMetrics, placeholderGpuInfo, type GpuInfo, type GpuMetrics, type GpuSample } from "../../../telemetry/types";
+import {
+  noExtraReadings,
+  noMetrics,
+  placeholderGpuInfo,
+  type GpuExtraReadings,
+  type GpuInfo,
+  type GpuMetrics,
+  type GpuSample,
+} from "../../../telemetry/types";
 import { NvmlClock, NvmlCode, type NvmlAnswer, type NvmlDevice, type NvmlLibrary } from "./nvml-library";
 
 /**
@@ -23,6 +31,9 @@ export interface NvmlGpu {
   factsFault: string | null;
   /** Readings answered NOT_SUPPORTED or FUNCTION_NOT_FOUND, with the tick to ask again at. */
   absentUntilTick: Map<string, number>;
+  /** Read with the facts; null where NVML cannot tell them. */
+  pciBusId: string | null;
+  computeMode: number | null;
 }
 
 /** An error a reading answered that none of the rules above covers. */
@@ -37,6 +48,8 @@ export interface NvmlTick {
   samples: GpuSample[];
   /** uuid to what NVML answered instead of readings. */
   faults: Map<string, string>;
+  /** uuid to the readings of this tick that storage does not keep. */
+  extras: Map<string, Partial<GpuExtraReadings>>;
 }
 
 const isAbsent = (code: number) => code === NvmlCode.notSupported || code === NvmlCode.functionNotFound;
@@ -119,6 +132,8 @@ export class NvmlReader {
       info: placeholderGpuInfo(index),
       factsFault: handle.ok ? null : this.errorText(handle.code),
       absentUntilTick: new Map(),
+      pciBusId: null,
+      computeMode: null,
     };
     if (!handle.ok) return gpu;
     const lib = this.library;
@@ -134,6 +149,10 @@ export class NvmlReader {
       lib.defaultApplicationsClockMhz(d, NvmlClock.graphics),
     );
     const applications = applicationsClocksOf(pass, lib);
+    gpu.pciBusId = pass.ask("nvmlDeviceGetPciInfo_v3", (d) => lib.pciBusId(d));
+    const computeMode = pass.ask("nvmlDeviceGetComputeMode", (d) => lib.computeMode(d));
+    // nvmlComputeMode_t has four modes; anything else is no mode.
+    gpu.computeMode = computeMode !== null && computeMode <= 3 ? computeMode : null;
     // The ticks find out for themselves what this GPU does not support.
     gpu.absentUntilTick.clear();
     const fault = pass.lost ?? (!pass.readAny && pass.unknownErrors.length > 0 ? this.errorText(NvmlCode.unknown) : null);
@@ -187,16 +206,19 @@ export class NvmlReader {
     this.ticks += 1;
     const samples: GpuSample[] = [];
     const faults = new Map<string, string>();
+    const extras = new Map<string, Partial<GpuExtraReadings>>();
     for (const gpu of gpus) {
-      const { metrics, fault } = this.readGpu(gpu);
+      const { metrics, fault, extra } = this.readGpu(gpu);
       samples.push({ uuid: gpu.info.uuid, index: gpu.index, timestamp, ...metrics });
       if (fault !== null) faults.set(gpu.info.uuid, fault);
+      extras.set(gpu.info.uuid, extra);
     }
-    return { samples, faults };
+    return { samples, faults, extras };
   }
 
-  private readGpu(gpu: NvmlGpu): { metrics: GpuMetrics; fault: string | null } {
-    if (gpu.device === null) return { metrics: noMetrics(), fault: gpu.factsFault ?? this.errorText(NvmlCode.unknown) };
+  private readGpu(gpu: NvmlGpu): { metrics: GpuMetrics; fault: string | null; extra: Partial<GpuExtraReadings> } {
+    const none = noExtraReadings();
+    if (gpu.device === null) return { metrics: noMetrics(), fault: gpu.factsFault ?? this.errorText(NvmlCode.unknown), extra: none };
     const lib = this.library;
     const pass = new GpuPass(this, gpu, this.ticks);
     // Temperature first: a lost GPU then costs one call per tick.
@@ -213,14 +235,26 @@ export class NvmlReader {
     const utilization = pass.ask("nvmlDeviceGetUtilizationRates", (d) => lib.utilization(d));
     const memory = pass.ask("nvmlDeviceGetMemoryInfo", (d) => lib.memory(d));
     const state = pass.ask("nvmlDeviceGetPerformanceState", (d) => lib.performanceState(d));
+    const encoderUtilizationPct = pass.ask("nvmlDeviceGetEncoderUtilization", (d) => lib.encoderUtilizationPct(d));
+    const decoderUtilizationPct = pass.ask("nvmlDeviceGetDecoderUtilization", (d) => lib.decoderUtilizationPct(d));
+    const pcieReplays = pass.ask("nvmlDeviceGetPcieReplayCounter", (d) => lib.pcieReplays(d));
 
-    if (pass.lost !== null) return { metrics: noMetrics(), fault: pass.lost };
-    if (!pass.readAny && pass.unknownErrors.length > 0) return { metrics: noMetrics(), fault: this.errorText(NvmlCode.unknown) };
+    if (pass.lost !== null) return { metrics: noMetrics(), fault: pass.lost, extra: none };
+    if (!pass.readAny && pass.unknownErrors.length > 0)
+      return { metrics: noMetrics(), fault: this.errorText(NvmlCode.unknown), extra: none };
     for (const reading of pass.unknownErrors) {
       this.problem({ gpuIndex: gpu.index, reading, code: NvmlCode.unknown, error: this.errorText(NvmlCode.unknown) });
     }
     return {
       fault: null,
+      extra: {
+        memoryReservedMib: memory?.reservedBytes == null ? null : mib(memory.reservedBytes),
+        encoderUtilizationPct,
+        decoderUtilizationPct,
+        pcieReplays,
+        pciBusId: gpu.pciBusId,
+        computeMode: gpu.computeMode,
+      },
       metrics: {
         temperatureC,
         memoryTemperatureC,

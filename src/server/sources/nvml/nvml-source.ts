@@ -1,6 +1,7 @@
 import type { Logger } from "../../logger";
 import type { GpuSource, SourceSink, SourceStatus } from "../source";
-import type { GpuMemoryHealth, GpuProcess, GpuXidEvent } from "../../../telemetry/types";
+import type { GpuExtraReadings, GpuMemoryHealth, GpuProcess, GpuXidEvent } from "../../../telemetry/types";
+import { HeldExtraReadings } from "../held-extra-readings";
 import { NvmlCode, openNvmlLibrary, type NvmlLibrary } from "./nvml-library";
 import { readTotalEnergy } from "./nvml-energy";
 import { readMemoryHealth } from "./nvml-memory-health";
@@ -43,6 +44,7 @@ interface OpenNvml {
 
 export class NvmlSource implements GpuSource {
   private sink: SourceSink | null = null;
+  private readonly extras = new HeldExtraReadings();
   private open: OpenNvml | null = null;
   private library: NvmlLibrary | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -107,6 +109,10 @@ export class NvmlSource implements GpuSource {
   private requireOpen(): OpenNvml {
     if (!this.open) throw new Error(`NVML is not open${this.stats.lastError ? `: ${this.stats.lastError}` : ""}`);
     return this.open;
+  }
+
+  extraReadings(): ReadonlyMap<string, GpuExtraReadings> {
+    return this.extras.all();
   }
 
   /** The Xid errors reported since NVML was opened, oldest first. */
@@ -204,6 +210,7 @@ export class NvmlSource implements GpuSource {
         this.options.log.warn({ tookMs: Math.round(tookMs), slowReads: this.slowReads }, "reading NVML blocked the server for long");
       }
     }
+    for (const [uuid, extra] of tick.extras) this.extras.note(uuid, extra);
     void sink.samples(tick.samples, tick.faults.size > 0 ? tick.faults : undefined);
     open.xids.poll();
   }
