@@ -2,6 +2,7 @@ import { createCallerFactory, router } from "../trpc/trpc";
 import { collectorRouter } from "./collector";
 import { databaseRouter } from "./database";
 import { eventsRouter } from "./events";
+import { fleetRouter } from "./fleet";
 import { gpusRouter } from "./gpus";
 import { healthRouter } from "./health";
 import { telemetryRouter } from "./telemetry";
@@ -13,6 +14,7 @@ export const appRouter = router({
   database: databaseRouter,
   collector: collectorRouter,
   events: eventsRouter,
+  fleet: fleetRouter,
 });
 
 export type AppRouter = typeof appRouter;
