@@ -1,7 +1,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
+import { startPrometheusProcess, type PrometheusServer } from "../../tests/helpers/prometheus-process";
+
+export type { PrometheusServer };
 
 /** Where Debian installs them; PATH is asked when they are not there, and PROMETHEUS / PROMTOOL name others. */
 const BINARIES = {
@@ -59,72 +61,7 @@ export function blockBytes(dir: string): { bytes: number; blocks: number } {
   return { bytes, blocks };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export interface PrometheusServer {
-  url: string;
-  /** A counter of Prometheus' own metrics (its /metrics), 0 when absent. */
-  ownMetric(name: string): Promise<number>;
-  stop(): Promise<void>;
-}
-
 /** Prometheus serving the blocks in `dir`, scraping nothing, keeping everything, on a free loopback port. */
-export async function startPrometheus(binary: string, dir: string): Promise<PrometheusServer> {
-  const config = path.join(dir, "..", "no-scrapes.yml");
-  fs.writeFileSync(config, "scrape_configs: []\n");
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const log: string[] = [];
-  const child = spawn(
-    binary,
-    [
-      `--storage.tsdb.path=${dir}`,
-      "--storage.tsdb.retention.time=100y",
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--config.file=${config}`,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk: Buffer) => log.push(chunk.toString()));
-  // An object: a plain variable set in the callback would read as always null to the checks below.
-  const state: { exitCode: number | null } = { exitCode: null };
-  child.once("exit", (code) => (state.exitCode = code ?? -1));
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (state.exitCode !== null)
-      throw new Error(`prometheus exited with ${state.exitCode} before it was ready:\n${log.join("").slice(-2000)}`);
-    if (Date.now() > deadline) {
-      child.kill("SIGTERM");
-      throw new Error(`prometheus was not ready within 120 s:\n${log.join("").slice(-2000)}`);
-    }
-    const ready = await fetch(`${url}/-/ready`).then(
-      (res) => res.ok,
-      () => false,
-    );
-    if (ready) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return {
-    url,
-    async ownMetric(name) {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-      return line ? Number(line.slice(name.length + 1)) : 0;
-    },
-    stop: () =>
-      new Promise((resolve) => {
-        if (state.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
+export function startPrometheus(binary: string, dir: string): Promise<PrometheusServer> {
+  return startPrometheusProcess({ binary, dir, config: "scrape_configs: []\n" });
 }

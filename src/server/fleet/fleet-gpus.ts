@@ -74,12 +74,12 @@ export async function listFleetGpus(
   now = Date.now(),
 ): Promise<{ gpus: FleetGpu[]; hosts: FleetHost[]; totals: FleetTotals; at: number }> {
   const families = Object.entries(GPU_FAMILIES) as Array<[GpuFamily, string]>;
-  const presence = `{__name__=~"${GPU_FAMILIES.temperatureC}|${GPU_FAMILIES.gpuUtilizationPct}",UUID!=""}`;
+  const newestOf = (family: string) => `max by (instance, UUID) (timestamp(${family}{UUID!=""}))`;
   const [readingSets, clockReasons, newest, gpuUp, info, intervals] = await Promise.all([
     Promise.all(families.map(([, name]) => prometheus.instant(`last_over_time(${name}{UUID!=""}[${KNOWN_WINDOW}])`, now))),
     prometheus.instant(CLOCK_REASON_FAMILIES.map((name) => `last_over_time(${name}{UUID!=""}[${KNOWN_WINDOW}])`).join(" or "), now),
     // A series Prometheus marked stale (its target's scrape failed) has no sample at an instant.
-    prometheus.instant(`max by (instance, UUID) (timestamp(${presence}))`, now),
+    prometheus.instant(`${newestOf(GPU_FAMILIES.temperatureC)} or ${newestOf(GPU_FAMILIES.gpuUtilizationPct)}`, now),
     prometheus.instant(NVOC_GPU_UP, now),
     prometheus.instant(`last_over_time(${NVOC_INFO}[${KNOWN_WINDOW}])`, now),
     scrapeIntervals(prometheus),

@@ -39,9 +39,10 @@ export async function fleetSeries(prometheus: PrometheusClient, input: FleetSeri
   const step = stepFor(input);
   const window = seconds(step);
   const sel = matchers(selectorOf(input.group));
-  // Evaluation times on multiples of the step, so a refetch lands on the same buckets.
+  // Evaluation times on multiples of the step, so a refetch lands on the same buckets; the last one may lie
+  // ahead of `to`, so that the newest samples are in a bucket.
   const start = Math.ceil(input.from / step) * step + step;
-  const end = Math.max(start, Math.floor(input.to / step) * step);
+  const end = Math.max(start, Math.ceil(input.to / step) * step);
   const ask = (query: string) => prometheus.range(query, start, end, step);
   const series = (family: string) => `${family}${sel}`;
 

@@ -88,19 +88,21 @@ export class PrometheusClient {
   /** The scrape targets, for their intervals; null where the API has none (Thanos, Mimir). */
   async targets(): Promise<ScrapeTarget[] | null> {
     try {
-      return (await this.call("/api/v1/targets", new URLSearchParams({ state: "active" }), targetsAnswer, false)).data.activeTargets;
+      return (await this.call("/api/v1/targets", new URLSearchParams({ state: "active" }), targetsAnswer, "GET")).data.activeTargets;
     } catch (error) {
       if (error instanceof PrometheusUnavailable && error.reason !== "timeout" && error.reason !== "unreachable") return null;
       throw error;
     }
   }
 
-  private async call<T>(path: string, params: URLSearchParams, shape: z.ZodType<T>, counted = true): Promise<T> {
+  /** Queries go as POST (long selectors stay out of URLs and proxy logs, as Prometheus' own UI does); the rest is GET only. */
+  private async call<T>(path: string, params: URLSearchParams, shape: z.ZodType<T>, method: "GET" | "POST" = "POST"): Promise<T> {
     try {
-      return await this.fetchChecked(path, params, shape);
+      return await this.fetchChecked(path, params, shape, method);
     } catch (error) {
       const failure = this.explain(error);
-      if (counted) {
+      // The targets list is optional (Thanos and Mimir have none): only an unreachable server counts there.
+      if (method === "POST" || failure.reason === "timeout" || failure.reason === "unreachable") {
         this.failures++;
         this.log.warn({ prometheus: this.shownUrl, path, reason: failure.reason, err: failure.message }, "Prometheus query failed");
       }
@@ -108,14 +110,17 @@ export class PrometheusClient {
     }
   }
 
-  private async fetchChecked<T>(path: string, params: URLSearchParams, shape: z.ZodType<T>): Promise<T> {
-    // POST: long selectors stay out of URLs and proxy logs, as Prometheus' own UI does.
-    const response = await fetch(`${this.base}${path}`, {
-      method: "POST",
-      headers: { ...this.headers, "content-type": "application/x-www-form-urlencoded" },
-      body: params.toString(),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+  private async fetchChecked<T>(path: string, params: URLSearchParams, shape: z.ZodType<T>, method: "GET" | "POST"): Promise<T> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const response =
+      method === "GET"
+        ? await fetch(`${this.base}${path}?${params}`, { headers: this.headers, signal })
+        : await fetch(`${this.base}${path}`, {
+            method,
+            headers: { ...this.headers, "content-type": "application/x-www-form-urlencoded" },
+            body: params.toString(),
+            signal,
+          });
     const text = await response.text();
     let body: unknown;
     try {

@@ -1,0 +1,65 @@
+import path from "node:path";
+import { startPrometheusProcess, type PrometheusServer, scrapeConfig } from "./prometheus-process";
+import { startServerProcess, type ServerProcess, waitFor } from "./server-process";
+
+/**
+ * Two simulated recorders with different GPU counts, a real Prometheus scraping
+ * both every second, and a third nvidia-oc whose Fleet page reads that Prometheus.
+ */
+
+export interface Fleet {
+  small: ServerProcess;
+  large: ServerProcess;
+  prometheus: PrometheusServer;
+  /** The dashboard with NVOC_PROMETHEUS_URL set. */
+  viewer: ServerProcess;
+  stop(): Promise<void>;
+}
+
+export const SMALL_GPUS = 2;
+export const LARGE_GPUS = 3;
+
+const recorder = (dir: string, name: string, gpus: number) =>
+  startServerProcess({
+    NVOC_SOURCE: "simulated",
+    NVOC_SIM_GPUS: String(gpus),
+    NVOC_INTERVAL_MS: "500",
+    NVOC_DB_PATH: path.join(dir, name, "telemetry.db"),
+  });
+
+/** The scrape target a recorder is to Prometheus: its host:port, the `instance` label. */
+export const instanceOf = (server: ServerProcess) => new URL(server.url).host;
+
+export async function startFleet(dir: string): Promise<Fleet> {
+  const [small, large] = await Promise.all([recorder(dir, "small", SMALL_GPUS), recorder(dir, "large", LARGE_GPUS)]);
+  const prometheus = await startPrometheusProcess({
+    dir: path.join(dir, "tsdb"),
+    config: scrapeConfig("nvidia-oc", [instanceOf(small), instanceOf(large)]),
+  });
+  const viewer = await startServerProcess({
+    NVOC_SOURCE: "simulated",
+    NVOC_SIM_GPUS: "1",
+    NVOC_DB_PATH: path.join(dir, "viewer", "telemetry.db"),
+    NVOC_PROMETHEUS_URL: prometheus.url,
+  });
+  // Both targets scraped at least once with every GPU in them.
+  await waitFor(
+    async () => {
+      const answer = (await (
+        await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent("count(DCGM_FI_DEV_GPU_TEMP)")}`)
+      ).json()) as { data: { result: Array<{ value: [number, string] }> } };
+      return answer.data.result[0]?.value[1] === String(SMALL_GPUS + LARGE_GPUS) ? true : undefined;
+    },
+    60_000,
+    "Prometheus to hold every GPU of both recorders",
+  );
+  return {
+    small,
+    large,
+    prometheus,
+    viewer,
+    stop: async () => {
+      await Promise.all([small.stop(), large.stop(), viewer.stop(), prometheus.stop()]);
+    },
+  };
+}
