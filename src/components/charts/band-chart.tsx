@@ -1,18 +1,23 @@
 "use client";
 import { useMemo } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
-import { METRIC_INFO, type ChartPanel } from "../../lib/metrics";
+import { METRIC_INFO, type ChartMetric, type ChartPanel } from "../../lib/metrics";
 import { ChartFigure } from "./chart-figure";
 import type { LegendItem } from "./chart-legend";
 import { TimeChart, type LineDataset, type XY, type ZoomControl } from "./time-chart";
 
+type Band = NonNullable<TelemetrySeries["metrics"][ChartMetric]>;
+
+/** What a band chart reads of a series: this recorder's (telemetry.series) or Prometheus' (fleet.series). */
+export type BandSeries = Pick<TelemetrySeries, "bucketMs" | "t"> & { metrics: Partial<Record<ChartMetric, Band>> };
+
 export interface BandChartProps {
   panel: ChartPanel;
-  series: TelemetrySeries;
+  series: BandSeries;
   /** The window shown (the zoomed one, or the whole range). */
   xMin: number;
   xMax: number;
-  zoom: ZoomControl;
+  zoom?: ZoomControl;
 }
 
 const withAlpha = (hex: string, alpha: number) =>
@@ -24,7 +29,7 @@ const withAlpha = (hex: string, alpha: number) =>
  * Bucket values as chart points at each bucket's middle. A stretch with no
  * samples (the recorder was off) becomes a gap, not a straight line across it.
  */
-function points(series: TelemetrySeries, values: (number | null)[], scale: number): XY[] {
+export function points(series: Pick<BandSeries, "bucketMs" | "t">, values: (number | null)[], scale: number): XY[] {
   const out: XY[] = [];
   const half = series.bucketMs / 2;
   for (let i = 0; i < series.t.length; i++) {
