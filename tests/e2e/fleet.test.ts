@@ -45,12 +45,20 @@ describe("the Fleet page", () => {
     const { page, errors, close } = await open(fleet.viewer, "/");
     await page.getByRole("link", { name: "Fleet" }).click();
     await page.waitForURL(/\/fleet$/);
-    await page.locator(rows).nth(SMALL_GPUS + LARGE_GPUS - 1).waitFor();
+    await page
+      .locator(rows)
+      .nth(SMALL_GPUS + LARGE_GPUS - 1)
+      .waitFor();
     expect(await page.locator(rows).count()).toBe(SMALL_GPUS + LARGE_GPUS);
     expect(await page.locator(rowsOf(fleet.small)).count()).toBe(SMALL_GPUS);
     expect(await page.locator(rowsOf(fleet.large)).count()).toBe(LARGE_GPUS);
     expect(await page.locator(`${rows}[data-state=reporting]`).count()).toBe(SMALL_GPUS + LARGE_GPUS);
-    expect(await page.locator(`${rowsOf(fleet.large)} [data-testid=recorder-link]`).first().getAttribute("href")).toBe(fleet.large.url);
+    expect(
+      await page
+        .locator(`${rowsOf(fleet.large)} [data-testid=recorder-link]`)
+        .first()
+        .getAttribute("href"),
+    ).toBe(fleet.large.url);
     expect(await page.locator(`${rows} [data-metric=temperature]`).first().innerText()).toMatch(/^\d+ °C$/);
     expect(await page.locator("[data-total=reporting]").innerText()).toBe(`${SMALL_GPUS + LARGE_GPUS} of ${SMALL_GPUS + LARGE_GPUS}`);
 
@@ -78,8 +86,10 @@ describe("the Fleet page", () => {
       .filter({ hasText: `Host ` })
       .filter({ hasText: instanceOf(fleet.large) })
       .getAttribute("value");
-    await page.getByTestId("fleet-group").selectOption(hostOption!);
-    for (const chart of ["temperature", "power", "utilization", "memory", "busy-gpus", "power-drawn", "hottest-gpu"]) await waitForDrawn(page, chart);
+    if (hostOption === null) throw new Error("the GPUs picker has no entry for the large recorder's host");
+    await page.getByTestId("fleet-group").selectOption(hostOption);
+    for (const chart of ["temperature", "power", "utilization", "memory", "busy-gpus", "power-drawn", "hottest-gpu"])
+      await waitForDrawn(page, chart);
     await screenshot(page, "fleet.png");
     expect(errors).toEqual([]);
     await close();

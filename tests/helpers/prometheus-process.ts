@@ -52,7 +52,12 @@ export function scrapeConfig(job: string, targets: string[]): string {
   ].join("\n");
 }
 
-export async function startPrometheusProcess({ binary = PROMETHEUS_BINARY, dir, config, retention = "100y" }: PrometheusOptions): Promise<PrometheusServer> {
+export async function startPrometheusProcess({
+  binary = PROMETHEUS_BINARY,
+  dir,
+  config,
+  retention = "100y",
+}: PrometheusOptions): Promise<PrometheusServer> {
   fs.mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, "..", `${path.basename(dir)}.yml`);
   fs.writeFileSync(configFile, config);

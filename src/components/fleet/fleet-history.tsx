@@ -20,7 +20,10 @@ function groupChoices(listing: FleetListing): Array<{ group: FleetGroup; label: 
   const models = [...new Set(listing.gpus.map((g) => g.model).filter((m) => m !== ""))].sort();
   return [
     { group: { kind: "all" }, label: `All GPUs (${listing.gpus.length})` },
-    ...listing.hosts.map((h) => ({ group: { kind: "host" as const, instance: h.instance }, label: `Host ${h.host} · ${h.instance} (${h.gpus})` })),
+    ...listing.hosts.map((h) => ({
+      group: { kind: "host" as const, instance: h.instance },
+      label: `Host ${h.host} · ${h.instance} (${h.gpus})`,
+    })),
     ...models.map((model) => ({ group: { kind: "model" as const, model }, label: `Model ${model}` })),
     ...listing.gpus.map((g) => ({
       group: { kind: "gpu" as const, instance: g.instance, uuid: g.uuid },

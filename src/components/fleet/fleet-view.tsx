@@ -13,8 +13,8 @@ const REFRESH_MS = 5000;
 function NotConfigured() {
   return (
     <Empty title="Fleet is off">
-      The Fleet page reads every host&apos;s GPUs from Prometheus: start nvidia-oc with NVOC_PROMETHEUS_URL set to a Prometheus that
-      scrapes your recorders or dcgm-exporters (see the README, Many hosts).
+      The Fleet page reads every host&apos;s GPUs from Prometheus: start nvidia-oc with NVOC_PROMETHEUS_URL set to a Prometheus that scrapes
+      your recorders or dcgm-exporters (see the README, Many hosts).
     </Empty>
   );
 }
@@ -46,11 +46,7 @@ export function FleetView() {
       {head}
       {/* A failed refresh keeps the table it had and says why above it. */}
       {listing.isError && <QueryError error={listing.error} what="the fleet from Prometheus" />}
-      {listing.data === undefined ? (
-        listing.isError ? null : <Loading>Asking Prometheus…</Loading>
-      ) : (
-        <FleetBody listing={listing.data} />
-      )}
+      {listing.data === undefined ? listing.isError ? null : <Loading>Asking Prometheus…</Loading> : <FleetBody listing={listing.data} />}
     </>
   );
 }

@@ -1,12 +1,5 @@
 import { clockEventReasonWords } from "../../telemetry/clock-event-reasons";
-import {
-  BUSY_UTILIZATION_PCT,
-  CLOCK_REASON_FAMILIES,
-  GPU_FAMILIES,
-  NVOC_GPU_UP,
-  NVOC_INFO,
-  type GpuFamily,
-} from "./families";
+import { BUSY_UTILIZATION_PCT, CLOCK_REASON_FAMILIES, GPU_FAMILIES, NVOC_GPU_UP, NVOC_INFO, type GpuFamily } from "./families";
 import type { InstantSample, PrometheusClient } from "./prometheus-client";
 import { scrapeIntervals } from "./scrape-intervals";
 

@@ -25,6 +25,9 @@ export const fleetSeriesInput = z
   })
   .refine((i) => i.to > i.from, { error: "to must be after from", path: ["to"] })
   .refine((i) => i.to - i.from >= 60_000, { error: "the range must span at least a minute", path: ["to"] })
-  .refine((i) => i.to - i.from <= MAX_FLEET_RANGE_MS, { error: `the range may span at most ${MAX_FLEET_RANGE_MS / DAY_MS} days`, path: ["to"] });
+  .refine((i) => i.to - i.from <= MAX_FLEET_RANGE_MS, {
+    error: `the range may span at most ${MAX_FLEET_RANGE_MS / DAY_MS} days`,
+    path: ["to"],
+  });
 
 export type FleetSeriesInput = z.infer<typeof fleetSeriesInput>;

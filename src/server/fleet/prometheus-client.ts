@@ -132,11 +132,15 @@ export class PrometheusClient {
       );
     }
     const refusal = errorAnswer.safeParse(body);
-    if (refusal.success) throw new PrometheusUnavailable("refused", `Prometheus at ${this.shownUrl} refused the query: ${refusal.data.error}`);
+    if (refusal.success)
+      throw new PrometheusUnavailable("refused", `Prometheus at ${this.shownUrl} refused the query: ${refusal.data.error}`);
     if (!response.ok) throw new PrometheusUnavailable("unexpected", `Prometheus at ${this.shownUrl} answered HTTP ${response.status}`);
     const parsed = shape.safeParse(body);
     if (!parsed.success)
-      throw new PrometheusUnavailable("unexpected", `Prometheus at ${this.shownUrl} answered in an unexpected shape: ${parsed.error.issues[0]?.message}`);
+      throw new PrometheusUnavailable(
+        "unexpected",
+        `Prometheus at ${this.shownUrl} answered in an unexpected shape: ${parsed.error.issues[0]?.message}`,
+      );
     return parsed.data;
   }
 

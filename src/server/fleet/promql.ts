@@ -10,9 +10,7 @@ import { z } from "zod";
 const LABEL_VALUE = /^[A-Za-z0-9 _.:/@()[\]+-]{1,200}$/;
 
 export const labelValue = (field: string) =>
-  z
-    .string()
-    .regex(LABEL_VALUE, `${field} may hold only letters, digits, spaces and . _ : / @ ( ) [ ] + - (1 to 200 characters)`);
+  z.string().regex(LABEL_VALUE, `${field} may hold only letters, digits, spaces and . _ : / @ ( ) [ ] + - (1 to 200 characters)`);
 
 /** A PromQL double-quoted string holding exactly `value`. */
 export function promString(value: string): string {
