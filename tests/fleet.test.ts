@@ -1,7 +1,9 @@
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Fleet, instanceOf, LARGE_GPUS, SMALL_GPUS, startFleet } from "./helpers/fleet-setup";
-import { trpcClient, waitFor } from "./helpers/server-process";
+import fs from "node:fs";
+import os from "node:os";
+import { type Fleet, instanceOf, LARGE_GPUS, LARGE_PUBLIC_URL, SMALL_GPUS, startFleet } from "./helpers/fleet-setup";
+import { ROOT, trpcClient, waitFor } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
 const dir = tempDir("nvoc-fleet-");
@@ -48,7 +50,7 @@ describe("fleet.gpus over a real Prometheus scraping two recorders", () => {
     expect(new Set(gpus.map((g) => g.key)).size).toBe(gpus.length);
     expect(Object.fromEntries(hosts.map((h) => [h.instance, [h.gpus, h.recorderUrl]]))).toEqual({
       [instanceOf(fleet.small)]: [SMALL_GPUS, fleet.small.url],
-      [instanceOf(fleet.large)]: [LARGE_GPUS, fleet.large.url],
+      [instanceOf(fleet.large)]: [LARGE_GPUS, LARGE_PUBLIC_URL],
     });
     expect(totals.gpus).toBe(SMALL_GPUS + LARGE_GPUS);
     expect(totals.reporting).toBe(SMALL_GPUS + LARGE_GPUS);
@@ -57,6 +59,12 @@ describe("fleet.gpus over a real Prometheus scraping two recorders", () => {
       6,
     );
     expect(totals.hottest?.temperatureC).toBe(Math.max(...gpus.map((g) => g.readings.temperatureC ?? -Infinity)));
+  });
+
+  it("exports nvoc_info with the recorder's URL, version and host name", async () => {
+    const text = await (await fetch(`${fleet.small.url}/metrics`)).text();
+    const { version } = JSON.parse(fs.readFileSync(`${ROOT}/package.json`, "utf8")) as { version: string };
+    expect(text).toContain(`nvoc_info{url="${fleet.small.url}",version="${version}",hostname="${os.hostname()}"} 1\n`);
   });
 
   it("says Fleet is on, and which Prometheus it reads", async () => {

@@ -1,6 +1,6 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Fleet, instanceOf, LARGE_GPUS, SMALL_GPUS, startFleet } from "../helpers/fleet-setup";
+import { type Fleet, instanceOf, LARGE_GPUS, LARGE_PUBLIC_URL, SMALL_GPUS, startFleet } from "../helpers/fleet-setup";
 import type { ServerProcess } from "../helpers/server-process";
 import { tempDir } from "../helpers/temp-dir";
 import { screenshot } from "./artifacts";
@@ -53,12 +53,13 @@ describe("the Fleet page", () => {
     expect(await page.locator(rowsOf(fleet.small)).count()).toBe(SMALL_GPUS);
     expect(await page.locator(rowsOf(fleet.large)).count()).toBe(LARGE_GPUS);
     expect(await page.locator(`${rows}[data-state=reporting]`).count()).toBe(SMALL_GPUS + LARGE_GPUS);
-    expect(
-      await page
-        .locator(`${rowsOf(fleet.large)} [data-testid=recorder-link]`)
+    const linkOf = (server: ServerProcess) =>
+      page
+        .locator(`${rowsOf(server)} [data-testid=recorder-link]`)
         .first()
-        .getAttribute("href"),
-    ).toBe(fleet.large.url);
+        .getAttribute("href");
+    expect(await linkOf(fleet.large)).toBe(LARGE_PUBLIC_URL);
+    expect(await linkOf(fleet.small)).toBe(fleet.small.url);
     expect(await page.locator(`${rows} [data-metric=temperature]`).first().innerText()).toMatch(/^\d+ °C$/);
     expect(await page.locator("[data-total=reporting]").innerText()).toBe(`${SMALL_GPUS + LARGE_GPUS} of ${SMALL_GPUS + LARGE_GPUS}`);
 

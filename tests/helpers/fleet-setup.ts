@@ -19,19 +19,26 @@ export interface Fleet {
 export const SMALL_GPUS = 2;
 export const LARGE_GPUS = 3;
 
-const recorder = (dir: string, name: string, gpus: number) =>
+/** Where the large recorder says it is reached (NVOC_PUBLIC_URL); the small one names the address it listens on. */
+export const LARGE_PUBLIC_URL = "https://gpu-large.example.org:8443";
+
+const recorder = (dir: string, name: string, gpus: number, env: Record<string, string> = {}) =>
   startServerProcess({
     NVOC_SOURCE: "simulated",
     NVOC_SIM_GPUS: String(gpus),
     NVOC_INTERVAL_MS: "500",
     NVOC_DB_PATH: path.join(dir, name, "telemetry.db"),
+    ...env,
   });
 
 /** The scrape target a recorder is to Prometheus: its host:port, the `instance` label. */
 export const instanceOf = (server: ServerProcess) => new URL(server.url).host;
 
 export async function startFleet(dir: string): Promise<Fleet> {
-  const [small, large] = await Promise.all([recorder(dir, "small", SMALL_GPUS), recorder(dir, "large", LARGE_GPUS)]);
+  const [small, large] = await Promise.all([
+    recorder(dir, "small", SMALL_GPUS),
+    recorder(dir, "large", LARGE_GPUS, { NVOC_PUBLIC_URL: LARGE_PUBLIC_URL }),
+  ]);
   const prometheus = await startPrometheusProcess({
     dir: path.join(dir, "tsdb"),
     config: scrapeConfig("nvidia-oc", [instanceOf(small), instanceOf(large)]),
