@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/server/config";
+import { gpuState } from "../../src/server/fleet/fleet-gpus";
 import { fleetSeriesInput } from "../../src/server/fleet/fleet-inputs";
 import { stepFor } from "../../src/server/fleet/fleet-series";
 import { labelValue, matchers, promString } from "../../src/server/fleet/promql";
@@ -42,6 +43,22 @@ describe("fleet.series input and steps", () => {
     expect(problem({ from: 0, to: 1000 })?.message).toBe("the range must span at least a minute");
     expect(problem({ from: 0, to: 91 * 24 * hour })?.message).toBe("the range may span at most 90 days");
     expect(problem({ from: 0, to: hour, maxPoints: 5000 })?.path).toEqual(["maxPoints"]);
+  });
+});
+
+describe("a fleet GPU's state", () => {
+  const now = 1_000_000;
+  it("is stale once its newest sample is older than three scrape intervals, or when none is left", () => {
+    expect(gpuState({ newestSampleAt: now - 3000, now, scrapeIntervalMs: 1000 })).toBe("reporting");
+    expect(gpuState({ newestSampleAt: now - 3001, now, scrapeIntervalMs: 1000 })).toBe("stale");
+    expect(gpuState({ newestSampleAt: now - 40_000, now, scrapeIntervalMs: 15_000 })).toBe("reporting");
+    expect(gpuState({ newestSampleAt: null, now, scrapeIntervalMs: 1000 })).toBe("stale");
+  });
+
+  it("follows its recorder when that says the GPU went silent or was lost", () => {
+    expect(gpuState({ newestSampleAt: now, now, scrapeIntervalMs: 1000, recorderSays: "stale" })).toBe("stale");
+    expect(gpuState({ newestSampleAt: null, now, scrapeIntervalMs: 1000, recorderSays: "lost" })).toBe("lost");
+    expect(gpuState({ newestSampleAt: now, now, scrapeIntervalMs: 1000, recorderSays: "reporting" })).toBe("reporting");
   });
 });
 

@@ -90,9 +90,7 @@ export async function listFleetGpus(
     const instance = labels.instance ?? "";
     const scrapeIntervalMs = intervals.of(instance);
     const newestSampleAt = newestByKey.get(key)?.value.t ?? null;
-    const fresh = newestSampleAt !== null && now - newestSampleAt <= STALE_AFTER_SCRAPES * scrapeIntervalMs;
-    const said = upByKey.get(key)?.metric.state;
-    const state: FleetGpuState = !fresh ? "stale" : said === "lost" || said === "stale" ? said : "reporting";
+    const state = gpuState({ newestSampleAt, now, scrapeIntervalMs, recorderSays: upByKey.get(key)?.metric.state });
     const mask = reasonsByKey.get(key)?.value.v;
     const readings = Object.fromEntries(
       families.map(([family]) => {
@@ -118,6 +116,21 @@ export async function listFleetGpus(
   });
   gpus.sort((a, b) => a.host.localeCompare(b.host) || a.instance.localeCompare(b.instance) || Number(a.index) - Number(b.index));
   return { gpus, hosts: hostsOf(gpus, infoByInstance), totals: totalsOf(gpus), at: now };
+}
+
+/**
+ * Stale when its newest sample is older than three scrapes (or Prometheus marked it stale); a
+ * recorder that still answers and says the driver lost the GPU (its readings stop) makes it lost.
+ */
+export function gpuState(gpu: {
+  newestSampleAt: number | null;
+  now: number;
+  scrapeIntervalMs: number;
+  recorderSays?: string;
+}): FleetGpuState {
+  if (gpu.recorderSays === "lost") return "lost";
+  const fresh = gpu.newestSampleAt !== null && gpu.now - gpu.newestSampleAt <= STALE_AFTER_SCRAPES * gpu.scrapeIntervalMs;
+  return fresh && gpu.recorderSays !== "stale" ? "reporting" : "stale";
 }
 
 function hostsOf(gpus: FleetGpu[], infoByInstance: Map<string, Record<string, string>>): FleetHost[] {
