@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs";
 import os from "node:os";
 import { type Fleet, instanceOf, LARGE_GPUS, LARGE_PUBLIC_URL, SMALL_GPUS, startFleet } from "./helpers/fleet-setup";
+import { DCGM_GPU } from "./helpers/dcgm-exporter-stand-in";
 import { ROOT, trpcClient, waitFor } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -10,7 +11,7 @@ const dir = tempDir("nvoc-fleet-");
 let fleet: Fleet;
 
 beforeAll(async () => {
-  fleet = await startFleet(dir);
+  fleet = await startFleet(dir, { dcgmExporter: true });
 });
 
 afterAll(async () => {
@@ -29,15 +30,18 @@ async function failureOf(call: Promise<unknown>) {
   return { message: error.message, data: error.data as { code: string; httpStatus: number } };
 }
 
-describe("fleet.gpus over a real Prometheus scraping two recorders", () => {
+/** The two recorders' GPUs and the dcgm-exporter host's one. */
+const ALL_GPUS = SMALL_GPUS + LARGE_GPUS + 1;
+
+describe("fleet.gpus over a real Prometheus scraping two recorders and a dcgm-exporter", () => {
   it("lists every GPU of both recorders, reporting, with readings and each host's recorder URL", async () => {
     const api = trpcClient(fleet.viewer.url);
     const { gpus, hosts, totals } = await api.fleet.gpus.query();
-    expect(gpus).toHaveLength(SMALL_GPUS + LARGE_GPUS);
+    expect(gpus).toHaveLength(ALL_GPUS);
     const ofSmall = gpus.filter((g) => g.instance === instanceOf(fleet.small));
     const ofLarge = gpus.filter((g) => g.instance === instanceOf(fleet.large));
     expect([ofSmall.length, ofLarge.length]).toEqual([SMALL_GPUS, LARGE_GPUS]);
-    for (const gpu of gpus) {
+    for (const gpu of [...ofSmall, ...ofLarge]) {
       expect(gpu.state).toBe("reporting");
       expect(gpu.model).toBe("NVIDIA H200 (simulated)");
       expect(gpu.exporter).toBe("nvidia-oc");
@@ -51,14 +55,39 @@ describe("fleet.gpus over a real Prometheus scraping two recorders", () => {
     expect(Object.fromEntries(hosts.map((h) => [h.instance, [h.gpus, h.recorderUrl]]))).toEqual({
       [instanceOf(fleet.small)]: [SMALL_GPUS, fleet.small.url],
       [instanceOf(fleet.large)]: [LARGE_GPUS, LARGE_PUBLIC_URL],
+      [fleet.dcgmExporter!]: [1, null],
     });
-    expect(totals.gpus).toBe(SMALL_GPUS + LARGE_GPUS);
-    expect(totals.reporting).toBe(SMALL_GPUS + LARGE_GPUS);
+    expect(totals.gpus).toBe(ALL_GPUS);
+    expect(totals.reporting).toBe(ALL_GPUS);
+    // The simulated GPUs idle; the A100 is at 97 %.
+    expect(totals.busy).toBe(1);
     expect(totals.powerDrawW).toBeCloseTo(
       gpus.reduce((sum, g) => sum + (g.readings.powerDrawW ?? 0), 0),
       6,
     );
     expect(totals.hottest?.temperatureC).toBe(Math.max(...gpus.map((g) => g.readings.temperatureC ?? -Infinity)));
+  });
+
+  it("lists a dcgm-exporter's GPU by its labels, with the newer clock reasons name and no recorder to link to", async () => {
+    const { gpus } = await trpcClient(fleet.viewer.url).fleet.gpus.query();
+    expect(gpus.find((g) => g.instance === fleet.dcgmExporter)).toMatchObject({
+      uuid: DCGM_GPU.uuid,
+      host: DCGM_GPU.hostname,
+      model: DCGM_GPU.model,
+      index: "0",
+      exporter: "dcgm-exporter",
+      recorderUrl: null,
+      state: "reporting",
+      clockReasons: ["SW power cap"],
+      readings: {
+        temperatureC: DCGM_GPU.temperatureC,
+        gpuUtilizationPct: DCGM_GPU.utilizationPct,
+        powerDrawW: DCGM_GPU.powerW,
+        powerLimitW: null,
+        memoryUsedMib: 80_000,
+        memoryFreeMib: 1024,
+      },
+    });
   });
 
   it("exports nvoc_info with the recorder's URL, version and host name", async () => {
@@ -105,11 +134,15 @@ describe("fleet.series", () => {
     expect(series.totals.powerDrawW[last]).toBeGreaterThan(0);
   });
 
-  it("covers the whole fleet, or one GPU", async () => {
+  it("covers the whole fleet, one model, or one GPU", async () => {
     const api = trpcClient(fleet.viewer.url);
     const to = Date.now();
     const all = await api.fleet.series.query({ group: { kind: "all" }, from: to - HOUR_MS, to });
-    expect(Math.max(...all.totals.gpus.map((n) => n ?? 0))).toBe(SMALL_GPUS + LARGE_GPUS);
+    expect(Math.max(...all.totals.gpus.map((n) => n ?? 0))).toBe(ALL_GPUS);
+    expect(Math.max(...all.totals.busy.map((n) => n ?? 0))).toBe(1);
+    const a100 = await api.fleet.series.query({ group: { kind: "model", model: DCGM_GPU.model }, from: to - HOUR_MS, to });
+    expect(Math.max(...a100.totals.gpus.map((n) => n ?? 0))).toBe(1);
+    expect(a100.metrics.gpuUtilizationPct.avg.filter((v) => v !== null)).toEqual(a100.t.map(() => DCGM_GPU.utilizationPct));
     const { gpus } = await api.fleet.gpus.query();
     const one = gpus.find((g) => g.instance === instanceOf(fleet.small))!;
     const single = await api.fleet.series.query({ group: { kind: "gpu", instance: one.instance, uuid: one.uuid }, from: to - HOUR_MS, to });

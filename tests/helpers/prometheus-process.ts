@@ -38,16 +38,18 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Scrapes `targets` (host:port) every second as job `job`. */
-export function scrapeConfig(job: string, targets: string[]): string {
+/** Scrapes each job's targets (host:port) every second. */
+export function scrapeConfig(jobs: Record<string, string[]>): string {
   return [
     "global:",
     "  scrape_interval: 1s",
     "  scrape_timeout: 1s",
     "scrape_configs:",
-    `  - job_name: ${job}`,
-    "    static_configs:",
-    `      - targets: [${targets.map((t) => JSON.stringify(t)).join(", ")}]`,
+    ...Object.entries(jobs).flatMap(([job, targets]) => [
+      `  - job_name: ${job}`,
+      "    static_configs:",
+      `      - targets: [${targets.map((t) => JSON.stringify(t)).join(", ")}]`,
+    ]),
     "",
   ].join("\n");
 }
