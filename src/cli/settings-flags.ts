@@ -50,6 +50,13 @@ const SETTING_HELP: Record<string, SettingHelp> = {
     value: "HOSTS",
     help: "comma-separated host names besides localhost and --host that browsers may reach this server under",
   },
+  NVOC_PROMETHEUS_URL: { value: "URL", help: "Prometheus-compatible query API the Fleet page reads (user:password@ for basic auth)" },
+  NVOC_PROMETHEUS_TOKEN: { value: "TOKEN", help: "bearer token sent to --prometheus-url" },
+  NVOC_PUBLIC_URL: {
+    value: "URL",
+    help: "where people reach this recorder, told to Prometheus in nvoc_info",
+    defaultText: () => "the address it listens on",
+  },
 };
 
 export interface SettingFlag {

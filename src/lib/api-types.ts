@@ -28,3 +28,9 @@ export type XidErrorRow = RouterOutputs["gpus"]["xidErrors"]["events"][number];
 export type LiveEvent = RouterOutputs["telemetry"]["live"] extends AsyncIterable<infer E> ? E : never;
 export type LiveSnapshot = LiveEvent["data"];
 export type LiveSample = LiveSnapshot["samples"][number];
+
+/** The Fleet page's GPUs as Prometheus holds them, their hosts, and one history answer. */
+export type FleetListing = RouterOutputs["fleet"]["gpus"];
+export type FleetGpuRow = FleetListing["gpus"][number];
+export type FleetSeries = RouterOutputs["fleet"]["series"];
+export type FleetGroup = RouterInputs["fleet"]["series"]["group"];

@@ -35,6 +35,23 @@ const isHostName = (value: string) =>
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
 export const isLoopbackHost = (host: string) => host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 
+/** An http(s) URL, credentials allowed (Prometheus behind basic auth), with no query or fragment to confuse the API paths added to it. */
+const isHttpBase = (value: string) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.search === "" && url.hash === "";
+  } catch {
+    return false;
+  }
+};
+
+const httpBase = (name: string, example: string) =>
+  z
+    .string()
+    .trim()
+    .refine(isHttpBase, { error: `${name} must be an http:// or https:// URL without a query, like ${example}` })
+    .transform((v) => v.replace(/\/+$/, ""));
+
 const flag = z.enum(["0", "1", "true", "false", "yes", "no"]).transform((v) => ["1", "true", "yes"].includes(v));
 
 const sourceSetting = z
@@ -77,6 +94,9 @@ export const envSchema = z.object({
     .min(MIN_TOKEN_LENGTH, `NVOC_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters (for example: openssl rand -hex 24)`)
     .optional(),
   NVOC_ALLOW_UNAUTHENTICATED: flag.default(false),
+  NVOC_PROMETHEUS_URL: httpBase("NVOC_PROMETHEUS_URL", "http://prometheus.example.org:9090").optional(),
+  NVOC_PROMETHEUS_TOKEN: z.string().trim().min(1, "NVOC_PROMETHEUS_TOKEN must not be empty").optional(),
+  NVOC_PUBLIC_URL: httpBase("NVOC_PUBLIC_URL", "https://gpu-07.example.org:8000").optional(),
   NVOC_ALLOWED_ORIGINS: z
     .string()
     .transform((v) =>
@@ -140,6 +160,17 @@ export interface Config {
   allowedOrigins: string[];
   /** Host names besides the loopback ones and the bound address that requests may be addressed to (see http/access/host-allow-list.ts). */
   allowedHosts: string[];
+  /** The Prometheus-compatible query API the Fleet page reads; null: no Fleet page. */
+  prometheus: PrometheusSetting | null;
+  /** Where people reach this recorder, as nvoc_info tells Prometheus; null: the address it listens on. */
+  publicUrl: string | null;
+}
+
+export interface PrometheusSetting {
+  /** Base URL, without a trailing slash; user:password in it is sent as basic auth. */
+  url: string;
+  /** Sent as a bearer token. */
+  token: string | null;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +201,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `NVOC_TOKEN: required when HOST (${e.HOST}) lets other machines connect; set NVOC_TOKEN, or NVOC_ALLOW_UNAUTHENTICATED=1 to serve without one`,
     ]);
   }
+  if (e.NVOC_PROMETHEUS_TOKEN !== undefined && e.NVOC_PROMETHEUS_URL === undefined) {
+    throw new ConfigError(["NVOC_PROMETHEUS_TOKEN: set without NVOC_PROMETHEUS_URL, which names where to send it"]);
+  }
   const source: SourceSetting = e.NVOC_SOURCE.startsWith("replay:")
     ? { kind: "replay", path: path.resolve(e.NVOC_SOURCE.slice("replay:".length)) }
     : { kind: e.NVOC_SOURCE as "auto" | "nvml" | "nvidia-smi" | "simulated" };
@@ -194,5 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     token: e.NVOC_TOKEN ?? null,
     allowedOrigins: e.NVOC_ALLOWED_ORIGINS.map((o) => new URL(o).origin),
     allowedHosts: e.NVOC_ALLOWED_HOSTS.map((h) => h.toLowerCase()),
+    prometheus: e.NVOC_PROMETHEUS_URL === undefined ? null : { url: e.NVOC_PROMETHEUS_URL, token: e.NVOC_PROMETHEUS_TOKEN ?? null },
+    publicUrl: e.NVOC_PUBLIC_URL ?? null,
   };
 }

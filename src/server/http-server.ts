@@ -19,6 +19,8 @@ import { appRouter } from "./routers/_app";
 import { isProbePath, serveProbe, type ProbedServices } from "./health-probes";
 import { METRICS_PATH, serveMetrics } from "./metrics/metrics-route";
 import { createMetricsRegistry } from "./metrics/prometheus-metrics";
+import { reachableUrl, registerInfoMetric } from "./metrics/info-metric";
+import { PrometheusClient } from "./fleet/prometheus-client";
 import { RestError, refuseUpgrade, sendError } from "./http/errors";
 import { createLiveStream } from "./rest/live-stream";
 import { isRestPath, isStreamPath, pathOf, STREAM_PATH } from "./http/paths";
@@ -162,6 +164,7 @@ async function startInSteps(config: Config, log: Logger, options: ServerOptions,
     recordsInFlight,
     refusedRequests,
     startedAt: Date.now(),
+    prometheus: config.prometheus === null ? null : new PrometheusClient(config.prometheus, log),
   };
 
   const trpc = compressed(
@@ -181,6 +184,7 @@ async function startInSteps(config: Config, log: Logger, options: ServerOptions,
 
   const rest = compressed(createRestHandler(services, log));
   const metrics = createMetricsRegistry({ ...services, source });
+  registerInfoMetric(metrics, config.publicUrl ?? reachableUrl(config.host, port));
   const serveMetricsCompressed = compressed((req, res) => serveMetrics(metrics, req, res));
   const stream = createLiveStream(services, log);
   undo.push(() => stream.close());

@@ -39,6 +39,7 @@ beforeAll(async () => {
       recordsInFlight: new RecordsInFlight(MAX_RECORDS_IN_FLIGHT),
       refusedRequests: new RefusedRequests(silentLog),
       startedAt: Date.now(),
+      prometheus: null,
     }),
   );
   const { infos, samples } = simulatedSamples({ gpus: 2, count: 30, start: Date.now() - 60_000, stepMs: 1000 });

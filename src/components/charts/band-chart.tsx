@@ -2,29 +2,35 @@
 import { useMemo } from "react";
 import type { TelemetrySeries } from "../../lib/api-types";
 import { followsGap } from "../../lib/gap-breaks";
-import { METRIC_INFO, type ChartPanel } from "../../lib/metrics";
+import { METRIC_INFO, type ChartMetric, type ChartPanel } from "../../lib/metrics";
 import type { ChartMarker } from "./chart-overlay";
 import { fade } from "../../lib/theme-colors";
 import { ChartFigure } from "./chart-figure";
 import type { LegendItem } from "./chart-legend";
 import { TimeChart, type LineDataset, type XY, type ZoomControl } from "./time-chart";
 
+type Band = NonNullable<TelemetrySeries["metrics"][ChartMetric]>;
+
+/** What a band chart reads of a series: this recorder's (telemetry.series) or Prometheus' (fleet.series). */
+export type BandSeries = Pick<TelemetrySeries, "bucketMs" | "t"> &
+  Partial<Pick<TelemetrySeries, "gaps">> & { metrics: Partial<Record<ChartMetric, Band>> };
+
 export interface BandChartProps {
   panel: ChartPanel;
-  series: TelemetrySeries;
+  series: BandSeries;
   /** The window shown (the zoomed one, or the whole range). */
   xMin: number;
   xMax: number;
-  zoom: ZoomControl;
+  zoom?: ZoomControl;
   /** Events of the window, drawn as vertical lines. */
-  markers: readonly ChartMarker[];
+  markers?: readonly ChartMarker[];
 }
 
 /**
  * Bucket values as chart points at each bucket's middle. A gap in the series
  * (the recorder was off, the GPU lost) breaks the line rather than bridging it.
  */
-function points(series: TelemetrySeries, values: (number | null)[], scale: number): XY[] {
+export function points(series: Pick<BandSeries, "bucketMs" | "t" | "gaps">, values: (number | null)[], scale: number): XY[] {
   const out: XY[] = [];
   const half = series.bucketMs / 2;
   const afterGap = followsGap(series);

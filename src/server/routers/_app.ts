@@ -2,6 +2,7 @@ import { createCallerFactory, router } from "../trpc/trpc";
 import { collectorRouter } from "./collector";
 import { databaseRouter } from "./database";
 import { eventsRouter } from "./events";
+import { fleetRouter } from "./fleet";
 import { gpusRouter } from "./gpus";
 import { healthRouter } from "./health";
 import { telemetryRouter } from "./telemetry";
@@ -15,6 +16,7 @@ export const appRouter = router({
   collector: collectorRouter,
   events: eventsRouter,
   usage: usageRouter,
+  fleet: fleetRouter,
 });
 
 export type AppRouter = typeof appRouter;

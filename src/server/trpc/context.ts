@@ -6,6 +6,7 @@ import type { MemoryErrorReader } from "../collector/memory-error-reader";
 import type { ProcessReader } from "../collector/process-reader";
 import type { XidErrorReader } from "../collector/xid-error-reader";
 import type { Config } from "../config";
+import type { PrometheusClient } from "../fleet/prometheus-client";
 import type { RecordsInFlight } from "../records-in-flight";
 import type { RefusedRequests } from "../refused-requests";
 import type { StorageManager } from "../storage/storage-manager";
@@ -23,6 +24,8 @@ export interface Services {
   recordsInFlight: RecordsInFlight;
   refusedRequests: RefusedRequests;
   startedAt: number;
+  /** The query API the Fleet page reads; null without NVOC_PROMETHEUS_URL. */
+  prometheus: PrometheusClient | null;
 }
 
 /** The services, and what belongs to one request: the order its calls take turns in. */
