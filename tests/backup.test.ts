@@ -61,10 +61,15 @@ describe("nvidia-oc import reads what nvidia-oc export writes", () => {
     const original = path.join(dir, "original.db");
     // Three GPUs, 700 s each ending a minute ago: sealed chunks and open rows, every metric N/A somewhere.
     const written = writeHistory(original, { indexes: [0, 1, 2], count: 700, start: Date.now() - MINUTE - 700_000 });
+    // A name CSV has to quote.
+    const named = new Database(original);
+    named.prepare(`UPDATE Gpu SET name = ? WHERE "index" = 2`).run('Lab "A", rack 2');
+    named.close();
     const source = await serve(original);
     const csv = await exported(source.url, "csv", "original.csv");
     const json = await exported(source.url, "json", "original.json");
     expect(csv.split("\r\n").length - 2).toBe(written.length);
+    expect(csv).toContain(',"Lab ""A"", rack 2",');
     expect(await source.stop()).toMatchObject({ code: 0 });
 
     for (const [format, text] of [
