@@ -17,9 +17,8 @@ const exportedRecord = z.object({
   gpu_index: gpuIndex,
   gpu_uuid: gpuUuid,
   gpu_name: z.string({ error: "must be a string" }),
-  timestamp: z
-    .string({ error: "must be an ISO-8601 time" })
-    .refine((text) => Number.isFinite(Date.parse(text)), "must be an ISO-8601 time such as 2026-12-02T21:05:00.123Z"),
+  // With its zone: a time without one would be read in this machine's, not the exporter's.
+  timestamp: z.iso.datetime({ offset: true, error: "must be an ISO-8601 time with its zone, such as 2026-12-02T21:05:00.123Z" }),
   ...Object.fromEntries(METRIC_KEYS.map((key) => [METRIC_FIELDS[key], metricValue.optional()])),
 });
 
