@@ -142,10 +142,10 @@ const IMPORTERS: Record<ImportFileKind, (options: ImportOptions) => Promise<Impo
 
 function describeMergedTables(result: MergeResult): string {
   return result.tables
-    .map(
-      ({ what, added, alreadyHeld }) =>
-        `  merged ${formatCount(added)} ${what}${alreadyHeld > 0 ? ` (skipped ${formatCount(alreadyHeld)} already held)` : ""}\n`,
-    )
+    .map(({ what, added, alreadyHeld, leftOut }) => {
+      const skipped = [alreadyHeld > 0 ? `${formatCount(alreadyHeld)} already held` : null, leftOut].filter((part) => part !== null);
+      return `  merged ${formatCount(added)} ${what}${skipped.length > 0 ? ` (skipped ${skipped.join("; ")})` : ""}\n`;
+    })
     .join("");
 }
 

@@ -22,6 +22,8 @@ export interface TableMerge {
   what: string;
   added: number;
   alreadyHeld: number;
+  /** What was not merged, and why, in words. */
+  leftOut: string | null;
 }
 
 export interface MergeResult extends ImportResult {
@@ -40,32 +42,43 @@ interface TableMerger {
   merge(context: MergeContext): TableMerge;
 }
 
-/** The event log: an event is held already when the same GPU has one of the same kind, time and detail. */
+/**
+ * The event log, GPU by GPU: an event is held already when the same GPU has one
+ * of the same kind, time and detail. The other recorder's own events (started,
+ * stopped, pruned) are left out: they tell of its runs, and this recorder reads
+ * its newest start or stop as its own last run's.
+ */
 const eventsMerger: TableMerger = {
   what: "events",
   merge({ source, target, targetGpuId }) {
-    const rows = source.db.prepare(`SELECT gpuId, at, kind, detail FROM GpuEvent ORDER BY at, id`).all() as Array<{
-      gpuId: number | null;
+    const rows = source.db.prepare(`SELECT gpuId, at, kind, detail FROM GpuEvent WHERE gpuId IS NOT NULL ORDER BY at, id`).all() as Array<{
+      gpuId: number;
       at: number;
       kind: string;
       detail: string;
     }>;
+    const recorderEvents = source.db.prepare(`SELECT count(*) FROM GpuEvent WHERE gpuId IS NULL`).pluck().get() as number;
     const sourceGpus = new Map(source.gpus().map((gpu) => [gpu.id, gpu]));
-    const held = target.db.prepare(`SELECT 1 FROM GpuEvent WHERE gpuId IS ? AND at = ? AND kind = ? AND detail = ?`).pluck();
+    const held = target.db.prepare(`SELECT 1 FROM GpuEvent WHERE gpuId = ? AND at = ? AND kind = ? AND detail = ?`).pluck();
     const insert = target.db.prepare(`INSERT INTO GpuEvent (gpuId, at, kind, detail) VALUES (?, ?, ?, ?)`);
     let added = 0;
+    let alreadyHeld = 0;
     target.db.transaction(() => {
       for (const row of rows) {
-        const gpu = row.gpuId === null ? undefined : sourceGpus.get(row.gpuId);
-        // An event of a GPU its database no longer has (a foreign key turned off by hand) has no UUID to go by.
-        if (row.gpuId !== null && gpu === undefined) continue;
-        const gpuId = gpu === undefined ? null : targetGpuId(gpu);
-        if (held.get(gpuId, row.at, row.kind, row.detail) !== undefined) continue;
+        const gpu = sourceGpus.get(row.gpuId);
+        // Cascading deletes keep an event's GPU; one without (written by hand) has no UUID to go by.
+        if (gpu === undefined) continue;
+        const gpuId = targetGpuId(gpu);
+        if (held.get(gpuId, row.at, row.kind, row.detail) !== undefined) {
+          alreadyHeld++;
+          continue;
+        }
         insert.run(gpuId, row.at, row.kind, row.detail);
         added++;
       }
     })();
-    return { what: "events", added, alreadyHeld: rows.length - added };
+    const leftOut = recorderEvents > 0 ? `${recorderEvents} of the other recorder's own (started, stopped, pruned)` : null;
+    return { what: "events", added, alreadyHeld, leftOut };
   },
 };
 
