@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { simulatedGpuInfo } from "../src/server/sources/simulated";
+import { applyMigrations, knownMigrationNames, MIGRATIONS_DIR } from "../src/server/storage/migrations";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
 import { runCliIn } from "./helpers/cli-run";
 import { samplesIn, writeHistory } from "./helpers/history-db";
@@ -204,6 +205,37 @@ describe("nvidia-oc backup and restore, with 64 GPUs recording every 100 ms", ()
       "was written by a newer nvidia-oc (schema migration 29991231000000_future is unknown to this one)",
     );
     expect(fs.readdirSync(dir).filter((name) => name.includes("before-restore"))).toHaveLength(before);
+  });
+});
+
+describe("nvidia-oc restore of a backup an older version made", () => {
+  it("brings its schema up to date before it replaces anything, and its samples read as before", async () => {
+    // The first migrations only, as the earliest release left a database.
+    const oldMigrations = path.join(dir, "old-migrations");
+    const first = knownMigrationNames().slice(0, 2);
+    for (const name of first) fs.cpSync(path.join(MIGRATIONS_DIR, name), path.join(oldMigrations, name), { recursive: true });
+    const old = path.join(dir, "old-backup.db");
+    const db = new Database(old);
+    applyMigrations(db, oldMigrations);
+    db.prepare(`INSERT INTO Gpu (uuid, "index", name, firstSeen, lastSeen) VALUES ('GPU-old', 0, 'Old card', 1, 1)`).run();
+    const at = Date.now() - HOUR;
+    db.prepare(`INSERT INTO RecentSample (gpuId, ts, temperatureC, powerDrawW) VALUES (1, ?, 50, 120.5)`).run(at);
+    db.close();
+
+    const target = path.join(dir, "restored-old.db");
+    const restored = await runCli(["restore", old, "--db-path", target]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).not.toContain("kept as");
+    const check = new Database(target, { readonly: true });
+    expect(check.prepare(`SELECT migration_name FROM _prisma_migrations ORDER BY migration_name`).pluck().all()).toEqual(
+      knownMigrationNames(),
+    );
+    check.close();
+    expect(samplesIn(target)).toEqual([expect.objectContaining({ uuid: "GPU-old", timestamp: at, temperatureC: 50, powerDrawW: 120.5 })]);
+    // The backup itself is left as it was.
+    const backup = new Database(old, { readonly: true });
+    expect(backup.prepare(`SELECT count(*) FROM _prisma_migrations`).pluck().get()).toBe(first.length);
+    backup.close();
   });
 });
 
