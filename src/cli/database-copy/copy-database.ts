@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import { checkDatabaseFile, DatabaseFileError, snapshotDatabase, type DatabaseFileCheck } from "../../server/storage/database-file";
 import { CommandFailure } from "../command";
 import { ProgressLine } from "../progress";
+import { formatBytes } from "../../telemetry/format-bytes";
 import type { SnapshotThreadInput, SnapshotThreadOutput } from "./snapshot-thread-messages";
 
 /** How often the copy's growth is looked at for the progress line. */
@@ -25,7 +26,7 @@ export function checkedDatabaseFile(file: string): DatabaseFileCheck {
  */
 export async function copyDatabase(source: string, target: string, liveBytes: number): Promise<number> {
   if (fs.existsSync(target)) throw new CommandFailure(`${target} exists already: name a new file (nothing is overwritten)`);
-  const progress = new ProgressLine(liveBytes, "bytes");
+  const progress = new ProgressLine(liveBytes, formatBytes);
   const sizeOfCopy = () => {
     try {
       return fs.statSync(target).size;
