@@ -68,5 +68,10 @@ describe("reading the export's files", () => {
       name: "H200",
     });
     expect(second).toEqual({ error: "temperature: must be a number or empty" });
+    // A file cut down to the columns that name a sample still reads; the GPU is named by its index.
+    expect(sampleOfRecord({ gpu_index: 3, gpu_uuid: "GPU-3", timestamp: "2026-12-02T21:05:00Z" })).toMatchObject({
+      sample: { index: 3, uuid: "GPU-3", temperatureC: null },
+      name: "GPU 3",
+    });
   });
 });

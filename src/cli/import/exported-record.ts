@@ -16,7 +16,7 @@ const metricValue = z.number({ error: "must be a number or empty" }).finite("mus
 const exportedRecord = z.object({
   gpu_index: gpuIndex,
   gpu_uuid: gpuUuid,
-  gpu_name: z.string({ error: "must be a string" }),
+  gpu_name: z.string({ error: "must be a string" }).optional(),
   // With its zone: a time without one would be read in this machine's, not the exporter's.
   timestamp: z.iso.datetime({ offset: true, error: "must be an ISO-8601 time with its zone, such as 2026-12-02T21:05:00.123Z" }),
   ...Object.fromEntries(METRIC_KEYS.map((key) => [METRIC_FIELDS[key], metricValue.optional()])),
@@ -35,7 +35,7 @@ export function sampleOfRecord(record: unknown): ExportedSample {
   const metrics = Object.fromEntries(METRIC_KEYS.map((key) => [key, fields[METRIC_FIELDS[key]] ?? null])) as GpuMetrics;
   return {
     sample: { uuid: parsed.data.gpu_uuid, index: parsed.data.gpu_index, timestamp: Date.parse(parsed.data.timestamp), ...metrics },
-    name: parsed.data.gpu_name,
+    name: parsed.data.gpu_name ?? `GPU ${parsed.data.gpu_index}`,
   };
 }
 
@@ -43,7 +43,7 @@ export function sampleOfRecord(record: unknown): ExportedSample {
 export const infoOfExported = (sample: GpuSample, name: string): GpuInfo => ({ ...fallbackInfo(sample), name });
 
 const KNOWN_COLUMNS = new Set<string>([...CSV_COLUMNS, "clock_event_reasons_decoded"]);
-const NEEDED_COLUMNS = ["gpu_index", "gpu_uuid", "gpu_name", "timestamp"] as const;
+const NEEDED_COLUMNS = ["gpu_index", "gpu_uuid", "timestamp"] as const;
 
 /** Why a CSV header is not the export's, or null when it is (its columns the export's, those that name a sample present). */
 export function exportHeaderProblem(columns: readonly string[]): string | null {
