@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -130,8 +131,15 @@ describe("nvidia-oc backup and restore, with 64 GPUs recording every 100 ms", ()
   let server: ServerProcess;
 
   it("backup copies an intact database holding every sample stored before it began, while recording goes on", async () => {
-    // An hour of 64 GPUs stored already, so the copy takes a while against the writes.
+    // An hour of 64 GPUs stored already, and 48 MB that do not compress (rows set aside, as a worn
+    // recorder gathers them), so the copy spans many of the server's 100 ms flushes.
     writeHistory(dbPath, { indexes: Array.from({ length: 64 }, (_, i) => i), count: 360, start: Date.now() - HOUR, stepMs: 10_000 });
+    const bulk = new Database(dbPath);
+    const setAside = bulk.prepare(`INSERT INTO QuarantinedRow (gpuId, ts, at, reason, row) VALUES (0, NULL, ?, 'bulk', ?)`);
+    bulk.transaction(() => {
+      for (let i = 0; i < 480; i++) setAside.run(Date.now(), randomBytes(50_000).toString("hex"));
+    })();
+    bulk.close();
     server = await serve(dbPath, { NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: "64", NVOC_INTERVAL_MS: "100" });
     const client = trpcClient(server.url);
     await waitFor(async () => ((await client.collector.status.query()).stored >= 64 * 20 ? true : undefined), 30_000, "live samples");
