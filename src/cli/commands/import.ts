@@ -50,7 +50,7 @@ again. Progress goes to stderr.`,
     "ending-now": { type: "boolean", help: "nvidia-smi logs: shift the times so the newest sample is now, keeping their spacing" },
   },
   async run({ values, positionals }) {
-    if (positionals.length === 0) throw new UsageError("<file>: missing: name the CSV file to import");
+    if (positionals.length === 0) throw new UsageError("<file>: missing: name the file to import");
     if (positionals.length > 1) throw new UsageError(`${positionals[1]}: unexpected argument (import takes one file)`);
     const file = positionals[0];
     const config = configFromFlags(values, ["NVOC_DB_PATH", "NVOC_INTERVAL_MS", "NVOC_RETENTION_DAYS", "NVOC_MAX_DB_MB"]);
