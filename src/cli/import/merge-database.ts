@@ -117,11 +117,7 @@ async function mergeFrom(source: TelemetryStore, options: ImportOptions): Promis
   let read = 0;
   // Progress is told in the file's bytes, as for every import: the share of its samples read so far.
   const fileBytes = fs.statSync(options.file).size;
-  const sink = sinkOfImport(
-    options,
-    (uuid) => infos.get(uuid),
-    () => (total > 0 ? Math.round((read / total) * fileBytes) : fileBytes),
-  );
+  const sink = sinkOfImport(options, infos, () => (total > 0 ? Math.round((read / total) * fileBytes) : fileBytes));
   for (const block of source.blocks({ from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER })) {
     const { uuid, index } = block.gpu;
     for (const row of block.rows) sink.add({ ...row, uuid, index });

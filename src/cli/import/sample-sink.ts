@@ -85,11 +85,11 @@ export class SampleSink {
   }
 }
 
-/** The sink of an import, its progress told as `done()` (bytes of the file read, or their share) and the samples taken. */
-export function sinkOfImport(options: ImportOptions, infoFor: SinkOptions["infoFor"], done: () => number): SampleSink {
+/** The sink of an import, GPUs it meets described by `infos`, its progress told as `done()` (bytes of the file read, or their share) and the samples taken. */
+export function sinkOfImport(options: ImportOptions, infos: ReadonlyMap<string, GpuInfo>, done: () => number): SampleSink {
   return new SampleSink({
     store: options.store,
-    infoFor,
+    infoFor: (uuid) => infos.get(uuid),
     now: options.now ?? Date.now(),
     oldAfter: options.oldAfter,
     onFlushed: (samples) => options.onProgress?.(done(), samples),
