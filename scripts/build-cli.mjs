@@ -19,15 +19,21 @@ function newestMtime(entry) {
 /**
  * Path of dist/cli.mjs, bundled first when it is missing or older than its
  * sources, with dist/import-reader.mjs: the thread `nvidia-oc import` reads
- * the log on (src/cli/import/reader-thread.ts).
+ * the log on (src/cli/import/reader-thread.ts), and dist/snapshot-thread.mjs:
+ * the thread a database is copied on (src/cli/database-copy/snapshot-thread.ts).
  */
 export async function ensureCliBundle() {
   const bundle = at("dist", "cli.mjs");
-  const builtAt = fs.existsSync(bundle) && fs.existsSync(at("dist", "import-reader.mjs")) ? fs.statSync(bundle).mtimeMs : 0;
+  const threads = ["import-reader.mjs", "snapshot-thread.mjs"];
+  const builtAt = fs.existsSync(bundle) && threads.every((name) => fs.existsSync(at("dist", name))) ? fs.statSync(bundle).mtimeMs : 0;
   if (builtAt >= Math.max(...SOURCES.map((entry) => newestMtime(at(entry))))) return bundle;
   const { build } = await import("esbuild");
   const result = await build({
-    entryPoints: { cli: at("src", "cli", "main.ts"), "import-reader": at("src", "cli", "import", "reader-thread.ts") },
+    entryPoints: {
+      cli: at("src", "cli", "main.ts"),
+      "import-reader": at("src", "cli", "import", "reader-thread.ts"),
+      "snapshot-thread": at("src", "cli", "database-copy", "snapshot-thread.ts"),
+    },
     bundle: true,
     platform: "node",
     format: "esm",

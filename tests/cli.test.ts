@@ -25,36 +25,14 @@ import {
   type KnownSample,
 } from "./helpers/known-replay";
 import { ROOT, waitFor, type LogLine } from "./helpers/server-process";
+import { CLI, cliEnv as cliEnvIn, runCliIn } from "./helpers/cli-run";
 import { tempDir } from "./helpers/temp-dir";
 import { wornMemory } from "./helpers/worn-memory";
 
-/** The real command line, spawned as a user runs it: bin/nvidia-oc.mjs. */
-
-const CLI = path.join(ROOT, "bin", "nvidia-oc.mjs");
 const dir = tempDir("nvoc-cli-");
 const HOUR = 3_600_000;
-
-/** The environment without any setting of the engineer's shell, and a HOME whose default database is ours. */
-function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith("NVOC_") || key === "PORT" || key === "HOST") delete env[key];
-  return { ...env, HOME: dir, NEXT_TELEMETRY_DISABLED: "1", ...extra };
-}
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
-}
+const cliEnv = (extra: Record<string, string> = {}) => cliEnvIn(dir, extra);
+const runCli = (args: string[], env: Record<string, string> = {}) => runCliIn(dir, args, env);
 
 interface CliServer {
   url: string;

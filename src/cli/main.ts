@@ -3,11 +3,13 @@ import path from "node:path";
 import { PROJECT_ROOT } from "../server/project-root";
 import { commandHelp, parseCommandArgs, wantsHelp } from "./arguments";
 import { CommandFailure, UsageError, type Command } from "./command";
+import { backupCommand } from "./commands/backup";
 import { eventsCommand } from "./commands/events";
 import { usageCommand } from "./commands/usage";
 import { exportCommand } from "./commands/export";
 import { importCommand } from "./commands/import";
 import { pruneCommand } from "./commands/prune";
+import { restoreCommand } from "./commands/restore";
 import { startCommand } from "./commands/start";
 import { statusCommand } from "./commands/status";
 
@@ -16,7 +18,17 @@ import { statusCommand } from "./commands/status";
  * be carried out (no server, unreadable file), 2 a flag or value it cannot use.
  */
 
-const COMMANDS: readonly Command[] = [startCommand, statusCommand, eventsCommand, usageCommand, pruneCommand, exportCommand, importCommand];
+const COMMANDS: readonly Command[] = [
+  startCommand,
+  statusCommand,
+  eventsCommand,
+  usageCommand,
+  pruneCommand,
+  exportCommand,
+  importCommand,
+  backupCommand,
+  restoreCommand,
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 3;

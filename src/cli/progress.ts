@@ -18,8 +18,8 @@ export class ProgressLine {
   constructor(
     /** The amount of work, in the unit `update` reports done (bytes of a file, say). */
     private readonly total: number,
-    /** What the counted items are: "samples". */
-    private readonly items: string,
+    /** What the counted items are: "samples"; or how a count of them is written (sizes, say). */
+    private readonly items: string | ((count: number) => string),
     private readonly out: NodeJS.WriteStream = process.stderr,
   ) {
     this.tty = out.isTTY === true;
@@ -39,13 +39,22 @@ export class ProgressLine {
     this.show(done, itemCount, true);
   }
 
+  private counted(count: number): string {
+    return typeof this.items === "string" ? `${formatCount(count)} ${this.items}` : this.items(count);
+  }
+
+  /** "1,234/s" of items named by a word, "15.5 MiB/s" of those with their own way of writing. */
+  private rateOf(perSecond: number): string {
+    return typeof this.items === "string" ? formatCount(perSecond) : this.items(perSecond);
+  }
+
   private show(done: number, itemCount: number, final: boolean) {
     const elapsedMs = performance.now() - this.started;
     const fraction = this.total > 0 ? Math.min(1, done / this.total) : 1;
     const rate = itemCount / Math.max(elapsedMs / 1000, 1e-3);
     const eta = fraction > 0 && !final ? (elapsedMs * (1 - fraction)) / fraction : 0;
     const text =
-      `${(fraction * 100).toFixed(1).padStart(5)} %  ${formatCount(itemCount)} ${this.items}  ${formatCount(Math.round(rate))}/s  ` +
+      `${(fraction * 100).toFixed(1).padStart(5)} %  ${this.counted(itemCount)}  ${this.rateOf(Math.round(rate))}/s  ` +
       (final ? `in ${formatDuration(elapsedMs)}` : `ETA ${formatDuration(eta)}`);
     if (!this.tty) {
       this.out.write(`${text}\n`);

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
-import { processIsRunning } from "../server/storage/instance-lock";
+import { acquireInstanceLock, InstanceLockedError, processIsRunning, type InstanceLock } from "../server/storage/instance-lock";
+import { CommandFailure } from "./command";
 
 /**
  * Reads the `<database>.lock` file a running server keeps beside its database
@@ -46,4 +47,23 @@ export function describeHolder(holder: LockHolder): string {
   ]
     .filter((part) => part !== null)
     .join(", ");
+}
+
+/**
+ * The database's lock, held by a command that writes the database (import,
+ * restore) so no server starts recording into it meanwhile; refused, naming
+ * the server, while one records into it.
+ */
+export function lockForWriting(dbPath: string, command: string): InstanceLock {
+  try {
+    return acquireInstanceLock(dbPath);
+  } catch (error) {
+    if (!(error instanceof InstanceLockedError))
+      throw new CommandFailure(`cannot open the database ${dbPath}: ${error instanceof Error ? error.message : String(error)}`);
+    const holder = readLockHolder(dbPath);
+    throw new CommandFailure(
+      `a server is recording into ${dbPath}${holder ? ` (${describeHolder(holder)})` : ""}; ` +
+        `two writers must not share the file: stop it, ${command}, then start it again`,
+    );
+  }
 }

@@ -1,4 +1,6 @@
+import fs from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { prune, type PrunePolicy } from "../../src/server/storage/retention";
 import { UNSEALED_ROW_BYTES } from "../../src/server/storage/size-budget";
@@ -117,6 +119,31 @@ describe("retention and the size cap", () => {
     expect(result.bytesAfter + walBytes + toCome).toBeLessThanOrEqual(0.7 * policy.maxBytes + 64 * 1024);
     // The unsealed rows themselves are kept.
     expect(store.readSamples({ from: start + 10 * 3_600_000, to: start + 11 * 3_600_000 })).toHaveLength(40);
+    store.close();
+  });
+
+  it("leaves the write-ahead log to the next prune while a backup's snapshot still reads it, instead of waiting for it", () => {
+    const dbPath = path.join(dir, "read-during-prune.db");
+    const { store } = TelemetryStore.open(dbPath);
+    const { infos, samples } = simulatedSamples({ gpus: 2, count: 100, start: Date.now() - 200_000 });
+    store.writeSamples(samples, infoLookup(infos));
+    const reader = new Database(dbPath, { readonly: true });
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) FROM Gpu").get();
+    // Written after the reader's snapshot began: the log holds frames the reader does not see.
+    store.writeSamples(simulatedSamples({ gpus: 2, count: 1, start: Date.now() - 1000 }).samples, infoLookup(infos));
+    // Longer than this test may take: a prune that waited for the reader would fail it.
+    store.db.pragma("busy_timeout = 120000");
+    const policy: PrunePolicy = { retentionMs: 30 * DAY, maxBytes: 500 * 1024 * 1024, highWater: 0.9, lowWater: 0.7 };
+
+    prune(store, policy);
+    expect(fs.statSync(`${dbPath}-wal`).size).toBeGreaterThan(0);
+    expect(store.db.pragma("busy_timeout", { simple: true })).toBe(120_000);
+
+    reader.exec("COMMIT");
+    reader.close();
+    prune(store, policy);
+    expect(fs.statSync(`${dbPath}-wal`).size).toBe(0);
     store.close();
   });
 });

@@ -1,48 +1,70 @@
 import fs from "node:fs";
-import { acquireInstanceLock, InstanceLockedError, type InstanceLock } from "../../server/storage/instance-lock";
+import path from "node:path";
+import { DEFAULT_WATER_MARKS } from "../../server/storage/retention";
+import { formatBytes } from "../../telemetry/format-bytes";
 import { TelemetryStore } from "../../server/storage/telemetry-store";
-import { CommandFailure, defineCommand, UsageError } from "../command";
+import { badFlag, CommandFailure, defineCommand, UsageError } from "../command";
 import { formatCount, formatTime } from "../format";
-import { importRecording, type ImportResult } from "../import/import-recording";
+import { importRecording } from "../import/import-recording";
+import { importExport } from "../import/import-export";
+import { importFileKind, type ImportFileKind } from "../import/file-kind";
+import { mergeDatabase, type MergeResult } from "../import/merge-database";
+import type { ImportOptions, ImportResult } from "../import/import-result";
 import { checkedHeader, readHeader } from "../import/recording-reader";
 import { ProgressLine } from "../progress";
-import { describeHolder, readLockHolder } from "../server-lock";
+import { lockForWriting } from "../server-lock";
 import { configFromFlags, settingOptions } from "../settings-flags";
 import { DAY_MS } from "../../telemetry/durations";
 
 export const importCommand = defineCommand({
   name: "import",
-  summary: "load an nvidia-smi CSV log into the database's history",
+  summary: "load an export, another database or an nvidia-smi log into the database's history",
   synopsis: "<file> [--db-path FILE] [--ending-now] [--interval-ms MS]",
   description: `
-Loads a CSV written by nvidia-smi --query-gpu=<fields> --format=csv[,nounits]
-[-lms N] (the replay format: a header line, then one line per GPU per tick) into
-the database, through the same write path the server records with. Each sample
-keeps the time on its line (the host's local time, as nvidia-smi prints it);
-a file without a timestamp column gets ticks --interval-ms apart ending now.
+Loads history into the database, through the same write path the server records
+with; what kind of file it is, is told from the file itself:
 
-The server must not be running on the same database (two writers must not share
-the file): stop it, import, start it again. Progress goes to stderr.`,
-  positionals: [{ name: "<file>", help: "the nvidia-smi CSV log" }],
+- an export of nvidia-oc (nvidia-oc export, CSV or JSON): every sample as
+  exported, GPUs by their UUID, times to the millisecond;
+- an nvidia-oc database (a backup, another recorder's database): merged into
+  this one GPU by UUID, its samples and its event log; the file is not changed;
+- a CSV written by nvidia-smi --query-gpu=<fields> --format=csv[,nounits]
+  [-lms N] (a header line, then one line per GPU per tick): each sample keeps
+  the time on its line (the host's local time, as nvidia-smi prints it); a file
+  without a timestamp column gets ticks --interval-ms apart ending now.
+
+Samples the database already holds (same GPU, same time) are skipped, so a file
+imported twice adds nothing the second time. Retention and the size cap apply
+to what is imported: the server's next prune deletes what they do not keep, and
+the import says how much that is. The server must not be running on the same
+database (two writers must not share the file): stop it, import, start it
+again. Progress goes to stderr.`,
+  positionals: [{ name: "<file>", help: "the export, database or nvidia-smi CSV log" }],
   options: {
-    ...settingOptions(["NVOC_DB_PATH"]),
+    ...settingOptions(["NVOC_DB_PATH", "NVOC_RETENTION_DAYS", "NVOC_MAX_DB_MB"]),
     "interval-ms": {
       type: "string",
       value: "MS",
       help: "NVOC_INTERVAL_MS: spacing of the ticks of a file without a timestamp column (default 1000)",
     },
-    "ending-now": { type: "boolean", help: "shift the times so the newest sample is now, keeping their spacing" },
+    "ending-now": { type: "boolean", help: "nvidia-smi logs: shift the times so the newest sample is now, keeping their spacing" },
   },
   async run({ values, positionals }) {
-    if (positionals.length === 0) throw new UsageError("<file>: missing: name the CSV file to import");
+    if (positionals.length === 0) throw new UsageError("<file>: missing: name the file to import");
     if (positionals.length > 1) throw new UsageError(`${positionals[1]}: unexpected argument (import takes one file)`);
     const file = positionals[0];
-    const config = configFromFlags(values, ["NVOC_DB_PATH", "NVOC_INTERVAL_MS", "NVOC_RETENTION_DAYS"]);
+    const config = configFromFlags(values, ["NVOC_DB_PATH", "NVOC_INTERVAL_MS", "NVOC_RETENTION_DAYS", "NVOC_MAX_DB_MB"]);
     const size = fileSize(file);
-    // Before the database is touched: a file that is not a log leaves nothing behind.
-    checkedHeader(file, await readHeader(file));
+    // Before the database is touched: a file that cannot be read leaves nothing behind.
+    const kind = importFileKind(file);
+    if (kind === "smi-log") checkedHeader(file, await readHeader(file));
+    else if (values["ending-now"])
+      throw badFlag("--ending-now", "applies to nvidia-smi logs only: an export or a database keeps its times");
+    if (kind === "database" && path.resolve(file) === path.resolve(config.dbPath)) {
+      throw new CommandFailure(`${file} is the database being imported into: name another recorder's database or a backup`);
+    }
 
-    const lock = lockDatabase(config.dbPath);
+    const lock = lockForWriting(config.dbPath, "import");
     let store: TelemetryStore;
     try {
       store = TelemetryStore.open(config.dbPath).store;
@@ -56,10 +78,11 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
     const progress = new ProgressLine(size, "samples");
-    let result: ImportResult;
+    let result: ImportResult | MergeResult;
+    let fileBytes: number;
     try {
       const now = Date.now();
-      result = await importRecording({
+      const options: ImportOptions = {
         file,
         store,
         intervalMs: config.intervalMs,
@@ -69,10 +92,12 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
         onProgress: (bytes, samples) => progress.update(bytes, samples),
         stopRequested: () => stopSignal !== null,
         readerThread: readerThreadScript(),
-      });
+      };
+      result = await IMPORTERS[kind](options);
       progress.finish(result.stopped ? result.bytesRead : size, result.samples);
       // Hands the server a database without a write-ahead log to replay.
       store.db.pragma("wal_checkpoint(TRUNCATE)");
+      fileBytes = store.fileBytes();
     } finally {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
@@ -81,9 +106,12 @@ the file): stop it, import, start it again. Progress goes to stderr.`,
     }
 
     process.stdout.write(describeImport(result, file, config.dbPath, config.retentionMs));
+    if ("tables" in result) process.stdout.write(describeMergedTables(result));
+    process.stdout.write(describeSizeCap(fileBytes, config.maxDbBytes));
     if (result.stopped)
       throw new CommandFailure(`stopped by ${stopSignal ?? "a signal"}: the samples above were imported, the rest of ${file} was not`);
-    if (result.samples === 0 && result.alreadyStored === 0) throw new CommandFailure(`${file} holds no readable samples`);
+    if (result.samples === 0 && result.alreadyStored === 0 && !("tables" in result))
+      throw new CommandFailure(`${file} holds no readable samples`);
   },
 });
 
@@ -104,19 +132,31 @@ function fileSize(file: string): number {
   return stat.size;
 }
 
-/** The database's lock, held while importing so no server starts writing meanwhile. */
-function lockDatabase(dbPath: string): InstanceLock {
-  try {
-    return acquireInstanceLock(dbPath);
-  } catch (error) {
-    if (!(error instanceof InstanceLockedError))
-      throw new CommandFailure(`cannot open the database ${dbPath}: ${error instanceof Error ? error.message : String(error)}`);
-    const holder = readLockHolder(dbPath);
-    throw new CommandFailure(
-      `a server is recording into ${dbPath}${holder ? ` (${describeHolder(holder)})` : ""}; ` +
-        `two writers must not share the file: stop it, import, then start it again`,
-    );
-  }
+/** Each kind of file, read by its own importer into the same write path. */
+const IMPORTERS: Record<ImportFileKind, (options: ImportOptions) => Promise<ImportResult | MergeResult>> = {
+  "smi-log": importRecording,
+  "export-csv": (options) => importExport({ ...options, format: "csv" }),
+  "export-json": (options) => importExport({ ...options, format: "json" }),
+  database: mergeDatabase,
+};
+
+function describeMergedTables(result: MergeResult): string {
+  return result.tables
+    .map(({ what, added, alreadyHeld, leftOut }) => {
+      const skipped = [alreadyHeld > 0 ? `${formatCount(alreadyHeld)} already held` : null, leftOut].filter((part) => part !== null);
+      return `  merged ${formatCount(added)} ${what}${skipped.length > 0 ? ` (skipped ${skipped.join("; ")})` : ""}\n`;
+    })
+    .join("");
+}
+
+/** What the size cap will do to the database as the import left it. */
+function describeSizeCap(fileBytes: number, maxBytes: number): string {
+  const trimAt = DEFAULT_WATER_MARKS.highWater * maxBytes;
+  if (fileBytes <= trimAt) return "";
+  return (
+    `  the database is now ${formatBytes(fileBytes)}, over ${DEFAULT_WATER_MARKS.highWater * 100} % of its size cap (${formatBytes(maxBytes)}, NVOC_MAX_DB_MB): ` +
+    `the server's next prune deletes the oldest samples until it is under ${DEFAULT_WATER_MARKS.lowWater * 100} %\n`
+  );
 }
 
 function describeImport(result: ImportResult, file: string, dbPath: string, retentionMs: number): string {

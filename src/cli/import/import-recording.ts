@@ -1,11 +1,11 @@
 import path from "node:path";
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { infoFromRow } from "../../server/sources/smi-rows";
-import { RejectedValues, type RejectedValueCount } from "../../server/collector/rejected-values";
-import { storableSample, type RejectedField } from "../../server/sources/storable-readings";
-import type { GpuInfo, GpuSample } from "../../telemetry/types";
-import type { TelemetryStore } from "../../server/storage/telemetry-store";
-import { HeldSamples } from "./held-samples";
+import { storableSample } from "../../server/sources/storable-readings";
+import type { GpuInfo } from "../../telemetry/types";
+import { sinkOfImport, valueRejections } from "./sample-sink";
+import { emptyImportResult, sinkCounts, UnreadableList, type ImportOptions, type ImportResult } from "./import-result";
+
+export type { ImportOptions, ImportResult } from "./import-result";
 import { hasTimestampColumn, readHeader, RecordingReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
 import { ThreadedRecordingReader } from "./threaded-reader";
 
@@ -21,103 +21,21 @@ import { ThreadedRecordingReader } from "./threaded-reader";
  * has those skipped and counted.
  */
 
-export interface ImportOptions {
-  file: string;
-  store: TelemetryStore;
-  intervalMs: number;
-  endingNow: boolean;
-  now?: number;
-  /** Samples older than this are counted (they would be pruned by the retention). */
-  oldAfter?: number;
-  onProgress?: (bytesRead: number, samples: number) => void;
-  /** Checked between batches: true stops the import after what is written so far. */
-  stopRequested?: () => boolean;
-  /** The reader thread's script (dist/import-reader.mjs): the file is then read and parsed on a thread of its own. */
-  readerThread?: URL;
-}
-
-export interface ImportResult {
-  samples: number;
-  gpus: GpuInfo[];
-  first: number | null;
-  last: number | null;
-  /** Where the times came from, in words: "as recorded", "as recorded, shifted to end now", "1000 ms apart, ending now". */
-  timesFrom: string;
-  /** The first few unreadable lines (those nearest the top of the file, in order), and how many there were in all. */
-  unreadable: UnreadableLine[];
-  unreadableCount: number;
-  olderThanRetention: number;
-  /** Samples skipped because their time is after now (the recording's clock ran ahead). */
-  inTheFuture: number;
-  /** Samples skipped because the database already holds that GPU at that time (a file imported again). */
-  alreadyStored: number;
-  /** Values storage cannot hold exactly (1e20, negative, not finite), stored as missing: per GPU and field, with the latest. */
-  rejectedValues: RejectedValueCount[];
-  stopped: boolean;
-  /** How far into the file the import got. */
-  bytesRead: number;
-}
-
-/**
- * Samples per transaction: the store seals each GPU's full chunks at once, and
- * writes the rest as single rows to seal them at the next write, so a few
- * thousand rows per GPU keep that rest small. Still a fraction of a second of
- * work, so progress shows and a stop is heard promptly.
- */
-const BATCH_SAMPLES = 50_000;
-const UNREADABLE_KEPT = 5;
-
 export async function importRecording(options: ImportOptions): Promise<ImportResult> {
-  const { file, store } = options;
+  const { file } = options;
   const now = options.now ?? Date.now();
-  const result: ImportResult = {
-    samples: 0,
-    gpus: [],
-    first: null,
-    last: null,
-    timesFrom: "as recorded",
-    unreadable: [],
-    unreadableCount: 0,
-    olderThanRetention: 0,
-    inTheFuture: 0,
-    alreadyStored: 0,
-    rejectedValues: [],
-    stopped: false,
-    bytesRead: 0,
-  };
   const stamp = await stamping(file, options, now);
-  result.timesFrom = stamp.timesFrom;
-
-  // Lines are found unreadable while parsing and while stamping, pieces apart: kept by their place in the file.
-  const noteUnreadable = (line: UnreadableLine) => {
-    result.unreadableCount++;
-    const { unreadable } = result;
-    if (unreadable.length === UNREADABLE_KEPT && line.line > unreadable[UNREADABLE_KEPT - 1].line) return;
-    unreadable.splice(unreadable.findLastIndex((kept) => kept.line < line.line) + 1, 0, line);
-    unreadable.length = Math.min(unreadable.length, UNREADABLE_KEPT);
-  };
+  const result = emptyImportResult(stamp.timesFrom);
+  const unreadableLines = new UnreadableList(result);
+  const noteUnreadable = (line: UnreadableLine) => unreadableLines.note(line);
   const reader = readerOf(options, noteUnreadable);
   const infos = new Map<string, GpuInfo>();
-  const held = new HeldSamples(store);
-  const rejected = new RejectedValues(null);
+  const sink = sinkOfImport(options, infos, () => reader.bytesRead);
   // A sample without a usable time is not stored at all: it is listed as an unreadable line instead.
-  const noteRejected = (sample: GpuSample, field: RejectedField, value: unknown) => {
-    if (field !== "timestamp") rejected.note(sample, field, value);
-  };
+  const rejected = valueRejections();
   const fallbackUuids = new Map<number, string>();
   const fallbackUuid = (index: number) =>
     fallbackUuids.get(index) ?? fallbackUuids.set(index, `import-${path.basename(file)}-gpu${index}`).get(index)!;
-  let batch: GpuSample[] = [];
-  const flush = async () => {
-    const fresh = held.fresh(batch);
-    result.alreadyStored += batch.length - fresh.length;
-    store.writeSamples(fresh, (uuid) => infos.get(uuid));
-    result.samples += fresh.length;
-    batch = [];
-    options.onProgress?.(reader.bytesRead, result.samples);
-    // Lets a Ctrl-C be heard between transactions.
-    await nextTurn();
-  };
 
   let ordinal = 0;
   reading: for await (const ticks of reader.tickBatches()) {
@@ -128,39 +46,29 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
           noteUnreadable({ line: row.line, error: "no timestamp on this line nor on its tick" });
           continue;
         }
-        if (timestamp > now) {
-          result.inTheFuture++;
-          continue;
-        }
         const index = row.index ?? 0;
         const uuid = row.uuid ?? fallbackUuid(index);
         let info = infos.get(uuid);
         if (!info) infos.set(uuid, (info = infoFromRow(row.toRow(), uuid, index)));
-        const sample = storableSample(row.sampleFor(info, timestamp), noteRejected);
+        const sample = storableSample(row.sampleFor(info, timestamp), rejected.note);
         if (sample === null) {
           noteUnreadable({ line: row.line, error: `its time (${timestamp}) cannot be stored` });
           continue;
         }
-        batch.push(sample);
-        if (result.first === null || timestamp < result.first) result.first = timestamp;
-        if (result.last === null || timestamp > result.last) result.last = timestamp;
-        if (options.oldAfter !== undefined && timestamp < options.oldAfter) result.olderThanRetention++;
+        sink.add(sample);
       }
       ordinal++;
-      if (batch.length >= BATCH_SAMPLES) {
-        await flush();
-        if (options.stopRequested?.()) {
-          result.stopped = true;
-          break reading;
-        }
+      if (await sink.flushWhenFull()) {
+        result.stopped = true;
+        break reading;
       }
     }
   }
-  if (batch.length > 0) await flush();
+  await sink.flush();
   result.bytesRead = reader.bytesRead;
   result.gpus = [...infos.values()].sort((a, b) => a.index - b.index);
   result.rejectedValues = rejected.list();
-  return result;
+  return { ...result, ...sinkCounts(sink) };
 }
 
 function readerOf({ file, readerThread }: ImportOptions, onUnreadable?: (line: UnreadableLine) => void) {

@@ -122,14 +122,19 @@ function isBlank(bytes: Buffer, start: number, end: number): boolean {
 
 /** The header's columns, or a CommandFailure saying why the file is not a log this can read. */
 export function checkedHeader(file: string, columns: CsvColumn[] | null): CsvColumn[] {
-  if (columns === null) throw new CommandFailure(`${file} is empty`);
+  if (columns === null) throw new CommandFailure(`${file} is empty; expected ${EXPECTED_FILES}`);
   if (!columns.some((column) => column.field !== null)) {
     throw new CommandFailure(
-      `${file} does not start with an nvidia-smi CSV header line (capture it with nvidia-smi --query-gpu=<fields> --format=csv, without noheader)`,
+      `${file} does not start with an nvidia-smi CSV header line (capture it with nvidia-smi --query-gpu=<fields> --format=csv, without noheader); ` +
+        `expected ${EXPECTED_FILES}`,
     );
   }
   return columns;
 }
+
+/** What `nvidia-oc import` reads, for the message refusing a file it cannot. */
+export const EXPECTED_FILES =
+  "an nvidia-oc export (CSV or JSON), an nvidia-oc database or backup, or an nvidia-smi CSV log with its header line";
 
 /** The columns of the file's header line, or null for an empty file. */
 export async function readHeader(file: string): Promise<CsvColumn[] | null> {

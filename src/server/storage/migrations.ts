@@ -31,6 +31,9 @@ function readMigrations(dir: string): Migration[] {
     });
 }
 
+/** The migrations this version knows, oldest first: a database holding any other was made by a newer one. */
+export const knownMigrationNames = (dir = MIGRATIONS_DIR) => readMigrations(dir).map((migration) => migration.name);
+
 /** Returns the names of the migrations it applied (empty when up to date). */
 export function applyMigrations(db: Database.Database, dir = MIGRATIONS_DIR): string[] {
   db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (

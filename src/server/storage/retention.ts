@@ -171,5 +171,21 @@ function reclaimSpace(store: TelemetryStore, deleted: boolean) {
   const incremental = store.db.pragma("auto_vacuum", { simple: true }) === 2;
   if (incremental) store.db.exec("PRAGMA incremental_vacuum");
   else if (deleted) store.db.exec("VACUUM");
-  store.db.pragma("wal_checkpoint(TRUNCATE)");
+  truncateWalUnlessRead(store);
+}
+
+/**
+ * Empties the write-ahead log, unless a reader still reads frames of it (a
+ * snapshot nvidia-oc backup is copying): then the log is left to the next
+ * prune. A TRUNCATE checkpoint would otherwise wait for that reader, up to the
+ * busy timeout, and with it the recorder's every flush on this connection.
+ */
+function truncateWalUnlessRead(store: TelemetryStore) {
+  const busyTimeout = store.db.pragma("busy_timeout", { simple: true }) as number;
+  store.db.pragma("busy_timeout = 0");
+  try {
+    store.db.pragma("wal_checkpoint(TRUNCATE)");
+  } finally {
+    store.db.pragma(`busy_timeout = ${busyTimeout}`);
+  }
 }

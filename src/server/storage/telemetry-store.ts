@@ -699,8 +699,8 @@ export function toStoredSample(gpu: StoredGpu, row: ChunkRow): StoredSample {
 /** Why a row was set aside whose values named in `bad` ("powerDrawW = 1e+20") were stored as missing. */
 const keptAsMissing = (bad: readonly string[]) => `${bad.join(", ")} cannot be stored exactly; kept as missing`;
 
-/** A GPU the source never described (e.g. a replay file without names). */
-function fallbackInfo(sample: GpuSample): GpuInfo {
+/** A GPU the source never described (e.g. a replay file without names): its facts as its sample gives them. */
+export function fallbackInfo(sample: GpuSample): GpuInfo {
   return {
     uuid: sample.uuid,
     index: sample.index,
