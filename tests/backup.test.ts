@@ -263,6 +263,10 @@ describe("nvidia-oc import <database> merges another recorder's history", () => 
     );
     // The other recorder's own: not this one's runs.
     db.prepare(`INSERT INTO GpuEvent (gpuId, at, kind, detail) VALUES (NULL, ?, 'recorder_stopped', '{"clean":true}')`).run(start + DAY);
+    db.prepare(
+      `INSERT INTO ProcessSession (gpuId, pid, processName, user, startedAt, lastSeen, endedAt, peakMemoryMib, gpuSeconds, energyJ)
+       VALUES (?, 4242, 'python', 'alice', ?, ?, ?, 20480, 3600, 1.5e6)`,
+    ).run(gpu7, start + DAY, start + DAY + HOUR, start + DAY + HOUR);
     db.close();
 
     const overlap = new Set(ours.map((s) => `${s.uuid}@${s.timestamp}`));
@@ -272,6 +276,7 @@ describe("nvidia-oc import <database> merges another recorder's history", () => 
     expect(merged.stdout).toContain(`imported ${fresh.length.toLocaleString("en")} samples of 2 GPUs`);
     expect(merged.stdout).toContain(`skipped ${(theirs.length - fresh.length).toLocaleString("en")} samples the database already held`);
     expect(merged.stdout).toContain("merged 1 events (skipped 1 of the other recorder's own (started, stopped, pruned))");
+    expect(merged.stdout).toContain("merged 1 usage sessions");
     // Older than a day when the import ran, a few seconds after `start` was taken two days ago.
     const old = fresh.filter((s) => s.timestamp <= start + DAY).length;
     expect(merged.stdout).toMatch(new RegExp(`${old.toLocaleString("en")} of them are older than the retention \\(1 days`));
@@ -285,6 +290,9 @@ describe("nvidia-oc import <database> merges another recorder's history", () => 
     const sealed = check.prepare(`SELECT gpuId, sum(rowCount) AS n FROM SampleChunk GROUP BY gpuId ORDER BY gpuId`).all();
     expect(check.prepare(`SELECT gpuId, sum(rowCount) AS n FROM HourlyRollup GROUP BY gpuId ORDER BY gpuId`).all()).toEqual(sealed);
     expect(check.prepare(`SELECT kind FROM GpuEvent`).pluck().all()).toEqual(["xid"]);
+    expect(
+      check.prepare(`SELECT g.uuid, s.pid, s.user, s.gpuSeconds, s.energyJ FROM ProcessSession s JOIN Gpu g ON g.id = s.gpuId`).all(),
+    ).toEqual([{ uuid: simulatedGpuInfo(7).uuid, pid: 4242, user: "alice", gpuSeconds: 3600, energyJ: 1.5e6 }]);
     check.close();
     expect(fs.readdirSync(dir).filter((name) => name.includes(".merging-"))).toEqual([]);
 
@@ -292,5 +300,6 @@ describe("nvidia-oc import <database> merges another recorder's history", () => 
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain("imported 0 samples of 2 GPUs");
     expect(again.stdout).toContain("merged 0 events (skipped 1 already held; 1 of the other recorder's own (started, stopped, pruned))");
+    expect(again.stdout).toContain("merged 0 usage sessions (skipped 1 already held)");
   });
 });

@@ -13,8 +13,8 @@ import { sinkOfImport } from "./sample-sink";
  * recording), the copy brought up to this version's schema, and its tables read
  * from there. Samples go through the same write path as every import, so chunks,
  * summaries and rollups are made here as if recorded here; what is held already
- * is skipped. Each table has its merger below: a new table (usage sessions, say)
- * is merged by adding one to TABLE_MERGERS.
+ * is skipped. Each table has its merger below: a new table is merged by adding
+ * one to TABLE_MERGERS.
  */
 
 export interface TableMerge {
@@ -82,8 +82,46 @@ const eventsMerger: TableMerger = {
   },
 };
 
+/**
+ * Usage sessions, GPU by GPU: a session is held already when the same GPU has one
+ * of the same pid started at the same time. Every column but the ids is copied as
+ * it is, so the figures stay those the other recorder measured.
+ */
+const sessionsMerger: TableMerger = {
+  what: "usage sessions",
+  merge({ source, target, targetGpuId }) {
+    const columns = (source.db.prepare(`SELECT name FROM pragma_table_info('ProcessSession')`).pluck().all() as string[]).filter(
+      (name) => name !== "id" && name !== "gpuId",
+    );
+    const rows = source.db
+      .prepare(`SELECT gpuId, ${columns.join(", ")} FROM ProcessSession ORDER BY startedAt, id`)
+      .raw()
+      .all() as unknown[][];
+    const sourceGpus = new Map(source.gpus().map((gpu) => [gpu.id, gpu]));
+    const [pidAt, startedAtAt] = [columns.indexOf("pid"), columns.indexOf("startedAt")];
+    const held = target.db.prepare(`SELECT 1 FROM ProcessSession WHERE gpuId = ? AND pid = ? AND startedAt = ?`).pluck();
+    const insert = target.db.prepare(`INSERT INTO ProcessSession (gpuId, ${columns.join(", ")}) VALUES (?${", ?".repeat(columns.length)})`);
+    let added = 0;
+    let alreadyHeld = 0;
+    target.db.transaction(() => {
+      for (const [sourceGpuId, ...values] of rows) {
+        const gpu = sourceGpus.get(sourceGpuId as number);
+        if (gpu === undefined) continue;
+        const gpuId = targetGpuId(gpu);
+        if (held.get(gpuId, values[pidAt], values[startedAtAt]) !== undefined) {
+          alreadyHeld++;
+          continue;
+        }
+        insert.run(gpuId, ...values);
+        added++;
+      }
+    })();
+    return { what: "usage sessions", added, alreadyHeld, leftOut: null };
+  },
+};
+
 /** Tables merged after the samples, in order. */
-const TABLE_MERGERS: readonly TableMerger[] = [eventsMerger];
+const TABLE_MERGERS: readonly TableMerger[] = [eventsMerger, sessionsMerger];
 
 function infoOf(gpu: StoredGpu): GpuInfo {
   const { id: _id, firstSeen: _firstSeen, lastSeen: _lastSeen, ...info } = gpu;
