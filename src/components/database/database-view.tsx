@@ -1,20 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
 import { ago, bytes, dateTime, integer } from "../../lib/format";
 import { useTRPC } from "../../lib/trpc";
 import { Empty, Loading, QueryError } from "../states";
+import { useNow } from "../use-now";
 import { PruneControl } from "./prune-control";
 import { SizeBar } from "./size-bar";
-
-function useNow(everyMs: number) {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(timer);
-  }, [everyMs]);
-  return now;
-}
 
 export function DatabaseView() {
   const trpc = useTRPC();

@@ -1,6 +1,6 @@
 "use client";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import type { FleetGroup, FleetListing } from "../../lib/api-types";
 import { HISTORY_PANELS } from "../../lib/metrics";
 import { windowOf, type RangeSelection } from "../../lib/time-range";
@@ -8,6 +8,7 @@ import { useTRPC } from "../../lib/trpc";
 import { BandChart } from "../charts/band-chart";
 import { RangePicker } from "../history/range-picker";
 import { Loading, QueryError } from "../states";
+import { useNow } from "../use-now";
 import { FleetTotalsCharts } from "./fleet-totals-charts";
 
 /** About one step per few pixels: Prometheus answers in the same time for every range. */
@@ -30,15 +31,6 @@ function groupChoices(listing: FleetListing): Array<{ group: FleetGroup; label: 
       label: `GPU ${g.index ?? "?"} of ${g.host} · ${g.instance}`,
     })),
   ];
-}
-
-function useNow(everyMs: number) {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
-    return () => clearInterval(timer);
-  }, [everyMs]);
-  return now;
 }
 
 export function FleetHistory({ listing }: { listing: FleetListing }) {
