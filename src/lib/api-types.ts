@@ -28,3 +28,10 @@ export type XidErrorRow = RouterOutputs["gpus"]["xidErrors"]["events"][number];
 export type LiveEvent = RouterOutputs["telemetry"]["live"] extends AsyncIterable<infer E> ? E : never;
 export type LiveSnapshot = LiveEvent["data"];
 export type LiveSample = LiveSnapshot["samples"][number];
+
+/** The usage page's figures: `usage.summary`'s rows, `usage.sessions`' sessions and `usage.idleHolders`' holders. */
+export type UsageSummary = RouterOutputs["usage"]["summary"];
+export type UsageSummaryRow = UsageSummary["rows"][number];
+export type UsageGrouping = UsageSummary["by"];
+export type UsageSession = RouterOutputs["usage"]["sessions"]["sessions"][number];
+export type IdleHolder = RouterOutputs["usage"]["idleHolders"]["holders"][number];

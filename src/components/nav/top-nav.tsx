@@ -8,6 +8,7 @@ import { SourceBanner } from "./source-banner";
 const LINKS = [
   { href: "/", label: "Live" },
   { href: "/history", label: "History" },
+  { href: "/usage", label: "Usage" },
   { href: "/database", label: "Database" },
 ] as const;
 
