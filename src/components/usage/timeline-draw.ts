@@ -6,6 +6,11 @@ import { cssColor } from "../charts/css-color";
 const MIN_BAR_PX = 2;
 export const LANE_PX = 18;
 export const AXIS_PX = 16;
+/** The utilization line gets this much height even under a single lane of sessions. */
+const MIN_PLOT_PX = 48;
+
+/** The canvas height for this many lanes of sessions. */
+export const timelineHeight = (lanes: number) => Math.max(MIN_PLOT_PX, lanes * LANE_PX) + AXIS_PX;
 /** A session idle this long while holding memory is drawn as an idle holder. */
 const IDLE_HOLDER_S = 30 * 60;
 
@@ -91,8 +96,9 @@ export function drawTimeline(canvas: HTMLCanvasElement, picture: TimelinePicture
 
   g.fillStyle = cssColor(canvas, "--muted");
   g.textBaseline = "bottom";
-  const sameDay = to - from <= 24 * 3_600_000;
-  const stamp = (at: number) => (sameDay ? clockTime(at) : dateTime(at));
+  // Times of day alone would read the same at both ends of a 24-hour range.
+  const sameDay = new Date(from).toDateString() === new Date(to).toDateString();
+  const stamp = (at: number) => (sameDay ? clockTime(at) : dateTime(at).slice(0, -3));
   g.textAlign = "left";
   g.fillText(stamp(from), 0, height);
   g.textAlign = "right";

@@ -5,10 +5,10 @@ import { integer } from "../../lib/format";
 export const hoursText = (hours: number) => hours.toFixed(2);
 export const energyText = (wh: number) => (wh >= 10_000 ? `${(wh / 1000).toFixed(1)} kWh` : `${integer(wh)} Wh`);
 
-export const GROUPINGS: ReadonlyArray<{ by: UsageGrouping; label: string }> = [
-  { by: "user", label: "User" },
-  { by: "process", label: "Process" },
-  { by: "gpu", label: "GPU" },
+export const GROUPINGS: ReadonlyArray<{ by: UsageGrouping; label: string; button: string }> = [
+  { by: "user", label: "User", button: "By user" },
+  { by: "process", label: "Process", button: "By process" },
+  { by: "gpu", label: "GPU", button: "By GPU" },
 ];
 
 /** "2 h 05 min", "12 min": how long, as a person reads it. */

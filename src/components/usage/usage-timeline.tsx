@@ -5,7 +5,7 @@ import type { GpuListItem, UsageSession } from "../../lib/api-types";
 import { gpuLabel } from "../../lib/gpu-label";
 import type { TimeWindow } from "../../lib/data-window";
 import { useTRPC } from "../../lib/trpc";
-import { AXIS_PX, drawTimeline, LANE_PX, laneSessions } from "./timeline-draw";
+import { drawTimeline, laneSessions, timelineHeight } from "./timeline-draw";
 
 /** Enough points for a line across a wide screen; more would not show. */
 const UTILIZATION_POINTS = 400;
@@ -65,7 +65,7 @@ function GpuTimeline({ row, span }: { row: GpuRow; span: TimeWindow }) {
         role="img"
         aria-label={`${row.label}: ${row.sessions.length} sessions over its utilization`}
         data-utilization-points={utilization.t.length}
-        style={{ width: "100%", height: count * LANE_PX + AXIS_PX, display: "block" }}
+        style={{ width: "100%", height: timelineHeight(count), display: "block" }}
       />
     </li>
   );

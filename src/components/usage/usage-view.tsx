@@ -59,7 +59,7 @@ export function UsageView() {
               onClick={() => setBy(grouping.by)}
               data-by={grouping.by}
             >
-              By {grouping.label.toLowerCase()}
+              {grouping.button}
             </button>
           ))}
         </div>
