@@ -204,6 +204,15 @@ describe("usage page", () => {
         "the utilization line",
       );
     }
+    // Half way through erin's hour on GPU 0, which ended two hours ago, on the first lane.
+    const canvas = rows.nth(0).locator("canvas");
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + box.width * ((24 - 2.5) / 24), box.y + 6);
+    await waitFor(
+      async () => (await canvas.getAttribute("title"))?.includes("erin · python3 (pid 4001)") || undefined,
+      10_000,
+      "erin's session on hover",
+    );
     await page.context().close();
   });
 

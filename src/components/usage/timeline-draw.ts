@@ -1,5 +1,5 @@
 import type { UsageSession } from "../../lib/api-types";
-import { clockTime, dateTime } from "../../lib/format";
+import { clockTime, dateTime, gibFromMib } from "../../lib/format";
 import { cssColor } from "../charts/css-color";
 
 /** Sessions shorter than this many pixels are still drawn, so a short job is seen. */
@@ -104,4 +104,25 @@ export function drawTimeline(canvas: HTMLCanvasElement, picture: TimelinePicture
   g.textAlign = "right";
   g.fillText(stamp(to), width, height);
   g.textAlign = "left";
+}
+
+/** The session drawn under a point of the canvas (CSS pixels), if any. */
+export function sessionAt(picture: TimelinePicture, width: number, px: number, py: number): UsageSession | null {
+  const { from, to } = picture.window;
+  const at = from + (px / width) * (to - from);
+  const lane = Math.floor(py / LANE_PX);
+  const slack = ((to - from) / width) * MIN_BAR_PX;
+  const hit = picture.lanes.find(
+    (l) => l.lane === lane && l.session.startedAt - slack <= at && at <= Math.max(endOf(l.session, to), l.session.startedAt + slack),
+  );
+  return hit?.session ?? null;
+}
+
+/** What a session's hover says: who, what, when and how much. */
+export function sessionText(session: UsageSession): string {
+  const who = session.user ?? "unknown user";
+  const what = `${session.processName ?? "unknown"} (pid ${session.pid})`;
+  const until = session.endedAt === null ? "still running" : `until ${dateTime(session.endedAt)}`;
+  const memory = session.peakMemoryMib === null ? "" : `, peak ${gibFromMib(session.peakMemoryMib)}`;
+  return `${who} · ${what} · from ${dateTime(session.startedAt)} ${until}${memory}`;
 }

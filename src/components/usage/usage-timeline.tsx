@@ -1,11 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useRef } from "react";
+import { useEffect, useMemo, useRef, useState, type MouseEvent } from "react";
 import type { GpuListItem, UsageSession } from "../../lib/api-types";
 import { gpuLabel } from "../../lib/gpu-label";
 import type { TimeWindow } from "../../lib/data-window";
 import { useTRPC } from "../../lib/trpc";
-import { drawTimeline, laneSessions, timelineHeight } from "./timeline-draw";
+import { drawTimeline, laneSessions, sessionAt, sessionText, timelineHeight, type TimelinePicture } from "./timeline-draw";
 
 /** Enough points for a line across a wide screen; more would not show. */
 const UTILIZATION_POINTS = 400;
@@ -45,15 +45,23 @@ function GpuTimeline({ row, span }: { row: GpuRow; span: TimeWindow }) {
   const { lanes, count } = useMemo(() => laneSessions(row.sessions, span.to), [row.sessions, span.to]);
   const utilization = useMemo(() => ({ t: series.data?.t ?? [], pct: series.data?.metrics.gpuUtilizationPct?.avg ?? [] }), [series.data]);
 
+  const picture = useMemo<TimelinePicture>(() => ({ window: span, lanes, utilization }), [span, lanes, utilization]);
+  const [hovered, setHovered] = useState<string | undefined>(undefined);
+  const hover = (event: MouseEvent<HTMLCanvasElement>) => {
+    const box = event.currentTarget.getBoundingClientRect();
+    const session = sessionAt(picture, box.width, event.clientX - box.left, event.clientY - box.top);
+    setHovered(session ? sessionText(session) : undefined);
+  };
+
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas) return;
-    const draw = () => drawTimeline(canvas, { window: span, lanes, utilization });
+    const draw = () => drawTimeline(canvas, picture);
     draw();
     const resized = new ResizeObserver(draw);
     resized.observe(canvas);
     return () => resized.disconnect();
-  }, [span, lanes, count, utilization]);
+  }, [picture]);
 
   return (
     <li className="usage-timeline-row" data-gpu-uuid={row.uuid} data-sessions={row.sessions.length}>
@@ -65,6 +73,9 @@ function GpuTimeline({ row, span }: { row: GpuRow; span: TimeWindow }) {
         role="img"
         aria-label={`${row.label}: ${row.sessions.length} sessions over its utilization`}
         data-utilization-points={utilization.t.length}
+        title={hovered}
+        onMouseMove={hover}
+        onMouseLeave={() => setHovered(undefined)}
         style={{ width: "100%", height: timelineHeight(count), display: "block" }}
       />
     </li>

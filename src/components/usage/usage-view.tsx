@@ -35,7 +35,8 @@ export function UsageView() {
   // Usage is asked for as "the last N hours": a custom range counts from its start until now.
   const hours = exportHours(range, now);
   const shown = useMemo(() => windowOf(range, now), [range, now]);
-  const keep = { placeholderData: keepPreviousData };
+  // The range asked for stays "the last N hours" while the page is open: the figures are asked for again now and then.
+  const keep = { placeholderData: keepPreviousData, refetchInterval: REFRESH_MS };
   const gpus = useQuery(trpc.gpus.list.queryOptions(undefined, { staleTime: 30_000 }));
   const summary = useQuery(trpc.usage.summary.queryOptions({ hours, by }, keep));
   const sessions = useQuery(trpc.usage.sessions.queryOptions({ hours, limit: TIMELINE_SESSIONS }, keep));
