@@ -34,3 +34,10 @@ export type FleetListing = RouterOutputs["fleet"]["gpus"];
 export type FleetGpuRow = FleetListing["gpus"][number];
 export type FleetSeries = RouterOutputs["fleet"]["series"];
 export type FleetGroup = RouterInputs["fleet"]["series"]["group"];
+
+/** The usage page's figures: `usage.summary`'s rows, `usage.sessions`' sessions and `usage.idleHolders`' holders. */
+export type UsageSummary = RouterOutputs["usage"]["summary"];
+export type UsageSummaryRow = UsageSummary["rows"][number];
+export type UsageGrouping = UsageSummary["by"];
+export type UsageSession = RouterOutputs["usage"]["sessions"]["sessions"][number];
+export type IdleHolder = RouterOutputs["usage"]["idleHolders"]["holders"][number];

@@ -81,9 +81,13 @@ export function parseHistoryParams(params: ParamSource): HistoryParams {
   return { gpu, range: { kind: "preset", preset: isPreset(rangeParam) ? rangeParam : DEFAULT_PRESET } };
 }
 
-/** Links made now name the GPU by UUID: an index may be another GPU's by the time the link is opened. */
-export function historySearch(view: { gpu: GpuRef; range: RangeSelection }): string {
-  const params = new URLSearchParams({ gpu: "uuid" in view.gpu ? view.gpu.uuid : String(view.gpu.index) });
+/**
+ * Links made now name the GPU by UUID: an index may be another GPU's by the time the link is opened.
+ * A page over every GPU (usage) names none.
+ */
+export function historySearch(view: { gpu: GpuRef | null; range: RangeSelection }): string {
+  const params = new URLSearchParams();
+  if (view.gpu !== null) params.set("gpu", "uuid" in view.gpu ? view.gpu.uuid : String(view.gpu.index));
   if (view.range.kind === "preset") params.set("range", view.range.preset);
   else {
     params.set("range", "custom");

@@ -10,7 +10,7 @@ export function useHistoryParams() {
   const pathname = usePathname();
   const params = useMemo(() => parseHistoryParams(search), [search]);
   const setParams = useCallback(
-    (next: { gpu: GpuRef; range: RangeSelection }) => router.replace(`${pathname}?${historySearch(next)}`, { scroll: false }),
+    (next: { gpu: GpuRef | null; range: RangeSelection }) => router.replace(`${pathname}?${historySearch(next)}`, { scroll: false }),
     [router, pathname],
   );
   return { params, setParams };

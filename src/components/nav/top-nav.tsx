@@ -11,6 +11,7 @@ import { useTRPC } from "../../lib/trpc";
 const LINKS = [
   { href: "/", label: "Live" },
   { href: "/history", label: "History" },
+  { href: "/usage", label: "Usage" },
   { href: "/database", label: "Database" },
 ] as const;
 
