@@ -96,8 +96,21 @@ describe("one recorder per database", () => {
     const first = await startServerProcess(env);
     servers.push(first);
     // The lock file goes (a cleanup job, a hand): a second recorder then starts on the same file.
-    fs.rmSync(`${dbPath}.lock`);
-    const second = await startServerProcess(env);
+    // The first checks its lock every 2 s and takes a vanished one back, so a second that starts
+    // only after such a check is refused; the lock is removed again until a second wins it.
+    const second = await waitFor(
+      async () => {
+        fs.rmSync(`${dbPath}.lock`, { force: true });
+        try {
+          return await startServerProcess(env);
+        } catch (error) {
+          if (String(error).includes("already recording")) return undefined;
+          throw error;
+        }
+      },
+      90_000,
+      "a second recorder to take the removed lock",
+    );
     servers.push(second);
     expect(lockOwner(dbPath).pid).toBe(second.child.pid);
 
