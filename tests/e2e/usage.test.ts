@@ -103,8 +103,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function open(pathAndQuery: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
-  const context = await browser.newContext({ viewport });
+async function open(pathAndQuery: string, viewport = { width: 1280, height: 900 }, colorScheme: "light" | "dark" = "light"): Promise<Page> {
+  const context = await browser.newContext({ viewport, colorScheme });
   const page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(`${pathAndQuery}: ${error.message}`));
   await page.goto(`${server.url}${pathAndQuery}`);
@@ -166,6 +166,33 @@ describe("usage page", () => {
     expect(Number(shown.bars)).toBe(shown.rows.length);
     expect(shown.labels?.split("\n")).toEqual(shown.rows.map((r) => r.key));
     await screenshot(page, "usage-desktop.png");
+    await page.context().close();
+  });
+
+  it("draws the totals in the theme in force, and again when it changes", async () => {
+    const page = await open("/usage?range=24h", undefined, "dark");
+    /** Waits until the bars carry the theme's tick and accent colours. */
+    const paintedIn = (scheme: "light" | "dark") =>
+      page.waitForFunction((want) => {
+        const root = document.documentElement;
+        const styles = getComputedStyle(root);
+        const canvas = document.querySelector<HTMLCanvasElement>("[data-chart=usage-totals] canvas");
+        return (
+          root.dataset.theme === want &&
+          canvas?.dataset.tickColor === styles.getPropertyValue("--chart-tick").trim() &&
+          canvas.dataset.barColor === styles.getPropertyValue("--accent").trim()
+        );
+      }, scheme);
+    await paintedIn("dark");
+    const dark = await page.evaluate(
+      () => document.querySelector<HTMLCanvasElement>("[data-chart=usage-totals] canvas")!.dataset.tickColor,
+    );
+    await page.emulateMedia({ colorScheme: "light" });
+    await paintedIn("light");
+    const light = await page.evaluate(
+      () => document.querySelector<HTMLCanvasElement>("[data-chart=usage-totals] canvas")!.dataset.tickColor,
+    );
+    expect(light).not.toBe(dark);
     await page.context().close();
   });
 

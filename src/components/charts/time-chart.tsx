@@ -1,9 +1,10 @@
 "use client";
 import type { Chart, ChartDataset, ChartOptions, Plugin, TooltipItem } from "chart.js";
 import { useEffect, useRef, useState } from "react";
-import { documentTokens, resolveThemeColor, themeColor, type ChartToken, type TokenReader } from "../../lib/theme-colors";
+import { documentTokens, resolveThemeColor, type TokenReader } from "../../lib/theme-colors";
 import { loadChartJs } from "./chart-loader";
 import { ChartOverlay, type ChartGap, type ChartMarker, type PlotGeometry } from "./chart-overlay";
+import { colorText, paintChart } from "./paint-chart";
 import { useThemeChange } from "./use-theme-change";
 
 /**
@@ -76,9 +77,6 @@ const TIME_FORMATS = {
 
 const Y_AXIS_WIDTH = 76;
 
-/** A colour option as text; a gradient or a function has none. */
-const colorText = (color: unknown) => (typeof color === "string" ? color : "");
-
 /**
  * After every draw, writes what the canvas shows onto it, for the tests and for
  * people's scripts: points drawn, points inside the window shown, the window,
@@ -150,25 +148,6 @@ function apply(chart: LineChart, props: TimeChartProps, windowChanged: boolean) 
 
 /** A colour given as CSS text, resolved for the canvas; anything else (a gradient, a function) as it is. */
 const paint = <T,>(color: T, read: TokenReader): T => (typeof color === "string" ? (resolveThemeColor(color, read) as T) : color);
-
-/** The chart's own colours (ticks, grid lines, axis lines, tooltip) from the theme in force. */
-function paintChart(chart: LineChart, read: TokenReader) {
-  const color = (token: ChartToken) => resolveThemeColor(themeColor(token), read);
-  const [tick, grid] = [color("chart-tick"), color("chart-grid")];
-  const { x, y } = chart.options.scales!;
-  for (const scale of [x!, y!]) {
-    Object.assign(scale.ticks!, { color: tick });
-    Object.assign(scale.border!, { color: grid });
-  }
-  Object.assign(y!.grid!, { color: grid });
-  Object.assign(chart.options.plugins!.tooltip!, {
-    backgroundColor: color("chart-tooltip-bg"),
-    titleColor: color("chart-tooltip-text"),
-    bodyColor: color("chart-tooltip-text"),
-    borderColor: color("chart-tooltip-border"),
-    borderWidth: 1,
-  });
-}
 
 export function TimeChart(props: TimeChartProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);

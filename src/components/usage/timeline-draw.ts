@@ -1,6 +1,6 @@
 import type { UsageSession } from "../../lib/api-types";
 import { clockTime, dateTime, gibFromMib } from "../../lib/format";
-import { cssColor } from "../charts/css-color";
+import { documentTokens } from "../../lib/theme-colors";
 
 /** Sessions shorter than this many pixels are still drawn, so a short job is seen. */
 const MIN_BAR_PX = 2;
@@ -51,6 +51,8 @@ export function drawTimeline(canvas: HTMLCanvasElement, picture: TimelinePicture
   canvas.height = Math.round(height * ratio);
   const g = canvas.getContext("2d");
   if (!g) return;
+  // One reading of the theme's colours per drawing, so it is drawn in one theme throughout.
+  const read = documentTokens();
   g.scale(ratio, ratio);
   g.clearRect(0, 0, width, height);
   const plotHeight = height - AXIS_PX;
@@ -71,7 +73,7 @@ export function drawTimeline(canvas: HTMLCanvasElement, picture: TimelinePicture
     else g.moveTo(x(t[i]), y);
     open = true;
   }
-  g.strokeStyle = cssColor(canvas, "--accent");
+  g.strokeStyle = read("accent");
   g.lineWidth = 1.5;
   g.stroke();
 
@@ -84,17 +86,17 @@ export function drawTimeline(canvas: HTMLCanvasElement, picture: TimelinePicture
     const barWidth = Math.max(MIN_BAR_PX, right - left);
     const idle = session.longestIdleS >= IDLE_HOLDER_S;
     g.globalAlpha = 0.7;
-    g.fillStyle = cssColor(canvas, idle ? "--warn" : "--blue");
+    g.fillStyle = read(idle ? "warn" : "blue");
     g.fillRect(left, top, barWidth, LANE_PX - 4);
     g.globalAlpha = 1;
     const label = session.user ?? session.processName ?? String(session.pid);
     if (g.measureText(label).width + 6 < barWidth) {
-      g.fillStyle = cssColor(canvas, "--text");
+      g.fillStyle = read("text");
       g.fillText(label, left + 3, top + (LANE_PX - 4) / 2);
     }
   }
 
-  g.fillStyle = cssColor(canvas, "--muted");
+  g.fillStyle = read("muted");
   g.textBaseline = "bottom";
   // Times of day alone would read the same at both ends of a 24-hour range.
   const sameDay = new Date(from).toDateString() === new Date(to).toDateString();

@@ -3,7 +3,9 @@ import type { Chart } from "chart.js";
 import { useEffect, useRef, useState } from "react";
 import type { UsageSummary } from "../../lib/api-types";
 import { loadChartJs } from "../charts/chart-loader";
-import { cssColor } from "../charts/css-color";
+import { documentTokens } from "../../lib/theme-colors";
+import { colorText, paintChart } from "../charts/paint-chart";
+import { useThemeChange } from "../charts/use-theme-change";
 import { hoursText } from "./usage-figures";
 import { rowLabel } from "./row-label";
 
@@ -13,27 +15,32 @@ const AXIS_PX = 40;
 
 type BarChart = Chart<"bar", number[], string>;
 
-/** Writes the chart's data onto the canvas after each draw, so tests and scripts can read what it shows. */
+/** Writes the chart's data and colours onto the canvas after each draw, so tests and scripts can read what it shows. */
 const barReport = {
   id: "nvocBarReport",
   afterRender(chart: Chart) {
     chart.canvas.dataset.bars = String(chart.data.datasets[0]?.data.length ?? 0);
     chart.canvas.dataset.labels = (chart.data.labels ?? []).join("\n");
+    // The colours drawn, as the time charts report theirs.
+    chart.canvas.dataset.tickColor = colorText(chart.options.scales?.x?.ticks?.color);
+    chart.canvas.dataset.barColor = colorText(chart.data.datasets[0]?.backgroundColor);
   },
 };
 
+/** The rows as bars, in the colours of the theme in force. */
 function show(chart: BarChart, summary: UsageSummary) {
-  const canvas = chart.canvas;
+  const read = documentTokens();
   chart.data.labels = summary.rows.map((row) => rowLabel(row, summary.by));
   chart.data.datasets = [
     {
       label: "GPU-hours",
       data: summary.rows.map((row) => row.gpuHours),
-      backgroundColor: cssColor(canvas, "--accent"),
+      backgroundColor: read("accent"),
       borderWidth: 0,
       barPercentage: 0.8,
     },
   ];
+  paintChart(chart, read);
   chart.update("none");
 }
 
@@ -59,8 +66,14 @@ export function TotalsChart({ summary }: { summary: UsageSummary }) {
             responsive: true,
             maintainAspectRatio: false,
             scales: {
-              x: { beginAtZero: true, title: { display: true, text: "GPU-hours" }, ticks: { callback: (v) => hoursText(Number(v)) } },
-              y: { grid: { display: false } },
+              // Colours are the theme's, filled in by paintChart.
+              x: {
+                beginAtZero: true,
+                title: { display: true, text: "GPU-hours" },
+                ticks: { callback: (v) => hoursText(Number(v)) },
+                border: {},
+              },
+              y: { grid: { display: false }, border: {} },
             },
             plugins: { tooltip: { callbacks: { label: (item) => `${hoursText(item.parsed.x ?? 0)} GPU-hours` } } },
           },
@@ -83,6 +96,9 @@ export function TotalsChart({ summary }: { summary: UsageSummary }) {
   useEffect(() => {
     if (chartRef.current) show(chartRef.current, summary);
   }, [summary]);
+  useThemeChange(() => {
+    if (chartRef.current) show(chartRef.current, latest.current);
+  });
 
   return (
     <figure className="chart" data-chart="usage-totals">

@@ -5,6 +5,7 @@ import type { GpuListItem, UsageSession } from "../../lib/api-types";
 import { gpuLabel } from "../../lib/gpu-label";
 import type { TimeWindow } from "../../lib/data-window";
 import { useTRPC } from "../../lib/trpc";
+import { useThemeChange } from "../charts/use-theme-change";
 import { drawTimeline, laneSessions, sessionAt, sessionText, timelineHeight, type TimelinePicture } from "./timeline-draw";
 
 /** Enough points for a line across a wide screen; more would not show. */
@@ -62,6 +63,9 @@ function GpuTimeline({ row, span }: { row: GpuRow; span: TimeWindow }) {
     resized.observe(canvas);
     return () => resized.disconnect();
   }, [picture]);
+  useThemeChange(() => {
+    if (canvasRef.current) drawTimeline(canvasRef.current, picture);
+  });
 
   return (
     <li className="usage-timeline-row" data-gpu-uuid={row.uuid} data-sessions={row.sessions.length}>
