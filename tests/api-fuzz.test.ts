@@ -271,7 +271,11 @@ describe("fuzzing the REST API", () => {
   it("every path and query parameter: 200, or a 4xx naming each parameter that is wrong", async () => {
     const route = fc.oneof(
       fc.constantFrom(...REST_ROUTES),
-      gpuSegment.map((segment) => ({ path: `/api/telemetry/stats/${segment}`, params: ["gpu_uuid", "hours"] })),
+      // An empty segment is the trailing slash of /stats itself, where gpu_index is a query parameter.
+      gpuSegment.map((segment) => ({
+        path: `/api/telemetry/stats/${segment}`,
+        params: segment === "" ? ["gpu_index", "gpu_uuid", "hours"] : ["gpu_uuid", "hours"],
+      })),
     );
     await fc.assert(
       fc.asyncProperty(route, query, async ({ path: base, params }, search) => {
