@@ -63,4 +63,20 @@ describe("a dashboard started with NVOC_TOKEN", () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it("opens light or dark as the dashboard would: the system's preference, then the remembered choice", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 800 }, colorScheme: "light" });
+    const page = await context.newPage();
+    const themeAndBackground = () =>
+      page.evaluate(() => [document.documentElement.dataset.theme, getComputedStyle(document.body).backgroundColor]);
+
+    await page.goto(`${server.url}/signin`);
+    expect(await themeAndBackground()).toEqual(["light", "rgb(246, 247, 249)"]);
+    await screenshot(page, "sign-in-light.png");
+
+    await page.evaluate(() => window.localStorage.setItem("nvoc-theme", "dark"));
+    await page.reload();
+    expect(await themeAndBackground()).toEqual(["dark", "rgb(13, 17, 23)"]);
+    await context.close();
+  });
 });

@@ -1,4 +1,5 @@
 import type http from "node:http";
+import { THEME_SCRIPT } from "../../../lib/theme";
 import { queryOf } from "../paths";
 import { clearedSessionCookie, sameSecret, sessionCookie } from "./credentials";
 import type { AccessOptions } from "./gate";
@@ -6,9 +7,10 @@ import { safeNext, SIGN_IN_PATH } from "./next-path";
 import { foreignOrigin } from "./origin";
 
 /**
- * The sign-in page of a server with NVOC_TOKEN: a plain HTML form (no script)
- * that trades the token for an HttpOnly cookie, so browsers never hold the token
- * where page scripts could read it.
+ * The sign-in page of a server with NVOC_TOKEN: a plain HTML form that trades the
+ * token for an HttpOnly cookie, so browsers never hold the token where page scripts
+ * could read it. Its only script is the dashboard's theme choice, so the page opens
+ * light or dark as the dashboard would.
  */
 
 /** A token is short; anything longer is not one. */
@@ -68,15 +70,18 @@ function sendPage(res: http.ServerResponse, status: number, next: string, proble
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · nvidia-oc</title>
+<script>${THEME_SCRIPT}</script>
 <style>
-  body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: #0d1117; color: #e6edf3; font: 15px/1.5 system-ui, sans-serif; }
-  form { width: min(22rem, 90vw); padding: 1.5rem; border: 1px solid #30363d; border-radius: 10px; background: #161b22; }
+  :root { color-scheme: dark; --bg: #0d1117; --panel: #161b22; --text: #e6edf3; --muted: #9da7b3; --border: #30363d; --accent: #76b900; --on-accent: #0d1117; --problem: #ff9b9b; }
+  :root[data-theme="light"] { color-scheme: light; --bg: #f6f7f9; --panel: #ffffff; --text: #1b1f24; --muted: #5b6472; --border: #c5cbd5; --accent: #478000; --on-accent: #ffffff; --problem: #b42318; }
+  body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: var(--bg); color: var(--text); font: 15px/1.5 system-ui, sans-serif; }
+  form { width: min(22rem, 90vw); padding: 1.5rem; border: 1px solid var(--border); border-radius: 10px; background: var(--panel); }
   h1 { font-size: 1.2rem; margin: 0 0 0.25rem; }
-  p { color: #9da7b3; margin: 0 0 1rem; font-size: 0.9rem; }
+  p { color: var(--muted); margin: 0 0 1rem; font-size: 0.9rem; }
   label { display: block; margin-bottom: 0.35rem; }
-  input { box-sizing: border-box; width: 100%; padding: 0.55rem 0.65rem; border-radius: 6px; border: 1px solid #30363d; background: #0d1117; color: inherit; font: inherit; }
-  button { margin-top: 1rem; width: 100%; padding: 0.55rem; border: 0; border-radius: 6px; background: #76b900; color: #0d1117; font: inherit; font-weight: 600; cursor: pointer; }
-  .problem { color: #ff9b9b; margin: 0.75rem 0 0; }
+  input { box-sizing: border-box; width: 100%; padding: 0.55rem 0.65rem; border-radius: 6px; border: 1px solid var(--border); background: var(--bg); color: inherit; font: inherit; }
+  button { margin-top: 1rem; width: 100%; padding: 0.55rem; border: 0; border-radius: 6px; background: var(--accent); color: var(--on-accent); font: inherit; font-weight: 600; cursor: pointer; }
+  .problem { color: var(--problem); margin: 0.75rem 0 0; }
 </style>
 </head>
 <body>
