@@ -255,6 +255,47 @@ describe("totals of simulated users", () => {
     expect(await cli(["usage", "--by", "team", "--url", server.url], 2)).toMatch(/^nvidia-oc usage: --by: must be user, process or gpu$/m);
   });
 
+  it("cover a from-to window: the sessions overlapping it, their time inside it, over tRPC and REST", async () => {
+    const { sessions } = await client.usage.sessions.query({ limit: 1000 });
+    const from = Math.min(...sessions.map((s) => s.startedAt));
+    const last = Math.max(...sessions.map((s) => s.lastSeenAt));
+    const to = Math.round((from + last) / 2);
+    const inside = sessions.filter((s) => s.lastSeenAt >= from && s.startedAt <= to);
+
+    const windowed = await client.usage.sessions.query({ from, to, limit: 1000 });
+    expect([windowed.from, windowed.to]).toEqual([from, to]);
+    expect(windowed.sessions.map((s) => s.id).sort()).toEqual(inside.map((s) => s.id).sort());
+    const summary = await client.usage.summary.query({ from, to, by: "user" });
+    expect(summary.totals.sessions).toBe(inside.length);
+    // Only the time inside the window counts: the first half of the recording holds less than all of it.
+    const whole = inside.reduce((sum, s) => sum + s.gpuSeconds, 0) / 3600;
+    expect(summary.totals.gpuHours).toBeGreaterThan(0);
+    expect(summary.totals.gpuHours).toBeLessThan(whole);
+    // A window before the first session holds none.
+    const before = await client.usage.summary.query({ from: from - 3_600_000, to: from - 1, by: "user" });
+    expect(before.totals.sessions).toBe(0);
+
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const rest = (await (await fetch(`${server.url}/api/usage/summary?by=user&from=${iso(from)}&to=${to}`)).json()) as {
+      from: string;
+      to: string;
+      totals: { sessions: number; gpu_hours: number };
+    };
+    expect(rest).toMatchObject({ from: iso(from), to: iso(to), totals: { sessions: inside.length, gpu_hours: summary.totals.gpuHours } });
+
+    for (const [query, field, message] of [
+      [`to=${to}`, "from", "is required with to"],
+      [`from=${to}&to=${from}`, "to", "must be after from"],
+      ["from=yesterday", "from", "must be a time: ISO-8601 with its zone (2026-12-03T05:00:00Z) or epoch milliseconds"],
+      ["from=2026-12-03T05:00:00", "from", "must be a time: ISO-8601 with its zone (2026-12-03T05:00:00Z) or epoch milliseconds"],
+    ]) {
+      const refused = await fetch(`${server.url}/api/usage/sessions?${query}`);
+      expect(refused.status, query).toBe(400);
+      const body = (await refused.json()) as { error: { fields: Record<string, string[]> } };
+      expect(body.error.fields[field], query).toEqual([message]);
+    }
+  });
+
   it("are in the export, and refuse a grouping that does not exist naming the field", async () => {
     const { total } = await client.usage.sessions.query({ limit: 1 });
     const csv = await (await fetch(`${server.url}/api/telemetry/export?kind=sessions&hours=24`)).text();

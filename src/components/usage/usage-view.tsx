@@ -2,7 +2,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import type { UsageGrouping } from "../../lib/api-types";
-import { exportHours, windowOf } from "../../lib/time-range";
+import { presetHours, windowOf } from "../../lib/time-range";
 import { useTRPC } from "../../lib/trpc";
 import { RangePicker } from "../history/range-picker";
 import { useHistoryParams } from "../history/use-history-params";
@@ -32,15 +32,14 @@ export function UsageView() {
     return () => clearInterval(timer);
   }, []);
 
-  // Usage is asked for as "the last N hours": a custom range counts from its start until now.
-  const hours = exportHours(range, now);
+  // A preset is "the last N hours", asked for again now and then while the page is open; a custom range is its own from-to.
+  const asked = range.kind === "custom" ? { from: range.from, to: range.to } : { hours: presetHours(range.preset) };
   const shown = useMemo(() => windowOf(range, now), [range, now]);
-  // The range asked for stays "the last N hours" while the page is open: the figures are asked for again now and then.
   const keep = { placeholderData: keepPreviousData, refetchInterval: REFRESH_MS };
   const gpus = useQuery(trpc.gpus.list.queryOptions(undefined, { staleTime: 30_000 }));
-  const summary = useQuery(trpc.usage.summary.queryOptions({ hours, by }, keep));
-  const sessions = useQuery(trpc.usage.sessions.queryOptions({ hours, limit: TIMELINE_SESSIONS }, keep));
-  const idle = useQuery(trpc.usage.idleHolders.queryOptions({ hours, minutes: IDLE_MINUTES }, keep));
+  const summary = useQuery(trpc.usage.summary.queryOptions({ ...asked, by }, keep));
+  const sessions = useQuery(trpc.usage.sessions.queryOptions({ ...asked, limit: TIMELINE_SESSIONS }, keep));
+  const idle = useQuery(trpc.usage.idleHolders.queryOptions({ ...asked, minutes: IDLE_MINUTES }, keep));
   const error = summary.error ?? sessions.error ?? idle.error ?? gpus.error;
   const refreshing = summary.isPlaceholderData || sessions.isPlaceholderData || idle.isPlaceholderData;
 

@@ -121,30 +121,53 @@ const userName = z
   .min(1, "must not be empty")
   .max(256, "must be at most 256 characters");
 
-/** Process sessions overlapping the last `hours`, one GPU or all, one user or all, a page at a time. */
+/**
+ * The usage window: the last `hours`, or from `from` to `to` (epoch ms; `to` defaults to now),
+ * as the History page's custom ranges give it.
+ */
+const usageWindow = {
+  hours: hours.default(USAGE_HOURS),
+  from: epochMs.optional(),
+  to: epochMs.optional(),
+};
+/** Names the field at fault, as the other inputs' rules do. */
+function checkUsageWindow(v: { from?: number; to?: number }, ctx: z.RefinementCtx): void {
+  if (v.from === undefined) {
+    if (v.to !== undefined) ctx.addIssue({ code: "custom", path: ["from"], message: "is required with to" });
+    return;
+  }
+  const to = v.to ?? Date.now();
+  if (to <= v.from) ctx.addIssue({ code: "custom", path: ["to"], message: "must be after from" });
+  else if (to - v.from > MAX_HOURS * HOUR_MS)
+    ctx.addIssue({ code: "custom", path: ["to"], message: `range must be at most ${MAX_HOURS} hours` });
+}
+
+/** Process sessions overlapping the window, one GPU or all, one user or all, a page at a time. */
 export const usageSessionsInput = gpuSelector
   .extend({
-    hours: hours.default(USAGE_HOURS),
+    ...usageWindow,
     user: userName.optional(),
     limit: limitUpTo(MAX_SESSIONS_PER_REQUEST, 100),
     /** Sessions to skip: the previous page's nextCursor. */
     cursor: z.number({ error: "must be a number" }).int("must be a whole number").min(0, "must be 0 or more").default(0),
   })
+  .superRefine(checkUsageWindow)
   .default({ hours: USAGE_HOURS, limit: 100, cursor: 0 });
 
-/** GPU-hours, busy GPU-hours, peak memory and energy of the last `hours`, by user, process name or GPU. */
+/** GPU-hours, busy GPU-hours, peak memory and energy of the window, by user, process name or GPU. */
 export const usageSummaryInput = gpuSelector
   .extend({
-    hours: hours.default(USAGE_HOURS),
+    ...usageWindow,
     by: z.enum(["user", "process", "gpu"], { error: "must be user, process or gpu" }).default("user"),
     user: userName.optional(),
   })
+  .superRefine(checkUsageWindow)
   .default({ hours: USAGE_HOURS, by: "user" });
 
-/** Sessions that held memory on a GPU left idle for at least `minutes`. */
+/** Sessions that held memory on a GPU left idle for at least `minutes`, within the window. */
 export const idleHoldersInput = gpuSelector
   .extend({
-    hours: hours.default(USAGE_HOURS),
+    ...usageWindow,
     minutes: z
       .number({ error: "must be a number" })
       .finite("must be a finite number")
@@ -152,6 +175,7 @@ export const idleHoldersInput = gpuSelector
       .max(MAX_HOURS * 60, `must be at most ${MAX_HOURS * 60}`)
       .default(30),
   })
+  .superRefine(checkUsageWindow)
   .default({ hours: USAGE_HOURS, minutes: 30 });
 
 /** The plain WebSocket stream: seconds between snapshots, one GPU or all. */

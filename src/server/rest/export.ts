@@ -95,7 +95,7 @@ function sendEventsExport(services: Services, request: ExportRequest, res: http.
  * a time as the client takes them: a busy box starts thousands of jobs a day.
  */
 async function sendSessionsExport(services: Services, request: ExportRequest, res: http.ServerResponse, log: Logger) {
-  const { sessionsOf, placeOf } = usageWindow(services, request, request.hours, undefined);
+  const { sessionsOf, placeOf } = usageWindow(services, request, { hours: request.hours }, undefined);
   const json = request.format === "json";
   res.writeHead(200, {
     "content-type": FORMATS[request.format].contentType,

@@ -8,7 +8,8 @@ import { badInput } from "../http/errors";
  * a query. Ranges are left to the shared zod inputs.
  */
 
-export type ParamKind = "number" | "text";
+/** "time": ISO-8601 with its zone (2026-12-03T05:00:00Z) or epoch milliseconds, passed on as epoch milliseconds. */
+export type ParamKind = "number" | "text" | "time";
 
 /** Parameters a path takes, by their snake_case name, with the input key each fills. */
 export type ParamSpec = Record<string, { key: string; kind: ParamKind }>;
@@ -16,6 +17,17 @@ export type ParamSpec = Record<string, { key: string; kind: ParamKind }>;
 export type ParamValues = Record<string, number | string>;
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
+
+/** A date and time with seconds optional and a zone required: a time without one would mean the server's zone. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+function parseTime(raw: string): { value: number } | { problem: string } {
+  if (DECIMAL.test(raw)) return parseNumber(raw);
+  const value = ISO_TIME.test(raw) ? Date.parse(raw) : Number.NaN;
+  return Number.isFinite(value)
+    ? { value }
+    : { problem: "must be a time: ISO-8601 with its zone (2026-12-03T05:00:00Z) or epoch milliseconds" };
+}
 
 export function parseNumber(raw: string): { value: number } | { problem: string } {
   if (!DECIMAL.test(raw)) return { problem: "must be a number" };
@@ -56,7 +68,7 @@ export function readParams(search: URLSearchParams, spec: ParamSpec): ParamValue
       values[param.key] = given[0];
       continue;
     }
-    const parsed = parseNumber(given[0]);
+    const parsed = param.kind === "time" ? parseTime(given[0]) : parseNumber(given[0]);
     if ("problem" in parsed) problem(name, parsed.problem);
     else values[param.key] = parsed.value;
   }

@@ -53,6 +53,8 @@ export const answerBufferBytes = () => answerBuffers.bytes;
 /** Which GPU: gpu_uuid names one; gpu_index the one at that index now. */
 const GPU = { gpu_index: { key: "gpuIndex", kind: "number" }, gpu_uuid: { key: "gpuUuid", kind: "text" } } as const satisfies ParamSpec;
 const HOURS = { key: "hours", kind: "number" } as const;
+/** The last `hours`, or from `from` to `to` (ISO-8601 or epoch ms; `to` defaults to now). */
+const USAGE_WINDOW = { hours: HOURS, from: { key: "from", kind: "time" }, to: { key: "to", kind: "time" } } as const satisfies ParamSpec;
 
 async function sendStats({ input, res, caller }: RouteContext) {
   sendJson(res, 200, statsRecord(await caller.telemetry.stats(unchecked<Inputs["telemetry"]["stats"]>(input))));
@@ -147,7 +149,7 @@ const USAGE_ROUTES: Route[] = [
     pattern: ["sessions"],
     query: {
       ...GPU,
-      hours: HOURS,
+      ...USAGE_WINDOW,
       user: { key: "user", kind: "text" },
       limit: { key: "limit", kind: "number" },
       cursor: { key: "cursor", kind: "number" },
@@ -158,14 +160,14 @@ const USAGE_ROUTES: Route[] = [
   },
   {
     pattern: ["summary"],
-    query: { ...GPU, hours: HOURS, by: { key: "by", kind: "text" }, user: { key: "user", kind: "text" } },
+    query: { ...GPU, ...USAGE_WINDOW, by: { key: "by", kind: "text" }, user: { key: "user", kind: "text" } },
     async run({ input, res, caller }) {
       sendJson(res, 200, summaryRecord(await caller.usage.summary(unchecked<Inputs["usage"]["summary"]>(input))));
     },
   },
   {
     pattern: ["idle-holders"],
-    query: { ...GPU, hours: HOURS, minutes: { key: "minutes", kind: "number" } },
+    query: { ...GPU, ...USAGE_WINDOW, minutes: { key: "minutes", kind: "number" } },
     async run({ input, res, caller }) {
       sendJson(res, 200, idleHoldersRecord(await caller.usage.idleHolders(unchecked<Inputs["usage"]["idleHolders"]>(input))));
     },
