@@ -401,7 +401,8 @@ function packedSections(blob: Uint8Array): PackedSection[] {
     if (section.mode === 2) {
       run(1);
       run(withValues - 1);
-      const spreads = run(withValues);
+      const spreads = run(1);
+      for (const difference of run(withValues - 1)) spreads.push(spreads[spreads.length - 1] + unzigzag(difference));
       run(spreads.filter((spread) => spread > 0).length);
     }
   }
@@ -420,6 +421,8 @@ function writeBits(blob: Uint8Array, at: number, count: number, value: number): 
     else blob[bit >>> 3] &= ~(1 << (bit & 7));
   }
 }
+
+const unzigzag = (value: number) => (value % 2 === 1 ? -(value + 1) / 2 : value / 2);
 
 const bitWidthOf = (value: number) => (value === 0 ? 0 : 32 - Math.clz32(value));
 

@@ -233,8 +233,12 @@ function writePackedSection(periods: readonly PeriodSummary[], entry: number): v
     bits.writeRun(values, 1);
     for (let i = 1; i < withValues.length; i++) values[i - 1] = zigzag(withValues[i].summary[at + 1] - withValues[i - 1].summary[at + 1]);
     bits.writeRun(values, withValues.length - 1);
-    withValues.forEach(({ summary }, i) => (values[i] = summary[at + 2] - summary[at + 1]));
-    bits.writeRun(values, withValues.length);
+    // A period's spread is much like the one before's: their differences pack narrower.
+    const spreadOf = (i: number) => withValues[i].summary[at + 2] - withValues[i].summary[at + 1];
+    values[0] = spreadOf(0);
+    bits.writeRun(values, 1);
+    for (let i = 1; i < withValues.length; i++) values[i - 1] = zigzag(spreadOf(i) - spreadOf(i - 1));
+    bits.writeRun(values, withValues.length - 1);
     let spread = 0;
     let [previousSum, previousCount] = [0, 0];
     for (const { summary } of withValues) {
@@ -429,54 +433,45 @@ function readPackedSection(sectionStarts: readonly number[], into: PeriodTable, 
   } else throw corrupt();
 }
 
-/** The deltas mode's runs: the first min, the later mins' differences, the spreads, the sums' leftovers. */
+/** Each period's min and spread (max - min) of the entry being read, decoded before its sums. */
+let periodMins = new Float64Array(64);
+let periodSpreads = new Float64Array(64);
+
+/** The deltas mode's runs: the first min, the later mins' differences, the first spread, the later spreads' differences, the sums' leftovers. */
 function readPackedDeltas({ periods, table, stride }: PeriodTable, at: number, withValues: number): void {
-  const counts = entryCounts;
-  const firstMin = unzigzag(packed.read(packed.readWidth()));
-  const minWidth = packed.readWidth();
-  const minsAt = packed.bitPosition;
-  packed.skip(Math.max(0, withValues - 1), minWidth);
-  const spreadWidth = packed.readWidth();
-  const spreadsAt = packed.bitPosition;
-  let spread = 0;
-  for (let i = 0; i < withValues; i++) if (packed.read(spreadWidth) > 0) spread++;
-  const sumWidth = packed.readWidth();
-  const sumsAt = packed.bitPosition;
-  const end = sumsAt + spread * sumWidth;
+  if (periodMins.length < withValues) [periodMins, periodSpreads] = [new Float64Array(withValues), new Float64Array(withValues)];
+  const mins = periodMins;
+  const spreads = periodSpreads;
+  mins[0] = unzigzag(packed.read(packed.readWidth()));
+  let width = packed.readWidth();
+  for (let i = 1; i < withValues; i++) mins[i] = mins[i - 1] + unzigzag(packed.read(width));
+  spreads[0] = packed.read(packed.readWidth());
+  width = packed.readWidth();
+  let spread = spreads[0] > 0 ? 1 : 0;
+  for (let i = 1; i < withValues; i++) {
+    spreads[i] = spreads[i - 1] + unzigzag(packed.read(width));
+    if (spreads[i] > 0) spread++;
+    else if (spreads[i] < 0) throw corrupt();
+  }
+  width = packed.readWidth();
   if (at < 0) {
-    packed.bitPosition = end;
+    packed.skip(spread, width);
     return;
   }
-  let min = firstMin;
   let previousSum = 0;
   let previousCount = 0;
-  let mins = minsAt;
-  let spreads = spreadsAt;
-  let sums = sumsAt;
   for (let i = 0, to = at, n = 0; i < periods; i++, to += stride) {
-    const count = counts[i];
+    const count = entryCounts[i];
     if (count === 0) continue;
-    if (n++ > 0) {
-      packed.bitPosition = mins;
-      min += unzigzag(packed.read(minWidth));
-      mins += minWidth;
-    }
-    packed.bitPosition = spreads;
-    const max = min + packed.read(spreadWidth);
-    spreads += spreadWidth;
-    let sum = min * count;
-    if (max !== min) {
-      packed.bitPosition = sums;
-      sum = predictedSum(count, min, max, previousSum, previousCount) + unzigzag(packed.read(sumWidth));
-      sums += sumWidth;
-    }
+    const min = mins[n];
+    const max = min + spreads[n++];
+    const sum = max === min ? min * count : predictedSum(count, min, max, previousSum, previousCount) + unzigzag(packed.read(width));
     table[to + 1] = min;
     table[to + 2] = max;
     table[to + 3] = sum;
     previousSum = sum;
     previousCount = count;
   }
-  packed.bitPosition = end;
 }
 
 function readFloat64Bits(): number {
