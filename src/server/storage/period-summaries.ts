@@ -442,11 +442,14 @@ function readPackedDeltas({ periods, table, stride }: PeriodTable, at: number, w
   if (periodMins.length < withValues) [periodMins, periodSpreads] = [new Float64Array(withValues), new Float64Array(withValues)];
   const mins = periodMins;
   const spreads = periodSpreads;
-  mins[0] = unzigzag(packed.read(packed.readWidth()));
   let width = packed.readWidth();
-  for (let i = 1; i < withValues; i++) mins[i] = mins[i - 1] + unzigzag(packed.read(width));
+  mins[0] = unzigzag(packed.read(width));
+  width = packed.readWidth();
+  if (at < 0) packed.skip(withValues - 1, width);
+  else for (let i = 1; i < withValues; i++) mins[i] = mins[i - 1] + unzigzag(packed.read(width));
   spreads[0] = packed.read(packed.readWidth());
   width = packed.readWidth();
+  // Only periods whose values differ have a leftover: the spreads say how many.
   let spread = spreads[0] > 0 ? 1 : 0;
   for (let i = 1; i < withValues; i++) {
     spreads[i] = spreads[i - 1] + unzigzag(packed.read(width));
