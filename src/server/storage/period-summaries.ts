@@ -356,8 +356,13 @@ function readPackedPeriods(input: ByteReader, blob: Uint8Array, entries: readonl
   let k = 0;
   // Two runs of sections, metrics then reasons, each as many as the header says.
   for (let run = 0; run < 2; run++) {
-    const [first, known, stored] = run === 0 ? [0, METRICS, storedMetrics] : [METRICS, REASONS, storedReasons];
+    const first = run === 0 ? 0 : METRICS;
+    const known = run === 0 ? METRICS : REASONS;
+    const stored = run === 0 ? storedMetrics : storedReasons;
     for (let i = 0; i < stored; i++) {
+      // Nothing after the last asked section is read: a chart of four metrics stops halfway.
+      // Only a reader of every section checks that the summary ends where its last one does.
+      if (k === entries.length) return;
       sectionStarts.push(packed.bitPosition);
       // A section of an entry this build does not know (appended by a later one) is passed over.
       const asked = i < known && entries[k] === first + i;
@@ -375,8 +380,9 @@ function readPackedPeriods(input: ByteReader, blob: Uint8Array, entries: readonl
  * `at` is -1; a copy reads the section it names, then goes on after itself.
  */
 function readPackedSection(sectionStarts: readonly number[], into: PeriodTable, at: number): void {
-  const mode = packed.read(MODE_WIDTH);
-  const countsFollow = packed.read(1) === 1;
+  const modeAndFlag = packed.read(MODE_WIDTH + 1);
+  const mode = modeAndFlag & ((1 << MODE_WIDTH) - 1);
+  const countsFollow = modeAndFlag >>> MODE_WIDTH === 1;
   if (mode === PACKED_SAME_AS) {
     const width = packed.readWidth();
     const same = packed.read(width);
