@@ -27,6 +27,7 @@ import { METRIC_CATALOGUE } from "../../src/telemetry/metric-catalogue";
 import { METRIC_KEYS, noMetrics } from "../../src/telemetry/types";
 import { fixturePath } from "../helpers/fixtures";
 import { encodeSummary } from "../helpers/summary-v1-writer";
+import { encodePeriodsV2, storedPeriods } from "../helpers/summary-v2-writer";
 import { migratedSummary } from "../helpers/summary-migration";
 
 /**
@@ -204,6 +205,11 @@ describe("clock event reasons in period summaries", () => {
 });
 
 describe("version-2 period summaries", () => {
+  it.each(PERIODS)("%s is what the tests' version-2 writer writes for the same periods, byte for byte", (name) => {
+    const blob = bytes(`periods-v2-${name}.bin`);
+    expect(encodePeriodsV2(storedPeriods(blob))).toStrictEqual(blob);
+  });
+
   it("put every section mode on disk, with and without per-period counts", () => {
     const modes = PERIODS.flatMap((name) => sectionModes(bytes(`periods-v2-${name}.bin`)));
     expect(modes.sort((a, b) => a - b)).toEqual(expect.arrayContaining([0, 1, 2, 3, 4, 0x81, 0x82, 0x83]));
