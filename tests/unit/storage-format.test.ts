@@ -319,6 +319,10 @@ describe("version-3 period summaries, round trip", () => {
     roundTrip([]);
     roundTrip(periodsFrom((p, entry, sample) => entry * 10 + sample, 1));
     roundTrip(periodsFrom(() => null, 4));
+    // Starts before the epoch (a clock set wrong) come back too.
+    roundTrip(
+      periodsFrom((p, entry, sample) => entry + sample, 3).map((period) => ({ ...period, start: period.start - 30_000_000 * 60_000 })),
+    );
   });
 
   it("reads a copied section to the values of the section it copies", () => {
@@ -376,7 +380,7 @@ function packedSections(blob: Uint8Array): PackedSection[] {
     }
   };
   const periods = varint();
-  varint();
+  varint(); // the first start, zigzagged
   const sections = varint() + varint();
   let bit = byte * 8;
   const read = (bits: number) => {

@@ -109,7 +109,7 @@ let runValues = new Float64Array(64);
 
 /**
  * Layout: the version byte; as varints the period count, the first period's start in epoch
- * minutes, and how many metric and reason sections follow; then a bit stream: a run of the
+ * minutes (signed), and how many metric and reason sections follow; then a bit stream: a run of the
  * later periods' starts as zigzagged differences in minutes from the one before, a run of
  * the row counts, and the section of each metric in catalogue order, then of each reason in
  * SUMMARIZED_REASONS order.
@@ -118,7 +118,7 @@ export function encodePeriods(periods: readonly PeriodSummary[]): Buffer {
   header.reset();
   header.writeByte(PERIOD_SUMMARY_FORMAT_VERSION);
   header.writeUnsigned(periods.length);
-  header.writeUnsigned(periods.length > 0 ? periods[0].start / MINUTE_MS : 0);
+  header.writeSigned(periods.length > 0 ? periods[0].start / MINUTE_MS : 0);
   header.writeUnsigned(METRICS);
   header.writeUnsigned(REASONS);
   bits.reset();
@@ -162,7 +162,8 @@ function packedMode(periods: readonly PeriodSummary[], at: number): number {
     if (count === 0) continue;
     if (present++ === 0) first = min;
     if (min !== first || max !== first || sum !== min * count) constant = false;
-    if (min !== (sum === count ? 1 : 0) || max !== (sum > 0 ? 1 : 0) || !Number.isInteger(sum)) zeroOne = false;
+    if (min !== (sum === count ? 1 : 0) || max !== (sum > 0 ? 1 : 0) || !(Number.isInteger(sum) && sum >= 0 && sum <= count))
+      zeroOne = false;
     if (!(Math.abs(min) <= PACKED_SAFE_MAGNITUDE && Math.abs(max) <= PACKED_SAFE_MAGNITUDE && Number.isSafeInteger(sum)))
       deltasExact = false;
     if (deltasExact && min !== max) {
@@ -339,7 +340,7 @@ let entryCounts = new Float64Array(64);
 /** The rest of a version 3 summary, after its period count. */
 function readPackedPeriods(input: ByteReader, blob: Uint8Array, entries: readonly number[], into: PeriodTable): void {
   const periods = into.periods;
-  let index = input.readUnsigned();
+  let index = input.readSigned();
   const storedMetrics = input.readUnsigned();
   const storedReasons = input.readUnsigned();
   if (input.overran) throw corrupt();
