@@ -345,10 +345,11 @@ describe("bit-packed runs", () => {
       writer.writeRun(run);
       writer.write(width % 2, 1);
     }
+    writer.writeRun([], 0);
     const reader = new BitReader();
     reader.reset(Buffer.from(writer.view()), 0);
     for (const [width, run] of values.entries()) {
-      const stored = reader.readWidth();
+      const stored = reader.readWidth(run.length);
       expect(stored).toBe(width === 0 ? 0 : width);
       expect(run.map(() => reader.read(stored))).toStrictEqual(run);
       expect(reader.read(1)).toBe(width % 2);
@@ -389,6 +390,7 @@ function packedSections(blob: Uint8Array): PackedSection[] {
     return value;
   };
   const run = (count: number) => {
+    if (count === 0) return [];
     const width = read(6);
     return Array.from({ length: count }, () => read(width));
   };

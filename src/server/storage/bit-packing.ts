@@ -1,8 +1,9 @@
 /**
  * Bit streams for the summaries' packed runs (period-summaries.ts): values of any width up to
  * 53 bits, least significant bit first, filling each byte from its lowest bit. A run is a 6-bit
- * width followed by that many bits per value, so a reader skips a run it was not asked for
- * without reading its values.
+ * width followed by that many bits per value (nothing at all when it holds no values: its reader
+ * knows how many it holds), so a reader skips a run it was not asked for without reading its
+ * values.
  */
 
 /** Bits of the width that opens each packed run. */
@@ -51,8 +52,9 @@ export class BitWriter {
     }
   }
 
-  /** A packed run: the width of the widest value, then every value in that width. */
+  /** A packed run: the width of the widest value, then every value in that width; a run of no values takes no bits. */
   writeRun(values: ArrayLike<number>, count = values.length): void {
+    if (count === 0) return;
     let widest = 0;
     for (let i = 0; i < count; i++) if (values[i] > widest) widest = values[i];
     const width = bitWidth(widest);
@@ -105,8 +107,9 @@ export class BitReader {
     return low + this.read(bits - 24) * TWO_POW_24;
   }
 
-  /** A packed run's width; the values follow, `width` bits each. */
-  readWidth(): number {
+  /** The width of a packed run of `count` values, which follow, `width` bits each; none for no values. */
+  readWidth(count: number): number {
+    if (count === 0) return 0;
     const width = this.readShort(WIDTH_BITS);
     if (width > MAX_PACKED_BITS) this.position = this.end + 1;
     return width;
@@ -115,11 +118,6 @@ export class BitReader {
   /** Passes over `count` values of `width` bits. */
   skip(count: number, width: number): void {
     this.position += count * width;
-  }
-
-  /** Passes over a whole packed run of `count` values. */
-  skipRun(count: number): void {
-    this.skip(count, this.readWidth());
   }
 
   /** Up to 24 bits, which bitwise operators keep whole. */

@@ -346,12 +346,12 @@ function readPackedPeriods(input: ByteReader, blob: Uint8Array, entries: readonl
   if (input.overran) throw corrupt();
   if (entryCounts.length < periods) entryCounts = new Float64Array(periods);
   packed.reset(blob, input.position);
-  let width = packed.readWidth();
+  let width = packed.readWidth(Math.max(0, periods - 1));
   for (let i = 0; i < periods; i++) {
     if (i > 0) index += unzigzag(packed.read(width));
     starts[i] = index * MINUTE_MS;
   }
-  width = packed.readWidth();
+  width = packed.readWidth(periods);
   for (let i = 0; i < periods; i++) rowCounts[i] = packed.read(width);
   const sectionStarts: number[] = [];
   let k = 0;
@@ -385,8 +385,7 @@ function readPackedSection(sectionStarts: readonly number[], into: PeriodTable, 
   const mode = modeAndFlag & ((1 << MODE_WIDTH) - 1);
   const countsFollow = modeAndFlag >>> MODE_WIDTH === 1;
   if (mode === PACKED_SAME_AS) {
-    const width = packed.readWidth();
-    const same = packed.read(width);
+    const same = packed.read(packed.readWidth(1));
     if (countsFollow || !(same < sectionStarts.length - 1)) throw corrupt();
     if (at < 0) return;
     const after = packed.bitPosition;
@@ -401,14 +400,14 @@ function readPackedSection(sectionStarts: readonly number[], into: PeriodTable, 
   const { periods, table, stride } = into;
   const counts = entryCounts;
   if (countsFollow) {
-    const width = packed.readWidth();
+    const width = packed.readWidth(periods);
     for (let i = 0; i < periods; i++) counts[i] = packed.read(width);
   } else for (let i = 0; i < periods; i++) counts[i] = into.rowCounts[i];
   let withValues = 0;
   for (let i = 0; i < periods; i++) if (counts[i] > 0) withValues++;
   if (at >= 0) for (let i = 0, to = at; i < periods; i++, to += stride) table[to] = counts[i];
   if (mode === PACKED_CONSTANT) {
-    const value = unzigzag(packed.read(packed.readWidth()));
+    const value = unzigzag(packed.read(packed.readWidth(1)));
     if (at < 0) return;
     for (let i = 0, to = at; i < periods; i++, to += stride) {
       if (counts[i] === 0) continue;
@@ -417,7 +416,7 @@ function readPackedSection(sectionStarts: readonly number[], into: PeriodTable, 
     }
   } else if (mode === PACKED_ZERO_ONE) {
     const complement = packed.read(1) === 1;
-    const width = packed.readWidth();
+    const width = packed.readWidth(withValues);
     if (at < 0) return packed.skip(withValues, width);
     for (let i = 0, to = at; i < periods; i++, to += stride) {
       const count = counts[i];
@@ -449,13 +448,13 @@ function readPackedDeltas({ periods, table, stride }: PeriodTable, at: number, w
   if (periodMins.length < withValues) [periodMins, periodSpreads] = [new Float64Array(withValues), new Float64Array(withValues)];
   const mins = periodMins;
   const spreads = periodSpreads;
-  let width = packed.readWidth();
+  let width = packed.readWidth(1);
   mins[0] = unzigzag(packed.read(width));
-  width = packed.readWidth();
+  width = packed.readWidth(withValues - 1);
   if (at < 0) packed.skip(withValues - 1, width);
   else for (let i = 1; i < withValues; i++) mins[i] = mins[i - 1] + unzigzag(packed.read(width));
-  spreads[0] = packed.read(packed.readWidth());
-  width = packed.readWidth();
+  spreads[0] = packed.read(packed.readWidth(1));
+  width = packed.readWidth(withValues - 1);
   // Only periods whose values differ have a leftover: the spreads say how many.
   let spread = spreads[0] > 0 ? 1 : 0;
   for (let i = 1; i < withValues; i++) {
@@ -463,7 +462,7 @@ function readPackedDeltas({ periods, table, stride }: PeriodTable, at: number, w
     if (spreads[i] > 0) spread++;
     else if (spreads[i] < 0) throw corrupt();
   }
-  width = packed.readWidth();
+  width = packed.readWidth(spread);
   if (at < 0) {
     packed.skip(spread, width);
     return;
