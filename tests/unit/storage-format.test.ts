@@ -239,7 +239,7 @@ describe("version-3 period summaries, what this build writes", () => {
   it("put every section mode on disk, with and without per-period counts", () => {
     const sections = PERIODS.flatMap((name) => packedSections(bytes(`periods-v3-${name}.bin`)));
     const seen = sections.map(({ mode, countsFollow }) => `${mode}${countsFollow ? "+counts" : ""}`);
-    expect(seen).toEqual(expect.arrayContaining(["0", "1", "1+counts", "2", "2+counts", "3", "4", "5"]));
+    expect(seen).toEqual(expect.arrayContaining(["0", "1", "1+counts", "2", "2+counts", "3", "4", "5", "6"]));
   });
 
   it("takes fewer bytes than version 2 for a realistic chunk and for an hour", () => {
@@ -250,8 +250,8 @@ describe("version-3 period summaries, what this build writes", () => {
     const blob = bytes("periods-v3-realistic.bin");
     const sections = packedSections(blob);
     const unknownMode = Buffer.from(blob);
-    // Modes 6 and 7 are unused: set both high bits of the fourth section's 3-bit mode.
-    setBits(unknownMode, sections[3].at + 1, 2);
+    // Mode 7 is unused: set every bit of the fourth section's 3-bit mode.
+    setBits(unknownMode, sections[3].at, 3);
     expect(() => mergeStoredSummary(emptySummary(), unknownMode)).toThrow(/corrupt period summary/);
     const copy = sections.findIndex(({ mode }) => mode === 5);
     expect(copy).toBeGreaterThan(0);
@@ -404,6 +404,7 @@ function packedSections(blob: Uint8Array): PackedSection[] {
     if (section.mode === 0 || section.mode === 5) continue;
     const counts = section.countsFollow ? run(periods) : rowCounts;
     const withValues = counts.filter((count) => count > 0).length;
+    // Mode 6 (zeros) holds nothing past its counts.
     if (section.mode === 1) run(1);
     if (section.mode === 3) {
       read(1);

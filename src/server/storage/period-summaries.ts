@@ -91,13 +91,15 @@ export function summarizeChunk(rows: readonly ChunkRow[]): { periods: Buffer; to
 // - zero-one: every value 0 or 1 (a clock event reason): the sums alone, or count - sum when
 //   most are full (a bit says which); min and max follow from them;
 // - raw: min, max and sum as float64 (only a summed bitmask outgrows the exact forms);
-// - same as: an earlier section's number (SM and graphics clocks mostly move together).
+// - same as: an earlier section's number (SM and graphics clocks mostly move together);
+// - zeros: every value 0 (most clock event reasons, most of the time): nothing more.
 const PACKED_NONE = 0;
 const PACKED_CONSTANT = 1;
 const PACKED_DELTAS = 2;
 const PACKED_ZERO_ONE = 3;
 const PACKED_RAW = 4;
 const PACKED_SAME_AS = 5;
+const PACKED_ZEROS = 6;
 const MODE_WIDTH = 3;
 /** Mins, maxes, differences and leftovers of the deltas mode stay within this, so their zigzags fit 52 bits. */
 const PACKED_SAFE_MAGNITUDE = 2 ** 50;
@@ -176,6 +178,7 @@ function packedMode(periods: readonly PeriodSummary[], at: number): number {
     [previousSum, previousCount] = [sum, count];
   }
   if (present === 0) return PACKED_NONE;
+  if (constant && first === 0) return PACKED_ZEROS;
   if (constant && Math.abs(first) <= PACKED_SAFE_MAGNITUDE) return PACKED_CONSTANT;
   if (zeroOne) return PACKED_ZERO_ONE;
   return deltasExact ? PACKED_DELTAS : PACKED_RAW;
@@ -216,6 +219,7 @@ function writePackedSection(periods: readonly PeriodSummary[], entry: number): v
     bits.writeRun(values, periods.length);
   }
   const withValues = periods.filter(({ summary }) => summary[at] > 0);
+  if (mode === PACKED_ZEROS) return;
   if (mode === PACKED_CONSTANT) {
     values[0] = zigzag(withValues[0].summary[at + 1]);
     bits.writeRun(values, 1);
@@ -406,8 +410,8 @@ function readPackedSection(sectionStarts: readonly number[], into: PeriodTable, 
   let withValues = 0;
   for (let i = 0; i < periods; i++) if (counts[i] > 0) withValues++;
   if (at >= 0) for (let i = 0, to = at; i < periods; i++, to += stride) table[to] = counts[i];
-  if (mode === PACKED_CONSTANT) {
-    const value = unzigzag(packed.read(packed.readWidth(1)));
+  if (mode === PACKED_CONSTANT || mode === PACKED_ZEROS) {
+    const value = mode === PACKED_ZEROS ? 0 : unzigzag(packed.read(packed.readWidth(1)));
     if (at < 0) return;
     for (let i = 0, to = at; i < periods; i++, to += stride) {
       if (counts[i] === 0) continue;
