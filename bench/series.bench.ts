@@ -2,7 +2,8 @@
  * Chart series straight from the store (no HTTP) at each preset span of the History page,
  * for one GPU and for all GPUs at once, 1000 points, four metrics, on a cached history
  * database: what the storage layer itself costs per series.
- *   npx tsx bench/series.bench.ts [--gpus 8] [--days 3] [--runs 30]
+ *   npx tsx bench/series.bench.ts [--gpus 8] [--days 3] [--runs 30] [--db built.db]
+ * `--db` times a database built before (bench/storage-breakdown.ts builds one) instead of the cached one.
  */
 import { parseArgs } from "node:util";
 import { bucketedSeries } from "../src/server/storage/telemetry-queries";
@@ -13,7 +14,12 @@ import { cachedHistoryDatabase } from "./lib/history-db";
 import { percentile } from "./lib/process";
 
 const { values } = parseArgs({
-  options: { gpus: { type: "string", default: "8" }, days: { type: "string", default: "3" }, runs: { type: "string", default: "30" } },
+  options: {
+    gpus: { type: "string", default: "8" },
+    days: { type: "string", default: "3" },
+    runs: { type: "string", default: "30" },
+    db: { type: "string" },
+  },
 });
 const gpus = Number(values.gpus);
 const days = Number(values.days);
@@ -29,7 +35,7 @@ const SPANS: Array<[string, number]> = [
   ["90 d", 90 * DAY_MS],
 ];
 
-const { store } = TelemetryStore.open(cachedHistoryDatabase(gpus, days));
+const { store } = TelemetryStore.open(values.db ?? cachedHistoryDatabase(gpus, days));
 const newest = store.db.prepare("SELECT max(endTs) AS t FROM SampleChunk").get() as { t: bigint | number };
 const to = Number(newest.t);
 const gpuId = store.gpus()[0].id;

@@ -5,6 +5,7 @@ import { decodeChunk } from "../../src/server/storage/chunk-codec";
 import { SUMMARIZED_REASONS, summarizeRows } from "../../src/server/storage/metric-summary";
 import { CLOCK_EVENT_REASON_BITS } from "../../src/telemetry/clock-event-reasons";
 import { encodeSummary } from "../helpers/summary-v1-writer";
+import { encodePeriodsV2, storedPeriods } from "../helpers/summary-v2-writer";
 import { prune } from "../../src/server/storage/retention";
 import { bucketedSeries, bucketWidth, windowStats } from "../../src/server/storage/telemetry-queries";
 import { TelemetryStore, type StoredSample } from "../../src/server/storage/telemetry-store";
@@ -182,6 +183,47 @@ describe("rollups and chunk summaries", () => {
         ...referenceStats(all.filter((s) => s.timestamp >= from && s.timestamp <= to)),
         clockReasons: expect.any(Object) as object,
       });
+    }
+    older.close();
+  });
+
+  it("give the same series and statistics from chunks and rollups written in summary format version 2", () => {
+    const older = filledStore("version-2-summaries.db");
+    // Every other chunk, and every rollup, as a build before version 3 wrote them.
+    for (const [table, key, where] of [
+      ["SampleChunk", "id", "id % 2 = 0"],
+      ["HourlyRollup", "rowid", "1"],
+      ["DailyRollup", "rowid", "1"],
+    ]) {
+      const rows = older.db.prepare(`SELECT ${key} AS key, summary FROM ${table} WHERE ${where}`).all() as Array<{
+        key: number;
+        summary: Buffer;
+      }>;
+      const rewrite = older.db.prepare(`UPDATE ${table} SET summary = ? WHERE ${key} = ?`);
+      for (const { key: row, summary } of rows) rewrite.run(encodePeriodsV2(storedPeriods(summary)), row);
+    }
+    const versions = older.db.prepare("SELECT DISTINCT substr(hex(summary), 1, 2) FROM SampleChunk ORDER BY 1").pluck().all();
+    expect(versions).toEqual(["02", "03"]);
+    for (const [from, to] of windows(12)) {
+      for (const maxPoints of [100, 600, 1000]) {
+        expectSeriesOfRawSamples(older, all, {
+          gpuId: gpu1.id,
+          from,
+          to,
+          maxPoints,
+          metrics: ["powerDrawW", "temperatureC"],
+          clockReasons: true,
+        });
+      }
+      expect(windowStats(older, { from, to })).toEqual(referenceStats(all.filter((s) => s.timestamp >= from && s.timestamp <= to)));
+    }
+    // Retention re-adds what is left of an hour from its version-2 and version-3 chunk summaries.
+    const cutoff = start + 5 * HOUR + 17 * 60_000 + 3000;
+    prune(older, { retentionMs: 1, maxBytes: 1e12, highWater: 0.9, lowWater: 0.7 }, { now: cutoff + 1 });
+    const left = older.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
+    expect(left.length).toBeLessThan(all.length);
+    for (const [from, to] of windows(12)) {
+      expect(windowStats(older, { from, to })).toEqual(referenceStats(left.filter((s) => s.timestamp >= from && s.timestamp <= to)));
     }
     older.close();
   });
