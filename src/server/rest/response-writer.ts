@@ -7,7 +7,7 @@ import type http from "node:http";
  * answer's drain comes from its compressor, and a listener added and removed
  * per write would pile up there, out of reach of `off` on the response.
  */
-export function writerFor(res: http.ServerResponse): (chunk: string) => Promise<boolean> {
+export function writerFor(res: http.ServerResponse): (chunk: string | Uint8Array) => Promise<boolean> {
   let waiting: ((open: boolean) => void) | null = null;
   const settle = (open: boolean) => {
     waiting?.(open);
@@ -17,7 +17,7 @@ export function writerFor(res: http.ServerResponse): (chunk: string) => Promise<
   res.on("close", () => settle(false));
   return (chunk) => {
     if (res.destroyed) return Promise.resolve(false);
-    if (chunk === "" || res.write(chunk)) return Promise.resolve(true);
+    if (chunk.length === 0 || res.write(chunk)) return Promise.resolve(true);
     return new Promise((resolve) => (waiting = resolve));
   };
 }
