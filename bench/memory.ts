@@ -10,6 +10,9 @@
  *   --gpus N --days D   the history database (default 8 x 90, cached in the temp folder as bench/run.ts caches it)
  *   --settle S          seconds to wait after the query mix (default 30)
  *   --rounds N          timed requests per query of the mix (default 200)
+ *   --server FILE       another build of the server to measure instead of dist/server.mjs
+ *   --env NAME=VALUE    set in the server's environment (may be given more than once)
+ *   --exports-only      skip the warm start and the query mix: the exports on a fresh server
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -29,8 +32,18 @@ const { values } = parseArgs({
     days: { type: "string", default: "90" },
     settle: { type: "string", default: "30" },
     rounds: { type: "string", default: "200" },
+    server: { type: "string" },
+    env: { type: "string", multiple: true, default: [] },
+    "exports-only": { type: "boolean", default: false },
   },
 });
+const serverEnv = Object.fromEntries(
+  values.env.map((pair) => {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`--env ${pair}: expected NAME=VALUE`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 const gpus = Number(values.gpus);
 const days = Number(values.days);
 const settleSeconds = Number(values.settle);
@@ -60,13 +73,20 @@ function rssPeakWatcher(pid: number) {
   };
 }
 
-/** A keep-alive client that reads the whole body, as a script polling the API does. */
+/** Where the resident memory is, from /proc/<pid>/smaps_rollup: anonymous (heaps) and file-backed (the binary, libraries). */
+function residentParts(pid: number): string {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? Number.NaN) * 1024;
+  return `anonymous ${mb(kb("Anonymous"))} MB, file-backed ${mb(kb("Rss") - kb("Anonymous"))} MB`;
+}
+
+/** A keep-alive client that reads the whole body, as a script polling the API does; `gzip` asks for a compressed answer, as the CLI's fetch does. */
 function plainClient() {
   const agent = new http.Agent({ keepAlive: true });
-  const get = (url: string) =>
+  const get = (url: string, gzip = false) =>
     new Promise<number>((resolve, reject) => {
       http
-        .get(url, { agent }, (res) => {
+        .get(url, { agent, headers: gzip ? { "accept-encoding": "gzip" } : {} }, (res) => {
           let bytes = 0;
           res.on("data", (chunk: Buffer) => (bytes += chunk.length));
           res.on("end", () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
@@ -140,42 +160,39 @@ async function main() {
       `${gpus} GPUs x ${days} days (${mb(fs.statSync(dbPath).size)} MB), ${gpus} simulated GPUs recording at 1 Hz`,
   );
   const startedAt = performance.now();
-  const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus) });
-  const readyMs = performance.now() - startedAt;
+  const server = await startServer(
+    { NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus), ...serverEnv },
+    values.server,
+  );
+  if (values.server !== undefined || values.env.length > 0)
+    console.log(`server ${values.server ?? "dist/server.mjs"} ${values.env.join(" ")}`);
+  console.log(`ready (listening) after ${(performance.now() - startedAt).toFixed(0)} ms`);
   const { get, close } = plainClient();
   try {
     const fresh = memoryOf(server.pid).rss;
-    const history = `${server.url}/api/telemetry/history?limit=1000&hours=24`;
-    const first = await timed(FIRST_REQUESTS, () => get(history));
-    await timed(WARM_UPS * 2, () => get(history));
-    const warm = await timed(rounds, () => get(history));
-    const firstP50 = percentile(first, 50);
-    const warmP50 = percentile(warm, 50);
-    console.log(`ready (listening) after ${readyMs.toFixed(0)} ms`);
-    console.log(
-      `warm start: first ${FIRST_REQUESTS} history requests p50 ${ms(firstP50)} ms (p95 ${ms(percentile(first, 95))}, ` +
-        `very first ${ms(first[0])}); warm p50 ${ms(warmP50)} ms (p95 ${ms(percentile(warm, 95))}): x${(firstP50 / warmP50).toFixed(2)}`,
-    );
-
-    console.log("query mix:");
-    await queryMix(server, get);
-    const afterMix = memoryOf(server.pid);
-    console.log(`  server: ${await heapBreakdown(server)}`);
+    console.log(`fresh: RSS ${mb(fresh)} MB (${residentParts(server.pid)}); ${await heapBreakdown(server)}`);
+    const afterMix = await warmStartAndQueryMix(server, get);
     await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
     const settled = memoryOf(server.pid);
-    console.log(`  after ${settleSeconds} s settle: ${await heapBreakdown(server)}`);
+    console.log(
+      `  after ${settleSeconds} s settle: RSS ${mb(settled.rss)} MB (${residentParts(server.pid)}); ${await heapBreakdown(server)}`,
+    );
 
     const exports: string[] = [];
-    for (const format of ["csv", "json"]) {
+    for (const [format, gzip] of [
+      ["csv", false],
+      ["json", false],
+      ["csv", true],
+    ] as const) {
       const before = memoryOf(server.pid).rss;
       const stopWatching = rssPeakWatcher(server.pid);
       const t = performance.now();
-      const bytes = await get(`${server.url}/api/telemetry/export?format=${format}&hours=48`);
+      const bytes = await get(`${server.url}/api/telemetry/export?format=${format}&hours=48`, gzip);
       const seconds = (performance.now() - t) / 1000;
       const peak = stopWatching();
       const after = memoryOf(server.pid).rss;
       exports.push(
-        `export 48 h ${format} (${mb(bytes)} MB in ${seconds.toFixed(1)} s): RSS ${mb(before)} -> peak ${mb(peak)} -> ${mb(after)} MB ` +
+        `export 48 h ${format}${gzip ? " gzip" : ""} (${mb(bytes)} MB in ${seconds.toFixed(1)} s): RSS ${mb(before)} -> peak ${mb(peak)} -> ${mb(after)} MB ` +
           `(peak +${mb(peak - before)}, after +${mb(after - before)})`,
       );
     }
@@ -191,6 +208,27 @@ async function main() {
     await server.stop();
     fs.rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** The first history requests against warm ones, then the query mix; skipped with --exports-only. */
+async function warmStartAndQueryMix(server: BenchServer, get: (url: string) => Promise<number>) {
+  if (values["exports-only"]) return memoryOf(server.pid);
+  const history = `${server.url}/api/telemetry/history?limit=1000&hours=24`;
+  const first = await timed(FIRST_REQUESTS, () => get(history));
+  await timed(WARM_UPS * 2, () => get(history));
+  const warm = await timed(rounds, () => get(history));
+  const firstP50 = percentile(first, 50);
+  const warmP50 = percentile(warm, 50);
+  console.log(
+    `warm start: first ${FIRST_REQUESTS} history requests p50 ${ms(firstP50)} ms (p95 ${ms(percentile(first, 95))}, ` +
+      `very first ${ms(first[0])}); warm p50 ${ms(warmP50)} ms (p95 ${ms(percentile(warm, 95))}): x${(firstP50 / warmP50).toFixed(2)}`,
+  );
+
+  console.log("query mix:");
+  await queryMix(server, get);
+  const afterMix = memoryOf(server.pid);
+  console.log(`  server: RSS ${mb(afterMix.rss)} MB (${residentParts(server.pid)}); ${await heapBreakdown(server)}`);
+  return afterMix;
 }
 
 main().catch((error) => {

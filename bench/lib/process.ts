@@ -12,9 +12,12 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** Starts the real server as `npm start` runs it (run scripts/ensure-build.mjs first) on a free port. */
-export function startServer(env: Record<string, string>): Promise<BenchServer> {
-  const child = spawn(process.execPath, ["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], {
+/**
+ * Starts the real server as `npm start` runs it (run scripts/ensure-build.mjs first) on a free port;
+ * `bundle` is another build of it to compare with (inside the project folder, which it finds by walking up).
+ */
+export function startServer(env: Record<string, string>, bundle = path.join(ROOT, "dist", "server.mjs")): Promise<BenchServer> {
+  const child = spawn(process.execPath, ["--enable-source-maps", bundle], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
     stdio: ["ignore", "pipe", "inherit"],

@@ -15,10 +15,13 @@ const START = 1_700_000_000_000;
 // Small chunks: the window spans many sealed chunks, some kept decoded, and open rows.
 const options = { chunkMaxRows: 7, slotMs: 600_000 };
 
-/** The export's samples as text: the pieces joined. */
+/** The export's samples as text: the pieces joined, each copied and given back to be written into again. */
 function exported(store: TelemetryStore, window: { from: number; to: number; gpuIds?: number[] }, format: ExportFormat, pieceBytes = 512) {
   const gpuIds = window.gpuIds ?? store.gpus().map((gpu) => gpu.id);
-  return Buffer.concat([...exportPieces(store, { gpuIds, from: window.from, to: window.to }, format, pieceBytes)]).toString();
+  const pieces = exportPieces(store, { gpuIds, from: window.from, to: window.to }, format, pieceBytes);
+  const copies: Buffer[] = [];
+  for (let piece = pieces.next(); !piece.done; piece = pieces.next(piece.value)) copies.push(Buffer.from(piece.value));
+  return Buffer.concat(copies).toString();
 }
 
 /** What the records of the same samples say, oldest first, ties by GPU index. */

@@ -51,9 +51,12 @@ export async function streamExport(services: Services, request: ExportRequest, r
   let bytes = 0;
   try {
     if (!(await write(format.start))) return;
-    for (let piece = pieces.next(); !piece.done; piece = pieces.next()) {
-      bytes += piece.value.length;
-      if (!(await write(piece.value))) return;
+    let spent: Buffer | undefined;
+    for (let piece = pieces.next(); !piece.done; piece = pieces.next(spent)) {
+      const sent = piece.value;
+      bytes += sent.length;
+      spent = undefined;
+      if (!(await write(sent, () => (spent = sent)))) return;
       // Let sampling and other requests in between pieces, even when the client keeps up.
       await nextTurn();
     }

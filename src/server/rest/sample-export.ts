@@ -42,29 +42,40 @@ const jsonReasons = boundedMemo(1024, (mask: number | null) => Buffer.from(reaso
 
 export type ExportFormat = "csv" | "json";
 
+const NO_BYTES: Buffer = Buffer.alloc(0);
+
 /**
  * Bytes written into one growing buffer, handed out in pieces by take(). A piece handed out is
- * never written to again: the response keeps it until the socket has sent it.
+ * not written to again until its taker gives it back (resume): the response keeps it until the
+ * socket or the compressor has taken it in.
  */
 class OutputBuffer {
-  private bytes: Buffer;
+  private bytes: Buffer = NO_BYTES;
   length = 0;
 
-  constructor(private readonly capacity: number) {
-    this.bytes = Buffer.allocUnsafe(capacity);
-  }
+  constructor(private readonly capacity: number) {}
 
-  /** Everything written since the last take, in a buffer of its own. */
+  /** Everything written since the last take. */
   take(): Buffer {
     const piece = this.bytes.subarray(0, this.length);
-    this.bytes = Buffer.allocUnsafe(this.capacity);
+    this.bytes = NO_BYTES;
     this.length = 0;
     return piece;
   }
 
+  /**
+   * Writes go on into `spent`, a piece from take() that its taker is done with, or into new
+   * bytes: a buffer per piece would leave tens of megabytes of sent pieces outside the heap until
+   * the next collection, which the heap's own size does not call for.
+   */
+  resume(spent: Buffer | undefined) {
+    const whole = spent === undefined ? NO_BYTES : Buffer.from(spent.buffer, spent.byteOffset, spent.buffer.byteLength - spent.byteOffset);
+    this.bytes = whole.length >= this.capacity ? whole : Buffer.allocUnsafe(this.capacity);
+  }
+
   private room(count: number) {
     if (this.length + count <= this.bytes.length) return;
-    const larger = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.length + count));
+    const larger = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.capacity, this.length + count));
     this.bytes.copy(larger, 0, 0, this.length);
     this.bytes = larger;
   }
@@ -273,14 +284,15 @@ function prefixOf(gpu: StoredGpu, format: ExportFormat): Buffer {
 /**
  * Every sample of [from, to] of the GPUs, oldest first (ties by GPU index), in the export's
  * format, as pieces of about `pieceBytes`. The pieces do not include the CSV header or the
- * JSON array's brackets. The caller may stop early; return() closes the reads.
+ * JSON array's brackets. A piece passed back to next() is written into again: only once nothing
+ * else holds it. The caller may stop early; return() closes the reads.
  */
 export function* exportPieces(
   store: TelemetryStore,
   window: { gpuIds: readonly number[]; from: number; to: number },
   format: ExportFormat,
   pieceBytes: number,
-): Generator<Buffer, number, undefined> {
+): Generator<Buffer, number, Buffer | undefined> {
   const cursors = window.gpuIds.map(
     (gpuId) => new GpuCursor(store.blockContents({ gpuIds: [gpuId], from: window.from, to: window.to }), window.from, window.to),
   );
@@ -305,7 +317,7 @@ export function* exportPieces(
       else writeJsonRow(out, pick, iso, rows === 0);
       rows++;
       pick.advance();
-      if (out.length >= pieceBytes) yield out.take();
+      if (out.length >= pieceBytes) out.resume(yield out.take());
     }
     if (out.length > 0) yield out.take();
     return rows;
