@@ -224,14 +224,14 @@ class GpuCursor {
     if ("data" in content) {
       const { rowCount, timestamps, table } = decodeChunkColumns(content.data, ALL_METRICS);
       // Both may be shared scratch of the codec: copied, as the other GPUs' chunks are decoded meanwhile.
-      this.timestamps = Float64Array.from(timestamps);
-      this.table = table.slice(0, METRIC_COUNT * rowCount);
-      this.rowCount = rowCount;
+      this.hold(rowCount);
+      this.timestamps.set(timestamps);
+      this.table.set(table.subarray(0, METRIC_COUNT * rowCount));
       this.scaled = true;
     } else {
-      this.timestamps = Float64Array.from(content, (row) => row.timestamp);
-      this.table = rowsToColumns(content).slice(0, METRIC_COUNT * content.length);
-      this.rowCount = content.length;
+      this.hold(content.length);
+      for (let i = 0; i < content.length; i++) this.timestamps[i] = content[i].timestamp;
+      this.table.set(rowsToColumns(content).subarray(0, METRIC_COUNT * content.length));
       this.scaled = false;
     }
     const order: number[] = [];
@@ -247,6 +247,13 @@ class GpuCursor {
     this.order = order;
     this.next = 0;
     return true;
+  }
+
+  /** Room for a block of `rowCount` rows; the arrays are kept from block to block and only grow. */
+  private hold(rowCount: number) {
+    this.rowCount = rowCount;
+    if (this.timestamps.length < rowCount) this.timestamps = new Float64Array(rowCount);
+    if (this.table.length < METRIC_COUNT * rowCount) this.table = new Float64Array(METRIC_COUNT * rowCount);
   }
 
   /** Metric `column` of the current row: the stored integer or the value, NaN for null. */
