@@ -12,6 +12,7 @@
  *   --rounds N          timed requests per query of the mix (default 200)
  *   --server FILE       another build of the server to measure instead of dist/server.mjs
  *   --env NAME=VALUE    set in the server's environment (may be given more than once)
+ *   --node-flags "..."  node's flags for the server instead of npm start's
  *   --exports-only      skip the warm start and the query mix: the exports on a fresh server
  */
 import { spawnSync } from "node:child_process";
@@ -23,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createTelemetryClient } from "../src/client/telemetry-client";
 import { cachedHistoryDatabase } from "./lib/history-db";
-import { percentile, startServer, type BenchServer } from "./lib/process";
+import { NPM_START_FLAGS, percentile, startServer, type BenchServer } from "./lib/process";
 import { chartSeries } from "./lib/series-query";
 
 const { values } = parseArgs({
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "200" },
     server: { type: "string" },
     env: { type: "string", multiple: true, default: [] },
+    "node-flags": { type: "string" },
     "exports-only": { type: "boolean", default: false },
   },
 });
@@ -163,9 +165,11 @@ async function main() {
   const server = await startServer(
     { NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus), ...serverEnv },
     values.server,
+    values["node-flags"]?.split(" ").filter((flag) => flag !== ""),
   );
-  if (values.server !== undefined || values.env.length > 0)
-    console.log(`server ${values.server ?? "dist/server.mjs"} ${values.env.join(" ")}`);
+  console.log(
+    `server ${values.server ?? "dist/server.mjs"} ${values.env.join(" ")}, node ${values["node-flags"] ?? NPM_START_FLAGS.join(" ")}`,
+  );
   console.log(`ready (listening) after ${(performance.now() - startedAt).toFixed(0)} ms`);
   const { get, close } = plainClient();
   try {

@@ -6,6 +6,9 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 
+/** The node flags of `npm start` (package.json). */
+export const NPM_START_FLAGS = ["--max-semi-space-size=4", "--enable-source-maps"];
+
 export interface BenchServer {
   url: string;
   pid: number;
@@ -16,8 +19,12 @@ export interface BenchServer {
  * Starts the real server as `npm start` runs it (run scripts/ensure-build.mjs first) on a free port;
  * `bundle` is another build of it to compare with (inside the project folder, which it finds by walking up).
  */
-export function startServer(env: Record<string, string>, bundle = path.join(ROOT, "dist", "server.mjs")): Promise<BenchServer> {
-  const child = spawn(process.execPath, ["--enable-source-maps", bundle], {
+export function startServer(
+  env: Record<string, string>,
+  bundle = path.join(ROOT, "dist", "server.mjs"),
+  nodeFlags: readonly string[] = NPM_START_FLAGS,
+): Promise<BenchServer> {
+  const child = spawn(process.execPath, [...nodeFlags, bundle], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
     stdio: ["ignore", "pipe", "inherit"],

@@ -45,6 +45,7 @@ export async function startServerProcess(
   const [command, ...args] = [
     ...(options.launchVia ?? []),
     process.execPath,
+    "--max-semi-space-size=4",
     "--enable-source-maps",
     path.join(ROOT, "dist", "server.mjs"),
   ];
