@@ -101,6 +101,25 @@ describe("the export's samples", () => {
     store.close();
   });
 
+  it("let writes in while paused between pieces, and hold the data as of their start", () => {
+    const { store } = TelemetryStore.open(path.join(dir, "paused.db"), options);
+    const first = simulatedSamples({ gpus: 2, count: 200, start: START });
+    store.writeSamples(first.samples, infoLookup(first.infos));
+    const window = { from: 0, to: Number.MAX_SAFE_INTEGER };
+    const before = csvOf(recordsOf(store, window));
+
+    const pieces = exportPieces(store, { ...window, gpuIds: store.gpus().map((gpu) => gpu.id) }, "csv", 1024);
+    const seen = [Buffer.from(pieces.next().value as Buffer)];
+    // A paused export must not hold the connection: the collector's next flush goes through.
+    const more = simulatedSamples({ gpus: 2, count: 50, start: START + 200_000 });
+    expect(store.writeSamples(more.samples, infoLookup(more.infos))).toBe(100);
+    for (let piece = pieces.next(); !piece.done; piece = pieces.next()) seen.push(piece.value);
+
+    expect(Buffer.concat(seen).toString()).toBe(before);
+    expect(recordsOf(store, window)).toHaveLength(500);
+    store.close();
+  });
+
   it("come in pieces of about the size asked for, and stop reading when the caller stops", () => {
     const { store } = TelemetryStore.open(path.join(dir, "pieces.db"), options);
     const { infos, samples } = simulatedSamples({ gpus: 2, count: 200, start: START });
