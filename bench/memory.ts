@@ -11,7 +11,7 @@
  *   --settle S          seconds to wait after the query mix (default 30)
  *   --rounds N          timed requests per query of the mix (default 200)
  *   --server FILE       another build of the server to measure instead of dist/server.mjs
- *   --env NAME=VALUE    set in the server's environment (may be given more than once)
+ *   --env NAME=VALUE    set in the server's environment, NAME= to leave it out (may be given more than once)
  *   --node-flags "..."  node's flags for the server instead of npm start's
  *   --exports-only      skip the warm start and the query mix: the exports on a fresh server
  */
@@ -43,7 +43,7 @@ const serverEnv = Object.fromEntries(
   values.env.map((pair) => {
     const at = pair.indexOf("=");
     if (at < 1) throw new Error(`--env ${pair}: expected NAME=VALUE`);
-    return [pair.slice(0, at), pair.slice(at + 1)];
+    return [pair.slice(0, at), pair.slice(at + 1) || undefined];
   }),
 );
 const gpus = Number(values.gpus);

@@ -6,8 +6,9 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 
-/** The node flags of `npm start` (package.json). */
+/** The node flags and the environment `npm start` gives the server (package.json). */
 export const NPM_START_FLAGS = ["--max-semi-space-size=4", "--enable-source-maps"];
+export const NPM_START_ENV = { NEXT_TELEMETRY_DISABLED: "1", MALLOC_MMAP_THRESHOLD_: "65536" };
 
 export interface BenchServer {
   url: string;
@@ -20,13 +21,13 @@ export interface BenchServer {
  * `bundle` is another build of it to compare with (inside the project folder, which it finds by walking up).
  */
 export function startServer(
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   bundle = path.join(ROOT, "dist", "server.mjs"),
   nodeFlags: readonly string[] = NPM_START_FLAGS,
 ): Promise<BenchServer> {
   const child = spawn(process.execPath, [...nodeFlags, bundle], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
+    env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", ...NPM_START_ENV, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   return listening(child, "server");

@@ -109,7 +109,7 @@ describe("the export's samples", () => {
     const before = csvOf(recordsOf(store, window));
 
     const pieces = exportPieces(store, { ...window, gpuIds: store.gpus().map((gpu) => gpu.id) }, "csv", 1024);
-    const seen = [Buffer.from(pieces.next().value as Buffer)];
+    const seen: Buffer[] = [Buffer.from(pieces.next().value as Buffer)];
     // A paused export must not hold the connection: the collector's next flush goes through.
     const more = simulatedSamples({ gpus: 2, count: 50, start: START + 200_000 });
     expect(store.writeSamples(more.samples, infoLookup(more.infos))).toBe(100);
