@@ -31,6 +31,9 @@ interface Snapshot {
   strings: string[];
 }
 
+/** Strings over 64 KB (module sources, mostly), and their total. */
+let largeStrings: Array<[number, string]> = [];
+
 /** Self sizes summed by node type and name (constructor), largest first. */
 function holders(file: string): Array<[string, number, number]> {
   const snapshot = JSON.parse(fs.readFileSync(file, "utf8")) as Snapshot;
@@ -41,10 +44,14 @@ function holders(file: string): Array<[string, number, number]> {
   const sizeAt = fields.indexOf("self_size");
   const types = snapshot.snapshot.meta.node_types[0];
   const sums = new Map<string, [number, number]>();
+  largeStrings = [];
   for (let i = 0; i < snapshot.nodes.length; i += width) {
     const type = types[snapshot.nodes[i + typeAt]];
     const name = type === "object" || type === "native" || type === "closure" ? snapshot.strings[snapshot.nodes[i + nameAt]] : "";
     const key = `${type} ${name}`.slice(0, 80);
+    if (type === "string" && snapshot.nodes[i + sizeAt] > 65_536) {
+      largeStrings.push([snapshot.nodes[i + sizeAt], snapshot.strings[snapshot.nodes[i + nameAt]].slice(0, 100).replace(/\s+/g, " ")]);
+    }
     const sum = sums.get(key) ?? [0, 0];
     sum[0] += snapshot.nodes[i + sizeAt];
     sum[1]++;
@@ -71,23 +78,26 @@ async function main() {
       console.log(`after ${values.rounds} x ${url}: ${rssOf(server.pid)}`);
     }
     process.kill(server.pid, "SIGUSR2");
-    let file: string | undefined;
-    for (let waited = 0; waited < 120_000 && file === undefined; waited += 500) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const done = fs.readdirSync(workDir).find((name) => name.endsWith(".heapsnapshot"));
-      // Written once its size stops changing.
-      if (done !== undefined) {
-        const size = fs.statSync(path.join(workDir, done)).size;
-        await new Promise((resolve) => setTimeout(resolve, 2000));
-        if (fs.statSync(path.join(workDir, done)).size === size) file = path.join(workDir, done);
+    // The snapshot is written under its final name: read once it parses, up to two minutes.
+    let rows: Array<[string, number, number]> | undefined;
+    for (let waited = 0; waited < 120_000 && rows === undefined; waited += 1000) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const written = fs.readdirSync(workDir).find((name) => name.endsWith(".heapsnapshot"));
+      try {
+        if (written !== undefined) rows = holders(path.join(workDir, written));
+      } catch {
+        // Still being written.
       }
     }
-    console.log(`after the snapshot's full collection: ${rssOf(server.pid)}`);
-    if (file === undefined) throw new Error("no heap snapshot written");
-    const rows = holders(file);
+    if (rows === undefined) throw new Error("no heap snapshot written");
     const total = rows.reduce((sum, row) => sum + row[1], 0);
     console.log(`heap snapshot: ${mb(total)} MB in ${rows.reduce((sum, row) => sum + row[2], 0)} objects; largest by constructor:`);
-    for (const [key, bytes, count] of rows.slice(0, 30)) console.log(`  ${mb(bytes).padStart(6)} MB ${String(count).padStart(8)}  ${key}`);
+    for (const [key, bytes, count] of rows.slice(0, 20)) console.log(`  ${mb(bytes).padStart(6)} MB ${String(count).padStart(8)}  ${key}`);
+    largeStrings.sort((a, b) => b[0] - a[0]);
+    console.log(
+      `strings over 64 KB: ${largeStrings.length}, ${mb(largeStrings.reduce((sum, [bytes]) => sum + bytes, 0))} MB; the largest:`,
+    );
+    for (const [bytes, start] of largeStrings.slice(0, 12)) console.log(`  ${mb(bytes).padStart(6)} MB  ${start}`);
   } finally {
     await server.stop();
     fs.rmSync(workDir, { recursive: true, force: true });
