@@ -12,7 +12,7 @@
  *   --rounds N          timed requests per query of the mix (default 200)
  *   --server FILE       another build of the server to measure instead of dist/server.mjs
  *   --env NAME=VALUE    set in the server's environment, NAME= to leave it out (may be given more than once)
- *   --node-flags "..."  node's flags for the server instead of npm start's
+ *   --node-flags="..."  node's flags for the server instead of npm start's
  *   --exports-only      skip the warm start and the query mix: the exports on a fresh server
  */
 import { spawnSync } from "node:child_process";
