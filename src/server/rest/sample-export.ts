@@ -10,7 +10,7 @@ import { reasonsText } from "./records-json";
  * The export's samples written as bytes straight from decoded chunk columns: the same text
  * sampleCsvLine and sampleRecordJson give for each sample, without a row object, a sample
  * object or a string per row. Those lived while the other GPUs' rows of the same minutes were
- * written, long enough to reach V8's old generation, which then grew by 170-200 MB during a
+ * written, long enough to reach V8's old generation, which then grew by 150-200 MB during a
  * 48-hour export of 8 GPUs (bench/MEMORY.md). What stays alive here is one chunk's columns per
  * GPU (typed arrays, about 150 bytes a row) and the output buffer.
  */
