@@ -5,7 +5,8 @@
  *
  * - the first history requests after the start against the same requests once warm;
  * - RSS fresh, after bench/run.ts's query mix, after a settle period, and its peak;
- * - RSS before, during and after an export of 48 h of every GPU, CSV then JSON.
+ * - RSS before, during and after an export of 48 h of every GPU: CSV, JSON, CSV with gzip,
+ *   then CSV and JSON through `nvidia-oc export` (whose fetch asks for a compressed answer).
  *
  *   --gpus N --days D   the history database (default 8 x 90, cached in the temp folder as bench/run.ts caches it)
  *   --settle S          seconds to wait after the query mix (default 30)
@@ -15,7 +16,8 @@
  *   --node-flags="..."  node's flags for the server instead of npm start's
  *   --exports-only      skip the warm start and the query mix: the exports on a fresh server
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -183,20 +185,25 @@ async function main() {
     );
 
     const exports: string[] = [];
-    for (const [format, gzip] of [
-      ["csv", false],
-      ["json", false],
-      ["csv", true],
+    for (const [format, via] of [
+      ["csv", "http"],
+      ["json", "http"],
+      ["csv", "gzip"],
+      ["csv", "cli"],
+      ["json", "cli"],
     ] as const) {
       const before = memoryOf(server.pid).rss;
       const stopWatching = rssPeakWatcher(server.pid);
       const t = performance.now();
-      const bytes = await get(`${server.url}/api/telemetry/export?format=${format}&hours=48`, gzip);
+      const bytes =
+        via === "cli"
+          ? await cliExport(server.url, format, workDir)
+          : await get(`${server.url}/api/telemetry/export?format=${format}&hours=48`, via === "gzip");
       const seconds = (performance.now() - t) / 1000;
       const peak = stopWatching();
       const after = memoryOf(server.pid).rss;
       exports.push(
-        `export 48 h ${format}${gzip ? " gzip" : ""} (${mb(bytes)} MB in ${seconds.toFixed(1)} s): RSS ${mb(before)} -> peak ${mb(peak)} -> ${mb(after)} MB ` +
+        `export 48 h ${format}${via === "http" ? "" : ` ${via}`} (${mb(bytes)} MB in ${seconds.toFixed(1)} s): RSS ${mb(before)} -> peak ${mb(peak)} -> ${mb(after)} MB ` +
           `(peak +${mb(peak - before)}, after +${mb(after - before)})`,
       );
     }
@@ -212,6 +219,23 @@ async function main() {
     await server.stop();
     fs.rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** `nvidia-oc export` of 48 h of every GPU into a file (removed again); its size in bytes. */
+async function cliExport(url: string, format: string, workDir: string): Promise<number> {
+  const file = path.join(workDir, `export.${format}`);
+  const cli = spawn(
+    process.execPath,
+    [path.join(ROOT, "bin", "nvidia-oc.mjs"), "export", "--format", format, "--hours", "48", "--url", url, "-o", file],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const [code] = (await once(cli, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`nvidia-oc export exited ${code}`);
+  const bytes = fs.statSync(file).size;
+  fs.rmSync(file);
+  return bytes;
 }
 
 /** The first history requests against warm ones, then the query mix; skipped with --exports-only. */
