@@ -27,7 +27,7 @@ import { HOUR_MS } from "../../telemetry/durations";
  * sent it, and the next is made only once the client has taken the last.
  */
 const EXPORT_PIECE_BYTES = 64 * 1024;
-/** Session records per write. */
+/** Sessions per write. */
 const ROWS_PER_WRITE = 100;
 
 export type ExportRequest = z.output<typeof exportInput>;
