@@ -5,13 +5,19 @@
  *
  * - the first history requests after the start against the same requests once warm;
  * - RSS fresh, after bench/run.ts's query mix, after a settle period, and its peak;
- * - RSS before, during and after an export of 48 h of every GPU, CSV then JSON.
+ * - RSS before, during and after an export of 48 h of every GPU: CSV, JSON, CSV with gzip,
+ *   then CSV and JSON through `nvidia-oc export` (whose fetch asks for a compressed answer).
  *
  *   --gpus N --days D   the history database (default 8 x 90, cached in the temp folder as bench/run.ts caches it)
  *   --settle S          seconds to wait after the query mix (default 30)
  *   --rounds N          timed requests per query of the mix (default 200)
+ *   --server FILE       another build of the server to measure instead of dist/server.mjs
+ *   --env NAME=VALUE    set in the server's environment, NAME= to leave it out (may be given more than once)
+ *   --node-flags="..."  node's flags for the server instead of npm start's
+ *   --exports-only      skip the warm start and the query mix: the exports on a fresh server
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -20,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createTelemetryClient } from "../src/client/telemetry-client";
 import { cachedHistoryDatabase } from "./lib/history-db";
-import { percentile, startServer, type BenchServer } from "./lib/process";
+import { NPM_START_FLAGS, percentile, startServer, type BenchServer } from "./lib/process";
 import { chartSeries } from "./lib/series-query";
 
 const { values } = parseArgs({
@@ -29,8 +35,19 @@ const { values } = parseArgs({
     days: { type: "string", default: "90" },
     settle: { type: "string", default: "30" },
     rounds: { type: "string", default: "200" },
+    server: { type: "string" },
+    env: { type: "string", multiple: true, default: [] },
+    "node-flags": { type: "string" },
+    "exports-only": { type: "boolean", default: false },
   },
 });
+const serverEnv = Object.fromEntries(
+  values.env.map((pair) => {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`--env ${pair}: expected NAME=VALUE`);
+    return [pair.slice(0, at), pair.slice(at + 1) || undefined];
+  }),
+);
 const gpus = Number(values.gpus);
 const days = Number(values.days);
 const settleSeconds = Number(values.settle);
@@ -60,13 +77,20 @@ function rssPeakWatcher(pid: number) {
   };
 }
 
-/** A keep-alive client that reads the whole body, as a script polling the API does. */
+/** Where the resident memory is, from /proc/<pid>/smaps_rollup: anonymous (heaps) and file-backed (the binary, libraries). */
+function residentParts(pid: number): string {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? Number.NaN) * 1024;
+  return `anonymous ${mb(kb("Anonymous"))} MB, file-backed ${mb(kb("Rss") - kb("Anonymous"))} MB`;
+}
+
+/** A keep-alive client that reads the whole body, as a script polling the API does; `gzip` asks for a compressed answer, as the CLI's fetch does. */
 function plainClient() {
   const agent = new http.Agent({ keepAlive: true });
-  const get = (url: string) =>
+  const get = (url: string, gzip = false) =>
     new Promise<number>((resolve, reject) => {
       http
-        .get(url, { agent }, (res) => {
+        .get(url, { agent, headers: gzip ? { "accept-encoding": "gzip" } : {} }, (res) => {
           let bytes = 0;
           res.on("data", (chunk: Buffer) => (bytes += chunk.length));
           res.on("end", () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
@@ -140,42 +164,46 @@ async function main() {
       `${gpus} GPUs x ${days} days (${mb(fs.statSync(dbPath).size)} MB), ${gpus} simulated GPUs recording at 1 Hz`,
   );
   const startedAt = performance.now();
-  const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus) });
-  const readyMs = performance.now() - startedAt;
+  const server = await startServer(
+    { NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus), ...serverEnv },
+    values.server,
+    values["node-flags"]?.split(" ").filter((flag) => flag !== ""),
+  );
+  console.log(
+    `server ${values.server ?? "dist/server.mjs"} ${values.env.join(" ")}, node ${values["node-flags"] ?? NPM_START_FLAGS.join(" ")}`,
+  );
+  console.log(`ready (listening) after ${(performance.now() - startedAt).toFixed(0)} ms`);
   const { get, close } = plainClient();
   try {
     const fresh = memoryOf(server.pid).rss;
-    const history = `${server.url}/api/telemetry/history?limit=1000&hours=24`;
-    const first = await timed(FIRST_REQUESTS, () => get(history));
-    await timed(WARM_UPS * 2, () => get(history));
-    const warm = await timed(rounds, () => get(history));
-    const firstP50 = percentile(first, 50);
-    const warmP50 = percentile(warm, 50);
-    console.log(`ready (listening) after ${readyMs.toFixed(0)} ms`);
-    console.log(
-      `warm start: first ${FIRST_REQUESTS} history requests p50 ${ms(firstP50)} ms (p95 ${ms(percentile(first, 95))}, ` +
-        `very first ${ms(first[0])}); warm p50 ${ms(warmP50)} ms (p95 ${ms(percentile(warm, 95))}): x${(firstP50 / warmP50).toFixed(2)}`,
-    );
-
-    console.log("query mix:");
-    await queryMix(server, get);
-    const afterMix = memoryOf(server.pid);
-    console.log(`  server: ${await heapBreakdown(server)}`);
+    console.log(`fresh: RSS ${mb(fresh)} MB (${residentParts(server.pid)}); ${await heapBreakdown(server)}`);
+    const afterMix = await warmStartAndQueryMix(server, get);
     await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
     const settled = memoryOf(server.pid);
-    console.log(`  after ${settleSeconds} s settle: ${await heapBreakdown(server)}`);
+    console.log(
+      `  after ${settleSeconds} s settle: RSS ${mb(settled.rss)} MB (${residentParts(server.pid)}); ${await heapBreakdown(server)}`,
+    );
 
     const exports: string[] = [];
-    for (const format of ["csv", "json"]) {
+    for (const [format, via] of [
+      ["csv", "http"],
+      ["json", "http"],
+      ["csv", "gzip"],
+      ["csv", "cli"],
+      ["json", "cli"],
+    ] as const) {
       const before = memoryOf(server.pid).rss;
       const stopWatching = rssPeakWatcher(server.pid);
       const t = performance.now();
-      const bytes = await get(`${server.url}/api/telemetry/export?format=${format}&hours=48`);
+      const bytes =
+        via === "cli"
+          ? await cliExport(server.url, format, workDir)
+          : await get(`${server.url}/api/telemetry/export?format=${format}&hours=48`, via === "gzip");
       const seconds = (performance.now() - t) / 1000;
       const peak = stopWatching();
       const after = memoryOf(server.pid).rss;
       exports.push(
-        `export 48 h ${format} (${mb(bytes)} MB in ${seconds.toFixed(1)} s): RSS ${mb(before)} -> peak ${mb(peak)} -> ${mb(after)} MB ` +
+        `export 48 h ${format}${via === "http" ? "" : ` ${via}`} (${mb(bytes)} MB in ${seconds.toFixed(1)} s): RSS ${mb(before)} -> peak ${mb(peak)} -> ${mb(after)} MB ` +
           `(peak +${mb(peak - before)}, after +${mb(after - before)})`,
       );
     }
@@ -191,6 +219,44 @@ async function main() {
     await server.stop();
     fs.rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** `nvidia-oc export` of 48 h of every GPU into a file (removed again); its size in bytes. */
+async function cliExport(url: string, format: string, workDir: string): Promise<number> {
+  const file = path.join(workDir, `export.${format}`);
+  const cli = spawn(
+    process.execPath,
+    [path.join(ROOT, "bin", "nvidia-oc.mjs"), "export", "--format", format, "--hours", "48", "--url", url, "-o", file],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const [code] = (await once(cli, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`nvidia-oc export exited ${code}`);
+  const bytes = fs.statSync(file).size;
+  fs.rmSync(file);
+  return bytes;
+}
+
+/** The first history requests against warm ones, then the query mix; skipped with --exports-only. */
+async function warmStartAndQueryMix(server: BenchServer, get: (url: string) => Promise<number>) {
+  if (values["exports-only"]) return memoryOf(server.pid);
+  const history = `${server.url}/api/telemetry/history?limit=1000&hours=24`;
+  const first = await timed(FIRST_REQUESTS, () => get(history));
+  await timed(WARM_UPS * 2, () => get(history));
+  const warm = await timed(rounds, () => get(history));
+  const firstP50 = percentile(first, 50);
+  const warmP50 = percentile(warm, 50);
+  console.log(
+    `warm start: first ${FIRST_REQUESTS} history requests p50 ${ms(firstP50)} ms (p95 ${ms(percentile(first, 95))}, ` +
+      `very first ${ms(first[0])}); warm p50 ${ms(warmP50)} ms (p95 ${ms(percentile(warm, 95))}): x${(firstP50 / warmP50).toFixed(2)}`,
+  );
+
+  console.log("query mix:");
+  await queryMix(server, get);
+  const afterMix = memoryOf(server.pid);
+  console.log(`  server: RSS ${mb(afterMix.rss)} MB (${residentParts(server.pid)}); ${await heapBreakdown(server)}`);
+  return afterMix;
 }
 
 main().catch((error) => {

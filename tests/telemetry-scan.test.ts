@@ -13,7 +13,7 @@ const ALL = { from: 0, to: Number.MAX_SAFE_INTEGER };
 const key = (s: { uuid: string; timestamp: number }) => `${s.uuid}@${s.timestamp}`;
 const scannedKey = (s: { gpuUuid: string; timestamp: number }) => `${s.gpuUuid}@${s.timestamp}`;
 
-describe("scanSamples (the export's read)", () => {
+describe("scanSamples (every sample of a window, the GPUs merged oldest first)", () => {
   it("lets writes in while paused between batches, and yields the data as of its start exactly once, oldest first", () => {
     const { store } = TelemetryStore.open(path.join(dir, "paused.db"), options);
     const first = simulatedSamples({ gpus: 2, count: 200, start: START });

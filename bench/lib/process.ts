@@ -6,17 +6,28 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 
+/** The node flags and the environment `npm start` gives the server (package.json). */
+export const NPM_START_FLAGS = ["--max-semi-space-size=4", "--enable-source-maps"];
+export const NPM_START_ENV = { NEXT_TELEMETRY_DISABLED: "1", MALLOC_MMAP_THRESHOLD_: "65536" };
+
 export interface BenchServer {
   url: string;
   pid: number;
   stop(): Promise<void>;
 }
 
-/** Starts the real server as `npm start` runs it (run scripts/ensure-build.mjs first) on a free port. */
-export function startServer(env: Record<string, string>): Promise<BenchServer> {
-  const child = spawn(process.execPath, ["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], {
+/**
+ * Starts the real server as `npm start` runs it (run scripts/ensure-build.mjs first) on a free port;
+ * `bundle` is another build of it to compare with (inside the project folder, which it finds by walking up).
+ */
+export function startServer(
+  env: Record<string, string | undefined>,
+  bundle = path.join(ROOT, "dist", "server.mjs"),
+  nodeFlags: readonly string[] = NPM_START_FLAGS,
+): Promise<BenchServer> {
+  const child = spawn(process.execPath, [...nodeFlags, bundle], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
+    env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", ...NPM_START_ENV, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   return listening(child, "server");

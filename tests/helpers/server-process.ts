@@ -45,12 +45,13 @@ export async function startServerProcess(
   const [command, ...args] = [
     ...(options.launchVia ?? []),
     process.execPath,
+    "--max-semi-space-size=4",
     "--enable-source-maps",
     path.join(ROOT, "dist", "server.mjs"),
   ];
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", ...env },
+    env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", MALLOC_MMAP_THRESHOLD_: "65536", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: LogLine[] = [];

@@ -32,7 +32,53 @@ async function streamingServer() {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, done };
 }
 
+/**
+ * A server writing CHUNKS as bytes into one buffer again whenever writerFor says the last write
+ * released it, a new buffer otherwise; `reused` counts the writes into a released buffer.
+ */
+async function reusingServer() {
+  let reused = 0;
+  const handle = compressed(async (_req, res) => {
+    res.writeHead(200, { "content-type": "text/csv" });
+    const write = writerFor(res);
+    let released: Buffer | undefined;
+    for (const chunk of CHUNKS) {
+      const bytes = released ?? Buffer.allocUnsafe(chunk.length);
+      if (released) reused++;
+      released = undefined;
+      bytes.write(chunk, "latin1");
+      if (!(await write(bytes, () => (released = bytes)))) return;
+    }
+    res.end();
+  });
+  server = http.createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, reused: () => reused };
+}
+
+function body(url: string, gzip: boolean): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http
+      .get(url, { headers: gzip ? { "accept-encoding": "gzip" } : {} }, (res) => {
+        expect(res.headers["content-encoding"]).toBe(gzip ? "gzip" : undefined);
+        const chunks: Buffer[] = [];
+        const decoded = gzip ? res.pipe(zlib.createGunzip()) : res;
+        decoded.on("data", (chunk: Buffer) => chunks.push(chunk));
+        decoded.on("end", () => resolve(Buffer.concat(chunks).toString("latin1")));
+        decoded.on("error", reject);
+      })
+      .on("error", reject);
+  });
+}
+
 describe("writes to a long answer", () => {
+  it("say when a held-back chunk has left the answer, so that its bytes can be written into again", async () => {
+    const { url, reused } = await reusingServer();
+    expect(await body(url, true)).toBe(CHUNKS.join(""));
+    expect(await body(url, false)).toBe(CHUNKS.join(""));
+    expect(reused()).toBeGreaterThan(CHUNKS.length);
+  });
+
   it("wait for the compressor to drain and deliver every byte, without piling up listeners", async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.name);

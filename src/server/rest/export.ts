@@ -4,31 +4,30 @@ import type { z } from "zod";
 import type { Logger } from "../logger";
 import type { exportInput } from "../api/inputs";
 import { storedGpuOf } from "../routers/telemetry";
-import { scanSamples } from "../storage/telemetry-queries";
 import type { Services } from "../trpc/context";
 import { listEvents } from "../routers/events";
 import { usageWindow } from "../routers/usage";
 import { sessionView } from "../api/usage-report";
 import { SESSION_CSV_COLUMNS, sessionRecord } from "./usage-records";
-import { CSV_COLUMNS, eventRecord, type SampleSource } from "./records";
-import { csvCell, sampleCsvLine } from "./records-csv";
-import { sampleRecordJson } from "./records-json";
+import { CSV_COLUMNS, eventRecord } from "./records";
+import { csvCell } from "./records-csv";
+import { exportPieces } from "./sample-export";
 import { writerFor } from "./response-writer";
 import { HOUR_MS } from "../../telemetry/durations";
 
 /**
  * `GET /api/telemetry/export`: every sample of the window, oldest first, as
- * CSV or a JSON array. Rows are written batch by batch and the next batch is
- * read only once the client has taken the last one, so memory stays flat
+ * CSV or a JSON array. Rows are written piece by piece and the next piece is
+ * made only once the client has taken the last one, so memory stays flat
  * however long the range and a slow client slows the export, not the server.
  */
 
 /**
- * Rows per write: their text (about 25 KB of CSV, 80 KB of JSON) stays under
- * V8's large-object size, so it dies young. Larger pieces go straight to the
- * old generation, and four exports at once grew the heap by 170 MB between
- * full collections.
+ * Bytes per write (a few hundred rows): the response holds each piece until the socket has
+ * sent it, and the next is made only once the client has taken the last.
  */
+const EXPORT_PIECE_BYTES = 64 * 1024;
+/** Sessions per write. */
 const ROWS_PER_WRITE = 100;
 
 export type ExportRequest = z.output<typeof exportInput>;
@@ -39,7 +38,8 @@ export async function streamExport(services: Services, request: ExportRequest, r
   if (request.kind === "sessions") return sendSessionsExport(services, request, res, log);
   const { store, gpuId } = storedGpuOf(services, request);
   const now = Date.now();
-  const batches = scanSamples(store, { gpuId, from: now - request.hours * HOUR_MS, to: now }, ROWS_PER_WRITE);
+  const gpuIds = gpuId === undefined ? store.gpus().map((gpu) => gpu.id) : [gpuId];
+  const pieces = exportPieces(store, { gpuIds, from: now - request.hours * HOUR_MS, to: now }, request.format, EXPORT_PIECE_BYTES);
   const format = FORMATS[request.format];
 
   res.writeHead(200, {
@@ -48,23 +48,26 @@ export async function streamExport(services: Services, request: ExportRequest, r
     "cache-control": "no-store",
   });
   const write = writerFor(res);
-  let rows = 0;
+  let bytes = 0;
   try {
     if (!(await write(format.start))) return;
-    for (const batch of batches) {
-      const text = batch.map((sample) => format.row(sample, rows++ === 0)).join("");
-      if (!(await write(text))) return;
-      // Let sampling and other requests in between batches, even when the client keeps up.
+    let spent: Buffer | undefined;
+    for (let piece = pieces.next(); !piece.done; piece = pieces.next(spent)) {
+      const sent = piece.value;
+      bytes += sent.length;
+      spent = undefined;
+      if (!(await write(sent, () => (spent = sent)))) return;
+      // Let sampling and other requests in between pieces, even when the client keeps up.
       await nextTurn();
     }
     if (!(await write(format.end))) return;
     res.end();
   } catch (error) {
     // Headers are out: all that can be done is to cut the transfer short, so the client sees it failed.
-    log.error({ err: error instanceof Error ? error.message : String(error), rows }, "export failed");
+    log.error({ err: error instanceof Error ? error.message : String(error), bytes }, "export failed");
     res.destroy();
   } finally {
-    batches.return(undefined);
+    pieces.return(0);
   }
 }
 
@@ -156,21 +159,10 @@ const EVENT_CSV_COLUMNS = ["at", "kind", "gpu_index", "gpu_uuid", "message", "de
 interface Format {
   contentType: string;
   start: string;
-  row: (sample: SampleSource, first: boolean) => string;
   end: string;
 }
 
 const FORMATS: Record<ExportRequest["format"], Format> = {
-  csv: {
-    contentType: "text/csv; charset=utf-8",
-    start: `${CSV_COLUMNS.join(",")}\r\n`,
-    row: (sample) => sampleCsvLine(sample),
-    end: "",
-  },
-  json: {
-    contentType: "application/json; charset=utf-8",
-    start: "[",
-    row: (sample, first) => `${first ? "\n" : ",\n"}${sampleRecordJson(sample)}`,
-    end: "\n]\n",
-  },
+  csv: { contentType: "text/csv; charset=utf-8", start: `${CSV_COLUMNS.join(",")}\r\n`, end: "" },
+  json: { contentType: "application/json; charset=utf-8", start: "[", end: "\n]\n" },
 };

@@ -20,7 +20,7 @@ export function csvCell(value: string | number | null): string {
 /** Names, UUIDs and reason words repeat on every line of a GPU: quoted once. */
 const textCell = boundedMemo(4096, (text: string) => csvCell(text));
 
-const reasonsCell = boundedMemo(1024, (mask: number | null) => csvCell(reasonsOf(mask).words.join("; ")));
+export const reasonsCell = boundedMemo(1024, (mask: number | null) => csvCell(reasonsOf(mask).words.join("; ")));
 
 const numberCell = (value: number | null) => (value === null ? "" : String(value));
 

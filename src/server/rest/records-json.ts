@@ -12,7 +12,7 @@ import { reasonsOf, type SampleSource } from "./records";
 /** Strings repeat on every record of a GPU: quoted once. */
 const quote = boundedMemo(4096, (text: string) => JSON.stringify(text));
 
-const reasonsText = boundedMemo(1024, (mask: number | null) => {
+export const reasonsText = boundedMemo(1024, (mask: number | null) => {
   const { decoded, words } = reasonsOf(mask);
   return `,"clock_event_reasons_decoded":${JSON.stringify(decoded)},"clock_event_reason_words":${JSON.stringify(words)}`;
 });

@@ -76,6 +76,13 @@ export interface SampleBlock {
   sealed: boolean;
 }
 
+/** A block of blocks() whose sealed chunk may still be encoded: its rows, or its chunk's data. */
+export interface BlockContent extends Omit<SampleBlock, "rows"> {
+  content: readonly ChunkRow[] | { id: number; data: Buffer };
+}
+
+const openContent = ({ rows, ...block }: SampleBlock): BlockContent => ({ ...block, content: rows });
+
 /**
  * A GPU's samples not yet sealed into a chunk, oldest first. The first
  * `recentIds.length` of them are already in RecentSample, with those ids;
@@ -458,12 +465,24 @@ export class TelemetryStore {
    * sealed after the start are left out, as their rows are in the open blocks.
    */
   *blocks(range: SampleRange & { newestFirst?: boolean }): Generator<SampleBlock> {
+    for (const { content, ...block } of this.blockContents(range)) {
+      // Only the newest-first walks (histories, polled again and again) keep what they decode.
+      const rows = "data" in content ? this.decodedChunks.decode(content, range.newestFirst === true) : content;
+      yield { ...block, rows };
+    }
+  }
+
+  /**
+   * The blocks of blocks(), each sealed chunk as its encoded data unless its decoded rows are
+   * kept: for a reader that decodes only the columns it needs (the export), without row objects.
+   */
+  *blockContents(range: SampleRange & { newestFirst?: boolean }): Generator<BlockContent> {
     const gpuIds = (range.gpuIds ?? [...this.gpusById.keys()]).filter((id) => this.gpusById.has(id));
     if (gpuIds.length === 0) return;
     const openBlocks = [...this.openBlocks(gpuIds, range)];
     const lastId = this.statements.lastChunkId.get() as number;
     const statement = range.newestFirst ? this.statements.chunksNewestFirst : this.statements.chunksOldestFirst;
-    if (range.newestFirst) yield* openBlocks.sort((a, b) => b.endTs - a.endTs);
+    if (range.newestFirst) yield* openBlocks.sort((a, b) => b.endTs - a.endTs).map(openContent);
     const cursor = range.newestFirst
       ? { afterTs: Number.MAX_SAFE_INTEGER, afterId: Number.MAX_SAFE_INTEGER }
       : { afterTs: Number.MIN_SAFE_INTEGER, afterId: 0 };
@@ -472,17 +491,14 @@ export class TelemetryStore {
       const page = statement.all({ gpuIds: ids, from: range.from, to: range.to, lastId, ...cursor, limit: CHUNK_PAGE }) as ChunkExtent[];
       const contents = this.contentsOf(page);
       for (const [i, chunk] of page.entries()) {
-        const content = contents[i];
-        // Only the newest-first walks (histories, polled again and again) keep what they decode.
-        const rows = "data" in content ? this.decodedChunks.decode(content, range.newestFirst === true) : content;
-        yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, rows, sealed: true };
+        yield { gpu: this.gpusById.get(chunk.gpuId)!, startTs: chunk.startTs, endTs: chunk.endTs, content: contents[i], sealed: true };
       }
       if (page.length < CHUNK_PAGE) break;
       const last = page[page.length - 1];
       cursor.afterTs = last.startTs;
       cursor.afterId = last.id;
     }
-    if (!range.newestFirst) yield* openBlocks.sort((a, b) => a.endTs - b.endTs);
+    if (!range.newestFirst) yield* openBlocks.sort((a, b) => a.endTs - b.endTs).map(openContent);
   }
 
   /**
