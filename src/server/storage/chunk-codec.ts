@@ -16,14 +16,14 @@ import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/ty
 import { columnScratch, columnsToRows, rowsToColumns, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 
+import { CHUNK_FORMAT_VERSION_2, ChunkCorruptError, decodeChunkColumnsV2, decodeChunkV2, encodeChunkV2 } from "./chunk-codec-v2";
+
 export type { ChunkRow } from "./chunk-columns";
+export { ChunkCorruptError } from "./chunk-codec-v2";
 
-export const CHUNK_FORMAT_VERSION = 1;
-
-/** A blob that cannot be decoded: damaged, truncated, or not a chunk at all. */
-export class ChunkCorruptError extends Error {
-  override name = "ChunkCorruptError";
-}
+/** The version new chunks are written in; every earlier one still decodes. */
+export const CHUNK_FORMAT_VERSION = CHUNK_FORMAT_VERSION_2;
+const CHUNK_FORMAT_VERSION_1 = 1;
 
 /**
  * Measured on a realistic 600-row chunk (`npx tsx bench/chunk-codec.bench.ts --levels`):
@@ -57,6 +57,11 @@ const sharedWriter = new ByteWriter(64 * 1024);
  * infinite or beyond ±2^53 once scaled. NaN is stored as null.
  */
 export function encodeChunk(rows: readonly ChunkRow[]): Buffer {
+  return encodeChunkV2(rows);
+}
+
+/** Format version 1, as earlier builds wrote it: kept to compare the two and to prove old blobs still read. */
+export function encodeChunkVersion1(rows: readonly ChunkRow[]): Buffer {
   const writer = sharedWriter;
   writer.reset();
   const rowCount = rows.length;
@@ -70,13 +75,14 @@ export function encodeChunk(rows: readonly ChunkRow[]): Buffer {
 
   const compressed = deflateRawSync(writer.view(), { level: DEFLATE_LEVEL });
   const blob = Buffer.allocUnsafe(1 + compressed.length);
-  blob[0] = CHUNK_FORMAT_VERSION;
+  blob[0] = CHUNK_FORMAT_VERSION_1;
   compressed.copy(blob, 1);
   return blob;
 }
 
 /** Throws on an unknown format version or a damaged blob. */
 export function decodeChunk(blob: Uint8Array): ChunkRow[] {
+  if (blob.length > 0 && blob[0] === CHUNK_FORMAT_VERSION_2) return decodeChunkV2(blob);
   const reader = openChunk(blob);
   return readingPayload(() => {
     const rowCount = readRowCount(reader);
@@ -105,6 +111,7 @@ export function decodeChunkColumns(
   blob: Uint8Array,
   metrics: readonly number[],
 ): { rowCount: number; timestamps: number[]; table: Float64Array } {
+  if (blob.length > 0 && blob[0] === CHUNK_FORMAT_VERSION_2) return decodeChunkColumnsV2(blob, metrics);
   const reader = openChunk(blob);
   return readingPayload(() => {
     const rowCount = readRowCount(reader);
@@ -275,8 +282,8 @@ function skipMetricColumn(reader: ByteReader, rowCount: number): void {
 function openChunk(blob: Uint8Array): ByteReader {
   if (blob.length === 0) throw corrupt("empty blob");
   const version = blob[0];
-  if (version !== CHUNK_FORMAT_VERSION) {
-    throw new Error(`unsupported chunk format version ${version} (this build reads version ${CHUNK_FORMAT_VERSION})`);
+  if (version !== CHUNK_FORMAT_VERSION_1) {
+    throw new Error(`unsupported chunk format version ${version} (this build reads versions 1 and ${CHUNK_FORMAT_VERSION_2})`);
   }
   let payload: Buffer;
   try {
@@ -303,6 +310,6 @@ function readingPayload<T>(read: () => T): T {
   }
 }
 
-function corrupt(reason: string): Error {
+function corrupt(reason: string): ChunkCorruptError {
   return new ChunkCorruptError(`corrupt chunk blob: ${reason}`);
 }

@@ -1,0 +1,895 @@
+/**
+ * Chunk format version 2: each column's values predicted and their residuals range-coded
+ * (range-coder.ts), one stream per column so that a reader skips the columns it does not want.
+ *
+ *   version byte 2, then a CRC-32 (4 bytes, little endian) of everything after it
+ *   rowCount                        unsigned varint
+ *   when rowCount > 0:
+ *     first timestamp               signed varint
+ *     timestamp sequence byte       0: deltas between timestamps; 1: offsets from a grid of
+ *                                   `step` ms, when followed by step (unsigned varint)
+ *     timestamp predictor byte, stream length (unsigned varint)
+ *   one header per METRIC_KEYS column:
+ *     mode byte                     0 all null, 1 constant, or a predictor (2..5); 0x80 = has nulls
+ *     constant: value (signed varint); when it has nulls, also a stream length
+ *     predictor 5 (same row as): the reference column (byte), always an earlier one
+ *     predictor: stream length (unsigned varint)
+ *   the streams, in the order of their headers
+ *
+ * A column stream holds its presence bits (when it has nulls), then the residual of every present
+ * value from its prediction. A residual is coded as the bit length of its magnitude (a bit tree of
+ * `depth` levels, in the context of the previous residual's bit length), the two bits below the
+ * leading one (adaptive), the rest of the bits (equiprobable) and its sign (adaptive).
+ * docs/storage-format.md has the full layout.
+ */
+import { crc32 } from "node:zlib";
+import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
+import { columnScratch, columnsToRows, rowsToColumns, type ChunkRow } from "./chunk-columns";
+import {
+  ADAPTATION_SHIFTS,
+  COUNT_UNIT,
+  MAX_DIRECT_BITS,
+  probabilities,
+  PROBABILITY_BITS,
+  PROBABILITY_HALF,
+  PROBABILITY_ONE,
+  RangeDecoder,
+  RangeEncoder,
+  SETTLED,
+  TOP,
+} from "./range-coder";
+import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
+
+export const CHUNK_FORMAT_VERSION_2 = 2;
+
+/** A blob that cannot be decoded: damaged, truncated, or not a chunk at all. */
+export class ChunkCorruptError extends Error {
+  override name = "ChunkCorruptError";
+}
+
+const MODE_ALL_NULL = 0;
+const MODE_CONSTANT = 1;
+/** Predicted by the previous present value. */
+const PREDICT_PREVIOUS = 2;
+/** Predicted by the level the recent values sit at: noise around a level costs less from it. */
+const PREDICT_LEVEL = 3;
+/** Not predicted: values near 2^53 would give residuals a double cannot hold. */
+const PREDICT_NOTHING = 4;
+/** Predicted by another column of the same row plus the offset between them in the row before. */
+const PREDICT_SAME_ROW = 5;
+const FLAG_HAS_NULLS = 0x80;
+
+const SEQUENCE_DELTAS = 0;
+const SEQUENCE_GRID = 1;
+
+/** Residuals of the previous and level predictions stay exact while every value is within this. */
+const MAX_PREDICTED_MAGNITUDE = 2 ** 52;
+/** The same-row prediction adds two values and an offset. */
+const MAX_SAME_ROW_MAGNITUDE = 2 ** 50;
+/** Keeps timestamp residuals exact; 2^50 ms is ~35,000 years. */
+const MAX_TIMESTAMP_MAGNITUDE = 2 ** 50;
+/** Guards against allocating absurd arrays from a corrupt row count. */
+const MAX_ROWS_PER_CHUNK = 10_000_000;
+
+/** Bit lengths of magnitudes up to 2^53 are 1..54 once zero is told apart: a tree of 6 levels at most. */
+const MAX_TREE_DEPTH = 6;
+const TREE_SIZE = 1 << MAX_TREE_DEPTH;
+/** The previous residual's bit length, clamped: 0, 1, and wider (finer contexts measured worse: each must learn). */
+const LENGTH_CONTEXTS = 3;
+const ZERO_PROBS = 0;
+const LENGTH_PROBS = ZERO_PROBS + LENGTH_CONTEXTS;
+const MANTISSA_PROBS = LENGTH_PROBS + LENGTH_CONTEXTS * TREE_SIZE;
+/** Per bit length: the first bit below the leading one, then the second in the context of the first. */
+const MANTISSA_SLOTS = 4;
+const SIGN_PROBS = MANTISSA_PROBS + 56 * MANTISSA_SLOTS;
+const SIGN_CONTEXTS = 3;
+const PRESENCE_PROBS = SIGN_PROBS + SIGN_CONTEXTS;
+const PROBABILITY_COUNT = PRESENCE_PROBS + 2;
+
+/**
+ * The level is the mean of the values since it last moved, over this many at most; it moves to a
+ * value further from it than this many mean deviations (plus the floor).
+ */
+const LEVEL_WINDOW = 16;
+const LEVEL_JUMP_DEVIATIONS = 4;
+const LEVEL_JUMP_FLOOR = 3;
+
+/** Columns predicted from another one in the same row when that codes smaller: the SM clock follows the graphics clock. */
+const SAME_ROW_REFERENCES: ReadonlyMap<number, number> = new Map([
+  [METRIC_KEYS.indexOf("smClockMhz"), METRIC_KEYS.indexOf("graphicsClockMhz")],
+]);
+
+const METRIC_SCALES: readonly number[] = METRIC_KEYS.map((key) => 10 ** METRIC_DECIMALS[key]);
+const COLUMN_COUNT = METRIC_KEYS.length;
+
+const probs = probabilities(PROBABILITY_COUNT);
+const encoder = new RangeEncoder(16 * 1024);
+const decoder = new RangeDecoder();
+const header = new ByteWriter(256);
+const streams = new ByteWriter(16 * 1024);
+/** Scratch for the timestamp sequence and for columns decoded only as another's reference. */
+let sequence = new Float64Array(1024);
+let referenceScratch = new Float64Array(COLUMN_COUNT * 1024);
+
+/** Residual state shared by the residual coder's encode and decode sides, reset per stream. */
+let previousLength = 0;
+let previousSign = 1;
+
+function resetModel(): void {
+  probs.fill(PROBABILITY_HALF);
+  previousLength = 0;
+  previousSign = 1;
+}
+
+// ---- predictors ------------------------------------------------------------------------------
+
+/** Prediction state of one stream; `predict` before each value, `update` after it. */
+let predictor = PREDICT_PREVIOUS;
+let previousValue = 0;
+let level = 0;
+let deviation = 0;
+let levelCount = 0;
+let started = false;
+let sameRowOffset = 0;
+
+function resetPredictor(kind: number): void {
+  predictor = kind;
+  previousValue = 0;
+  level = 0;
+  deviation = 0;
+  levelCount = 0;
+  started = false;
+  sameRowOffset = 0;
+}
+
+function predict(reference: number): number {
+  switch (predictor) {
+    case PREDICT_PREVIOUS:
+      return previousValue;
+    case PREDICT_LEVEL:
+      return Math.round(level);
+    case PREDICT_SAME_ROW:
+      return reference === reference ? reference + sameRowOffset : previousValue;
+    default:
+      return 0;
+  }
+}
+
+function update(value: number, reference: number): void {
+  if (predictor === PREDICT_LEVEL) {
+    const off = value - level;
+    const distance = off < 0 ? -off : off;
+    if (!started || distance > LEVEL_JUMP_DEVIATIONS * deviation + LEVEL_JUMP_FLOOR) {
+      // A new level: its mean starts over, its deviation from the one before.
+      level = value;
+      levelCount = 1;
+    } else {
+      levelCount++;
+      const weight = levelCount < LEVEL_WINDOW ? levelCount : LEVEL_WINDOW;
+      level += off / weight;
+      deviation += (distance - deviation) / weight;
+    }
+  } else if (predictor === PREDICT_SAME_ROW && reference === reference) {
+    sameRowOffset = value - reference;
+  }
+  started = true;
+  previousValue = value;
+}
+
+// ---- residual coding -------------------------------------------------------------------------
+
+function bitLength(magnitude: number): number {
+  return magnitude <= 0x7fffffff ? 32 - Math.clz32(magnitude) : 31 + bitLength(Math.floor(magnitude / 2 ** 31));
+}
+
+function encodeResidual(residual: number, depth: number): void {
+  const sign = residual < 0 ? 0 : 1;
+  const magnitude = residual < 0 ? -residual : residual;
+  const length = bitLength(magnitude);
+  const context = previousLength < LENGTH_CONTEXTS ? previousLength : LENGTH_CONTEXTS - 1;
+  previousLength = length;
+  encoder.encodeBit(probs, ZERO_PROBS + context, length === 0 ? 0 : 1);
+  if (length === 0) return;
+  const tree = LENGTH_PROBS + context * TREE_SIZE;
+  let node = 1;
+  for (let bit = depth - 1; bit >= 0; bit--) {
+    const b = ((length - 1) >>> bit) & 1;
+    encoder.encodeBit(probs, tree + node, b);
+    node = (node << 1) | b;
+  }
+  if (length >= 2 && length <= 31) {
+    // Bits below the leading one, highest first.
+    const slot = MANTISSA_PROBS + length * MANTISSA_SLOTS;
+    const first = (magnitude >>> (length - 2)) & 1;
+    encoder.encodeBit(probs, slot, first);
+    if (length >= 3) {
+      encoder.encodeBit(probs, slot + 1 + first, (magnitude >>> (length - 3)) & 1);
+      const rest = length - 3;
+      if (rest > MAX_DIRECT_BITS) {
+        // The highest MAX_DIRECT_BITS first, as the wide path below and the decoder go.
+        const low = rest - MAX_DIRECT_BITS;
+        encoder.encodeDirect((magnitude >>> low) & 0xffff, MAX_DIRECT_BITS);
+        encoder.encodeDirect(magnitude & ((1 << low) - 1), low);
+      } else if (rest > 0) {
+        encoder.encodeDirect(magnitude & ((1 << rest) - 1), rest);
+      }
+    }
+  } else if (length >= 2) {
+    // Wider than int32 arithmetic: the same bits by division.
+    let rest = length - 1;
+    const slot = MANTISSA_PROBS + length * MANTISSA_SLOTS;
+    const first = Math.floor(magnitude / 2 ** (rest - 1)) & 1;
+    encoder.encodeBit(probs, slot, first);
+    rest--;
+    if (rest > 0) {
+      encoder.encodeBit(probs, slot + 1 + first, Math.floor(magnitude / 2 ** (rest - 1)) & 1);
+      rest--;
+      while (rest > MAX_DIRECT_BITS) {
+        rest -= MAX_DIRECT_BITS;
+        encoder.encodeDirect(Math.floor(magnitude / 2 ** rest) % 2 ** MAX_DIRECT_BITS, MAX_DIRECT_BITS);
+      }
+      if (rest > 0) encoder.encodeDirect(magnitude % 2 ** rest, rest);
+    }
+  }
+  encoder.encodeBit(probs, SIGN_PROBS + previousSign, sign);
+  previousSign = sign * 2;
+}
+
+/** Bits a residual roughly costs, to choose a predictor without coding the column twice. */
+function residualCost(residual: number): number {
+  const magnitude = residual < 0 ? -residual : residual;
+  if (magnitude === 0) return 0;
+  return magnitude <= 0x7fffffff ? 34 - Math.clz32(magnitude) : 2 + bitLength(magnitude);
+}
+
+/**
+ * The cheaper of the previous-value and the level predictions for the present values of
+ * `source[start, start + count)`, by residualCost, in one pass: the two predictors of
+ * predict/update written out with their state in locals.
+ */
+function cheaperPredictor(source: Float64Array, start: number, count: number): { kind: number; cost: number } {
+  let previous = 0;
+  let levelValue = 0;
+  let levelDeviation = 0;
+  let levelSeen = 0;
+  let previousCost = 0;
+  let levelCost = 0;
+  for (let i = start; i < start + count; i++) {
+    const value = source[i];
+    if (value !== value) continue;
+    previousCost += residualCost(value - previous);
+    levelCost += residualCost(value - Math.round(levelValue));
+    const off = value - levelValue;
+    const distance = off < 0 ? -off : off;
+    if (levelSeen === 0 || distance > LEVEL_JUMP_DEVIATIONS * levelDeviation + LEVEL_JUMP_FLOOR) {
+      levelValue = value;
+      levelSeen = 1;
+    } else {
+      levelSeen++;
+      const weight = levelSeen < LEVEL_WINDOW ? levelSeen : LEVEL_WINDOW;
+      levelValue += off / weight;
+      levelDeviation += (distance - levelDeviation) / weight;
+    }
+    previous = value;
+  }
+  return levelCost < previousCost ? { kind: PREDICT_LEVEL, cost: levelCost } : { kind: PREDICT_PREVIOUS, cost: previousCost };
+}
+
+// ---- encoding --------------------------------------------------------------------------------
+
+/**
+ * Throws RangeError for a timestamp that is not an integer within ±2^50, or a metric value that is
+ * infinite or beyond ±2^53 once scaled. NaN is stored as null.
+ */
+export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
+  header.reset();
+  streams.reset();
+  const rowCount = rows.length;
+  header.writeUnsigned(rowCount);
+  if (rowCount > 0) writeTimestamps(rows);
+
+  const table = rowsToColumns(rows);
+  const magnitudes = new Float64Array(COLUMN_COUNT);
+  for (let column = 0; column < COLUMN_COUNT; column++) {
+    magnitudes[column] = writeColumn(table, column, rowCount, magnitudes);
+  }
+
+  const headerBytes = header.view();
+  const streamBytes = streams.view();
+  const blob = Buffer.allocUnsafe(5 + headerBytes.length + streamBytes.length);
+  blob[0] = CHUNK_FORMAT_VERSION_2;
+  blob.set(headerBytes, 5);
+  blob.set(streamBytes, 5 + headerBytes.length);
+  blob.writeUInt32LE(crc32(blob.subarray(5)), 1);
+  return blob;
+}
+
+function writeTimestamps(rows: readonly ChunkRow[]): void {
+  const rowCount = rows.length;
+  if (sequence.length < rowCount) sequence = new Float64Array(rowCount * 2);
+  let previous = 0;
+  for (let i = 0; i < rowCount; i++) {
+    const timestamp = rows[i].timestamp;
+    if (!Number.isInteger(timestamp) || Math.abs(timestamp) > MAX_TIMESTAMP_MAGNITUDE) {
+      throw new RangeError(`chunk row ${i}: timestamp ${timestamp} is not an integer epoch-ms value`);
+    }
+    sequence[i] = timestamp - previous;
+    previous = timestamp;
+  }
+  header.writeSigned(sequence[0]);
+  // The step most deltas take: samples on a fixed grid that land a few ms late code smallest
+  // as offsets from it.
+  const step = rowCount > 2 ? medianDelta(rowCount) : 0;
+  const first = sequence[0];
+  let bestCost = Infinity;
+  let bestSequence = SEQUENCE_DELTAS;
+  let bestPredictor = PREDICT_PREVIOUS;
+  for (const kind of step > 0 ? [SEQUENCE_DELTAS, SEQUENCE_GRID] : [SEQUENCE_DELTAS]) {
+    if (kind === SEQUENCE_GRID) toGrid(first, step, rowCount);
+    const { kind: candidate, cost } = cheaperPredictor(sequence, 1, rowCount - 1);
+    if (cost < bestCost) {
+      bestCost = cost;
+      bestSequence = kind;
+      bestPredictor = candidate;
+    }
+    if (kind === SEQUENCE_GRID) fromGrid(first, step, rowCount);
+  }
+  header.writeByte(bestSequence);
+  if (bestSequence === SEQUENCE_GRID) {
+    header.writeUnsigned(step);
+    toGrid(first, step, rowCount);
+  }
+  header.writeByte(bestPredictor);
+  encoder.reset();
+  resetModel();
+  resetPredictor(bestPredictor);
+  let maxMagnitude = 0;
+  for (let i = 1; i < rowCount; i++) maxMagnitude = Math.max(maxMagnitude, Math.abs(sequence[i]));
+  const depth = treeDepth(maxMagnitude, bestPredictor);
+  header.writeByte(depth);
+  for (let i = 1; i < rowCount; i++) {
+    const value = sequence[i];
+    encodeResidual(value - predict(NaN), depth);
+    update(value, NaN);
+  }
+  finishStream();
+}
+
+/** Deltas (sequence[1..]) to offsets from the grid `first + i * step`, in place, and back. */
+function toGrid(first: number, step: number, rowCount: number): void {
+  let timestamp = first;
+  for (let i = 1; i < rowCount; i++) {
+    timestamp += sequence[i];
+    sequence[i] = timestamp - first - i * step;
+  }
+}
+
+function fromGrid(first: number, step: number, rowCount: number): void {
+  let previous = first;
+  for (let i = 1; i < rowCount; i++) {
+    const timestamp = first + i * step + sequence[i];
+    sequence[i] = timestamp - previous;
+    previous = timestamp;
+  }
+}
+
+function medianDelta(rowCount: number): number {
+  const deltas = sequence.slice(1, rowCount).sort();
+  const median = deltas[deltas.length >>> 1];
+  // Offsets from the grid must stay exact; a grid is for positive steps only.
+  return median > 0 && median * rowCount <= MAX_TIMESTAMP_MAGNITUDE ? median : 0;
+}
+
+/** The tree codes bit lengths 1.. up to the largest a residual can have; 6 levels for anything. */
+function treeDepth(maxMagnitude: number, kind: number): number {
+  // Previous and level predictions stay within the values' range: residuals within twice it.
+  const widest = bitLength(kind === PREDICT_NOTHING ? maxMagnitude : 2 * maxMagnitude);
+  return widest <= 1 ? 0 : bitLength(widest - 1);
+}
+
+/** Scales the column in place (the table is scratch), then writes it in the cheapest way it allows. Returns its largest magnitude. */
+function writeColumn(table: Float64Array, column: number, rowCount: number, magnitudes: Float64Array): number {
+  const key = METRIC_KEYS[column];
+  const scale = METRIC_SCALES[column];
+  const start = column * rowCount;
+  const end = start + rowCount;
+  let presentCount = 0;
+  let firstValue = NaN;
+  let allEqual = true;
+  let maxMagnitude = 0;
+  for (let i = start; i < end; i++) {
+    const raw = table[i];
+    if (raw !== raw) continue; // NaN: null
+    const value = Math.round(raw * scale);
+    if (!(Math.abs(value) <= MAX_VARINT_MAGNITUDE)) {
+      throw new RangeError(`chunk row ${i - start}: ${key as MetricKey} = ${raw} is not a finite value within ±2^53`);
+    }
+    table[i] = value;
+    if (presentCount === 0) firstValue = value;
+    else if (value !== firstValue) allEqual = false;
+    const magnitude = value < 0 ? -value : value;
+    if (magnitude > maxMagnitude) maxMagnitude = magnitude;
+    presentCount++;
+  }
+
+  if (presentCount === 0) {
+    header.writeByte(MODE_ALL_NULL);
+    return 0;
+  }
+  const nullFlag = presentCount < rowCount ? FLAG_HAS_NULLS : 0;
+  if (allEqual) {
+    header.writeByte(MODE_CONSTANT | nullFlag);
+    header.writeSigned(firstValue);
+    if (nullFlag) {
+      encoder.reset();
+      resetModel();
+      writePresence(table, start, rowCount);
+      finishStream();
+    }
+    return maxMagnitude;
+  }
+
+  let kind = PREDICT_NOTHING;
+  let reference = -1;
+  if (maxMagnitude <= MAX_PREDICTED_MAGNITUDE) {
+    const cheaper = cheaperPredictor(table, start, rowCount);
+    kind = cheaper.kind;
+    const bestCost = cheaper.cost;
+    const sameRow = SAME_ROW_REFERENCES.get(column);
+    if (sameRow !== undefined && maxMagnitude <= MAX_SAME_ROW_MAGNITUDE && magnitudes[sameRow] <= MAX_SAME_ROW_MAGNITUDE) {
+      if (columnCost(table, start, rowCount, PREDICT_SAME_ROW, sameRow * rowCount) < bestCost) {
+        kind = PREDICT_SAME_ROW;
+        reference = sameRow;
+      }
+    }
+  }
+  header.writeByte(kind | nullFlag);
+  if (kind === PREDICT_SAME_ROW) header.writeByte(reference);
+  const depth = treeDepth(kind === PREDICT_SAME_ROW ? maxMagnitude + magnitudes[reference] : maxMagnitude, kind);
+  header.writeByte(depth);
+  encoder.reset();
+  resetModel();
+  if (nullFlag) writePresence(table, start, rowCount);
+  resetPredictor(kind);
+  const referenceStart = reference * rowCount;
+  for (let row = 0; row < rowCount; row++) {
+    const value = table[start + row];
+    if (value !== value) continue;
+    const referenceValue = reference >= 0 ? table[referenceStart + row] : NaN;
+    encodeResidual(value - predict(referenceValue), depth);
+    update(value, referenceValue);
+  }
+  finishStream();
+  return maxMagnitude;
+}
+
+function columnCost(table: Float64Array, start: number, rowCount: number, kind: number, referenceStart: number): number {
+  resetPredictor(kind);
+  let cost = 0;
+  for (let row = 0; row < rowCount; row++) {
+    const value = table[start + row];
+    if (value !== value) continue;
+    const referenceValue = referenceStart >= 0 ? table[referenceStart + row] : NaN;
+    cost += residualCost(value - predict(referenceValue));
+    update(value, referenceValue);
+  }
+  return cost;
+}
+
+function writePresence(table: Float64Array, start: number, rowCount: number): void {
+  let previous = 1;
+  for (let row = 0; row < rowCount; row++) {
+    const present = table[start + row] === table[start + row] ? 1 : 0;
+    encoder.encodeBit(probs, PRESENCE_PROBS + previous, present);
+    previous = present;
+  }
+}
+
+function finishStream(): void {
+  const bytes = encoder.finish();
+  header.writeUnsigned(bytes.length);
+  streams.writeBytes(bytes);
+}
+
+// ---- decoding --------------------------------------------------------------------------------
+
+interface ColumnHeader {
+  mode: number;
+  hasNulls: boolean;
+  constant: number;
+  reference: number;
+  depth: number;
+  streamStart: number;
+  streamEnd: number;
+}
+
+const columnHeaders: ColumnHeader[] = Array.from({ length: COLUMN_COUNT }, () => ({
+  mode: 0,
+  hasNulls: false,
+  constant: 0,
+  reference: -1,
+  depth: 0,
+  streamStart: 0,
+  streamEnd: 0,
+}));
+
+/** Where each column's scaled values are once decoded in this call, -1 when not yet. */
+const decodedAt = new Float64Array(COLUMN_COUNT);
+const decodedIn: Float64Array[] = new Array<Float64Array>(COLUMN_COUNT);
+
+interface OpenedChunk {
+  blob: Uint8Array;
+  rowCount: number;
+  timestamps: number[];
+}
+
+/** Throws ChunkCorruptError on a damaged blob. */
+export function decodeChunkV2(blob: Uint8Array): ChunkRow[] {
+  const { rowCount, timestamps } = openChunk(blob);
+  const table = columnScratch(rowCount);
+  decodedAt.fill(-1);
+  for (let column = 0; column < COLUMN_COUNT; column++) {
+    if (decodedAt[column] < 0) decodeColumn(blob, column, rowCount, table, column * rowCount);
+  }
+  for (let column = 0; column < COLUMN_COUNT; column++) {
+    const scale = METRIC_SCALES[column];
+    if (scale === 1) continue;
+    const start = column * rowCount;
+    for (let i = start; i < start + rowCount; i++) table[i] /= scale;
+  }
+  return columnsToRows(timestamps, table);
+}
+
+/** See decodeChunkColumns in chunk-codec.ts. */
+export function decodeChunkColumnsV2(
+  blob: Uint8Array,
+  metrics: readonly number[],
+): { rowCount: number; timestamps: number[]; table: Float64Array } {
+  const { rowCount, timestamps } = openChunk(blob);
+  const table = columnScratch(rowCount);
+  if (referenceScratch.length < COLUMN_COUNT * rowCount) referenceScratch = new Float64Array(COLUMN_COUNT * rowCount);
+  decodedAt.fill(-1);
+  for (let k = 0; k < metrics.length; k++) {
+    const column = metrics[k];
+    if (column < 0 || column >= COLUMN_COUNT) {
+      table.fill(NaN, k * rowCount, (k + 1) * rowCount);
+      continue;
+    }
+    if (decodedAt[column] < 0) {
+      decodeColumn(blob, column, rowCount, table, k * rowCount);
+    } else {
+      // Decoded already as a reference of an earlier asked column.
+      const from = decodedAt[column];
+      table.set(decodedIn[column].subarray(from, from + rowCount), k * rowCount);
+    }
+  }
+  return { rowCount, timestamps, table };
+}
+
+function openChunk(blob: Uint8Array): OpenedChunk {
+  if (blob.length < 5) throw corrupt("shorter than its header");
+  const stored = (blob[1] | (blob[2] << 8) | (blob[3] << 16) | (blob[4] << 24)) >>> 0;
+  if (crc32(blob.subarray(5)) !== stored) throw corrupt("checksum does not match");
+  const reader = new ByteReader(blob.subarray(5));
+  try {
+    const rowCount = reader.readUnsigned();
+    if (reader.overran || rowCount > MAX_ROWS_PER_CHUNK) throw corrupt(`implausible row count ${rowCount}`);
+    let timestampStream = { first: 0, sequence: SEQUENCE_DELTAS, step: 0, predictor: PREDICT_PREVIOUS, depth: 0, length: 0 };
+    if (rowCount > 0) {
+      const first = reader.readSigned();
+      const sequenceKind = reader.readByte();
+      if (sequenceKind !== SEQUENCE_DELTAS && sequenceKind !== SEQUENCE_GRID) throw corrupt(`unknown timestamp sequence ${sequenceKind}`);
+      const step = sequenceKind === SEQUENCE_GRID ? reader.readUnsigned() : 0;
+      const kind = reader.readByte();
+      if (kind !== PREDICT_PREVIOUS && kind !== PREDICT_LEVEL) throw corrupt(`unknown timestamp predictor ${kind}`);
+      const depth = readDepth(reader);
+      timestampStream = { first, sequence: sequenceKind, step, predictor: kind, depth, length: reader.readUnsigned() };
+    }
+    let streamStart = 0;
+    for (let column = 0; column < COLUMN_COUNT; column++) {
+      const columnHeader = columnHeaders[column];
+      const modeByte = reader.readByte();
+      const mode = modeByte & ~FLAG_HAS_NULLS;
+      columnHeader.mode = mode;
+      columnHeader.hasNulls = (modeByte & FLAG_HAS_NULLS) !== 0;
+      columnHeader.reference = -1;
+      let length = 0;
+      if (modeByte === MODE_ALL_NULL) {
+        // Nothing stored.
+      } else if (mode === MODE_CONSTANT) {
+        columnHeader.constant = reader.readSigned();
+        if (columnHeader.hasNulls) length = reader.readUnsigned();
+      } else if (mode === PREDICT_PREVIOUS || mode === PREDICT_LEVEL || mode === PREDICT_NOTHING || mode === PREDICT_SAME_ROW) {
+        if (mode === PREDICT_SAME_ROW) {
+          const reference = reader.readByte();
+          if (reference >= column) throw corrupt(`column ${column} predicted from column ${reference}`);
+          columnHeader.reference = reference;
+        }
+        columnHeader.depth = readDepth(reader);
+        length = reader.readUnsigned();
+      } else {
+        throw corrupt(`unknown column mode ${modeByte}`);
+      }
+      columnHeader.streamStart = streamStart;
+      streamStart += length;
+      columnHeader.streamEnd = streamStart;
+    }
+    if (reader.overran) throw corrupt("header ends early");
+    const streamsAt = 5 + reader.position;
+    if (streamsAt + timestampStream.length + streamStart !== blob.length) throw corrupt("stream lengths do not match the blob");
+    for (const columnHeader of columnHeaders) {
+      columnHeader.streamStart += streamsAt + timestampStream.length;
+      columnHeader.streamEnd += streamsAt + timestampStream.length;
+    }
+    const timestamps = readTimestamps(blob, rowCount, timestampStream, streamsAt);
+    return { blob, rowCount, timestamps };
+  } catch (error) {
+    if (error instanceof ChunkCorruptError) throw error;
+    throw corrupt(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function readDepth(reader: ByteReader): number {
+  const depth = reader.readByte();
+  if (depth > MAX_TREE_DEPTH) throw corrupt(`residual tree depth ${depth}`);
+  return depth;
+}
+
+function readTimestamps(
+  blob: Uint8Array,
+  rowCount: number,
+  stream: { first: number; sequence: number; step: number; predictor: number; depth: number; length: number },
+  streamsAt: number,
+): number[] {
+  const timestamps = new Array<number>(rowCount);
+  if (rowCount === 0) return timestamps;
+  decoder.open(blob, streamsAt, streamsAt + stream.length);
+  resetModel();
+  if (sequence.length < rowCount) sequence = new Float64Array(rowCount * 2);
+  decodeValues(sequence, 1, rowCount - 1, false, stream.predictor, stream.depth, sequence, -1);
+  let timestamp = stream.first;
+  timestamps[0] = timestamp;
+  if (stream.sequence === SEQUENCE_DELTAS) {
+    for (let i = 1; i < rowCount; i++) {
+      timestamp += sequence[i];
+      timestamps[i] = timestamp;
+    }
+  } else {
+    const step = stream.step;
+    for (let i = 1; i < rowCount; i++) timestamps[i] = stream.first + i * step + sequence[i];
+  }
+  return timestamps;
+}
+
+/** Decodes a column's scaled values into `out` from `at`, NaN where null, and its reference first where it has one. */
+function decodeColumn(blob: Uint8Array, column: number, rowCount: number, out: Float64Array, at: number): void {
+  const columnHeader = columnHeaders[column];
+  const mode = columnHeader.mode;
+  let reference: Float64Array | null = null;
+  let referenceAt = 0;
+  if (columnHeader.reference >= 0) {
+    const referenceColumn = columnHeader.reference;
+    if (decodedAt[referenceColumn] < 0) {
+      decodeColumn(blob, referenceColumn, rowCount, referenceScratch, referenceColumn * rowCount);
+    }
+    reference = decodedIn[referenceColumn];
+    referenceAt = decodedAt[referenceColumn];
+  }
+  decodedAt[column] = at;
+  decodedIn[column] = out;
+  const end = at + rowCount;
+  if (mode === MODE_ALL_NULL) {
+    out.fill(NaN, at, end);
+    return;
+  }
+  if (mode === MODE_CONSTANT) {
+    out.fill(columnHeader.constant, at, end);
+    if (!columnHeader.hasNulls) return;
+  }
+  decoder.open(blob, columnHeader.streamStart, columnHeader.streamEnd);
+  resetModel();
+  if (columnHeader.hasNulls) {
+    // Presence first: a null row is marked NaN, a present one keeps its slot for the value.
+    let previous = 1;
+    for (let i = at; i < end; i++) {
+      const present = decoder.decodeBit(probs, PRESENCE_PROBS + previous);
+      if (!present) out[i] = NaN;
+      else if (mode !== MODE_CONSTANT) out[i] = 0;
+      previous = present;
+    }
+    if (mode === MODE_CONSTANT) return;
+  }
+  decodeValues(out, at, rowCount, columnHeader.hasNulls, mode, columnHeader.depth, reference ?? out, reference === null ? -1 : referenceAt);
+}
+
+/**
+ * Decodes `count` values into `out` from `at` (skipping rows already NaN when `hasNulls`): the
+ * predictor and the residual coder of the encoding side (predict, update, encodeResidual) with
+ * the range decoder's state in locals and its bit decoding written out at each use, which
+ * measured several times faster than calling RangeDecoder.decodeBit.
+ */
+function decodeValues(
+  out: Float64Array,
+  at: number,
+  count: number,
+  hasNulls: boolean,
+  kind: number,
+  depth: number,
+  reference: Float64Array,
+  referenceAt: number,
+): void {
+  const bytes = decoder.bytes;
+  const end = decoder.end;
+  let position = decoder.position;
+  let range = decoder.range;
+  let code = decoder.code;
+  let slot = 0;
+  let p = 0;
+  let seen = 0;
+  let bound = 0;
+  let bit = 0;
+
+  let previous = 0;
+  let levelValue = 0;
+  let levelDeviation = 0;
+  let levelSeen = 0;
+  let offset = 0;
+  let lengthBefore = 0;
+  let signBefore = 1;
+  for (let i = at; i < at + count; i++) {
+    if (hasNulls && out[i] !== out[i]) continue;
+    const referenceValue = referenceAt >= 0 ? reference[referenceAt + i - at] : NaN;
+    const prediction =
+      kind === PREDICT_PREVIOUS
+        ? previous
+        : kind === PREDICT_LEVEL
+          ? Math.round(levelValue)
+          : kind === PREDICT_SAME_ROW
+            ? referenceValue === referenceValue
+              ? referenceValue + offset
+              : previous
+            : 0;
+
+    // ---- the residual: zero or not, bit length, bits below the leading one, sign
+    const context = lengthBefore < LENGTH_CONTEXTS ? lengthBefore : LENGTH_CONTEXTS - 1;
+    let index = ZERO_PROBS + context;
+    slot = probs[index];
+    p = slot & 0xffff;
+    seen = slot >>> 16;
+    bound = (range >>> PROBABILITY_BITS) * p;
+    if (code < bound) {
+      range = bound;
+      probs[index] = (seen < SETTLED ? slot + COUNT_UNIT : slot) + ((PROBABILITY_ONE - p) >>> ADAPTATION_SHIFTS[seen]);
+      bit = 0;
+    } else {
+      code -= bound;
+      range -= bound;
+      probs[index] = (seen < SETTLED ? slot + COUNT_UNIT : slot) - (p >>> ADAPTATION_SHIFTS[seen]);
+      bit = 1;
+    }
+    while (range < TOP) {
+      range = (range * 256) >>> 0;
+      code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+    }
+    let residual = 0;
+    if (bit === 0) {
+      lengthBefore = 0;
+    } else {
+      const tree = LENGTH_PROBS + context * TREE_SIZE;
+      let node = 1;
+      for (let level = 0; level < depth; level++) {
+        index = tree + node;
+        slot = probs[index];
+        p = slot & 0xffff;
+        seen = slot >>> 16;
+        bound = (range >>> PROBABILITY_BITS) * p;
+        if (code < bound) {
+          range = bound;
+          probs[index] = (seen < SETTLED ? slot + COUNT_UNIT : slot) + ((PROBABILITY_ONE - p) >>> ADAPTATION_SHIFTS[seen]);
+          node <<= 1;
+        } else {
+          code -= bound;
+          range -= bound;
+          probs[index] = (seen < SETTLED ? slot + COUNT_UNIT : slot) - (p >>> ADAPTATION_SHIFTS[seen]);
+          node = (node << 1) | 1;
+        }
+        while (range < TOP) {
+          range = (range * 256) >>> 0;
+          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        }
+      }
+      let length = node - (1 << depth) + 1;
+      // Only damage codes a length past 2^53's: read it as the widest.
+      if (length > 54) length = 54;
+      lengthBefore = length;
+      let magnitude = 1;
+      let rest = length - 1;
+      const mantissa = MANTISSA_PROBS + length * MANTISSA_SLOTS;
+      for (let k = 0; k < 2 && rest > 0; k++, rest--) {
+        // The first bit below the leading one, then the second in the context of the first.
+        index = k === 0 ? mantissa : mantissa + magnitude - 1;
+        slot = probs[index];
+        p = slot & 0xffff;
+        seen = slot >>> 16;
+        bound = (range >>> PROBABILITY_BITS) * p;
+        if (code < bound) {
+          range = bound;
+          probs[index] = (seen < SETTLED ? slot + COUNT_UNIT : slot) + ((PROBABILITY_ONE - p) >>> ADAPTATION_SHIFTS[seen]);
+          magnitude = magnitude * 2;
+        } else {
+          code -= bound;
+          range -= bound;
+          probs[index] = (seen < SETTLED ? slot + COUNT_UNIT : slot) - (p >>> ADAPTATION_SHIFTS[seen]);
+          magnitude = magnitude * 2 + 1;
+        }
+        while (range < TOP) {
+          range = (range * 256) >>> 0;
+          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        }
+      }
+      while (rest > 0) {
+        const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
+        rest -= bits;
+        const step = Math.floor(range / (1 << bits));
+        let value = Math.floor(code / step);
+        // Only a damaged stream puts the code past the range.
+        if (value >= 1 << bits) value = (1 << bits) - 1;
+        code -= step * value;
+        range = step;
+        while (range < TOP) {
+          range = (range * 256) >>> 0;
+          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        }
+        magnitude = magnitude * (1 << bits) + value;
+      }
+      index = SIGN_PROBS + signBefore;
+      slot = probs[index];
+      p = slot & 0xffff;
+      seen = slot >>> 16;
+      bound = (range >>> PROBABILITY_BITS) * p;
+      if (code < bound) {
+        range = bound;
+        probs[index] = (seen < SETTLED ? slot + COUNT_UNIT : slot) + ((PROBABILITY_ONE - p) >>> ADAPTATION_SHIFTS[seen]);
+        residual = -magnitude;
+        signBefore = 0;
+      } else {
+        code -= bound;
+        range -= bound;
+        probs[index] = (seen < SETTLED ? slot + COUNT_UNIT : slot) - (p >>> ADAPTATION_SHIFTS[seen]);
+        residual = magnitude;
+        signBefore = 2;
+      }
+      while (range < TOP) {
+        range = (range * 256) >>> 0;
+        code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+      }
+    }
+
+    // ---- the value, and the predictor's state after it (as update does)
+    const value = prediction + residual;
+    out[i] = value;
+    if (kind === PREDICT_LEVEL) {
+      const off = value - levelValue;
+      const distance = off < 0 ? -off : off;
+      if (levelSeen === 0 || distance > LEVEL_JUMP_DEVIATIONS * levelDeviation + LEVEL_JUMP_FLOOR) {
+        levelValue = value;
+        levelSeen = 1;
+      } else {
+        levelSeen++;
+        const weight = levelSeen < LEVEL_WINDOW ? levelSeen : LEVEL_WINDOW;
+        levelValue += off / weight;
+        levelDeviation += (distance - levelDeviation) / weight;
+      }
+    } else if (kind === PREDICT_SAME_ROW && referenceValue === referenceValue) {
+      offset = value - referenceValue;
+    }
+    previous = value;
+  }
+  decoder.position = position;
+  decoder.range = range;
+  decoder.code = code;
+}
+
+function corrupt(reason: string): ChunkCorruptError {
+  return new ChunkCorruptError(`corrupt chunk blob: ${reason}`);
+}
