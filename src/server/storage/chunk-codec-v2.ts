@@ -23,7 +23,7 @@
  * docs/storage-format.md has the full layout.
  */
 import { crc32 } from "node:zlib";
-import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
+import { METRIC_DECIMALS, METRIC_KEYS } from "../../telemetry/types";
 import { columnScratch, columnsToRows, rowsToColumns, type ChunkRow } from "./chunk-columns";
 import {
   ADAPTATION_SHIFTS,
