@@ -24,7 +24,7 @@
  */
 import { crc32 } from "node:zlib";
 import { METRIC_DECIMALS, METRIC_KEYS } from "../../telemetry/types";
-import { columnScratch, columnsToRows, rowsToColumns, type ChunkRow } from "./chunk-columns";
+import { columnScratch, columnsToRows, rowsToColumns, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
 import {
   ADAPTATION_SHIFTS,
   COUNT_UNIT,
@@ -299,6 +299,7 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
   streams.reset();
   const rowCount = rows.length;
   header.writeUnsigned(rowCount);
+  header.writeUnsigned(COLUMN_COUNT);
   if (rowCount > 0) writeTimestamps(rows);
 
   const table = rowsToColumns(rows);
@@ -583,6 +584,10 @@ function openChunk(blob: Uint8Array): OpenedChunk {
   try {
     const rowCount = reader.readUnsigned();
     if (reader.overran || rowCount > MAX_ROWS_PER_CHUNK) throw corrupt(`implausible row count ${rowCount}`);
+    const storedColumns = reader.readUnsigned();
+    if (storedColumns > COLUMN_COUNT || storedColumns < VERSION_1_COLUMN_COUNT) {
+      throw corrupt(`${storedColumns} metric columns, where this build knows ${COLUMN_COUNT}`);
+    }
     let timestampStream = { first: 0, sequence: SEQUENCE_DELTAS, step: 0, predictor: PREDICT_PREVIOUS, depth: 0, length: 0 };
     if (rowCount > 0) {
       const first = reader.readSigned();
@@ -597,7 +602,8 @@ function openChunk(blob: Uint8Array): OpenedChunk {
     let streamStart = 0;
     for (let column = 0; column < COLUMN_COUNT; column++) {
       const columnHeader = columnHeaders[column];
-      const modeByte = reader.readByte();
+      // Written before this metric was appended to the catalogue: it was not recorded.
+      const modeByte = column < storedColumns ? reader.readByte() : MODE_ALL_NULL;
       const mode = modeByte & MODE_MASK;
       columnHeader.mode = mode;
       columnHeader.hasNulls = (modeByte & FLAG_HAS_NULLS) !== 0;
