@@ -79,13 +79,22 @@ const MAX_ROWS_PER_CHUNK = 10_000_000;
 /** Bit lengths of magnitudes up to 2^53 are 1..54 once zero is told apart: a tree of 6 levels at most. */
 const MAX_TREE_DEPTH = 6;
 const TREE_SIZE = 1 << MAX_TREE_DEPTH;
-/** The previous residual's bit length, clamped: 0, 1, and wider (finer contexts measured worse: each must learn). */
-const LENGTH_CONTEXTS = 3;
+/**
+ * The context of a residual's bit length: the previous one's, 0 alone and then in threes (1-3,
+ * 4-6, ...), so that noise of two widths (an idle and a busy phase) learns two distributions.
+ * Measured on the simulated chunks: 0/1/wider 3.015 bytes a snapshot, every length apart 2.969,
+ * pairs 2.947, threes 2.942, fours 2.957.
+ */
+const LENGTH_CONTEXTS = 16;
+const LENGTH_BUCKETS = Uint8Array.from({ length: 56 }, (_, length) =>
+  length === 0 ? 0 : Math.min(1 + Math.floor((length - 1) / 3), LENGTH_CONTEXTS - 1),
+);
 const ZERO_PROBS = 0;
 const LENGTH_PROBS = ZERO_PROBS + LENGTH_CONTEXTS;
 const MANTISSA_PROBS = LENGTH_PROBS + LENGTH_CONTEXTS * TREE_SIZE;
-/** Per bit length: the first bit below the leading one, then the second in the context of the first. */
-const MANTISSA_SLOTS = 4;
+/** Bits below a residual's leading one coded adaptively, per bit length, in a bit tree (2: 0.4% larger, 4: no smaller). */
+const ADAPTIVE_MANTISSA_BITS = 3;
+const MANTISSA_SLOTS = 1 << ADAPTIVE_MANTISSA_BITS;
 const SIGN_PROBS = MANTISSA_PROBS + 56 * MANTISSA_SLOTS;
 const SIGN_CONTEXTS = 3;
 const PRESENCE_PROBS = SIGN_PROBS + SIGN_CONTEXTS;
@@ -211,7 +220,7 @@ function encodeResidual(residual: number, depth: number): void {
   const sign = residual < 0 ? 0 : 1;
   const magnitude = residual < 0 ? -residual : residual;
   const length = bitLength(magnitude);
-  const context = previousLength < LENGTH_CONTEXTS ? previousLength : LENGTH_CONTEXTS - 1;
+  const context = LENGTH_BUCKETS[previousLength];
   previousLength = length;
   encoder.encodeBit(probs, ZERO_PROBS + context, length === 0 ? 0 : 1);
   if (length === 0) return;
@@ -222,40 +231,22 @@ function encodeResidual(residual: number, depth: number): void {
     encoder.encodeBit(probs, tree + node, b);
     node = (node << 1) | b;
   }
-  if (length >= 2 && length <= 31) {
-    // Bits below the leading one, highest first.
-    const slot = MANTISSA_PROBS + length * MANTISSA_SLOTS;
-    const first = (magnitude >>> (length - 2)) & 1;
-    encoder.encodeBit(probs, slot, first);
-    if (length >= 3) {
-      encoder.encodeBit(probs, slot + 1 + first, (magnitude >>> (length - 3)) & 1);
-      const rest = length - 3;
-      if (rest > MAX_DIRECT_BITS) {
-        // The highest MAX_DIRECT_BITS first, as the wide path below and the decoder go.
-        const low = rest - MAX_DIRECT_BITS;
-        encoder.encodeDirect((magnitude >>> low) & 0xffff, MAX_DIRECT_BITS);
-        encoder.encodeDirect(magnitude & ((1 << low) - 1), low);
-      } else if (rest > 0) {
-        encoder.encodeDirect(magnitude & ((1 << rest) - 1), rest);
-      }
-    }
-  } else if (length >= 2) {
-    // Wider than int32 arithmetic: the same bits by division.
-    let rest = length - 1;
-    const slot = MANTISSA_PROBS + length * MANTISSA_SLOTS;
-    const first = Math.floor(magnitude / 2 ** (rest - 1)) & 1;
-    encoder.encodeBit(probs, slot, first);
+  // Bits below the leading one, highest first: the first few adaptive, each in the context of
+  // those above it (a bit tree per length), the rest equiprobable.
+  const slot = MANTISSA_PROBS + length * MANTISSA_SLOTS;
+  let rest = length - 1;
+  let above = 1;
+  for (let k = 0; k < ADAPTIVE_MANTISSA_BITS && rest > 0; k++) {
     rest--;
-    if (rest > 0) {
-      encoder.encodeBit(probs, slot + 1 + first, Math.floor(magnitude / 2 ** (rest - 1)) & 1);
-      rest--;
-      while (rest > MAX_DIRECT_BITS) {
-        rest -= MAX_DIRECT_BITS;
-        encoder.encodeDirect(Math.floor(magnitude / 2 ** rest) % 2 ** MAX_DIRECT_BITS, MAX_DIRECT_BITS);
-      }
-      if (rest > 0) encoder.encodeDirect(magnitude % 2 ** rest, rest);
-    }
+    const bit = magnitude <= 0x7fffffff ? (magnitude >>> rest) & 1 : Math.floor(magnitude / 2 ** rest) & 1;
+    encoder.encodeBit(probs, slot + above - 1, bit);
+    above = above * 2 + bit;
   }
+  while (rest > MAX_DIRECT_BITS) {
+    rest -= MAX_DIRECT_BITS;
+    encoder.encodeDirect(Math.floor(magnitude / 2 ** rest) % 2 ** MAX_DIRECT_BITS, MAX_DIRECT_BITS);
+  }
+  if (rest > 0) encoder.encodeDirect(magnitude <= 0x7fffffff ? magnitude & ((1 << rest) - 1) : magnitude % 2 ** rest, rest);
   encoder.encodeBit(probs, SIGN_PROBS + previousSign, sign);
   previousSign = sign * 2;
 }
@@ -774,7 +765,7 @@ function decodeValues(
             : 0;
 
     // ---- the residual: zero or not, bit length, bits below the leading one, sign
-    const context = lengthBefore < LENGTH_CONTEXTS ? lengthBefore : LENGTH_CONTEXTS - 1;
+    const context = LENGTH_BUCKETS[lengthBefore];
     let index = ZERO_PROBS + context;
     slot = model[index];
     p = slot & 0xffff;
@@ -828,9 +819,9 @@ function decodeValues(
       let magnitude = 1;
       let rest = length - 1;
       const mantissa = MANTISSA_PROBS + length * MANTISSA_SLOTS;
-      for (let k = 0; k < 2 && rest > 0; k++, rest--) {
-        // The first bit below the leading one, then the second in the context of the first.
-        index = k === 0 ? mantissa : mantissa + magnitude - 1;
+      for (let k = 0; k < ADAPTIVE_MANTISSA_BITS && rest > 0; k++, rest--) {
+        // The bits above this one so far, leading one included, are its node in the tree.
+        index = mantissa + magnitude - 1;
         slot = model[index];
         p = slot & 0xffff;
         seen = slot >>> 16;
