@@ -9,12 +9,14 @@
  * chunk the tests size. Speed on the realistic chunk.
  */
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { decodeChunk, decodeChunkColumns, encodeChunk, encodeChunkVersion1, type ChunkRow } from "../src/server/storage/chunk-codec";
 import { METRIC_KEYS } from "../src/telemetry/types";
 import { simulatedReadings } from "../scripts/lib/generate-history";
 import { realisticChunk } from "../tests/helpers/realistic-chunk";
 import { measure } from "./lib/measure";
+import { machineLine } from "./lib/results-file";
 
 const ROWS_PER_CHUNK = 600;
 const SIMULATED_GPUS = 8;
@@ -108,6 +110,7 @@ const sets: [string, ChunkRow[][]][] = [
   ["real H200 capture (bench/data), one chunk", [h200Capture()]],
   ["realistic chunk (tests/helpers/realistic-chunk.ts)", [realistic]],
 ];
+console.log(`${new Date().toISOString().slice(0, 10)}, ${machineLine()}, load average ${os.loadavg()[0].toFixed(1)}`);
 console.log("bytes per snapshot, chunk data only: version 1 | version 2");
 for (const [label, chunks] of sets) {
   for (const chunk of chunks) {

@@ -3,25 +3,26 @@
  * (range-coder.ts), one stream per column so that a reader skips the columns it does not want.
  *
  *   version byte 2, then a CRC-32 (4 bytes, little endian) of everything after it
- *   rowCount                        unsigned varint
+ *   rowCount, columnCount           unsigned varints
  *   when rowCount > 0:
  *     first timestamp               signed varint
- *     timestamp sequence byte       0: deltas between timestamps; 1: offsets from a grid of
- *                                   `step` ms, when followed by step (unsigned varint)
- *     timestamp predictor byte, stream length (unsigned varint)
- *   one header per METRIC_KEYS column:
- *     mode byte                     0 all null, 1 constant, or a predictor (2..5); 0x80 = has nulls
+ *     timestamp byte                predictor and tree depth as in a mode byte; bit 7: offsets
+ *                                   from a grid of `step` ms (then step, unsigned varint)
+ *                                   instead of deltas between timestamps
+ *     stream length                 unsigned varint
+ *   one header per stored column:
+ *     mode byte                     bits 0-2: 0 all null, 1 constant, or a predictor (2..5);
+ *                                   bits 3-5: the residual tree's depth; bit 7: has nulls
  *     constant: value (signed varint); when it has nulls, also a stream length
  *     predictor 5 (same row as): the reference column (byte), always an earlier one
  *     predictor: stream length (unsigned varint)
  *   the streams, in the order of their headers
  *
  * A column stream holds its presence bits (when it has nulls), then the residual of every present
- * value from its prediction. A residual is coded as the bit length of its magnitude (a bit tree of
- * `depth` levels, in the context of the previous residual's bit length), the two bits below the
+ * value from its prediction: a zero flag, the bit length of its magnitude (a bit tree of `depth`
+ * levels), both in the context of the previous residual's bit length, the three bits below the
  * leading one (adaptive), the rest of the bits (equiprobable) and its sign (adaptive).
- * docs/storage-format.md has the full layout.
- */
+ * docs/storage-format.md has the full layout. */
 import { crc32 } from "node:zlib";
 import { METRIC_DECIMALS, METRIC_KEYS } from "../../telemetry/types";
 import { columnScratch, columnsToRows, rowsToColumns, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";

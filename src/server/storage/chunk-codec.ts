@@ -1,16 +1,16 @@
 /**
  * Compact binary form of one GPU's consecutive samples (a "chunk", ~600 rows), stored as one BLOB.
  *
- * Layout: byte 0 is the format version, left uncompressed so later versions can change
- * everything after it. The rest is raw deflate of:
+ * Byte 0 is the format version. New chunks are written in version 2 (chunk-codec-v2.ts: each
+ * column predicted and range-coded in a stream of its own); this file reads them through it,
+ * and reads and can still write version 1, which databases keep for good:
  *   rowCount                      unsigned varint
  *   timestamps                    first value, then delta-of-deltas, zigzag varints
  *   one column per METRIC_KEYS    mode byte, then (per mode) a presence bitmap and values
- * A chunk written before a metric was appended to the catalogue ends before that metric's
- * column, which reads as all null. docs/storage-format.md has the full layout.
- * Metric values are stored as integers scaled by 10^METRIC_DECIMALS, so they round-trip
- * exactly to their declared decimals.
- */
+ * all raw-deflated after byte 0. A chunk written before a metric was appended to the catalogue
+ * ends before that metric's column, which reads as all null. docs/storage-format.md has both
+ * layouts. Metric values are stored as integers scaled by 10^METRIC_DECIMALS, so they
+ * round-trip exactly to their declared decimals. */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
 import { columnScratch, columnsToRows, rowsToColumns, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
