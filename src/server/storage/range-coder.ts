@@ -38,9 +38,12 @@ export function probabilities(count: number): Uint32Array {
 export class RangeEncoder {
   private bytes: Uint8Array;
   private used = 0;
-  /** Below 2^32 plus a possible carry into bit 32. */
-  private low = 0;
-  private range = 0xffffffff;
+  /**
+   * Below 2^32 plus a possible carry into bit 32. Public, with `range`, so that a hot loop can
+   * hold both in locals (see chunk-codec-v2.ts), calling `shift` to renormalise, and put them back.
+   */
+  low = 0;
+  range = 0xffffffff;
   /** The byte held back until it is known whether a carry reaches it, and 0xff bytes after it. */
   private cache = 0;
   private cacheSize = 1;
@@ -111,7 +114,11 @@ export class RangeEncoder {
   }
 
   private shiftLow(): void {
-    const low = this.low;
+    this.low = this.shift(this.low);
+  }
+
+  /** Moves the top byte of `low` out (held back while a carry may still reach it); returns the new low. */
+  shift(low: number): number {
     if (low < 0xff000000 || low >= TWO_POW_32) {
       const carry = low >= TWO_POW_32 ? 1 : 0;
       let byte = this.cache;
@@ -122,7 +129,7 @@ export class RangeEncoder {
       this.cache = Math.floor(low / TOP) & 0xff;
     }
     this.cacheSize++;
-    this.low = (low % TOP) * 256;
+    return (low % TOP) * 256;
   }
 
   private writeByte(byte: number): void {
