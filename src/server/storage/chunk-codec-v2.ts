@@ -103,13 +103,13 @@ const PROBABILITY_COUNT = PRESENCE_PROBS + 2;
 
 /**
  * The level is the mean of the values since it last moved, over LEVEL_WINDOW at most; it moves
- * onto a value further from it than LEVEL_JUMP_DEVIATIONS mean steps between consecutive values
- * (plus the floor), the mean step following each step by DEVIATION_FOLLOW. Measured on the
- * simulated and the real data: windows of 8-32, 2-4 steps and a follow of 1/8-1/4 code within 0.3%.
+ * onto a value further from it than LEVEL_JUMP_STEPS mean steps between consecutive values
+ * (plus the floor), the mean step following each step by STEP_FOLLOW. Measured on the
+ * simulated chunks: 2 or 3 steps and a follow of 1/8 or 1/4 code within 0.3% of each other.
  */
 const LEVEL_WINDOW = 16;
-const DEVIATION_FOLLOW = 1 / 8;
-const LEVEL_JUMP_DEVIATIONS = 3;
+const STEP_FOLLOW = 1 / 8;
+const LEVEL_JUMP_STEPS = 3;
 const LEVEL_JUMP_FLOOR = 3;
 
 /** Columns predicted from another one in the same row when that codes smaller: the SM clock follows the graphics clock. */
@@ -137,10 +137,13 @@ function resetModel(): void {
 
 // ---- predictors ------------------------------------------------------------------------------
 
-/** A level predictor's state: [level, mean deviation from it, values averaged (0 before the first)]. */
+/**
+ * A level predictor's state: [level, mean step between consecutive values, values averaged
+ * into the level (0 before the first), the previous value].
+ */
 type LevelState = Float64Array;
 const LEVEL = 0;
-const DEVIATION = 1;
+const MEAN_STEP = 1;
 const SEEN = 2;
 const PREVIOUS = 3;
 
@@ -153,8 +156,8 @@ const PREVIOUS = 3;
 function advanceLevel(state: LevelState, value: number): void {
   const off = value - state[LEVEL];
   const distance = off < 0 ? -off : off;
-  const deviation = state[DEVIATION];
-  const limit = LEVEL_JUMP_DEVIATIONS * deviation + LEVEL_JUMP_FLOOR;
+  const meanStep = state[MEAN_STEP];
+  const limit = LEVEL_JUMP_STEPS * meanStep + LEVEL_JUMP_FLOOR;
   if (state[SEEN] === 0 || distance > limit) {
     state[LEVEL] = value;
     state[SEEN] = 1;
@@ -165,47 +168,14 @@ function advanceLevel(state: LevelState, value: number): void {
   }
   const stepOff = value - state[PREVIOUS];
   const step = stepOff < 0 ? -stepOff : stepOff;
-  state[DEVIATION] = deviation + ((step < limit ? step : limit) - deviation) * DEVIATION_FOLLOW;
+  state[MEAN_STEP] = meanStep + ((step < limit ? step : limit) - meanStep) * STEP_FOLLOW;
   state[PREVIOUS] = value;
 }
 
+/** The level states of encodeValues, cheaperPredictor and decodeValues. */
 const encodeLevel: LevelState = new Float64Array(4);
 const costLevel: LevelState = new Float64Array(4);
 const decodeLevel: LevelState = new Float64Array(4);
-
-/** Prediction state of one stream; `predict` before each value, `update` after it. */
-let predictor = PREDICT_PREVIOUS;
-let previousValue = 0;
-let sameRowOffset = 0;
-
-function resetPredictor(kind: number): void {
-  predictor = kind;
-  previousValue = 0;
-  encodeLevel.fill(0);
-  sameRowOffset = 0;
-}
-
-function predict(reference: number): number {
-  switch (predictor) {
-    case PREDICT_PREVIOUS:
-      return previousValue;
-    case PREDICT_LEVEL:
-      return Math.round(encodeLevel[LEVEL]);
-    case PREDICT_SAME_ROW:
-      return reference === reference ? reference + sameRowOffset : previousValue;
-    default:
-      return 0;
-  }
-}
-
-function update(value: number, reference: number): void {
-  if (predictor === PREDICT_LEVEL) {
-    advanceLevel(encodeLevel, value);
-  } else if (predictor === PREDICT_SAME_ROW && reference === reference) {
-    sameRowOffset = value - reference;
-  }
-  previousValue = value;
-}
 
 // ---- residual coding -------------------------------------------------------------------------
 
@@ -399,7 +369,7 @@ function writeColumn(table: Float64Array, column: number, rowCount: number, magn
     const bestCost = cheaper.cost;
     const sameRow = SAME_ROW_REFERENCES.get(column);
     if (sameRow !== undefined && maxMagnitude <= MAX_SAME_ROW_MAGNITUDE && magnitudes[sameRow] <= MAX_SAME_ROW_MAGNITUDE) {
-      if (columnCost(table, start, rowCount, PREDICT_SAME_ROW, sameRow * rowCount) < bestCost) {
+      if (sameRowCost(table, start, rowCount, sameRow * rowCount) < bestCost) {
         kind = PREDICT_SAME_ROW;
         reference = sameRow;
       }
@@ -583,15 +553,19 @@ function encodeValues(
   encoder.range = range;
 }
 
-function columnCost(table: Float64Array, start: number, rowCount: number, kind: number, referenceStart: number): number {
-  resetPredictor(kind);
+/** What the same-row prediction from the column at `referenceStart` would cost, by residualCost. */
+function sameRowCost(table: Float64Array, start: number, rowCount: number, referenceStart: number): number {
+  let previous = 0;
+  let offset = 0;
   let cost = 0;
   for (let row = 0; row < rowCount; row++) {
     const value = table[start + row];
     if (value !== value) continue;
-    const referenceValue = referenceStart >= 0 ? table[referenceStart + row] : NaN;
-    cost += residualCost(value - predict(referenceValue));
-    update(value, referenceValue);
+    const referenceValue = table[referenceStart + row];
+    const present = referenceValue === referenceValue;
+    cost += residualCost(value - (present ? referenceValue + offset : previous));
+    if (present) offset = value - referenceValue;
+    previous = value;
   }
   return cost;
 }
