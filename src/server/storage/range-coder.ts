@@ -1,12 +1,13 @@
 /**
- * An adaptive binary range coder in the manner of LZMA's: 32-bit range, 11-bit probabilities
- * that move 1/32 of the way towards each bit seen, carries propagated through a pending byte.
+ * An adaptive binary range coder in the manner of LZMA's: 32-bit range, probabilities that move
+ * a fraction of the way towards each bit seen, carries propagated through a pending byte.
  * Integer arithmetic only (doubles stay below 2^40), so encoder and decoder agree exactly on
  * every platform.
  *
- * Two departures from LZMA save bytes on short streams: the first output byte, always 0, is
- * not written, and the last interval is closed on the value with the most trailing zero bytes,
- * which are then dropped (the decoder reads zeros past the end). A stream costs ~1 byte of
+ * Departures from LZMA, for short streams: probabilities of 15 bits instead of 11, moving
+ * further for a context's first bits (ADAPTATION_SHIFTS); the first output byte, always 0, is
+ * not written; and the last interval is closed on the value with the most trailing zero bytes,
+ * which are then dropped (the decoder reads zeros past the end), so a stream costs ~1 byte of
  * closing instead of 5.
  */
 
