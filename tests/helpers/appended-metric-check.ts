@@ -31,6 +31,7 @@ const appended = "throwawayWatts" as MetricKey;
 const fixture = (name: string) => readFileSync(path.join(fixtureRepo, "tests", "fixtures", "storage", name));
 
 const oldRows = decodeChunk(fixture("chunk-v1-realistic.bin"));
+const oldVersion2Rows = decodeChunk(fixture("chunk-v2-realistic.bin"));
 const oldSummary = emptySummary();
 mergeEncodedSummary(oldSummary, migratedSummary(fixture("summary-v1-realistic.bin")));
 const oldMinutes = emptySummary();
@@ -69,6 +70,8 @@ console.log(
   JSON.stringify({
     oldChunkValues: [...new Set(oldRows.map((row) => row[appended]))],
     oldChunkPowerDraw: oldRows.slice(0, 3).map((row) => row.powerDrawW),
+    oldVersion2ChunkValues: [...new Set(oldVersion2Rows.map((row) => row[appended]))],
+    oldVersion2ChunkPowerDraw: oldVersion2Rows.slice(0, 3).map((row) => row.powerDrawW),
     oldSummaryCount: metricStats(oldSummary, appended).count,
     oldMinutesCount: metricStats(oldMinutes, appended).count,
     sealedChunks: sealed.length,

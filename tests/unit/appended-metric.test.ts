@@ -47,6 +47,8 @@ describe("a metric appended to the catalogue", () => {
     expect(seen).toStrictEqual({
       oldChunkValues: [null],
       oldChunkPowerDraw: expect.arrayContaining([expect.any(Number)]) as number[],
+      oldVersion2ChunkValues: [null],
+      oldVersion2ChunkPowerDraw: expect.arrayContaining([expect.any(Number)]) as number[],
       oldSummaryCount: 0,
       oldMinutesCount: 0,
       sealedChunks: 2,

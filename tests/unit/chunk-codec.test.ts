@@ -1,4 +1,5 @@
-import { deflateRawSync } from "node:zlib";
+import { crc32, deflateRawSync } from "node:zlib";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { METRIC_DECIMALS, METRIC_KEYS, type GpuMetrics } from "../../src/telemetry/types";
 import { readFileSync } from "node:fs";
@@ -8,6 +9,7 @@ import {
   decodeChunk,
   decodeChunkColumns,
   encodeChunk,
+  encodeChunkVersion1,
   type ChunkRow,
 } from "../../src/server/storage/chunk-codec";
 import { fixturePath } from "../helpers/fixtures";
@@ -36,6 +38,10 @@ function storedForm(rows: readonly ChunkRow[]): ChunkRow[] {
   });
 }
 
+function nanAsNull(row: ChunkRow): Partial<GpuMetrics> {
+  return Object.fromEntries(METRIC_KEYS.map((key) => [key, Number.isNaN(row[key]) ? null : row[key]]));
+}
+
 function expectRoundTrip(rows: readonly ChunkRow[]): Buffer {
   const blob = encodeChunk(rows);
   expect(decodeChunk(blob)).toStrictEqual(storedForm(rows));
@@ -55,12 +61,20 @@ describe("chunk codec round trip", () => {
     expect(decoded.every((row) => row.fanSpeedPct === null)).toBe(true);
   });
 
-  it("stores 600 realistic 1 Hz rows in under 4 bytes per row", () => {
+  it("stores 600 realistic 1 Hz rows in under 2.5 bytes per row, a quarter less than version 1", () => {
     const rows = realisticChunk();
     const blob = expectRoundTrip(rows);
     const bytesPerRow = blob.length / rows.length;
     console.log(`chunk codec: ${rows.length} realistic rows -> ${blob.length} bytes = ${bytesPerRow.toFixed(2)} bytes/row`);
-    expect(bytesPerRow).toBeLessThan(4);
+    expect(bytesPerRow).toBeLessThan(2.5);
+    expect(blob.length).toBeLessThan(0.8 * encodeChunkVersion1(rows).length);
+  });
+
+  it("codes an SM clock that repeats the graphics clock in next to nothing", () => {
+    const rows = realisticChunk();
+    expect(rows.every((row) => row.smClockMhz === row.graphicsClockMhz)).toBe(true);
+    const withoutSm = encodeChunk(rows.map((row) => ({ ...row, smClockMhz: null }))).length;
+    expect(encodeChunk(rows).length - withoutSm).toBeLessThan(8);
   });
 
   it("gives every row exactly the timestamp and metric keys", () => {
@@ -184,10 +198,11 @@ describe("chunk codec format and errors", () => {
     expect(() => decodeChunk(new Uint8Array(0))).toThrow(/corrupt chunk blob/);
     expect(() => decodeChunk(blob.subarray(0, blob.length >> 1))).toThrow(/corrupt chunk blob/);
     expect(() => decodeChunk(Uint8Array.from([CHUNK_FORMAT_VERSION, 0xff, 0xff, 0xff, 0x07]))).toThrow(ChunkCorruptError);
+    expect(() => decodeChunk(Uint8Array.from([1, 0xff, 0xff, 0xff, 0x07]))).toThrow(ChunkCorruptError);
   });
 
   it("rejects payloads that inflate but do not hold a chunk", () => {
-    const wrap = (payload: number[]) => Buffer.concat([Buffer.of(CHUNK_FORMAT_VERSION), deflateRawSync(Buffer.from(payload))]);
+    const wrap = (payload: number[]) => Buffer.concat([Buffer.of(1), deflateRawSync(Buffer.from(payload))]);
     // Two rows, but the data ends inside the metric columns.
     expect(() => decodeChunk(wrap([2, 0x80, 0x01, 0x02]))).toThrow(/corrupt chunk blob/);
     // A varint that never ends.
@@ -205,6 +220,131 @@ describe("chunk codec format and errors", () => {
     expect(() => encodeChunk([rowAt(Number.NaN)])).toThrow(RangeError);
     expect(() => encodeChunk([rowAt(0, { temperatureC: Number.POSITIVE_INFINITY })])).toThrow(RangeError);
     expect(() => encodeChunk([rowAt(0, { clockEventReasons: 2 ** 54 })])).toThrow(RangeError);
+  });
+});
+
+// ---- version 2 against version 1, and damage -----------------------------------------------------
+
+const scaledValue = (decimals: number) =>
+  fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: -5000, max: 5000 }).map((value) => value / 10 ** decimals) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: -(2 ** 53), max: 2 ** 53 })
+        .map((value) => (decimals === 0 ? value : Math.trunc(value / 1000) / 10 ** decimals) + 0),
+    }, // + 0: no -0
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.constant(Number.NaN) },
+  );
+
+/** Chunks of up to 40 rows: metrics that hold still, wander, jump to 2^53, go null or NaN; timestamps that jitter or jump. */
+const arbitraryChunk = fc
+  .tuple(
+    fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+    fc.array(fc.integer({ min: -3000, max: 60_000 }), { maxLength: 40 }),
+    fc.array(fc.boolean(), { minLength: METRIC_KEYS.length, maxLength: METRIC_KEYS.length }),
+    fc.array(fc.tuple(...METRIC_KEYS.map((key) => scaledValue(METRIC_DECIMALS[key]))), { minLength: 40, maxLength: 40 }),
+  )
+  .map(([first, steps, holdsStill, values]) => {
+    let timestamp = first;
+    return [0, ...steps].map((step, i) => {
+      timestamp += step;
+      const row = rowAt(timestamp);
+      METRIC_KEYS.forEach((key, m) => {
+        row[key] = holdsStill[m] ? values[0][m] : values[i][m];
+      });
+      return row;
+    });
+  });
+
+/** Recomputes a version-2 blob's checksum, so that damage reaches the decoder behind it. */
+function withChecksum(blob: Uint8Array): Buffer {
+  const fixed = Buffer.from(blob);
+  fixed.writeUInt32LE(crc32(fixed.subarray(5)), 1);
+  return fixed;
+}
+
+describe("chunk format version 2", () => {
+  it("stores exactly what version 1 stored, for whole rows and for some columns", () => {
+    fc.assert(
+      fc.property(arbitraryChunk, fc.uniqueArray(fc.nat(METRIC_KEYS.length - 1), { maxLength: 6 }), (rows, asked) => {
+        const version1 = encodeChunkVersion1(rows);
+        const version2 = encodeChunk(rows);
+        expect(version1[0]).toBe(1);
+        expect(version2[0]).toBe(2);
+        expect(decodeChunk(version2)).toStrictEqual(decodeChunk(version1));
+        expect(decodeChunk(version2)).toStrictEqual(storedForm(rows.map((row) => ({ ...row, ...nanAsNull(row) }))));
+        const columns = asked.sort((a, b) => a - b);
+        const fromVersion1 = decodeChunkColumns(version1, columns);
+        const expected = {
+          rowCount: fromVersion1.rowCount,
+          timestamps: fromVersion1.timestamps,
+          table: [...fromVersion1.table.subarray(0, columns.length * rows.length)],
+        };
+        const fromVersion2 = decodeChunkColumns(version2, columns);
+        expect({
+          rowCount: fromVersion2.rowCount,
+          timestamps: fromVersion2.timestamps,
+          table: [...fromVersion2.table.subarray(0, columns.length * rows.length)],
+        }).toStrictEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("gives a column asked after the one it is predicted from the same values as asked alone", () => {
+    const rows = realisticChunk();
+    const sm = METRIC_KEYS.indexOf("smClockMhz");
+    const graphics = METRIC_KEYS.indexOf("graphicsClockMhz");
+    const blob = encodeChunk(rows);
+    const alone = [...decodeChunkColumns(blob, [sm]).table.subarray(0, rows.length)];
+    const both = decodeChunkColumns(blob, [graphics, sm]).table;
+    expect([...both.subarray(rows.length, 2 * rows.length)]).toStrictEqual(alone);
+    expect(alone).toStrictEqual(rows.map((row) => row.smClockMhz));
+  });
+
+  it("refuses any damaged, truncated or extended blob as corrupt", () => {
+    const blob = encodeChunk(realisticChunk(60));
+    fc.assert(
+      fc.property(
+        fc.nat(blob.length - 1),
+        fc.integer({ min: 1, max: 255 }),
+        fc.nat(blob.length - 1),
+        fc.uint8Array({ minLength: 1, maxLength: 8 }),
+        (at, flip, cut, extra) => {
+          const damaged = Buffer.from(blob);
+          damaged[at] ^= flip;
+          if (at > 0) expect(() => decodeChunk(damaged)).toThrow(ChunkCorruptError);
+          expect(() => decodeChunk(blob.subarray(0, cut))).toThrow(ChunkCorruptError);
+          expect(() => decodeChunkColumns(blob.subarray(0, cut), [3])).toThrow(ChunkCorruptError);
+          expect(() => decodeChunk(Buffer.concat([blob, extra]))).toThrow(ChunkCorruptError);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("behind a matching checksum, decodes damage to some rows or refuses it as corrupt, never hanging or failing otherwise", () => {
+    const blob = encodeChunk(realisticChunk(40));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 5, max: blob.length - 1 }), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (flips) => {
+          const damaged = Buffer.from(blob);
+          for (const [at, flip] of flips) damaged[at] ^= flip;
+          const fixed = withChecksum(damaged);
+          for (const read of [() => decodeChunk(fixed).length, () => decodeChunkColumns(fixed, [0, 3, 6, 14]).rowCount]) {
+            try {
+              expect(read()).toBeGreaterThanOrEqual(0);
+            } catch (error) {
+              expect(error).toBeInstanceOf(ChunkCorruptError);
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -2,7 +2,15 @@ import { readFileSync } from "node:fs";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { VERSION_1_COLUMN_COUNT } from "../../src/server/storage/chunk-columns";
-import { CHUNK_FORMAT_VERSION, ChunkCorruptError, decodeChunk, encodeChunk, type ChunkRow } from "../../src/server/storage/chunk-codec";
+import {
+  CHUNK_FORMAT_VERSION,
+  ChunkCorruptError,
+  decodeChunk,
+  decodeChunkColumns,
+  encodeChunk,
+  encodeChunkVersion1,
+  type ChunkRow,
+} from "../../src/server/storage/chunk-codec";
 import {
   addValue,
   emptySummary,
@@ -57,11 +65,11 @@ describe("version-1 chunks written by an earlier build", () => {
     expect(decodeChunk(blob)).toStrictEqual(rows.map((row) => ({ ...noMetrics(), ...row })));
   });
 
-  it.each(CHUNKS)("%s is what this build writes for the same rows, byte for byte before deflate", (name) => {
+  it.each(CHUNKS)("%s is what this build's version-1 writer writes for the same rows, byte for byte before deflate", (name) => {
     const blob = bytes(`chunk-v1-${name}.bin`);
     const { columns, rows } = json<ChunkFixture>(`chunk-v1-${name}.json`);
-    const written = encodeChunk(rows.map((row) => ({ ...noMetrics(), ...row })));
-    expect(written[0]).toBe(CHUNK_FORMAT_VERSION);
+    const written = encodeChunkVersion1(rows.map((row) => ({ ...noMetrics(), ...row })));
+    expect(written[0]).toBe(1);
     // Deflate's output may change with zlib; the payload it carries may not. A metric appended
     // since adds its column at the end: all null, one mode byte.
     const appended = Buffer.alloc(METRIC_KEYS.length - columns.length, MODE_ALL_NULL);
@@ -78,7 +86,7 @@ describe("version-1 chunks written by an earlier build", () => {
   it("is refused when it ends before its version-1 columns do", () => {
     // Zero rows, then one all-null mode byte per column, one column short.
     const payload = Buffer.alloc(1 + VERSION_1_COLUMN_COUNT - 1, 0);
-    const blob = Buffer.concat([Buffer.from([CHUNK_FORMAT_VERSION]), deflateRawSync(payload)]);
+    const blob = Buffer.concat([Buffer.from([1]), deflateRawSync(payload)]);
     expect(() => decodeChunk(blob)).toThrow(ChunkCorruptError);
   });
 
@@ -86,6 +94,45 @@ describe("version-1 chunks written by an earlier build", () => {
     // The mode byte opens each column; this reads them the way the layout in docs/storage-format.md says.
     const payload = inflateRawSync(bytes("chunk-v1-every-mode.bin").subarray(1));
     expect(columnModes(payload).sort((a, b) => a - b)).toEqual(expect.arrayContaining([0, 1, 2, 3, 0x81, 0x82, 0x83]));
+  });
+});
+
+const CHUNKS_V2 = [...CHUNKS, "predictors"];
+
+describe("version-2 chunks written by an earlier build", () => {
+  it.each(CHUNKS_V2)("%s decodes to exactly the rows it was written with, whole and column by column", (name) => {
+    const blob = bytes(`chunk-v2-${name}.bin`);
+    const { rows } = json<ChunkFixture>(`chunk-v2-${name}.json`);
+    expect(blob[0]).toBe(2);
+    const expected = rows.map((row) => ({ ...noMetrics(), ...row }));
+    expect(decodeChunk(blob)).toStrictEqual(expected);
+    METRIC_KEYS.forEach((key, m) => {
+      const { table } = decodeChunkColumns(blob, [m]);
+      const scale = 10 ** METRIC_CATALOGUE[m].decimals;
+      expect([...table.subarray(0, rows.length)], key).toStrictEqual(
+        expected.map((row) => (row[key] === null ? NaN : Math.round(row[key] * scale))),
+      );
+    });
+  });
+
+  it.each(CHUNKS_V2)("%s is what this build writes for the same rows, byte for byte", (name) => {
+    const { columns, rows } = json<ChunkFixture>(`chunk-v2-${name}.json`);
+    // A metric appended to the catalogue since would add an all-null mode byte to the header.
+    expect(METRIC_KEYS).toStrictEqual(columns);
+    const written = encodeChunk(rows.map((row) => ({ ...noMetrics(), ...row })));
+    expect(written[0]).toBe(CHUNK_FORMAT_VERSION);
+    expect(written).toStrictEqual(bytes(`chunk-v2-${name}.bin`));
+  });
+
+  it("put every column mode and both timestamp sequences on disk, with and without nulls", () => {
+    // Read the way the layout in docs/storage-format.md says: modes 0 all null, 1 constant,
+    // 2 previous value, 3 level, 4 not predicted, 5 same row as; 0x80 has nulls.
+    const headers = CHUNKS_V2.filter((name) => name !== "empty" && name !== "one-row").map((name) =>
+      versionTwoHeader(bytes(`chunk-v2-${name}.bin`)),
+    );
+    const modes = new Set(headers.flatMap((header) => header.modes));
+    for (const mode of [0, 1, 0x81, 2, 3, 4, 0x84, 5, 0x85]) expect(modes, `mode ${mode}`).toContain(mode);
+    expect(new Set(headers.map((header) => header.timestampSequence))).toStrictEqual(new Set([0, 1]));
   });
 });
 
@@ -469,6 +516,38 @@ function sectionModes(blob: Uint8Array): number[] {
 }
 
 /** The mode byte of every metric column of a chunk payload, walking the varints between them. */
+/** A version-2 chunk's timestamp sequence (0 deltas, 1 grid) and column modes, depth bits left out. */
+function versionTwoHeader(blob: Uint8Array): { timestampSequence: number; modes: number[] } {
+  let at = 5;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = blob[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return value;
+    }
+  };
+  const rowCount = varint();
+  expect(rowCount).toBeGreaterThan(1);
+  const columnCount = varint();
+  varint(); // first timestamp
+  const timestampByte = blob[at++];
+  const timestampSequence = timestampByte >>> 7;
+  if (timestampSequence === 1) varint(); // grid step
+  varint(); // stream length
+  const modes: number[] = [];
+  for (let column = 0; column < columnCount; column++) {
+    const modeByte = blob[at++];
+    const mode = modeByte & 0x87;
+    modes.push(mode);
+    if ((mode & 7) === 1) varint(); // the constant
+    if ((mode & 7) === 5) at++; // the reference column
+    if (mode === 1 || mode === 0) continue;
+    varint(); // stream length
+  }
+  return { timestampSequence, modes };
+}
+
 function columnModes(payload: Uint8Array): number[] {
   let at = 0;
   const varint = () => {

@@ -1,29 +1,29 @@
 /**
  * Compact binary form of one GPU's consecutive samples (a "chunk", ~600 rows), stored as one BLOB.
  *
- * Layout: byte 0 is the format version, left uncompressed so later versions can change
- * everything after it. The rest is raw deflate of:
+ * Byte 0 is the format version. New chunks are written in version 2 (chunk-codec-v2.ts: each
+ * column predicted and range-coded in a stream of its own); this file reads them through it,
+ * and reads and can still write version 1, which databases keep for good:
  *   rowCount                      unsigned varint
  *   timestamps                    first value, then delta-of-deltas, zigzag varints
  *   one column per METRIC_KEYS    mode byte, then (per mode) a presence bitmap and values
- * A chunk written before a metric was appended to the catalogue ends before that metric's
- * column, which reads as all null. docs/storage-format.md has the full layout.
- * Metric values are stored as integers scaled by 10^METRIC_DECIMALS, so they round-trip
- * exactly to their declared decimals.
- */
+ * all raw-deflated after byte 0. A chunk written before a metric was appended to the catalogue
+ * ends before that metric's column, which reads as all null. docs/storage-format.md has both
+ * layouts. Metric values are stored as integers scaled by 10^METRIC_DECIMALS, so they
+ * round-trip exactly to their declared decimals. */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
 import { columnScratch, columnsToRows, rowsToColumns, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 
+import { CHUNK_FORMAT_VERSION_2, ChunkCorruptError, decodeChunkColumnsV2, decodeChunkV2, encodeChunkV2 } from "./chunk-codec-v2";
+
 export type { ChunkRow } from "./chunk-columns";
+export { ChunkCorruptError } from "./chunk-codec-v2";
 
-export const CHUNK_FORMAT_VERSION = 1;
-
-/** A blob that cannot be decoded: damaged, truncated, or not a chunk at all. */
-export class ChunkCorruptError extends Error {
-  override name = "ChunkCorruptError";
-}
+/** The version new chunks are written in; every earlier one still decodes. */
+export const CHUNK_FORMAT_VERSION = CHUNK_FORMAT_VERSION_2;
+const CHUNK_FORMAT_VERSION_1 = 1;
 
 /**
  * Measured on a realistic 600-row chunk (`npx tsx bench/chunk-codec.bench.ts --levels`):
@@ -57,6 +57,11 @@ const sharedWriter = new ByteWriter(64 * 1024);
  * infinite or beyond ±2^53 once scaled. NaN is stored as null.
  */
 export function encodeChunk(rows: readonly ChunkRow[]): Buffer {
+  return encodeChunkV2(rows);
+}
+
+/** Format version 1, as earlier builds wrote it: kept to compare the two and to prove old blobs still read. */
+export function encodeChunkVersion1(rows: readonly ChunkRow[]): Buffer {
   const writer = sharedWriter;
   writer.reset();
   const rowCount = rows.length;
@@ -70,13 +75,14 @@ export function encodeChunk(rows: readonly ChunkRow[]): Buffer {
 
   const compressed = deflateRawSync(writer.view(), { level: DEFLATE_LEVEL });
   const blob = Buffer.allocUnsafe(1 + compressed.length);
-  blob[0] = CHUNK_FORMAT_VERSION;
+  blob[0] = CHUNK_FORMAT_VERSION_1;
   compressed.copy(blob, 1);
   return blob;
 }
 
 /** Throws on an unknown format version or a damaged blob. */
 export function decodeChunk(blob: Uint8Array): ChunkRow[] {
+  if (blob.length > 0 && blob[0] === CHUNK_FORMAT_VERSION_2) return decodeChunkV2(blob);
   const reader = openChunk(blob);
   return readingPayload(() => {
     const rowCount = readRowCount(reader);
@@ -105,6 +111,7 @@ export function decodeChunkColumns(
   blob: Uint8Array,
   metrics: readonly number[],
 ): { rowCount: number; timestamps: number[]; table: Float64Array } {
+  if (blob.length > 0 && blob[0] === CHUNK_FORMAT_VERSION_2) return decodeChunkColumnsV2(blob, metrics);
   const reader = openChunk(blob);
   return readingPayload(() => {
     const rowCount = readRowCount(reader);
@@ -275,8 +282,8 @@ function skipMetricColumn(reader: ByteReader, rowCount: number): void {
 function openChunk(blob: Uint8Array): ByteReader {
   if (blob.length === 0) throw corrupt("empty blob");
   const version = blob[0];
-  if (version !== CHUNK_FORMAT_VERSION) {
-    throw new Error(`unsupported chunk format version ${version} (this build reads version ${CHUNK_FORMAT_VERSION})`);
+  if (version !== CHUNK_FORMAT_VERSION_1) {
+    throw new Error(`unsupported chunk format version ${version} (this build reads versions 1 and ${CHUNK_FORMAT_VERSION_2})`);
   }
   let payload: Buffer;
   try {
@@ -303,6 +310,6 @@ function readingPayload<T>(read: () => T): T {
   }
 }
 
-function corrupt(reason: string): Error {
+function corrupt(reason: string): ChunkCorruptError {
   return new ChunkCorruptError(`corrupt chunk blob: ${reason}`);
 }

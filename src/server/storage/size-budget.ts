@@ -20,7 +20,7 @@ const KIB = 1024;
 const MIB = 1024 * KIB;
 const EMPTY_FILE_BYTES = 23 * PAGE_SIZE;
 export const UNSEALED_ROW_BYTES = 96;
-/** Noisier readings than a real GPU's deflate less: well over the measured size, and a page of its own. */
+/** Noisier readings than a real GPU's compress less: well over the measured size, and a page of its own. */
 const sealedChunkBytes = (rows: number) => 8 * rows + PAGE_SIZE;
 /** A GPU's own row, its hourly and daily rollups and its share of the index pages: a page at most. */
 const PER_GPU_BYTES = PAGE_SIZE;

@@ -1,0 +1,992 @@
+/**
+ * Chunk format version 2: each column's values predicted and their residuals range-coded
+ * (range-coder.ts), one stream per column so that a reader skips the columns it does not want.
+ *
+ *   version byte 2, then a CRC-32 (4 bytes, little endian) of everything after it
+ *   rowCount, columnCount           unsigned varints
+ *   when rowCount > 0:
+ *     first timestamp               signed varint
+ *     timestamp byte                predictor and tree depth as in a mode byte; bit 7: offsets
+ *                                   from a grid of `step` ms (then step, unsigned varint)
+ *                                   instead of deltas between timestamps
+ *     stream length                 unsigned varint
+ *   one header per stored column:
+ *     mode byte                     bits 0-2: 0 all null, 1 constant, or a predictor (2..5);
+ *                                   bits 3-5: the residual tree's depth; bit 7: has nulls
+ *     constant: value (signed varint); when it has nulls, also a stream length
+ *     predictor 5 (same row as): the reference column (byte), always an earlier one
+ *     predictor: stream length (unsigned varint)
+ *   the streams, in the order of their headers
+ *
+ * A column stream holds its presence bits (when it has nulls), then the residual of every present
+ * value from its prediction: a zero flag, the bit length of its magnitude (a bit tree of `depth`
+ * levels), both in the context of the previous residual's bit length, the three bits below the
+ * leading one (adaptive), the rest of the bits (equiprobable) and its sign (adaptive).
+ * docs/storage-format.md has the full layout. */
+import { crc32 } from "node:zlib";
+import { METRIC_DECIMALS, METRIC_KEYS } from "../../telemetry/types";
+import { columnScratch, columnsToRows, rowsToColumns, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
+import {
+  ADAPTATION_SHIFTS,
+  COUNT_UNIT,
+  MAX_DIRECT_BITS,
+  probabilities,
+  PROBABILITY_BITS,
+  PROBABILITY_HALF,
+  PROBABILITY_ONE,
+  RangeDecoder,
+  RangeEncoder,
+  SETTLED,
+  TOP,
+} from "./range-coder";
+import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
+
+export const CHUNK_FORMAT_VERSION_2 = 2;
+
+/** A blob that cannot be decoded: damaged, truncated, or not a chunk at all. */
+export class ChunkCorruptError extends Error {
+  override name = "ChunkCorruptError";
+}
+
+const MODE_ALL_NULL = 0;
+const MODE_CONSTANT = 1;
+/** Predicted by the previous present value. */
+const PREDICT_PREVIOUS = 2;
+/** Predicted by the level the recent values sit at: noise around a level costs less from it. */
+const PREDICT_LEVEL = 3;
+/** Not predicted: values near 2^53 would give residuals a double cannot hold. */
+const PREDICT_NOTHING = 4;
+/** Predicted by another column of the same row plus the offset between them in the row before. */
+const PREDICT_SAME_ROW = 5;
+const FLAG_HAS_NULLS = 0x80;
+/** A mode byte holds the mode in its low bits and the residual tree's depth above them. */
+const MODE_BITS = 3;
+const MODE_MASK = (1 << MODE_BITS) - 1;
+const DEPTH_SHIFT = MODE_BITS;
+const DEPTH_MASK = 7 << DEPTH_SHIFT;
+
+const SEQUENCE_DELTAS = 0;
+const SEQUENCE_GRID = 1;
+
+/** Residuals of the previous and level predictions stay exact while every value is within this. */
+const MAX_PREDICTED_MAGNITUDE = 2 ** 52;
+/** The same-row prediction adds two values and an offset. */
+const MAX_SAME_ROW_MAGNITUDE = 2 ** 50;
+/** Keeps timestamp residuals exact; 2^50 ms is ~35,000 years. */
+const MAX_TIMESTAMP_MAGNITUDE = 2 ** 50;
+/** Guards against allocating absurd arrays from a corrupt row count. */
+const MAX_ROWS_PER_CHUNK = 10_000_000;
+
+/** Bit lengths of magnitudes up to 2^53 are 1..54 once zero is told apart: a tree of 6 levels at most. */
+const MAX_TREE_DEPTH = 6;
+const TREE_SIZE = 1 << MAX_TREE_DEPTH;
+/**
+ * The context of a residual's bit length: the previous one's, 0 alone and then in threes (1-3,
+ * 4-6, ...), so that noise of two widths (an idle and a busy phase) learns two distributions.
+ * Measured on the simulated chunks: 0/1/wider 3.015 bytes a snapshot, every length apart 2.969,
+ * pairs 2.947, threes 2.942, fours 2.957.
+ */
+const LENGTH_CONTEXTS = 16;
+const LENGTH_BUCKETS = Uint8Array.from({ length: 56 }, (_, length) =>
+  length === 0 ? 0 : Math.min(1 + Math.floor((length - 1) / 3), LENGTH_CONTEXTS - 1),
+);
+const ZERO_PROBS = 0;
+const LENGTH_PROBS = ZERO_PROBS + LENGTH_CONTEXTS;
+const MANTISSA_PROBS = LENGTH_PROBS + LENGTH_CONTEXTS * TREE_SIZE;
+/** Bits below a residual's leading one coded adaptively, per bit length, in a bit tree (2: 0.4% larger, 4: no smaller). */
+const ADAPTIVE_MANTISSA_BITS = 3;
+const MANTISSA_SLOTS = 1 << ADAPTIVE_MANTISSA_BITS;
+const SIGN_PROBS = MANTISSA_PROBS + 56 * MANTISSA_SLOTS;
+const SIGN_CONTEXTS = 3;
+const PRESENCE_PROBS = SIGN_PROBS + SIGN_CONTEXTS;
+const PROBABILITY_COUNT = PRESENCE_PROBS + 2;
+
+/**
+ * The level is the mean of the values since it last moved, over LEVEL_WINDOW at most; it moves
+ * onto a value further from it than LEVEL_JUMP_STEPS mean steps between consecutive values
+ * (plus the floor), the mean step following each step by STEP_FOLLOW. Measured on the
+ * simulated chunks: 2 or 3 steps and a follow of 1/8 or 1/4 code within 0.3% of each other.
+ */
+const LEVEL_WINDOW = 16;
+const STEP_FOLLOW = 1 / 8;
+const LEVEL_JUMP_STEPS = 3;
+const LEVEL_JUMP_FLOOR = 3;
+
+/** Columns predicted from another one in the same row when that codes smaller: the SM clock follows the graphics clock. */
+const SAME_ROW_REFERENCES: ReadonlyMap<number, number> = new Map([
+  [METRIC_KEYS.indexOf("smClockMhz"), METRIC_KEYS.indexOf("graphicsClockMhz")],
+]);
+
+const METRIC_SCALES: readonly number[] = METRIC_KEYS.map((key) => 10 ** METRIC_DECIMALS[key]);
+const COLUMN_COUNT = METRIC_KEYS.length;
+
+const probs = probabilities(PROBABILITY_COUNT);
+const encoder = new RangeEncoder(16 * 1024);
+const decoder = new RangeDecoder();
+const header = new ByteWriter(256);
+const streams = new ByteWriter(16 * 1024);
+/** Scratch for the timestamp sequence and for columns decoded only as another's reference. */
+let sequence = new Float64Array(1024);
+let sortedDeltas = new Float64Array(1024);
+let referenceScratch = new Float64Array(COLUMN_COUNT * 1024);
+
+/** Every stream's models start afresh. */
+function resetModel(): void {
+  probs.fill(PROBABILITY_HALF);
+}
+
+// ---- predictors ------------------------------------------------------------------------------
+
+/**
+ * A level predictor's state: [level, mean step between consecutive values, values averaged
+ * into the level (0 before the first), the previous value].
+ */
+type LevelState = Float64Array;
+const LEVEL = 0;
+const MEAN_STEP = 1;
+const SEEN = 2;
+const PREVIOUS = 3;
+
+/**
+ * Moves the level after `value`: towards it, or onto it when it is further off than noise goes.
+ * How far noise goes is learnt from the steps between consecutive values, which a change of
+ * level moves only once (and then clipped), where the distances from the level would keep
+ * counting the change until the level has caught up.
+ */
+function advanceLevel(state: LevelState, value: number): void {
+  const off = value - state[LEVEL];
+  const distance = off < 0 ? -off : off;
+  const meanStep = state[MEAN_STEP];
+  const limit = LEVEL_JUMP_STEPS * meanStep + LEVEL_JUMP_FLOOR;
+  if (state[SEEN] === 0 || distance > limit) {
+    state[LEVEL] = value;
+    state[SEEN] = 1;
+  } else {
+    const seen = state[SEEN] + 1;
+    state[SEEN] = seen;
+    state[LEVEL] += off / (seen < LEVEL_WINDOW ? seen : LEVEL_WINDOW);
+  }
+  const stepOff = value - state[PREVIOUS];
+  const step = stepOff < 0 ? -stepOff : stepOff;
+  state[MEAN_STEP] = meanStep + ((step < limit ? step : limit) - meanStep) * STEP_FOLLOW;
+  state[PREVIOUS] = value;
+}
+
+/** The level states of encodeValues, cheaperPredictor and decodeValues. */
+const encodeLevel: LevelState = new Float64Array(4);
+const costLevel: LevelState = new Float64Array(4);
+const decodeLevel: LevelState = new Float64Array(4);
+
+// ---- residual coding -------------------------------------------------------------------------
+
+function bitLength(magnitude: number): number {
+  return magnitude <= 0x7fffffff ? 32 - Math.clz32(magnitude) : 31 + bitLength(Math.floor(magnitude / 2 ** 31));
+}
+
+/** Bits a residual roughly costs, to choose a predictor without coding the column twice. */
+function residualCost(residual: number): number {
+  const magnitude = residual < 0 ? -residual : residual;
+  if (magnitude === 0) return 0;
+  return magnitude <= 0x7fffffff ? 34 - Math.clz32(magnitude) : 2 + bitLength(magnitude);
+}
+
+/**
+ * The cheaper of the previous-value and the level predictions for the present values of
+ * `source[start, start + count)`, by residualCost, in one pass: the two predictors of
+ * predict/update written out with their state in locals.
+ */
+function cheaperPredictor(source: Float64Array, start: number, count: number): { kind: number; cost: number } {
+  let previous = 0;
+  costLevel.fill(0);
+  let previousCost = 0;
+  let levelCost = 0;
+  for (let i = start; i < start + count; i++) {
+    const value = source[i];
+    if (value !== value) continue;
+    previousCost += residualCost(value - previous);
+    levelCost += residualCost(value - Math.round(costLevel[LEVEL]));
+    advanceLevel(costLevel, value);
+    previous = value;
+  }
+  return levelCost < previousCost ? { kind: PREDICT_LEVEL, cost: levelCost } : { kind: PREDICT_PREVIOUS, cost: previousCost };
+}
+
+// ---- encoding --------------------------------------------------------------------------------
+
+/**
+ * Throws RangeError for a timestamp that is not an integer within ±2^50, or a metric value that is
+ * infinite or beyond ±2^53 once scaled. NaN is stored as null.
+ */
+export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
+  header.reset();
+  streams.reset();
+  const rowCount = rows.length;
+  header.writeUnsigned(rowCount);
+  header.writeUnsigned(COLUMN_COUNT);
+  if (rowCount > 0) writeTimestamps(rows);
+
+  const table = rowsToColumns(rows);
+  const magnitudes = new Float64Array(COLUMN_COUNT);
+  for (let column = 0; column < COLUMN_COUNT; column++) {
+    magnitudes[column] = writeColumn(table, column, rowCount, magnitudes);
+  }
+
+  const headerBytes = header.view();
+  const streamBytes = streams.view();
+  const blob = Buffer.allocUnsafe(5 + headerBytes.length + streamBytes.length);
+  blob[0] = CHUNK_FORMAT_VERSION_2;
+  blob.set(headerBytes, 5);
+  blob.set(streamBytes, 5 + headerBytes.length);
+  blob.writeUInt32LE(crc32(blob.subarray(5)), 1);
+  return blob;
+}
+
+function writeTimestamps(rows: readonly ChunkRow[]): void {
+  const rowCount = rows.length;
+  if (sequence.length < rowCount) sequence = new Float64Array(rowCount * 2);
+  let previous = 0;
+  for (let i = 0; i < rowCount; i++) {
+    const timestamp = rows[i].timestamp;
+    if (!Number.isInteger(timestamp) || Math.abs(timestamp) > MAX_TIMESTAMP_MAGNITUDE) {
+      throw new RangeError(`chunk row ${i}: timestamp ${timestamp} is not an integer epoch-ms value`);
+    }
+    sequence[i] = timestamp - previous;
+    previous = timestamp;
+  }
+  header.writeSigned(sequence[0]);
+  // The step most deltas take: samples on a fixed grid that land a few ms late code smallest
+  // as offsets from it.
+  const step = rowCount > 2 ? medianDelta(rowCount) : 0;
+  const first = sequence[0];
+  let bestCost = Infinity;
+  let bestSequence = SEQUENCE_DELTAS;
+  let bestPredictor = PREDICT_PREVIOUS;
+  for (const kind of step > 0 ? [SEQUENCE_DELTAS, SEQUENCE_GRID] : [SEQUENCE_DELTAS]) {
+    if (kind === SEQUENCE_GRID) toGrid(first, step, rowCount);
+    const { kind: candidate, cost } = cheaperPredictor(sequence, 1, rowCount - 1);
+    if (cost < bestCost) {
+      bestCost = cost;
+      bestSequence = kind;
+      bestPredictor = candidate;
+    }
+    if (kind === SEQUENCE_GRID) fromGrid(first, step, rowCount);
+  }
+  if (bestSequence === SEQUENCE_GRID) toGrid(first, step, rowCount);
+  let maxMagnitude = 0;
+  for (let i = 1; i < rowCount; i++) maxMagnitude = Math.max(maxMagnitude, Math.abs(sequence[i]));
+  const depth = treeDepth(maxMagnitude, bestPredictor);
+  // Shaped as a column's mode byte, its top bit telling the grid from deltas.
+  header.writeByte(bestPredictor | (depth << DEPTH_SHIFT) | (bestSequence << 7));
+  if (bestSequence === SEQUENCE_GRID) header.writeUnsigned(step);
+  encoder.reset();
+  resetModel();
+  encodeValues(sequence, 1, rowCount - 1, false, bestPredictor, depth, sequence, -1);
+  finishStream();
+}
+
+/** Deltas (sequence[1..]) to offsets from the grid `first + i * step`, in place, and back. */
+function toGrid(first: number, step: number, rowCount: number): void {
+  let timestamp = first;
+  for (let i = 1; i < rowCount; i++) {
+    timestamp += sequence[i];
+    sequence[i] = timestamp - first - i * step;
+  }
+}
+
+function fromGrid(first: number, step: number, rowCount: number): void {
+  let previous = first;
+  for (let i = 1; i < rowCount; i++) {
+    const timestamp = first + i * step + sequence[i];
+    sequence[i] = timestamp - previous;
+    previous = timestamp;
+  }
+}
+
+function medianDelta(rowCount: number): number {
+  if (sortedDeltas.length < rowCount) sortedDeltas = new Float64Array(rowCount * 2);
+  const deltas = sortedDeltas.subarray(0, rowCount - 1);
+  deltas.set(sequence.subarray(1, rowCount));
+  deltas.sort();
+  const median = deltas[deltas.length >>> 1];
+  // Offsets from the grid must stay exact; a grid is for positive steps only.
+  return median > 0 && median * rowCount <= MAX_TIMESTAMP_MAGNITUDE ? median : 0;
+}
+
+/** The tree codes bit lengths 1.. up to the largest a residual can have; 6 levels for anything. */
+function treeDepth(maxMagnitude: number, kind: number): number {
+  // Previous and level predictions stay within the values' range: residuals within twice it.
+  const widest = bitLength(kind === PREDICT_NOTHING ? maxMagnitude : 2 * maxMagnitude);
+  return widest <= 1 ? 0 : bitLength(widest - 1);
+}
+
+/** Scales the column in place (the table is scratch), then writes it in the cheapest way it allows. Returns its largest magnitude. */
+function writeColumn(table: Float64Array, column: number, rowCount: number, magnitudes: Float64Array): number {
+  const key = METRIC_KEYS[column];
+  const scale = METRIC_SCALES[column];
+  const start = column * rowCount;
+  const end = start + rowCount;
+  let presentCount = 0;
+  let firstValue = NaN;
+  let allEqual = true;
+  let maxMagnitude = 0;
+  for (let i = start; i < end; i++) {
+    const raw = table[i];
+    if (raw !== raw) continue; // NaN: null
+    const value = Math.round(raw * scale);
+    if (!(Math.abs(value) <= MAX_VARINT_MAGNITUDE)) {
+      throw new RangeError(`chunk row ${i - start}: ${key} = ${raw} is not a finite value within ±2^53`);
+    }
+    table[i] = value;
+    if (presentCount === 0) firstValue = value;
+    else if (value !== firstValue) allEqual = false;
+    const magnitude = value < 0 ? -value : value;
+    if (magnitude > maxMagnitude) maxMagnitude = magnitude;
+    presentCount++;
+  }
+
+  if (presentCount === 0) {
+    header.writeByte(MODE_ALL_NULL);
+    return 0;
+  }
+  const nullFlag = presentCount < rowCount ? FLAG_HAS_NULLS : 0;
+  if (allEqual) {
+    header.writeByte(MODE_CONSTANT | nullFlag);
+    header.writeSigned(firstValue);
+    if (nullFlag) {
+      encoder.reset();
+      resetModel();
+      writePresence(table, start, rowCount);
+      finishStream();
+    }
+    return maxMagnitude;
+  }
+
+  let kind = PREDICT_NOTHING;
+  let reference = -1;
+  if (maxMagnitude <= MAX_PREDICTED_MAGNITUDE) {
+    const cheaper = cheaperPredictor(table, start, rowCount);
+    kind = cheaper.kind;
+    const bestCost = cheaper.cost;
+    const sameRow = SAME_ROW_REFERENCES.get(column);
+    if (sameRow !== undefined && maxMagnitude <= MAX_SAME_ROW_MAGNITUDE && magnitudes[sameRow] <= MAX_SAME_ROW_MAGNITUDE) {
+      if (sameRowCost(table, start, rowCount, sameRow * rowCount) < bestCost) {
+        kind = PREDICT_SAME_ROW;
+        reference = sameRow;
+      }
+    }
+  }
+  const depth = treeDepth(kind === PREDICT_SAME_ROW ? maxMagnitude + magnitudes[reference] : maxMagnitude, kind);
+  header.writeByte(kind | (depth << DEPTH_SHIFT) | nullFlag);
+  if (kind === PREDICT_SAME_ROW) header.writeByte(reference);
+  encoder.reset();
+  resetModel();
+  if (nullFlag) writePresence(table, start, rowCount);
+  encodeValues(table, start, rowCount, nullFlag !== 0, kind, depth, table, reference >= 0 ? reference * rowCount : -1);
+  finishStream();
+  return maxMagnitude;
+}
+
+/**
+ * Codes the present values of `source[at, at + count)`: what predict, update and encodeResidual
+ * do value by value, written out with the range coder's state in locals, which measured about
+ * twice as fast (decodeValues is its mirror).
+ */
+function encodeValues(
+  source: Float64Array,
+  at: number,
+  count: number,
+  hasNulls: boolean,
+  kind: number,
+  depth: number,
+  reference: Float64Array,
+  referenceAt: number,
+): void {
+  const model = probs;
+  const shifts = ADAPTATION_SHIFTS;
+  const one = PROBABILITY_ONE;
+  const probabilityBits = PROBABILITY_BITS;
+  const settled = SETTLED;
+  const countUnit = COUNT_UNIT;
+  const top = TOP;
+  const level = encodeLevel;
+  level.fill(0);
+  let low = encoder.low;
+  let range = encoder.range;
+  let slot = 0;
+  let p = 0;
+  let seen = 0;
+  let bound = 0;
+  let index = 0;
+  let bit = 0;
+
+  let previous = 0;
+  let offset = 0;
+  let lengthBefore = 0;
+  let signBefore = 1;
+  for (let i = at; i < at + count; i++) {
+    const value = source[i];
+    if (hasNulls && value !== value) continue;
+    const referenceValue = referenceAt >= 0 ? reference[referenceAt + i - at] : NaN;
+    const prediction =
+      kind === PREDICT_PREVIOUS
+        ? previous
+        : kind === PREDICT_LEVEL
+          ? Math.round(level[LEVEL])
+          : kind === PREDICT_SAME_ROW
+            ? referenceValue === referenceValue
+              ? referenceValue + offset
+              : previous
+            : 0;
+    const residual = value - prediction;
+    const magnitude = residual < 0 ? -residual : residual;
+    const length = magnitude <= 0x7fffffff ? 32 - Math.clz32(magnitude) : bitLength(magnitude);
+    const context = LENGTH_BUCKETS[lengthBefore];
+    lengthBefore = length;
+
+    // One adaptive bit (model[index], bit) per block below, as RangeEncoder.encodeBit codes it.
+    index = ZERO_PROBS + context;
+    bit = length === 0 ? 0 : 1;
+    slot = model[index];
+    p = slot & 0xffff;
+    seen = slot >>> 16;
+    bound = (range >>> probabilityBits) * p;
+    if (bit === 0) {
+      range = bound;
+      model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+    } else {
+      low += bound;
+      range -= bound;
+      model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+    }
+    while (range < top) {
+      range = (range * 256) >>> 0;
+      low = encoder.shift(low);
+    }
+    if (length !== 0) {
+      const tree = LENGTH_PROBS + context * TREE_SIZE;
+      let node = 1;
+      for (let position = depth - 1; position >= 0; position--) {
+        index = tree + node;
+        bit = ((length - 1) >>> position) & 1;
+        slot = model[index];
+        p = slot & 0xffff;
+        seen = slot >>> 16;
+        bound = (range >>> probabilityBits) * p;
+        if (bit === 0) {
+          range = bound;
+          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+        } else {
+          low += bound;
+          range -= bound;
+          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+        }
+        while (range < top) {
+          range = (range * 256) >>> 0;
+          low = encoder.shift(low);
+        }
+        node = (node << 1) | bit;
+      }
+      const mantissa = MANTISSA_PROBS + length * MANTISSA_SLOTS;
+      let rest = length - 1;
+      let above = 1;
+      for (let k = 0; k < ADAPTIVE_MANTISSA_BITS && rest > 0; k++) {
+        rest--;
+        index = mantissa + above - 1;
+        bit = magnitude <= 0x7fffffff ? (magnitude >>> rest) & 1 : Math.floor(magnitude / 2 ** rest) & 1;
+        slot = model[index];
+        p = slot & 0xffff;
+        seen = slot >>> 16;
+        bound = (range >>> probabilityBits) * p;
+        if (bit === 0) {
+          range = bound;
+          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+        } else {
+          low += bound;
+          range -= bound;
+          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+        }
+        while (range < top) {
+          range = (range * 256) >>> 0;
+          low = encoder.shift(low);
+        }
+        above = above * 2 + bit;
+      }
+      while (rest > 0) {
+        // Equiprobable bits, the highest group of MAX_DIRECT_BITS first, as RangeEncoder.encodeDirect.
+        const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
+        rest -= bits;
+        const group = magnitude <= 0x7fffffff ? (magnitude >>> rest) & ((1 << bits) - 1) : Math.floor(magnitude / 2 ** rest) % 2 ** bits;
+        const step = Math.floor(range / (1 << bits));
+        low += step * group;
+        range = step;
+        while (range < top) {
+          range = (range * 256) >>> 0;
+          low = encoder.shift(low);
+        }
+      }
+      index = SIGN_PROBS + signBefore;
+      bit = residual < 0 ? 0 : 1;
+      slot = model[index];
+      p = slot & 0xffff;
+      seen = slot >>> 16;
+      bound = (range >>> probabilityBits) * p;
+      if (bit === 0) {
+        range = bound;
+        model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+      } else {
+        low += bound;
+        range -= bound;
+        model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+      }
+      while (range < top) {
+        range = (range * 256) >>> 0;
+        low = encoder.shift(low);
+      }
+      signBefore = bit * 2;
+    }
+
+    if (kind === PREDICT_LEVEL) advanceLevel(level, value);
+    else if (kind === PREDICT_SAME_ROW && referenceValue === referenceValue) offset = value - referenceValue;
+    previous = value;
+  }
+  encoder.low = low;
+  encoder.range = range;
+}
+
+/** What the same-row prediction from the column at `referenceStart` would cost, by residualCost. */
+function sameRowCost(table: Float64Array, start: number, rowCount: number, referenceStart: number): number {
+  let previous = 0;
+  let offset = 0;
+  let cost = 0;
+  for (let row = 0; row < rowCount; row++) {
+    const value = table[start + row];
+    if (value !== value) continue;
+    const referenceValue = table[referenceStart + row];
+    const present = referenceValue === referenceValue;
+    cost += residualCost(value - (present ? referenceValue + offset : previous));
+    if (present) offset = value - referenceValue;
+    previous = value;
+  }
+  return cost;
+}
+
+function writePresence(table: Float64Array, start: number, rowCount: number): void {
+  let previous = 1;
+  for (let row = 0; row < rowCount; row++) {
+    const present = table[start + row] === table[start + row] ? 1 : 0;
+    encoder.encodeBit(probs, PRESENCE_PROBS + previous, present);
+    previous = present;
+  }
+}
+
+function finishStream(): void {
+  const bytes = encoder.finish();
+  header.writeUnsigned(bytes.length);
+  streams.writeBytes(bytes);
+}
+
+// ---- decoding --------------------------------------------------------------------------------
+
+interface ColumnHeader {
+  mode: number;
+  hasNulls: boolean;
+  constant: number;
+  reference: number;
+  depth: number;
+  streamStart: number;
+  streamEnd: number;
+}
+
+const columnHeaders: ColumnHeader[] = Array.from({ length: COLUMN_COUNT }, () => ({
+  mode: 0,
+  hasNulls: false,
+  constant: 0,
+  reference: -1,
+  depth: 0,
+  streamStart: 0,
+  streamEnd: 0,
+}));
+
+/** Where each column's scaled values are once decoded in this call, -1 when not yet. */
+const decodedAt = new Float64Array(COLUMN_COUNT);
+const decodedIn: Float64Array[] = new Array<Float64Array>(COLUMN_COUNT);
+
+interface OpenedChunk {
+  blob: Uint8Array;
+  rowCount: number;
+  timestamps: number[];
+}
+
+/** Throws ChunkCorruptError on a damaged blob. */
+export function decodeChunkV2(blob: Uint8Array): ChunkRow[] {
+  const { rowCount, timestamps } = openChunk(blob);
+  const table = columnScratch(rowCount);
+  decodedAt.fill(-1);
+  for (let column = 0; column < COLUMN_COUNT; column++) {
+    if (decodedAt[column] < 0) decodeColumn(blob, column, rowCount, table, column * rowCount);
+  }
+  for (let column = 0; column < COLUMN_COUNT; column++) {
+    const scale = METRIC_SCALES[column];
+    if (scale === 1) continue;
+    const start = column * rowCount;
+    for (let i = start; i < start + rowCount; i++) table[i] /= scale;
+  }
+  return columnsToRows(timestamps, table);
+}
+
+/** See decodeChunkColumns in chunk-codec.ts. */
+export function decodeChunkColumnsV2(
+  blob: Uint8Array,
+  metrics: readonly number[],
+): { rowCount: number; timestamps: number[]; table: Float64Array } {
+  const { rowCount, timestamps } = openChunk(blob);
+  const table = columnScratch(rowCount);
+  if (referenceScratch.length < COLUMN_COUNT * rowCount) referenceScratch = new Float64Array(COLUMN_COUNT * rowCount);
+  decodedAt.fill(-1);
+  for (let k = 0; k < metrics.length; k++) {
+    const column = metrics[k];
+    if (column < 0 || column >= COLUMN_COUNT) {
+      table.fill(NaN, k * rowCount, (k + 1) * rowCount);
+      continue;
+    }
+    if (decodedAt[column] < 0) {
+      decodeColumn(blob, column, rowCount, table, k * rowCount);
+    } else {
+      // Decoded already as a reference of an earlier asked column.
+      const from = decodedAt[column];
+      table.set(decodedIn[column].subarray(from, from + rowCount), k * rowCount);
+    }
+  }
+  return { rowCount, timestamps, table };
+}
+
+function openChunk(blob: Uint8Array): OpenedChunk {
+  if (blob.length < 5) throw corrupt("shorter than its header");
+  const stored = (blob[1] | (blob[2] << 8) | (blob[3] << 16) | (blob[4] << 24)) >>> 0;
+  if (crc32(blob.subarray(5)) !== stored) throw corrupt("checksum does not match");
+  const reader = new ByteReader(blob.subarray(5));
+  try {
+    const rowCount = reader.readUnsigned();
+    if (reader.overran || rowCount > MAX_ROWS_PER_CHUNK) throw corrupt(`implausible row count ${rowCount}`);
+    const storedColumns = reader.readUnsigned();
+    if (storedColumns > COLUMN_COUNT || storedColumns < VERSION_1_COLUMN_COUNT) {
+      throw corrupt(`${storedColumns} metric columns, where this build knows ${COLUMN_COUNT}`);
+    }
+    let timestampStream = { first: 0, sequence: SEQUENCE_DELTAS, step: 0, predictor: PREDICT_PREVIOUS, depth: 0, length: 0 };
+    if (rowCount > 0) {
+      const first = reader.readSigned();
+      const timestampByte = reader.readByte();
+      const sequenceKind = timestampByte >>> 7;
+      const kind = timestampByte & MODE_MASK;
+      if (kind !== PREDICT_PREVIOUS && kind !== PREDICT_LEVEL) throw corrupt(`unknown timestamp predictor ${kind}`);
+      const depth = readDepth(timestampByte);
+      const step = sequenceKind === SEQUENCE_GRID ? reader.readUnsigned() : 0;
+      timestampStream = { first, sequence: sequenceKind, step, predictor: kind, depth, length: reader.readUnsigned() };
+    }
+    let streamStart = 0;
+    for (let column = 0; column < COLUMN_COUNT; column++) {
+      const columnHeader = columnHeaders[column];
+      // Written before this metric was appended to the catalogue: it was not recorded.
+      const modeByte = column < storedColumns ? reader.readByte() : MODE_ALL_NULL;
+      const mode = modeByte & MODE_MASK;
+      columnHeader.mode = mode;
+      columnHeader.hasNulls = (modeByte & FLAG_HAS_NULLS) !== 0;
+      columnHeader.reference = -1;
+      let length = 0;
+      if (modeByte === MODE_ALL_NULL) {
+        // Nothing stored.
+      } else if (modeByte & DEPTH_MASK && (mode === MODE_ALL_NULL || mode === MODE_CONSTANT)) {
+        throw corrupt(`unknown column mode ${modeByte}`);
+      } else if (mode === MODE_CONSTANT) {
+        columnHeader.constant = reader.readSigned();
+        if (columnHeader.hasNulls) length = reader.readUnsigned();
+      } else if (mode === PREDICT_PREVIOUS || mode === PREDICT_LEVEL || mode === PREDICT_NOTHING || mode === PREDICT_SAME_ROW) {
+        if (mode === PREDICT_SAME_ROW) {
+          const reference = reader.readByte();
+          if (reference >= column) throw corrupt(`column ${column} predicted from column ${reference}`);
+          columnHeader.reference = reference;
+        }
+        columnHeader.depth = readDepth(modeByte);
+        length = reader.readUnsigned();
+      } else {
+        throw corrupt(`unknown column mode ${modeByte}`);
+      }
+      columnHeader.streamStart = streamStart;
+      streamStart += length;
+      columnHeader.streamEnd = streamStart;
+    }
+    if (reader.overran) throw corrupt("header ends early");
+    const streamsAt = 5 + reader.position;
+    if (streamsAt + timestampStream.length + streamStart !== blob.length) throw corrupt("stream lengths do not match the blob");
+    for (const columnHeader of columnHeaders) {
+      columnHeader.streamStart += streamsAt + timestampStream.length;
+      columnHeader.streamEnd += streamsAt + timestampStream.length;
+    }
+    const timestamps = readTimestamps(blob, rowCount, timestampStream, streamsAt);
+    return { blob, rowCount, timestamps };
+  } catch (error) {
+    if (error instanceof ChunkCorruptError) throw error;
+    throw corrupt(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function readDepth(modeByte: number): number {
+  const depth = (modeByte & DEPTH_MASK) >>> DEPTH_SHIFT;
+  if (depth > MAX_TREE_DEPTH) throw corrupt(`residual tree depth ${depth}`);
+  return depth;
+}
+
+function readTimestamps(
+  blob: Uint8Array,
+  rowCount: number,
+  stream: { first: number; sequence: number; step: number; predictor: number; depth: number; length: number },
+  streamsAt: number,
+): number[] {
+  const timestamps = new Array<number>(rowCount);
+  if (rowCount === 0) return timestamps;
+  decoder.open(blob, streamsAt, streamsAt + stream.length);
+  resetModel();
+  if (sequence.length < rowCount) sequence = new Float64Array(rowCount * 2);
+  decodeValues(sequence, 1, rowCount - 1, false, stream.predictor, stream.depth, sequence, -1);
+  let timestamp = stream.first;
+  timestamps[0] = timestamp;
+  if (stream.sequence === SEQUENCE_DELTAS) {
+    for (let i = 1; i < rowCount; i++) {
+      timestamp += sequence[i];
+      timestamps[i] = timestamp;
+    }
+  } else {
+    const step = stream.step;
+    for (let i = 1; i < rowCount; i++) timestamps[i] = stream.first + i * step + sequence[i];
+  }
+  return timestamps;
+}
+
+/** Decodes a column's scaled values into `out` from `at`, NaN where null, and its reference first where it has one. */
+function decodeColumn(blob: Uint8Array, column: number, rowCount: number, out: Float64Array, at: number): void {
+  const columnHeader = columnHeaders[column];
+  const mode = columnHeader.mode;
+  let reference: Float64Array | null = null;
+  let referenceAt = 0;
+  if (columnHeader.reference >= 0) {
+    const referenceColumn = columnHeader.reference;
+    if (decodedAt[referenceColumn] < 0) {
+      decodeColumn(blob, referenceColumn, rowCount, referenceScratch, referenceColumn * rowCount);
+    }
+    reference = decodedIn[referenceColumn];
+    referenceAt = decodedAt[referenceColumn];
+  }
+  decodedAt[column] = at;
+  decodedIn[column] = out;
+  const end = at + rowCount;
+  if (mode === MODE_ALL_NULL) {
+    out.fill(NaN, at, end);
+    return;
+  }
+  if (mode === MODE_CONSTANT) {
+    out.fill(columnHeader.constant, at, end);
+    if (!columnHeader.hasNulls) return;
+  }
+  decoder.open(blob, columnHeader.streamStart, columnHeader.streamEnd);
+  resetModel();
+  if (columnHeader.hasNulls) {
+    // Presence first: a null row is marked NaN, a present one keeps its slot for the value.
+    let previous = 1;
+    for (let i = at; i < end; i++) {
+      const present = decoder.decodeBit(probs, PRESENCE_PROBS + previous);
+      if (!present) out[i] = NaN;
+      else if (mode !== MODE_CONSTANT) out[i] = 0;
+      previous = present;
+    }
+    if (mode === MODE_CONSTANT) return;
+  }
+  decodeValues(out, at, rowCount, columnHeader.hasNulls, mode, columnHeader.depth, reference ?? out, reference === null ? -1 : referenceAt);
+}
+
+/**
+ * Decodes `count` values into `out` from `at` (skipping rows already NaN when `hasNulls`): the
+ * predictor and the residual coder of the encoding side (predict, update, encodeResidual) with
+ * the range decoder's state in locals and its bit decoding written out at each use, which
+ * measured several times faster than calling RangeDecoder.decodeBit.
+ */
+function decodeValues(
+  out: Float64Array,
+  at: number,
+  count: number,
+  hasNulls: boolean,
+  kind: number,
+  depth: number,
+  reference: Float64Array,
+  referenceAt: number,
+): void {
+  // Everything the loop reads held in locals: module bindings and imports cost a load each time.
+  const model = probs;
+  const shifts = ADAPTATION_SHIFTS;
+  const one = PROBABILITY_ONE;
+  const probabilityBits = PROBABILITY_BITS;
+  const settled = SETTLED;
+  const countUnit = COUNT_UNIT;
+  const top = TOP;
+  const bytes = decoder.bytes;
+  const end = decoder.end;
+  let position = decoder.position;
+  let range = decoder.range;
+  let code = decoder.code;
+  let slot = 0;
+  let p = 0;
+  let seen = 0;
+  let bound = 0;
+  let bit = 0;
+
+  let previous = 0;
+  decodeLevel.fill(0);
+  let offset = 0;
+  let lengthBefore = 0;
+  let signBefore = 1;
+  for (let i = at; i < at + count; i++) {
+    if (hasNulls && out[i] !== out[i]) continue;
+    const referenceValue = referenceAt >= 0 ? reference[referenceAt + i - at] : NaN;
+    const prediction =
+      kind === PREDICT_PREVIOUS
+        ? previous
+        : kind === PREDICT_LEVEL
+          ? Math.round(decodeLevel[LEVEL])
+          : kind === PREDICT_SAME_ROW
+            ? referenceValue === referenceValue
+              ? referenceValue + offset
+              : previous
+            : 0;
+
+    // ---- the residual: zero or not, bit length, bits below the leading one, sign
+    const context = LENGTH_BUCKETS[lengthBefore];
+    let index = ZERO_PROBS + context;
+    slot = model[index];
+    p = slot & 0xffff;
+    seen = slot >>> 16;
+    bound = (range >>> probabilityBits) * p;
+    if (code < bound) {
+      range = bound;
+      model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+      bit = 0;
+    } else {
+      code -= bound;
+      range -= bound;
+      model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+      bit = 1;
+    }
+    while (range < top) {
+      range = (range * 256) >>> 0;
+      code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+    }
+    let residual = 0;
+    if (bit === 0) {
+      lengthBefore = 0;
+    } else {
+      const tree = LENGTH_PROBS + context * TREE_SIZE;
+      let node = 1;
+      for (let level = 0; level < depth; level++) {
+        index = tree + node;
+        slot = model[index];
+        p = slot & 0xffff;
+        seen = slot >>> 16;
+        bound = (range >>> probabilityBits) * p;
+        if (code < bound) {
+          range = bound;
+          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+          node <<= 1;
+        } else {
+          code -= bound;
+          range -= bound;
+          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+          node = (node << 1) | 1;
+        }
+        while (range < top) {
+          range = (range * 256) >>> 0;
+          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        }
+      }
+      let length = node - (1 << depth) + 1;
+      // Only damage codes a length past 2^53's: read it as the widest.
+      if (length > 54) length = 54;
+      lengthBefore = length;
+      let magnitude = 1;
+      let rest = length - 1;
+      const mantissa = MANTISSA_PROBS + length * MANTISSA_SLOTS;
+      for (let k = 0; k < ADAPTIVE_MANTISSA_BITS && rest > 0; k++, rest--) {
+        // The bits above this one so far, leading one included, are its node in the tree.
+        index = mantissa + magnitude - 1;
+        slot = model[index];
+        p = slot & 0xffff;
+        seen = slot >>> 16;
+        bound = (range >>> probabilityBits) * p;
+        if (code < bound) {
+          range = bound;
+          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+          magnitude = magnitude * 2;
+        } else {
+          code -= bound;
+          range -= bound;
+          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+          magnitude = magnitude * 2 + 1;
+        }
+        while (range < top) {
+          range = (range * 256) >>> 0;
+          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        }
+      }
+      while (rest > 0) {
+        const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
+        rest -= bits;
+        const step = Math.floor(range / (1 << bits));
+        let value = Math.floor(code / step);
+        // Only a damaged stream puts the code past the range.
+        if (value >= 1 << bits) value = (1 << bits) - 1;
+        code -= step * value;
+        range = step;
+        while (range < top) {
+          range = (range * 256) >>> 0;
+          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        }
+        magnitude = magnitude * (1 << bits) + value;
+      }
+      index = SIGN_PROBS + signBefore;
+      slot = model[index];
+      p = slot & 0xffff;
+      seen = slot >>> 16;
+      bound = (range >>> probabilityBits) * p;
+      if (code < bound) {
+        range = bound;
+        model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+        residual = -magnitude;
+        signBefore = 0;
+      } else {
+        code -= bound;
+        range -= bound;
+        model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+        residual = magnitude;
+        signBefore = 2;
+      }
+      while (range < top) {
+        range = (range * 256) >>> 0;
+        code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+      }
+    }
+
+    // ---- the value, and the predictor's state after it (as update does)
+    const value = prediction + residual;
+    out[i] = value;
+    if (kind === PREDICT_LEVEL) {
+      advanceLevel(decodeLevel, value);
+    } else if (kind === PREDICT_SAME_ROW && referenceValue === referenceValue) {
+      offset = value - referenceValue;
+    }
+    previous = value;
+  }
+  decoder.position = position;
+  decoder.range = range;
+  decoder.code = code;
+}
+
+function corrupt(reason: string): ChunkCorruptError {
+  return new ChunkCorruptError(`corrupt chunk blob: ${reason}`);
+}
