@@ -56,7 +56,7 @@ const notYetCreated = (databaseDir: string) => path.join(databaseDir, "new", "ne
 describe("a port already in use", () => {
   it("stops the server with one line naming PORT, exit code 1, and nothing left where the database would be", async () => {
     const databaseDir = fs.mkdtempSync(path.join(dir, "server-"));
-    const result = await run(["--enable-source-maps", path.join(ROOT, "dist", "server.mjs")], {
+    const result = await run([path.join(ROOT, "dist", "server.mjs")], {
       PORT: String(port),
       NVOC_DB_PATH: notYetCreated(databaseDir),
     });

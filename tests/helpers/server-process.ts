@@ -46,7 +46,6 @@ export async function startServerProcess(
     ...(options.launchVia ?? []),
     process.execPath,
     "--max-semi-space-size=4",
-    "--enable-source-maps",
     path.join(ROOT, "dist", "server.mjs"),
   ];
   const child = spawn(command, args, {

@@ -27,8 +27,6 @@ it; options left out come from the environment, else their defaults.`,
       throw new CommandFailure(
         `building the server failed (scripts/ensure-build.mjs ${build.error ? build.error.message : `exited ${build.status ?? build.signal}`})`,
       );
-    // As `npm start` runs it with --enable-source-maps: stack traces name the TypeScript sources.
-    process.setSourceMapsEnabled(true);
     // The server takes over this process: it reads the environment set above and handles the signals.
     await import(pathToFileURL(path.join(PROJECT_ROOT, "dist", "server.mjs")).href);
   },
