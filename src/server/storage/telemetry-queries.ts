@@ -215,9 +215,7 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
   const bucketMs = single
     ? request.to - request.from + 1
     : bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs, request.maxRawSpanMs);
-  const buckets = new SeriesBuckets(request.metrics, request.clockReasons ?? false, (at) =>
-    single ? request.from : Math.floor(at / bucketMs) * bucketMs,
-  );
+  const buckets = new SeriesBuckets(request.metrics, request.clockReasons ?? false, { from: request.from, to: request.to, bucketMs, single });
   readPieces(store, gpuIds, request.from, request.to, single ? Infinity : bucketMs, {
     summary: (at, rowCount, summary, split) => buckets.addSummary(at, rowCount, summary, split),
     row: (row) => buckets.addRow(row),
