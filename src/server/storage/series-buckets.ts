@@ -102,29 +102,70 @@ export class SeriesBuckets {
     // Where each asked metric's column is in the decoded table (the mask may sit among them).
     const cells = this.indexes.map((m) => this.columns.indexOf(m) * rowCount);
     const buckets = this.table;
-    // Rows come in time order, so most share the bucket of the one before: [bucketFrom, bucketEnd).
+    // Runs of consecutive rows in one bucket (rows come in time order, so a bucket's rows are
+    // one run), then each column summed run by run in locals: a bucket is written once a run
+    // and metric, not once a sample.
+    const runs = this.runsOf(timestamps, rowCount, from, to);
+    for (let k = 0; k < metrics; k++) {
+      const column = cells[k];
+      for (let r = 0; r < runs.length; r += 3) {
+        const first = runs[r];
+        const end = runs[r + 1];
+        const at = runs[r + 2] + 1 + k * FIELDS;
+        let count = 0;
+        let min = Infinity;
+        let max = -Infinity;
+        let sum = 0;
+        for (let i = column + first; i < column + end; i++) {
+          const scaled = table[i];
+          if (scaled !== scaled) continue; // NaN: null
+          count++;
+          if (scaled < min) min = scaled;
+          if (scaled > max) max = scaled;
+          sum += scaled;
+        }
+        if (count === 0) continue;
+        buckets[at] += count;
+        if (min < buckets[at + 1]) buckets[at + 1] = min;
+        if (max > buckets[at + 2]) buckets[at + 2] = max;
+        buckets[at + 3] += sum;
+      }
+    }
+    for (let r = 0; r < runs.length; r += 3) {
+      const first = runs[r];
+      const end = runs[r + 1];
+      const bucket = runs[r + 2];
+      buckets[bucket] += end - first;
+      if (this.maskColumn < 0) continue;
+      for (let i = first; i < end; i++) {
+        const mask = table[this.maskColumn * rowCount + i];
+        if (mask === mask) addReasons(buckets, bucket + reasonsAt, mask);
+      }
+    }
+  }
+
+  /**
+   * The rows of [from, to] as runs of consecutive rows in one bucket: first row, the row after
+   * the last, and where the bucket starts in the table, three numbers a run.
+   */
+  private runsOf(timestamps: ArrayLike<number>, rowCount: number, from: number, to: number): number[] {
     const { bucketMs, single } = this.range;
-    let bucket = -1;
+    const runs: number[] = [];
     let bucketFrom = Infinity;
     let bucketEnd = -Infinity;
     for (let i = 0; i < rowCount; i++) {
       const timestamp = timestamps[i];
       if (timestamp < from || timestamp > to) continue;
-      if (timestamp < bucketFrom || timestamp >= bucketEnd) {
-        bucket = this.bucketAt(timestamp);
-        bucketFrom = single ? -Infinity : Math.floor(timestamp / bucketMs) * bucketMs;
-        bucketEnd = single ? Infinity : bucketFrom + bucketMs;
+      const last = runs.length - 3;
+      if (last >= 0 && runs[last + 1] === i && timestamp >= bucketFrom && timestamp < bucketEnd) {
+        runs[last + 1] = i + 1;
+        continue;
       }
-      buckets[bucket]++;
-      for (let k = 0, at = bucket + 1; k < metrics; k++, at += FIELDS) {
-        const scaled = table[cells[k] + i];
-        if (scaled === scaled) addValue(buckets, at, scaled); // NaN: null
-      }
-      if (this.maskColumn >= 0) {
-        const mask = table[this.maskColumn * rowCount + i];
-        if (mask === mask) addReasons(buckets, bucket + reasonsAt, mask);
-      }
+      runs.push(i, i + 1, this.bucketAt(timestamp));
+      bucketFrom = single ? -Infinity : Math.floor(timestamp / bucketMs) * bucketMs;
+      bucketEnd = single ? Infinity : bucketFrom + bucketMs;
     }
+    return runs;
   }
 
   /**
