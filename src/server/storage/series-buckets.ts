@@ -91,7 +91,8 @@ export class SeriesBuckets {
       const value = row[this.keys[k]];
       if (value !== null) addValue(table, at, Math.round(value * this.scales[k]));
     }
-    if (this.clockReasons && row.clockEventReasons !== null) addReasons(table, bucket + 1 + this.keys.length * FIELDS, row.clockEventReasons);
+    if (this.clockReasons && row.clockEventReasons !== null)
+      addReasons(table, bucket + 1 + this.keys.length * FIELDS, row.clockEventReasons);
   }
 
   /** A chunk's samples within [from, to], decoding the timestamps and the columns asked for only. */
@@ -191,7 +192,11 @@ export class SeriesBuckets {
     for (const metric of this.metrics) {
       const k = this.keys.indexOf(metric);
       const [at, scale] = [1 + k * FIELDS, this.scales[k]];
-      const out: MetricSeries = { min: new Array(t.length), max: new Array(t.length), avg: new Array(t.length) };
+      const out: MetricSeries = {
+        min: new Array<number | null>(t.length),
+        max: new Array<number | null>(t.length),
+        avg: new Array<number | null>(t.length),
+      };
       for (let b = 0; b < offsets.length; b++) {
         const cell = offsets[b] + at;
         const present = table[cell];
@@ -209,7 +214,9 @@ export class SeriesBuckets {
         const at = reasonsAt + r * FIELDS;
         return [
           reason,
-          offsets.map((offset) => (table[offset + at] > 0 ? Math.round((table[offset + at + 3] / table[offset + at]) * 10_000) / 10_000 : null)),
+          offsets.map((offset) =>
+            table[offset + at] > 0 ? Math.round((table[offset + at + 3] / table[offset + at]) * 10_000) / 10_000 : null,
+          ),
         ];
       }),
     ) as Record<ClockEventReason, (number | null)[]>;
@@ -227,7 +234,9 @@ export class SeriesBuckets {
   private bucketAt(at: number): number {
     const index = this.range.single ? 0 : Math.floor(at / this.range.bucketMs) - this.firstIndex;
     if (!(index >= 0 && index < this.touched.length))
-      throw new RangeError(`series bucket for ${at} is outside ${this.range.from}..${this.range.to}: storage read a piece outside the range`);
+      throw new RangeError(
+        `series bucket for ${at} is outside ${this.range.from}..${this.range.to}: storage read a piece outside the range`,
+      );
     this.touched[index] = 1;
     return index * this.stride;
   }
