@@ -168,6 +168,25 @@ describe("rollups and chunk summaries", () => {
     }
   });
 
+  it("give one point asked for as the whole range, equal to the raw samples in it", () => {
+    for (const [from, to] of windows(20)) {
+      const rows = all.filter((r) => r.gpuId === gpu1.id && r.timestamp >= from && r.timestamp <= to);
+      const metrics: MetricKey[] = ["powerDrawW", "temperatureC", "graphicsClockMhz"];
+      const series = bucketedSeries(store, { gpuId: gpu1.id, from, to, maxPoints: 1, metrics, clockReasons: true });
+      const label = `${from}..${to}`;
+      expect(series.bucketMs, label).toBe(to - from + 1);
+      expect(series.t, label).toEqual(rows.length > 0 ? [from] : []);
+      expect(series.count, label).toEqual(rows.length > 0 ? [rows.length] : []);
+      if (rows.length === 0) continue;
+      const shares = referenceReasons(rows);
+      expect(series.clockReasons, label).toEqual(Object.fromEntries(SUMMARIZED_REASONS.map((reason) => [reason, [shares[reason]]])));
+      for (const metric of metrics) {
+        const { min, max, avg } = reference(rows, metric);
+        expect(series.metrics[metric], `${label}: ${metric}`).toEqual({ min: [min], max: [max], avg: [avg] });
+      }
+    }
+  });
+
   it("give the same series from chunks sealed before minutes were kept, reading their samples where minutes are needed", () => {
     const older = filledStore("older-summaries.db");
     const chunks = older.db.prepare("SELECT id, data FROM SampleChunk WHERE id % 3 = 0").all() as Array<{ id: number; data: Buffer }>;

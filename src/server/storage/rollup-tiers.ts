@@ -14,6 +14,8 @@ export class RollupTier {
   readonly put: Database.Statement;
   readonly remove: Database.Statement;
   readonly within: Database.Statement;
+  /** `within` as arrays of [start, rowCount, summary]: no object per row for the charts that read thousands. */
+  readonly withinRows: Database.Statement;
 
   constructor(
     db: SqliteDatabase,
@@ -27,10 +29,10 @@ export class RollupTier {
        ON CONFLICT (gpuId, ${startColumn}) DO UPDATE SET rowCount = excluded.rowCount, summary = excluded.summary`,
     );
     this.remove = db.prepare(`DELETE FROM ${table} WHERE gpuId = ? AND ${startColumn} = ?`);
-    this.within = db.prepare(
-      `SELECT ${startColumn}, rowCount, summary FROM ${table}
-       WHERE gpuId IN (SELECT value FROM json_each(?)) AND ${startColumn} >= ? AND ${startColumn} < ?`,
-    );
+    const within = `SELECT ${startColumn}, rowCount, summary FROM ${table}
+       WHERE gpuId IN (SELECT value FROM json_each(?)) AND ${startColumn} >= ? AND ${startColumn} < ?`;
+    this.within = db.prepare(within);
+    this.withinRows = db.prepare(within).raw();
   }
 
   /** Folds a sealed chunk's summary into the period it starts in. */

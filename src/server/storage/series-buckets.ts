@@ -30,15 +30,27 @@ export class SeriesBuckets {
   private readonly columns: number[];
   /** Where the mask is among `columns`, -1 when the reasons were not asked for. */
   private readonly maskColumn: number;
-  /** Per bucket start: its row count, then count/min/max/sum (scaled integers) of each entry. */
-  private readonly buckets = new Map<number, Float64Array>();
+  /** Values per bucket: its row count, then count/min/max/sum (scaled integers) of each entry. */
+  private readonly stride: number;
+  /**
+   * Every bucket of the range back to back, `stride` values each, bucket i starting at
+   * (firstIndex + i) * bucketMs: one allocation however many buckets, and no map to look them up in.
+   */
+  private readonly table: Float64Array;
+  /** Which buckets were added to: those are answered, even should one hold no samples. */
+  private readonly touched: Uint8Array;
+  private readonly firstIndex: number;
   private readonly whole = emptySummary();
   private readonly asked: Float64Array;
 
+  /**
+   * Buckets `bucketMs` wide, epoch-aligned, covering [from, to]; or with `single`, one bucket
+   * starting at `from` that holds the whole range.
+   */
   constructor(
     private readonly metrics: readonly MetricKey[],
     private readonly clockReasons: boolean,
-    private readonly bucketOf: (at: number) => number,
+    private readonly range: { from: number; to: number; bucketMs: number; single: boolean },
   ) {
     this.indexes = [...new Set(metrics.map((metric) => METRIC_KEYS.indexOf(metric)))].sort((a, b) => a - b);
     this.keys = this.indexes.map((m) => METRIC_KEYS[m]);
@@ -47,6 +59,17 @@ export class SeriesBuckets {
     this.columns = clockReasons ? [...new Set([...this.indexes, MASK_COLUMN])].sort((a, b) => a - b) : this.indexes;
     this.maskColumn = clockReasons ? this.columns.indexOf(MASK_COLUMN) : -1;
     this.asked = new Float64Array(this.entries.length * FIELDS);
+    this.stride = 1 + this.entries.length * FIELDS;
+    this.firstIndex = range.single ? 0 : Math.floor(range.from / range.bucketMs);
+    const bucketCount = range.single ? 1 : Math.floor(range.to / range.bucketMs) - this.firstIndex + 1;
+    this.table = new Float64Array(bucketCount * this.stride);
+    for (let at = 0; at < this.table.length; at += this.stride) {
+      for (let to = at + 1; to < at + this.stride; to += FIELDS) {
+        this.table[to + 1] = Infinity;
+        this.table[to + 2] = -Infinity;
+      }
+    }
+    this.touched = new Uint8Array(bucketCount);
   }
 
   /** See PieceSink.summary: false when `split` is asked of a summary that has no periods. */
@@ -61,13 +84,15 @@ export class SeriesBuckets {
   }
 
   addRow(row: ChunkRow): void {
-    const bucket = this.bucket(row.timestamp);
-    bucket[0]++;
-    for (let k = 0, at = 1; k < this.keys.length; k++, at += FIELDS) {
+    const bucket = this.bucketAt(row.timestamp);
+    const table = this.table;
+    table[bucket]++;
+    for (let k = 0, at = bucket + 1; k < this.keys.length; k++, at += FIELDS) {
       const value = row[this.keys[k]];
-      if (value !== null) addValue(bucket, at, Math.round(value * this.scales[k]));
+      if (value !== null) addValue(table, at, Math.round(value * this.scales[k]));
     }
-    if (this.clockReasons && row.clockEventReasons !== null) addReasons(bucket, 1 + this.keys.length * FIELDS, row.clockEventReasons);
+    if (this.clockReasons && row.clockEventReasons !== null)
+      addReasons(table, bucket + 1 + this.keys.length * FIELDS, row.clockEventReasons);
   }
 
   /** A chunk's samples within [from, to], decoding the timestamps and the columns asked for only. */
@@ -77,24 +102,71 @@ export class SeriesBuckets {
     const reasonsAt = 1 + metrics * FIELDS;
     // Where each asked metric's column is in the decoded table (the mask may sit among them).
     const cells = this.indexes.map((m) => this.columns.indexOf(m) * rowCount);
-    let bucket: Float64Array | null = null;
-    let bucketStart = NaN;
+    const buckets = this.table;
+    // Runs of consecutive rows in one bucket (rows come in time order, so a bucket's rows are
+    // one run), then each column summed run by run in locals: a bucket is written once a run
+    // and metric, not once a sample.
+    const runs = this.runsOf(timestamps, rowCount, from, to);
+    for (let k = 0; k < metrics; k++) {
+      const column = cells[k];
+      for (let r = 0; r < runs.length; r += 3) {
+        const first = runs[r];
+        const end = runs[r + 1];
+        const at = runs[r + 2] + 1 + k * FIELDS;
+        let count = 0;
+        let min = Infinity;
+        let max = -Infinity;
+        let sum = 0;
+        for (let i = column + first; i < column + end; i++) {
+          const scaled = table[i];
+          if (scaled !== scaled) continue; // NaN: null
+          count++;
+          if (scaled < min) min = scaled;
+          if (scaled > max) max = scaled;
+          sum += scaled;
+        }
+        if (count === 0) continue;
+        buckets[at] += count;
+        if (min < buckets[at + 1]) buckets[at + 1] = min;
+        if (max > buckets[at + 2]) buckets[at + 2] = max;
+        buckets[at + 3] += sum;
+      }
+    }
+    for (let r = 0; r < runs.length; r += 3) {
+      const first = runs[r];
+      const end = runs[r + 1];
+      const bucket = runs[r + 2];
+      buckets[bucket] += end - first;
+      if (this.maskColumn < 0) continue;
+      for (let i = first; i < end; i++) {
+        const mask = table[this.maskColumn * rowCount + i];
+        if (mask === mask) addReasons(buckets, bucket + reasonsAt, mask);
+      }
+    }
+  }
+
+  /**
+   * The rows of [from, to] as runs of consecutive rows in one bucket: first row, the row after
+   * the last, and where the bucket starts in the table, three numbers a run.
+   */
+  private runsOf(timestamps: ArrayLike<number>, rowCount: number, from: number, to: number): number[] {
+    const { bucketMs, single } = this.range;
+    const runs: number[] = [];
+    let bucketFrom = Infinity;
+    let bucketEnd = -Infinity;
     for (let i = 0; i < rowCount; i++) {
       const timestamp = timestamps[i];
       if (timestamp < from || timestamp > to) continue;
-      // Rows come in time order, so most share the bucket of the one before.
-      const start = this.bucketOf(timestamp);
-      if (start !== bucketStart || bucket === null) [bucket, bucketStart] = [this.bucket(timestamp), start];
-      bucket[0]++;
-      for (let k = 0, at = 1; k < metrics; k++, at += FIELDS) {
-        const scaled = table[cells[k] + i];
-        if (scaled === scaled) addValue(bucket, at, scaled); // NaN: null
+      const last = runs.length - 3;
+      if (last >= 0 && runs[last + 1] === i && timestamp >= bucketFrom && timestamp < bucketEnd) {
+        runs[last + 1] = i + 1;
+        continue;
       }
-      if (this.maskColumn >= 0) {
-        const mask = table[this.maskColumn * rowCount + i];
-        if (mask === mask) addReasons(bucket, reasonsAt, mask);
-      }
+      runs.push(i, i + 1, this.bucketAt(timestamp));
+      bucketFrom = single ? -Infinity : Math.floor(timestamp / bucketMs) * bucketMs;
+      bucketEnd = single ? Infinity : bucketFrom + bucketMs;
     }
+    return runs;
   }
 
   /**
@@ -107,28 +179,45 @@ export class SeriesBuckets {
     metrics: Partial<Record<MetricKey, MetricSeries>>;
     clockReasons?: Record<ClockEventReason, (number | null)[]>;
   } {
-    const starts = [...this.buckets.keys()].sort((a, b) => a - b);
-    const buckets = starts.map((start) => this.buckets.get(start)!);
+    const { table, stride } = this;
+    const t: number[] = [];
+    /** Where each answered bucket starts in the table. */
+    const offsets: number[] = [];
+    for (let i = 0; i < this.touched.length; i++) {
+      if (this.touched[i] === 0) continue;
+      t.push(this.range.single ? this.range.from : (this.firstIndex + i) * this.range.bucketMs);
+      offsets.push(i * stride);
+    }
     const metrics: Partial<Record<MetricKey, MetricSeries>> = {};
     for (const metric of this.metrics) {
       const k = this.keys.indexOf(metric);
       const [at, scale] = [1 + k * FIELDS, this.scales[k]];
-      const out: MetricSeries = { min: [], max: [], avg: [] };
-      for (const bucket of buckets) {
-        const present = bucket[at];
-        out.min.push(present ? bucket[at + 1] / scale : null);
-        out.max.push(present ? bucket[at + 2] / scale : null);
-        out.avg.push(present ? Math.round((bucket[at + 3] / present / scale) * 100) / 100 : null);
+      const out: MetricSeries = {
+        min: new Array<number | null>(t.length),
+        max: new Array<number | null>(t.length),
+        avg: new Array<number | null>(t.length),
+      };
+      for (let b = 0; b < offsets.length; b++) {
+        const cell = offsets[b] + at;
+        const present = table[cell];
+        out.min[b] = present ? table[cell + 1] / scale : null;
+        out.max[b] = present ? table[cell + 2] / scale : null;
+        out.avg[b] = present ? Math.round((table[cell + 3] / present / scale) * 100) / 100 : null;
       }
       metrics[metric] = out;
     }
-    const series = { t: starts, count: buckets.map((bucket) => bucket[0]), metrics };
+    const series = { t, count: offsets.map((offset) => table[offset]), metrics };
     if (!this.clockReasons) return series;
     const reasonsAt = 1 + this.keys.length * FIELDS;
     const clockReasons = Object.fromEntries(
       SUMMARIZED_REASONS.map((reason, r) => {
         const at = reasonsAt + r * FIELDS;
-        return [reason, buckets.map((bucket) => (bucket[at] > 0 ? Math.round((bucket[at + 3] / bucket[at]) * 10_000) / 10_000 : null))];
+        return [
+          reason,
+          offsets.map((offset) =>
+            table[offset + at] > 0 ? Math.round((table[offset + at + 3] / table[offset + at]) * 10_000) / 10_000 : null,
+          ),
+        ];
       }),
     ) as Record<ClockEventReason, (number | null)[]>;
     return { ...series, clockReasons };
@@ -136,22 +225,19 @@ export class SeriesBuckets {
 
   /** Adds `rowCount` samples with `stats[first..]` (count/min/max/sum per entry) to the bucket `at` falls in. */
   private add(at: number, rowCount: number, stats: Float64Array, first: number): void {
-    const bucket = this.bucket(at);
-    bucket[0] += rowCount;
-    addEntries(bucket, 1, stats, first, this.entries.length);
+    const bucket = this.bucketAt(at);
+    this.table[bucket] += rowCount;
+    addEntries(this.table, bucket + 1, stats, first, this.entries.length);
   }
 
-  private bucket(at: number): Float64Array {
-    const start = this.bucketOf(at);
-    let bucket = this.buckets.get(start);
-    if (!bucket) {
-      bucket = new Float64Array(1 + this.entries.length * FIELDS);
-      for (let to = 1; to < bucket.length; to += FIELDS) {
-        bucket[to + 1] = Infinity;
-        bucket[to + 2] = -Infinity;
-      }
-      this.buckets.set(start, bucket);
-    }
-    return bucket;
+  /** Where the bucket `at` falls in starts in the table, marked as answered. */
+  private bucketAt(at: number): number {
+    const index = this.range.single ? 0 : Math.floor(at / this.range.bucketMs) - this.firstIndex;
+    if (!(index >= 0 && index < this.touched.length))
+      throw new RangeError(
+        `series bucket for ${at} is outside ${this.range.from}..${this.range.to}: storage read a piece outside the range`,
+      );
+    this.touched[index] = 1;
+    return index * this.stride;
   }
 }

@@ -17,6 +17,13 @@ export function prepareStoreStatements(db: Database.Database): StoreStatements {
       `SELECT id, startTs, rowCount, summary FROM SampleChunk
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
     ),
+    /** chunkSummariesIn as arrays of [startTs, rowCount, summary, id]: no object per chunk for the charts that read thousands. */
+    chunkSummaryRowsIn: db
+      .prepare(
+        `SELECT startTs, rowCount, summary, id FROM SampleChunk
+       WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
+      )
+      .raw(),
     chunksStartingIn: db.prepare(
       `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ? ORDER BY startTs, id`,
@@ -74,6 +81,7 @@ export interface StoreStatements {
   rewriteRecent: Database.Statement;
   insertChunk: Database.Statement;
   chunkSummariesIn: Database.Statement;
+  chunkSummaryRowsIn: Database.Statement;
   chunksStartingIn: Database.Statement;
   firstChunkIn: Database.Statement;
   lastChunkIn: Database.Statement;

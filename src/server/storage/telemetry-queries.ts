@@ -104,18 +104,18 @@ function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: n
     [first, firstHour],
     [endHour, end],
   ]) {
-    for (const chunk of store.chunkSummaries(gpuIds, a, b)) {
-      if (!sink.summary(chunk.startTs, chunk.rowCount, chunk.summary, !slotsFit))
-        for (const row of store.chunkRows(chunk.id)) sink.row(row);
+    for (const [startTs, rowCount, summary, id] of store.chunkSummaryRows(gpuIds, a, b)) {
+      if (!sink.summary(startTs, rowCount, summary, !slotsFit)) for (const row of store.chunkRows(id)) sink.row(row);
     }
   }
   for (const [a, b] of [
     [firstHour, firstDay],
     [endDay, endHour],
   ]) {
-    for (const r of store.hourlyRollups(gpuIds, a, b)) sink.summary(r.hourStart, r.rowCount, r.summary, false);
+    for (const [hourStart, rowCount, summary] of store.hourlyRollupRows(gpuIds, a, b)) sink.summary(hourStart, rowCount, summary, false);
   }
-  for (const r of store.dailyRollups(gpuIds, firstDay, endDay)) sink.summary(r.dayStart, r.rowCount, r.summary, false);
+  for (const [dayStart, rowCount, summary] of store.dailyRollupRows(gpuIds, firstDay, endDay))
+    sink.summary(dayStart, rowCount, summary, false);
 }
 
 /** The run of whole `periodMs` periods inside [from, to), or an empty run at `to` when none fits or the width forbids it. */
@@ -215,9 +215,12 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
   const bucketMs = single
     ? request.to - request.from + 1
     : bucketWidth(request.to - request.from, request.maxPoints, store.options.slotMs, request.maxRawSpanMs);
-  const buckets = new SeriesBuckets(request.metrics, request.clockReasons ?? false, (at) =>
-    single ? request.from : Math.floor(at / bucketMs) * bucketMs,
-  );
+  const buckets = new SeriesBuckets(request.metrics, request.clockReasons ?? false, {
+    from: request.from,
+    to: request.to,
+    bucketMs,
+    single,
+  });
   readPieces(store, gpuIds, request.from, request.to, single ? Infinity : bucketMs, {
     summary: (at, rowCount, summary, split) => buckets.addSummary(at, rowCount, summary, split),
     row: (row) => buckets.addRow(row),

@@ -527,10 +527,31 @@ export class TelemetryStore {
     }>;
   }
 
+  /**
+   * chunkSummaries as [startTs, rowCount, summary, id] arrays: a week of one GPU is 1,008 chunks,
+   * and an object for each cost a fifth of reading them.
+   */
+  chunkSummaryRows(gpuIds: number[], from: number, to: number): Array<[number, number, Buffer, number]> {
+    if (from >= to) return [];
+    return this.statements.chunkSummaryRowsIn.all(JSON.stringify(gpuIds), from, to) as Array<[number, number, Buffer, number]>;
+  }
+
   /** Encoded hourly rollups with hourStart in [from, to). */
   hourlyRollups(gpuIds: number[], from: number, to: number): Array<{ hourStart: number; rowCount: number; summary: Buffer }> {
     if (from >= to) return [];
     return this.hourly.within.all(JSON.stringify(gpuIds), from, to) as Array<{ hourStart: number; rowCount: number; summary: Buffer }>;
+  }
+
+  /** hourlyRollups as [hourStart, rowCount, summary] arrays: 90 days of one GPU are 2,160 rollups. */
+  hourlyRollupRows(gpuIds: number[], from: number, to: number): Array<[number, number, Buffer]> {
+    if (from >= to) return [];
+    return this.hourly.withinRows.all(JSON.stringify(gpuIds), from, to) as Array<[number, number, Buffer]>;
+  }
+
+  /** dailyRollups as [dayStart, rowCount, summary] arrays. */
+  dailyRollupRows(gpuIds: number[], from: number, to: number): Array<[number, number, Buffer]> {
+    if (from >= to) return [];
+    return this.daily.withinRows.all(JSON.stringify(gpuIds), from, to) as Array<[number, number, Buffer]>;
   }
 
   /** Decoded sealed chunks whose slot starts in [from, to). */
