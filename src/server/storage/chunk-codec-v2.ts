@@ -39,6 +39,17 @@ import {
   SETTLED,
   TOP,
 } from "./range-coder";
+import {
+  PRIOR_CONTEXTS,
+  PRIOR_LENGTH_AT,
+  PRIOR_MANTISSA_AT,
+  PRIOR_MANTISSA_LENGTHS,
+  PRIOR_QUANTUM,
+  PRIOR_TABLES,
+  PRIOR_TREE_DEPTH,
+  PRIOR_TREE_NODES,
+  PRIOR_ZERO_AT,
+} from "./chunk-priors-v2";
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 
 export const CHUNK_FORMAT_VERSION_2 = 2;
@@ -121,6 +132,91 @@ const METRIC_SCALES: readonly number[] = METRIC_KEYS.map((key) => 10 ** METRIC_D
 const COLUMN_COUNT = METRIC_KEYS.length;
 
 const probs = probabilities(PROBABILITY_COUNT);
+
+// ---- static priors -----------------------------------------------------------------------------
+
+/**
+ * A column's models start from its metric's prior (chunk-priors-v2.ts) instead of one half, so
+ * that a chunk does not pay to learn what every chunk of that metric looks like. A prior slot
+ * starts as if it had seen PRIOR_SEEN bits, so that it still moves fast (1/8 of the way) at first.
+ */
+const PRIOR_SEEN = 4;
+/** Built once per metric and tree depth, on first use. */
+const priorModels = new Map<number, Uint32Array>();
+
+function priorModel(column: number, depth: number): Uint32Array {
+  const key = column * (MAX_TREE_DEPTH + 1) + depth;
+  let model = priorModels.get(key);
+  if (model !== undefined) return model;
+  model = probabilities(PROBABILITY_COUNT);
+  const table = PRIOR_TABLES[column];
+  if (table !== undefined) {
+    const slot = (q: number) => (q === 0 ? PROBABILITY_HALF : q * PRIOR_QUANTUM) + PRIOR_SEEN * COUNT_UNIT;
+    for (let context = 0; context < PRIOR_CONTEXTS; context++) {
+      model[ZERO_PROBS + context] = slot(table[PRIOR_ZERO_AT + context]);
+      // The prior's tree spans PRIOR_TREE_DEPTH levels; a shallower tree is its leftmost subtree.
+      if (depth <= PRIOR_TREE_DEPTH) {
+        for (let level = 0; level < depth; level++) {
+          for (let node = 1 << level; node < 2 << level; node++) {
+            const priorNode = node + (1 << level) * ((1 << (PRIOR_TREE_DEPTH - depth)) - 1);
+            model[LENGTH_PROBS + context * TREE_SIZE + node] = slot(table[PRIOR_LENGTH_AT + context * PRIOR_TREE_NODES + priorNode - 1]);
+          }
+        }
+      }
+    }
+    for (let length = 2; length <= PRIOR_MANTISSA_LENGTHS; length++) {
+      for (let k = 0; k < MANTISSA_SLOTS - 1; k++) {
+        model[MANTISSA_PROBS + length * MANTISSA_SLOTS + k] = slot(table[PRIOR_MANTISSA_AT + (length - 2) * (MANTISSA_SLOTS - 1) + k]);
+      }
+    }
+  }
+  priorModels.set(key, model);
+  return model;
+}
+
+/**
+ * Counts of what each column's streams coded, from which chunk-priors-v2.ts is written
+ * (bench/write-chunk-priors.ts); null unless that script is collecting.
+ */
+export interface PriorCounts {
+  /** Per column: [context * 2 + bit] for the zero flag. */
+  zero: Float64Array[];
+  /** Per column: [context * 64 + bit length] for non-zero residuals. */
+  lengths: Float64Array[];
+  /** Per column: [mantissa slot * 2 + bit], slots as laid out in the model. */
+  mantissa: Float64Array[];
+}
+let priorCounts: PriorCounts | null = null;
+let countingColumn = -1;
+
+/** Starts counting what encodeChunkV2 codes (for the priors' generator); returns the counts it fills. */
+export function collectPriorCounts(): PriorCounts {
+  priorCounts = {
+    zero: Array.from({ length: COLUMN_COUNT }, () => new Float64Array(LENGTH_CONTEXTS * 2)),
+    lengths: Array.from({ length: COLUMN_COUNT }, () => new Float64Array(LENGTH_CONTEXTS * 64)),
+    mantissa: Array.from({ length: COLUMN_COUNT }, () => new Float64Array(56 * MANTISSA_SLOTS * 2)),
+  };
+  return priorCounts;
+}
+
+export function stopCollectingPriorCounts(): void {
+  priorCounts = null;
+}
+
+function countResidual(context: number, length: number, magnitude: number): void {
+  if (priorCounts === null || countingColumn < 0) return;
+  priorCounts.zero[countingColumn][context * 2 + (length === 0 ? 0 : 1)]++;
+  if (length === 0) return;
+  priorCounts.lengths[countingColumn][context * 64 + length]++;
+  let rest = length - 1;
+  let above = 1;
+  for (let k = 0; k < ADAPTIVE_MANTISSA_BITS && rest > 0; k++) {
+    rest--;
+    const bit = Math.floor(magnitude / 2 ** rest) & 1;
+    priorCounts.mantissa[countingColumn][(length * MANTISSA_SLOTS + above - 1) * 2 + bit]++;
+    above = above * 2 + bit;
+  }
+}
 const encoder = new RangeEncoder(16 * 1024);
 const decoder = new RangeDecoder();
 const header = new ByteWriter(256);
@@ -130,9 +226,10 @@ let sequence = new Float64Array(1024);
 let sortedDeltas = new Float64Array(1024);
 let referenceScratch = new Float64Array(COLUMN_COUNT * 1024);
 
-/** Every stream's models start afresh. */
-function resetModel(): void {
-  probs.fill(PROBABILITY_HALF);
+/** Every stream's models start afresh: from one half, or from a column's prior. */
+function resetModel(column = -1, depth = 0): void {
+  if (column < 0) probs.fill(PROBABILITY_HALF);
+  else probs.set(priorModel(column, depth));
 }
 
 // ---- predictors ------------------------------------------------------------------------------
@@ -379,9 +476,11 @@ function writeColumn(table: Float64Array, column: number, rowCount: number, magn
   header.writeByte(kind | (depth << DEPTH_SHIFT) | nullFlag);
   if (kind === PREDICT_SAME_ROW) header.writeByte(reference);
   encoder.reset();
-  resetModel();
+  resetModel(column, depth);
   if (nullFlag) writePresence(table, start, rowCount);
+  countingColumn = column;
   encodeValues(table, start, rowCount, nullFlag !== 0, kind, depth, table, reference >= 0 ? reference * rowCount : -1);
+  countingColumn = -1;
   finishStream();
   return maxMagnitude;
 }
@@ -442,6 +541,7 @@ function encodeValues(
     const length = magnitude <= 0x7fffffff ? 32 - Math.clz32(magnitude) : bitLength(magnitude);
     const context = LENGTH_BUCKETS[lengthBefore];
     lengthBefore = length;
+    if (priorCounts !== null) countResidual(context, length, magnitude);
 
     // One adaptive bit (model[index], bit) per block below, as RangeEncoder.encodeBit codes it.
     index = ZERO_PROBS + context;
@@ -788,7 +888,7 @@ function decodeColumn(blob: Uint8Array, column: number, rowCount: number, out: F
     if (!columnHeader.hasNulls) return;
   }
   decoder.open(blob, columnHeader.streamStart, columnHeader.streamEnd);
-  resetModel();
+  resetModel(column, columnHeader.depth);
   if (columnHeader.hasNulls) {
     // Presence first: a null row is marked NaN, a present one keeps its slot for the value.
     let previous = 1;
