@@ -5,6 +5,7 @@
  * and the real H200 capture in bench/data. Each source's counts are averaged per chunk before
  * they are added, so that the one real chunk weighs as much as the average simulated one.
  * The table is part of chunk format version 2: rewriting it changes what old blobs decode to.
+ * After a change of its layout, empty TABLES_BASE64 first (the codec refuses tables of another size).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { encodeChunk, type ChunkRow } from "../src/server/storage/chunk-codec";
@@ -17,6 +18,7 @@ import {
   PRIOR_TABLE_LENGTH,
   PRIOR_TREE_DEPTH,
   PRIOR_ZERO_AT,
+  modelContext,
 } from "../src/server/storage/chunk-priors-v2";
 import { METRIC_KEYS } from "../src/telemetry/types";
 import { simulatedReadings } from "../scripts/lib/generate-history";
@@ -61,8 +63,9 @@ const sum = (pick: (counts: PriorCounts) => Float64Array, i: number) => sources.
 
 const tables = METRIC_KEYS.map((_, column) => {
   const table = new Uint8Array(PRIOR_TABLE_LENGTH);
-  for (let context = 0; context < PRIOR_CONTEXTS; context++) {
-    table[PRIOR_ZERO_AT + context] = quantised(
+  for (let priorContext = 0; priorContext < PRIOR_CONTEXTS; priorContext++) {
+    const context = modelContext(priorContext);
+    table[PRIOR_ZERO_AT + priorContext] = quantised(
       sum((c) => c.zero[column], context * 2),
       sum((c) => c.zero[column], context * 2 + 1),
     );
@@ -75,7 +78,7 @@ const tables = METRIC_KEYS.map((_, column) => {
       for (let node = 1 << level; node < 2 << level; node++) {
         const width = 1 << (PRIOR_TREE_DEPTH - level);
         const first = (node - (1 << level)) * width + 1;
-        table[PRIOR_LENGTH_AT + context * ((1 << PRIOR_TREE_DEPTH) - 1) + node - 1] = quantised(
+        table[PRIOR_LENGTH_AT + priorContext * ((1 << PRIOR_TREE_DEPTH) - 1) + node - 1] = quantised(
           lengthCount(first, first + width / 2 - 1),
           lengthCount(first + width / 2, first + width - 1),
         );

@@ -304,6 +304,22 @@ describe("chunk format version 2", () => {
     expect(alone).toStrictEqual(rows.map((row) => row.smClockMhz));
   });
 
+  it("decodes every column alone as among all of them where the power draw jumps between phases", () => {
+    // Power jumps of 250 W every 50 rows: the other columns code those rows in contexts of their own.
+    const rows = realisticChunk().map((row, i) => ({
+      ...row,
+      powerDrawW: Math.round(((row.powerDrawW ?? 0) + (Math.floor(i / 50) % 2) * 250) * 100) / 100,
+    }));
+    const blob = encodeChunk(rows);
+    const every = METRIC_KEYS.map((_, column) => column);
+    const all = [...decodeChunkColumns(blob, every).table.subarray(0, every.length * rows.length)];
+    for (const column of every) {
+      const alone = [...decodeChunkColumns(blob, [column]).table.subarray(0, rows.length)];
+      expect(alone, METRIC_KEYS[column]).toStrictEqual(all.slice(column * rows.length, (column + 1) * rows.length));
+    }
+    expect(decodeChunk(blob).map((row) => row.powerDrawW)).toStrictEqual(rows.map((row) => row.powerDrawW));
+  });
+
   it("refuses any damaged, truncated or extended blob as corrupt", () => {
     const blob = encodeChunk(realisticChunk(60));
     fc.assert(
