@@ -20,8 +20,10 @@
  *
  * A column stream holds its presence bits (when it has nulls), then the residual of every present
  * value from its prediction: a zero flag, the bit length of its magnitude (a bit tree of `depth`
- * levels), both in the context of the previous residual's bit length, the three bits below the
- * leading one (adaptive), the rest of the bits (equiprobable) and its sign (adaptive).
+ * levels), both in the context of the previous residual's bit length and of a jump of the power
+ * draw in that row, the three bits below the leading one (adaptive), the rest of the bits
+ * (equiprobable) and its sign (adaptive). A column's models start from its metric's static
+ * prior (chunk-priors-v2.ts).
  * docs/storage-format.md has the full layout. */
 import { crc32 } from "node:zlib";
 import { METRIC_DECIMALS, METRIC_KEYS } from "../../telemetry/types";
