@@ -778,12 +778,19 @@ interface OpenedChunk {
 export function decodeChunkV2(blob: Uint8Array): ChunkRow[] {
   const { rowCount, timestamps } = openChunk(blob);
   const table = columnScratch(rowCount);
+  if (referenceScratch.length < COLUMN_COUNT * rowCount) referenceScratch = new Float64Array(COLUMN_COUNT * rowCount);
   decodedAt.fill(-1);
   jumpsMarked = false;
   // The power draw first: the other columns' contexts follow its jumps.
   decodeColumn(blob, POWER_COLUMN, rowCount, table, POWER_COLUMN * rowCount);
   for (let column = 0; column < COLUMN_COUNT; column++) {
-    if (decodedAt[column] < 0) decodeColumn(blob, column, rowCount, table, column * rowCount);
+    if (decodedAt[column] < 0) {
+      decodeColumn(blob, column, rowCount, table, column * rowCount);
+    } else if (decodedIn[column] !== table) {
+      // Decoded aside as the power draw's reference, which only a damaged header can name.
+      const from = decodedAt[column];
+      table.set(decodedIn[column].subarray(from, from + rowCount), column * rowCount);
+    }
   }
   for (let column = 0; column < COLUMN_COUNT; column++) {
     const scale = METRIC_SCALES[column];
