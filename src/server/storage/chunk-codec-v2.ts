@@ -108,13 +108,16 @@ const LENGTH_BUCKETS = Uint8Array.from({ length: 56 }, (_, length) =>
  * The phases of a GPU's work move every metric at once, and a jump of the power draw marks them:
  * in a row where the power draw moved by more than POWER_JUMP_W since the row before, every other
  * column codes its zero flag and bit length in contexts of their own (the bucket plus
- * JUMP_CONTEXT). The power column is decoded first for this, also when it was not asked for.
+ * JUMP_CONTEXT), and its sign in the context of the jump's direction too (2.711 to 2.682).
+ * The power column is decoded first for this, also when it was not asked for.
  * Measured on the simulated chunks: 30 W 2.744 bytes a snapshot, 10 W 2.754, 60 W 2.758, any
  * move 2.854; the graphics clock or the utilization as the marker, 2.79-2.76.
  */
 const POWER_COLUMN = METRIC_KEYS.indexOf("powerDrawW");
 const POWER_JUMP_W = 30;
 const JUMP_CONTEXT = LENGTH_BUCKETS_USED;
+/** Set beside JUMP_CONTEXT in a row's mark where the power draw fell. */
+const JUMP_DOWN = 1;
 const LENGTH_CONTEXTS = 2 * LENGTH_BUCKETS_USED;
 const ZERO_PROBS = 0;
 const LENGTH_PROBS = ZERO_PROBS + LENGTH_CONTEXTS;
@@ -123,7 +126,7 @@ const MANTISSA_PROBS = LENGTH_PROBS + LENGTH_CONTEXTS * TREE_SIZE;
 const ADAPTIVE_MANTISSA_BITS = 3;
 const MANTISSA_SLOTS = 1 << ADAPTIVE_MANTISSA_BITS;
 const SIGN_PROBS = MANTISSA_PROBS + 56 * MANTISSA_SLOTS;
-const SIGN_CONTEXTS = 3;
+const SIGN_CONTEXTS = 9;
 const PRESENCE_PROBS = SIGN_PROBS + SIGN_CONTEXTS;
 const PROBABILITY_COUNT = PRESENCE_PROBS + 2;
 
@@ -157,7 +160,7 @@ function markJumps(power: Float64Array, at: number, rowCount: number): void {
   jumps[0] = 0;
   for (let row = 1; row < rowCount; row++) {
     const step = power[at + row] - power[at + row - 1];
-    jumps[row] = step > limit || step < -limit ? JUMP_CONTEXT : 0;
+    jumps[row] = step > limit ? JUMP_CONTEXT : step < -limit ? JUMP_CONTEXT | JUMP_DOWN : 0;
   }
 }
 
@@ -363,7 +366,7 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
     if (rowCount > 0) jumps[0] = 0;
     for (let row = 1; row < rowCount; row++) {
       const step = Math.round(table[start + row] * scale) - Math.round(table[start + row - 1] * scale);
-      jumps[row] = step > limit || step < -limit ? JUMP_CONTEXT : 0;
+      jumps[row] = step > limit ? JUMP_CONTEXT : step < -limit ? JUMP_CONTEXT | JUMP_DOWN : 0;
     }
   }
   const magnitudes = new Float64Array(COLUMN_COUNT);
@@ -594,7 +597,8 @@ function encodeValues(
     const residual = value - prediction;
     const magnitude = residual < 0 ? -residual : residual;
     const length = magnitude <= 0x7fffffff ? 32 - Math.clz32(magnitude) : bitLength(magnitude);
-    const context = LENGTH_BUCKETS[lengthBefore] + (useJumps ? marks[i - at] : 0);
+    const mark = useJumps ? marks[i - at] : 0;
+    const context = LENGTH_BUCKETS[lengthBefore] + (mark & JUMP_CONTEXT);
     lengthBefore = length;
     if (priorCounts !== null) countResidual(context, length, magnitude);
 
@@ -679,7 +683,7 @@ function encodeValues(
           low = encoder.shift(low);
         }
       }
-      index = SIGN_PROBS + signBefore;
+      index = SIGN_PROBS + signBefore + (mark === 0 ? 0 : mark === JUMP_CONTEXT ? 3 : 6);
       bit = residual < 0 ? 0 : 1;
       slot = model[index];
       p = slot & 0xffff;
@@ -1043,7 +1047,8 @@ function decodeValues(
             : 0;
 
     // ---- the residual: zero or not, bit length, bits below the leading one, sign
-    const context = LENGTH_BUCKETS[lengthBefore] + (useJumps ? marks[i - at] : 0);
+    const mark = useJumps ? marks[i - at] : 0;
+    const context = LENGTH_BUCKETS[lengthBefore] + (mark & JUMP_CONTEXT);
     let index = ZERO_PROBS + context;
     slot = model[index];
     p = slot & 0xffff;
@@ -1134,7 +1139,7 @@ function decodeValues(
         }
         magnitude = magnitude * (1 << bits) + value;
       }
-      index = SIGN_PROBS + signBefore;
+      index = SIGN_PROBS + signBefore + (mark === 0 ? 0 : mark === JUMP_CONTEXT ? 3 : 6);
       slot = model[index];
       p = slot & 0xffff;
       seen = slot >>> 16;
