@@ -6,7 +6,8 @@
  *   rowCount, columnCount           unsigned varints
  *   when rowCount > 0:
  *     first timestamp               signed varint
- *     timestamp byte                predictor and tree depth as in a mode byte; bit 7: offsets
+ *     timestamp byte                predictor and tree depth as in a mode byte; bit 6: the
+ *                                   power draw jumps in some row; bit 7: offsets
  *                                   from a grid of `step` ms (then step, unsigned varint)
  *                                   instead of deltas between timestamps
  *     stream length                 unsigned varint
@@ -79,6 +80,8 @@ const MODE_MASK = (1 << MODE_BITS) - 1;
 const DEPTH_SHIFT = MODE_BITS;
 const DEPTH_MASK = 7 << DEPTH_SHIFT;
 
+/** In the timestamp byte: the power draw jumps somewhere in the chunk (without it, a reader of other columns skips the power column). */
+const TIMESTAMP_FLAG_JUMPS = 0x40;
 const SEQUENCE_DELTAS = 0;
 const SEQUENCE_GRID = 1;
 
@@ -354,10 +357,9 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
   const rowCount = rows.length;
   header.writeUnsigned(rowCount);
   header.writeUnsigned(COLUMN_COUNT);
-  if (rowCount > 0) writeTimestamps(rows);
-
   const table = rowsToColumns(rows);
   if (jumps.length < rowCount) jumps = new Uint8Array(rowCount * 2);
+  let anyJump = false;
   {
     // As the decoder will see the power draw: scaled and rounded (columns are scaled as they are written).
     const scale = METRIC_SCALES[POWER_COLUMN];
@@ -367,8 +369,10 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
     for (let row = 1; row < rowCount; row++) {
       const step = Math.round(table[start + row] * scale) - Math.round(table[start + row - 1] * scale);
       jumps[row] = step > limit ? JUMP_CONTEXT : step < -limit ? JUMP_CONTEXT | JUMP_DOWN : 0;
+      if (jumps[row] !== 0) anyJump = true;
     }
   }
+  if (rowCount > 0) writeTimestamps(rows, anyJump);
   const magnitudes = new Float64Array(COLUMN_COUNT);
   for (let column = 0; column < COLUMN_COUNT; column++) {
     magnitudes[column] = writeColumn(table, column, rowCount, magnitudes);
@@ -384,7 +388,7 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
   return blob;
 }
 
-function writeTimestamps(rows: readonly ChunkRow[]): void {
+function writeTimestamps(rows: readonly ChunkRow[], anyJump: boolean): void {
   const rowCount = rows.length;
   if (sequence.length < rowCount) sequence = new Float64Array(rowCount * 2);
   let previous = 0;
@@ -419,7 +423,7 @@ function writeTimestamps(rows: readonly ChunkRow[]): void {
   for (let i = 1; i < rowCount; i++) maxMagnitude = Math.max(maxMagnitude, Math.abs(sequence[i]));
   const depth = treeDepth(maxMagnitude, bestPredictor);
   // Shaped as a column's mode byte, its top bit telling the grid from deltas.
-  header.writeByte(bestPredictor | (depth << DEPTH_SHIFT) | (bestSequence << 7));
+  header.writeByte(bestPredictor | (depth << DEPTH_SHIFT) | (anyJump ? TIMESTAMP_FLAG_JUMPS : 0) | (bestSequence << 7));
   if (bestSequence === SEQUENCE_GRID) header.writeUnsigned(step);
   encoder.reset();
   resetModel();
@@ -771,6 +775,8 @@ const decodedAt = new Float64Array(COLUMN_COUNT);
 const decodedIn: Float64Array[] = new Array<Float64Array>(COLUMN_COUNT);
 /** Whether `jumps` holds the power draw's jumps of the chunk being decoded. */
 let jumpsMarked = false;
+/** Whether the chunk being decoded says its power draw jumps anywhere. */
+let chunkHasJumps = false;
 
 interface OpenedChunk {
   blob: Uint8Array;
@@ -844,11 +850,13 @@ function openChunk(blob: Uint8Array): OpenedChunk {
     if (storedColumns > COLUMN_COUNT || storedColumns < VERSION_1_COLUMN_COUNT) {
       throw corrupt(`${storedColumns} metric columns, where this build knows ${COLUMN_COUNT}`);
     }
+    chunkHasJumps = false;
     let timestampStream = { first: 0, sequence: SEQUENCE_DELTAS, step: 0, predictor: PREDICT_PREVIOUS, depth: 0, length: 0 };
     if (rowCount > 0) {
       const first = reader.readSigned();
       const timestampByte = reader.readByte();
       const sequenceKind = timestampByte >>> 7;
+      chunkHasJumps = (timestampByte & TIMESTAMP_FLAG_JUMPS) !== 0;
       const kind = timestampByte & MODE_MASK;
       if (kind !== PREDICT_PREVIOUS && kind !== PREDICT_LEVEL) throw corrupt(`unknown timestamp predictor ${kind}`);
       const depth = readDepth(timestampByte);
@@ -949,8 +957,13 @@ function decodeColumn(blob: Uint8Array, column: number, rowCount: number, out: F
     referenceAt = decodedAt[referenceColumn];
   }
   if (column !== POWER_COLUMN && !jumpsMarked && mode !== MODE_ALL_NULL && mode !== MODE_CONSTANT) {
-    if (decodedAt[POWER_COLUMN] < 0) decodeColumn(blob, POWER_COLUMN, rowCount, referenceScratch, POWER_COLUMN * rowCount);
-    markJumps(decodedIn[POWER_COLUMN], decodedAt[POWER_COLUMN], rowCount);
+    if (chunkHasJumps) {
+      if (decodedAt[POWER_COLUMN] < 0) decodeColumn(blob, POWER_COLUMN, rowCount, referenceScratch, POWER_COLUMN * rowCount);
+      markJumps(decodedIn[POWER_COLUMN], decodedAt[POWER_COLUMN], rowCount);
+    } else {
+      if (jumps.length < rowCount) jumps = new Uint8Array(rowCount * 2);
+      jumps.fill(0, 0, rowCount);
+    }
     jumpsMarked = true;
   }
   decodedAt[column] = at;
