@@ -304,6 +304,26 @@ describe("chunk format version 2", () => {
     expect(alone).toStrictEqual(rows.map((row) => row.smClockMhz));
   });
 
+  it("decodes every column alone as among all of them, whether the power draw jumps or holds still", () => {
+    // Power jumps of 250 W every 50 rows: the other columns code those rows in contexts of their own.
+    const jumping = realisticChunk().map((row, i) => ({
+      ...row,
+      powerDrawW: Math.round(((row.powerDrawW ?? 0) + (Math.floor(i / 50) % 2) * 250) * 100) / 100,
+    }));
+    // Power within 2 W: no row marked, and a reader of other columns leaves the power draw alone.
+    const steady = realisticChunk().map((row, i) => ({ ...row, powerDrawW: 300 + (i % 3) }));
+    const every = METRIC_KEYS.map((_, column) => column);
+    for (const rows of [jumping, steady]) {
+      const blob = encodeChunk(rows);
+      const all = [...decodeChunkColumns(blob, every).table.subarray(0, every.length * rows.length)];
+      for (const column of every) {
+        const alone = [...decodeChunkColumns(blob, [column]).table.subarray(0, rows.length)];
+        expect(alone, METRIC_KEYS[column]).toStrictEqual(all.slice(column * rows.length, (column + 1) * rows.length));
+      }
+      expect(decodeChunk(blob)).toStrictEqual(decodeChunk(encodeChunkVersion1(rows)));
+    }
+  });
+
   it("refuses any damaged, truncated or extended blob as corrupt", () => {
     const blob = encodeChunk(realisticChunk(60));
     fc.assert(

@@ -6,7 +6,8 @@
  *   rowCount, columnCount           unsigned varints
  *   when rowCount > 0:
  *     first timestamp               signed varint
- *     timestamp byte                predictor and tree depth as in a mode byte; bit 7: offsets
+ *     timestamp byte                predictor and tree depth as in a mode byte; bit 6: the
+ *                                   power draw jumps in some row; bit 7: offsets
  *                                   from a grid of `step` ms (then step, unsigned varint)
  *                                   instead of deltas between timestamps
  *     stream length                 unsigned varint
@@ -20,8 +21,10 @@
  *
  * A column stream holds its presence bits (when it has nulls), then the residual of every present
  * value from its prediction: a zero flag, the bit length of its magnitude (a bit tree of `depth`
- * levels), both in the context of the previous residual's bit length, the three bits below the
- * leading one (adaptive), the rest of the bits (equiprobable) and its sign (adaptive).
+ * levels), both in the context of the previous residual's bit length and of a jump of the power
+ * draw in that row, the three bits below the leading one (adaptive), the rest of the bits
+ * (equiprobable) and its sign (adaptive). A column's models start from its metric's static
+ * prior (chunk-priors-v2.ts).
  * docs/storage-format.md has the full layout. */
 import { crc32 } from "node:zlib";
 import { METRIC_DECIMALS, METRIC_KEYS } from "../../telemetry/types";
@@ -39,6 +42,18 @@ import {
   SETTLED,
   TOP,
 } from "./range-coder";
+import {
+  PRIOR_CONTEXTS,
+  PRIOR_LENGTH_AT,
+  PRIOR_MANTISSA_AT,
+  PRIOR_MANTISSA_LENGTHS,
+  PRIOR_QUANTUM,
+  PRIOR_TABLES,
+  PRIOR_TREE_DEPTH,
+  PRIOR_TREE_NODES,
+  PRIOR_ZERO_AT,
+  modelContext,
+} from "./chunk-priors-v2";
 import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
 
 export const CHUNK_FORMAT_VERSION_2 = 2;
@@ -65,6 +80,8 @@ const MODE_MASK = (1 << MODE_BITS) - 1;
 const DEPTH_SHIFT = MODE_BITS;
 const DEPTH_MASK = 7 << DEPTH_SHIFT;
 
+/** In the timestamp byte: the power draw jumps somewhere in the chunk (without it, a reader of other columns skips the power column). */
+const TIMESTAMP_FLAG_JUMPS = 0x40;
 const SEQUENCE_DELTAS = 0;
 const SEQUENCE_GRID = 1;
 
@@ -86,10 +103,25 @@ const TREE_SIZE = 1 << MAX_TREE_DEPTH;
  * Measured on the simulated chunks: 0/1/wider 3.015 bytes a snapshot, every length apart 2.969,
  * pairs 2.947, threes 2.942, fours 2.957.
  */
-const LENGTH_CONTEXTS = 16;
+const LENGTH_BUCKETS_USED = 16;
 const LENGTH_BUCKETS = Uint8Array.from({ length: 56 }, (_, length) =>
-  length === 0 ? 0 : Math.min(1 + Math.floor((length - 1) / 3), LENGTH_CONTEXTS - 1),
+  length === 0 ? 0 : Math.min(1 + Math.floor((length - 1) / 3), LENGTH_BUCKETS_USED - 1),
 );
+/**
+ * The phases of a GPU's work move every metric at once, and a jump of the power draw marks them:
+ * in a row where the power draw moved by more than POWER_JUMP_W since the row before, every other
+ * column codes its zero flag and bit length in contexts of their own (the bucket plus
+ * JUMP_CONTEXT), and its sign in the context of the jump's direction too (2.711 to 2.682).
+ * The power column is decoded first for this, also when it was not asked for.
+ * Measured on the simulated chunks: 30 W 2.744 bytes a snapshot, 10 W 2.754, 60 W 2.758, any
+ * move 2.854; the graphics clock or the utilization as the marker, 2.79-2.76.
+ */
+const POWER_COLUMN = METRIC_KEYS.indexOf("powerDrawW");
+const POWER_JUMP_W = 30;
+const JUMP_CONTEXT = LENGTH_BUCKETS_USED;
+/** Set beside JUMP_CONTEXT in a row's mark where the power draw fell. */
+const JUMP_DOWN = 1;
+const LENGTH_CONTEXTS = 2 * LENGTH_BUCKETS_USED;
 const ZERO_PROBS = 0;
 const LENGTH_PROBS = ZERO_PROBS + LENGTH_CONTEXTS;
 const MANTISSA_PROBS = LENGTH_PROBS + LENGTH_CONTEXTS * TREE_SIZE;
@@ -97,7 +129,7 @@ const MANTISSA_PROBS = LENGTH_PROBS + LENGTH_CONTEXTS * TREE_SIZE;
 const ADAPTIVE_MANTISSA_BITS = 3;
 const MANTISSA_SLOTS = 1 << ADAPTIVE_MANTISSA_BITS;
 const SIGN_PROBS = MANTISSA_PROBS + 56 * MANTISSA_SLOTS;
-const SIGN_CONTEXTS = 3;
+const SIGN_CONTEXTS = 9;
 const PRESENCE_PROBS = SIGN_PROBS + SIGN_CONTEXTS;
 const PROBABILITY_COUNT = PRESENCE_PROBS + 2;
 
@@ -121,6 +153,107 @@ const METRIC_SCALES: readonly number[] = METRIC_KEYS.map((key) => 10 ** METRIC_D
 const COLUMN_COUNT = METRIC_KEYS.length;
 
 const probs = probabilities(PROBABILITY_COUNT);
+/** Per row of the chunk being coded: JUMP_CONTEXT where the power draw jumped, else 0. */
+let jumps = new Uint8Array(1024);
+
+/** Marks the rows where the scaled power draw `power[at, at + rowCount)` jumped (NaN where null: no jump). */
+function markJumps(power: Float64Array, at: number, rowCount: number): void {
+  if (jumps.length < rowCount) jumps = new Uint8Array(rowCount * 2);
+  const limit = POWER_JUMP_W * METRIC_SCALES[POWER_COLUMN];
+  jumps[0] = 0;
+  for (let row = 1; row < rowCount; row++) {
+    const step = power[at + row] - power[at + row - 1];
+    jumps[row] = step > limit ? JUMP_CONTEXT : step < -limit ? JUMP_CONTEXT | JUMP_DOWN : 0;
+  }
+}
+
+// ---- static priors -----------------------------------------------------------------------------
+
+/**
+ * A column's models start from its metric's prior (chunk-priors-v2.ts) instead of one half, so
+ * that a chunk does not pay to learn what every chunk of that metric looks like. A prior slot
+ * starts as if it had seen PRIOR_SEEN bits, so that it still moves fast (1/8 of the way) at first.
+ */
+const PRIOR_SEEN = 4;
+/** Built once per metric and tree depth, on first use. */
+const priorModels = new Map<number, Uint32Array>();
+
+function priorModel(column: number, depth: number): Uint32Array {
+  const key = column * (MAX_TREE_DEPTH + 1) + depth;
+  let model = priorModels.get(key);
+  if (model !== undefined) return model;
+  model = probabilities(PROBABILITY_COUNT);
+  const table = PRIOR_TABLES[column];
+  if (table !== undefined) {
+    const slot = (q: number) => (q === 0 ? PROBABILITY_HALF : q * PRIOR_QUANTUM) + PRIOR_SEEN * COUNT_UNIT;
+    for (let priorContext = 0; priorContext < PRIOR_CONTEXTS; priorContext++) {
+      const context = modelContext(priorContext);
+      model[ZERO_PROBS + context] = slot(table[PRIOR_ZERO_AT + priorContext]);
+      // The prior's tree spans PRIOR_TREE_DEPTH levels; a shallower tree is its leftmost subtree.
+      if (depth <= PRIOR_TREE_DEPTH) {
+        for (let level = 0; level < depth; level++) {
+          for (let node = 1 << level; node < 2 << level; node++) {
+            const priorNode = node + (1 << level) * ((1 << (PRIOR_TREE_DEPTH - depth)) - 1);
+            model[LENGTH_PROBS + context * TREE_SIZE + node] = slot(
+              table[PRIOR_LENGTH_AT + priorContext * PRIOR_TREE_NODES + priorNode - 1],
+            );
+          }
+        }
+      }
+    }
+    for (let length = 2; length <= PRIOR_MANTISSA_LENGTHS; length++) {
+      for (let k = 0; k < MANTISSA_SLOTS - 1; k++) {
+        model[MANTISSA_PROBS + length * MANTISSA_SLOTS + k] = slot(table[PRIOR_MANTISSA_AT + (length - 2) * (MANTISSA_SLOTS - 1) + k]);
+      }
+    }
+  }
+  priorModels.set(key, model);
+  return model;
+}
+
+/**
+ * Counts of what each column's streams coded, from which chunk-priors-v2.ts is written
+ * (bench/write-chunk-priors.ts); null unless that script is collecting.
+ */
+export interface PriorCounts {
+  /** Per column: [context * 2 + bit] for the zero flag. */
+  zero: Float64Array[];
+  /** Per column: [context * 64 + bit length] for non-zero residuals. */
+  lengths: Float64Array[];
+  /** Per column: [mantissa slot * 2 + bit], slots as laid out in the model. */
+  mantissa: Float64Array[];
+}
+let priorCounts: PriorCounts | null = null;
+let countingColumn = -1;
+
+/** Starts counting what encodeChunkV2 codes (for the priors' generator); returns the counts it fills. */
+export function collectPriorCounts(): PriorCounts {
+  priorCounts = {
+    zero: Array.from({ length: COLUMN_COUNT }, () => new Float64Array(LENGTH_CONTEXTS * 2)),
+    lengths: Array.from({ length: COLUMN_COUNT }, () => new Float64Array(LENGTH_CONTEXTS * 64)),
+    mantissa: Array.from({ length: COLUMN_COUNT }, () => new Float64Array(56 * MANTISSA_SLOTS * 2)),
+  };
+  return priorCounts;
+}
+
+export function stopCollectingPriorCounts(): void {
+  priorCounts = null;
+}
+
+function countResidual(context: number, length: number, magnitude: number): void {
+  if (priorCounts === null || countingColumn < 0) return;
+  priorCounts.zero[countingColumn][context * 2 + (length === 0 ? 0 : 1)]++;
+  if (length === 0) return;
+  priorCounts.lengths[countingColumn][context * 64 + length]++;
+  let rest = length - 1;
+  let above = 1;
+  for (let k = 0; k < ADAPTIVE_MANTISSA_BITS && rest > 0; k++) {
+    rest--;
+    const bit = Math.floor(magnitude / 2 ** rest) & 1;
+    priorCounts.mantissa[countingColumn][(length * MANTISSA_SLOTS + above - 1) * 2 + bit]++;
+    above = above * 2 + bit;
+  }
+}
 const encoder = new RangeEncoder(16 * 1024);
 const decoder = new RangeDecoder();
 const header = new ByteWriter(256);
@@ -130,9 +263,10 @@ let sequence = new Float64Array(1024);
 let sortedDeltas = new Float64Array(1024);
 let referenceScratch = new Float64Array(COLUMN_COUNT * 1024);
 
-/** Every stream's models start afresh. */
-function resetModel(): void {
-  probs.fill(PROBABILITY_HALF);
+/** Every stream's models start afresh: from one half, or from a column's prior. */
+function resetModel(column = -1, depth = 0): void {
+  if (column < 0) probs.fill(PROBABILITY_HALF);
+  else probs.set(priorModel(column, depth));
 }
 
 // ---- predictors ------------------------------------------------------------------------------
@@ -223,9 +357,22 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
   const rowCount = rows.length;
   header.writeUnsigned(rowCount);
   header.writeUnsigned(COLUMN_COUNT);
-  if (rowCount > 0) writeTimestamps(rows);
-
   const table = rowsToColumns(rows);
+  if (jumps.length < rowCount) jumps = new Uint8Array(rowCount * 2);
+  let anyJump = false;
+  {
+    // As the decoder will see the power draw: scaled and rounded (columns are scaled as they are written).
+    const scale = METRIC_SCALES[POWER_COLUMN];
+    const limit = POWER_JUMP_W * scale;
+    const start = POWER_COLUMN * rowCount;
+    if (rowCount > 0) jumps[0] = 0;
+    for (let row = 1; row < rowCount; row++) {
+      const step = Math.round(table[start + row] * scale) - Math.round(table[start + row - 1] * scale);
+      jumps[row] = step > limit ? JUMP_CONTEXT : step < -limit ? JUMP_CONTEXT | JUMP_DOWN : 0;
+      if (jumps[row] !== 0) anyJump = true;
+    }
+  }
+  if (rowCount > 0) writeTimestamps(rows, anyJump);
   const magnitudes = new Float64Array(COLUMN_COUNT);
   for (let column = 0; column < COLUMN_COUNT; column++) {
     magnitudes[column] = writeColumn(table, column, rowCount, magnitudes);
@@ -241,7 +388,7 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
   return blob;
 }
 
-function writeTimestamps(rows: readonly ChunkRow[]): void {
+function writeTimestamps(rows: readonly ChunkRow[], anyJump: boolean): void {
   const rowCount = rows.length;
   if (sequence.length < rowCount) sequence = new Float64Array(rowCount * 2);
   let previous = 0;
@@ -276,11 +423,11 @@ function writeTimestamps(rows: readonly ChunkRow[]): void {
   for (let i = 1; i < rowCount; i++) maxMagnitude = Math.max(maxMagnitude, Math.abs(sequence[i]));
   const depth = treeDepth(maxMagnitude, bestPredictor);
   // Shaped as a column's mode byte, its top bit telling the grid from deltas.
-  header.writeByte(bestPredictor | (depth << DEPTH_SHIFT) | (bestSequence << 7));
+  header.writeByte(bestPredictor | (depth << DEPTH_SHIFT) | (anyJump ? TIMESTAMP_FLAG_JUMPS : 0) | (bestSequence << 7));
   if (bestSequence === SEQUENCE_GRID) header.writeUnsigned(step);
   encoder.reset();
   resetModel();
-  encodeValues(sequence, 1, rowCount - 1, false, bestPredictor, depth, sequence, -1);
+  encodeValues(sequence, 1, rowCount - 1, false, bestPredictor, depth, sequence, -1, false);
   finishStream();
 }
 
@@ -379,9 +526,21 @@ function writeColumn(table: Float64Array, column: number, rowCount: number, magn
   header.writeByte(kind | (depth << DEPTH_SHIFT) | nullFlag);
   if (kind === PREDICT_SAME_ROW) header.writeByte(reference);
   encoder.reset();
-  resetModel();
+  resetModel(column, depth);
   if (nullFlag) writePresence(table, start, rowCount);
-  encodeValues(table, start, rowCount, nullFlag !== 0, kind, depth, table, reference >= 0 ? reference * rowCount : -1);
+  countingColumn = column;
+  encodeValues(
+    table,
+    start,
+    rowCount,
+    nullFlag !== 0,
+    kind,
+    depth,
+    table,
+    reference >= 0 ? reference * rowCount : -1,
+    column !== POWER_COLUMN,
+  );
+  countingColumn = -1;
   finishStream();
   return maxMagnitude;
 }
@@ -400,8 +559,10 @@ function encodeValues(
   depth: number,
   reference: Float64Array,
   referenceAt: number,
+  useJumps: boolean,
 ): void {
   const model = probs;
+  const marks = jumps;
   const shifts = ADAPTATION_SHIFTS;
   const one = PROBABILITY_ONE;
   const probabilityBits = PROBABILITY_BITS;
@@ -440,8 +601,10 @@ function encodeValues(
     const residual = value - prediction;
     const magnitude = residual < 0 ? -residual : residual;
     const length = magnitude <= 0x7fffffff ? 32 - Math.clz32(magnitude) : bitLength(magnitude);
-    const context = LENGTH_BUCKETS[lengthBefore];
+    const mark = useJumps ? marks[i - at] : 0;
+    const context = LENGTH_BUCKETS[lengthBefore] + (mark & JUMP_CONTEXT);
     lengthBefore = length;
+    if (priorCounts !== null) countResidual(context, length, magnitude);
 
     // One adaptive bit (model[index], bit) per block below, as RangeEncoder.encodeBit codes it.
     index = ZERO_PROBS + context;
@@ -524,7 +687,7 @@ function encodeValues(
           low = encoder.shift(low);
         }
       }
-      index = SIGN_PROBS + signBefore;
+      index = SIGN_PROBS + signBefore + (mark === 0 ? 0 : mark === JUMP_CONTEXT ? 3 : 6);
       bit = residual < 0 ? 0 : 1;
       slot = model[index];
       p = slot & 0xffff;
@@ -610,6 +773,10 @@ const columnHeaders: ColumnHeader[] = Array.from({ length: COLUMN_COUNT }, () =>
 /** Where each column's scaled values are once decoded in this call, -1 when not yet. */
 const decodedAt = new Float64Array(COLUMN_COUNT);
 const decodedIn: Float64Array[] = new Array<Float64Array>(COLUMN_COUNT);
+/** Whether `jumps` holds the power draw's jumps of the chunk being decoded. */
+let jumpsMarked = false;
+/** Whether the chunk being decoded says its power draw jumps anywhere. */
+let chunkHasJumps = false;
 
 interface OpenedChunk {
   blob: Uint8Array;
@@ -621,9 +788,19 @@ interface OpenedChunk {
 export function decodeChunkV2(blob: Uint8Array): ChunkRow[] {
   const { rowCount, timestamps } = openChunk(blob);
   const table = columnScratch(rowCount);
+  if (referenceScratch.length < COLUMN_COUNT * rowCount) referenceScratch = new Float64Array(COLUMN_COUNT * rowCount);
   decodedAt.fill(-1);
+  jumpsMarked = false;
+  // The power draw first: the other columns' contexts follow its jumps.
+  decodeColumn(blob, POWER_COLUMN, rowCount, table, POWER_COLUMN * rowCount);
   for (let column = 0; column < COLUMN_COUNT; column++) {
-    if (decodedAt[column] < 0) decodeColumn(blob, column, rowCount, table, column * rowCount);
+    if (decodedAt[column] < 0) {
+      decodeColumn(blob, column, rowCount, table, column * rowCount);
+    } else if (decodedIn[column] !== table) {
+      // Decoded aside as the power draw's reference, which only a damaged header can name.
+      const from = decodedAt[column];
+      table.set(decodedIn[column].subarray(from, from + rowCount), column * rowCount);
+    }
   }
   for (let column = 0; column < COLUMN_COUNT; column++) {
     const scale = METRIC_SCALES[column];
@@ -643,6 +820,7 @@ export function decodeChunkColumnsV2(
   const table = columnScratch(rowCount);
   if (referenceScratch.length < COLUMN_COUNT * rowCount) referenceScratch = new Float64Array(COLUMN_COUNT * rowCount);
   decodedAt.fill(-1);
+  jumpsMarked = false;
   for (let k = 0; k < metrics.length; k++) {
     const column = metrics[k];
     if (column < 0 || column >= COLUMN_COUNT) {
@@ -672,11 +850,13 @@ function openChunk(blob: Uint8Array): OpenedChunk {
     if (storedColumns > COLUMN_COUNT || storedColumns < VERSION_1_COLUMN_COUNT) {
       throw corrupt(`${storedColumns} metric columns, where this build knows ${COLUMN_COUNT}`);
     }
+    chunkHasJumps = false;
     let timestampStream = { first: 0, sequence: SEQUENCE_DELTAS, step: 0, predictor: PREDICT_PREVIOUS, depth: 0, length: 0 };
     if (rowCount > 0) {
       const first = reader.readSigned();
       const timestampByte = reader.readByte();
       const sequenceKind = timestampByte >>> 7;
+      chunkHasJumps = (timestampByte & TIMESTAMP_FLAG_JUMPS) !== 0;
       const kind = timestampByte & MODE_MASK;
       if (kind !== PREDICT_PREVIOUS && kind !== PREDICT_LEVEL) throw corrupt(`unknown timestamp predictor ${kind}`);
       const depth = readDepth(timestampByte);
@@ -747,7 +927,7 @@ function readTimestamps(
   decoder.open(blob, streamsAt, streamsAt + stream.length);
   resetModel();
   if (sequence.length < rowCount) sequence = new Float64Array(rowCount * 2);
-  decodeValues(sequence, 1, rowCount - 1, false, stream.predictor, stream.depth, sequence, -1);
+  decodeValues(sequence, 1, rowCount - 1, false, stream.predictor, stream.depth, sequence, -1, false);
   let timestamp = stream.first;
   timestamps[0] = timestamp;
   if (stream.sequence === SEQUENCE_DELTAS) {
@@ -776,6 +956,16 @@ function decodeColumn(blob: Uint8Array, column: number, rowCount: number, out: F
     reference = decodedIn[referenceColumn];
     referenceAt = decodedAt[referenceColumn];
   }
+  if (column !== POWER_COLUMN && !jumpsMarked && mode !== MODE_ALL_NULL && mode !== MODE_CONSTANT) {
+    if (chunkHasJumps) {
+      if (decodedAt[POWER_COLUMN] < 0) decodeColumn(blob, POWER_COLUMN, rowCount, referenceScratch, POWER_COLUMN * rowCount);
+      markJumps(decodedIn[POWER_COLUMN], decodedAt[POWER_COLUMN], rowCount);
+    } else {
+      if (jumps.length < rowCount) jumps = new Uint8Array(rowCount * 2);
+      jumps.fill(0, 0, rowCount);
+    }
+    jumpsMarked = true;
+  }
   decodedAt[column] = at;
   decodedIn[column] = out;
   const end = at + rowCount;
@@ -788,7 +978,7 @@ function decodeColumn(blob: Uint8Array, column: number, rowCount: number, out: F
     if (!columnHeader.hasNulls) return;
   }
   decoder.open(blob, columnHeader.streamStart, columnHeader.streamEnd);
-  resetModel();
+  resetModel(column, columnHeader.depth);
   if (columnHeader.hasNulls) {
     // Presence first: a null row is marked NaN, a present one keeps its slot for the value.
     let previous = 1;
@@ -800,7 +990,17 @@ function decodeColumn(blob: Uint8Array, column: number, rowCount: number, out: F
     }
     if (mode === MODE_CONSTANT) return;
   }
-  decodeValues(out, at, rowCount, columnHeader.hasNulls, mode, columnHeader.depth, reference ?? out, reference === null ? -1 : referenceAt);
+  decodeValues(
+    out,
+    at,
+    rowCount,
+    columnHeader.hasNulls,
+    mode,
+    columnHeader.depth,
+    reference ?? out,
+    reference === null ? -1 : referenceAt,
+    column !== POWER_COLUMN,
+  );
 }
 
 /**
@@ -818,9 +1018,11 @@ function decodeValues(
   depth: number,
   reference: Float64Array,
   referenceAt: number,
+  useJumps: boolean,
 ): void {
   // Everything the loop reads held in locals: module bindings and imports cost a load each time.
   const model = probs;
+  const marks = jumps;
   const shifts = ADAPTATION_SHIFTS;
   const one = PROBABILITY_ONE;
   const probabilityBits = PROBABILITY_BITS;
@@ -858,7 +1060,8 @@ function decodeValues(
             : 0;
 
     // ---- the residual: zero or not, bit length, bits below the leading one, sign
-    const context = LENGTH_BUCKETS[lengthBefore];
+    const mark = useJumps ? marks[i - at] : 0;
+    const context = LENGTH_BUCKETS[lengthBefore] + (mark & JUMP_CONTEXT);
     let index = ZERO_PROBS + context;
     slot = model[index];
     p = slot & 0xffff;
@@ -949,7 +1152,7 @@ function decodeValues(
         }
         magnitude = magnitude * (1 << bits) + value;
       }
-      index = SIGN_PROBS + signBefore;
+      index = SIGN_PROBS + signBefore + (mark === 0 ? 0 : mark === JUMP_CONTEXT ? 3 : 6);
       slot = model[index];
       p = slot & 0xffff;
       seen = slot >>> 16;
