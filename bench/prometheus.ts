@@ -165,7 +165,7 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
       ? `built by an earlier run at ${data.meta.builtAt.slice(11, 16)} UTC and kept in the temp folder`
       : "built for this run";
     note(
-      `Prometheus ${prometheusVersion(binaries.prometheus)} held ${gpus} GPUs x ${fmt(days, 2)} days at 1 Hz ending ` +
+      `Prometheus ${prometheusVersion(binaries.prometheus)} held ${gpus} GPU${gpus === 1 ? "" : "s"} x ${fmt(days, 2)} days at 1 Hz ending ` +
         `${fmt((Date.now() - window.endsAt) / 60_000, 0)} min before the timing began: ` +
         `${EXPORTED_FAMILIES.length} gauge families a GPU (${EXPORTED_FAMILIES.map((f) => f.name.replace("DCGM_FI_DEV_", "")).join(", ")}), ` +
         `${gpus * EXPORTED_FAMILIES.length} series, ${samples.toLocaleString("en")} samples, made by promtool from one OpenMetrics file a ` +

@@ -422,6 +422,11 @@ const scalingLine = (row: ScalingRow) =>
 function writeResults() {
   const file = path.join(path.dirname(new URL(import.meta.url).pathname), "RESULTS.md");
   const date = new Date().toISOString().slice(0, 10);
+  // The machine is shared: how busy it was belongs beside every figure.
+  const load = `Load average when it ended (1, 5, 15 min): ${os
+    .loadavg()
+    .map((average) => average.toFixed(2))
+    .join(", ")}.`;
   updateResults(file, (previous) => {
     let text = previous;
     if (mainPartsRun.length > 0)
@@ -431,6 +436,7 @@ function writeResults() {
 
 Command: \`npm run bench\` (${gpus} GPUs x ${days} days, ${seconds} s runs), ${date}.
 Machine: ${machineLine()}.
+${load}
 
 | figure | measured | baseline / goal |
 | --- | --- | --- |
@@ -446,12 +452,9 @@ ${lines.join("\n")}
         usualAnchor ? "prometheus" : `prometheus-${gpus}x${promDays}d`,
         `## Prometheus anchor${usualAnchor ? "" : `, ${gpus} GPU${gpus === 1 ? "" : "s"} x ${promDays} days`}
 
-Command: \`npm run bench -- --only prometheus${usualAnchor ? "" : ` --gpus ${gpus} --prom-days ${promDays}`} --write\` (${gpus} GPUs x ${promDays} days), ${date}.
-Load average when it ended (1, 5, 15 min): ${os
-          .loadavg()
-          .map((load) => load.toFixed(2))
-          .join(", ")}.
+Command: \`npm run bench -- --only prometheus${usualAnchor ? "" : ` --gpus ${gpus} --prom-days ${promDays}`} --write\` (${gpus} GPU${gpus === 1 ? "" : "s"} x ${promDays} days), ${date}.
 Machine: ${machineLine()}.
+${load}
 Every figure asked of both in turn through one keep-alive \`node:http\` client without compression: ${timing}.
 p50 / p95 over all rounds; the spread is the lowest and highest p50 of the rounds.
 
@@ -470,10 +473,7 @@ ${anchorRows.map(anchorLine).join("\n")}
 
 Command: \`npm run bench -- --only scaling --write --scaling ${scalingCombos.map(([g, d]) => `${g}x${d}`).join(",")}\`, ${date}.
 Machine: ${machineLine()}.
-Load average when it ended (1, 5, 15 min): ${os
-          .loadavg()
-          .map((load) => load.toFixed(2))
-          .join(", ")}.
+${load}
 Each database built fresh through the store's write path (build: its wall time), served by the real server
 recording that many simulated GPUs; series of GPU 0 over the whole span (at most 90 days) with 1000 points,
 stats of GPU 0 over the whole span, ${timing}.
