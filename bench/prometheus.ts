@@ -16,9 +16,10 @@ import { simulatedReadings } from "../scripts/lib/generate-history";
 import { buildHistoryDatabase, progressEvery10s } from "./lib/history-db";
 import { batchPath } from "./lib/trpc-batch";
 import { plainClient, summarizeRounds, timeRounds, type PartOutput } from "./lib/http-timing";
-import { EXPORTED_FAMILIES, writeOpenMetricsHistory } from "./lib/openmetrics-history";
+import { EXPORTED_FAMILIES } from "./lib/openmetrics-history";
 import { startServer } from "./lib/process";
-import { blockBytes, createBlocks } from "./lib/prometheus-server";
+import { prometheusData } from "./lib/prometheus-data";
+import { blockBytes } from "./lib/prometheus-server";
 import { findPrometheusBinaries, prometheusVersion, startPrometheus, type PrometheusServer } from "../tests/helpers/prometheus-server";
 
 /** One line of the side-by-side table. */
@@ -36,6 +37,8 @@ export interface AnchorOptions extends PartOutput<AnchorRow> {
   days: number;
   /** Smoke runs skip waiting for Prometheus' first compaction (about a minute after it starts). */
   waitForCompaction: boolean;
+  /** Build the TSDB again even where an earlier run left one for the same GPUs and days. */
+  fresh: boolean;
 }
 
 /** The series spans the dashboard offers. */
@@ -98,16 +101,31 @@ function bucketsOf(body: Buffer): number {
   return first.result.data.t.length;
 }
 
-async function untilCompacted(prometheus: PrometheusServer, dir: string): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  while ((await prometheus.ownMetric("prometheus_tsdb_compactions_total")) === 0 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  // One compaction pass merges block after block: done when the count stops moving.
-  let blocks = -1;
-  while (blockBytes(dir).blocks !== blocks && Date.now() < deadline) {
-    blocks = blockBytes(dir).blocks;
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+/** Whether Prometheus is writing a compacted block or removing the blocks it replaced. */
+const compacting = (dir: string) => fs.readdirSync(dir).some((name) => /\.tmp-for-(creation|deletion)$/.test(name));
+
+/**
+ * Waits for Prometheus' compaction of promtool's blocks: it starts about a minute
+ * after Prometheus does and merges block after block (months of blocks take
+ * minutes). Done when a compaction has run and for ten seconds neither a block
+ * is being written nor the blocks changed. False when `deadlineMs` passed first.
+ */
+async function untilCompacted(prometheus: PrometheusServer, dir: string, deadlineMs: number): Promise<boolean> {
+  const deadline = Date.now() + deadlineMs;
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  while ((await prometheus.ownMetric("prometheus_tsdb_compactions_total")) === 0) {
+    if (Date.now() > deadline) return false;
+    await pause(2000);
   }
+  let seen = "";
+  for (let quiet = 0; quiet < 2;) {
+    if (Date.now() > deadline) return false;
+    await pause(5000);
+    const now = `${blockBytes(dir).blocks} ${await prometheus.ownMetric("prometheus_tsdb_compactions_total")}`;
+    quiet = now === seen && !compacting(dir) ? quiet + 1 : 0;
+    seen = now;
+  }
+  return true;
 }
 
 export async function benchPrometheusAnchor(options: AnchorOptions): Promise<void> {
@@ -118,42 +136,41 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
     return;
   }
   const { gpus, days, workDir, emit, note } = options;
-  // One more tick than seconds: the samples then span the whole number of days, and the 7-day series fits in 7 days.
-  const ticks = Math.floor((days * DAY_MS) / 1000) + 1;
-  const window = { ticks, intervalMs: 1000, endsAt: Date.now() };
+  console.error(`Prometheus anchor: ${gpus} GPUs x ${days} days at 1 Hz as TSDB blocks ...`);
+  const data = await prometheusData({ promtool: binaries.promtool, gpus, days, fresh: options.fresh });
+  const { window, samples, importSeconds, importsAtOnce, created } = data.meta;
+  const { ticks } = window;
   const spanMs = (ticks - 1) * 1000;
-  const dataDir = path.join(workDir, "prometheus");
-  const tsdb = path.join(dataDir, "tsdb");
-  fs.mkdirSync(path.join(dataDir, "openmetrics"), { recursive: true });
-
-  console.error(`Prometheus anchor: ${gpus} GPUs x ${days} days at 1 Hz as OpenMetrics, then promtool ...`);
-  const started = performance.now();
-  let importing = Promise.resolve();
-  const samples = await writeOpenMetricsHistory(path.join(dataDir, "openmetrics"), gpus, window, async (file) => {
-    // promtool works on one block while the next file is written.
-    await importing;
-    importing = createBlocks(binaries.promtool, file, tsdb);
-  });
-  await importing;
-  const importSeconds = (performance.now() - started) / 1000;
-  const created = blockBytes(tsdb);
-  const prometheus = await startPrometheus(binaries.prometheus, tsdb);
+  const prometheus = await startPrometheus(binaries.prometheus, data.tsdb);
   const plain = plainClient();
   try {
     console.error(`  ${samples.toLocaleString("en")} samples in ${created.blocks} blocks, ${importSeconds.toFixed(0)} s; our database ...`);
+    // Ours is built every run, from the same window: it measures the store's code as it is now.
     const dbPath = path.join(workDir, "anchor.db");
     const ours = buildHistoryDatabase(dbPath, gpus, window, progressEvery10s());
     const first = simulatedReadings(0, window).next();
     const valuesPerSnapshot = first.done ? 0 : METRIC_KEYS.filter((key) => first.value[key] !== null).length;
-    if (options.waitForCompaction) await untilCompacted(prometheus, tsdb);
-    const held = blockBytes(tsdb);
+    let compaction = data.meta.compacted ? "compacted by Prometheus itself in an earlier run" : "not compacted (smoke run)";
+    if (options.waitForCompaction && !data.meta.compacted) {
+      const waitStarted = performance.now();
+      console.error("  waiting for Prometheus to compact the blocks ...");
+      const done = await untilCompacted(prometheus, data.tsdb, Math.max(180_000, samples / 100));
+      if (done) data.markCompacted();
+      const waited = `${((performance.now() - waitStarted) / 1000).toFixed(0)} s`;
+      compaction = done ? `compacted by Prometheus itself (waited ${waited})` : `still being compacted by Prometheus after ${waited}`;
+    }
+    const held = blockBytes(data.tsdb);
     const snapshots = ticks * gpus;
+    const built = data.reused
+      ? `built by an earlier run at ${data.meta.builtAt.slice(11, 16)} UTC and kept in the temp folder`
+      : "built for this run";
     note(
-      `Prometheus ${prometheusVersion(binaries.prometheus)} held ${gpus} GPUs x ${fmt(days, 2)} days at 1 Hz ending at the run's start: ` +
+      `Prometheus ${prometheusVersion(binaries.prometheus)} held ${gpus} GPU${gpus === 1 ? "" : "s"} x ${fmt(days, 2)} days at 1 Hz ending ` +
+        `${fmt((Date.now() - window.endsAt) / 60_000, 0)} min before the timing began: ` +
         `${EXPORTED_FAMILIES.length} gauge families a GPU (${EXPORTED_FAMILIES.map((f) => f.name.replace("DCGM_FI_DEV_", "")).join(", ")}), ` +
         `${gpus * EXPORTED_FAMILIES.length} series, ${samples.toLocaleString("en")} samples, made by promtool from one OpenMetrics file a ` +
-        `two-hour block in ${importSeconds.toFixed(0)} s (${created.blocks} blocks, ${fmt(created.bytes / 2 ** 20, 1)} MiB), ` +
-        `${options.waitForCompaction ? "compacted by Prometheus itself" : "not compacted (smoke run)"} into ${held.blocks} blocks of ${fmt(held.bytes / 2 ** 20, 1)} MiB. ` +
+        `two-hour block, ${importsAtOnce} imports at once, in ${importSeconds.toFixed(0)} s (${built}; ${created.blocks} blocks, ` +
+        `${fmt(created.bytes / 2 ** 20, 1)} MiB), ${compaction}: ${held.blocks} blocks of ${fmt(held.bytes / 2 ** 20, 1)} MiB. ` +
         `Our database: the same ${snapshots.toLocaleString("en")} snapshots (${valuesPerSnapshot} values each) through the store's write path in ` +
         `${ours.seconds.toFixed(0)} s, ${fmt(ours.bytes / 2 ** 20, 1)} MiB.`,
     );
@@ -177,13 +194,14 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
     const server = await startServer({ NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpus) });
     try {
       const endSeconds = window.endsAt / 1000;
-      const promQuery = (expression: string) => `${prometheus.url}/api/v1/query?query=${encodeURIComponent(expression)}&time=${endSeconds}`;
+      // Our stats count back from the request, so Prometheus' count back from the moment the figure is asked: both cover the same stored samples.
+      const promQueryNow = (expression: string) =>
+        `${prometheus.url}/api/v1/query?query=${encodeURIComponent(expression)}&time=${(Date.now() / 1000).toFixed(3)}`;
       const promRange = (expression: string, stepMs: number) =>
         `${prometheus.url}/api/v1/query_range?query=${encodeURIComponent(expression)}` +
         `&start=${(window.endsAt - 999 * stepMs) / 1000}&end=${endSeconds}&step=${stepMs / 1000}`;
-      // Ours counts back from now, minutes after the last stored sample: an hour more covers every one.
+      // Ours counts back from now, minutes after the last stored sample: an hour more covers every one (up to 2160 h, its limit).
       const spanHours = Math.min(2160, Math.ceil(spanMs / HOUR_MS) + 1);
-      const spanRange = `${Math.floor(spanMs / 1000) + 1}s`;
       const seriesInput = (gpuIndex: number, span: number) => ({
         gpuIndex,
         from: window.endsAt - span,
@@ -193,47 +211,50 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
       });
       const allGpus = Array.from({ length: gpus }, (_, i) => i);
       // Each check returns what the answers held beyond their size, for the table.
-      const cases: Array<{ figure: string; ours: string; prometheus: string; check: (prometheus: Buffer, ours: Buffer) => string }> = [
-        {
-          figure: "history: last 1000 points of GPU 0",
-          ours: `${server.url}/api/telemetry/history?gpu_index=0&limit=1000`,
-          prometheus: promRange(`{__name__=~"DCGM_FI_DEV_.+",gpu="0"}`, 1000),
-          check: (body) => checkAnswer(body, "history", EXPORTED_FAMILIES.length, 1000),
-        },
-        ...(
-          [
-            ["24 h", 24, "24h"],
-            [`whole span (${fmt(spanMs / HOUR_MS, 1)} h)`, spanHours, spanRange],
-          ] as const
-        ).map(([label, hours, range]) => ({
-          figure: `stats ${label} of GPU 0`,
-          ours: `${server.url}/api/telemetry/stats/0?hours=${hours}`,
-          prometheus: promQuery(statsQuery("0", range)),
-          check: (body: Buffer) => checkAnswer(body, `stats ${label}`, 10),
-        })),
-        ...PRESET_SPANS.filter(([, span]) => span <= spanMs).flatMap(([label, span]) =>
-          (
+      const cases: Array<{ figure: string; ours: string; prometheus: () => string; check: (prometheus: Buffer, ours: Buffer) => string }> =
+        [
+          {
+            figure: "history: last 1000 points of GPU 0",
+            ours: `${server.url}/api/telemetry/history?gpu_index=0&limit=1000`,
+            prometheus: () => promRange(`{__name__=~"DCGM_FI_DEV_.+",gpu="0"}`, 1000),
+            check: (body) => checkAnswer(body, "history", EXPORTED_FAMILIES.length, 1000),
+          },
+          ...(
             [
-              ["GPU 0", [0], `{gpu="0"}`],
-              [`all ${gpus} GPUs`, allGpus, ""],
+              ["24 h", 24],
+              [`whole span (${fmt(spanMs / HOUR_MS, 1)} h stored, ${spanHours} h asked)`, spanHours],
             ] as const
-          ).map(([who, indexes, selector]) => ({
-            figure: `series ${label}, 1000 points asked, ${who}`,
-            ours:
-              server.url +
-              batchPath(
-                "telemetry.series",
-                indexes.map((i) => seriesInput(i, span)),
-              ),
-            prometheus: promRange(seriesQuery(selector, span / 1000), span / 1000),
-            check: (body: Buffer, ours: Buffer) => {
-              checkAnswer(body, `series ${label} ${who}`, SERIES_METRICS.length * 3 * indexes.length, 1000);
-              return `; points a series ${bucketsOf(ours)} / 1000`;
-            },
+          ).map(([label, hours]) => ({
+            figure: `stats ${label} of GPU 0`,
+            ours: `${server.url}/api/telemetry/stats/0?hours=${hours}`,
+            prometheus: () => promQueryNow(statsQuery("0", `${hours}h`)),
+            check: (body: Buffer) => checkAnswer(body, `stats ${label}`, 10),
           })),
-        ),
-      ];
-      for (const { figure, ours: ourUrl, prometheus: promUrl, check } of cases) {
+          ...PRESET_SPANS.filter(([, span]) => span <= spanMs).flatMap(([label, span]) =>
+            (
+              [
+                ["GPU 0", [0], `{gpu="0"}`],
+                // With one GPU, all GPUs is GPU 0 again.
+                ...(gpus > 1 ? [[`all ${gpus} GPUs`, allGpus, ""] as const] : []),
+              ] as const
+            ).map(([who, indexes, selector]) => ({
+              figure: `series ${label}, 1000 points asked, ${who}`,
+              ours:
+                server.url +
+                batchPath(
+                  "telemetry.series",
+                  indexes.map((i) => seriesInput(i, span)),
+                ),
+              prometheus: () => promRange(seriesQuery(selector, span / 1000), span / 1000),
+              check: (body: Buffer, ours: Buffer) => {
+                checkAnswer(body, `series ${label} ${who}`, SERIES_METRICS.length * 3 * indexes.length, 1000);
+                return `; points a series ${bucketsOf(ours)} / 1000`;
+              },
+            })),
+          ),
+        ];
+      for (const { figure, ours: ourUrl, prometheus: promUrlNow, check } of cases) {
+        const promUrl = promUrlNow();
         const [ourBody, promBody] = [await plain.get(ourUrl), await plain.get(promUrl)];
         const held = check(promBody, ourBody);
         const [ourRounds, promRounds] = await timeRounds([() => plain.get(ourUrl), () => plain.get(promUrl)], options.timing);
@@ -255,6 +276,5 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
   } finally {
     plain.close();
     await prometheus.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -5,11 +5,13 @@
  *
  *   --gpus N --days D   size of the history database (default 8 x 90)
  *   --seconds S         length of the collector-cost and live-latency runs (default 60)
- *   --fresh             rebuild the cached history database
+ *   --fresh             rebuild the cached history database and the Prometheus anchor's TSDB
  *   --only PARTS        run only these, comma-separated: ingest, size, queries, collector,
  *                       prometheus, scaling (scaling runs only when named: it builds its databases fresh)
- *   --prom-days D       days of history the Prometheus anchor compares on (default 7, with --gpus GPUs)
- *   --scaling LIST      GPUs x days to build for the scaling part (default 1x1,1x30,1x90,8x1,8x30,8x90,64x1,64x30)
+ *   --prom-days D       days of history the Prometheus anchor compares on (default 7, with --gpus GPUs); its
+ *                       TSDB is kept in the temp folder for reruns, and other sizes than 8 x 7 get a section of their own
+ *   --scaling LIST      GPUs x days to build for the scaling part (default 1, 8 and 64 GPUs x 1, 30 and 90 days;
+ *                       64 x 90 days is about 500 million snapshots)
  *   --write             rewrite bench/RESULTS.md: the main table when all of its parts ran, and the
  *                       Prometheus and scaling sections when they ran; notes from "## Notes" on are kept
  */
@@ -69,12 +71,14 @@ const gpus = Number(values.gpus ?? (smoke ? 2 : 8));
 const days = Number(values.days ?? (smoke ? 0.05 : 90));
 const seconds = Number(values.seconds ?? (smoke ? 3 : 60));
 const promDays = Number(values["prom-days"] ?? (smoke ? 0.05 : 7));
-const scalingCombos = (values.scaling ?? (smoke ? "1x0.01,64x0.01" : "1x1,1x30,1x90,8x1,8x30,8x90,64x1,64x30")).split(",").map((combo) => {
-  const match = /^(\d+)x(\d+(?:\.\d+)?)$/.exec(combo.trim());
-  if (!match || Number(match[1]) < 1 || Number(match[1]) > 64 || Number(match[2]) <= 0)
-    throw new Error(`--scaling: "${combo}" is not GPUSxDAYS with 1-64 GPUs and more than 0 days (e.g. 8x30)`);
-  return [Number(match[1]), Number(match[2])] as [number, number];
-});
+const scalingCombos = (values.scaling ?? (smoke ? "1x0.01,64x0.01" : "1x1,1x30,1x90,8x1,8x30,8x90,64x1,64x30,64x90"))
+  .split(",")
+  .map((combo) => {
+    const match = /^(\d+)x(\d+(?:\.\d+)?)$/.exec(combo.trim());
+    if (!match || Number(match[1]) < 1 || Number(match[1]) > 64 || Number(match[2]) <= 0)
+      throw new Error(`--scaling: "${combo}" is not GPUSxDAYS with 1-64 GPUs and more than 0 days (e.g. 8x30)`);
+    return [Number(match[1]), Number(match[2])] as [number, number];
+  });
 /** Both sides of a comparison, asked in turn: three rounds, for the spread of their medians. */
 const TIMING = smoke
   ? { warmUps: 2, rounds: 3, runs: 5, roundBudgetMs: 2_000 }
@@ -378,6 +382,7 @@ async function main() {
       workDir,
       timing: TIMING,
       waitForCompaction: !smoke,
+      fresh: values.fresh || smoke,
       emit(row) {
         anchorRows.push(row);
         console.log(anchorLine(row));
@@ -390,7 +395,7 @@ async function main() {
   }
   if (runs("scaling")) {
     console.log(
-      "\n| GPUs | days | build (s) | bytes/snapshot | series whole span, GPU 0 (ms, p50 / p95) | stats whole span (ms, p50 / p95) | p50 spread, series; stats |\n| --- | --- | --- | --- | --- | --- | --- |",
+      "\n| GPUs | days | build (s) | build (snapshots/s) | bytes/snapshot | series whole span, GPU 0 (ms, p50 / p95) | stats whole span (ms, p50 / p95) | p50 spread, series; stats |\n| --- | --- | --- | --- | --- | --- | --- | --- |",
     );
     await benchScaling({
       combos: scalingCombos,
@@ -412,11 +417,16 @@ async function main() {
 
 const anchorLine = (row: AnchorRow) => `| ${row.figure} | ${row.ours} | ${row.prometheus} | ${row.ratio} | ${row.spread} |`;
 const scalingLine = (row: ScalingRow) =>
-  `| ${row.gpus} | ${row.days} | ${row.buildSeconds.toFixed(0)} | ${fmt(row.bytesPerSnapshot, 2)} | ${row.series} | ${row.stats} | ${row.spread} |`;
+  `| ${row.gpus} | ${row.days} | ${row.buildSeconds.toFixed(0)} | ${fmt(row.snapshots / row.buildSeconds, 0)} | ${fmt(row.bytesPerSnapshot, 2)} | ${row.series} | ${row.stats} | ${row.spread} |`;
 
 function writeResults() {
   const file = path.join(path.dirname(new URL(import.meta.url).pathname), "RESULTS.md");
   const date = new Date().toISOString().slice(0, 10);
+  // The machine is shared: how busy it was belongs beside every figure.
+  const load = `Load average when it ended (1, 5, 15 min): ${os
+    .loadavg()
+    .map((average) => average.toFixed(2))
+    .join(", ")}.`;
   updateResults(file, (previous) => {
     let text = previous;
     if (mainPartsRun.length > 0)
@@ -426,21 +436,25 @@ function writeResults() {
 
 Command: \`npm run bench\` (${gpus} GPUs x ${days} days, ${seconds} s runs), ${date}.
 Machine: ${machineLine()}.
+${load}
 
 | figure | measured | baseline / goal |
 | --- | --- | --- |
 ${lines.join("\n")}
 `,
       );
-    const timing = `${TIMING.warmUps} warm-ups, then ${TIMING.rounds} rounds of up to ${TIMING.runs} runs of each request in turn (fewer when a round would pass ${TIMING.roundBudgetMs / 1000} s)`;
+    const timing = `${TIMING.warmUps} warm-ups (fewer, at least 2, where they would pass ${TIMING.roundBudgetMs / 1000} s), then ${TIMING.rounds} rounds of up to ${TIMING.runs} runs of each request in turn (fewer when a round would pass ${TIMING.roundBudgetMs / 1000} s)`;
+    // The usual 8 GPUs x 7 days keep the first section; longer or smaller spans get one each.
+    const usualAnchor = gpus === 8 && promDays === 7;
     if (runs("prometheus"))
       text = replaceSection(
         text,
-        "prometheus",
-        `## Prometheus anchor
+        usualAnchor ? "prometheus" : `prometheus-${gpus}x${promDays}d`,
+        `## Prometheus anchor${usualAnchor ? "" : `, ${gpus} GPU${gpus === 1 ? "" : "s"} x ${promDays} days`}
 
-Command: \`npm run bench -- --only prometheus --write\` (${gpus} GPUs x ${promDays} days), ${date}.
+Command: \`npm run bench -- --only prometheus${usualAnchor ? "" : ` --gpus ${gpus} --prom-days ${promDays}`} --write\` (${gpus} GPU${gpus === 1 ? "" : "s"} x ${promDays} days), ${date}.
 Machine: ${machineLine()}.
+${load}
 Every figure asked of both in turn through one keep-alive \`node:http\` client without compression: ${timing}.
 p50 / p95 over all rounds; the spread is the lowest and highest p50 of the rounds.
 
@@ -457,14 +471,15 @@ ${anchorRows.map(anchorLine).join("\n")}
         "scaling",
         `## Scaling
 
-Command: \`npm run bench -- --only scaling --write\` (${scalingCombos.map(([g, d]) => `${g}x${d}`).join(", ")}), ${date}.
+Command: \`npm run bench -- --only scaling --write --scaling ${scalingCombos.map(([g, d]) => `${g}x${d}`).join(",")}\`, ${date}.
 Machine: ${machineLine()}.
+${load}
 Each database built fresh through the store's write path (build: its wall time), served by the real server
 recording that many simulated GPUs; series of GPU 0 over the whole span (at most 90 days) with 1000 points,
 stats of GPU 0 over the whole span, ${timing}.
 
-| GPUs | days | build (s) | bytes/snapshot | series whole span, GPU 0 (ms, p50 / p95) | stats whole span (ms, p50 / p95) | p50 spread, series; stats |
-| --- | --- | --- | --- | --- | --- | --- |
+| GPUs | days | build (s) | build (snapshots/s) | bytes/snapshot | series whole span, GPU 0 (ms, p50 / p95) | stats whole span (ms, p50 / p95) | p50 spread, series; stats |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 ${scalingRows.map(scalingLine).join("\n")}
 
 ${scalingNotes.map((line) => `- ${line}`).join("\n")}

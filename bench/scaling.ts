@@ -20,6 +20,7 @@ export interface ScalingRow {
   gpus: number;
   days: number;
   buildSeconds: number;
+  snapshots: number;
   bytesPerSnapshot: number;
   series: string;
   stats: string;
@@ -88,6 +89,7 @@ export async function benchScaling({ combos, workDir, timing, emit, note }: Scal
         gpus,
         days,
         buildSeconds: built.seconds,
+        snapshots: built.snapshots,
         bytesPerSnapshot,
         series: series.cell,
         stats: stats.cell,

@@ -36,16 +36,18 @@ const nextOf = (readings: Generator<GpuSample, void, undefined>): GpuSample | un
 
 /** promtool cuts blocks at multiples of two hours since the epoch (Prometheus' smallest block). */
 const BLOCK_MS = 2 * 3_600_000;
-const FLUSH_BYTES = 1 << 20;
+const FLUSH_CHARS = 1 << 20;
 
 /**
  * Writes the simulated history of `gpus` GPUs (the samples generateHistory
  * stores) as OpenMetrics files, one per two-hour block, streamed to disk, and
- * hands each to `onFile` once written. promtool reads its whole input once per
- * block it makes, so one file per block keeps the import linear. Within a file
- * the series go family by family and GPU by GPU, each in time order, as
- * promtool requires. Returns the samples written (a value the GPU does not
- * report is left out, as /metrics leaves it out).
+ * hands each to `onFile` once written; the next file is written once the
+ * promise `onFile` returns settles (so the caller decides how many imports run
+ * at once). promtool reads its whole input once per block it makes, so one file
+ * per block keeps the import linear. Within a file the series go family by
+ * family and GPU by GPU, each in time order, as promtool requires. Returns the
+ * samples written (a value the GPU does not report is left out, as /metrics
+ * leaves it out).
  */
 export async function writeOpenMetricsHistory(
   dir: string,
@@ -71,25 +73,28 @@ export async function writeOpenMetricsHistory(
       }
       return taken;
     });
+    // OpenMetrics timestamps are seconds; each is written once per family, so formatted once.
+    const seconds = inBlock.map((gpuSamples) => gpuSamples.map((sample) => ` ${(sample.timestamp / 1000).toFixed(3)}\n`));
     const file = path.join(dir, `block-${block}.om`);
     const out = fs.createWriteStream(file);
+    // Lines gather in a string and go out a megabyte at a time; waiting only then keeps the loop synchronous.
     let pending = "";
-    const write = async (text: string) => {
-      pending += text;
-      if (pending.length < FLUSH_BYTES) return;
+    const flush = async () => {
       const full = !out.write(pending);
       pending = "";
       if (full) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
     };
     for (const family of EXPORTED_FAMILIES) {
-      await write(`# HELP ${family.name} ${family.help}\n# TYPE ${family.name} gauge\n`);
+      pending += `# HELP ${family.name} ${family.help}\n# TYPE ${family.name} gauge\n`;
       for (const [index, gpuSamples] of inBlock.entries()) {
-        for (const sample of gpuSamples) {
-          const value = family.value(sample);
+        const prefix = family.name + labels[index];
+        const stamps = seconds[index];
+        for (let i = 0; i < gpuSamples.length; i++) {
+          const value = family.value(gpuSamples[i]);
           if (value === null || !Number.isFinite(value)) continue;
           samples++;
-          // OpenMetrics timestamps are seconds.
-          await write(`${family.name}${labels[index]}${value} ${(sample.timestamp / 1000).toFixed(3)}\n`);
+          pending += prefix + value + stamps[i];
+          if (pending.length >= FLUSH_CHARS) await flush();
         }
       }
     }
