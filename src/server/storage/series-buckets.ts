@@ -1,7 +1,7 @@
 import type { ClockEventReason } from "../../telemetry/clock-event-reasons";
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
-import { decodeChunkColumns } from "./chunk-codec";
 import type { ChunkRow } from "./chunk-columns";
+import type { ChunkColumns } from "./decoded-columns";
 import { addEntries, addReasons, addValue, emptySummary, mergeEncodedSummary, SUMMARIZED_REASONS, SUMMARY_FIELDS } from "./metric-summary";
 import { visitPeriods } from "./period-summaries";
 
@@ -26,8 +26,8 @@ export class SeriesBuckets {
   private readonly scales: number[];
   /** The summary entries read: the asked metrics, then the reasons when asked. */
   private readonly entries: number[];
-  /** Chunk columns decoded for samples: the asked metrics, and the reasons' mask when asked. */
-  private readonly columns: number[];
+  /** Chunk columns decoded for samples (catalogue indexes, ascending): the asked metrics, and the reasons' mask when asked. */
+  readonly columns: number[];
   /** Where the mask is among `columns`, -1 when the reasons were not asked for. */
   private readonly maskColumn: number;
   /** Values per bucket: its row count, then count/min/max/sum (scaled integers) of each entry. */
@@ -95,9 +95,8 @@ export class SeriesBuckets {
       addReasons(table, bucket + 1 + this.keys.length * FIELDS, row.clockEventReasons);
   }
 
-  /** A chunk's samples within [from, to], decoding the timestamps and the columns asked for only. */
-  addEncodedRows(data: Uint8Array, from: number, to: number): void {
-    const { rowCount, timestamps, table } = decodeChunkColumns(data, this.columns);
+  /** A chunk's samples within [from, to], from its timestamps and the columns asked for only (`columns`, in that order). */
+  addEncodedRows({ rowCount, timestamps, table }: ChunkColumns, from: number, to: number): void {
     const metrics = this.keys.length;
     const reasonsAt = 1 + metrics * FIELDS;
     // Where each asked metric's column is in the decoded table (the mask may sit among them).

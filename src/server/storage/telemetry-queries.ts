@@ -58,7 +58,7 @@ interface PieceSink {
   /** One sample that had to be decoded. */
   row(row: ChunkRow): void;
   /** When given, sealed samples not already decoded come here encoded, whole chunks, to decode as much of as it needs. */
-  encodedRows?(data: Uint8Array, from: number, to: number): void;
+  encodedRows?(chunk: { id: number; data: Uint8Array }, from: number, to: number): void;
 }
 
 /**
@@ -79,7 +79,7 @@ function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: n
   const rawChunks = (a: number, b: number) => {
     if (!sink.encodedRows) return rawBlocks(store.chunksStartingIn(gpuIds, a, b));
     for (const content of store.chunkContentsStartingIn(gpuIds, a, b)) {
-      if ("data" in content) sink.encodedRows(content.data, from, to);
+      if ("data" in content) sink.encodedRows(content, from, to);
       else for (const row of content.rows) if (row.timestamp >= from && row.timestamp <= to) sink.row(row);
     }
   };
@@ -224,7 +224,7 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
   readPieces(store, gpuIds, request.from, request.to, single ? Infinity : bucketMs, {
     summary: (at, rowCount, summary, split) => buckets.addSummary(at, rowCount, summary, split),
     row: (row) => buckets.addRow(row),
-    encodedRows: (data, from, to) => buckets.addEncodedRows(data, from, to),
+    encodedRows: (chunk, from, to) => buckets.addEncodedRows(store.decodedColumns.decode(chunk.id, chunk.data, buckets.columns), from, to),
   });
   return { bucketMs, ...buckets.series() };
 }

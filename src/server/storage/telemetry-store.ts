@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
 import { summarizeChunk } from "./period-summaries";
+import { DecodedColumns } from "./decoded-columns";
 import { DecodedChunks } from "./decoded-chunks";
 import { RollupTier } from "./rollup-tiers";
 import { GpuEventLog } from "./gpu-events";
@@ -112,6 +113,8 @@ const CHUNK_PAGE = 16;
  * decoded every one of its chunks again.
  */
 export const DECODED_BYTES_KEPT = 10 * 2 ** 20;
+/** Decoded chart columns kept: 4 MiB holds 6 hours of one GPU (36 chunks) in five columns four times over. */
+export const DECODED_COLUMN_BYTES_KEPT = 4 * 2 ** 20;
 
 interface ChunkExtent {
   id: number;
@@ -132,6 +135,7 @@ export class TelemetryStore {
   private readonly gpusById = new Map<number, StoredGpu>();
   private readonly openRows = new Map<number, OpenRows>();
   private readonly decodedChunks = new DecodedChunks(DECODED_BYTES_KEPT);
+  readonly decodedColumns = new DecodedColumns(DECODED_COLUMN_BYTES_KEPT);
   private readonly persistedLastSeen = new Map<number, number>();
   private readonly hourly: RollupTier;
   private readonly daily: RollupTier;
@@ -572,11 +576,15 @@ export class TelemetryStore {
    * Sealed chunks whose slot starts in [from, to): their decoded rows where those are kept, their
    * encoded data otherwise, left for the caller to decode as much of as it needs (and not kept).
    */
-  *chunkContentsStartingIn(gpuIds: number[], from: number, to: number): Generator<{ rows: readonly ChunkRow[] } | { data: Buffer }> {
+  *chunkContentsStartingIn(
+    gpuIds: number[],
+    from: number,
+    to: number,
+  ): Generator<{ rows: readonly ChunkRow[] } | { id: number; data: Buffer }> {
     if (from >= to) return;
     for (const chunk of this.statements.chunksStartingIn.iterate(JSON.stringify(gpuIds), from, to) as Iterable<ChunkRecord>) {
       const rows = this.decodedChunks.kept(chunk.id);
-      yield rows ? { rows } : { data: chunk.data };
+      yield rows ? { rows } : { id: chunk.id, data: chunk.data };
     }
   }
 
@@ -684,6 +692,11 @@ export class TelemetryStore {
   /** Estimated bytes of decoded chunks kept in memory (at most DECODED_BYTES_KEPT). */
   decodedBytes(): number {
     return this.decodedChunks.bytes;
+  }
+
+  /** Bytes of decoded chart columns kept in memory (at most DECODED_COLUMN_BYTES_KEPT). */
+  decodedColumnBytes(): number {
+    return this.decodedColumns.bytes;
   }
 
   fileBytes(): number {
