@@ -28,7 +28,7 @@
  * docs/storage-format.md has the full layout. */
 import { crc32 } from "node:zlib";
 import { METRIC_DECIMALS, METRIC_KEYS } from "../../telemetry/types";
-import { columnScratch, columnsToRows, rowsToColumns, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
+import { columnScratch, columnsToRows, rowsToColumns, scaleColumn, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
 import {
   ADAPTATION_SHIFTS,
   COUNT_UNIT,
@@ -54,7 +54,7 @@ import {
   PRIOR_ZERO_AT,
   modelContext,
 } from "./chunk-priors-v2";
-import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
+import { ByteReader, ByteWriter } from "./varint";
 
 export const CHUNK_FORMAT_VERSION_2 = 2;
 
@@ -471,25 +471,7 @@ function writeColumn(table: Float64Array, column: number, rowCount: number, magn
   const key = METRIC_KEYS[column];
   const scale = METRIC_SCALES[column];
   const start = column * rowCount;
-  const end = start + rowCount;
-  let presentCount = 0;
-  let firstValue = NaN;
-  let allEqual = true;
-  let maxMagnitude = 0;
-  for (let i = start; i < end; i++) {
-    const raw = table[i];
-    if (raw !== raw) continue; // NaN: null
-    const value = Math.round(raw * scale);
-    if (!(Math.abs(value) <= MAX_VARINT_MAGNITUDE)) {
-      throw new RangeError(`chunk row ${i - start}: ${key} = ${raw} is not a finite value within ±2^53`);
-    }
-    table[i] = value;
-    if (presentCount === 0) firstValue = value;
-    else if (value !== firstValue) allEqual = false;
-    const magnitude = value < 0 ? -value : value;
-    if (magnitude > maxMagnitude) maxMagnitude = magnitude;
-    presentCount++;
-  }
+  const { presentCount, firstValue, allEqual, maxMagnitude } = scaleColumn(table, start, rowCount, key, scale);
 
   if (presentCount === 0) {
     header.writeByte(MODE_ALL_NULL);

@@ -13,8 +13,8 @@
  * round-trip exactly to their declared decimals. */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/types";
-import { columnScratch, columnsToRows, rowsToColumns, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
-import { ByteReader, ByteWriter, MAX_VARINT_MAGNITUDE } from "./varint";
+import { columnScratch, columnsToRows, rowsToColumns, scaleColumn, VERSION_1_COLUMN_COUNT, type ChunkRow } from "./chunk-columns";
+import { ByteReader, ByteWriter } from "./varint";
 
 import { CHUNK_FORMAT_VERSION_2, ChunkCorruptError, decodeChunkColumnsV2, decodeChunkV2, encodeChunkV2 } from "./chunk-codec-v2";
 
@@ -170,24 +170,7 @@ function readTimestamps(reader: ByteReader, rowCount: number): number[] {
 /** Scales the column in place (the table is scratch), then writes it in the cheapest mode it allows. */
 function writeMetricColumn(writer: ByteWriter, table: Float64Array, start: number, rowCount: number, key: MetricKey, scale: number): void {
   const end = start + rowCount;
-  let presentCount = 0;
-  let firstValue = NaN;
-  let allEqual = true;
-  let maxMagnitude = 0;
-  for (let i = start; i < end; i++) {
-    const raw = table[i];
-    if (raw !== raw) continue; // NaN: null
-    const value = Math.round(raw * scale);
-    if (!(Math.abs(value) <= MAX_VARINT_MAGNITUDE)) {
-      throw new RangeError(`chunk row ${i - start}: ${key} = ${raw} is not a finite value within ±2^53`);
-    }
-    table[i] = value;
-    if (presentCount === 0) firstValue = value;
-    else if (value !== firstValue) allEqual = false;
-    const magnitude = value < 0 ? -value : value;
-    if (magnitude > maxMagnitude) maxMagnitude = magnitude;
-    presentCount++;
-  }
+  const { presentCount, firstValue, allEqual, maxMagnitude } = scaleColumn(table, start, rowCount, key, scale);
 
   if (presentCount === 0) {
     writer.writeByte(MODE_ALL_NULL);

@@ -8,6 +8,7 @@
  */
 import { METRIC_KEYS, type GpuMetrics } from "../../telemetry/types";
 import { compileFunction, perMetric } from "../per-metric-code";
+import { MAX_VARINT_MAGNITUDE } from "./varint";
 
 export type ChunkRow = { timestamp: number } & GpuMetrics;
 
@@ -69,3 +70,39 @@ ${perMetric((metric) => `    ${metric.key}: valueOrNull(table[${metric.key} + i]
 return rows;`,
   { valueOrNull },
 );
+
+/** What scaleColumn found: how many values are present, the first, whether all are equal, the largest magnitude. */
+export interface ScaledColumn {
+  presentCount: number;
+  firstValue: number;
+  allEqual: boolean;
+  maxMagnitude: number;
+}
+
+/**
+ * Scales `table[start, start + rowCount)` in place to the integers stored (value * scale,
+ * rounded; NaN stays null) and describes them, as every chunk format writes a column. Throws
+ * RangeError naming the row and metric for a value that is infinite or beyond ±2^53 once scaled.
+ */
+export function scaleColumn(table: Float64Array, start: number, rowCount: number, key: string, scale: number): ScaledColumn {
+  const end = start + rowCount;
+  let presentCount = 0;
+  let firstValue = NaN;
+  let allEqual = true;
+  let maxMagnitude = 0;
+  for (let i = start; i < end; i++) {
+    const raw = table[i];
+    if (raw !== raw) continue; // NaN: null
+    const value = Math.round(raw * scale);
+    if (!(Math.abs(value) <= MAX_VARINT_MAGNITUDE)) {
+      throw new RangeError(`chunk row ${i - start}: ${key} = ${raw} is not a finite value within ±2^53`);
+    }
+    table[i] = value;
+    if (presentCount === 0) firstValue = value;
+    else if (value !== firstValue) allEqual = false;
+    const magnitude = value < 0 ? -value : value;
+    if (magnitude > maxMagnitude) maxMagnitude = magnitude;
+    presentCount++;
+  }
+  return { presentCount, firstValue, allEqual, maxMagnitude };
+}
