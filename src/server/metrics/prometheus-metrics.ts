@@ -13,6 +13,9 @@ import { registerComputeAppFamilies } from "./nvidia-smi-compute-apps";
 import { registerNvidiaSmiFamilies } from "./nvidia-smi-families";
 import { createScrapeView, GPU_LABELS, sharedEnergy } from "./scrape-view";
 
+/** How often the event loop's lag is sampled for nodejs_eventloop_lag_*. */
+const EVENT_LOOP_LAG_RESOLUTION_MS = 100;
+
 /**
  * The newest readings in Prometheus' text format under the names of the two
  * exporters GPU dashboards are built for (dcgm-families.ts, nvidia-smi-families.ts),
@@ -170,7 +173,9 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, proces
   });
 
   // The standard process_* and nodejs_* families, which generic process dashboards and alerts look for.
-  collectDefaultMetrics({ register: registry });
+  // The event-loop lag is sampled every 100 ms, not prom-client's 10: its timer woke the loop 100
+  // times a second, which cost more CPU than recording 8 GPUs (bench/RESULTS.md).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_LAG_RESOLUTION_MS });
   // The two process figures a recorder's cost is judged by, under the recorder's own prefix.
   new Counter({
     name: "nvoc_process_cpu_seconds_total",
