@@ -177,10 +177,12 @@ describe("totals of simulated users", () => {
     await waitFor(
       async () => {
         const { rows } = await simulatedClient.usage.summary.query({ by: "user" });
-        return rows.length >= 2 ? rows : undefined;
+        // And a session seen at two listings at least, so it spans time a window can cut.
+        const { sessions } = await simulatedClient.usage.sessions.query({ limit: 1000 });
+        return rows.length >= 2 && sessions.some((s) => s.lastSeenAt > s.startedAt) ? rows : undefined;
       },
       LISTING_WAIT_MS,
-      "sessions of two users",
+      "sessions of two users, one seen twice",
     );
     await simulated.stop();
     const noJobs = path.join(dir, "simulated", "no-apps.txt");
@@ -257,9 +259,10 @@ describe("totals of simulated users", () => {
 
   it("cover a from-to window: the sessions overlapping it, their time inside it, over tRPC and REST", async () => {
     const { sessions } = await client.usage.sessions.query({ limit: 1000 });
-    const from = Math.min(...sessions.map((s) => s.startedAt));
-    const last = Math.max(...sessions.map((s) => s.lastSeenAt));
-    const to = Math.round((from + last) / 2);
+    // The first half of the longest session: a window that cuts at least that one.
+    const longest = sessions.reduce((a, b) => (b.lastSeenAt - b.startedAt > a.lastSeenAt - a.startedAt ? b : a));
+    const from = longest.startedAt;
+    const to = Math.round((longest.startedAt + longest.lastSeenAt) / 2);
     const inside = sessions.filter((s) => s.lastSeenAt >= from && s.startedAt <= to);
 
     const windowed = await client.usage.sessions.query({ from, to, limit: 1000 });
@@ -267,10 +270,14 @@ describe("totals of simulated users", () => {
     expect(windowed.sessions.map((s) => s.id).sort()).toEqual(inside.map((s) => s.id).sort());
     const summary = await client.usage.summary.query({ from, to, by: "user" });
     expect(summary.totals.sessions).toBe(inside.length);
-    // Only the time inside the window counts: the first half of the recording holds less than all of it.
-    const whole = inside.reduce((sum, s) => sum + s.gpuSeconds, 0) / 3600;
-    expect(summary.totals.gpuHours).toBeGreaterThan(0);
-    expect(summary.totals.gpuHours).toBeLessThan(whole);
+    // Only the time inside the window counts: each session's GPU time times the share of its span inside.
+    const share = (s: Session) =>
+      s.lastSeenAt === s.startedAt
+        ? 1
+        : Math.max(0, Math.min(1, (Math.min(to, s.lastSeenAt) - Math.max(from, s.startedAt)) / (s.lastSeenAt - s.startedAt)));
+    const expectedHours = inside.reduce((sum, s) => sum + s.gpuSeconds * share(s), 0) / 3600;
+    expect(summary.totals.gpuHours).toBeCloseTo(expectedHours, 3);
+    expect(share(longest)).toBeLessThan(1);
     // A window before the first session holds none.
     const before = await client.usage.summary.query({ from: from - 3_600_000, to: from - 1, by: "user" });
     expect(before.totals.sessions).toBe(0);
