@@ -45,9 +45,9 @@ const { store } = TelemetryStore.open(path.join(dir, "store.db"), { chunkMaxRows
 store.registerGpus(infos);
 store.writeSamples(readings, (uuid) => infos.find((info) => info.uuid === uuid));
 const history = newestRows(store, everything, 100).map(({ gpu, row }) => historyRecord(gpu, row));
-const sealed = store.chunkSummaries(store.resolveGpuIds(), everything.from, everything.to);
+const sealed = store.chunkSummaryRows(store.resolveGpuIds(), everything.from, everything.to);
 const sealedSummary = emptySummary();
-for (const { summary } of sealed) mergeStoredSummary(sealedSummary, summary);
+for (const [, , summary] of sealed) mergeStoredSummary(sealedSummary, summary);
 store.close();
 
 const source = new ManualSource();

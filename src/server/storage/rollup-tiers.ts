@@ -13,8 +13,7 @@ export class RollupTier {
   readonly get: Database.Statement;
   readonly put: Database.Statement;
   readonly remove: Database.Statement;
-  readonly within: Database.Statement;
-  /** `within` as arrays of [start, rowCount, summary]: no object per row for the charts that read thousands. */
+  /** Arrays of [start, rowCount, summary]: no object per row for the charts that read thousands. */
   readonly withinRows: Database.Statement;
 
   constructor(
@@ -31,7 +30,6 @@ export class RollupTier {
     this.remove = db.prepare(`DELETE FROM ${table} WHERE gpuId = ? AND ${startColumn} = ?`);
     const within = `SELECT ${startColumn}, rowCount, summary FROM ${table}
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND ${startColumn} >= ? AND ${startColumn} < ?`;
-    this.within = db.prepare(within);
     this.withinRows = db.prepare(within).raw();
   }
 
@@ -46,14 +44,18 @@ export class RollupTier {
   }
 
   /** Sets a period's rollup to the sum of `parts` (what is left in it: chunks or rollups), or removes it when none is. */
-  resum(gpuId: number, start: number, parts: ReadonlyArray<{ rowCount: number; summary: Buffer }>) {
+  resum(
+    gpuId: number,
+    start: number,
+    parts: ReadonlyArray<readonly [start: number, rowCount: number, summary: Buffer, ...rest: unknown[]]>,
+  ) {
     if (parts.length === 0) {
       this.remove.run(gpuId, start);
       return;
     }
     const total = emptySummary();
-    for (const part of parts) mergeStoredSummary(total, part.summary);
-    const rowCount = parts.reduce((n, p) => n + p.rowCount, 0);
+    for (const [, , summary] of parts) mergeStoredSummary(total, summary);
+    const rowCount = parts.reduce((n, [, count]) => n + count, 0);
     this.put.run(gpuId, start, rowCount, encodePeriods([{ start, rowCount, summary: total }]));
   }
 }

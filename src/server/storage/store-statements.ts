@@ -13,11 +13,7 @@ export function prepareStoreStatements(db: Database.Database): StoreStatements {
     deleteRecent: db.prepare(`DELETE FROM RecentSample WHERE id = ?`),
     rewriteRecent: db.prepare(`UPDATE RecentSample SET ${METRIC_KEYS.map((c) => `"${c}" = ?`).join(", ")} WHERE id = ?`),
     insertChunk: db.prepare(`INSERT INTO SampleChunk (gpuId, startTs, endTs, rowCount, data, summary) VALUES (?, ?, ?, ?, ?, ?)`),
-    chunkSummariesIn: db.prepare(
-      `SELECT id, startTs, rowCount, summary FROM SampleChunk
-       WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
-    ),
-    /** chunkSummariesIn as arrays of [startTs, rowCount, summary, id]: no object per chunk for the charts that read thousands. */
+    /** Arrays of [startTs, rowCount, summary, id]: no object per chunk for the charts that read thousands. */
     chunkSummaryRowsIn: db
       .prepare(
         `SELECT startTs, rowCount, summary, id FROM SampleChunk
@@ -80,7 +76,6 @@ export interface StoreStatements {
   deleteRecent: Database.Statement;
   rewriteRecent: Database.Statement;
   insertChunk: Database.Statement;
-  chunkSummariesIn: Database.Statement;
   chunkSummaryRowsIn: Database.Statement;
   chunksStartingIn: Database.Statement;
   firstChunkIn: Database.Statement;

@@ -520,39 +520,23 @@ export class TelemetryStore {
     return page.map((chunk, i) => kept[i] ?? byId.get(chunk.id)!);
   }
 
-  /** Encoded summaries (metric-summary.ts) of the sealed chunks whose slot starts in [from, to). */
-  chunkSummaries(gpuIds: number[], from: number, to: number): Array<{ id: number; startTs: number; rowCount: number; summary: Buffer }> {
-    if (from >= to) return [];
-    return this.statements.chunkSummariesIn.all(JSON.stringify(gpuIds), from, to) as Array<{
-      id: number;
-      startTs: number;
-      rowCount: number;
-      summary: Buffer;
-    }>;
-  }
-
   /**
-   * chunkSummaries as [startTs, rowCount, summary, id] arrays: a week of one GPU is 1,008 chunks,
-   * and an object for each cost a fifth of reading them.
+   * Encoded summaries (metric-summary.ts) of the sealed chunks whose slot starts in [from, to), as
+   * [startTs, rowCount, summary, id] arrays: a week of one GPU is 1,008 chunks, and an object for
+   * each cost a fifth of reading them.
    */
   chunkSummaryRows(gpuIds: number[], from: number, to: number): Array<[number, number, Buffer, number]> {
     if (from >= to) return [];
     return this.statements.chunkSummaryRowsIn.all(JSON.stringify(gpuIds), from, to) as Array<[number, number, Buffer, number]>;
   }
 
-  /** Encoded hourly rollups with hourStart in [from, to). */
-  hourlyRollups(gpuIds: number[], from: number, to: number): Array<{ hourStart: number; rowCount: number; summary: Buffer }> {
-    if (from >= to) return [];
-    return this.hourly.within.all(JSON.stringify(gpuIds), from, to) as Array<{ hourStart: number; rowCount: number; summary: Buffer }>;
-  }
-
-  /** hourlyRollups as [hourStart, rowCount, summary] arrays: 90 days of one GPU are 2,160 rollups. */
+  /** Encoded hourly rollups with hourStart in [from, to), as [hourStart, rowCount, summary] arrays: 90 days of one GPU are 2,160 rollups. */
   hourlyRollupRows(gpuIds: number[], from: number, to: number): Array<[number, number, Buffer]> {
     if (from >= to) return [];
     return this.hourly.withinRows.all(JSON.stringify(gpuIds), from, to) as Array<[number, number, Buffer]>;
   }
 
-  /** dailyRollups as [dayStart, rowCount, summary] arrays. */
+  /** Encoded daily rollups with dayStart in [from, to), as [dayStart, rowCount, summary] arrays. */
   dailyRollupRows(gpuIds: number[], from: number, to: number): Array<[number, number, Buffer]> {
     if (from >= to) return [];
     return this.daily.withinRows.all(JSON.stringify(gpuIds), from, to) as Array<[number, number, Buffer]>;
@@ -622,19 +606,13 @@ export class TelemetryStore {
 
   /** Recomputes an hour's rollup from the chunks left in it (after pruning some of them). */
   rebuildRollup(gpuId: number, hourStart: number) {
-    this.hourly.resum(gpuId, hourStart, this.chunkSummaries([gpuId], hourStart, hourStart + HOUR_MS));
+    this.hourly.resum(gpuId, hourStart, this.chunkSummaryRows([gpuId], hourStart, hourStart + HOUR_MS));
     this.rebuildDailyRollup(gpuId, slotStart(hourStart, DAY_MS));
   }
 
   /** Recomputes a day's rollup from the hourly rollups left in it. */
   rebuildDailyRollup(gpuId: number, dayStart: number) {
-    this.daily.resum(gpuId, dayStart, this.hourlyRollups([gpuId], dayStart, dayStart + DAY_MS));
-  }
-
-  /** Encoded daily rollups with dayStart in [from, to). */
-  dailyRollups(gpuIds: number[], from: number, to: number): Array<{ dayStart: number; rowCount: number; summary: Buffer }> {
-    if (from >= to) return [];
-    return this.daily.within.all(JSON.stringify(gpuIds), from, to) as Array<{ dayStart: number; rowCount: number; summary: Buffer }>;
+    this.daily.resum(gpuId, dayStart, this.hourlyRollupRows([gpuId], dayStart, dayStart + DAY_MS));
   }
 
   /** Samples in [from, to], oldest first, across sealed chunks and open rows. */
