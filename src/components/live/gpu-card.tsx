@@ -1,3 +1,4 @@
+import type { ComponentProps, ReactNode } from "react";
 import type { GpuHealthStatus, GpuMemoryHealthRow, GpuProcessRow, LiveSample, XidErrorRow } from "../../lib/api-types";
 import { celsius, clockTime, gibFromMib, megahertz, percent, watts } from "../../lib/format";
 import { clockEventReasonWords, decodeClockEventReasons } from "../../telemetry/clock-event-reasons";
@@ -28,6 +29,29 @@ function ClockState({ mask }: { mask: number | null }) {
           {word}
         </span>
       ))}
+    </>
+  );
+}
+
+/** One line of the card's details: the term, its value, and a bar against its limit where it has one. */
+function DetailRow({
+  term,
+  metric,
+  shown,
+  meter,
+}: {
+  term: string;
+  metric: string;
+  shown: ReactNode;
+  meter: ComponentProps<typeof Meter>;
+}) {
+  return (
+    <>
+      <dt>{term}</dt>
+      <dd data-metric={metric}>{shown}</dd>
+      <dd className="bar-cell">
+        <Meter {...meter} />
+      </dd>
     </>
   );
 }
@@ -140,32 +164,47 @@ export function GpuCard({ sample, name, health, processes, processProblem = null
       </div>
 
       <dl className="gpu-details">
-        <dt>Graphics clock</dt>
-        <dd data-metric="graphics-clock">
-          {megahertz(sample.graphicsClockMhz)} <span className="muted">/ {megahertz(sample.maxGraphicsClockMhz)}</span>
-        </dd>
-        <dd className="bar-cell">
-          <Meter value={sample.graphicsClockMhz} max={sample.maxGraphicsClockMhz} label={`${label} graphics clock against max`} tone="ok" />
-        </dd>
-        <dt>Memory clock</dt>
-        <dd data-metric="memory-clock">
-          {megahertz(sample.memoryClockMhz)} <span className="muted">/ {megahertz(sample.maxMemoryClockMhz)}</span>
-        </dd>
-        <dd className="bar-cell">
-          <Meter value={sample.memoryClockMhz} max={sample.maxMemoryClockMhz} label={`${label} memory clock against max`} tone="ok" />
-        </dd>
-        <dt>Memory used</dt>
-        <dd data-metric="memory">
-          {gibFromMib(sample.memoryUsedMib)} <span className="muted">/ {gibFromMib(sample.memoryTotalMib)}</span>
-        </dd>
-        <dd className="bar-cell">
-          <Meter value={sample.memoryUsedMib} max={sample.memoryTotalMib} label={`${label} memory used`} />
-        </dd>
-        <dt>Fan</dt>
-        <dd data-metric="fan">{percent(sample.fanSpeedPct)}</dd>
-        <dd className="bar-cell">
-          <Meter value={sample.fanSpeedPct} max={100} label={`${label} fan speed`} tone="ok" />
-        </dd>
+        <DetailRow
+          term="Graphics clock"
+          metric="graphics-clock"
+          shown={
+            <>
+              {megahertz(sample.graphicsClockMhz)} <span className="muted">/ {megahertz(sample.maxGraphicsClockMhz)}</span>
+            </>
+          }
+          meter={{
+            value: sample.graphicsClockMhz,
+            max: sample.maxGraphicsClockMhz,
+            label: `${label} graphics clock against max`,
+            tone: "ok",
+          }}
+        />
+        <DetailRow
+          term="Memory clock"
+          metric="memory-clock"
+          shown={
+            <>
+              {megahertz(sample.memoryClockMhz)} <span className="muted">/ {megahertz(sample.maxMemoryClockMhz)}</span>
+            </>
+          }
+          meter={{ value: sample.memoryClockMhz, max: sample.maxMemoryClockMhz, label: `${label} memory clock against max`, tone: "ok" }}
+        />
+        <DetailRow
+          term="Memory used"
+          metric="memory"
+          shown={
+            <>
+              {gibFromMib(sample.memoryUsedMib)} <span className="muted">/ {gibFromMib(sample.memoryTotalMib)}</span>
+            </>
+          }
+          meter={{ value: sample.memoryUsedMib, max: sample.memoryTotalMib, label: `${label} memory used` }}
+        />
+        <DetailRow
+          term="Fan"
+          metric="fan"
+          shown={percent(sample.fanSpeedPct)}
+          meter={{ value: sample.fanSpeedPct, max: 100, label: `${label} fan speed`, tone: "ok" }}
+        />
         <dt>Memory temp.</dt>
         <dd data-metric="memory-temperature">{celsius(sample.memoryTemperatureC)}</dd>
         <dd className="bar-cell" />
