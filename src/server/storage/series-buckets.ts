@@ -4,6 +4,7 @@ import type { ChunkRow } from "./chunk-columns";
 import type { ChunkColumns } from "./decoded-columns";
 import { addEntries, addReasons, addValue, emptySummary, mergeEncodedSummary, SUMMARIZED_REASONS, SUMMARY_FIELDS } from "./metric-summary";
 import { visitPeriods } from "./period-summaries";
+import { BUCKET_EMPTY, BUCKET_READ, BUCKET_UNKNOWN, SeriesBucketCache, type SealedBuckets } from "./series-bucket-cache";
 
 const FIELDS = SUMMARY_FIELDS;
 const EMPTY_SUMMARY = emptySummary();
@@ -220,6 +221,45 @@ export class SeriesBuckets {
       }),
     ) as Record<ClockEventReason, (number | null)[]>;
     return { ...series, clockReasons };
+  }
+
+  /** Where buckets of this width and these metrics are kept for `gpuIds` (series-bucket-cache.ts). */
+  cacheKey(gpuIds: readonly number[]): string {
+    return SeriesBucketCache.keyOf(gpuIds, this.range.bucketMs, this.entries);
+  }
+
+  /**
+   * Sets the buckets `first` to `last` (indexes of the epoch: start / bucketMs) that `kept` knows
+   * to what it holds for them. Those buckets must not have been added to.
+   */
+  restore(kept: SealedBuckets, first: number, last: number): void {
+    const { stride, table, touched } = this;
+    const from = Math.max(first, kept.firstIndex);
+    const to = Math.min(last, kept.firstIndex + kept.states.length - 1);
+    for (let index = from; index <= to; index++) {
+      const state = kept.states[index - kept.firstIndex];
+      if (state === BUCKET_UNKNOWN) continue;
+      const at = (index - this.firstIndex) * stride;
+      const keptAt = (index - kept.firstIndex) * stride;
+      table.set(kept.values.subarray(keptAt, keptAt + stride), at);
+      if (state === BUCKET_READ) touched[index - this.firstIndex] = 1;
+    }
+  }
+
+  /**
+   * The buckets `first` to `last` (indexes of the epoch) as they are now, to keep: written into
+   * `reuse` when it spans the same buckets, into new arrays otherwise.
+   */
+  keep(first: number, last: number, reuse?: SealedBuckets): SealedBuckets {
+    const count = last - first + 1;
+    const same = reuse !== undefined && reuse.firstIndex === first && reuse.states.length === count;
+    const kept: SealedBuckets = same
+      ? reuse
+      : { firstIndex: first, values: new Float64Array(count * this.stride), states: new Uint8Array(count) };
+    const offset = first - this.firstIndex;
+    kept.values.set(this.table.subarray(offset * this.stride, (offset + count) * this.stride));
+    for (let i = 0; i < count; i++) kept.states[i] = this.touched[offset + i] ? BUCKET_READ : BUCKET_EMPTY;
+    return kept;
   }
 
   /** Adds `rowCount` samples with `stats[first..]` (count/min/max/sum per entry) to the bucket `at` falls in. */
