@@ -34,7 +34,9 @@ interface Entry {
   buckets: SealedBuckets;
 }
 
-const bytesOf = ({ values, states }: SealedBuckets) => values.byteLength + states.byteLength;
+/** What an entry costs besides its arrays (key, objects, map slot), counted so that many small entries stay within the budget too. */
+const ENTRY_OVERHEAD_BYTES = 256;
+const bytesOf = ({ values, states }: SealedBuckets) => values.byteLength + states.byteLength + ENTRY_OVERHEAD_BYTES;
 
 export class SeriesBucketCache {
   /** Map order is the recency order: the least recently read come first. */
@@ -88,8 +90,9 @@ export class SeriesBucketCache {
     for (const { gpuIds, bucketMs, buckets } of this.entries.values()) {
       if (gpuId !== undefined && !gpuIds.includes(gpuId)) continue;
       const { firstIndex, states } = buckets;
-      const first = Math.max(0, from === -Infinity ? 0 : Math.floor(from / bucketMs) - firstIndex);
-      const last = Math.min(states.length - 1, to === Infinity ? states.length - 1 : Math.floor(to / bucketMs) - firstIndex);
+      // Infinite ends come out as infinite indexes, clamped to what is kept.
+      const first = Math.max(0, Math.floor(from / bucketMs) - firstIndex);
+      const last = Math.min(states.length - 1, Math.floor(to / bucketMs) - firstIndex);
       if (first <= last) states.fill(BUCKET_UNKNOWN, first, last + 1);
     }
   }
