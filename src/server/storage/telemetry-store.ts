@@ -117,9 +117,9 @@ export const DECODED_BYTES_KEPT = 10 * 2 ** 20;
 /** Decoded chart columns kept: 4 MiB holds 6 hours of one GPU (36 chunks) in five columns four times over. */
 export const DECODED_COLUMN_BYTES_KEPT = 4 * 2 ** 20;
 /**
- * Chart buckets of sealed samples kept: a History view of eight GPUs at 1000 points and four
- * metrics keeps about 140 KB a GPU and span (1.1 MB a span; 0.45 MB a GPU with the clock
- * reasons), so 8 MiB holds every preset span of eight GPUs, or two with the reasons.
+ * Chart buckets of sealed samples kept: four metrics in 1000 buckets are about 140 KB a GPU and
+ * span, so 8 MiB holds every preset span of eight GPUs; the History page's six metrics with the
+ * clock reasons in 600 buckets are about 0.3 MB a GPU and span, three spans of eight GPUs.
  */
 export const SERIES_BUCKET_BYTES_KEPT = 8 * 2 ** 20;
 
