@@ -267,20 +267,20 @@ function readBuckets(store: TelemetryStore, gpuIds: number[], range: Window, buc
       index >= kept.firstIndex &&
       index < kept.firstIndex + kept.states.length &&
       kept.states[index - kept.firstIndex] !== BUCKET_UNKNOWN;
-    if (from < first * bucketMs) sealed(from, first * bucketMs - 1);
-    for (let index = first; index <= last;) {
-      if (known(index)) {
-        index++;
-        continue;
-      }
-      let end = index;
-      while (end < last && !known(end + 1)) end++;
-      sealed(index * bucketMs, (end + 1) * bucketMs - 1);
-      index = end + 1;
-    }
+    // What to read from storage: the partial buckets at the ends and the buckets not kept,
+    // adjoining ones read as one range (each range costs a few statements).
+    const reads: Array<[number, number]> = [];
+    const read = (a: number, b: number) => {
+      const previous = reads[reads.length - 1];
+      if (previous !== undefined && previous[1] + 1 === a) previous[1] = b;
+      else reads.push([a, b]);
+    };
+    if (from < first * bucketMs) read(from, first * bucketMs - 1);
+    for (let index = first; index <= last; index++) if (!known(index)) read(index * bucketMs, (index + 1) * bucketMs - 1);
+    if ((last + 1) * bucketMs <= to) read((last + 1) * bucketMs, to);
+    for (const [a, b] of reads) sealed(a, b);
     if (kept) buckets.restore(kept, first, last);
     cache.set(key, gpuIds, bucketMs, buckets.keep(first, last, kept));
-    if ((last + 1) * bucketMs <= to) sealed((last + 1) * bucketMs, to);
   }
   readOpenRows(store, gpuIds, from, to, sink);
 }
