@@ -42,12 +42,20 @@ const SPANS: Array<[string, number]> = [
   ["90 d", 90 * DAY_MS],
 ];
 
-const db = new Database(source, { readonly: true });
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-series-http-"));
+// Each server records into a copy of its own, and the range is read from a copy too: the built
+// database stays as it was, not even given a write-ahead log beside it.
+const copyOf = (name: string) => {
+  const dbPath = path.join(scratch, `${name}.db`);
+  fs.copyFileSync(source, dbPath);
+  return dbPath;
+};
+const extentCopy = copyOf("extent");
+const db = new Database(extentCopy, { readonly: true });
 const end = Number(db.prepare("SELECT max(endTs) FROM SampleChunk").pluck().get());
 const gpuIndexes = (db.prepare('SELECT DISTINCT "index" FROM Gpu ORDER BY "index"').pluck().all() as number[]).map(Number);
 db.close();
-
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-series-http-"));
+fs.rmSync(extentCopy);
 interface Side {
   name: string;
   server: BenchServer;
@@ -59,10 +67,7 @@ try {
     ["this", undefined],
   ];
   for (const [name, bundle] of bundles) {
-    // Each server records into a copy of its own: the built database stays as it was.
-    const dbPath = path.join(scratch, `${name}.db`);
-    fs.copyFileSync(source, dbPath);
-    const env = { NVOC_DB_PATH: dbPath, NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpuIndexes.length) };
+    const env = { NVOC_DB_PATH: copyOf(name), NVOC_SOURCE: "simulated", NVOC_SIM_GPUS: String(gpuIndexes.length) };
     sides.push({ name, server: await startServer(env, bundle) });
   }
   const client = plainClient();
