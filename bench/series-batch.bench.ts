@@ -4,7 +4,9 @@
  * gaps from the event log, and the batch's JSON body, as the History page asks for all GPUs.
  * With `--baseline`, the same batches from another checkout's storage code (e.g. one made
  * with `git worktree add /tmp/before <commit>`), alternated with this one's in one run, and
- * the two answers compared: a speed-up that changed what is answered fails the run.
+ * the two answers compared: a speed-up that changed what is answered fails the run. Where the
+ * store keeps chart buckets between series (series-bucket-cache.ts), each batch is also timed
+ * with them forgotten first, and every run with a range 10 s later than the run before.
  *   npx tsx bench/series-batch.bench.ts [--db built.db] [--gpus 8] [--days 90] [--runs 20] [--baseline /tmp/before]
  */
 import { isDeepStrictEqual, parseArgs } from "node:util";
@@ -31,6 +33,8 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const dbPath = values.db ?? cachedHistoryDatabase(Number(values.gpus), Number(values.days), "bench");
 const INTERVAL_MS = 1000;
+/** How much later each run's range ends in the "moved" column: a History view's refresh. */
+const MOVE_MS = 10_000;
 const METRICS: MetricKey[] = ["temperatureC", "powerDrawW", "graphicsClockMhz", "gpuUtilizationPct"];
 const SPANS: Array<[string, number]> = [
   ["1 h", HOUR_MS],
@@ -46,43 +50,60 @@ const SPANS: Array<[string, number]> = [
 interface StorageCode {
   queries: Pick<typeof queries, "bucketedSeries">;
   stores: Pick<typeof stores, "TelemetryStore">;
-  gaps: Pick<typeof gaps, "OUTAGE_EVENT_KINDS" | "outagesOf" | "seriesGaps">;
+  gaps: Pick<typeof gaps, "OUTAGE_EVENT_KINDS" | "outagesOf" | "seriesGaps"> & Partial<Pick<typeof gaps, "gapsOfSeries">>;
 }
 
 interface Variant {
   name: string;
-  /** One GPU's series alone, as `telemetry.series` computes it. */
-  one: (span: number) => unknown;
-  /** Every GPU's answer of a batch, as the JSON the batch sends. */
-  batch: (span: number) => string;
+  /** One GPU's series alone ending at `to`, as `telemetry.series` computes it. */
+  one: (span: number, to: number) => unknown;
+  /** Every GPU's answer of a batch ending at `to`, as the JSON the batch sends. */
+  batch: (span: number, to: number) => string;
+  /** Empties the chart buckets the store keeps between series, where it keeps any: the first view of a span. */
+  forgetKept: () => void;
+  /** Bytes of chart buckets the store keeps now. */
+  keptBytes: () => number;
+  /** Whether the store keeps chart buckets (the baseline may not). */
+  keeps: boolean;
   close: () => void;
 }
 
-function variant(name: string, code: StorageCode, to: () => number): Variant {
+function variant(name: string, code: StorageCode): Variant {
   const { store } = code.stores.TelemetryStore.open(dbPath);
-  const series = (gpuId: number, span: number) =>
+  const series = (gpuId: number, span: number, to: number) =>
     code.queries.bucketedSeries(store, {
       gpuId,
-      from: to() - span,
-      to: to(),
+      from: to - span,
+      to,
       metrics: METRICS,
       maxPoints: 1000,
       maxRawSpanMs: MAX_DECODED_SAMPLES_PER_SERIES * INTERVAL_MS,
     });
+  // A checkout from before chart buckets were kept has no such cache.
+  const kept = (store as { sealedBuckets?: { forget: (gpuId: undefined, from: number, to: number) => void; bytes: number } }).sealedBuckets;
   return {
     name,
-    one: (span) => series(store.gpus()[0].id, span),
-    batch: (span) => {
+    one: (span, to) => series(store.gpus()[0].id, span, to),
+    batch: (span, to) => {
       const answers = store.gpus().map((gpu) => {
-        const answer = series(gpu.id, span);
-        const window = { gpuId: gpu.id, from: to() - span, to: to(), limit: 10_000 };
-        const events = store.events.listOfKinds(window, code.gaps.OUTAGE_EVENT_KINDS);
-        const found = answer.t.length < 2 ? [] : code.gaps.seriesGaps(answer, INTERVAL_MS, code.gaps.outagesOf(events, window.to));
+        const answer = series(gpu.id, span, to);
+        const window = { gpuId: gpu.id, from: to - span, to, limit: 10_000 };
+        const outages = () => code.gaps.outagesOf(store.events.listOfKinds(window, code.gaps.OUTAGE_EVENT_KINDS), window.to);
+        // As the router of each checkout finds them: an older one reads the event log for every series.
+        const found =
+          answer.t.length < 2
+            ? []
+            : code.gaps.gapsOfSeries
+              ? code.gaps.gapsOfSeries(answer, INTERVAL_MS, outages)
+              : code.gaps.seriesGaps(answer, INTERVAL_MS, outages());
         const data = { gpuIndex: gpu.index, gpuUuid: gpu.uuid, from: window.from, to: window.to, ...answer, gaps: found };
         return { result: { data } };
       });
       return JSON.stringify(answers);
     },
+    forgetKept: () => kept?.forget(undefined, -Infinity, Infinity),
+    keptBytes: () => kept?.bytes ?? 0,
+    keeps: kept !== undefined,
     close: () => store.close(),
   };
 }
@@ -98,8 +119,8 @@ async function baselineCode(root: string): Promise<StorageCode> {
 
 let newest = 0;
 const variants: Variant[] = [];
-if (values.baseline) variants.push(variant("baseline", await baselineCode(values.baseline), () => newest));
-variants.push(variant("this", { queries, stores, gaps }, () => newest));
+if (values.baseline) variants.push(variant("baseline", await baselineCode(values.baseline)));
+variants.push(variant("this", { queries, stores, gaps }));
 {
   const { store } = stores.TelemetryStore.open(dbPath);
   newest = Number((store.db.prepare("SELECT max(endTs) AS t FROM SampleChunk").get() as { t: bigint | number }).t);
@@ -110,34 +131,60 @@ variants.push(variant("this", { queries, stores, gaps }, () => newest));
   );
   store.close();
 }
-console.log(`ms p50 / p95 of ${runs} after 3 warm-ups, variants alternated; batch = every GPU's series + gaps + JSON`);
-const names = variants.map((v) => v.name);
 console.log(
-  `| span | ${names.map((n) => `one GPU, ${n}`).join(" | ")} | ${names.map((n) => `batch, ${n}`).join(" | ")} | batch bytes |\n` +
-    `| --- |${" --- |".repeat(2 * names.length + 1)}`,
+  `ms p50 / p95 of ${runs} after 3 warm-ups, variants alternated, each column a pass of its own; batch = every GPU's series + gaps + JSON.\n` +
+    "repeated: the same range again (kept buckets as the runs before left them); " +
+    "emptied: kept buckets forgotten first (the first view of a span); " +
+    `moved: the range ${MOVE_MS / 1000} s later every run, as a History view refreshing over a recording.`,
 );
+/** The columns timed per variant: those of kept buckets only where the variant keeps some. */
+const columnsOf = (v: Variant) =>
+  v.keeps ? ["one GPU", "batch, repeated", "batch, emptied", "batch, moved"] : ["one GPU", "batch", "batch, moved"];
+const header = variants.flatMap((v) => columnsOf(v).map((c) => `${c}, ${v.name}`));
+console.log(`| span | ${header.join(" | ")} | batch bytes |\n| --- |${" --- |".repeat(header.length + 1)}`);
 for (const [label, span] of SPANS) {
-  const one = new Map<string, number[]>(names.map((n) => [n, []]));
-  const batch = new Map<string, number[]>(names.map((n) => [n, []]));
+  const times = new Map<string, number[]>(header.map((h) => [h, []]));
   const bodies = new Map<string, string>();
-  for (let run = 0; run < runs + 3; run++) {
-    // Each variant goes first every other run, so neither always meets a warmer cache.
-    for (const v of run % 2 ? [...variants].reverse() : variants) {
-      let started = performance.now();
-      v.one(span);
-      if (run >= 3) one.get(v.name)!.push(performance.now() - started);
-      started = performance.now();
-      bodies.set(v.name, v.batch(span));
-      if (run >= 3) batch.get(v.name)!.push(performance.now() - started);
+  const moved = new Map<string, string>();
+  const timed = (column: string, run: number, work: () => void) => {
+    const started = performance.now();
+    work();
+    if (run >= 3) times.get(column)!.push(performance.now() - started);
+  };
+  // Three passes, so that one kind of run does not leave the caches as the others find them (an
+  // emptied batch decodes enough chunks to push the edges' columns out of the column cache).
+  const pass = (work: (v: Variant, run: number) => void) => {
+    for (let run = 0; run < runs + 3; run++) {
+      // Each variant goes first every other run, so neither always meets a warmer cache.
+      for (const v of run % 2 ? [...variants].reverse() : variants) work(v, run);
+    }
+  };
+  pass((v, run) => {
+    timed(`one GPU, ${v.name}`, run, () => v.one(span, newest));
+    timed(`${v.keeps ? "batch, repeated" : "batch"}, ${v.name}`, run, () => bodies.set(v.name, v.batch(span, newest)));
+  });
+  pass((v, run) => {
+    // Ends MOVE_MS apart, the last at the newest sample.
+    const to = newest - (runs + 2 - run) * MOVE_MS;
+    timed(`batch, moved, ${v.name}`, run, () => moved.set(v.name, v.batch(span, to)));
+  });
+  pass((v, run) => {
+    if (!v.keeps) return;
+    v.forgetKept();
+    timed(`batch, emptied, ${v.name}`, run, () => {
+      if (v.batch(span, newest) !== bodies.get(v.name))
+        throw new Error(`${v.name}: the answer at ${label} changed with its kept buckets forgotten`);
+    });
+  });
+  for (const answers of [bodies, moved]) {
+    const [first, ...others] = [...answers.values()];
+    for (const other of others) {
+      if (other !== first && !isDeepStrictEqual(JSON.parse(other), JSON.parse(first))) throw new Error(`the answers at ${label} differ`);
     }
   }
-  const [first, ...others] = [...bodies.values()];
-  for (const other of others) {
-    if (other !== first && !isDeepStrictEqual(JSON.parse(other), JSON.parse(first))) throw new Error(`the answers at ${label} differ`);
-  }
-  const cell = (times: number[]) => `${percentile(times, 50).toFixed(1)} / ${percentile(times, 95).toFixed(1)}`;
-  console.log(
-    `| ${label} | ${names.map((n) => cell(one.get(n)!)).join(" | ")} | ${names.map((n) => cell(batch.get(n)!)).join(" | ")} | ${first.length} |`,
-  );
+  const cell = (column: string) => `${percentile(times.get(column)!, 50).toFixed(1)} / ${percentile(times.get(column)!, 95).toFixed(1)}`;
+  console.log(`| ${label} | ${header.map(cell).join(" | ")} | ${[...bodies.values()][0].length} |`);
 }
+for (const v of variants.filter((k) => k.keeps))
+  console.log(`${v.name}: ${(v.keptBytes() / 2 ** 20).toFixed(2)} MiB of chart buckets kept at the end`);
 for (const v of variants) v.close();

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { METRIC_CATALOGUE, type MetricDefinition, type MetricKey } from "../src/telemetry/metric-catalogue";
 import { RECORD_JSON_BYTES_KEPT } from "../src/server/rest/records-json";
-import { DECODED_BYTES_KEPT, DECODED_COLUMN_BYTES_KEPT } from "../src/server/storage/telemetry-store";
+import { DECODED_BYTES_KEPT, DECODED_COLUMN_BYTES_KEPT, SERIES_BUCKET_BYTES_KEPT } from "../src/server/storage/telemetry-store";
 import { ROOT, startOnFakeSmi, startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 import { WORN_NVML_KNOBS } from "./helpers/worn-memory";
@@ -268,11 +268,12 @@ describe("GET /metrics", () => {
         .filter((s) => s.name === "nvoc_cache_bytes")
         .map((s) => [s.labels.cache, s.value]),
     );
-    expect([...caches.keys()].sort()).toEqual(["answer_buffers", "decoded_chunks", "decoded_columns", "record_json"]);
+    expect([...caches.keys()].sort()).toEqual(["answer_buffers", "decoded_chunks", "decoded_columns", "record_json", "series_buckets"]);
     expect(caches.get("record_json")).toBeGreaterThan(0);
     expect(caches.get("record_json")).toBeLessThanOrEqual(RECORD_JSON_BYTES_KEPT);
     expect(caches.get("decoded_chunks")).toBeLessThanOrEqual(DECODED_BYTES_KEPT);
     expect(caches.get("decoded_columns")).toBeLessThanOrEqual(DECODED_COLUMN_BYTES_KEPT);
+    expect(caches.get("series_buckets")).toBeLessThanOrEqual(SERIES_BUCKET_BYTES_KEPT);
     expect(caches.get("answer_buffers")).toBeLessThanOrEqual(2 * 4 * 2 ** 20);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { outagesOf, seriesGaps } from "../../src/server/storage/series-gaps";
+import { gapsOfSeries, outagesOf, seriesGaps } from "../../src/server/storage/series-gaps";
 
 const event = (at: number, kind: string, detail: Record<string, unknown> = {}) => ({ at, kind, detail, gpuId: 1 });
 /** Buckets of 10 ms at these starts, each with a temperature unless null. */
@@ -39,6 +39,23 @@ describe("gaps in a series and their reasons", () => {
       { from: 220, to: 300, reason: null },
       { from: 310, to: 390, reason: "gpu_stale" },
     ]);
+  });
+
+  it("reads the outages only for a series with a gap, and then gives the same reasons", () => {
+    let asked = 0;
+    const outages = () => {
+      asked++;
+      return [{ from: 45, to: 95, reason: "gpu_lost" as const }];
+    };
+    expect(gapsOfSeries(series([0, 10, 20, 30, 40, 50]), 5, outages)).toEqual([]);
+    expect(asked).toBe(0);
+    const gapped = series([0, 10, 20, 30, 40, 100, 110, 200]);
+    expect(gapsOfSeries(gapped, 5, outages)).toEqual(seriesGaps(gapped, 5, outages()));
+    expect(gapsOfSeries(gapped, 5, outages)).toEqual([
+      { from: 50, to: 100, reason: "gpu_lost" },
+      { from: 120, to: 200, reason: null },
+    ]);
+    expect(asked).toBe(3);
   });
 
   it("closes a GPU lost before the recorder stopped at that stop", () => {

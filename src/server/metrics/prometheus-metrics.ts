@@ -157,7 +157,7 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, proces
 
   new Gauge({
     name: "nvoc_cache_bytes",
-    help: "Estimated bytes held by each in-memory cache (decoded chunks, decoded chart columns, records' JSON, answer buffers); each has a fixed budget.",
+    help: "Estimated bytes held by each in-memory cache (decoded chunks, decoded chart columns, chart buckets, records' JSON, answer buffers); each has a fixed budget.",
     labelNames: ["cache"],
     registers: [registry],
     collect() {
@@ -166,6 +166,7 @@ export function createMetricsRegistry({ collector, storage, memoryHealth, proces
       if (store) {
         this.set({ cache: "decoded_chunks" }, store.decodedBytes());
         this.set({ cache: "decoded_columns" }, store.decodedColumnBytes());
+        this.set({ cache: "series_buckets" }, store.seriesBucketBytes());
       }
       this.set({ cache: "record_json" }, recordJsonCacheBytes());
       this.set({ cache: "answer_buffers" }, answerBufferBytes());

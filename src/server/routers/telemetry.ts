@@ -8,7 +8,7 @@ import { publicProcedure, router } from "../trpc/trpc";
 import { liveReadingFilter, uuidOf, type GpuSelection } from "./gpu-selection";
 import { historyInput, liveInput, seriesInput, statsInput } from "../api/inputs";
 import { HOUR_MS } from "../../telemetry/durations";
-import { OUTAGE_EVENT_KINDS, outagesOf, seriesGaps, type BucketedValues, type SeriesGap } from "../storage/series-gaps";
+import { gapsOfSeries, OUTAGE_EVENT_KINDS, outagesOf, type BucketedValues, type SeriesGap } from "../storage/series-gaps";
 import type { TelemetryStore } from "../storage/telemetry-store";
 
 /** More outage events than this in one window is a GPU flapping: the gaps after them go without a reason. */
@@ -98,6 +98,7 @@ function gapsOf(
   intervalMs: number,
 ): SeriesGap[] {
   if (series.t.length < 2) return [];
-  const events = store.events.listOfKinds({ ...window, gpuId, limit: MAX_OUTAGE_EVENTS }, OUTAGE_EVENT_KINDS);
-  return seriesGaps(series, intervalMs, outagesOf(events, window.to));
+  return gapsOfSeries(series, intervalMs, () =>
+    outagesOf(store.events.listOfKinds({ ...window, gpuId, limit: MAX_OUTAGE_EVENTS }, OUTAGE_EVENT_KINDS), window.to),
+  );
 }

@@ -71,6 +71,7 @@ export function prune(store: TelemetryStore, policy: PrunePolicy, options: Prune
     return { chunks: old.chunks, samples: old.samples + recent, events };
   })();
   store.forgetOpenRowsBefore(cutoff);
+  store.forgetSealedBefore(cutoff);
   deletedChunks += byAge.chunks;
   deletedSamples += byAge.samples;
 

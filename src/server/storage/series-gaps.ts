@@ -19,7 +19,7 @@ export interface SeriesGap {
 }
 
 /** A span the event log says nothing could be recorded in. */
-interface Outage {
+export interface Outage {
   from: number;
   to: number;
   reason: GapReason;
@@ -81,6 +81,17 @@ export function seriesGaps(series: BucketedValues, intervalMs: number, outages: 
     lastEnd = t[i] + bucketMs;
   }
   return gaps;
+}
+
+/**
+ * seriesGaps, with the outages asked of `outagesFor` only once a gap is found: most series have
+ * none, and reading the event log cost more than a whole series answered from kept buckets.
+ */
+export function gapsOfSeries(series: BucketedValues, intervalMs: number, outagesFor: () => readonly Outage[]): SeriesGap[] {
+  const gaps = seriesGaps(series, intervalMs, []);
+  if (gaps.length === 0) return gaps;
+  const outages = outagesFor();
+  return gaps.map((gap) => ({ ...gap, reason: likeliestReason(gap.from, gap.to, outages) }));
 }
 
 /** The outage overlapping the gap the most; buckets round the gap's ends, so any overlap counts. */

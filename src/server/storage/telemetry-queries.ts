@@ -5,6 +5,7 @@ import type { ClockEventReason } from "../../telemetry/clock-event-reasons";
 import { addRow, emptySummary, metricStats, reasonShares } from "./metric-summary";
 import { mergeStoredSummary } from "./period-summaries";
 import { SeriesBuckets } from "./series-buckets";
+import { BUCKET_UNKNOWN } from "./series-bucket-cache";
 import { slotStart, SUMMARY_PERIOD_MS } from "./time-slots";
 import { DAY_MS, HOUR_MS, namedSample, type NamedSample, type SampleBlock, type TelemetryStore } from "./telemetry-store";
 
@@ -69,12 +70,25 @@ interface PieceSink {
  * nothing counts twice.
  */
 function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: number, granularityMs: number, sink: PieceSink) {
+  readOpenRows(store, gpuIds, from, to, sink);
+  readSealedPieces(store, gpuIds, from, to, granularityMs, sink);
+}
+
+/** The rows of [from, to] not yet sealed into a chunk. */
+function readOpenRows(store: TelemetryStore, gpuIds: number[], from: number, to: number, sink: PieceSink) {
+  rowsOf(store.openBlocks(gpuIds), from, to, sink);
+}
+
+function rowsOf(blocks: Iterable<SampleBlock>, from: number, to: number, sink: PieceSink) {
+  for (const block of blocks) {
+    for (const row of block.rows) if (row.timestamp >= from && row.timestamp <= to) sink.row(row);
+  }
+}
+
+/** The sealed part of readPieces. */
+function readSealedPieces(store: TelemetryStore, gpuIds: number[], from: number, to: number, granularityMs: number, sink: PieceSink) {
   const slot = store.options.slotMs;
-  const rawBlocks = (blocks: Iterable<SampleBlock>) => {
-    for (const block of blocks) {
-      for (const row of block.rows) if (row.timestamp >= from && row.timestamp <= to) sink.row(row);
-    }
-  };
+  const rawBlocks = (blocks: Iterable<SampleBlock>) => rowsOf(blocks, from, to, sink);
   /** Sealed samples of the chunks whose slot starts in [a, b), as rows or, where the sink takes them, encoded. */
   const rawChunks = (a: number, b: number) => {
     if (!sink.encodedRows) return rawBlocks(store.chunksStartingIn(gpuIds, a, b));
@@ -83,7 +97,6 @@ function readPieces(store: TelemetryStore, gpuIds: number[], from: number, to: n
       else for (const row of content.rows) if (row.timestamp >= from && row.timestamp <= to) sink.row(row);
     }
   };
-  rawBlocks(store.openBlocks(gpuIds));
   const first = Math.ceil(from / slot) * slot;
   const end = Math.floor((to + 1) / slot) * slot;
   const slotsFit = granularityMs === Infinity || granularityMs % slot === 0;
@@ -221,12 +234,55 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
     bucketMs,
     single,
   });
-  readPieces(store, gpuIds, request.from, request.to, single ? Infinity : bucketMs, {
+  const sink: PieceSink = {
     summary: (at, rowCount, summary, split) => buckets.addSummary(at, rowCount, summary, split),
     row: (row) => buckets.addRow(row),
     encodedRows: (chunk, from, to) => buckets.addEncodedRows(store.decodedColumns.decode(chunk.id, chunk.data, buckets.columns), from, to),
-  });
+  };
+  if (single) readPieces(store, gpuIds, request.from, request.to, Infinity, sink);
+  else readBuckets(store, gpuIds, request, bucketMs, buckets, sink);
   return { bucketMs, ...buckets.series() };
+}
+
+/**
+ * Fills `buckets` with [from, to]: the buckets wholly inside it from what the store keeps of
+ * their sealed samples (series-bucket-cache.ts) where it has them, the rest from storage (and
+ * kept in turn); then the unsealed rows, never kept, over all of them.
+ */
+function readBuckets(store: TelemetryStore, gpuIds: number[], range: Window, bucketMs: number, buckets: SeriesBuckets, sink: PieceSink) {
+  const { from, to } = range;
+  const sealed = (a: number, b: number) => readSealedPieces(store, gpuIds, a, b, bucketMs, sink);
+  // Indexes (start / bucketMs) of the first and last bucket inside [from, to]; the partial ones at
+  // either end depend on the range and are read every time.
+  const first = Math.ceil(from / bucketMs);
+  const last = Math.floor((to + 1) / bucketMs) - 1;
+  if (first > last) {
+    sealed(from, to);
+  } else {
+    const cache = store.sealedBuckets;
+    const key = buckets.cacheKey(gpuIds);
+    const kept = cache.get(key);
+    const known = (index: number) =>
+      kept !== undefined &&
+      index >= kept.firstIndex &&
+      index < kept.firstIndex + kept.states.length &&
+      kept.states[index - kept.firstIndex] !== BUCKET_UNKNOWN;
+    // What to read from storage: the partial buckets at the ends and the buckets not kept,
+    // adjoining ones read as one range (each range costs a few statements).
+    const reads: Array<[number, number]> = [];
+    const read = (a: number, b: number) => {
+      const previous = reads[reads.length - 1];
+      if (previous !== undefined && previous[1] + 1 === a) previous[1] = b;
+      else reads.push([a, b]);
+    };
+    if (from < first * bucketMs) read(from, first * bucketMs - 1);
+    for (let index = first; index <= last; index++) if (!known(index)) read(index * bucketMs, (index + 1) * bucketMs - 1);
+    if ((last + 1) * bucketMs <= to) read((last + 1) * bucketMs, to);
+    for (const [a, b] of reads) sealed(a, b);
+    if (kept) buckets.restore(kept, first, last);
+    cache.set(key, gpuIds, bucketMs, buckets.keep(first, last, kept));
+  }
+  readOpenRows(store, gpuIds, from, to, sink);
 }
 
 /**

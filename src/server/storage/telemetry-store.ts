@@ -3,6 +3,7 @@ import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
 import { summarizeChunk } from "./period-summaries";
 import { DecodedColumns } from "./decoded-columns";
 import { DecodedChunks } from "./decoded-chunks";
+import { SeriesBucketCache } from "./series-bucket-cache";
 import { RollupTier } from "./rollup-tiers";
 import { GpuEventLog } from "./gpu-events";
 import { ProcessSessionLog } from "./process-sessions";
@@ -115,6 +116,12 @@ const CHUNK_PAGE = 16;
 export const DECODED_BYTES_KEPT = 10 * 2 ** 20;
 /** Decoded chart columns kept: 4 MiB holds 6 hours of one GPU (36 chunks) in five columns four times over. */
 export const DECODED_COLUMN_BYTES_KEPT = 4 * 2 ** 20;
+/**
+ * Chart buckets of sealed samples kept: four metrics in 1000 buckets are about 140 KB a GPU and
+ * span, so 8 MiB holds every preset span of eight GPUs; the History page's six metrics with the
+ * clock reasons in 600 buckets are about 0.3 MB a GPU and span, three spans of eight GPUs.
+ */
+export const SERIES_BUCKET_BYTES_KEPT = 8 * 2 ** 20;
 
 interface ChunkExtent {
   id: number;
@@ -136,6 +143,8 @@ export class TelemetryStore {
   private readonly openRows = new Map<number, OpenRows>();
   private readonly decodedChunks = new DecodedChunks(DECODED_BYTES_KEPT);
   readonly decodedColumns = new DecodedColumns(DECODED_COLUMN_BYTES_KEPT);
+  /** Chart buckets of sealed samples; whatever changes sealed samples says which time it touched. */
+  readonly sealedBuckets = new SeriesBucketCache(SERIES_BUCKET_BYTES_KEPT);
   private readonly persistedLastSeen = new Map<number, number>();
   private readonly hourly: RollupTier;
   private readonly daily: RollupTier;
@@ -410,6 +419,8 @@ export class TelemetryStore {
     const { periods, total } = summarizeChunk(rows);
     this.statements.insertChunk.run(gpuId, startTs, endTs, rows.length, encodeChunk(rows), periods);
     this.addToRollups(gpuId, startTs, rows.length, total);
+    // Forgotten even should the write roll back: a bucket read again costs only time.
+    this.sealedBuckets.forget(gpuId, startTs, endTs);
   }
 
   /** Folds a sealed chunk's summary into its hour's and its day's rollup. */
@@ -606,6 +617,7 @@ export class TelemetryStore {
 
   /** Recomputes an hour's rollup from the chunks left in it (after pruning some of them). */
   rebuildRollup(gpuId: number, hourStart: number) {
+    this.sealedBuckets.forget(gpuId, hourStart, hourStart + HOUR_MS - 1);
     this.hourly.resum(gpuId, hourStart, this.chunkSummaryRows([gpuId], hourStart, hourStart + HOUR_MS));
     this.rebuildDailyRollup(gpuId, slotStart(hourStart, DAY_MS));
   }
@@ -654,6 +666,11 @@ export class TelemetryStore {
     return totals;
   }
 
+  /** Sealed samples older than `cutoff` were deleted (every GPU's): chart buckets kept of that time go. */
+  forgetSealedBefore(cutoff: number) {
+    this.sealedBuckets.forget(undefined, -Infinity, cutoff - 1);
+  }
+
   /** Drops open rows older than `cutoff` from memory after they were deleted on disk. */
   forgetOpenRowsBefore(cutoff: number) {
     for (const [gpuId, open] of this.openRows) {
@@ -675,6 +692,11 @@ export class TelemetryStore {
   /** Bytes of decoded chart columns kept in memory (at most DECODED_COLUMN_BYTES_KEPT). */
   decodedColumnBytes(): number {
     return this.decodedColumns.bytes;
+  }
+
+  /** Bytes of chart buckets kept in memory (at most SERIES_BUCKET_BYTES_KEPT). */
+  seriesBucketBytes(): number {
+    return this.sealedBuckets.bytes;
   }
 
   fileBytes(): number {
