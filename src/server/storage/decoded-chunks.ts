@@ -1,5 +1,6 @@
 import { decodeChunk, type ChunkRow } from "./chunk-codec";
 import { METRIC_COLUMN_COUNT } from "./chunk-columns";
+import { ByteBoundedLru } from "./byte-bounded-lru";
 
 /**
  * What one decoded row costs on the V8 heap: an object of a timestamp and
@@ -17,15 +18,15 @@ export const DECODED_ROW_BYTES = 32 + 24 * (METRIC_COLUMN_COUNT + 1);
  * recently read first out. Callers must not modify the rows.
  */
 export class DecodedChunks {
-  /** Map order is the recency order: the least recently read come first. */
-  private readonly chunks = new Map<number, readonly ChunkRow[]>();
-  private keptBytes = 0;
+  private readonly chunks: ByteBoundedLru<number, readonly ChunkRow[]>;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.chunks = new ByteBoundedLru(maxBytes);
+  }
 
   /** Estimated bytes of the rows kept now. */
   get bytes(): number {
-    return this.keptBytes;
+    return this.chunks.bytes;
   }
 
   /**
@@ -39,25 +40,12 @@ export class DecodedChunks {
     const cached = this.kept(chunk.id);
     if (cached) return cached;
     const rows = decodeChunk(chunk.data);
-    if (!keep) return rows;
-    this.chunks.set(chunk.id, rows);
-    this.keptBytes += rows.length * DECODED_ROW_BYTES;
-    // The least recently read go first; the one just decoded stays unless it alone is over the budget.
-    for (const [id, old] of this.chunks) {
-      if (this.keptBytes <= this.maxBytes) break;
-      this.chunks.delete(id);
-      this.keptBytes -= old.length * DECODED_ROW_BYTES;
-    }
+    if (keep) this.chunks.set(chunk.id, rows, rows.length * DECODED_ROW_BYTES);
     return rows;
   }
 
   /** A chunk's decoded rows if they are kept, marked as just read. */
   kept(id: number): readonly ChunkRow[] | undefined {
-    const rows = this.chunks.get(id);
-    if (rows) {
-      this.chunks.delete(id);
-      this.chunks.set(id, rows);
-    }
-    return rows;
+    return this.chunks.get(id);
   }
 }

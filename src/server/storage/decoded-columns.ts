@@ -1,3 +1,4 @@
+import { ByteBoundedLru } from "./byte-bounded-lru";
 import { decodeChunkColumns } from "./chunk-codec";
 
 /** A chunk's timestamps and some of its metric columns, as decodeChunkColumns gives them, owned by whoever decoded them. */
@@ -16,26 +17,22 @@ export interface ChunkColumns {
  * in bytes, least recently read first out.
  */
 export class DecodedColumns {
-  /** Map order is the recency order: the least recently read come first. */
-  private readonly entries = new Map<string, ChunkColumns>();
-  private keptBytes = 0;
+  private readonly entries: ByteBoundedLru<string, ChunkColumns>;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.entries = new ByteBoundedLru(maxBytes);
+  }
 
   /** Bytes of the columns kept now. */
   get bytes(): number {
-    return this.keptBytes;
+    return this.entries.bytes;
   }
 
   /** The chunk's timestamps and the asked columns (catalogue indexes, ascending), decoded now unless kept. */
   decode(id: number, data: Uint8Array, columns: readonly number[]): ChunkColumns {
     const key = `${id}:${columns.join(",")}`;
     const kept = this.entries.get(key);
-    if (kept) {
-      this.entries.delete(key);
-      this.entries.set(key, kept);
-      return kept;
-    }
+    if (kept) return kept;
     // decodeChunkColumns answers in shared scratch: copied, as it is kept past the next decode.
     const decoded = decodeChunkColumns(data, columns);
     const entry: ChunkColumns = {
@@ -43,15 +40,7 @@ export class DecodedColumns {
       timestamps: Float64Array.from(decoded.timestamps),
       table: decoded.table.slice(0, decoded.rowCount * columns.length),
     };
-    const bytes = entry.timestamps.byteLength + entry.table.byteLength;
-    if (bytes > this.maxBytes) return entry;
-    this.entries.set(key, entry);
-    this.keptBytes += bytes;
-    for (const [oldKey, old] of this.entries) {
-      if (this.keptBytes <= this.maxBytes) break;
-      this.entries.delete(oldKey);
-      this.keptBytes -= old.timestamps.byteLength + old.table.byteLength;
-    }
+    this.entries.set(key, entry, entry.timestamps.byteLength + entry.table.byteLength);
     return entry;
   }
 }

@@ -12,6 +12,8 @@
  * first out.
  */
 
+import { ByteBoundedLru } from "./byte-bounded-lru";
+
 /** A bucket nothing was read for yet, or whose samples changed since. */
 export const BUCKET_UNKNOWN = 0;
 /** A bucket no sealed piece fell in. */
@@ -39,15 +41,15 @@ const ENTRY_OVERHEAD_BYTES = 256;
 const bytesOf = ({ values, states }: SealedBuckets) => values.byteLength + states.byteLength + ENTRY_OVERHEAD_BYTES;
 
 export class SeriesBucketCache {
-  /** Map order is the recency order: the least recently read come first. */
-  private readonly entries = new Map<string, Entry>();
-  private keptBytes = 0;
+  private readonly entries: ByteBoundedLru<string, Entry>;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.entries = new ByteBoundedLru(maxBytes);
+  }
 
   /** Bytes of the buckets kept now. */
   get bytes(): number {
-    return this.keptBytes;
+    return this.entries.bytes;
   }
 
   /** Where the buckets of these GPUs, this width and these summary entries are kept. */
@@ -57,29 +59,12 @@ export class SeriesBucketCache {
 
   /** The buckets kept under `key`, now the most recently read. */
   get(key: string): SealedBuckets | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    return entry.buckets;
+    return this.entries.get(key)?.buckets;
   }
 
   /** Keeps `buckets` under `key` in place of what was kept there (they may be the same arrays, updated). */
   set(key: string, gpuIds: readonly number[], bucketMs: number, buckets: SealedBuckets): void {
-    const old = this.entries.get(key);
-    if (old) {
-      this.entries.delete(key);
-      this.keptBytes -= bytesOf(old.buckets);
-    }
-    const bytes = bytesOf(buckets);
-    if (bytes > this.maxBytes) return;
-    this.entries.set(key, { gpuIds: [...gpuIds], bucketMs, buckets });
-    this.keptBytes += bytes;
-    for (const [oldKey, oldEntry] of this.entries) {
-      if (this.keptBytes <= this.maxBytes) break;
-      this.entries.delete(oldKey);
-      this.keptBytes -= bytesOf(oldEntry.buckets);
-    }
+    this.entries.set(key, { gpuIds: [...gpuIds], bucketMs, buckets }, bytesOf(buckets));
   }
 
   /**
