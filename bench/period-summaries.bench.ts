@@ -14,6 +14,9 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import * as current from "../src/server/storage/period-summaries";
 import { addEntries, SUMMARY_FIELDS } from "../src/server/storage/metric-summary";
+import { RollupTier } from "../src/server/storage/rollup-tiers";
+import { prepareStoreStatements } from "../src/server/storage/store-statements";
+import { SummaryStreamReader } from "../src/server/storage/summary-stream";
 import { DAY_MS, HOUR_MS } from "../src/telemetry/durations";
 import { METRIC_KEYS, type MetricKey } from "../src/telemetry/types";
 import { cachedHistoryDatabase } from "./lib/history-db";
@@ -33,11 +36,6 @@ const METRICS: MetricKey[] = ["temperatureC", "powerDrawW", "graphicsClockMhz", 
 const ENTRIES = METRICS.map((metric) => METRIC_KEYS.indexOf(metric)).sort((a, b) => a - b);
 
 type Visit = typeof current.visitPeriods;
-interface Decoder {
-  name: string;
-  /** Adds every period of `blobs` to the bucket its start falls in. */
-  fill: (blobs: readonly Uint8Array[], buckets: Buckets) => void;
-}
 
 /** Bucket table laid out as SeriesBuckets lays out its own: per bucket its row count, then count/min/max/sum per asked entry. */
 class Buckets {
@@ -66,18 +64,11 @@ class Buckets {
     this.table[bucket] += rowCount;
     addEntries(this.table, bucket + 1, stats, first, ENTRIES.length);
   }
-}
-
-function visitingDecoder(name: string, visit: Visit): Decoder {
-  return {
-    name,
-    fill: (blobs, buckets) => {
-      for (const blob of blobs) {
-        if (!visit(blob, ENTRIES, (start, rowCount, stats, at) => buckets.add(start, rowCount, stats, at)))
-          throw new Error("a version 1 summary: this bench reads databases with periods");
-      }
-    },
-  };
+  /** Every period readPeriods left in `periods`. */
+  addAll(periods: current.DecodedPeriods): void {
+    const { count, starts, rowCounts, stats, stride } = periods;
+    for (let i = 0; i < count; i++) this.add(starts[i], rowCounts[i], stats, i * stride);
+  }
 }
 
 const db = new Database(dbPath, { readonly: true, fileMustExist: true });
@@ -86,83 +77,126 @@ db.pragma("cache_size = -4096");
 db.pragma("mmap_size = 0");
 const gpuIds = (db.prepare("SELECT id FROM Gpu ORDER BY id").pluck().all() as number[]).map(Number);
 const to = Number(db.prepare("SELECT max(endTs) FROM SampleChunk").pluck().get());
-const hourlyRows = db
-  .prepare(
-    `SELECT hourStart, rowCount, summary FROM HourlyRollup
-     WHERE gpuId IN (SELECT value FROM json_each(?)) AND hourStart >= ? AND hourStart < ?`,
-  )
-  .raw();
-const chunkRows = db
-  .prepare(
-    `SELECT startTs, rowCount, summary, id FROM SampleChunk
-     WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
-  )
-  .raw();
+// The store's own statements (nothing is written: the database is open read-only).
+const statements = prepareStoreStatements(db);
+const hourly = new RollupTier(db, "HourlyRollup", "hourStart", HOUR_MS);
 
 interface Span {
   name: string;
-  /** One GPU's rows of the span, as the series of that GPU reads them. */
-  rows: (gpuId: number) => unknown[][];
   bucketMs: number;
   from: number;
+  /** One GPU's rows of the span, [start, rowCount, summary, ...], as the store reads them now. */
+  rows: (gpuId: number) => unknown[][];
+  /** The same summaries as one stream (summary-stream.ts). */
+  stream: (gpuId: number) => Uint8Array | null;
 }
 const span = (name: string, ms: number, bucketMs: number, tier: "hourly" | "chunks"): Span => {
   const from = Math.ceil((to - ms) / bucketMs) * bucketMs;
   const end = Math.floor(to / HOUR_MS) * HOUR_MS;
-  const statement = tier === "hourly" ? hourlyRows : chunkRows;
-  return { name, bucketMs, from, rows: (gpuId) => statement.all(JSON.stringify([gpuId]), from, end) as unknown[][] };
+  const [rows, stream] =
+    tier === "hourly" ? [hourly.withinRows, hourly.withinStream] : [statements.chunkSummaryRowsIn, statements.chunkSummaryStreamIn];
+  return {
+    name,
+    bucketMs,
+    from,
+    rows: (gpuId) => rows.all(JSON.stringify([gpuId]), from, end) as unknown[][],
+    stream: (gpuId) => stream.get(JSON.stringify([gpuId]), from, end) as Uint8Array | null,
+  };
 };
 // The bucket widths bucketedSeries picks for 1000 points (telemetry-queries.ts).
-const SPANS = [span("7 d", 7 * DAY_MS, 20 * 60_000, "chunks"), span("30 d", 30 * DAY_MS, HOUR_MS, "hourly"), span("90 d", 90 * DAY_MS, 3 * HOUR_MS, "hourly")];
+const SPANS = [
+  span("7 d", 7 * DAY_MS, 20 * 60_000, "chunks"),
+  span("30 d", 30 * DAY_MS, HOUR_MS, "hourly"),
+  span("90 d", 90 * DAY_MS, 3 * HOUR_MS, "hourly"),
+];
 
-async function loadDecoders(): Promise<Decoder[]> {
-  const decoders: Decoder[] = [];
-  if (values.baseline) {
-    const before = (await import(path.resolve(values.baseline, "src/server/storage/period-summaries.ts"))) as typeof current;
-    decoders.push(visitingDecoder("baseline visitPeriods", before.visitPeriods));
-  }
-  decoders.push(visitingDecoder("visitPeriods", current.visitPeriods));
-  return decoders;
+/** One way of answering a GPU's buckets: `fetch` reads what `fill` decodes, so each can be timed alone. */
+interface Way {
+  name: string;
+  fetch: (s: Span, gpuId: number) => unknown;
+  fill: (fetched: unknown, buckets: Buckets) => void;
 }
 
-function time(run: () => void): number {
+function rowsWay(name: string, visit: Visit): Way {
+  return {
+    name,
+    fetch: (s, gpuId) => s.rows(gpuId),
+    fill: (fetched, buckets) => {
+      for (const row of fetched as unknown[][]) {
+        if (!visit(row[2] as Uint8Array, ENTRIES, (start, rowCount, stats, at) => buckets.add(start, rowCount, stats, at)))
+          throw new Error("a version 1 summary: this bench reads databases with periods");
+      }
+    },
+  };
+}
+
+const decoded = new current.DecodedPeriods();
+const streamWay: Way = {
+  name: "stream, readPeriods in place",
+  fetch: (s, gpuId) => s.stream(gpuId),
+  fill: (fetched, buckets) => {
+    for (const reader = new SummaryStreamReader(fetched as Uint8Array | null); reader.next();) {
+      if (!current.readPeriods(reader.bytes, ENTRIES, decoded, reader.from, reader.end))
+        throw new Error("a version 1 summary: this bench reads databases with periods");
+      buckets.addAll(decoded);
+    }
+  },
+};
+
+async function loadWays(): Promise<Way[]> {
+  const ways: Way[] = [];
+  if (values.baseline) {
+    const before = (await import(path.resolve(values.baseline, "src/server/storage/period-summaries.ts"))) as typeof current;
+    ways.push(rowsWay("rows, baseline visitPeriods", before.visitPeriods));
+  }
+  ways.push(rowsWay("rows, visitPeriods", current.visitPeriods), streamWay);
+  return ways;
+}
+
+const time = (run: () => void): number => {
   const started = performance.now();
   run();
   return performance.now() - started;
-}
-
-const summary = (times: number[]) => `${percentile(times, 50).toFixed(2)} / ${percentile(times, 95).toFixed(2)}`;
+};
+const p50p95 = (times: number[]) => `${percentile(times, 50).toFixed(1)} / ${percentile(times, 95).toFixed(1)}`;
 
 async function main() {
-  const decoders = await loadDecoders();
+  const ways = await loadWays();
   console.log(`${cpus()[0].model}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-  console.log(`${dbPath}, ${gpuIds.length} GPUs, ${rounds} rounds, load average at start ${loadavg()[0].toFixed(2)}`);
+  console.log(`${dbPath}, ${gpuIds.length} GPUs, ${rounds} rounds after 3 warm-ups, load average at start ${loadavg()[0].toFixed(2)}`);
+  console.log("ms per batch of every GPU, p50 / p95: fetching, decoding into buckets, both in turn");
   for (const s of SPANS) {
-    const perGpu = gpuIds.map((gpuId) => s.rows(gpuId).map((row) => row[2] as Uint8Array));
-    const blobs = perGpu.flat();
-    const bytes = blobs.reduce((n, blob) => n + blob.length, 0);
-    console.log(`\n${s.name}: ${blobs.length} summaries a batch, ${(bytes / blobs.length).toFixed(0)} bytes each on average`);
-    // The same answer from each decoder, or the run fails.
-    const answers = decoders.map((decoder) =>
-      perGpu.map((gpuBlobs) => {
+    const sizes = gpuIds.map((gpuId) => s.rows(gpuId).map((row) => (row[2] as Uint8Array).length)).flat();
+    console.log(
+      `\n${s.name}: ${sizes.length} summaries a batch, ${(sizes.reduce((a, b) => a + b, 0) / sizes.length).toFixed(0)} bytes each on average`,
+    );
+    // The same buckets from every way, or the run fails.
+    const answers = ways.map((way) =>
+      gpuIds.map((gpuId) => {
         const buckets = new Buckets(s.from, to, s.bucketMs);
-        decoder.fill(gpuBlobs, buckets);
+        way.fill(way.fetch(s, gpuId), buckets);
         return buckets.table;
       }),
     );
     for (const [i, answer] of answers.entries())
-      if (!isDeepStrictEqual(answer, answers[0])) throw new Error(`${decoders[i].name} fills other buckets than ${decoders[0].name}`);
-    const times = new Map<string, number[]>(decoders.map((decoder) => [decoder.name, []]));
-    times.set("rows", []);
+      if (!isDeepStrictEqual(answer, answers[0])) throw new Error(`${ways[i].name} fills other buckets than ${ways[0].name}`);
+    const times = new Map(ways.map((way) => [way.name, { fetch: [] as number[], fill: [] as number[], both: [] as number[] }]));
     for (let round = -3; round < rounds; round++) {
-      const fetched = time(() => gpuIds.forEach((gpuId) => s.rows(gpuId)));
-      if (round >= 0) times.get("rows")!.push(fetched);
-      for (const decoder of round % 2 === 0 ? decoders : [...decoders].reverse()) {
-        const took = time(() => perGpu.forEach((gpuBlobs) => decoder.fill(gpuBlobs, new Buckets(s.from, to, s.bucketMs))));
-        if (round >= 0) times.get(decoder.name)!.push(took);
+      // Alternated, so that neither way always runs first.
+      for (const way of round % 2 === 0 ? ways : [...ways].reverse()) {
+        const fetched: unknown[] = [];
+        const fetch = time(() => gpuIds.forEach((gpuId) => fetched.push(way.fetch(s, gpuId))));
+        const fill = time(() => fetched.forEach((one) => way.fill(one, new Buckets(s.from, to, s.bucketMs))));
+        const both = time(() => gpuIds.forEach((gpuId) => way.fill(way.fetch(s, gpuId), new Buckets(s.from, to, s.bucketMs))));
+        if (round < 0) continue;
+        const taken = times.get(way.name)!;
+        [taken.fetch, taken.fill, taken.both].forEach((list, i) => list.push([fetch, fill, both][i]));
       }
     }
-    for (const [name, taken] of times) console.log(`  ${name.padEnd(40)} ${summary(taken)} ms p50 / p95 a batch`);
+    for (const [name, taken] of times)
+      console.log(
+        `  ${name.padEnd(32)} fetch ${p50p95(taken.fetch).padEnd(12)} decode ${p50p95(taken.fill).padEnd(12)} both ${p50p95(taken.both)}`,
+      );
   }
   db.close();
 }

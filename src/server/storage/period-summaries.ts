@@ -140,8 +140,7 @@ function runOf(length: number): Float64Array {
 
 const zigzag = (value: number) => (value < 0 ? -2 * value - 1 : 2 * value);
 /** Bitwise below 2^31 (most values): `%` of a double read from a typed array is a call to fmod. */
-const unzigzag = (value: number) =>
-  value <= 0x7fffffff ? (value >>> 1) ^ -(value & 1) : value % 2 === 1 ? -(value + 1) / 2 : value / 2;
+const unzigzag = (value: number) => (value <= 0x7fffffff ? (value >>> 1) ^ -(value & 1) : value % 2 === 1 ? -(value + 1) / 2 : value / 2);
 
 /** What the period before predicts for a period's sum: its mean times this count, within what min and max allow. */
 function predictedSum(count: number, min: number, max: number, previousSum: number, previousCount: number): number {
@@ -401,19 +400,13 @@ const MINUTE = MINUTE_MS;
 // and reads through bitsAt, small enough to be inlined: a rollup of four asked metrics is some
 // 14 sections of a few values each, and a call and a field write per value cost more than the value.
 
-/** `width` bits (at most 24) at bit `position` of `bytes`; zero bits past the array's end. */
+/**
+ * `width` bits (at most 24) at bit `position` of `bytes`. A byte past the array's end reads as
+ * undefined, which the bitwise operators take as zero bits.
+ */
 function bitsAt(bytes: Uint8Array, position: number, width: number): number {
   const at = position >>> 3;
-  if (at + 3 >= bytes.length) return tailBitsAt(bytes, position, width);
-  const word = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
-  return (word >>> (position & 7)) & ((1 << width) - 1);
-}
-
-function tailBitsAt(bytes: Uint8Array, position: number, width: number): number {
-  const at = position >>> 3;
-  let word = 0;
-  for (let i = 0; i < 4 && at + i < bytes.length; i++) word |= bytes[at + i] << (8 * i);
-  return (word >>> (position & 7)) & ((1 << width) - 1);
+  return ((bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> (position & 7)) & ((1 << width) - 1);
 }
 
 /** A packed value of any width up to 53 bits. */
@@ -533,7 +526,8 @@ function readPackedSection(blob: Uint8Array, position: number, into: DecodedPeri
   const { stats, stride } = into;
   if (at >= 0) for (let i = 0, to = at; i < periods; i++, to += stride) stats[to] = counts[i];
   if (mode === PACKED_ZEROS) {
-    if (at >= 0) for (let i = 0, to = at; i < periods; i++, to += stride) if (counts[i] > 0) stats[to + 1] = stats[to + 2] = stats[to + 3] = 0;
+    if (at >= 0)
+      for (let i = 0, to = at; i < periods; i++, to += stride) if (counts[i] > 0) stats[to + 1] = stats[to + 2] = stats[to + 3] = 0;
     return position;
   }
   if (mode === PACKED_CONSTANT) {
