@@ -11,7 +11,6 @@ export const RUN_WIDTH_BITS = 6;
 /** Widest value a run holds: every integer a double keeps exact. */
 export const MAX_PACKED_BITS = 53;
 const TWO_POW_24 = 2 ** 24;
-const TWO_POW_48 = 2 ** 48;
 
 /** Bits needed to write `value` (a non-negative integer up to 2^53 - 1): 0 for 0. */
 export function bitWidth(value: number): number {
@@ -77,11 +76,11 @@ export class BitReader {
   private position = 0;
   private end = 0;
 
-  /** Starts reading `bytes` from byte `start`, up to byte `end` (bytes after it may be another summary's). */
-  reset(bytes: Uint8Array, start: number, end = bytes.length): void {
+  /** Starts reading `bytes` from byte `start`. */
+  reset(bytes: Uint8Array, start: number): void {
     this.bytes = bytes;
     this.position = start * 8;
-    this.end = end * 8;
+    this.end = bytes.length * 8;
   }
 
   /** Where the next bit is read from, as a bit offset into the bytes. */
@@ -104,30 +103,8 @@ export class BitReader {
 
   read(bits: number): number {
     if (bits <= 24) return this.readShort(bits);
-    return this.readLong(bits);
-  }
-
-  /**
-   * Reads `count` values of `width` bits into `into` from index 0: a run read in one loop, with
-   * the position and the bytes in locals, where most runs are many values a few bits wide.
-   */
-  readInto(into: Float64Array, count: number, width: number): void {
-    if (count <= 0) return;
-    const bytes = this.bytes;
-    const start = this.position;
-    const after = start + count * width;
-    // Each value's four bytes must lie within the array, and the run within the end.
-    if (width > 24 || after > this.end || ((after - width) >>> 3) + 3 >= bytes.length) {
-      for (let i = 0; i < count; i++) into[i] = this.read(width);
-      return;
-    }
-    const mask = width === 24 ? 0xffffff : (1 << width) - 1;
-    for (let i = 0, position = start; i < count; i++, position += width) {
-      const at = position >>> 3;
-      const word = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24);
-      into[i] = (word >>> (position & 7)) & mask;
-    }
-    this.position = after;
+    const low = this.readShort(24);
+    return low + this.read(bits - 24) * TWO_POW_24;
   }
 
   /** The width of a packed run of `count` values, which follow, `width` bits each; none for no values. */
@@ -155,14 +132,6 @@ export class BitReader {
     // last few bytes are read one by one.
     const word = at + 3 < bytes.length ? bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24) : this.tail(at);
     return (word >>> offset) & (bits === 24 ? 0xffffff : (1 << bits) - 1);
-  }
-
-  /** 25 to 53 bits, in 24-bit parts, low first. */
-  private readLong(bits: number): number {
-    const low = this.readShort(24);
-    if (bits <= 48) return low + this.readShort(bits - 24) * TWO_POW_24;
-    const middle = this.readShort(24);
-    return low + middle * TWO_POW_24 + this.readShort(bits - 48) * TWO_POW_48;
   }
 
   /** The bytes from `at` to the end, as readShort's word, zero past the end. */
