@@ -160,6 +160,33 @@ const time = (run: () => void): number => {
 };
 const p50p95 = (times: number[]) => `${percentile(times, 50).toFixed(1)} / ${percentile(times, 95).toFixed(1)}`;
 
+/**
+ * The fetch alone under other page cache and memory-map settings than the store's (database.ts),
+ * each in turn, round by round: what a larger cache or mapped reads would buy.
+ */
+function fetchWithPragmas() {
+  const settings: Array<[string, string[]]> = [
+    ["4 MiB cache (the store's)", ["cache_size = -4096", "mmap_size = 0"]],
+    ["64 MiB cache", ["cache_size = -65536", "mmap_size = 0"]],
+    ["4 MiB cache, 1 GiB mapped", ["cache_size = -4096", "mmap_size = 1073741824"]],
+  ];
+  console.log("\nfetch alone, ms per batch, p50 / p95: rows, stream");
+  for (const s of SPANS) {
+    const times = settings.map(() => ({ rows: [] as number[], stream: [] as number[] }));
+    for (let round = -3; round < rounds; round++) {
+      for (const [i, [, pragmas]] of settings.entries()) {
+        for (const pragma of pragmas) db.pragma(pragma);
+        const rows = time(() => gpuIds.forEach((gpuId) => s.rows(gpuId)));
+        const stream = time(() => gpuIds.forEach((gpuId) => s.stream(gpuId)));
+        if (round >= 0) [times[i].rows, times[i].stream].forEach((list, j) => list.push([rows, stream][j]));
+      }
+    }
+    for (const [i, [name]] of settings.entries())
+      console.log(`  ${s.name.padEnd(5)} ${name.padEnd(28)} ${p50p95(times[i].rows).padEnd(12)} ${p50p95(times[i].stream)}`);
+  }
+  for (const pragma of settings[0][1]) db.pragma(pragma);
+}
+
 async function main() {
   const ways = await loadWays();
   console.log(`${cpus()[0].model}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
@@ -198,6 +225,7 @@ async function main() {
         `  ${name.padEnd(32)} fetch ${p50p95(taken.fetch).padEnd(12)} decode ${p50p95(taken.fill).padEnd(12)} both ${p50p95(taken.both)}`,
       );
   }
+  fetchWithPragmas();
   db.close();
 }
 
