@@ -387,7 +387,8 @@ let periodSpreads = new Float64Array(64);
 let sectionStarts = new Float64Array(32);
 /** How many sections of the summary being read have started. */
 let sectionsSeen = 0;
-/** How many periods of the summary being read have rows. */
+/** How many periods the summary being read holds, and how many of them have rows. */
+let periodCount = 0;
 let periodsWithRows = 0;
 
 // Module constants, not imported bindings, in the reader's loops: where modules are compiled to
@@ -446,6 +447,7 @@ function readPackedPeriods(blob: Uint8Array, from: number, end: number, entries:
     const length = Math.max(periods, entryCounts.length * 2);
     [entryCounts, periodMins, periodSpreads] = [new Float64Array(length), new Float64Array(length), new Float64Array(length)];
   }
+  periodCount = periods;
   const endBit = end * 8;
   let position = input.position * 8;
   const { starts, rowCounts } = into;
@@ -482,13 +484,75 @@ function readPackedPeriods(blob: Uint8Array, from: number, end: number, entries:
       sectionStarts[sectionsSeen++] = position;
       // A section of an entry this build does not know (appended by a later one) is passed over.
       const asked = i < known && entries[k] === first + i;
-      position = readPackedSection(blob, position, into, asked ? k * FIELDS : -1);
+      position = asked ? readPackedSection(blob, position, into, k * FIELDS) : skipPackedSection(blob, position);
       if (position > endBit) throw corrupt();
       if (asked) k++;
     }
     while (k < entries.length && entries[k] < first + known) k++;
   }
   if (position > endBit || endBit - position >= 8) throw corrupt();
+}
+
+/**
+ * Where the version 3 section at bit `position` ends, reading no more of it than that takes: its
+ * widths, and the counts and spreads that say how many values follow. Most sections a chart reads
+ * are passed over (it asks for four metrics of 18, and reads up to the last of them).
+ */
+function skipPackedSection(blob: Uint8Array, position: number): number {
+  const modeAndFlag = bitsAt(blob, position, MODE_WIDTH + 1);
+  position += MODE_WIDTH + 1;
+  const mode = modeAndFlag & ((1 << MODE_WIDTH) - 1);
+  const countsFollow = modeAndFlag >>> MODE_WIDTH === 1;
+  if (mode === PACKED_NONE) return position;
+  let width = 0;
+  if (mode === PACKED_SAME_AS) {
+    width = bitsAt(blob, position, WIDTH_BITS);
+    const same = valueAt(blob, position + WIDTH_BITS, width);
+    if (width > WIDEST || countsFollow || !(same < sectionsSeen - 1)) throw corrupt();
+    return position + WIDTH_BITS + width;
+  }
+  let withValues = periodsWithRows;
+  if (countsFollow) {
+    const periods = periodCount;
+    width = widthAt(blob, position, periods);
+    if (width < 0) throw corrupt();
+    position += runBits(periods, width) - periods * width;
+    withValues = 0;
+    for (let i = 0; i < periods; i++, position += width) if (valueAt(blob, position, width) > 0) withValues++;
+  }
+  if (mode === PACKED_ZEROS) return position;
+  if (mode === PACKED_RAW) return position + withValues * 3 * 64;
+  if (mode === PACKED_ZERO_ONE) position += 1;
+  if (mode === PACKED_CONSTANT || mode === PACKED_ZERO_ONE) {
+    const values = mode === PACKED_CONSTANT ? 1 : withValues;
+    width = widthAt(blob, position, values);
+    if (width < 0) throw corrupt();
+    return position + runBits(values, width);
+  }
+  if (mode !== PACKED_DELTAS) throw corrupt();
+  // The first min and the later mins' differences, passed over.
+  width = bitsAt(blob, position, WIDTH_BITS);
+  position += WIDTH_BITS + width;
+  const later = withValues - 1;
+  let laterWidth = widthAt(blob, position, later);
+  if (width > WIDEST || laterWidth < 0) throw corrupt();
+  position += runBits(later, laterWidth);
+  // The spreads, summed to count the periods whose values differ: each of those has a leftover.
+  width = bitsAt(blob, position, WIDTH_BITS);
+  let spread = valueAt(blob, position + WIDTH_BITS, width);
+  position += WIDTH_BITS + width;
+  laterWidth = widthAt(blob, position, later);
+  if (width > WIDEST || laterWidth < 0) throw corrupt();
+  let differ = spread > 0 ? 1 : 0;
+  if (later !== 0) position += WIDTH_BITS;
+  for (let i = 1; i < withValues; i++, position += laterWidth) {
+    spread += unzigzag(valueAt(blob, position, laterWidth));
+    if (spread > 0) differ++;
+    else if (spread < 0) throw corrupt();
+  }
+  width = widthAt(blob, position, differ);
+  if (width < 0) throw corrupt();
+  return position + runBits(differ, width);
 }
 
 /**
