@@ -17,6 +17,7 @@ import { prepareStoreStatements } from "../../src/server/storage/store-statement
 import { SummaryStreamReader } from "../../src/server/storage/summary-stream";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import { HOUR_MS } from "../../src/server/storage/time-slots";
+import { METRIC_KEYS } from "../../src/telemetry/types";
 import { fixturePath } from "../helpers/fixtures";
 import { infoLookup, simulatedSamples } from "../helpers/samples";
 import { encodeSummary } from "../helpers/summary-v1-writer";
@@ -110,6 +111,25 @@ describe("readPeriods", () => {
         expect(readBack(inPlace)).toStrictEqual(readBack(alone));
       }
       from += blob.length + junk.length;
+    }
+  });
+
+  it("merges a summary of any version in place among others to what it merges to alone", () => {
+    const periods = realPeriods()[0][1];
+    const blobs = [encodePeriods(periods), encodePeriodsV2(periods), encodeSummary(summarizeRowsOf(periods))];
+    const junk = Buffer.from([0x01, 0x02, 0x03]);
+    const joined = Buffer.concat(blobs.flatMap((blob) => [junk, blob]));
+    let from = 0;
+    for (const blob of blobs) {
+      from += junk.length;
+      const [alone, inPlace] = [emptySummary(), emptySummary()];
+      mergeStoredSummary(alone, blob);
+      mergeStoredSummary(inPlace, joined, from, from + blob.length);
+      expect(inPlace).toStrictEqual(alone);
+      // Version 1 holds the metrics alone, without the clock event reasons.
+      const held = blob[0] === 1 ? METRIC_KEYS.length * FIELDS : SUMMARY_ENTRIES * FIELDS;
+      expect(alone.subarray(0, held)).toStrictEqual(summarizeRowsOf(periods).subarray(0, held));
+      from += blob.length;
     }
   });
 

@@ -777,18 +777,21 @@ function readMetricSection(input: ByteReader, { rowCounts, count: periods, stats
 const EVERY_ENTRY = Array.from({ length: SUMMARY_ENTRIES }, (_, entry) => entry);
 const merged = new DecodedPeriods();
 
-/** Adds a stored summary of either version into `into`: all of a version 2 summary's periods. */
-export function mergeStoredSummary(into: MetricSummary, blob: Uint8Array): void {
-  if (readPeriods(blob, EVERY_ENTRY, merged)) {
+/**
+ * Adds a stored summary of any version into `into`: all of its periods. The summary is `blob`, or
+ * its bytes from `from` to `end` (one of a stream's, summary-stream.ts).
+ */
+export function mergeStoredSummary(into: MetricSummary, blob: Uint8Array, from = 0, end = blob.length): void {
+  if (readPeriods(blob, EVERY_ENTRY, merged, from, end)) {
     for (let i = 0; i < merged.count; i++) addEntries(into, 0, merged.stats, i * merged.stride, SUMMARY_ENTRIES);
     return;
   }
-  if (blob[0] !== SUMMARY_FORMAT_VERSION) {
+  if (blob[from] !== SUMMARY_FORMAT_VERSION) {
     throw new Error(
-      `unsupported metric summary format version ${blob[0]} (this build reads versions ${SUMMARY_FORMAT_VERSION} to ${PERIOD_SUMMARY_FORMAT_VERSION})`,
+      `unsupported metric summary format version ${blob[from]} (this build reads versions ${SUMMARY_FORMAT_VERSION} to ${PERIOD_SUMMARY_FORMAT_VERSION})`,
     );
   }
-  mergeEncodedSummary(into, blob);
+  mergeEncodedSummary(into, from === 0 && end === blob.length ? blob : blob.subarray(from, end));
 }
 
 const float64 = new DataView(new ArrayBuffer(8));
