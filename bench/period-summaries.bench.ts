@@ -16,7 +16,7 @@ import * as current from "../src/server/storage/period-summaries";
 import { addEntries, SUMMARY_FIELDS } from "../src/server/storage/metric-summary";
 import { RollupTier } from "../src/server/storage/rollup-tiers";
 import { prepareStoreStatements } from "../src/server/storage/store-statements";
-import { SummaryStreamReader } from "../src/server/storage/summary-stream";
+import { SummaryStreamReader, type SummaryStreamRow } from "../src/server/storage/summary-stream";
 import { DAY_MS, HOUR_MS } from "../src/telemetry/durations";
 import { METRIC_KEYS, type MetricKey } from "../src/telemetry/types";
 import { cachedHistoryDatabase } from "./lib/history-db";
@@ -88,7 +88,7 @@ interface Span {
   /** One GPU's rows of the span, [start, rowCount, summary, ...], as the store reads them now. */
   rows: (gpuId: number) => unknown[][];
   /** The same summaries as one stream (summary-stream.ts). */
-  stream: (gpuId: number) => Uint8Array | null;
+  stream: (gpuId: number) => SummaryStreamRow | undefined;
 }
 const span = (name: string, ms: number, bucketMs: number, tier: "hourly" | "chunks"): Span => {
   const from = Math.ceil((to - ms) / bucketMs) * bucketMs;
@@ -100,7 +100,7 @@ const span = (name: string, ms: number, bucketMs: number, tier: "hourly" | "chun
     bucketMs,
     from,
     rows: (gpuId) => rows.all(JSON.stringify([gpuId]), from, end) as unknown[][],
-    stream: (gpuId) => stream.get(JSON.stringify([gpuId]), from, end) as Uint8Array | null,
+    stream: (gpuId) => stream.get(JSON.stringify([gpuId]), from, end) as SummaryStreamRow | undefined,
   };
 };
 // The bucket widths bucketedSeries picks for 1000 points (telemetry-queries.ts).
@@ -135,7 +135,7 @@ const streamWay: Way = {
   name: "stream, readPeriods in place",
   fetch: (s, gpuId) => s.stream(gpuId),
   fill: (fetched, buckets) => {
-    for (const reader = new SummaryStreamReader(fetched as Uint8Array | null); reader.next();) {
+    for (const reader = new SummaryStreamReader(fetched as SummaryStreamRow | undefined); reader.next();) {
       if (!current.readPeriods(reader.bytes, ENTRIES, decoded, reader.from, reader.end))
         throw new Error("a version 1 summary: this bench reads databases with periods");
       buckets.addAll(decoded);

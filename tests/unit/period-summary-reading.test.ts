@@ -14,7 +14,7 @@ import {
 } from "../../src/server/storage/period-summaries";
 import { RollupTier } from "../../src/server/storage/rollup-tiers";
 import { prepareStoreStatements } from "../../src/server/storage/store-statements";
-import { SummaryStreamReader } from "../../src/server/storage/summary-stream";
+import { SummaryStreamReader, type SummaryStreamRow } from "../../src/server/storage/summary-stream";
 import { TelemetryStore } from "../../src/server/storage/telemetry-store";
 import { HOUR_MS } from "../../src/server/storage/time-slots";
 import { METRIC_KEYS } from "../../src/telemetry/types";
@@ -169,7 +169,7 @@ describe("summary streams", () => {
   }
 
   /** Each summary of a stream as [start, rowCount, id, bytes]. */
-  const walked = (stream: Uint8Array | null) => {
+  const walked = (stream: SummaryStreamRow | undefined) => {
     const found: Array<[number, number, number, Buffer]> = [];
     for (const reader = new SummaryStreamReader(stream); reader.next();)
       found.push([reader.start, reader.rowCount, reader.id, Buffer.from(reader.summary())]);
@@ -187,14 +187,17 @@ describe("summary streams", () => {
       const chunks = statements.chunkSummaryRowsIn.all(gpuIds, from, to) as Array<[number, number, Buffer, number]>;
       expect(rollups.length).toBeGreaterThan(40);
       expect(chunks.length).toBeGreaterThan(300);
-      expect(walked(hourly.withinStream.get(gpuIds, from, to) as Buffer)).toStrictEqual(
+      expect(walked(hourly.withinStream.get(gpuIds, from, to) as SummaryStreamRow)).toStrictEqual(
         rollups.map(([hourStart, rowCount, summary]) => [hourStart, rowCount, 0, summary]),
       );
-      expect(walked(statements.chunkSummaryStreamIn.get(gpuIds, from, to) as Buffer)).toStrictEqual(
+      expect(walked(statements.chunkSummaryStreamIn.get(gpuIds, from, to) as SummaryStreamRow)).toStrictEqual(
         chunks.map(([startTs, rowCount, summary, id]) => [startTs, rowCount, id, summary]),
       );
-      expect(hourly.withinStream.get(gpuIds, from, from)).toBeNull();
-      expect(walked(null)).toStrictEqual([]);
+      // No summary selected: a row of nulls, which walks as none.
+      const none = hourly.withinStream.get(gpuIds, from, from) as SummaryStreamRow;
+      expect(none).toStrictEqual([null, null, null, null, null]);
+      expect(walked(none)).toStrictEqual([]);
+      expect(walked(undefined)).toStrictEqual([]);
     } finally {
       store.close();
     }
@@ -210,7 +213,7 @@ describe("summary streams", () => {
       )[3];
       const old = encodeSummary(summarizeRows(decodeChunk(readFileSync(fixturePath("storage", "chunk-v1-realistic.bin")))));
       store.db.prepare("UPDATE HourlyRollup SET summary = ? WHERE gpuId = ? AND hourStart = ?").run(old, gpuId, hourStart);
-      const found = walked(hourly.withinStream.get(JSON.stringify([gpuId]), hourStart, hourStart + 1) as Buffer);
+      const found = walked(hourly.withinStream.get(JSON.stringify([gpuId]), hourStart, hourStart + 1) as SummaryStreamRow);
       expect(found).toStrictEqual([[hourStart, rowCount, 0, old]]);
       expect(readPeriods(found[0][3], ASKED[0], new DecodedPeriods())).toBe(false);
     } finally {
@@ -218,10 +221,17 @@ describe("summary streams", () => {
     }
   });
 
-  it("are refused, naming where, when a header runs past the stream's end", () => {
-    const stream = Buffer.alloc(20);
-    stream.writeUInt32BE(5, 16);
-    expect(() => walked(stream)).toThrow(/corrupt summary stream: a header at byte 0 runs past its end/);
-    expect(() => walked(Buffer.alloc(7))).toThrow(/corrupt summary stream/);
+  it("are refused, naming what is wrong, when their lists disagree with each other or with the bytes", () => {
+    const bytes = Buffer.alloc(7);
+    expect(walked(["-5,1700000000000", "3,4", null, "3,4", bytes])).toStrictEqual([
+      [-5, 3, 0, bytes.subarray(0, 3)],
+      [1700000000000, 4, 0, bytes.subarray(3)],
+    ]);
+    expect(() => walked(["1", "3,4", null, "3,4", bytes])).toThrow(/corrupt summary stream: its lists hold different numbers of summaries/);
+    expect(() => walked(["1,2", "3,4", null, "3,5", bytes])).toThrow(
+      /corrupt summary stream: its summaries' lengths add up to 8 bytes, not the 7/,
+    );
+    expect(() => walked(["1,2.5", "3,4", null, "3,4", bytes])).toThrow(/corrupt summary stream: its starts hold "2\.5", not an integer/);
+    expect(() => walked(["1,", "3,4", null, "3,4", bytes])).toThrow(/corrupt summary stream: its starts hold "", not an integer/);
   });
 });

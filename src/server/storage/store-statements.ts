@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { METRIC_KEYS } from "../../telemetry/types";
-import { summaryStreamColumn } from "./summary-stream";
+import { summaryStreamColumns } from "./summary-stream";
 
 /** The columns of a RecentSample row, as insertRecent takes them. */
 export const RECENT_COLUMNS = ["gpuId", "ts", ...METRIC_KEYS] as const;
@@ -21,13 +21,13 @@ export function prepareStoreStatements(db: Database.Database): StoreStatements {
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
       )
       .raw(),
-    /** The same summaries as one stream (summary-stream.ts), or null when there are none: one value instead of an array and a Buffer per chunk. */
+    /** The same summaries as one stream row (summary-stream.ts): one row instead of an array and a Buffer per chunk. */
     chunkSummaryStreamIn: db
       .prepare(
-        `SELECT ${summaryStreamColumn("startTs", "id")} FROM SampleChunk
+        `SELECT ${summaryStreamColumns("startTs", "id")} FROM SampleChunk
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
       )
-      .pluck(),
+      .raw(),
     chunksStartingIn: db.prepare(
       `SELECT id, gpuId, startTs, endTs, data FROM SampleChunk
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ? ORDER BY startTs, id`,

@@ -1,29 +1,42 @@
 /**
- * Many stored summaries read as one value: SQLite concatenates the selected rows' summaries, each
- * after a header of its row's start, row count, id and byte length, and a reader walks them in
- * place. better-sqlite3 makes an array and a Buffer for every row it returns, about a microsecond
- * a row, as much as reading a one-period summary: a 90-day chart of eight GPUs reads 17,280 hourly
- * rollups, which come back as eight values instead.
- *
- * Header, 20 bytes, big-endian: the start (epoch ms) as a signed 64-bit integer, then the row
- * count, the id (0 where the table has none) and the summary's length in bytes, each unsigned
- * 32-bit. The summary's bytes follow as stored.
+ * Many stored summaries read as one row: SQLite concatenates the selected rows' summaries into one
+ * blob, and lists their starts, row counts, ids and byte lengths as text, and a reader walks them
+ * in place. better-sqlite3 makes an array and a Buffer for every row it returns, about a
+ * microsecond a row, as much as reading a one-period summary: a 90-day chart of eight GPUs reads
+ * 17,280 hourly rollups, which come back as eight rows instead. (A binary header per summary,
+ * made with printf and unhex, cost SQLite more than the lists cost to write and parse.)
  */
-export const SUMMARY_STREAM_HEADER_BYTES = 20;
+
+/** The row summaryStreamColumns selects: null columns when it selected no summary. */
+export type SummaryStreamRow = [
+  starts: string | null,
+  rowCounts: string | null,
+  ids: string | null,
+  lengths: string | null,
+  bytes: Uint8Array | null,
+];
 
 /**
- * The SQL expression that aggregates the selected rows into a stream (a BLOB; NULL when no row
- * was selected). `||` and group_concat take a blob's bytes as they are (the database's text
- * encoding is UTF-8), and the cast hands the result back as a blob. The rows come in the order
- * SQLite reads them, as a plain SELECT of the same rows returns them.
+ * The SQL columns of a stream (select them with `raw()`): the starts, row counts and ids (none
+ * where `idColumn` is null) as comma-separated integers, the summaries' lengths the same way, and
+ * their bytes back to back. group_concat takes a blob's bytes as they are (the database's text
+ * encoding is UTF-8), and the cast hands them back as a blob. Every aggregate sees the rows in the
+ * same order, the order a plain SELECT of them returns.
  */
-export function summaryStreamColumn(startColumn: string, idColumn: string): string {
-  return `CAST(group_concat(unhex(printf('%016X%08X%08X%08X', ${startColumn}, rowCount, ${idColumn}, length(summary))) || summary, '') AS BLOB)`;
+export function summaryStreamColumns(startColumn: string, idColumn: string | null): string {
+  return [
+    `group_concat(${startColumn})`,
+    "group_concat(rowCount)",
+    idColumn === null ? "NULL" : `group_concat(${idColumn})`,
+    "group_concat(length(summary))",
+    "CAST(group_concat(summary, '') AS BLOB)",
+  ].join(", ");
 }
 
 /**
- * Walks a stream: each `next()` that returns true leaves one summary's header fields here and its
- * bytes at [from, end) of `bytes`, for readPeriods (period-summaries.ts) to read in place.
+ * Walks a stream: each `next()` that returns true leaves one summary's start, row count and id
+ * (0 where the stream has none) here and its bytes at [from, end) of `bytes`, for readPeriods
+ * (period-summaries.ts) to read in place.
  */
 export class SummaryStreamReader {
   start = 0;
@@ -32,27 +45,38 @@ export class SummaryStreamReader {
   from = 0;
   end = 0;
   readonly bytes: Uint8Array;
-  private readonly view: DataView;
-  private position = 0;
+  private readonly starts: Float64Array;
+  private readonly rowCounts: Float64Array;
+  private readonly ids: Float64Array | null;
+  private readonly lengths: Float64Array;
+  private index = 0;
 
-  /** `stream` as the statement returned it: null when it selected no row. */
-  constructor(stream: Uint8Array | null) {
-    this.bytes = stream ?? new Uint8Array(0);
-    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  /** `row` as the statement returned it (undefined or null columns: no summary). */
+  constructor(row: SummaryStreamRow | undefined) {
+    const [starts, rowCounts, ids, lengths, bytes] = row ?? [null, null, null, null, null];
+    this.bytes = bytes ?? new Uint8Array(0);
+    this.starts = integers(starts, "starts");
+    this.rowCounts = integers(rowCounts, "row counts");
+    this.ids = ids === null ? null : integers(ids, "ids");
+    this.lengths = integers(lengths, "lengths");
+    const count = this.lengths.length;
+    if (this.starts.length !== count || this.rowCounts.length !== count || (this.ids !== null && this.ids.length !== count))
+      throw corrupt("its lists hold different numbers of summaries");
+    let total = 0;
+    for (let i = 0; i < count; i++) total += this.lengths[i];
+    if (total !== this.bytes.length)
+      throw corrupt(`its summaries' lengths add up to ${total} bytes, not the ${this.bytes.length} it holds`);
   }
 
   next(): boolean {
-    const at = this.position;
-    if (at === this.bytes.length) return false;
-    if (at + SUMMARY_STREAM_HEADER_BYTES > this.bytes.length) throw corrupt(at);
-    const view = this.view;
-    this.start = view.getInt32(at) * 2 ** 32 + view.getUint32(at + 4);
-    this.rowCount = view.getUint32(at + 8);
-    this.id = view.getUint32(at + 12);
-    this.from = at + SUMMARY_STREAM_HEADER_BYTES;
-    this.end = this.from + view.getUint32(at + 16);
-    if (this.end > this.bytes.length) throw corrupt(at);
-    this.position = this.end;
+    const i = this.index;
+    if (i === this.lengths.length) return false;
+    this.start = this.starts[i];
+    this.rowCount = this.rowCounts[i];
+    this.id = this.ids === null ? 0 : this.ids[i];
+    this.from = this.end;
+    this.end = this.from + this.lengths[i];
+    this.index = i + 1;
     return true;
   }
 
@@ -62,6 +86,37 @@ export class SummaryStreamReader {
   }
 }
 
-function corrupt(at: number): Error {
-  return new Error(`corrupt summary stream: a header at byte ${at} runs past its end`);
+const COMMA = 44;
+const MINUS = 45;
+const ZERO = 48;
+
+/** The integers of a comma-separated list, as group_concat writes them; none for null. */
+function integers(list: string | null, what: string): Float64Array {
+  if (list === null) return new Float64Array(0);
+  let count = 1;
+  for (let i = 0; i < list.length; i++) if (list.charCodeAt(i) === COMMA) count++;
+  const values = new Float64Array(count);
+  for (let n = 0, i = 0; n < count; n++, i++) {
+    const first = i;
+    const negative = list.charCodeAt(i) === MINUS;
+    if (negative) i++;
+    let value = 0;
+    let digits = 0;
+    for (; i < list.length; i++, digits++) {
+      const digit = list.charCodeAt(i) - ZERO;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    // Each integer ends at a comma, the last at the list's end; 15 digits stay exact in a double.
+    if (digits === 0 || digits > 15 || (i < list.length ? list.charCodeAt(i) !== COMMA : n !== count - 1)) {
+      const comma = list.indexOf(",", first);
+      throw corrupt(`its ${what} hold ${JSON.stringify(list.slice(first, comma < 0 ? list.length : comma))}, not an integer`);
+    }
+    values[n] = negative ? -value : value;
+  }
+  return values;
+}
+
+function corrupt(why: string): Error {
+  return new Error(`corrupt summary stream: ${why}`);
 }
