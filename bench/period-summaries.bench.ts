@@ -158,6 +158,16 @@ const time = (run: () => void): number => {
   run();
   return performance.now() - started;
 };
+/**
+ * Wall time and CPU time of `run`, ms: on a machine shared with other work the wall time carries
+ * every wait for a core, the CPU time (this process's, all its threads) only the work itself.
+ */
+const timeBoth = (run: () => void): [number, number] => {
+  const cpu = process.cpuUsage();
+  const wall = time(run);
+  const used = process.cpuUsage(cpu);
+  return [wall, (used.user + used.system) / 1000];
+};
 const p50p95 = (times: number[]) => `${percentile(times, 50).toFixed(1)} / ${percentile(times, 95).toFixed(1)}`;
 
 /**
@@ -191,7 +201,7 @@ async function main() {
   const ways = await loadWays();
   console.log(`${cpus()[0].model}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
   console.log(`${dbPath}, ${gpuIds.length} GPUs, ${rounds} rounds after 3 warm-ups, load average at start ${loadavg()[0].toFixed(2)}`);
-  console.log("ms per batch of every GPU, p50 / p95: fetching, decoding into buckets, both in turn");
+  console.log("ms per batch of every GPU, p50 / p95: fetching, decoding into buckets, both in turn; then the CPU time of the first two");
   for (const s of SPANS) {
     const sizes = gpuIds.map((gpuId) => s.rows(gpuId).map((row) => (row[2] as Uint8Array).length)).flat();
     console.log(
@@ -207,22 +217,30 @@ async function main() {
     );
     for (const [i, answer] of answers.entries())
       if (!isDeepStrictEqual(answer, answers[0])) throw new Error(`${ways[i].name} fills other buckets than ${ways[0].name}`);
-    const times = new Map(ways.map((way) => [way.name, { fetch: [] as number[], fill: [] as number[], both: [] as number[] }]));
+    const times = new Map(
+      ways.map((way) => [
+        way.name,
+        { fetch: [] as number[], fill: [] as number[], both: [] as number[], fetchCpu: [] as number[], fillCpu: [] as number[] },
+      ]),
+    );
     for (let round = -3; round < rounds; round++) {
       // Alternated, so that neither way always runs first.
       for (const way of round % 2 === 0 ? ways : [...ways].reverse()) {
         const fetched: unknown[] = [];
-        const fetch = time(() => gpuIds.forEach((gpuId) => fetched.push(way.fetch(s, gpuId))));
-        const fill = time(() => fetched.forEach((one) => way.fill(one, new Buckets(s.from, to, s.bucketMs))));
+        const [fetch, fetchCpu] = timeBoth(() => gpuIds.forEach((gpuId) => fetched.push(way.fetch(s, gpuId))));
+        const [fill, fillCpu] = timeBoth(() => fetched.forEach((one) => way.fill(one, new Buckets(s.from, to, s.bucketMs))));
         const both = time(() => gpuIds.forEach((gpuId) => way.fill(way.fetch(s, gpuId), new Buckets(s.from, to, s.bucketMs))));
         if (round < 0) continue;
         const taken = times.get(way.name)!;
-        [taken.fetch, taken.fill, taken.both].forEach((list, i) => list.push([fetch, fill, both][i]));
+        [taken.fetch, taken.fill, taken.both, taken.fetchCpu, taken.fillCpu].forEach((list, i) =>
+          list.push([fetch, fill, both, fetchCpu, fillCpu][i]),
+        );
       }
     }
     for (const [name, taken] of times)
       console.log(
-        `  ${name.padEnd(32)} fetch ${p50p95(taken.fetch).padEnd(12)} decode ${p50p95(taken.fill).padEnd(12)} both ${p50p95(taken.both)}`,
+        `  ${name.padEnd(30)} fetch ${p50p95(taken.fetch).padEnd(12)} decode ${p50p95(taken.fill).padEnd(12)} both ${p50p95(taken.both).padEnd(12)}` +
+          ` CPU p50: fetch ${percentile(taken.fetchCpu, 50).toFixed(1)}, decode ${percentile(taken.fillCpu, 50).toFixed(1)}`,
       );
   }
   fetchWithPragmas();
