@@ -237,10 +237,23 @@ async function main() {
         );
       }
     }
+    // Decoding alone, over what each way fetched once: no garbage of a fetch just made to collect meanwhile.
+    const fetchedOnce = ways.map((way) => gpuIds.map((gpuId) => way.fetch(s, gpuId)));
+    const decodeAlone = ways.map(() => [] as number[]);
+    for (let round = -3; round < rounds; round++) {
+      for (const i of round % 2 === 0 ? ways.keys() : [...ways.keys()].reverse()) {
+        const [, cpu] = timeBoth(() => fetchedOnce[i].forEach((one) => ways[i].fill(one, new Buckets(s.from, to, s.bucketMs))));
+        if (round >= 0) decodeAlone[i].push(cpu);
+      }
+    }
     for (const [name, taken] of times)
       console.log(
         `  ${name.padEnd(30)} fetch ${p50p95(taken.fetch).padEnd(12)} decode ${p50p95(taken.fill).padEnd(12)} both ${p50p95(taken.both).padEnd(12)}` +
           ` CPU p50: fetch ${percentile(taken.fetchCpu, 50).toFixed(1)}, decode ${percentile(taken.fillCpu, 50).toFixed(1)}`,
+      );
+    for (const [i, way] of ways.entries())
+      console.log(
+        `  ${way.name.padEnd(30)} decode alone, CPU ms p50 / fastest: ${percentile(decodeAlone[i], 50).toFixed(1)} / ${Math.min(...decodeAlone[i]).toFixed(1)}`,
       );
   }
   fetchWithPragmas();
