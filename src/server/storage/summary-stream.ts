@@ -33,56 +33,81 @@ export function summaryStreamColumns(startColumn: string, idColumn: string | nul
   ].join(", ");
 }
 
+/** One stored summary as a reader of a range meets it: its bytes are `bytes` from `from` to `end`. */
+export interface StoredSummary {
+  readonly start: number;
+  readonly rowCount: number;
+  readonly bytes: Uint8Array;
+  readonly from: number;
+  readonly end: number;
+}
+
 /**
- * Walks a stream: each `next()` that returns true leaves one summary's start, row count and id
- * (0 where the stream has none) here and its bytes at [from, end) of `bytes`, for readPeriods
- * (period-summaries.ts) to read in place.
+ * Walks a stream: each `next()` that returns true moves to the next summary, its bytes at
+ * [from, end) of `bytes`, for readPeriods (period-summaries.ts) to read in place. Its start, row
+ * count and id (0 where the stream has none) are parsed from their lists the first time one is
+ * asked for: a reader of version 2 and 3 summaries, which hold their periods' starts and row
+ * counts themselves, need not (the starts are most of the lists' characters).
  */
-export class SummaryStreamReader {
-  start = 0;
-  rowCount = 0;
-  id = 0;
+export class SummaryStreamReader implements StoredSummary {
   from = 0;
   end = 0;
   readonly bytes: Uint8Array;
-  private readonly starts: Float64Array;
-  private readonly rowCounts: Float64Array;
-  private readonly ids: Float64Array | null;
+  private readonly lists: [starts: string | null, rowCounts: string | null, ids: string | null];
+  private parsed: [starts: Float64Array, rowCounts: Float64Array, ids: Float64Array | null] | null = null;
   private readonly lengths: Float64Array;
-  private index = 0;
+  private index = -1;
 
   /** `row` as the statement returned it (undefined or null columns: no summary). */
   constructor(row: SummaryStreamRow | undefined) {
     const [starts, rowCounts, ids, lengths, bytes] = row ?? [null, null, null, null, null];
     this.bytes = bytes ?? new Uint8Array(0);
-    this.starts = integers(starts, "starts");
-    this.rowCounts = integers(rowCounts, "row counts");
-    this.ids = ids === null ? null : integers(ids, "ids");
+    this.lists = [starts, rowCounts, ids];
     this.lengths = integers(lengths, "lengths");
-    const count = this.lengths.length;
-    if (this.starts.length !== count || this.rowCounts.length !== count || (this.ids !== null && this.ids.length !== count))
-      throw corrupt("its lists hold different numbers of summaries");
     let total = 0;
-    for (let i = 0; i < count; i++) total += this.lengths[i];
+    for (let i = 0; i < this.lengths.length; i++) total += this.lengths[i];
     if (total !== this.bytes.length)
       throw corrupt(`its summaries' lengths add up to ${total} bytes, not the ${this.bytes.length} it holds`);
   }
 
   next(): boolean {
-    const i = this.index;
-    if (i === this.lengths.length) return false;
-    this.start = this.starts[i];
-    this.rowCount = this.rowCounts[i];
-    this.id = this.ids === null ? 0 : this.ids[i];
+    if (this.index + 1 === this.lengths.length) return false;
+    this.index++;
     this.from = this.end;
-    this.end = this.from + this.lengths[i];
-    this.index = i + 1;
+    this.end = this.from + this.lengths[this.index];
     return true;
+  }
+
+  get start(): number {
+    return this.fields()[0][this.index];
+  }
+
+  get rowCount(): number {
+    return this.fields()[1][this.index];
+  }
+
+  get id(): number {
+    const ids = this.fields()[2];
+    return ids === null ? 0 : ids[this.index];
   }
 
   /** The current summary as a view of its own, for readers that take a whole blob. */
   summary(): Uint8Array {
     return this.bytes.subarray(this.from, this.end);
+  }
+
+  private fields(): [Float64Array, Float64Array, Float64Array | null] {
+    if (this.parsed !== null) return this.parsed;
+    const [starts, rowCounts, ids] = this.lists;
+    const parsed: [Float64Array, Float64Array, Float64Array | null] = [
+      integers(starts, "starts"),
+      integers(rowCounts, "row counts"),
+      ids === null ? null : integers(ids, "ids"),
+    ];
+    const count = this.lengths.length;
+    if (parsed[0].length !== count || parsed[1].length !== count || (parsed[2] !== null && parsed[2].length !== count))
+      throw corrupt("its lists hold different numbers of summaries");
+    return (this.parsed = parsed);
   }
 }
 
