@@ -50,7 +50,10 @@ class Buckets {
     this.firstIndex = Math.floor(from / bucketMs);
     this.table = new Float64Array((Math.floor(to / bucketMs) - this.firstIndex + 1) * this.stride);
     for (let at = 0; at < this.table.length; at += this.stride) {
-      for (let to = at + 1; to < at + this.stride; to += FIELDS) [this.table[to + 1], this.table[to + 2]] = [Infinity, -Infinity];
+      for (let to = at + 1; to < at + this.stride; to += FIELDS) {
+        this.table[to + 1] = Infinity;
+        this.table[to + 2] = -Infinity;
+      }
     }
   }
   bucketAt(start: number): number {
@@ -115,6 +118,8 @@ interface Way {
   name: string;
   fetch: (s: Span, gpuId: number) => unknown;
   fill: (fetched: unknown, buckets: Buckets) => void;
+  /** Decodes what `fetch` read and adds up its row counts alone: the summaries' decoding without the buckets. */
+  read: (fetched: unknown) => number;
 }
 
 function rowsWay(name: string, visit: Visit): Way {
@@ -126,6 +131,11 @@ function rowsWay(name: string, visit: Visit): Way {
         if (!visit(row[2] as Uint8Array, ENTRIES, (start, rowCount, stats, at) => buckets.add(start, rowCount, stats, at)))
           throw new Error("a version 1 summary: this bench reads databases with periods");
       }
+    },
+    read: (fetched) => {
+      let rows = 0;
+      for (const row of fetched as unknown[][]) visit(row[2] as Uint8Array, ENTRIES, (_start, rowCount) => (rows += rowCount));
+      return rows;
     },
   };
 }
@@ -140,6 +150,14 @@ const streamWay: Way = {
         throw new Error("a version 1 summary: this bench reads databases with periods");
       buckets.addAll(decoded);
     }
+  },
+  read: (fetched) => {
+    let rows = 0;
+    for (const reader = new SummaryStreamReader(fetched as SummaryStreamRow | undefined); reader.next();) {
+      current.readPeriods(reader.bytes, ENTRIES, decoded, reader.from, reader.end);
+      for (let i = 0; i < decoded.count; i++) rows += decoded.rowCounts[i];
+    }
+    return rows;
   },
 };
 
@@ -240,10 +258,14 @@ async function main() {
     // Decoding alone, over what each way fetched once: no garbage of a fetch just made to collect meanwhile.
     const fetchedOnce = ways.map((way) => gpuIds.map((gpuId) => way.fetch(s, gpuId)));
     const decodeAlone = ways.map(() => [] as number[]);
+    const readAlone = ways.map(() => [] as number[]);
     for (let round = -3; round < rounds; round++) {
       for (const i of round % 2 === 0 ? ways.keys() : [...ways.keys()].reverse()) {
         const [, cpu] = timeBoth(() => fetchedOnce[i].forEach((one) => ways[i].fill(one, new Buckets(s.from, to, s.bucketMs))));
-        if (round >= 0) decodeAlone[i].push(cpu);
+        const [, readCpu] = timeBoth(() => fetchedOnce[i].forEach((one) => ways[i].read(one)));
+        if (round < 0) continue;
+        decodeAlone[i].push(cpu);
+        readAlone[i].push(readCpu);
       }
     }
     for (const [name, taken] of times)
@@ -253,7 +275,8 @@ async function main() {
       );
     for (const [i, way] of ways.entries())
       console.log(
-        `  ${way.name.padEnd(30)} decode alone, CPU ms p50 / fastest: ${percentile(decodeAlone[i], 50).toFixed(1)} / ${Math.min(...decodeAlone[i]).toFixed(1)}`,
+        `  ${way.name.padEnd(30)} decode alone, CPU ms p50 / fastest: into buckets ${percentile(decodeAlone[i], 50).toFixed(1)} / ` +
+          `${Math.min(...decodeAlone[i]).toFixed(1)}, without buckets ${percentile(readAlone[i], 50).toFixed(1)} / ${Math.min(...readAlone[i]).toFixed(1)}`,
       );
   }
   fetchWithPragmas();
