@@ -7,7 +7,7 @@
  */
 
 /** Bits of the width that opens each packed run. */
-const WIDTH_BITS = 6;
+export const RUN_WIDTH_BITS = 6;
 /** Widest value a run holds: every integer a double keeps exact. */
 export const MAX_PACKED_BITS = 53;
 const TWO_POW_24 = 2 ** 24;
@@ -59,7 +59,7 @@ export class BitWriter {
     for (let i = 0; i < count; i++) if (values[i] > widest) widest = values[i];
     const width = bitWidth(widest);
     if (width > MAX_PACKED_BITS) throw new Error(`packed value ${widest} is wider than ${MAX_PACKED_BITS} bits`);
-    this.write(width, WIDTH_BITS);
+    this.write(width, RUN_WIDTH_BITS);
     for (let i = 0; i < count; i++) this.write(values[i], width);
   }
 
@@ -110,7 +110,7 @@ export class BitReader {
   /** The width of a packed run of `count` values, which follow, `width` bits each; none for no values. */
   readWidth(count: number): number {
     if (count === 0) return 0;
-    const width = this.readShort(WIDTH_BITS);
+    const width = this.readShort(RUN_WIDTH_BITS);
     if (width > MAX_PACKED_BITS) this.position = this.end + 1;
     return width;
   }

@@ -13,7 +13,7 @@ import {
   type MetricSummary,
 } from "./metric-summary";
 import { MINUTE_MS, slotStart, SUMMARY_PERIOD_MS } from "./time-slots";
-import { BitReader, BitWriter } from "./bit-packing";
+import { BitWriter, MAX_PACKED_BITS, RUN_WIDTH_BITS } from "./bit-packing";
 import { ByteReader, ByteWriter } from "./varint";
 
 /**
@@ -139,7 +139,8 @@ function runOf(length: number): Float64Array {
 }
 
 const zigzag = (value: number) => (value < 0 ? -2 * value - 1 : 2 * value);
-const unzigzag = (value: number) => (value % 2 === 1 ? -(value + 1) / 2 : value / 2);
+/** Bitwise below 2^31 (most values): `%` of a double read from a typed array is a call to fmod. */
+const unzigzag = (value: number) => (value <= 0x7fffffff ? (value >>> 1) ^ -(value & 1) : value % 2 === 1 ? -(value + 1) / 2 : value / 2);
 
 /** What the period before predicts for a period's sum: its mean times this count, within what min and max allow. */
 function predictedSum(count: number, min: number, max: number, previousSum: number, previousCount: number): number {
@@ -261,53 +262,91 @@ function writeFloat64Bits(value: number): void {
   bits.write(float64.getUint32(4, true), 32);
 }
 
-/** Reused between calls (reading is synchronous): a long chart reads thousands of summaries. */
-let starts = new Float64Array(64);
-let rowCounts = new Float64Array(64);
-let scratch = new Float64Array(64 * FIELDS);
+/**
+ * The periods of one summary as readPeriods leaves them, in typed arrays kept from one summary
+ * to the next: a 90-day chart of eight GPUs reads 17,280 hourly rollups, and an object, closure
+ * or array made for each of them would cost as much as reading it.
+ */
+export class DecodedPeriods {
+  /** How many periods the summary held. */
+  count = 0;
+  /** Values per period in `stats`: count/min/max/sum of each asked entry. */
+  stride = 0;
+  /** Epoch ms of each period's start. */
+  starts = new Float64Array(64);
+  rowCounts = new Float64Array(64);
+  /**
+   * Period i's count/min/max/sum of the k-th asked entry at i * stride + 4k (count 0, min
+   * Infinity, max -Infinity where it had no value, or where the summary does not store it:
+   * written before it was appended).
+   */
+  stats = new Float64Array(64 * FIELDS);
+
+  /** Room for `periods` periods of `stride` values, each entry set to none. */
+  clear(periods: number, stride: number): void {
+    if (this.starts.length < periods) [this.starts, this.rowCounts] = [new Float64Array(periods), new Float64Array(periods)];
+    const used = periods * stride;
+    if (this.stats.length < used) this.stats = new Float64Array(used);
+    const stats = this.stats;
+    for (let at = 0; at < used; at += FIELDS) {
+      stats[at] = 0;
+      stats[at + 1] = Infinity;
+      stats[at + 2] = -Infinity;
+      stats[at + 3] = 0;
+    }
+    this.count = periods;
+    this.stride = stride;
+  }
+}
 
 /**
- * Reads the periods of a version 2 or 3 summary, `entries` (summary entries: metric indexes, then
- * METRIC_KEYS.length + reason index; ascending) only, and hands each period to `visit` with
- * `stats[at..]` holding count/min/max/sum of the k-th asked entry at at + 4k (count 0, min
- * Infinity, max -Infinity when it had no value, or was not stored: written before it was
- * appended). `stats` is scratch, valid during the call. Returns false, visiting nothing, for a
- * version 1 summary, which has no periods.
+ * Reads the periods of a version 2 or 3 summary, the bytes of `blob` from `from` to `end` (a
+ * summary alone, or one of several back to back), into `into`: `entries` (summary entries: metric
+ * indexes, then METRIC_KEYS.length + reason index; ascending) only. Returns false, reading
+ * nothing, for a version 1 summary, which has no periods.
+ */
+export function readPeriods(blob: Uint8Array, entries: readonly number[], into: DecodedPeriods, from = 0, end = blob.length): boolean {
+  const version = blob[from];
+  if (version === PERIOD_SUMMARY_FORMAT_VERSION) {
+    readPackedPeriods(blob, from, end, entries, into);
+    return true;
+  }
+  if (version === BYTE_PERIOD_SUMMARY_FORMAT_VERSION) {
+    readBytePeriods(from === 0 && end === blob.length ? blob : blob.subarray(from, end), entries, into);
+    return true;
+  }
+  return false;
+}
+
+const visited = new DecodedPeriods();
+
+/**
+ * readPeriods handing each period to `visit`, with `stats[at..]` holding count/min/max/sum of the
+ * k-th asked entry at at + 4k. `stats` is scratch, valid during the call. Returns false, visiting
+ * nothing, for a version 1 summary.
  */
 export function visitPeriods(
   blob: Uint8Array,
   entries: readonly number[],
   visit: (start: number, rowCount: number, stats: Float64Array, at: number) => void,
 ): boolean {
-  const version = blob[0];
-  if (version !== PERIOD_SUMMARY_FORMAT_VERSION && version !== BYTE_PERIOD_SUMMARY_FORMAT_VERSION) return false;
-  const input = new ByteReader(blob);
-  input.skip(1);
-  const periodCount = input.readUnsigned();
-  // Every period takes at least a bit of its row count's run.
-  if (input.overran || periodCount > blob.length * 8) throw corrupt();
-  if (starts.length < periodCount) [starts, rowCounts] = [new Float64Array(periodCount), new Float64Array(periodCount)];
-  const stride = entries.length * FIELDS;
-  const used = periodCount * stride;
-  if (scratch.length < used) scratch = new Float64Array(used);
-  const table = scratch;
-  for (let at = 0; at < used; at += FIELDS) {
-    table[at] = 0;
-    table[at + 1] = Infinity;
-    table[at + 2] = -Infinity;
-    table[at + 3] = 0;
-  }
-  const into: PeriodTable = { rowCounts, periods: periodCount, table, stride };
-  if (version === PERIOD_SUMMARY_FORMAT_VERSION) readPackedPeriods(input, blob, entries, into);
-  else readBytePeriods(input, blob, entries, into);
-  for (let i = 0; i < periodCount; i++) visit(starts[i], rowCounts[i], table, i * stride);
+  if (!readPeriods(blob, entries, visited)) return false;
+  const { count, starts, rowCounts, stats, stride } = visited;
+  for (let i = 0; i < count; i++) visit(starts[i], rowCounts[i], stats, i * stride);
   return true;
 }
 
-/** The rest of a version 2 summary, after its period count. */
-function readBytePeriods(input: ByteReader, blob: Uint8Array, entries: readonly number[], into: PeriodTable): void {
+/** A version 2 summary, from its version byte. */
+function readBytePeriods(blob: Uint8Array, entries: readonly number[], into: DecodedPeriods): void {
+  const input = new ByteReader(blob);
+  input.skip(1);
+  const periods = input.readUnsigned();
+  // Every period takes at least a bit of its row count's run.
+  if (input.overran || periods > blob.length * 8) throw corrupt();
+  into.clear(periods, entries.length * FIELDS);
+  const { starts, rowCounts } = into;
   let index = 0;
-  for (let i = 0; i < into.periods; i++) {
+  for (let i = 0; i < periods; i++) {
     index += input.readSigned();
     starts[i] = index * MINUTE_MS;
     rowCounts[i] = input.readUnsigned();
@@ -337,27 +376,96 @@ function readBytePeriods(input: ByteReader, blob: Uint8Array, entries: readonly 
   if (input.overran || input.remaining !== 0) throw corrupt();
 }
 
-const packed = new BitReader();
-/** Each period's count of the entry being read (asked or passed over). */
+/**
+ * Scratch of the version 3 reader, grown to the most periods a summary held: each period's count
+ * of the entry being read, when its counts follow, and the mins and spreads of its deltas mode.
+ */
 let entryCounts = new Float64Array(64);
+let periodMins = new Float64Array(64);
+let periodSpreads = new Float64Array(64);
+/** Where each section read so far starts, as a bit offset: a copy names the one it repeats by its number. */
+let sectionStarts = new Float64Array(32);
+/** How many sections of the summary being read have started. */
+let sectionsSeen = 0;
+/** How many periods the summary being read holds, and how many of them have rows. */
+let periodCount = 0;
+let periodsWithRows = 0;
 
-/** The rest of a version 3 summary, after its period count. */
-function readPackedPeriods(input: ByteReader, blob: Uint8Array, entries: readonly number[], into: PeriodTable): void {
-  const periods = into.periods;
+// Module constants, not imported bindings, in the reader's loops: where modules are compiled to
+// CommonJS (tsx, the tests) every use of an imported binding is a getter call.
+const WIDTH_BITS = RUN_WIDTH_BITS;
+const WIDEST = MAX_PACKED_BITS;
+const MINUTE = MINUTE_MS;
+
+// The version 3 reader keeps its bit position in a local, which each step takes and returns,
+// and reads through bitsAt, small enough to be inlined: a rollup of four asked metrics is some
+// 14 sections of a few values each, and a call and a field write per value cost more than the value.
+
+/**
+ * `width` bits (at most 24) at bit `position` of `bytes`. A byte past the array's end reads as
+ * undefined, which the bitwise operators take as zero bits.
+ */
+function bitsAt(bytes: Uint8Array, position: number, width: number): number {
+  const at = position >>> 3;
+  return ((bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> (position & 7)) & ((1 << width) - 1);
+}
+
+/** A packed value of any width up to 53 bits. */
+function valueAt(bytes: Uint8Array, position: number, width: number): number {
+  return width <= 24 ? bitsAt(bytes, position, width) : wideValueAt(bytes, position, width);
+}
+
+function wideValueAt(bytes: Uint8Array, position: number, width: number): number {
+  const low = bitsAt(bytes, position, 24);
+  if (width <= 48) return low + bitsAt(bytes, position + 24, width - 24) * 2 ** 24;
+  return low + bitsAt(bytes, position + 24, 24) * 2 ** 24 + bitsAt(bytes, position + 48, width - 48) * 2 ** 48;
+}
+
+/** The width opening a run of `count` values (none for no values): -1 past WIDEST, which no writer writes. */
+function widthAt(bytes: Uint8Array, position: number, count: number): number {
+  if (count === 0) return 0;
+  const width = bitsAt(bytes, position, WIDTH_BITS);
+  return width > WIDEST ? -1 : width;
+}
+
+/** Bits a run of `count` values takes, its width included. */
+const runBits = (count: number, width: number) => (count === 0 ? 0 : WIDTH_BITS + count * width);
+
+/** A version 3 summary, from its version byte at `from` to `end`. */
+function readPackedPeriods(blob: Uint8Array, from: number, end: number, entries: readonly number[], into: DecodedPeriods): void {
+  const input = new ByteReader(blob);
+  input.position = from + 1;
+  const periods = input.readUnsigned();
+  // Every period takes at least a bit of its row count's run.
+  if (input.position > end || periods > (end - from) * 8) throw corrupt();
   let index = input.readSigned();
   const storedMetrics = input.readUnsigned();
   const storedReasons = input.readUnsigned();
-  if (input.overran) throw corrupt();
-  if (entryCounts.length < periods) entryCounts = new Float64Array(periods);
-  packed.reset(blob, input.position);
-  let width = packed.readWidth(Math.max(0, periods - 1));
-  for (let i = 0; i < periods; i++) {
-    if (i > 0) index += unzigzag(packed.read(width));
-    starts[i] = index * MINUTE_MS;
+  if (input.position > end) throw corrupt();
+  into.clear(periods, entries.length * FIELDS);
+  if (entryCounts.length < periods) {
+    const length = Math.max(periods, entryCounts.length * 2);
+    [entryCounts, periodMins, periodSpreads] = [new Float64Array(length), new Float64Array(length), new Float64Array(length)];
   }
-  width = packed.readWidth(periods);
-  for (let i = 0; i < periods; i++) rowCounts[i] = packed.read(width);
-  const sectionStarts: number[] = [];
+  periodCount = periods;
+  const endBit = end * 8;
+  let position = input.position * 8;
+  const { starts, rowCounts } = into;
+  const later = Math.max(0, periods - 1);
+  let width = widthAt(blob, position, later);
+  if (width < 0) throw corrupt();
+  position += runBits(later, width) - later * width;
+  if (periods > 0) starts[0] = index * MINUTE;
+  for (let i = 1; i < periods; i++, position += width) {
+    index += unzigzag(valueAt(blob, position, width));
+    starts[i] = index * MINUTE;
+  }
+  width = widthAt(blob, position, periods);
+  if (width < 0) throw corrupt();
+  position += runBits(periods, width) - periods * width;
+  periodsWithRows = 0;
+  for (let i = 0; i < periods; i++, position += width) if ((rowCounts[i] = valueAt(blob, position, width)) > 0) periodsWithRows++;
+  sectionsSeen = 0;
   let k = 0;
   // Two runs of sections, metrics then reasons, each as many as the header says.
   for (let run = 0; run < 2; run++) {
@@ -368,137 +476,237 @@ function readPackedPeriods(input: ByteReader, blob: Uint8Array, entries: readonl
       // Nothing after the last asked section is read: a chart of four metrics stops halfway.
       // Only a reader of every section checks that the summary ends where its last one does.
       if (k === entries.length) return;
-      sectionStarts.push(packed.bitPosition);
+      if (sectionsSeen === sectionStarts.length) {
+        const grown = new Float64Array(sectionStarts.length * 2);
+        grown.set(sectionStarts);
+        sectionStarts = grown;
+      }
+      sectionStarts[sectionsSeen++] = position;
       // A section of an entry this build does not know (appended by a later one) is passed over.
       const asked = i < known && entries[k] === first + i;
-      readPackedSection(sectionStarts, into, asked ? k * FIELDS : -1);
-      if (packed.overran) throw corrupt();
+      position = asked ? readPackedSection(blob, position, into, k * FIELDS) : skipPackedSection(blob, position);
+      if (position > endBit) throw corrupt();
       if (asked) k++;
     }
     while (k < entries.length && entries[k] < first + known) k++;
   }
-  if (packed.overran || !packed.atEnd) throw corrupt();
+  if (position > endBit || endBit - position >= 8) throw corrupt();
 }
 
 /**
- * Reads one version 3 section into the entry at `at` of each period, or passes over it when
- * `at` is -1; a copy reads the section it names, then goes on after itself.
+ * Where the version 3 section at bit `position` ends, reading no more of it than that takes: its
+ * widths, and the counts and spreads that say how many values follow. Most sections a chart reads
+ * are passed over (it asks for four metrics of 18, and reads up to the last of them).
  */
-function readPackedSection(sectionStarts: readonly number[], into: PeriodTable, at: number): void {
-  const modeAndFlag = packed.read(MODE_WIDTH + 1);
+function skipPackedSection(blob: Uint8Array, position: number): number {
+  const modeAndFlag = bitsAt(blob, position, MODE_WIDTH + 1);
+  position += MODE_WIDTH + 1;
+  const mode = modeAndFlag & ((1 << MODE_WIDTH) - 1);
+  const countsFollow = modeAndFlag >>> MODE_WIDTH === 1;
+  if (mode === PACKED_NONE) return position;
+  let width = 0;
+  if (mode === PACKED_SAME_AS) {
+    width = bitsAt(blob, position, WIDTH_BITS);
+    const same = valueAt(blob, position + WIDTH_BITS, width);
+    if (width > WIDEST || countsFollow || !(same < sectionsSeen - 1)) throw corrupt();
+    return position + WIDTH_BITS + width;
+  }
+  let withValues = periodsWithRows;
+  if (countsFollow) {
+    const periods = periodCount;
+    width = widthAt(blob, position, periods);
+    if (width < 0) throw corrupt();
+    position += runBits(periods, width) - periods * width;
+    withValues = 0;
+    for (let i = 0; i < periods; i++, position += width) if (valueAt(blob, position, width) > 0) withValues++;
+  }
+  if (mode === PACKED_ZEROS) return position;
+  if (mode === PACKED_RAW) return position + withValues * 3 * 64;
+  if (mode === PACKED_ZERO_ONE) position += 1;
+  if (mode === PACKED_CONSTANT || mode === PACKED_ZERO_ONE) {
+    const values = mode === PACKED_CONSTANT ? 1 : withValues;
+    width = widthAt(blob, position, values);
+    if (width < 0) throw corrupt();
+    return position + runBits(values, width);
+  }
+  if (mode !== PACKED_DELTAS) throw corrupt();
+  // The first min and the later mins' differences, passed over.
+  width = bitsAt(blob, position, WIDTH_BITS);
+  position += WIDTH_BITS + width;
+  const later = withValues - 1;
+  let laterWidth = widthAt(blob, position, later);
+  if (width > WIDEST || laterWidth < 0) throw corrupt();
+  position += runBits(later, laterWidth);
+  // The spreads, summed to count the periods whose values differ: each of those has a leftover.
+  width = bitsAt(blob, position, WIDTH_BITS);
+  let spread = valueAt(blob, position + WIDTH_BITS, width);
+  position += WIDTH_BITS + width;
+  laterWidth = widthAt(blob, position, later);
+  if (width > WIDEST || laterWidth < 0) throw corrupt();
+  let differ = spread > 0 ? 1 : 0;
+  if (later !== 0) position += WIDTH_BITS;
+  for (let i = 1; i < withValues; i++, position += laterWidth) {
+    spread += unzigzag(valueAt(blob, position, laterWidth));
+    if (spread > 0) differ++;
+    else if (spread < 0) throw corrupt();
+  }
+  width = widthAt(blob, position, differ);
+  if (width < 0) throw corrupt();
+  return position + runBits(differ, width);
+}
+
+/**
+ * Reads the version 3 section at bit `position` into the entry at `at` of each period, or passes
+ * over it when `at` is -1, and returns where it ends; a copy reads the section it names.
+ */
+function readPackedSection(blob: Uint8Array, position: number, into: DecodedPeriods, at: number): number {
+  const modeAndFlag = bitsAt(blob, position, MODE_WIDTH + 1);
+  position += MODE_WIDTH + 1;
   const mode = modeAndFlag & ((1 << MODE_WIDTH) - 1);
   const countsFollow = modeAndFlag >>> MODE_WIDTH === 1;
   if (mode === PACKED_SAME_AS) {
-    const same = packed.read(packed.readWidth(1));
-    if (countsFollow || !(same < sectionStarts.length - 1)) throw corrupt();
-    if (at < 0) return;
-    const after = packed.bitPosition;
-    packed.bitPosition = sectionStarts[same];
-    if (packed.read(MODE_WIDTH) === PACKED_SAME_AS) throw corrupt();
-    packed.bitPosition = sectionStarts[same];
-    readPackedSection(sectionStarts, into, at);
-    packed.bitPosition = after;
-    return;
+    const width = widthAt(blob, position, 1);
+    if (width < 0) throw corrupt();
+    const same = valueAt(blob, position + WIDTH_BITS, width);
+    position += WIDTH_BITS + width;
+    if (countsFollow || !(same < sectionsSeen - 1)) throw corrupt();
+    if (at < 0) return position;
+    if (bitsAt(blob, sectionStarts[same], MODE_WIDTH) === PACKED_SAME_AS) throw corrupt();
+    readPackedSection(blob, sectionStarts[same], into, at);
+    return position;
   }
-  if (mode === PACKED_NONE) return;
-  const { periods, table, stride } = into;
-  const counts = entryCounts;
+  if (mode === PACKED_NONE) return position;
+  const periods = into.count;
+  let counts = into.rowCounts;
+  let withValues = periodsWithRows;
   if (countsFollow) {
-    const width = packed.readWidth(periods);
-    for (let i = 0; i < periods; i++) counts[i] = packed.read(width);
-  } else for (let i = 0; i < periods; i++) counts[i] = into.rowCounts[i];
-  let withValues = 0;
-  for (let i = 0; i < periods; i++) if (counts[i] > 0) withValues++;
-  if (at >= 0) for (let i = 0, to = at; i < periods; i++, to += stride) table[to] = counts[i];
-  if (mode === PACKED_CONSTANT || mode === PACKED_ZEROS) {
-    const value = mode === PACKED_ZEROS ? 0 : unzigzag(packed.read(packed.readWidth(1)));
-    if (at < 0) return;
-    for (let i = 0, to = at; i < periods; i++, to += stride) {
-      if (counts[i] === 0) continue;
-      table[to + 1] = table[to + 2] = value;
-      table[to + 3] = value * counts[i];
+    counts = entryCounts;
+    const width = widthAt(blob, position, periods);
+    if (width < 0) throw corrupt();
+    position += runBits(periods, width) - periods * width;
+    withValues = 0;
+    for (let i = 0; i < periods; i++, position += width) if ((counts[i] = valueAt(blob, position, width)) > 0) withValues++;
+  }
+  const { stats, stride } = into;
+  if (at >= 0) for (let i = 0, to = at; i < periods; i++, to += stride) stats[to] = counts[i];
+  if (mode === PACKED_ZEROS) {
+    if (at >= 0)
+      for (let i = 0, to = at; i < periods; i++, to += stride) if (counts[i] > 0) stats[to + 1] = stats[to + 2] = stats[to + 3] = 0;
+    return position;
+  }
+  if (mode === PACKED_CONSTANT) {
+    const width = widthAt(blob, position, 1);
+    if (width < 0) throw corrupt();
+    const value = unzigzag(valueAt(blob, position + WIDTH_BITS, width));
+    position += WIDTH_BITS + width;
+    if (at >= 0) {
+      for (let i = 0, to = at; i < periods; i++, to += stride) {
+        if (counts[i] === 0) continue;
+        stats[to + 1] = stats[to + 2] = value;
+        stats[to + 3] = value * counts[i];
+      }
     }
-  } else if (mode === PACKED_ZERO_ONE) {
-    const complement = packed.read(1) === 1;
-    const width = packed.readWidth(withValues);
-    if (at < 0) return packed.skip(withValues, width);
+    return position;
+  }
+  if (mode === PACKED_ZERO_ONE) {
+    const complement = bitsAt(blob, position, 1) === 1;
+    position += 1;
+    const width = widthAt(blob, position, withValues);
+    if (width < 0) throw corrupt();
+    position += runBits(withValues, width) - withValues * width;
+    if (at < 0) return position + withValues * width;
     for (let i = 0, to = at; i < periods; i++, to += stride) {
       const count = counts[i];
       if (count === 0) continue;
-      const stored = packed.read(width);
+      const stored = valueAt(blob, position, width);
+      position += width;
       const set = complement ? count - stored : stored;
       if (!(set >= 0 && set <= count)) throw corrupt();
-      table[to + 1] = set === count ? 1 : 0;
-      table[to + 2] = set > 0 ? 1 : 0;
-      table[to + 3] = set;
+      stats[to + 1] = set === count ? 1 : 0;
+      stats[to + 2] = set > 0 ? 1 : 0;
+      stats[to + 3] = set;
     }
-  } else if (mode === PACKED_RAW) {
-    if (at < 0) return packed.skip(withValues, 3 * 64);
+    return position;
+  }
+  if (mode === PACKED_RAW) {
+    if (at < 0) return position + withValues * 3 * 64;
     for (let i = 0, to = at; i < periods; i++, to += stride) {
       if (counts[i] === 0) continue;
-      for (let field = 1; field < FIELDS; field++) table[to + field] = readFloat64Bits();
+      for (let field = 1; field < FIELDS; field++, position += 64) stats[to + field] = float64At(blob, position);
     }
-  } else if (mode === PACKED_DELTAS) {
-    readPackedDeltas(into, at, withValues);
-  } else throw corrupt();
+    return position;
+  }
+  if (mode === PACKED_DELTAS) return readPackedDeltas(blob, position, into, at, counts, withValues);
+  throw corrupt();
 }
 
-/** Each period's min and spread (max - min) of the entry being read, decoded before its sums. */
-let periodMins = new Float64Array(64);
-let periodSpreads = new Float64Array(64);
-
-/** The deltas mode's runs: the first min, the later mins' differences, the first spread, the later spreads' differences, the sums' leftovers. */
-function readPackedDeltas({ periods, table, stride }: PeriodTable, at: number, withValues: number): void {
-  if (periodMins.length < withValues) [periodMins, periodSpreads] = [new Float64Array(withValues), new Float64Array(withValues)];
+/**
+ * The deltas mode's runs from bit `position`: the first min, the later mins' differences, the
+ * first spread, the later spreads' differences, the sums' leftovers. Returns where they end.
+ */
+function readPackedDeltas(
+  blob: Uint8Array,
+  position: number,
+  { stats, stride, count: periods }: DecodedPeriods,
+  at: number,
+  counts: Float64Array,
+  withValues: number,
+): number {
   const mins = periodMins;
   const spreads = periodSpreads;
-  let width = packed.readWidth(1);
-  mins[0] = unzigzag(packed.read(width));
-  width = packed.readWidth(withValues - 1);
-  if (at < 0) packed.skip(withValues - 1, width);
-  else for (let i = 1; i < withValues; i++) mins[i] = mins[i - 1] + unzigzag(packed.read(width));
-  spreads[0] = packed.read(packed.readWidth(1));
-  width = packed.readWidth(withValues - 1);
+  let width = widthAt(blob, position, 1);
+  if (width < 0) throw corrupt();
+  mins[0] = unzigzag(valueAt(blob, position + WIDTH_BITS, width));
+  position += WIDTH_BITS + width;
+  width = widthAt(blob, position, withValues - 1);
+  if (width < 0) throw corrupt();
+  position += runBits(withValues - 1, width) - (withValues - 1) * width;
+  if (at < 0) position += (withValues - 1) * width;
+  else for (let i = 1; i < withValues; i++, position += width) mins[i] = mins[i - 1] + unzigzag(valueAt(blob, position, width));
+  width = widthAt(blob, position, 1);
+  if (width < 0) throw corrupt();
+  spreads[0] = valueAt(blob, position + WIDTH_BITS, width);
+  position += WIDTH_BITS + width;
+  width = widthAt(blob, position, withValues - 1);
+  if (width < 0) throw corrupt();
+  position += runBits(withValues - 1, width) - (withValues - 1) * width;
   // Only periods whose values differ have a leftover: the spreads say how many.
   let spread = spreads[0] > 0 ? 1 : 0;
-  for (let i = 1; i < withValues; i++) {
-    spreads[i] = spreads[i - 1] + unzigzag(packed.read(width));
+  for (let i = 1; i < withValues; i++, position += width) {
+    spreads[i] = spreads[i - 1] + unzigzag(valueAt(blob, position, width));
     if (spreads[i] > 0) spread++;
     else if (spreads[i] < 0) throw corrupt();
   }
-  width = packed.readWidth(spread);
-  if (at < 0) {
-    packed.skip(spread, width);
-    return;
-  }
+  width = widthAt(blob, position, spread);
+  if (width < 0) throw corrupt();
+  position += runBits(spread, width) - spread * width;
+  if (at < 0) return position + spread * width;
   let previousSum = 0;
   let previousCount = 0;
   for (let i = 0, to = at, n = 0; i < periods; i++, to += stride) {
-    const count = entryCounts[i];
+    const count = counts[i];
     if (count === 0) continue;
     const min = mins[n];
     const max = min + spreads[n++];
-    const sum = max === min ? min * count : predictedSum(count, min, max, previousSum, previousCount) + unzigzag(packed.read(width));
-    table[to + 1] = min;
-    table[to + 2] = max;
-    table[to + 3] = sum;
+    let sum = min * count;
+    if (max !== min) {
+      sum = predictedSum(count, min, max, previousSum, previousCount) + unzigzag(valueAt(blob, position, width));
+      position += width;
+    }
+    stats[to + 1] = min;
+    stats[to + 2] = max;
+    stats[to + 3] = sum;
     previousSum = sum;
     previousCount = count;
   }
+  return position;
 }
 
-function readFloat64Bits(): number {
-  float64.setUint32(0, packed.read(32), true);
-  float64.setUint32(4, packed.read(32), true);
+/** A float64 written as two 32-bit halves, low first, at bit `position`. */
+function float64At(blob: Uint8Array, position: number): number {
+  float64.setUint32(0, valueAt(blob, position, 32), true);
+  float64.setUint32(4, valueAt(blob, position + 32, 32), true);
   return float64.getFloat64(0, true);
-}
-
-/** What sections are read into: per period its row count, then count/min/max/sum of each asked entry, `stride` values a period. */
-interface PeriodTable {
-  rowCounts: Float64Array;
-  periods: number;
-  table: Float64Array;
-  stride: number;
 }
 
 /** Reads the section at `start`, or the earlier one it names as its copy, into the entry at `at` of each period. */
@@ -507,7 +715,7 @@ function readSection(
   blob: Uint8Array,
   sectionStarts: readonly number[],
   start: number,
-  into: PeriodTable,
+  into: DecodedPeriods,
   at: number,
 ): void {
   input.position = start;
@@ -521,7 +729,7 @@ function readSection(
 }
 
 /** Fills each period's count/min/max/sum of one entry at `at`, period i's at `at + i * stride`. */
-function readMetricSection(input: ByteReader, { rowCounts, periods, table, stride }: PeriodTable, at: number): void {
+function readMetricSection(input: ByteReader, { rowCounts, count: periods, stats: table, stride }: DecodedPeriods, at: number): void {
   const modeByte = input.readByte();
   const mode = modeByte & ~FLAG_COUNTS;
   const end = at + periods * stride;
@@ -567,17 +775,23 @@ function readMetricSection(input: ByteReader, { rowCounts, periods, table, strid
 }
 
 const EVERY_ENTRY = Array.from({ length: SUMMARY_ENTRIES }, (_, entry) => entry);
+const merged = new DecodedPeriods();
 
-/** Adds a stored summary of either version into `into`: all of a version 2 summary's periods. */
-export function mergeStoredSummary(into: MetricSummary, blob: Uint8Array): void {
-  const merged = visitPeriods(blob, EVERY_ENTRY, (_start, _rowCount, stats, from) => addEntries(into, 0, stats, from, SUMMARY_ENTRIES));
-  if (merged) return;
-  if (blob[0] !== SUMMARY_FORMAT_VERSION) {
+/**
+ * Adds a stored summary of any version into `into`: all of its periods. The summary is `blob`, or
+ * its bytes from `from` to `end` (one of a stream's, summary-stream.ts).
+ */
+export function mergeStoredSummary(into: MetricSummary, blob: Uint8Array, from = 0, end = blob.length): void {
+  if (readPeriods(blob, EVERY_ENTRY, merged, from, end)) {
+    for (let i = 0; i < merged.count; i++) addEntries(into, 0, merged.stats, i * merged.stride, SUMMARY_ENTRIES);
+    return;
+  }
+  if (blob[from] !== SUMMARY_FORMAT_VERSION) {
     throw new Error(
-      `unsupported metric summary format version ${blob[0]} (this build reads versions ${SUMMARY_FORMAT_VERSION} to ${PERIOD_SUMMARY_FORMAT_VERSION})`,
+      `unsupported metric summary format version ${blob[from]} (this build reads versions ${SUMMARY_FORMAT_VERSION} to ${PERIOD_SUMMARY_FORMAT_VERSION})`,
     );
   }
-  mergeEncodedSummary(into, blob);
+  mergeEncodedSummary(into, from === 0 && end === blob.length ? blob : blob.subarray(from, end));
 }
 
 const float64 = new DataView(new ArrayBuffer(8));

@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import type { SqliteDatabase } from "./database";
 import { emptySummary } from "./metric-summary";
 import { encodePeriods, mergeStoredSummary } from "./period-summaries";
+import { summaryStreamColumns } from "./summary-stream";
 import { slotStart } from "./time-slots";
 
 /**
@@ -15,6 +16,8 @@ export class RollupTier {
   readonly remove: Database.Statement;
   /** Arrays of [start, rowCount, summary]: no object per row for the charts that read thousands. */
   readonly withinRows: Database.Statement;
+  /** The same rollups as one stream row (summary-stream.ts): one row instead of an array and a Buffer per rollup. */
+  readonly withinStream: Database.Statement;
 
   constructor(
     db: SqliteDatabase,
@@ -31,6 +34,9 @@ export class RollupTier {
     const within = `SELECT ${startColumn}, rowCount, summary FROM ${table}
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND ${startColumn} >= ? AND ${startColumn} < ?`;
     this.withinRows = db.prepare(within).raw();
+    const stream = `SELECT ${summaryStreamColumns(startColumn, null)} FROM ${table}
+       WHERE gpuId IN (SELECT value FROM json_each(?)) AND ${startColumn} >= ? AND ${startColumn} < ?`;
+    this.withinStream = db.prepare(stream).raw();
   }
 
   /** Folds a sealed chunk's summary into the period it starts in. */

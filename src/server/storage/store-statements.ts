@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { METRIC_KEYS } from "../../telemetry/types";
+import { summaryStreamColumns } from "./summary-stream";
 
 /** The columns of a RecentSample row, as insertRecent takes them. */
 export const RECENT_COLUMNS = ["gpuId", "ts", ...METRIC_KEYS] as const;
@@ -17,6 +18,13 @@ export function prepareStoreStatements(db: Database.Database): StoreStatements {
     chunkSummaryRowsIn: db
       .prepare(
         `SELECT startTs, rowCount, summary, id FROM SampleChunk
+       WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
+      )
+      .raw(),
+    /** The same summaries as one stream row (summary-stream.ts): one row instead of an array and a Buffer per chunk. */
+    chunkSummaryStreamIn: db
+      .prepare(
+        `SELECT ${summaryStreamColumns("startTs", "id")} FROM SampleChunk
        WHERE gpuId IN (SELECT value FROM json_each(?)) AND startTs >= ? AND startTs < ?`,
       )
       .raw(),
@@ -77,6 +85,7 @@ export interface StoreStatements {
   rewriteRecent: Database.Statement;
   insertChunk: Database.Statement;
   chunkSummaryRowsIn: Database.Statement;
+  chunkSummaryStreamIn: Database.Statement;
   chunksStartingIn: Database.Statement;
   firstChunkIn: Database.Statement;
   lastChunkIn: Database.Statement;
