@@ -3,8 +3,9 @@ import { METRIC_DECIMALS, METRIC_KEYS, type MetricKey } from "../../telemetry/ty
 import type { ChunkRow } from "./chunk-columns";
 import type { ChunkColumns } from "./decoded-columns";
 import { addEntries, addReasons, addValue, emptySummary, mergeEncodedSummary, SUMMARIZED_REASONS, SUMMARY_FIELDS } from "./metric-summary";
-import { visitPeriods } from "./period-summaries";
+import { DecodedPeriods, readPeriods } from "./period-summaries";
 import { BUCKET_EMPTY, BUCKET_READ, BUCKET_UNKNOWN, SeriesBucketCache, type SealedBuckets } from "./series-bucket-cache";
+import type { StoredSummary } from "./summary-stream";
 
 const FIELDS = SUMMARY_FIELDS;
 const EMPTY_SUMMARY = emptySummary();
@@ -42,6 +43,8 @@ export class SeriesBuckets {
   private readonly touched: Uint8Array;
   private readonly firstIndex: number;
   private readonly whole = emptySummary();
+  /** Where each summary's periods are read to, kept from one summary to the next. */
+  private readonly periods = new DecodedPeriods();
   private readonly asked: Float64Array;
 
   /**
@@ -74,13 +77,18 @@ export class SeriesBuckets {
   }
 
   /** See PieceSink.summary: false when `split` is asked of a summary that has no periods. */
-  addSummary(at: number, rowCount: number, summary: Uint8Array, split: boolean): boolean {
-    if (visitPeriods(summary, this.entries, (start, periodRows, stats, from) => this.add(start, periodRows, stats, from))) return true;
+  addSummary(summary: StoredSummary, split: boolean): boolean {
+    const periods = this.periods;
+    if (readPeriods(summary.bytes, this.entries, periods, summary.from, summary.end)) {
+      const { count, starts, rowCounts, stats, stride } = periods;
+      for (let i = 0; i < count; i++) this.add(starts[i], rowCounts[i], stats, i * stride);
+      return true;
+    }
     if (split) return false;
     this.whole.set(EMPTY_SUMMARY);
-    mergeEncodedSummary(this.whole, summary);
+    mergeEncodedSummary(this.whole, summary.bytes.subarray(summary.from, summary.end));
     for (const [k, m] of this.entries.entries()) this.asked.set(this.whole.subarray(m * FIELDS, (m + 1) * FIELDS), k * FIELDS);
-    this.add(at, rowCount, this.asked, 0);
+    this.add(summary.start, summary.rowCount, this.asked, 0);
     return true;
   }
 

@@ -6,6 +6,7 @@ import { addRow, emptySummary, metricStats, reasonShares } from "./metric-summar
 import { mergeStoredSummary } from "./period-summaries";
 import { SeriesBuckets } from "./series-buckets";
 import { BUCKET_UNKNOWN } from "./series-bucket-cache";
+import { SummaryStreamReader, type StoredSummary } from "./summary-stream";
 import { slotStart, SUMMARY_PERIOD_MS } from "./time-slots";
 import { DAY_MS, HOUR_MS, namedSample, type NamedSample, type SampleBlock, type TelemetryStore } from "./telemetry-store";
 
@@ -50,12 +51,12 @@ export interface WindowStats {
 
 interface PieceSink {
   /**
-   * An encoded summary of `rowCount` samples inside the bucket that `at` falls in, or, with
+   * A stored summary of `rowCount` samples inside the bucket that its start falls in, or, with
    * `split`, of a chunk whose periods may fall in different buckets. Returns false when it
    * cannot be split that finely (a chunk summary written before periods were kept): the
-   * chunk's samples are then read instead.
+   * chunk's samples are then read instead. `summary` is valid during the call.
    */
-  summary(at: number, rowCount: number, summary: Uint8Array, split: boolean): boolean;
+  summary(summary: StoredSummary, split: boolean): boolean;
   /** One sample that had to be decoded. */
   row(row: ChunkRow): void;
   /** When given, sealed samples not already decoded come here encoded, whole chunks, to decode as much of as it needs. */
@@ -117,18 +118,17 @@ function readSealedPieces(store: TelemetryStore, gpuIds: number[], from: number,
     [first, firstHour],
     [endHour, end],
   ]) {
-    for (const [startTs, rowCount, summary, id] of store.chunkSummaryRows(gpuIds, a, b)) {
-      if (!sink.summary(startTs, rowCount, summary, !slotsFit)) for (const row of store.chunkRows(id)) sink.row(row);
+    for (const chunk = new SummaryStreamReader(store.chunkSummaryStream(gpuIds, a, b)); chunk.next();) {
+      if (!sink.summary(chunk, !slotsFit)) for (const row of store.chunkRows(chunk.id)) sink.row(row);
     }
   }
   for (const [a, b] of [
     [firstHour, firstDay],
     [endDay, endHour],
   ]) {
-    for (const [hourStart, rowCount, summary] of store.hourlyRollupRows(gpuIds, a, b)) sink.summary(hourStart, rowCount, summary, false);
+    for (const hour = new SummaryStreamReader(store.hourlyRollupStream(gpuIds, a, b)); hour.next();) sink.summary(hour, false);
   }
-  for (const [dayStart, rowCount, summary] of store.dailyRollupRows(gpuIds, firstDay, endDay))
-    sink.summary(dayStart, rowCount, summary, false);
+  for (const day = new SummaryStreamReader(store.dailyRollupStream(gpuIds, firstDay, endDay)); day.next();) sink.summary(day, false);
 }
 
 /** The run of whole `periodMs` periods inside [from, to), or an empty run at `to` when none fits or the width forbids it. */
@@ -147,9 +147,9 @@ export function windowStats(store: TelemetryStore, window: Window): WindowStats 
   let first = Infinity;
   let last = -Infinity;
   readPieces(store, gpuIds, window.from, window.to, Infinity, {
-    summary(_at, rowCount, summary) {
+    summary({ rowCount, bytes, from, end }) {
       recordCount += rowCount;
-      mergeStoredSummary(total, summary);
+      mergeStoredSummary(total, bytes, from, end);
       return true;
     },
     row(row) {
@@ -235,7 +235,7 @@ export function bucketedSeries(store: TelemetryStore, request: SeriesRequest): S
     single,
   });
   const sink: PieceSink = {
-    summary: (at, rowCount, summary, split) => buckets.addSummary(at, rowCount, summary, split),
+    summary: (summary, split) => buckets.addSummary(summary, split),
     row: (row) => buckets.addRow(row),
     encodedRows: (chunk, from, to) => buckets.addEncodedRows(store.decodedColumns.decode(chunk.id, chunk.data, buckets.columns), from, to),
   };

@@ -7,6 +7,7 @@ import { SeriesBucketCache } from "./series-bucket-cache";
 import { RollupTier } from "./rollup-tiers";
 import { GpuEventLog } from "./gpu-events";
 import { ProcessSessionLog } from "./process-sessions";
+import type { SummaryStreamRow } from "./summary-stream";
 import { prepareStoreStatements, RECENT_COLUMNS, type StoreStatements } from "./store-statements";
 import { databaseFileBytes, openDatabase, type SqliteDatabase } from "./database";
 import { METRIC_KEYS, type GpuInfo, type GpuMetrics, type GpuSample } from "../../telemetry/types";
@@ -547,10 +548,25 @@ export class TelemetryStore {
     return this.hourly.withinRows.all(JSON.stringify(gpuIds), from, to) as Array<[number, number, Buffer]>;
   }
 
-  /** Encoded daily rollups with dayStart in [from, to), as [dayStart, rowCount, summary] arrays. */
-  dailyRollupRows(gpuIds: number[], from: number, to: number): Array<[number, number, Buffer]> {
-    if (from >= to) return [];
-    return this.daily.withinRows.all(JSON.stringify(gpuIds), from, to) as Array<[number, number, Buffer]>;
+  /**
+   * The same summaries as chunkSummaryRows, as one stream row (summary-stream.ts): a row each
+   * costs better-sqlite3 an array and a Buffer, more than decoding the summary in it.
+   */
+  chunkSummaryStream(gpuIds: number[], from: number, to: number): SummaryStreamRow | undefined {
+    if (from >= to) return undefined;
+    return this.statements.chunkSummaryStreamIn.get(JSON.stringify(gpuIds), from, to) as SummaryStreamRow | undefined;
+  }
+
+  /** The same rollups as hourlyRollupRows, as one stream row (summary-stream.ts). */
+  hourlyRollupStream(gpuIds: number[], from: number, to: number): SummaryStreamRow | undefined {
+    if (from >= to) return undefined;
+    return this.hourly.withinStream.get(JSON.stringify(gpuIds), from, to) as SummaryStreamRow | undefined;
+  }
+
+  /** Encoded daily rollups with dayStart in [from, to), as one stream row (summary-stream.ts). */
+  dailyRollupStream(gpuIds: number[], from: number, to: number): SummaryStreamRow | undefined {
+    if (from >= to) return undefined;
+    return this.daily.withinStream.get(JSON.stringify(gpuIds), from, to) as SummaryStreamRow | undefined;
   }
 
   /** Decoded sealed chunks whose slot starts in [from, to). */
