@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { DAY_MS, HOUR_MS } from "../src/telemetry/durations";
+import { HOUR_MS } from "../src/telemetry/durations";
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "../src/server/routers/_app";
 import { METRIC_KEYS } from "../src/telemetry/types";
@@ -21,6 +21,7 @@ import { startServer } from "./lib/process";
 import { prometheusData } from "./lib/prometheus-data";
 import { blockBytes } from "./lib/prometheus-server";
 import { findPrometheusBinaries, prometheusVersion, startPrometheus, type PrometheusServer } from "../tests/helpers/prometheus-server";
+import { PRESET_SPANS } from "./lib/series-query";
 
 /** One line of the side-by-side table. */
 export interface AnchorRow {
@@ -40,17 +41,6 @@ export interface AnchorOptions extends PartOutput<AnchorRow> {
   /** Build the TSDB again even where an earlier run left one for the same GPUs and days. */
   fresh: boolean;
 }
-
-/** The series spans the dashboard offers. */
-const PRESET_SPANS: Array<[string, number]> = [
-  ["1 h", HOUR_MS],
-  ["6 h", 6 * HOUR_MS],
-  ["24 h", DAY_MS],
-  ["48 h", 2 * DAY_MS],
-  ["7 d", 7 * DAY_MS],
-  ["30 d", 30 * DAY_MS],
-  ["90 d", 90 * DAY_MS],
-];
 
 /** The four metrics the bench's series figure asks for, and the exported family of each. */
 const SERIES_METRICS = [

@@ -13,6 +13,7 @@ import { UNSEALED_ROW_BYTES, unsealedRowsPerGpu, walLimitBytes } from "../src/se
 import { DEFAULT_STORE_OPTIONS } from "../src/server/storage/telemetry-store";
 import { buildHistoryDatabase, progressEvery10s } from "./lib/history-db";
 import { batchPath } from "./lib/trpc-batch";
+import { CHART_METRICS } from "./lib/series-query";
 import { plainClient, summarizeRounds, timeRounds, type PartOutput } from "./lib/http-timing";
 import { startServer } from "./lib/process";
 
@@ -78,7 +79,7 @@ export async function benchScaling({ combos, workDir, timing, emit, note }: Scal
             gpuIndex: 0,
             from: window.endsAt - span,
             to: window.endsAt,
-            metrics: ["temperatureC", "powerDrawW", "graphicsClockMhz", "gpuUtilizationPct"],
+            metrics: CHART_METRICS,
             maxPoints: 1000,
           },
         ]);

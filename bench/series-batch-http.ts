@@ -14,11 +14,11 @@ import os from "node:os";
 import path from "node:path";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import Database from "better-sqlite3";
-import { DAY_MS, HOUR_MS } from "../src/telemetry/durations";
 import { cachedHistoryDatabase } from "./lib/history-db";
 import { plainClient } from "./lib/http-timing";
 import { percentile, startServer, type BenchServer } from "./lib/process";
 import { batchPath } from "./lib/trpc-batch";
+import { CHART_METRICS, PRESET_SPANS } from "./lib/series-query";
 
 const { values } = parseArgs({
   options: {
@@ -31,16 +31,6 @@ const { values } = parseArgs({
 });
 const runs = Number(values.runs);
 const source = values.db ?? cachedHistoryDatabase(Number(values.gpus), Number(values.days), "bench");
-const METRICS = ["temperatureC", "powerDrawW", "graphicsClockMhz", "gpuUtilizationPct"];
-const SPANS: Array<[string, number]> = [
-  ["1 h", HOUR_MS],
-  ["6 h", 6 * HOUR_MS],
-  ["24 h", 24 * HOUR_MS],
-  ["48 h", 48 * HOUR_MS],
-  ["7 d", 7 * DAY_MS],
-  ["30 d", 30 * DAY_MS],
-  ["90 d", 90 * DAY_MS],
-];
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-series-http-"));
 // Each server records into a copy of its own, and the range is read from a copy too: the built
@@ -71,7 +61,7 @@ try {
     sides.push({ name, server: await startServer(env, bundle) });
   }
   const client = plainClient();
-  const input = (gpuIndex: number, span: number) => ({ gpuIndex, from: end - span, to: end, metrics: METRICS, maxPoints: 1000 });
+  const input = (gpuIndex: number, span: number) => ({ gpuIndex, from: end - span, to: end, metrics: CHART_METRICS, maxPoints: 1000 });
   console.log(
     `${source}: ${gpuIndexes.length} GPUs; load average ${os
       .loadavg()
@@ -85,7 +75,7 @@ try {
     ...names.map((n) => `one GPU, ${n}`),
   ];
   console.log(`| span | ${header.join(" | ")} | batch bytes |\n| --- |${" --- |".repeat(header.length + 1)}`);
-  for (const [label, span] of SPANS) {
+  for (const [label, span] of PRESET_SPANS) {
     const batchUrl = batchPath(
       "telemetry.series",
       gpuIndexes.map((i) => input(i, span)),

@@ -15,11 +15,10 @@ import path from "node:path";
 import * as queries from "../src/server/storage/telemetry-queries";
 import * as stores from "../src/server/storage/telemetry-store";
 import * as gaps from "../src/server/storage/series-gaps";
-import { DAY_MS, HOUR_MS } from "../src/telemetry/durations";
 import { MAX_DECODED_SAMPLES_PER_SERIES } from "../src/telemetry/request-limits";
-import type { MetricKey } from "../src/telemetry/types";
 import { cachedHistoryDatabase } from "./lib/history-db";
 import { percentile } from "./lib/process";
+import { CHART_METRICS, PRESET_SPANS } from "./lib/series-query";
 
 const { values } = parseArgs({
   options: {
@@ -35,16 +34,6 @@ const dbPath = values.db ?? cachedHistoryDatabase(Number(values.gpus), Number(va
 const INTERVAL_MS = 1000;
 /** How much later each run's range ends in the "moved" column: a History view's refresh. */
 const MOVE_MS = 10_000;
-const METRICS: MetricKey[] = ["temperatureC", "powerDrawW", "graphicsClockMhz", "gpuUtilizationPct"];
-const SPANS: Array<[string, number]> = [
-  ["1 h", HOUR_MS],
-  ["6 h", 6 * HOUR_MS],
-  ["24 h", 24 * HOUR_MS],
-  ["48 h", 48 * HOUR_MS],
-  ["7 d", 7 * DAY_MS],
-  ["30 d", 30 * DAY_MS],
-  ["90 d", 90 * DAY_MS],
-];
 
 /** The storage modules a batch uses, from this checkout or the baseline's. */
 interface StorageCode {
@@ -75,7 +64,7 @@ function variant(name: string, code: StorageCode): Variant {
       gpuId,
       from: to - span,
       to,
-      metrics: METRICS,
+      metrics: CHART_METRICS,
       maxPoints: 1000,
       maxRawSpanMs: MAX_DECODED_SAMPLES_PER_SERIES * INTERVAL_MS,
     });
@@ -142,7 +131,7 @@ const columnsOf = (v: Variant) =>
   v.keeps ? ["one GPU", "batch, repeated", "batch, emptied", "batch, moved"] : ["one GPU", "batch", "batch, moved"];
 const header = variants.flatMap((v) => columnsOf(v).map((c) => `${c}, ${v.name}`));
 console.log(`| span | ${header.join(" | ")} | batch bytes |\n| --- |${" --- |".repeat(header.length + 1)}`);
-for (const [label, span] of SPANS) {
+for (const [label, span] of PRESET_SPANS) {
   const times = new Map<string, number[]>(header.map((h) => [h, []]));
   const bodies = new Map<string, string>();
   const moved = new Map<string, string>();

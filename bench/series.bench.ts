@@ -8,10 +8,10 @@
 import { parseArgs } from "node:util";
 import { bucketedSeries } from "../src/server/storage/telemetry-queries";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { DAY_MS, HOUR_MS } from "../src/telemetry/durations";
-import type { MetricKey } from "../src/telemetry/types";
+import { DAY_MS } from "../src/telemetry/durations";
 import { cachedHistoryDatabase } from "./lib/history-db";
 import { percentile } from "./lib/process";
+import { CHART_METRICS, PRESET_SPANS } from "./lib/series-query";
 
 const { values } = parseArgs({
   options: {
@@ -24,16 +24,6 @@ const { values } = parseArgs({
 const gpus = Number(values.gpus);
 const days = Number(values.days);
 const runs = Number(values.runs);
-const METRICS: MetricKey[] = ["temperatureC", "powerDrawW", "graphicsClockMhz", "gpuUtilizationPct"];
-const SPANS: Array<[string, number]> = [
-  ["1 h", HOUR_MS],
-  ["6 h", 6 * HOUR_MS],
-  ["24 h", 24 * HOUR_MS],
-  ["48 h", 48 * HOUR_MS],
-  ["7 d", 7 * DAY_MS],
-  ["30 d", 30 * DAY_MS],
-  ["90 d", 90 * DAY_MS],
-];
 
 const { store } = TelemetryStore.open(values.db ?? cachedHistoryDatabase(gpus, days));
 const newest = store.db.prepare("SELECT max(endTs) AS t FROM SampleChunk").get() as { t: bigint | number };
@@ -41,10 +31,10 @@ const to = Number(newest.t);
 const gpuId = store.gpus()[0].id;
 console.log(`${gpus} GPUs x ${days} days; ms per series, p50 / p95 of ${runs} after warm-up`);
 console.log("| span | bucket s | points | one GPU | all GPUs |\n| --- | --- | --- | --- | --- |");
-for (const [name, span] of SPANS) {
+for (const [name, span] of PRESET_SPANS) {
   if (span > days * DAY_MS * 1.01) continue;
   const time = (selected: number | undefined) => {
-    const request = { gpuId: selected, from: to - span, to, metrics: METRICS, maxPoints: 1000 };
+    const request = { gpuId: selected, from: to - span, to, metrics: CHART_METRICS, maxPoints: 1000 };
     for (let i = 0; i < 3; i++) bucketedSeries(store, request);
     const times: number[] = [];
     let series = bucketedSeries(store, request);
