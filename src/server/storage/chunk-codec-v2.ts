@@ -140,6 +140,8 @@ const PROBABILITY_COUNT = PRESENCE_PROBS + 2;
  * simulated chunks: 2 or 3 steps and a follow of 1/8 or 1/4 code within 0.3% of each other.
  */
 const LEVEL_WINDOW = 16;
+const LEVEL_WINDOW_RECIPROCAL = 1 / LEVEL_WINDOW;
+if (!Number.isInteger(Math.log2(LEVEL_WINDOW))) throw new Error("LEVEL_WINDOW must be a power of two");
 const STEP_FOLLOW = 1 / 8;
 const LEVEL_JUMP_STEPS = 3;
 const LEVEL_JUMP_FLOOR = 3;
@@ -306,9 +308,15 @@ function advanceLevel(state: LevelState, value: number): void {
   state[PREVIOUS] = value;
 }
 
-/** The level states of encodeValues, cheaperPredictor and decodeValues. */
-const encodeLevel: LevelState = new Float64Array(4);
-const costLevel: LevelState = new Float64Array(4);
+/**
+ * What a model slot's count of bits seen grows by after a bit, by that count: COUNT_UNIT until
+ * SETTLED. With it, and with the bit as a number (0 or 1) in the arithmetic, coding a bit of
+ * known value takes no branch: a branch on the bit itself mispredicts about as often as the bit
+ * is uncertain, which is what it was coded for.
+ */
+const COUNT_STEPS = Uint32Array.from(ADAPTATION_SHIFTS, (_, seen) => (seen < SETTLED ? COUNT_UNIT : 0));
+
+/** The level state of decodeValues (the encoder keeps its own in locals, see predictionResiduals). */
 const decodeLevel: LevelState = new Float64Array(4);
 
 // ---- residual coding -------------------------------------------------------------------------
@@ -325,27 +333,95 @@ function residualCost(residual: number): number {
 }
 
 /**
- * The cheaper of the previous-value and the level predictions for the present values of
- * `source[start, start + count)`, by residualCost, in one pass: the two predictors of
- * predict/update written out with their state in locals.
+ * Residuals of each candidate prediction, one per row of the column being written (NaN where
+ * the value is null): computed once while choosing the predictor, then coded as they are.
  */
-function cheaperPredictor(source: Float64Array, start: number, count: number): { kind: number; cost: number } {
+let previousResiduals = new Float64Array(1024);
+let levelResiduals = new Float64Array(1024);
+let sameRowResiduals = new Float64Array(1024);
+/** The timestamps' second pair, for the grid beside the deltas. */
+let gridPreviousResiduals = new Float64Array(1024);
+let gridLevelResiduals = new Float64Array(1024);
+/** Timestamps as offsets from the grid `first + i * step`. */
+let gridSequence = new Float64Array(1024);
+
+function ensureResidualScratch(count: number): void {
+  if (previousResiduals.length >= count) return;
+  previousResiduals = new Float64Array(count * 2);
+  levelResiduals = new Float64Array(count * 2);
+  sameRowResiduals = new Float64Array(count * 2);
+  gridPreviousResiduals = new Float64Array(count * 2);
+  gridLevelResiduals = new Float64Array(count * 2);
+  gridSequence = new Float64Array(count * 2);
+}
+
+/** What predictionResiduals found: the cheaper predictor and its cost by residualCost. */
+let cheaperKind = PREDICT_PREVIOUS;
+let cheaperCost = 0;
+
+/**
+ * Writes the residuals of the previous-value and of the level predictions for
+ * `source[start, start + count)` into `previousOut` and `levelOut` from 0 (NaN where null), and
+ * sets cheaperKind and cheaperCost to the cheaper of the two by residualCost. One pass, the level
+ * predictor's state (advanceLevel's) in locals; its previous value is the previous prediction.
+ */
+function predictionResiduals(source: Float64Array, start: number, count: number, previousOut: Float64Array, levelOut: Float64Array): void {
   let previous = 0;
-  costLevel.fill(0);
+  let level = 0;
+  let meanStep = 0;
+  let seen = 0;
   let previousCost = 0;
   let levelCost = 0;
-  for (let i = start; i < start + count; i++) {
-    const value = source[i];
-    if (value !== value) continue;
-    previousCost += residualCost(value - previous);
-    levelCost += residualCost(value - Math.round(costLevel[LEVEL]));
-    advanceLevel(costLevel, value);
+  for (let k = 0; k < count; k++) {
+    const value = source[start + k];
+    if (value !== value) {
+      previousOut[k] = NaN;
+      levelOut[k] = NaN;
+      continue;
+    }
+    const fromPrevious = value - previous;
+    const fromLevel = value - Math.round(level);
+    previousOut[k] = fromPrevious;
+    levelOut[k] = fromLevel;
+    const previousMagnitude = fromPrevious < 0 ? -fromPrevious : fromPrevious;
+    if (previousMagnitude !== 0) {
+      previousCost += previousMagnitude <= 0x7fffffff ? 34 - Math.clz32(previousMagnitude) : 2 + bitLength(previousMagnitude);
+    }
+    const levelMagnitude = fromLevel < 0 ? -fromLevel : fromLevel;
+    if (levelMagnitude !== 0) {
+      levelCost += levelMagnitude <= 0x7fffffff ? 34 - Math.clz32(levelMagnitude) : 2 + bitLength(levelMagnitude);
+    }
+    // advanceLevel, on the state in locals.
+    const off = value - level;
+    const distance = off < 0 ? -off : off;
+    const limit = LEVEL_JUMP_STEPS * meanStep + LEVEL_JUMP_FLOOR;
+    if (seen === 0 || distance > limit) {
+      level = value;
+      seen = 1;
+    } else if (seen >= LEVEL_WINDOW - 1) {
+      // A full window: dividing by its power of two is multiplying by the reciprocal, exactly.
+      seen = LEVEL_WINDOW;
+      level += off * LEVEL_WINDOW_RECIPROCAL;
+    } else {
+      seen = seen + 1;
+      level += off / seen;
+    }
+    meanStep = meanStep + ((previousMagnitude < limit ? previousMagnitude : limit) - meanStep) * STEP_FOLLOW;
     previous = value;
   }
-  return levelCost < previousCost ? { kind: PREDICT_LEVEL, cost: levelCost } : { kind: PREDICT_PREVIOUS, cost: previousCost };
+  if (levelCost < previousCost) {
+    cheaperKind = PREDICT_LEVEL;
+    cheaperCost = levelCost;
+  } else {
+    cheaperKind = PREDICT_PREVIOUS;
+    cheaperCost = previousCost;
+  }
 }
 
 // ---- encoding --------------------------------------------------------------------------------
+
+/** The largest magnitude of each column written so far in this chunk. */
+const magnitudes = new Float64Array(COLUMN_COUNT);
 
 /**
  * Throws RangeError for a timestamp that is not an integer within ±2^50, or a metric value that is
@@ -359,6 +435,7 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
   header.writeUnsigned(COLUMN_COUNT);
   const table = rowsToColumns(rows);
   if (jumps.length < rowCount) jumps = new Uint8Array(rowCount * 2);
+  ensureResidualScratch(rowCount);
   let anyJump = false;
   {
     // As the decoder will see the power draw: scaled and rounded (columns are scaled as they are written).
@@ -373,9 +450,9 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
     }
   }
   if (rowCount > 0) writeTimestamps(rows, anyJump);
-  const magnitudes = new Float64Array(COLUMN_COUNT);
+  magnitudes.fill(0);
   for (let column = 0; column < COLUMN_COUNT; column++) {
-    magnitudes[column] = writeColumn(table, column, rowCount, magnitudes);
+    magnitudes[column] = writeColumn(table, column, rowCount);
   }
 
   const headerBytes = header.view();
@@ -405,58 +482,92 @@ function writeTimestamps(rows: readonly ChunkRow[], anyJump: boolean): void {
   // as offsets from it.
   const step = rowCount > 2 ? medianDelta(rowCount) : 0;
   const first = sequence[0];
-  let bestCost = Infinity;
+  const count = rowCount - 1;
+  predictionResiduals(sequence, 1, count, previousResiduals, levelResiduals);
   let bestSequence = SEQUENCE_DELTAS;
-  let bestPredictor = PREDICT_PREVIOUS;
-  for (const kind of step > 0 ? [SEQUENCE_DELTAS, SEQUENCE_GRID] : [SEQUENCE_DELTAS]) {
-    if (kind === SEQUENCE_GRID) toGrid(first, step, rowCount);
-    const { kind: candidate, cost } = cheaperPredictor(sequence, 1, rowCount - 1);
-    if (cost < bestCost) {
-      bestCost = cost;
-      bestSequence = kind;
-      bestPredictor = candidate;
+  let bestPredictor = cheaperKind;
+  if (step > 0) {
+    // Offsets from the grid, computed as the deltas' running sum minus the grid, which is exact.
+    let timestamp = first;
+    for (let i = 1; i < rowCount; i++) {
+      timestamp += sequence[i];
+      gridSequence[i] = timestamp - first - i * step;
     }
-    if (kind === SEQUENCE_GRID) fromGrid(first, step, rowCount);
+    const deltasCost = cheaperCost;
+    predictionResiduals(gridSequence, 1, count, gridPreviousResiduals, gridLevelResiduals);
+    if (cheaperCost < deltasCost) {
+      bestSequence = SEQUENCE_GRID;
+      bestPredictor = cheaperKind;
+    }
   }
-  if (bestSequence === SEQUENCE_GRID) toGrid(first, step, rowCount);
+  const chosen = bestSequence === SEQUENCE_GRID ? gridSequence : sequence;
   let maxMagnitude = 0;
-  for (let i = 1; i < rowCount; i++) maxMagnitude = Math.max(maxMagnitude, Math.abs(sequence[i]));
+  for (let i = 1; i < rowCount; i++) maxMagnitude = Math.max(maxMagnitude, Math.abs(chosen[i]));
   const depth = treeDepth(maxMagnitude, bestPredictor);
   // Shaped as a column's mode byte, its top bit telling the grid from deltas.
   header.writeByte(bestPredictor | (depth << DEPTH_SHIFT) | (anyJump ? TIMESTAMP_FLAG_JUMPS : 0) | (bestSequence << 7));
   if (bestSequence === SEQUENCE_GRID) header.writeUnsigned(step);
   encoder.reset();
   resetModel();
-  encodeValues(sequence, 1, rowCount - 1, false, bestPredictor, depth, sequence, -1, false);
+  const residuals =
+    bestSequence === SEQUENCE_GRID
+      ? bestPredictor === PREDICT_LEVEL
+        ? gridLevelResiduals
+        : gridPreviousResiduals
+      : bestPredictor === PREDICT_LEVEL
+        ? levelResiduals
+        : previousResiduals;
+  encodeResiduals(residuals, 0, count, depth, false);
   finishStream();
 }
 
-/** Deltas (sequence[1..]) to offsets from the grid `first + i * step`, in place, and back. */
-function toGrid(first: number, step: number, rowCount: number): void {
-  let timestamp = first;
-  for (let i = 1; i < rowCount; i++) {
-    timestamp += sequence[i];
-    sequence[i] = timestamp - first - i * step;
-  }
-}
-
-function fromGrid(first: number, step: number, rowCount: number): void {
-  let previous = first;
-  for (let i = 1; i < rowCount; i++) {
-    const timestamp = first + i * step + sequence[i];
-    sequence[i] = timestamp - previous;
-    previous = timestamp;
-  }
-}
-
+/** The median of the deltas sequence[1, rowCount), or 0 where a grid of that step cannot be used. */
 function medianDelta(rowCount: number): number {
   if (sortedDeltas.length < rowCount) sortedDeltas = new Float64Array(rowCount * 2);
-  const deltas = sortedDeltas.subarray(0, rowCount - 1);
+  const deltas = sortedDeltas;
+  const count = rowCount - 1;
   deltas.set(sequence.subarray(1, rowCount));
-  deltas.sort();
-  const median = deltas[deltas.length >>> 1];
+  const median = selectNth(deltas, count, count >>> 1);
   // Offsets from the grid must stay exact; a grid is for positive steps only.
   return median > 0 && median * rowCount <= MAX_TIMESTAMP_MAGNITUDE ? median : 0;
+}
+
+/**
+ * The value at position `nth` of `values[0, count)` once sorted ascending, as sorting would put
+ * it there (the values are whole numbers, so no NaN and no -0 to order), found by partitioning
+ * around a median of three (Hoare's selection): linear time, where sorting the deltas of every
+ * chunk measured a tenth of the encoder's time. Reorders the values.
+ */
+function selectNth(values: Float64Array, count: number, nth: number): number {
+  let low = 0;
+  let high = count - 1;
+  while (high > low) {
+    const middle = (low + high) >>> 1;
+    // Median of three as the pivot: sorted data, the common case here, splits in half.
+    const first = values[low];
+    const second = values[middle];
+    const last = values[high];
+    const smaller = first < second ? first : second;
+    const larger = first < second ? second : first;
+    const pivot = last < smaller ? smaller : last > larger ? larger : last;
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (values[i] < pivot) i++;
+      while (values[j] > pivot) j--;
+      if (i <= j) {
+        const swap = values[i];
+        values[i] = values[j];
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (nth <= j) high = j;
+    else if (nth >= i) low = i;
+    else return values[nth];
+  }
+  return values[nth];
 }
 
 /** The tree codes bit lengths 1.. up to the largest a residual can have; 6 levels for anything. */
@@ -467,7 +578,7 @@ function treeDepth(maxMagnitude: number, kind: number): number {
 }
 
 /** Scales the column in place (the table is scratch), then writes it in the cheapest way it allows. Returns its largest magnitude. */
-function writeColumn(table: Float64Array, column: number, rowCount: number, magnitudes: Float64Array): number {
+function writeColumn(table: Float64Array, column: number, rowCount: number): number {
   const key = METRIC_KEYS[column];
   const scale = METRIC_SCALES[column];
   const start = column * rowCount;
@@ -492,15 +603,20 @@ function writeColumn(table: Float64Array, column: number, rowCount: number, magn
 
   let kind = PREDICT_NOTHING;
   let reference = -1;
+  // The values themselves when not predicted (NaN where null), else one of the scratch arrays.
+  let residuals = table;
+  let residualsAt = start;
   if (maxMagnitude <= MAX_PREDICTED_MAGNITUDE) {
-    const cheaper = cheaperPredictor(table, start, rowCount);
-    kind = cheaper.kind;
-    const bestCost = cheaper.cost;
+    predictionResiduals(table, start, rowCount, previousResiduals, levelResiduals);
+    kind = cheaperKind;
+    residuals = kind === PREDICT_LEVEL ? levelResiduals : previousResiduals;
+    residualsAt = 0;
     const sameRow = SAME_ROW_REFERENCES.get(column);
     if (sameRow !== undefined && maxMagnitude <= MAX_SAME_ROW_MAGNITUDE && magnitudes[sameRow] <= MAX_SAME_ROW_MAGNITUDE) {
-      if (sameRowCost(table, start, rowCount, sameRow * rowCount) < bestCost) {
+      if (sameRowResidualsOf(table, start, rowCount, sameRow * rowCount) < cheaperCost) {
         kind = PREDICT_SAME_ROW;
         reference = sameRow;
+        residuals = sameRowResiduals;
       }
     }
   }
@@ -511,48 +627,30 @@ function writeColumn(table: Float64Array, column: number, rowCount: number, magn
   resetModel(column, depth);
   if (nullFlag) writePresence(table, start, rowCount);
   countingColumn = column;
-  encodeValues(
-    table,
-    start,
-    rowCount,
-    nullFlag !== 0,
-    kind,
-    depth,
-    table,
-    reference >= 0 ? reference * rowCount : -1,
-    column !== POWER_COLUMN,
-  );
+  encodeResiduals(residuals, residualsAt, rowCount, depth, column !== POWER_COLUMN);
   countingColumn = -1;
   finishStream();
   return maxMagnitude;
 }
 
 /**
- * Codes the present values of `source[at, at + count)`: what predict, update and encodeResidual
- * do value by value, written out with the range coder's state in locals, which measured about
- * twice as fast (decodeValues is its mirror).
+ * Codes `residuals[at, at + count)`, skipping NaN (a null row): a zero flag, the bit length,
+ * the bits below the leading one and the sign of each, as RangeEncoder.encodeBit and
+ * encodeDirect would, written out with the coder's state in locals, which measured about twice
+ * as fast (decodeValues is its mirror). Row `k` of them takes the jump mark `jumps[k]` when
+ * `useJumps`.
  */
-function encodeValues(
-  source: Float64Array,
-  at: number,
-  count: number,
-  hasNulls: boolean,
-  kind: number,
-  depth: number,
-  reference: Float64Array,
-  referenceAt: number,
-  useJumps: boolean,
-): void {
+function encodeResiduals(residuals: Float64Array, at: number, count: number, depth: number, useJumps: boolean): void {
   const model = probs;
   const marks = jumps;
   const shifts = ADAPTATION_SHIFTS;
+  const countSteps = COUNT_STEPS;
   const one = PROBABILITY_ONE;
   const probabilityBits = PROBABILITY_BITS;
   const settled = SETTLED;
   const countUnit = COUNT_UNIT;
   const top = TOP;
-  const level = encodeLevel;
-  level.fill(0);
+  const counting = priorCounts !== null;
   let low = encoder.low;
   let range = encoder.range;
   let slot = 0;
@@ -561,154 +659,135 @@ function encodeValues(
   let bound = 0;
   let index = 0;
   let bit = 0;
+  let shift = 0;
 
-  let previous = 0;
-  let offset = 0;
   let lengthBefore = 0;
   let signBefore = 1;
-  for (let i = at; i < at + count; i++) {
-    const value = source[i];
-    if (hasNulls && value !== value) continue;
-    const referenceValue = referenceAt >= 0 ? reference[referenceAt + i - at] : NaN;
-    const prediction =
-      kind === PREDICT_PREVIOUS
-        ? previous
-        : kind === PREDICT_LEVEL
-          ? Math.round(level[LEVEL])
-          : kind === PREDICT_SAME_ROW
-            ? referenceValue === referenceValue
-              ? referenceValue + offset
-              : previous
-            : 0;
-    const residual = value - prediction;
+  for (let k = 0; k < count; k++) {
+    const residual = residuals[at + k];
+    if (residual !== residual) continue;
     const magnitude = residual < 0 ? -residual : residual;
     const length = magnitude <= 0x7fffffff ? 32 - Math.clz32(magnitude) : bitLength(magnitude);
-    const mark = useJumps ? marks[i - at] : 0;
+    const mark = useJumps ? marks[k] : 0;
     const context = LENGTH_BUCKETS[lengthBefore] + (mark & JUMP_CONTEXT);
     lengthBefore = length;
-    if (priorCounts !== null) countResidual(context, length, magnitude);
+    if (counting) countResidual(context, length, magnitude);
 
     // One adaptive bit (model[index], bit) per block below, as RangeEncoder.encodeBit codes it.
     index = ZERO_PROBS + context;
-    bit = length === 0 ? 0 : 1;
     slot = model[index];
     p = slot & 0xffff;
     seen = slot >>> 16;
     bound = (range >>> probabilityBits) * p;
-    if (bit === 0) {
+    if (length === 0) {
       range = bound;
       model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-    } else {
-      low += bound;
-      range -= bound;
-      model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-    }
-    while (range < top) {
-      range = (range * 256) >>> 0;
-      low = encoder.shift(low);
-    }
-    if (length !== 0) {
-      const tree = LENGTH_PROBS + context * TREE_SIZE;
-      let node = 1;
-      for (let position = depth - 1; position >= 0; position--) {
-        index = tree + node;
-        bit = ((length - 1) >>> position) & 1;
-        slot = model[index];
-        p = slot & 0xffff;
-        seen = slot >>> 16;
-        bound = (range >>> probabilityBits) * p;
-        if (bit === 0) {
-          range = bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-        } else {
-          low += bound;
-          range -= bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-        }
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          low = encoder.shift(low);
-        }
-        node = (node << 1) | bit;
-      }
-      const mantissa = MANTISSA_PROBS + length * MANTISSA_SLOTS;
-      let rest = length - 1;
-      let above = 1;
-      for (let k = 0; k < ADAPTIVE_MANTISSA_BITS && rest > 0; k++) {
-        rest--;
-        index = mantissa + above - 1;
-        bit = magnitude <= 0x7fffffff ? (magnitude >>> rest) & 1 : Math.floor(magnitude / 2 ** rest) & 1;
-        slot = model[index];
-        p = slot & 0xffff;
-        seen = slot >>> 16;
-        bound = (range >>> probabilityBits) * p;
-        if (bit === 0) {
-          range = bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-        } else {
-          low += bound;
-          range -= bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-        }
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          low = encoder.shift(low);
-        }
-        above = above * 2 + bit;
-      }
-      while (rest > 0) {
-        // Equiprobable bits, the highest group of MAX_DIRECT_BITS first, as RangeEncoder.encodeDirect.
-        const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
-        rest -= bits;
-        const group = magnitude <= 0x7fffffff ? (magnitude >>> rest) & ((1 << bits) - 1) : Math.floor(magnitude / 2 ** rest) % 2 ** bits;
-        const step = Math.floor(range / (1 << bits));
-        low += step * group;
-        range = step;
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          low = encoder.shift(low);
-        }
-      }
-      index = SIGN_PROBS + signBefore + (mark === 0 ? 0 : mark === JUMP_CONTEXT ? 3 : 6);
-      bit = residual < 0 ? 0 : 1;
-      slot = model[index];
-      p = slot & 0xffff;
-      seen = slot >>> 16;
-      bound = (range >>> probabilityBits) * p;
-      if (bit === 0) {
-        range = bound;
-        model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-      } else {
-        low += bound;
-        range -= bound;
-        model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-      }
       while (range < top) {
         range = (range * 256) >>> 0;
         low = encoder.shift(low);
       }
-      signBefore = bit * 2;
+      continue;
     }
-
-    if (kind === PREDICT_LEVEL) advanceLevel(level, value);
-    else if (kind === PREDICT_SAME_ROW && referenceValue === referenceValue) offset = value - referenceValue;
-    previous = value;
+    low += bound;
+    range -= bound;
+    model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+    while (range < top) {
+      range = (range * 256) >>> 0;
+      low = encoder.shift(low);
+    }
+    const tree = LENGTH_PROBS + context * TREE_SIZE;
+    let node = 1;
+    for (let position = depth - 1; position >= 0; position--) {
+      index = tree + node;
+      bit = ((length - 1) >>> position) & 1;
+      slot = model[index];
+      p = slot & 0xffff;
+      seen = slot >>> 16;
+      bound = (range >>> probabilityBits) * p;
+      low += bound * bit;
+      range = bound + (range - bound - bound) * bit;
+      shift = shifts[seen];
+      model[index] = slot + countSteps[seen] + ((((one - p) >>> shift) & (bit - 1)) - ((p >>> shift) & -bit));
+      while (range < top) {
+        range = (range * 256) >>> 0;
+        low = encoder.shift(low);
+      }
+      node = (node << 1) | bit;
+    }
+    const mantissa = MANTISSA_PROBS + length * MANTISSA_SLOTS;
+    let rest = length - 1;
+    let above = 1;
+    for (let m = 0; m < ADAPTIVE_MANTISSA_BITS && rest > 0; m++) {
+      rest--;
+      index = mantissa + above - 1;
+      bit = magnitude <= 0x7fffffff ? (magnitude >>> rest) & 1 : Math.floor(magnitude / 2 ** rest) & 1;
+      slot = model[index];
+      p = slot & 0xffff;
+      seen = slot >>> 16;
+      bound = (range >>> probabilityBits) * p;
+      low += bound * bit;
+      range = bound + (range - bound - bound) * bit;
+      shift = shifts[seen];
+      model[index] = slot + countSteps[seen] + ((((one - p) >>> shift) & (bit - 1)) - ((p >>> shift) & -bit));
+      while (range < top) {
+        range = (range * 256) >>> 0;
+        low = encoder.shift(low);
+      }
+      above = above * 2 + bit;
+    }
+    while (rest > 0) {
+      // Equiprobable bits, the highest group of MAX_DIRECT_BITS first, as RangeEncoder.encodeDirect.
+      const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
+      rest -= bits;
+      const group = magnitude <= 0x7fffffff ? (magnitude >>> rest) & ((1 << bits) - 1) : Math.floor(magnitude / 2 ** rest) % 2 ** bits;
+      const step = Math.floor(range / (1 << bits));
+      low += step * group;
+      range = step;
+      while (range < top) {
+        range = (range * 256) >>> 0;
+        low = encoder.shift(low);
+      }
+    }
+    index = SIGN_PROBS + signBefore + (mark === 0 ? 0 : mark === JUMP_CONTEXT ? 3 : 6);
+    bit = residual < 0 ? 0 : 1;
+    slot = model[index];
+    p = slot & 0xffff;
+    seen = slot >>> 16;
+    bound = (range >>> probabilityBits) * p;
+    low += bound * bit;
+    range = bound + (range - bound - bound) * bit;
+    shift = shifts[seen];
+    model[index] = slot + countSteps[seen] + ((((one - p) >>> shift) & (bit - 1)) - ((p >>> shift) & -bit));
+    signBefore = bit * 2;
+    while (range < top) {
+      range = (range * 256) >>> 0;
+      low = encoder.shift(low);
+    }
   }
   encoder.low = low;
   encoder.range = range;
 }
 
-/** What the same-row prediction from the column at `referenceStart` would cost, by residualCost. */
-function sameRowCost(table: Float64Array, start: number, rowCount: number, referenceStart: number): number {
+/**
+ * Writes the residuals of the same-row prediction from the column at `referenceStart` into
+ * sameRowResiduals (NaN where null); returns their cost by residualCost.
+ */
+function sameRowResidualsOf(table: Float64Array, start: number, rowCount: number, referenceStart: number): number {
+  const out = sameRowResiduals;
   let previous = 0;
   let offset = 0;
   let cost = 0;
   for (let row = 0; row < rowCount; row++) {
     const value = table[start + row];
-    if (value !== value) continue;
+    if (value !== value) {
+      out[row] = NaN;
+      continue;
+    }
     const referenceValue = table[referenceStart + row];
     const present = referenceValue === referenceValue;
-    cost += residualCost(value - (present ? referenceValue + offset : previous));
+    const residual = value - (present ? referenceValue + offset : previous);
+    out[row] = residual;
+    cost += residualCost(residual);
     if (present) offset = value - referenceValue;
     previous = value;
   }
