@@ -140,8 +140,6 @@ const PROBABILITY_COUNT = PRESENCE_PROBS + 2;
  * simulated chunks: 2 or 3 steps and a follow of 1/8 or 1/4 code within 0.3% of each other.
  */
 const LEVEL_WINDOW = 16;
-const LEVEL_WINDOW_RECIPROCAL = 1 / LEVEL_WINDOW;
-if (!Number.isInteger(Math.log2(LEVEL_WINDOW))) throw new Error("LEVEL_WINDOW must be a power of two");
 const STEP_FOLLOW = 1 / 8;
 const LEVEL_JUMP_STEPS = 3;
 const LEVEL_JUMP_FLOOR = 3;
@@ -274,50 +272,26 @@ function resetModel(column = -1, depth = 0): void {
 // ---- predictors ------------------------------------------------------------------------------
 
 /**
- * A level predictor's state: [level, mean step between consecutive values, values averaged
- * into the level (0 before the first), the previous value].
+ * The level predictor: its state is the level, the mean step between consecutive values, how
+ * many values were averaged into the level (0 before the first, at most LEVEL_WINDOW) and the
+ * previous value. After each value the level moves towards it, or onto it when it is further
+ * off than noise goes. How far noise goes is learnt from the steps between consecutive values,
+ * which a change of level moves only once (and then clipped), where the distances from the
+ * level would keep counting the change until the level has caught up.
+ *
+ * It is written out where it runs, predictionResiduals and decodeValues, its state in locals:
+ * kept in a Float64Array and moved by a function, it measured a third of the encoder's time.
+ * A full window divides by LEVEL_WINDOW, a power of two, as a multiplication by its reciprocal:
+ * the same double, without the division's latency.
  */
-type LevelState = Float64Array;
-const LEVEL = 0;
-const MEAN_STEP = 1;
-const SEEN = 2;
-const PREVIOUS = 3;
+const LEVEL_WINDOW_RECIPROCAL = 1 / LEVEL_WINDOW;
+if (!Number.isInteger(Math.log2(LEVEL_WINDOW))) throw new Error("LEVEL_WINDOW must be a power of two");
 
-/**
- * Moves the level after `value`: towards it, or onto it when it is further off than noise goes.
- * How far noise goes is learnt from the steps between consecutive values, which a change of
- * level moves only once (and then clipped), where the distances from the level would keep
- * counting the change until the level has caught up.
- */
-function advanceLevel(state: LevelState, value: number): void {
-  const off = value - state[LEVEL];
-  const distance = off < 0 ? -off : off;
-  const meanStep = state[MEAN_STEP];
-  const limit = LEVEL_JUMP_STEPS * meanStep + LEVEL_JUMP_FLOOR;
-  if (state[SEEN] === 0 || distance > limit) {
-    state[LEVEL] = value;
-    state[SEEN] = 1;
-  } else {
-    const seen = state[SEEN] + 1;
-    state[SEEN] = seen;
-    state[LEVEL] += off / (seen < LEVEL_WINDOW ? seen : LEVEL_WINDOW);
-  }
-  const stepOff = value - state[PREVIOUS];
-  const step = stepOff < 0 ? -stepOff : stepOff;
-  state[MEAN_STEP] = meanStep + ((step < limit ? step : limit) - meanStep) * STEP_FOLLOW;
-  state[PREVIOUS] = value;
-}
-
-/**
- * What a model slot's count of bits seen grows by after a bit, by that count: COUNT_UNIT until
- * SETTLED. With it, and with the bit as a number (0 or 1) in the arithmetic, coding a bit of
- * known value takes no branch: a branch on the bit itself mispredicts about as often as the bit
- * is uncertain, which is what it was coded for.
- */
+/** The range is renormalised while below TOP: while no bit of it is set from TOP_BITS up. */
+const TOP_BITS = Math.log2(TOP);
+if (!Number.isInteger(TOP_BITS)) throw new Error("TOP must be a power of two");
+/** What a model slot's count of bits seen grows by after a bit, by that count: COUNT_UNIT until SETTLED. */
 const COUNT_STEPS = Uint32Array.from(ADAPTATION_SHIFTS, (_, seen) => (seen < SETTLED ? COUNT_UNIT : 0));
-
-/** The level state of decodeValues (the encoder keeps its own in locals, see predictionResiduals). */
-const decodeLevel: LevelState = new Float64Array(4);
 
 // ---- residual coding -------------------------------------------------------------------------
 
@@ -363,7 +337,7 @@ let cheaperCost = 0;
  * Writes the residuals of the previous-value and of the level predictions for
  * `source[start, start + count)` into `previousOut` and `levelOut` from 0 (NaN where null), and
  * sets cheaperKind and cheaperCost to the cheaper of the two by residualCost. One pass, the level
- * predictor's state (advanceLevel's) in locals; its previous value is the previous prediction.
+ * predictor written out (see LEVEL_WINDOW_RECIPROCAL); its previous value is the previous prediction.
  */
 function predictionResiduals(source: Float64Array, start: number, count: number, previousOut: Float64Array, levelOut: Float64Array): void {
   let previous = 0;
@@ -391,7 +365,7 @@ function predictionResiduals(source: Float64Array, start: number, count: number,
     if (levelMagnitude !== 0) {
       levelCost += levelMagnitude <= 0x7fffffff ? 34 - Math.clz32(levelMagnitude) : 2 + bitLength(levelMagnitude);
     }
-    // advanceLevel, on the state in locals.
+    // The level predictor's step.
     const off = value - level;
     const distance = off < 0 ? -off : off;
     const limit = LEVEL_JUMP_STEPS * meanStep + LEVEL_JUMP_FLOOR;
@@ -647,12 +621,12 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
   const countSteps = COUNT_STEPS;
   const one = PROBABILITY_ONE;
   const probabilityBits = PROBABILITY_BITS;
-  const settled = SETTLED;
-  const countUnit = COUNT_UNIT;
-  const top = TOP;
+  const topBits = TOP_BITS;
   const counting = priorCounts !== null;
   let low = encoder.low;
-  let range = encoder.range;
+  // The range as the bits of a uint32 in an int32 (see RangeEncoder): uint32 arithmetic on them
+  // stays in integer registers, where a double's would convert at every step of the chain.
+  let range = encoder.range | 0;
   let slot = 0;
   let p = 0;
   let seen = 0;
@@ -678,21 +652,33 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
     slot = model[index];
     p = slot & 0xffff;
     seen = slot >>> 16;
-    bound = (range >>> probabilityBits) * p;
+    bound = Math.imul(range >>> probabilityBits, p);
     if (length === 0) {
-      range = bound;
-      model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-      while (range < top) {
-        range = (range * 256) >>> 0;
-        low = encoder.shift(low);
+      // A run of zero residuals, most of a column's values: each codes a 0 in the same slot
+      // while its context stays (after a zero, the context is the jump mark's alone), the slot
+      // kept in a local until the run ends.
+      for (;;) {
+        range = bound;
+        slot = slot + countSteps[seen] + ((one - p) >>> shifts[seen]);
+        while (range >>> topBits === 0) {
+          range <<= 8;
+          low = encoder.shift(low);
+        }
+        if (k + 1 === count || residuals[at + k + 1] !== 0 || counting) break;
+        if ((useJumps ? marks[k + 1] & JUMP_CONTEXT : 0) !== context) break;
+        k++;
+        p = slot & 0xffff;
+        seen = slot >>> 16;
+        bound = Math.imul(range >>> probabilityBits, p);
       }
+      model[index] = slot;
       continue;
     }
-    low += bound;
-    range -= bound;
-    model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-    while (range < top) {
-      range = (range * 256) >>> 0;
+    low += bound >>> 0;
+    range = (range - bound) | 0;
+    model[index] = slot + countSteps[seen] - (p >>> shifts[seen]);
+    while (range >>> topBits === 0) {
+      range <<= 8;
       low = encoder.shift(low);
     }
     const tree = LENGTH_PROBS + context * TREE_SIZE;
@@ -703,13 +689,18 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
       slot = model[index];
       p = slot & 0xffff;
       seen = slot >>> 16;
-      bound = (range >>> probabilityBits) * p;
-      low += bound * bit;
-      range = bound + (range - bound - bound) * bit;
+      bound = Math.imul(range >>> probabilityBits, p);
       shift = shifts[seen];
-      model[index] = slot + countSteps[seen] + ((((one - p) >>> shift) & (bit - 1)) - ((p >>> shift) & -bit));
-      while (range < top) {
-        range = (range * 256) >>> 0;
+      if (bit === 0) {
+        range = bound;
+        model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+      } else {
+        low += bound >>> 0;
+        range = (range - bound) | 0;
+        model[index] = slot + countSteps[seen] - (p >>> shift);
+      }
+      while (range >>> topBits === 0) {
+        range <<= 8;
         low = encoder.shift(low);
       }
       node = (node << 1) | bit;
@@ -724,13 +715,18 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
       slot = model[index];
       p = slot & 0xffff;
       seen = slot >>> 16;
-      bound = (range >>> probabilityBits) * p;
-      low += bound * bit;
-      range = bound + (range - bound - bound) * bit;
+      bound = Math.imul(range >>> probabilityBits, p);
       shift = shifts[seen];
-      model[index] = slot + countSteps[seen] + ((((one - p) >>> shift) & (bit - 1)) - ((p >>> shift) & -bit));
-      while (range < top) {
-        range = (range * 256) >>> 0;
+      if (bit === 0) {
+        range = bound;
+        model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+      } else {
+        low += bound >>> 0;
+        range = (range - bound) | 0;
+        model[index] = slot + countSteps[seen] - (p >>> shift);
+      }
+      while (range >>> topBits === 0) {
+        range <<= 8;
         low = encoder.shift(low);
       }
       above = above * 2 + bit;
@@ -740,11 +736,11 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
       const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
       rest -= bits;
       const group = magnitude <= 0x7fffffff ? (magnitude >>> rest) & ((1 << bits) - 1) : Math.floor(magnitude / 2 ** rest) % 2 ** bits;
-      const step = Math.floor(range / (1 << bits));
+      const step = range >>> bits;
       low += step * group;
       range = step;
-      while (range < top) {
-        range = (range * 256) >>> 0;
+      while (range >>> topBits === 0) {
+        range <<= 8;
         low = encoder.shift(low);
       }
     }
@@ -753,19 +749,24 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
     slot = model[index];
     p = slot & 0xffff;
     seen = slot >>> 16;
-    bound = (range >>> probabilityBits) * p;
-    low += bound * bit;
-    range = bound + (range - bound - bound) * bit;
+    bound = Math.imul(range >>> probabilityBits, p);
     shift = shifts[seen];
-    model[index] = slot + countSteps[seen] + ((((one - p) >>> shift) & (bit - 1)) - ((p >>> shift) & -bit));
+    if (bit === 0) {
+      range = bound;
+      model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+    } else {
+      low += bound >>> 0;
+      range = (range - bound) | 0;
+      model[index] = slot + countSteps[seen] - (p >>> shift);
+    }
     signBefore = bit * 2;
-    while (range < top) {
-      range = (range * 256) >>> 0;
+    while (range >>> topBits === 0) {
+      range <<= 8;
       low = encoder.shift(low);
     }
   }
   encoder.low = low;
-  encoder.range = range;
+  encoder.range = range >>> 0;
 }
 
 /**
@@ -1085,24 +1086,29 @@ function decodeValues(
   const model = probs;
   const marks = jumps;
   const shifts = ADAPTATION_SHIFTS;
+  const countSteps = COUNT_STEPS;
   const one = PROBABILITY_ONE;
   const probabilityBits = PROBABILITY_BITS;
-  const settled = SETTLED;
-  const countUnit = COUNT_UNIT;
-  const top = TOP;
+  const topBits = TOP_BITS;
   const bytes = decoder.bytes;
   const end = decoder.end;
   let position = decoder.position;
-  let range = decoder.range;
-  let code = decoder.code;
+  // Range and code as the bits of uint32s in int32s, as in encodeResiduals.
+  let range = decoder.range | 0;
+  let code = decoder.code | 0;
   let slot = 0;
   let p = 0;
   let seen = 0;
   let bound = 0;
   let bit = 0;
+  let shift = 0;
+  let index = 0;
 
   let previous = 0;
-  decodeLevel.fill(0);
+  // The level predictor's state (see LEVEL_WINDOW_RECIPROCAL); its previous value is `previous`.
+  let level = 0;
+  let meanStep = 0;
+  let levelSeen = 0;
   let offset = 0;
   let lengthBefore = 0;
   let signBefore = 1;
@@ -1113,7 +1119,7 @@ function decodeValues(
       kind === PREDICT_PREVIOUS
         ? previous
         : kind === PREDICT_LEVEL
-          ? Math.round(decodeLevel[LEVEL])
+          ? Math.round(level)
           : kind === PREDICT_SAME_ROW
             ? referenceValue === referenceValue
               ? referenceValue + offset
@@ -1123,24 +1129,26 @@ function decodeValues(
     // ---- the residual: zero or not, bit length, bits below the leading one, sign
     const mark = useJumps ? marks[i - at] : 0;
     const context = LENGTH_BUCKETS[lengthBefore] + (mark & JUMP_CONTEXT);
-    let index = ZERO_PROBS + context;
+    // One adaptive bit per block below, as RangeDecoder.decodeBit reads it.
+    index = ZERO_PROBS + context;
     slot = model[index];
     p = slot & 0xffff;
     seen = slot >>> 16;
-    bound = (range >>> probabilityBits) * p;
-    if (code < bound) {
+    bound = Math.imul(range >>> probabilityBits, p);
+    shift = shifts[seen];
+    if (code >>> 0 < bound >>> 0) {
       range = bound;
-      model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+      model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
       bit = 0;
     } else {
-      code -= bound;
-      range -= bound;
-      model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+      code = (code - bound) | 0;
+      range = (range - bound) | 0;
+      model[index] = slot + countSteps[seen] - (p >>> shift);
       bit = 1;
     }
-    while (range < top) {
-      range = (range * 256) >>> 0;
-      code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+    while (range >>> topBits === 0) {
+      range <<= 8;
+      code = (code << 8) | (position < end ? bytes[position++] : 0);
     }
     let residual = 0;
     if (bit === 0) {
@@ -1148,26 +1156,28 @@ function decodeValues(
     } else {
       const tree = LENGTH_PROBS + context * TREE_SIZE;
       let node = 1;
-      for (let level = 0; level < depth; level++) {
+      for (let treeLevel = 0; treeLevel < depth; treeLevel++) {
         index = tree + node;
         slot = model[index];
         p = slot & 0xffff;
         seen = slot >>> 16;
-        bound = (range >>> probabilityBits) * p;
-        if (code < bound) {
+        bound = Math.imul(range >>> probabilityBits, p);
+        shift = shifts[seen];
+        if (code >>> 0 < bound >>> 0) {
           range = bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-          node <<= 1;
+          model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+          bit = 0;
         } else {
-          code -= bound;
-          range -= bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-          node = (node << 1) | 1;
+          code = (code - bound) | 0;
+          range = (range - bound) | 0;
+          model[index] = slot + countSteps[seen] - (p >>> shift);
+          bit = 1;
         }
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        while (range >>> topBits === 0) {
+          range <<= 8;
+          code = (code << 8) | (position < end ? bytes[position++] : 0);
         }
+        node = (node << 1) | bit;
       }
       let length = node - (1 << depth) + 1;
       // Only damage codes a length past 2^53's: read it as the widest.
@@ -1182,34 +1192,36 @@ function decodeValues(
         slot = model[index];
         p = slot & 0xffff;
         seen = slot >>> 16;
-        bound = (range >>> probabilityBits) * p;
-        if (code < bound) {
+        bound = Math.imul(range >>> probabilityBits, p);
+        shift = shifts[seen];
+        if (code >>> 0 < bound >>> 0) {
           range = bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-          magnitude = magnitude * 2;
+          model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+          bit = 0;
         } else {
-          code -= bound;
-          range -= bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-          magnitude = magnitude * 2 + 1;
+          code = (code - bound) | 0;
+          range = (range - bound) | 0;
+          model[index] = slot + countSteps[seen] - (p >>> shift);
+          bit = 1;
         }
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        while (range >>> topBits === 0) {
+          range <<= 8;
+          code = (code << 8) | (position < end ? bytes[position++] : 0);
         }
+        magnitude = magnitude * 2 + bit;
       }
       while (rest > 0) {
         const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
         rest -= bits;
-        const step = Math.floor(range / (1 << bits));
-        let value = Math.floor(code / step);
+        const step = range >>> bits;
+        let value = Math.floor((code >>> 0) / step);
         // Only a damaged stream puts the code past the range.
         if (value >= 1 << bits) value = (1 << bits) - 1;
-        code -= step * value;
+        code = ((code >>> 0) - step * value) | 0;
         range = step;
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        while (range >>> topBits === 0) {
+          range <<= 8;
+          code = (code << 8) | (position < end ? bytes[position++] : 0);
         }
         magnitude = magnitude * (1 << bits) + value;
       }
@@ -1217,38 +1229,55 @@ function decodeValues(
       slot = model[index];
       p = slot & 0xffff;
       seen = slot >>> 16;
-      bound = (range >>> probabilityBits) * p;
-      if (code < bound) {
+      bound = Math.imul(range >>> probabilityBits, p);
+      shift = shifts[seen];
+      if (code >>> 0 < bound >>> 0) {
         range = bound;
-        model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-        residual = -magnitude;
-        signBefore = 0;
+        model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+        bit = 0;
       } else {
-        code -= bound;
-        range -= bound;
-        model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-        residual = magnitude;
-        signBefore = 2;
+        code = (code - bound) | 0;
+        range = (range - bound) | 0;
+        model[index] = slot + countSteps[seen] - (p >>> shift);
+        bit = 1;
       }
-      while (range < top) {
-        range = (range * 256) >>> 0;
-        code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+      while (range >>> topBits === 0) {
+        range <<= 8;
+        code = (code << 8) | (position < end ? bytes[position++] : 0);
       }
+      residual = bit === 0 ? -magnitude : magnitude;
+      signBefore = bit * 2;
     }
 
     // ---- the value, and the predictor's state after it (as update does)
     const value = prediction + residual;
     out[i] = value;
     if (kind === PREDICT_LEVEL) {
-      advanceLevel(decodeLevel, value);
+      // The level predictor's step, as in predictionResiduals.
+      const off = value - level;
+      const distance = off < 0 ? -off : off;
+      const limit = LEVEL_JUMP_STEPS * meanStep + LEVEL_JUMP_FLOOR;
+      if (levelSeen === 0 || distance > limit) {
+        level = value;
+        levelSeen = 1;
+      } else if (levelSeen >= LEVEL_WINDOW - 1) {
+        levelSeen = LEVEL_WINDOW;
+        level += off * LEVEL_WINDOW_RECIPROCAL;
+      } else {
+        levelSeen = levelSeen + 1;
+        level += off / levelSeen;
+      }
+      const stepOff = value - previous;
+      const step = stepOff < 0 ? -stepOff : stepOff;
+      meanStep = meanStep + ((step < limit ? step : limit) - meanStep) * STEP_FOLLOW;
     } else if (kind === PREDICT_SAME_ROW && referenceValue === referenceValue) {
       offset = value - referenceValue;
     }
     previous = value;
   }
   decoder.position = position;
-  decoder.range = range;
-  decoder.code = code;
+  decoder.range = range >>> 0;
+  decoder.code = code >>> 0;
 }
 
 function corrupt(reason: string): ChunkCorruptError {
