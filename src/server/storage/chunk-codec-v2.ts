@@ -662,7 +662,9 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
         slot = slot + countSteps[seen] + ((one - p) >>> shifts[seen]);
         while (range >>> topBits === 0) {
           range <<= 8;
-          low = encoder.shift(low);
+          encoder.low = low;
+          encoder.shiftLow();
+          low = encoder.low;
         }
         if (k + 1 === count || residuals[at + k + 1] !== 0 || counting) break;
         if ((useJumps ? marks[k + 1] & JUMP_CONTEXT : 0) !== context) break;
@@ -679,7 +681,9 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
     model[index] = slot + countSteps[seen] - (p >>> shifts[seen]);
     while (range >>> topBits === 0) {
       range <<= 8;
-      low = encoder.shift(low);
+      encoder.low = low;
+      encoder.shiftLow();
+      low = encoder.low;
     }
     const tree = LENGTH_PROBS + context * TREE_SIZE;
     let node = 1;
@@ -701,7 +705,9 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
       }
       while (range >>> topBits === 0) {
         range <<= 8;
-        low = encoder.shift(low);
+        encoder.low = low;
+        encoder.shiftLow();
+        low = encoder.low;
       }
       node = (node << 1) | bit;
     }
@@ -727,7 +733,9 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
       }
       while (range >>> topBits === 0) {
         range <<= 8;
-        low = encoder.shift(low);
+        encoder.low = low;
+        encoder.shiftLow();
+        low = encoder.low;
       }
       above = above * 2 + bit;
     }
@@ -741,7 +749,9 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
       range = step;
       while (range >>> topBits === 0) {
         range <<= 8;
-        low = encoder.shift(low);
+        encoder.low = low;
+        encoder.shiftLow();
+        low = encoder.low;
       }
     }
     index = SIGN_PROBS + signBefore + (mark === 0 ? 0 : mark === JUMP_CONTEXT ? 3 : 6);
@@ -762,7 +772,9 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
     signBefore = bit * 2;
     while (range >>> topBits === 0) {
       range <<= 8;
-      low = encoder.shift(low);
+      encoder.low = low;
+      encoder.shiftLow();
+      low = encoder.low;
     }
   }
   encoder.low = low;
