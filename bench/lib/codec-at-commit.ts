@@ -26,8 +26,21 @@ export type CodecV2Module = typeof CodecV2;
 /** Imports chunk-codec-v2.ts as it was at `commit` (a copy under the system's temp dir). */
 export async function codecAtCommit(commit: string): Promise<CodecV2Module> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nvoc-codec-${commit.replace(/[^\w.-]/g, "_")}-`));
+  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
   for (const name of CODEC_FILES) {
-    const source = execFileSync("git", ["show", `${commit}:${STORAGE}/${name}.ts`], { cwd: ROOT, encoding: "utf8" });
+    let source: string;
+    try {
+      source = execFileSync("git", ["show", `${commit}:${STORAGE}/${name}.ts`], {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    } catch (error) {
+      const said = (error as { stderr?: string }).stderr?.trim() || String(error);
+      throw new Error(
+        `--before ${commit}: git cannot show ${STORAGE}/${name}.ts at that commit (a shallow clone lacks older commits): ${said}`,
+      );
+    }
     // Relative imports of anything but the codec's own files point back into the working tree.
     const rewritten = source.replace(/from "(\.{1,2}\/[^"]+)"/g, (whole, specifier: string) => {
       if (specifier.startsWith("./") && CODEC_FILES.includes(specifier.slice(2))) return whole;
