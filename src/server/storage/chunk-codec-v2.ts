@@ -624,8 +624,9 @@ function encodeResiduals(residuals: Float64Array, at: number, count: number, dep
   const topBits = TOP_BITS;
   const counting = priorCounts !== null;
   let low = encoder.low;
-  // The range as the bits of a uint32 in an int32 (see RangeEncoder): uint32 arithmetic on them
-  // stays in integer registers, where a double's would convert at every step of the chain.
+  // The range (a double in RangeEncoder) as the bits of a uint32 in an int32: uint32 arithmetic
+  // on them stays in integer registers, where a double would convert at every step of the chain
+  // from one decision to the next.
   let range = encoder.range | 0;
   let slot = 0;
   let p = 0;
