@@ -5,10 +5,12 @@
  * command line into a fresh database, and reports snapshots (lines) per second
  * and the peak RSS of the import process.
  *
- *   npx tsx bench/import.ts [--lines N] [--cli FILE] [--profile DIR] [--keep]
+ *   npx tsx bench/import.ts [--lines N] [--cli FILE] [--log FILE] [--profile DIR] [--keep]
  *
  *   --lines N      log lines after the header (default 1,400,000)
  *   --cli FILE     the command line to run (default bin/nvidia-oc.mjs), e.g. an older bundle
+ *   --log FILE     the log to import: written there first when missing, else used as it is,
+ *                  so that runs taken in turn (one build, then another) import the same file
  *   --profile DIR  runs the import under `node --cpu-prof` and prints where its time went
  *   --keep         leaves the temp dir (log and database) in place
  */
@@ -31,6 +33,7 @@ const { values } = parseArgs({
   options: {
     lines: { type: "string", default: "1400000" },
     cli: { type: "string", default: path.join(ROOT, "bin", "nvidia-oc.mjs") },
+    log: { type: "string" },
     profile: { type: "string" },
     keep: { type: "boolean", default: false },
   },
@@ -83,12 +86,14 @@ function timeFigure(timeReport: string, label: string): number {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nvoc-import-bench-"));
 try {
-  const log = path.join(dir, "capture.csv");
+  const log = values.log === undefined ? path.join(dir, "capture.csv") : path.resolve(values.log);
   const writeStart = performance.now();
-  writeLog(log);
+  const written = !fs.existsSync(log);
+  if (written) writeLog(log);
   const bytes = fs.statSync(log).size;
   console.log(
-    `log: ${lines.toLocaleString("en")} lines of ${GPUS} GPUs, ${(bytes / 2 ** 20).toFixed(0)} MiB, written in ${((performance.now() - writeStart) / 1000).toFixed(1)} s`,
+    `log: ${lines.toLocaleString("en")} lines of ${GPUS} GPUs, ${(bytes / 2 ** 20).toFixed(0)} MiB, ` +
+      (written ? `written in ${((performance.now() - writeStart) / 1000).toFixed(1)} s` : `as written before (${log})`),
   );
 
   // Bundles the command line first, so the timed run measures the import alone.

@@ -272,44 +272,26 @@ function resetModel(column = -1, depth = 0): void {
 // ---- predictors ------------------------------------------------------------------------------
 
 /**
- * A level predictor's state: [level, mean step between consecutive values, values averaged
- * into the level (0 before the first), the previous value].
+ * The level predictor: its state is the level, the mean step between consecutive values, how
+ * many values were averaged into the level (0 before the first, at most LEVEL_WINDOW) and the
+ * previous value. After each value the level moves towards it, or onto it when it is further
+ * off than noise goes. How far noise goes is learnt from the steps between consecutive values,
+ * which a change of level moves only once (and then clipped), where the distances from the
+ * level would keep counting the change until the level has caught up.
+ *
+ * It is written out where it runs, predictionResiduals and decodeValues, its state in locals:
+ * kept in a Float64Array and moved by a function, it measured a third of the encoder's time.
+ * A full window divides by LEVEL_WINDOW, a power of two, as a multiplication by its reciprocal:
+ * the same double, without the division's latency.
  */
-type LevelState = Float64Array;
-const LEVEL = 0;
-const MEAN_STEP = 1;
-const SEEN = 2;
-const PREVIOUS = 3;
+const LEVEL_WINDOW_RECIPROCAL = 1 / LEVEL_WINDOW;
+if (!Number.isInteger(Math.log2(LEVEL_WINDOW))) throw new Error("LEVEL_WINDOW must be a power of two");
 
-/**
- * Moves the level after `value`: towards it, or onto it when it is further off than noise goes.
- * How far noise goes is learnt from the steps between consecutive values, which a change of
- * level moves only once (and then clipped), where the distances from the level would keep
- * counting the change until the level has caught up.
- */
-function advanceLevel(state: LevelState, value: number): void {
-  const off = value - state[LEVEL];
-  const distance = off < 0 ? -off : off;
-  const meanStep = state[MEAN_STEP];
-  const limit = LEVEL_JUMP_STEPS * meanStep + LEVEL_JUMP_FLOOR;
-  if (state[SEEN] === 0 || distance > limit) {
-    state[LEVEL] = value;
-    state[SEEN] = 1;
-  } else {
-    const seen = state[SEEN] + 1;
-    state[SEEN] = seen;
-    state[LEVEL] += off / (seen < LEVEL_WINDOW ? seen : LEVEL_WINDOW);
-  }
-  const stepOff = value - state[PREVIOUS];
-  const step = stepOff < 0 ? -stepOff : stepOff;
-  state[MEAN_STEP] = meanStep + ((step < limit ? step : limit) - meanStep) * STEP_FOLLOW;
-  state[PREVIOUS] = value;
-}
-
-/** The level states of encodeValues, cheaperPredictor and decodeValues. */
-const encodeLevel: LevelState = new Float64Array(4);
-const costLevel: LevelState = new Float64Array(4);
-const decodeLevel: LevelState = new Float64Array(4);
+/** The range is renormalised while below TOP: while no bit of it is set from TOP_BITS up. */
+const TOP_BITS = Math.log2(TOP);
+if (!Number.isInteger(TOP_BITS)) throw new Error("TOP must be a power of two");
+/** What a model slot's count of bits seen grows by after a bit, by that count: COUNT_UNIT until SETTLED. */
+const COUNT_STEPS = Uint32Array.from(ADAPTATION_SHIFTS, (_, seen) => (seen < SETTLED ? COUNT_UNIT : 0));
 
 // ---- residual coding -------------------------------------------------------------------------
 
@@ -325,27 +307,95 @@ function residualCost(residual: number): number {
 }
 
 /**
- * The cheaper of the previous-value and the level predictions for the present values of
- * `source[start, start + count)`, by residualCost, in one pass: the two predictors of
- * predict/update written out with their state in locals.
+ * Residuals of each candidate prediction, one per row of the column being written (NaN where
+ * the value is null): computed once while choosing the predictor, then coded as they are.
  */
-function cheaperPredictor(source: Float64Array, start: number, count: number): { kind: number; cost: number } {
+let previousResiduals = new Float64Array(1024);
+let levelResiduals = new Float64Array(1024);
+let sameRowResiduals = new Float64Array(1024);
+/** The timestamps' second pair, for the grid beside the deltas. */
+let gridPreviousResiduals = new Float64Array(1024);
+let gridLevelResiduals = new Float64Array(1024);
+/** Timestamps as offsets from the grid `first + i * step`. */
+let gridSequence = new Float64Array(1024);
+
+function ensureResidualScratch(count: number): void {
+  if (previousResiduals.length >= count) return;
+  previousResiduals = new Float64Array(count * 2);
+  levelResiduals = new Float64Array(count * 2);
+  sameRowResiduals = new Float64Array(count * 2);
+  gridPreviousResiduals = new Float64Array(count * 2);
+  gridLevelResiduals = new Float64Array(count * 2);
+  gridSequence = new Float64Array(count * 2);
+}
+
+/** What predictionResiduals found: the cheaper predictor and its cost by residualCost. */
+let cheaperKind = PREDICT_PREVIOUS;
+let cheaperCost = 0;
+
+/**
+ * Writes the residuals of the previous-value and of the level predictions for
+ * `source[start, start + count)` into `previousOut` and `levelOut` from 0 (NaN where null), and
+ * sets cheaperKind and cheaperCost to the cheaper of the two by residualCost. One pass, the level
+ * predictor written out (see LEVEL_WINDOW_RECIPROCAL); its previous value is the previous prediction.
+ */
+function predictionResiduals(source: Float64Array, start: number, count: number, previousOut: Float64Array, levelOut: Float64Array): void {
   let previous = 0;
-  costLevel.fill(0);
+  let level = 0;
+  let meanStep = 0;
+  let seen = 0;
   let previousCost = 0;
   let levelCost = 0;
-  for (let i = start; i < start + count; i++) {
-    const value = source[i];
-    if (value !== value) continue;
-    previousCost += residualCost(value - previous);
-    levelCost += residualCost(value - Math.round(costLevel[LEVEL]));
-    advanceLevel(costLevel, value);
+  for (let k = 0; k < count; k++) {
+    const value = source[start + k];
+    if (value !== value) {
+      previousOut[k] = NaN;
+      levelOut[k] = NaN;
+      continue;
+    }
+    const fromPrevious = value - previous;
+    const fromLevel = value - Math.round(level);
+    previousOut[k] = fromPrevious;
+    levelOut[k] = fromLevel;
+    const previousMagnitude = fromPrevious < 0 ? -fromPrevious : fromPrevious;
+    if (previousMagnitude !== 0) {
+      previousCost += previousMagnitude <= 0x7fffffff ? 34 - Math.clz32(previousMagnitude) : 2 + bitLength(previousMagnitude);
+    }
+    const levelMagnitude = fromLevel < 0 ? -fromLevel : fromLevel;
+    if (levelMagnitude !== 0) {
+      levelCost += levelMagnitude <= 0x7fffffff ? 34 - Math.clz32(levelMagnitude) : 2 + bitLength(levelMagnitude);
+    }
+    // The level predictor's step.
+    const off = value - level;
+    const distance = off < 0 ? -off : off;
+    const limit = LEVEL_JUMP_STEPS * meanStep + LEVEL_JUMP_FLOOR;
+    if (seen === 0 || distance > limit) {
+      level = value;
+      seen = 1;
+    } else if (seen >= LEVEL_WINDOW - 1) {
+      // A full window: dividing by its power of two is multiplying by the reciprocal, exactly.
+      seen = LEVEL_WINDOW;
+      level += off * LEVEL_WINDOW_RECIPROCAL;
+    } else {
+      seen = seen + 1;
+      level += off / seen;
+    }
+    meanStep = meanStep + ((previousMagnitude < limit ? previousMagnitude : limit) - meanStep) * STEP_FOLLOW;
     previous = value;
   }
-  return levelCost < previousCost ? { kind: PREDICT_LEVEL, cost: levelCost } : { kind: PREDICT_PREVIOUS, cost: previousCost };
+  if (levelCost < previousCost) {
+    cheaperKind = PREDICT_LEVEL;
+    cheaperCost = levelCost;
+  } else {
+    cheaperKind = PREDICT_PREVIOUS;
+    cheaperCost = previousCost;
+  }
 }
 
 // ---- encoding --------------------------------------------------------------------------------
+
+/** The largest magnitude of each column written so far in this chunk. */
+const magnitudes = new Float64Array(COLUMN_COUNT);
 
 /**
  * Throws RangeError for a timestamp that is not an integer within ±2^50, or a metric value that is
@@ -359,6 +409,7 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
   header.writeUnsigned(COLUMN_COUNT);
   const table = rowsToColumns(rows);
   if (jumps.length < rowCount) jumps = new Uint8Array(rowCount * 2);
+  ensureResidualScratch(rowCount);
   let anyJump = false;
   {
     // As the decoder will see the power draw: scaled and rounded (columns are scaled as they are written).
@@ -373,9 +424,9 @@ export function encodeChunkV2(rows: readonly ChunkRow[]): Buffer {
     }
   }
   if (rowCount > 0) writeTimestamps(rows, anyJump);
-  const magnitudes = new Float64Array(COLUMN_COUNT);
+  magnitudes.fill(0);
   for (let column = 0; column < COLUMN_COUNT; column++) {
-    magnitudes[column] = writeColumn(table, column, rowCount, magnitudes);
+    magnitudes[column] = writeColumn(table, column, rowCount);
   }
 
   const headerBytes = header.view();
@@ -405,58 +456,92 @@ function writeTimestamps(rows: readonly ChunkRow[], anyJump: boolean): void {
   // as offsets from it.
   const step = rowCount > 2 ? medianDelta(rowCount) : 0;
   const first = sequence[0];
-  let bestCost = Infinity;
+  const count = rowCount - 1;
+  predictionResiduals(sequence, 1, count, previousResiduals, levelResiduals);
   let bestSequence = SEQUENCE_DELTAS;
-  let bestPredictor = PREDICT_PREVIOUS;
-  for (const kind of step > 0 ? [SEQUENCE_DELTAS, SEQUENCE_GRID] : [SEQUENCE_DELTAS]) {
-    if (kind === SEQUENCE_GRID) toGrid(first, step, rowCount);
-    const { kind: candidate, cost } = cheaperPredictor(sequence, 1, rowCount - 1);
-    if (cost < bestCost) {
-      bestCost = cost;
-      bestSequence = kind;
-      bestPredictor = candidate;
+  let bestPredictor = cheaperKind;
+  if (step > 0) {
+    // Offsets from the grid, computed as the deltas' running sum minus the grid, which is exact.
+    let timestamp = first;
+    for (let i = 1; i < rowCount; i++) {
+      timestamp += sequence[i];
+      gridSequence[i] = timestamp - first - i * step;
     }
-    if (kind === SEQUENCE_GRID) fromGrid(first, step, rowCount);
+    const deltasCost = cheaperCost;
+    predictionResiduals(gridSequence, 1, count, gridPreviousResiduals, gridLevelResiduals);
+    if (cheaperCost < deltasCost) {
+      bestSequence = SEQUENCE_GRID;
+      bestPredictor = cheaperKind;
+    }
   }
-  if (bestSequence === SEQUENCE_GRID) toGrid(first, step, rowCount);
+  const chosen = bestSequence === SEQUENCE_GRID ? gridSequence : sequence;
   let maxMagnitude = 0;
-  for (let i = 1; i < rowCount; i++) maxMagnitude = Math.max(maxMagnitude, Math.abs(sequence[i]));
+  for (let i = 1; i < rowCount; i++) maxMagnitude = Math.max(maxMagnitude, Math.abs(chosen[i]));
   const depth = treeDepth(maxMagnitude, bestPredictor);
   // Shaped as a column's mode byte, its top bit telling the grid from deltas.
   header.writeByte(bestPredictor | (depth << DEPTH_SHIFT) | (anyJump ? TIMESTAMP_FLAG_JUMPS : 0) | (bestSequence << 7));
   if (bestSequence === SEQUENCE_GRID) header.writeUnsigned(step);
   encoder.reset();
   resetModel();
-  encodeValues(sequence, 1, rowCount - 1, false, bestPredictor, depth, sequence, -1, false);
+  const residuals =
+    bestSequence === SEQUENCE_GRID
+      ? bestPredictor === PREDICT_LEVEL
+        ? gridLevelResiduals
+        : gridPreviousResiduals
+      : bestPredictor === PREDICT_LEVEL
+        ? levelResiduals
+        : previousResiduals;
+  encodeResiduals(residuals, 0, count, depth, false);
   finishStream();
 }
 
-/** Deltas (sequence[1..]) to offsets from the grid `first + i * step`, in place, and back. */
-function toGrid(first: number, step: number, rowCount: number): void {
-  let timestamp = first;
-  for (let i = 1; i < rowCount; i++) {
-    timestamp += sequence[i];
-    sequence[i] = timestamp - first - i * step;
-  }
-}
-
-function fromGrid(first: number, step: number, rowCount: number): void {
-  let previous = first;
-  for (let i = 1; i < rowCount; i++) {
-    const timestamp = first + i * step + sequence[i];
-    sequence[i] = timestamp - previous;
-    previous = timestamp;
-  }
-}
-
+/** The median of the deltas sequence[1, rowCount), or 0 where a grid of that step cannot be used. */
 function medianDelta(rowCount: number): number {
   if (sortedDeltas.length < rowCount) sortedDeltas = new Float64Array(rowCount * 2);
-  const deltas = sortedDeltas.subarray(0, rowCount - 1);
+  const deltas = sortedDeltas;
+  const count = rowCount - 1;
   deltas.set(sequence.subarray(1, rowCount));
-  deltas.sort();
-  const median = deltas[deltas.length >>> 1];
+  const median = selectNth(deltas, count, count >>> 1);
   // Offsets from the grid must stay exact; a grid is for positive steps only.
   return median > 0 && median * rowCount <= MAX_TIMESTAMP_MAGNITUDE ? median : 0;
+}
+
+/**
+ * The value at position `nth` of `values[0, count)` once sorted ascending, as sorting would put
+ * it there (the values are whole numbers, so no NaN and no -0 to order), found by partitioning
+ * around a median of three (Hoare's selection): linear time, where sorting the deltas of every
+ * chunk measured a tenth of the encoder's time. Reorders the values.
+ */
+function selectNth(values: Float64Array, count: number, nth: number): number {
+  let low = 0;
+  let high = count - 1;
+  while (high > low) {
+    const middle = (low + high) >>> 1;
+    // Median of three as the pivot: sorted data, the common case here, splits in half.
+    const first = values[low];
+    const second = values[middle];
+    const last = values[high];
+    const smaller = first < second ? first : second;
+    const larger = first < second ? second : first;
+    const pivot = last < smaller ? smaller : last > larger ? larger : last;
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (values[i] < pivot) i++;
+      while (values[j] > pivot) j--;
+      if (i <= j) {
+        const swap = values[i];
+        values[i] = values[j];
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (nth <= j) high = j;
+    else if (nth >= i) low = i;
+    else return values[nth];
+  }
+  return values[nth];
 }
 
 /** The tree codes bit lengths 1.. up to the largest a residual can have; 6 levels for anything. */
@@ -467,7 +552,7 @@ function treeDepth(maxMagnitude: number, kind: number): number {
 }
 
 /** Scales the column in place (the table is scratch), then writes it in the cheapest way it allows. Returns its largest magnitude. */
-function writeColumn(table: Float64Array, column: number, rowCount: number, magnitudes: Float64Array): number {
+function writeColumn(table: Float64Array, column: number, rowCount: number): number {
   const key = METRIC_KEYS[column];
   const scale = METRIC_SCALES[column];
   const start = column * rowCount;
@@ -492,15 +577,20 @@ function writeColumn(table: Float64Array, column: number, rowCount: number, magn
 
   let kind = PREDICT_NOTHING;
   let reference = -1;
+  // The values themselves when not predicted (NaN where null), else one of the scratch arrays.
+  let residuals = table;
+  let residualsAt = start;
   if (maxMagnitude <= MAX_PREDICTED_MAGNITUDE) {
-    const cheaper = cheaperPredictor(table, start, rowCount);
-    kind = cheaper.kind;
-    const bestCost = cheaper.cost;
+    predictionResiduals(table, start, rowCount, previousResiduals, levelResiduals);
+    kind = cheaperKind;
+    residuals = kind === PREDICT_LEVEL ? levelResiduals : previousResiduals;
+    residualsAt = 0;
     const sameRow = SAME_ROW_REFERENCES.get(column);
     if (sameRow !== undefined && maxMagnitude <= MAX_SAME_ROW_MAGNITUDE && magnitudes[sameRow] <= MAX_SAME_ROW_MAGNITUDE) {
-      if (sameRowCost(table, start, rowCount, sameRow * rowCount) < bestCost) {
+      if (sameRowResidualsOf(table, start, rowCount, sameRow * rowCount) < cheaperCost) {
         kind = PREDICT_SAME_ROW;
         reference = sameRow;
+        residuals = sameRowResiduals;
       }
     }
   }
@@ -511,204 +601,207 @@ function writeColumn(table: Float64Array, column: number, rowCount: number, magn
   resetModel(column, depth);
   if (nullFlag) writePresence(table, start, rowCount);
   countingColumn = column;
-  encodeValues(
-    table,
-    start,
-    rowCount,
-    nullFlag !== 0,
-    kind,
-    depth,
-    table,
-    reference >= 0 ? reference * rowCount : -1,
-    column !== POWER_COLUMN,
-  );
+  encodeResiduals(residuals, residualsAt, rowCount, depth, column !== POWER_COLUMN);
   countingColumn = -1;
   finishStream();
   return maxMagnitude;
 }
 
 /**
- * Codes the present values of `source[at, at + count)`: what predict, update and encodeResidual
- * do value by value, written out with the range coder's state in locals, which measured about
- * twice as fast (decodeValues is its mirror).
+ * Codes `residuals[at, at + count)`, skipping NaN (a null row): a zero flag, the bit length,
+ * the bits below the leading one and the sign of each, as RangeEncoder.encodeBit and
+ * encodeDirect would, written out with the coder's state in locals, which measured about twice
+ * as fast (decodeValues is its mirror). Row `k` of them takes the jump mark `jumps[k]` when
+ * `useJumps`.
  */
-function encodeValues(
-  source: Float64Array,
-  at: number,
-  count: number,
-  hasNulls: boolean,
-  kind: number,
-  depth: number,
-  reference: Float64Array,
-  referenceAt: number,
-  useJumps: boolean,
-): void {
+function encodeResiduals(residuals: Float64Array, at: number, count: number, depth: number, useJumps: boolean): void {
   const model = probs;
   const marks = jumps;
   const shifts = ADAPTATION_SHIFTS;
+  const countSteps = COUNT_STEPS;
   const one = PROBABILITY_ONE;
   const probabilityBits = PROBABILITY_BITS;
-  const settled = SETTLED;
-  const countUnit = COUNT_UNIT;
-  const top = TOP;
-  const level = encodeLevel;
-  level.fill(0);
+  const topBits = TOP_BITS;
+  const counting = priorCounts !== null;
   let low = encoder.low;
-  let range = encoder.range;
+  // The range (a double in RangeEncoder) as the bits of a uint32 in an int32: uint32 arithmetic
+  // on them stays in integer registers, where a double would convert at every step of the chain
+  // from one decision to the next.
+  let range = encoder.range | 0;
   let slot = 0;
   let p = 0;
   let seen = 0;
   let bound = 0;
   let index = 0;
   let bit = 0;
+  let shift = 0;
 
-  let previous = 0;
-  let offset = 0;
   let lengthBefore = 0;
   let signBefore = 1;
-  for (let i = at; i < at + count; i++) {
-    const value = source[i];
-    if (hasNulls && value !== value) continue;
-    const referenceValue = referenceAt >= 0 ? reference[referenceAt + i - at] : NaN;
-    const prediction =
-      kind === PREDICT_PREVIOUS
-        ? previous
-        : kind === PREDICT_LEVEL
-          ? Math.round(level[LEVEL])
-          : kind === PREDICT_SAME_ROW
-            ? referenceValue === referenceValue
-              ? referenceValue + offset
-              : previous
-            : 0;
-    const residual = value - prediction;
+  for (let k = 0; k < count; k++) {
+    const residual = residuals[at + k];
+    if (residual !== residual) continue;
     const magnitude = residual < 0 ? -residual : residual;
     const length = magnitude <= 0x7fffffff ? 32 - Math.clz32(magnitude) : bitLength(magnitude);
-    const mark = useJumps ? marks[i - at] : 0;
+    const mark = useJumps ? marks[k] : 0;
     const context = LENGTH_BUCKETS[lengthBefore] + (mark & JUMP_CONTEXT);
     lengthBefore = length;
-    if (priorCounts !== null) countResidual(context, length, magnitude);
+    if (counting) countResidual(context, length, magnitude);
 
     // One adaptive bit (model[index], bit) per block below, as RangeEncoder.encodeBit codes it.
     index = ZERO_PROBS + context;
-    bit = length === 0 ? 0 : 1;
     slot = model[index];
     p = slot & 0xffff;
     seen = slot >>> 16;
-    bound = (range >>> probabilityBits) * p;
-    if (bit === 0) {
-      range = bound;
-      model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-    } else {
-      low += bound;
-      range -= bound;
-      model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-    }
-    while (range < top) {
-      range = (range * 256) >>> 0;
-      low = encoder.shift(low);
-    }
-    if (length !== 0) {
-      const tree = LENGTH_PROBS + context * TREE_SIZE;
-      let node = 1;
-      for (let position = depth - 1; position >= 0; position--) {
-        index = tree + node;
-        bit = ((length - 1) >>> position) & 1;
-        slot = model[index];
+    bound = Math.imul(range >>> probabilityBits, p);
+    if (length === 0) {
+      // A run of zero residuals, most of a column's values: each codes a 0 in the same slot
+      // while its context stays (after a zero, the context is the jump mark's alone), the slot
+      // kept in a local until the run ends.
+      for (;;) {
+        range = bound;
+        slot = slot + countSteps[seen] + ((one - p) >>> shifts[seen]);
+        while (range >>> topBits === 0) {
+          range <<= 8;
+          encoder.low = low;
+          encoder.shiftLow();
+          low = encoder.low;
+        }
+        if (k + 1 === count || residuals[at + k + 1] !== 0 || counting) break;
+        if ((useJumps ? marks[k + 1] & JUMP_CONTEXT : 0) !== context) break;
+        k++;
         p = slot & 0xffff;
         seen = slot >>> 16;
-        bound = (range >>> probabilityBits) * p;
-        if (bit === 0) {
-          range = bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-        } else {
-          low += bound;
-          range -= bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-        }
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          low = encoder.shift(low);
-        }
-        node = (node << 1) | bit;
+        bound = Math.imul(range >>> probabilityBits, p);
       }
-      const mantissa = MANTISSA_PROBS + length * MANTISSA_SLOTS;
-      let rest = length - 1;
-      let above = 1;
-      for (let k = 0; k < ADAPTIVE_MANTISSA_BITS && rest > 0; k++) {
-        rest--;
-        index = mantissa + above - 1;
-        bit = magnitude <= 0x7fffffff ? (magnitude >>> rest) & 1 : Math.floor(magnitude / 2 ** rest) & 1;
-        slot = model[index];
-        p = slot & 0xffff;
-        seen = slot >>> 16;
-        bound = (range >>> probabilityBits) * p;
-        if (bit === 0) {
-          range = bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-        } else {
-          low += bound;
-          range -= bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-        }
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          low = encoder.shift(low);
-        }
-        above = above * 2 + bit;
-      }
-      while (rest > 0) {
-        // Equiprobable bits, the highest group of MAX_DIRECT_BITS first, as RangeEncoder.encodeDirect.
-        const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
-        rest -= bits;
-        const group = magnitude <= 0x7fffffff ? (magnitude >>> rest) & ((1 << bits) - 1) : Math.floor(magnitude / 2 ** rest) % 2 ** bits;
-        const step = Math.floor(range / (1 << bits));
-        low += step * group;
-        range = step;
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          low = encoder.shift(low);
-        }
-      }
-      index = SIGN_PROBS + signBefore + (mark === 0 ? 0 : mark === JUMP_CONTEXT ? 3 : 6);
-      bit = residual < 0 ? 0 : 1;
+      model[index] = slot;
+      continue;
+    }
+    low += bound >>> 0;
+    range = (range - bound) | 0;
+    model[index] = slot + countSteps[seen] - (p >>> shifts[seen]);
+    while (range >>> topBits === 0) {
+      range <<= 8;
+      encoder.low = low;
+      encoder.shiftLow();
+      low = encoder.low;
+    }
+    const tree = LENGTH_PROBS + context * TREE_SIZE;
+    let node = 1;
+    for (let position = depth - 1; position >= 0; position--) {
+      index = tree + node;
+      bit = ((length - 1) >>> position) & 1;
       slot = model[index];
       p = slot & 0xffff;
       seen = slot >>> 16;
-      bound = (range >>> probabilityBits) * p;
+      bound = Math.imul(range >>> probabilityBits, p);
+      shift = shifts[seen];
       if (bit === 0) {
         range = bound;
-        model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+        model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
       } else {
-        low += bound;
-        range -= bound;
-        model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+        low += bound >>> 0;
+        range = (range - bound) | 0;
+        model[index] = slot + countSteps[seen] - (p >>> shift);
       }
-      while (range < top) {
-        range = (range * 256) >>> 0;
-        low = encoder.shift(low);
+      while (range >>> topBits === 0) {
+        range <<= 8;
+        encoder.low = low;
+        encoder.shiftLow();
+        low = encoder.low;
       }
-      signBefore = bit * 2;
+      node = (node << 1) | bit;
     }
-
-    if (kind === PREDICT_LEVEL) advanceLevel(level, value);
-    else if (kind === PREDICT_SAME_ROW && referenceValue === referenceValue) offset = value - referenceValue;
-    previous = value;
+    const mantissa = MANTISSA_PROBS + length * MANTISSA_SLOTS;
+    let rest = length - 1;
+    let above = 1;
+    for (let m = 0; m < ADAPTIVE_MANTISSA_BITS && rest > 0; m++) {
+      rest--;
+      index = mantissa + above - 1;
+      bit = magnitude <= 0x7fffffff ? (magnitude >>> rest) & 1 : Math.floor(magnitude / 2 ** rest) & 1;
+      slot = model[index];
+      p = slot & 0xffff;
+      seen = slot >>> 16;
+      bound = Math.imul(range >>> probabilityBits, p);
+      shift = shifts[seen];
+      if (bit === 0) {
+        range = bound;
+        model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+      } else {
+        low += bound >>> 0;
+        range = (range - bound) | 0;
+        model[index] = slot + countSteps[seen] - (p >>> shift);
+      }
+      while (range >>> topBits === 0) {
+        range <<= 8;
+        encoder.low = low;
+        encoder.shiftLow();
+        low = encoder.low;
+      }
+      above = above * 2 + bit;
+    }
+    while (rest > 0) {
+      // Equiprobable bits, the highest group of MAX_DIRECT_BITS first, as RangeEncoder.encodeDirect.
+      const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
+      rest -= bits;
+      const group = magnitude <= 0x7fffffff ? (magnitude >>> rest) & ((1 << bits) - 1) : Math.floor(magnitude / 2 ** rest) % 2 ** bits;
+      const step = range >>> bits;
+      low += step * group;
+      range = step;
+      while (range >>> topBits === 0) {
+        range <<= 8;
+        encoder.low = low;
+        encoder.shiftLow();
+        low = encoder.low;
+      }
+    }
+    index = SIGN_PROBS + signBefore + (mark === 0 ? 0 : mark === JUMP_CONTEXT ? 3 : 6);
+    bit = residual < 0 ? 0 : 1;
+    slot = model[index];
+    p = slot & 0xffff;
+    seen = slot >>> 16;
+    bound = Math.imul(range >>> probabilityBits, p);
+    shift = shifts[seen];
+    if (bit === 0) {
+      range = bound;
+      model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+    } else {
+      low += bound >>> 0;
+      range = (range - bound) | 0;
+      model[index] = slot + countSteps[seen] - (p >>> shift);
+    }
+    signBefore = bit * 2;
+    while (range >>> topBits === 0) {
+      range <<= 8;
+      encoder.low = low;
+      encoder.shiftLow();
+      low = encoder.low;
+    }
   }
   encoder.low = low;
-  encoder.range = range;
+  encoder.range = range >>> 0;
 }
 
-/** What the same-row prediction from the column at `referenceStart` would cost, by residualCost. */
-function sameRowCost(table: Float64Array, start: number, rowCount: number, referenceStart: number): number {
+/**
+ * Writes the residuals of the same-row prediction from the column at `referenceStart` into
+ * sameRowResiduals (NaN where null); returns their cost by residualCost.
+ */
+function sameRowResidualsOf(table: Float64Array, start: number, rowCount: number, referenceStart: number): number {
+  const out = sameRowResiduals;
   let previous = 0;
   let offset = 0;
   let cost = 0;
   for (let row = 0; row < rowCount; row++) {
     const value = table[start + row];
-    if (value !== value) continue;
+    if (value !== value) {
+      out[row] = NaN;
+      continue;
+    }
     const referenceValue = table[referenceStart + row];
     const present = referenceValue === referenceValue;
-    cost += residualCost(value - (present ? referenceValue + offset : previous));
+    const residual = value - (present ? referenceValue + offset : previous);
+    out[row] = residual;
+    cost += residualCost(residual);
     if (present) offset = value - referenceValue;
     previous = value;
   }
@@ -1006,24 +1099,29 @@ function decodeValues(
   const model = probs;
   const marks = jumps;
   const shifts = ADAPTATION_SHIFTS;
+  const countSteps = COUNT_STEPS;
   const one = PROBABILITY_ONE;
   const probabilityBits = PROBABILITY_BITS;
-  const settled = SETTLED;
-  const countUnit = COUNT_UNIT;
-  const top = TOP;
+  const topBits = TOP_BITS;
   const bytes = decoder.bytes;
   const end = decoder.end;
   let position = decoder.position;
-  let range = decoder.range;
-  let code = decoder.code;
+  // Range and code as the bits of uint32s in int32s, as in encodeResiduals.
+  let range = decoder.range | 0;
+  let code = decoder.code | 0;
   let slot = 0;
   let p = 0;
   let seen = 0;
   let bound = 0;
   let bit = 0;
+  let shift = 0;
+  let index = 0;
 
   let previous = 0;
-  decodeLevel.fill(0);
+  // The level predictor's state (see LEVEL_WINDOW_RECIPROCAL); its previous value is `previous`.
+  let level = 0;
+  let meanStep = 0;
+  let levelSeen = 0;
   let offset = 0;
   let lengthBefore = 0;
   let signBefore = 1;
@@ -1034,7 +1132,7 @@ function decodeValues(
       kind === PREDICT_PREVIOUS
         ? previous
         : kind === PREDICT_LEVEL
-          ? Math.round(decodeLevel[LEVEL])
+          ? Math.round(level)
           : kind === PREDICT_SAME_ROW
             ? referenceValue === referenceValue
               ? referenceValue + offset
@@ -1044,24 +1142,26 @@ function decodeValues(
     // ---- the residual: zero or not, bit length, bits below the leading one, sign
     const mark = useJumps ? marks[i - at] : 0;
     const context = LENGTH_BUCKETS[lengthBefore] + (mark & JUMP_CONTEXT);
-    let index = ZERO_PROBS + context;
+    // One adaptive bit per block below, as RangeDecoder.decodeBit reads it.
+    index = ZERO_PROBS + context;
     slot = model[index];
     p = slot & 0xffff;
     seen = slot >>> 16;
-    bound = (range >>> probabilityBits) * p;
-    if (code < bound) {
+    bound = Math.imul(range >>> probabilityBits, p);
+    shift = shifts[seen];
+    if (code >>> 0 < bound >>> 0) {
       range = bound;
-      model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
+      model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
       bit = 0;
     } else {
-      code -= bound;
-      range -= bound;
-      model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
+      code = (code - bound) | 0;
+      range = (range - bound) | 0;
+      model[index] = slot + countSteps[seen] - (p >>> shift);
       bit = 1;
     }
-    while (range < top) {
-      range = (range * 256) >>> 0;
-      code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+    while (range >>> topBits === 0) {
+      range <<= 8;
+      code = (code << 8) | (position < end ? bytes[position++] : 0);
     }
     let residual = 0;
     if (bit === 0) {
@@ -1069,26 +1169,28 @@ function decodeValues(
     } else {
       const tree = LENGTH_PROBS + context * TREE_SIZE;
       let node = 1;
-      for (let level = 0; level < depth; level++) {
+      for (let treeLevel = 0; treeLevel < depth; treeLevel++) {
         index = tree + node;
         slot = model[index];
         p = slot & 0xffff;
         seen = slot >>> 16;
-        bound = (range >>> probabilityBits) * p;
-        if (code < bound) {
+        bound = Math.imul(range >>> probabilityBits, p);
+        shift = shifts[seen];
+        if (code >>> 0 < bound >>> 0) {
           range = bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-          node <<= 1;
+          model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+          bit = 0;
         } else {
-          code -= bound;
-          range -= bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-          node = (node << 1) | 1;
+          code = (code - bound) | 0;
+          range = (range - bound) | 0;
+          model[index] = slot + countSteps[seen] - (p >>> shift);
+          bit = 1;
         }
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        while (range >>> topBits === 0) {
+          range <<= 8;
+          code = (code << 8) | (position < end ? bytes[position++] : 0);
         }
+        node = (node << 1) | bit;
       }
       let length = node - (1 << depth) + 1;
       // Only damage codes a length past 2^53's: read it as the widest.
@@ -1103,34 +1205,36 @@ function decodeValues(
         slot = model[index];
         p = slot & 0xffff;
         seen = slot >>> 16;
-        bound = (range >>> probabilityBits) * p;
-        if (code < bound) {
+        bound = Math.imul(range >>> probabilityBits, p);
+        shift = shifts[seen];
+        if (code >>> 0 < bound >>> 0) {
           range = bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-          magnitude = magnitude * 2;
+          model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+          bit = 0;
         } else {
-          code -= bound;
-          range -= bound;
-          model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-          magnitude = magnitude * 2 + 1;
+          code = (code - bound) | 0;
+          range = (range - bound) | 0;
+          model[index] = slot + countSteps[seen] - (p >>> shift);
+          bit = 1;
         }
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        while (range >>> topBits === 0) {
+          range <<= 8;
+          code = (code << 8) | (position < end ? bytes[position++] : 0);
         }
+        magnitude = magnitude * 2 + bit;
       }
       while (rest > 0) {
         const bits = rest > MAX_DIRECT_BITS ? MAX_DIRECT_BITS : rest;
         rest -= bits;
-        const step = Math.floor(range / (1 << bits));
-        let value = Math.floor(code / step);
+        const step = range >>> bits;
+        let value = Math.floor((code >>> 0) / step);
         // Only a damaged stream puts the code past the range.
         if (value >= 1 << bits) value = (1 << bits) - 1;
-        code -= step * value;
+        code = ((code >>> 0) - step * value) | 0;
         range = step;
-        while (range < top) {
-          range = (range * 256) >>> 0;
-          code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+        while (range >>> topBits === 0) {
+          range <<= 8;
+          code = (code << 8) | (position < end ? bytes[position++] : 0);
         }
         magnitude = magnitude * (1 << bits) + value;
       }
@@ -1138,38 +1242,55 @@ function decodeValues(
       slot = model[index];
       p = slot & 0xffff;
       seen = slot >>> 16;
-      bound = (range >>> probabilityBits) * p;
-      if (code < bound) {
+      bound = Math.imul(range >>> probabilityBits, p);
+      shift = shifts[seen];
+      if (code >>> 0 < bound >>> 0) {
         range = bound;
-        model[index] = (seen < settled ? slot + countUnit : slot) + ((one - p) >>> shifts[seen]);
-        residual = -magnitude;
-        signBefore = 0;
+        model[index] = slot + countSteps[seen] + ((one - p) >>> shift);
+        bit = 0;
       } else {
-        code -= bound;
-        range -= bound;
-        model[index] = (seen < settled ? slot + countUnit : slot) - (p >>> shifts[seen]);
-        residual = magnitude;
-        signBefore = 2;
+        code = (code - bound) | 0;
+        range = (range - bound) | 0;
+        model[index] = slot + countSteps[seen] - (p >>> shift);
+        bit = 1;
       }
-      while (range < top) {
-        range = (range * 256) >>> 0;
-        code = (code * 256 + (position < end ? bytes[position++] : 0)) >>> 0;
+      while (range >>> topBits === 0) {
+        range <<= 8;
+        code = (code << 8) | (position < end ? bytes[position++] : 0);
       }
+      residual = bit === 0 ? -magnitude : magnitude;
+      signBefore = bit * 2;
     }
 
     // ---- the value, and the predictor's state after it (as update does)
     const value = prediction + residual;
     out[i] = value;
     if (kind === PREDICT_LEVEL) {
-      advanceLevel(decodeLevel, value);
+      // The level predictor's step, as in predictionResiduals.
+      const off = value - level;
+      const distance = off < 0 ? -off : off;
+      const limit = LEVEL_JUMP_STEPS * meanStep + LEVEL_JUMP_FLOOR;
+      if (levelSeen === 0 || distance > limit) {
+        level = value;
+        levelSeen = 1;
+      } else if (levelSeen >= LEVEL_WINDOW - 1) {
+        levelSeen = LEVEL_WINDOW;
+        level += off * LEVEL_WINDOW_RECIPROCAL;
+      } else {
+        levelSeen = levelSeen + 1;
+        level += off / levelSeen;
+      }
+      const stepOff = value - previous;
+      const step = stepOff < 0 ? -stepOff : stepOff;
+      meanStep = meanStep + ((step < limit ? step : limit) - meanStep) * STEP_FOLLOW;
     } else if (kind === PREDICT_SAME_ROW && referenceValue === referenceValue) {
       offset = value - referenceValue;
     }
     previous = value;
   }
   decoder.position = position;
-  decoder.range = range;
-  decoder.code = code;
+  decoder.range = range >>> 0;
+  decoder.code = code >>> 0;
 }
 
 function corrupt(reason: string): ChunkCorruptError {

@@ -41,7 +41,7 @@ export class RangeEncoder {
   private used = 0;
   /**
    * Below 2^32 plus a possible carry into bit 32. Public, with `range`, so that a hot loop can
-   * hold both in locals (see chunk-codec-v2.ts), calling `shift` to renormalise, and put them back.
+   * hold both in locals (see chunk-codec-v2.ts), calling `shiftLow` to renormalise, and put them back.
    */
   low = 0;
   range = 0xffffffff;
@@ -114,12 +114,13 @@ export class RangeEncoder {
     return this.bytes.subarray(0, end);
   }
 
-  private shiftLow(): void {
-    this.low = this.shift(this.low);
-  }
-
-  /** Moves the top byte of `low` out (held back while a carry may still reach it); returns the new low. */
-  shift(low: number): number {
+  /**
+   * Moves the top byte of `low` out (held back while a carry may still reach it). A hot loop
+   * holding `low` in a local stores it, calls this and loads it back: a double passed to or
+   * returned from a call that is not inlined is boxed, one allocation per byte written.
+   */
+  shiftLow(): void {
+    const low = this.low;
     if (low < 0xff000000 || low >= TWO_POW_32) {
       const carry = low >= TWO_POW_32 ? 1 : 0;
       let byte = this.cache;
@@ -130,7 +131,7 @@ export class RangeEncoder {
       this.cache = Math.floor(low / TOP) & 0xff;
     }
     this.cacheSize++;
-    return (low % TOP) * 256;
+    this.low = (low % TOP) * 256;
   }
 
   private writeByte(byte: number): void {
