@@ -30,7 +30,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   const noteUnreadable = (line: UnreadableLine) => unreadableLines.note(line);
   const reader = readerOf(options, noteUnreadable);
   const infos = new Map<string, GpuInfo>();
-  const sink = sinkOfImport(options, infos, () => reader.bytesRead);
+  const sink = sinkOfImport(options, infos, () => reader.bytesRead, true);
   // A sample without a usable time is not stored at all: it is listed as an unreadable line instead.
   const rejected = valueRejections();
   const fallbackUuids = new Map<number, string>();

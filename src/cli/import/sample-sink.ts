@@ -23,6 +23,8 @@ export interface SinkOptions {
   onFlushed?: (samples: number) => void;
   /** Checked after each batch: true stops the import after what is written so far. */
   stopRequested?: () => boolean;
+  /** Every sample given has been through storableSample already: the store does not check it again. */
+  storable?: boolean;
 }
 
 /**
@@ -69,7 +71,9 @@ export class SampleSink {
     if (this.batch.length === 0) return;
     const fresh = this.held.fresh(this.batch);
     this.alreadyStored += this.batch.length - fresh.length;
-    this.options.store.writeSamples(fresh, this.options.infoFor);
+    const { store, infoFor } = this.options;
+    if (this.options.storable === true) store.writeStorableSamples(fresh, infoFor);
+    else store.writeSamples(fresh, infoFor);
     this.samples += fresh.length;
     // Counted of what was taken: a sample held already is neither imported nor pruned because of this import.
     const { oldAfter } = this.options;
@@ -85,9 +89,19 @@ export class SampleSink {
   }
 }
 
-/** The sink of an import, GPUs it meets described by `infos`, its progress told as `done()` (bytes of the file read, or their share) and the samples taken. */
-export function sinkOfImport(options: ImportOptions, infos: ReadonlyMap<string, GpuInfo>, done: () => number): SampleSink {
+/**
+ * The sink of an import, GPUs it meets described by `infos`, its progress told as `done()` (bytes of
+ * the file read, or their share) and the samples taken; `storable`: each sample given has been
+ * through storableSample.
+ */
+export function sinkOfImport(
+  options: ImportOptions,
+  infos: ReadonlyMap<string, GpuInfo>,
+  done: () => number,
+  storable = false,
+): SampleSink {
   return new SampleSink({
+    storable,
     store: options.store,
     infoFor: (uuid) => infos.get(uuid),
     now: options.now ?? Date.now(),

@@ -292,6 +292,23 @@ export class TelemetryStore {
    * same batch. `alongside` writes more in the same transaction (the process sessions).
    */
   writeSamples(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined, alongside?: () => void): number {
+    return this.write(samples, infoFor, alongside, false);
+  }
+
+  /**
+   * writeSamples for samples each already passed through storableSample (as an
+   * import checks them, to name the line of a rejected value): not checked again.
+   */
+  writeStorableSamples(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined): number {
+    return this.write(samples, infoFor, undefined, true);
+  }
+
+  private write(
+    samples: readonly GpuSample[],
+    infoFor: (uuid: string) => GpuInfo | undefined,
+    alongside: (() => void) | undefined,
+    storable: boolean,
+  ): number {
     if (samples.length === 0) return 0;
     const pending = new Map<number, OpenRows>();
     const lastSeen = new Map<number, number>();
@@ -303,7 +320,7 @@ export class TelemetryStore {
     const write = this.db.transaction(() => {
       for (const given of samples) {
         rejected.length = 0;
-        const sample = storableSample(given, noteRejected);
+        const sample = storable ? given : storableSample(given, noteRejected);
         let gpuId = this.gpuIdsByUuid.get(given.uuid);
         if (gpuId === undefined && sample !== null) {
           const described = infoFor(sample.uuid);
@@ -464,8 +481,7 @@ export class TelemetryStore {
   }
 
   private insertRecent(gpuId: number, row: ChunkRow): number {
-    const values = [gpuId, row.timestamp, ...METRIC_KEYS.map((k) => row[k])];
-    return Number(this.statements.insertRecent.run(...values).lastInsertRowid);
+    return Number(this.statements.insertRecent.run(recentValues(gpuId, row)).lastInsertRowid);
   }
 
   /**
@@ -779,3 +795,15 @@ export function fallbackInfo(sample: GpuSample): GpuInfo {
     driverVersion: null,
   };
 }
+
+/** One RecentSample row's values (RECENT_COLUMNS), in one array reused row after row: run() reads it before it returns. */
+const recentRow: Array<number | null> = new Array<number | null>(2 + METRIC_KEYS.length).fill(null);
+const recentValues = compileFunction<(gpuId: number, row: ChunkRow) => Array<number | null>>(
+  "recentValues",
+  ["gpuId", "row"],
+  `recentRow[0] = gpuId;
+recentRow[1] = row.timestamp;
+${perMetric((metric, column) => `recentRow[${column + 2}] = row.${metric.key};`)}
+return recentRow;`,
+  { recentRow },
+);
