@@ -1,6 +1,6 @@
 import type { SmiLine, SmiLineParser } from "../../server/sources/smi-line-parser";
 import { METRIC_KEYS } from "../../telemetry/types";
-import type { RecordedTick, UnreadableLine } from "./recording-reader";
+import { LogPieceReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
 
 /**
  * Ticks read by the reader thread, packed for the import's thread: numbers in
@@ -36,34 +36,100 @@ const ROW_FIELDS = VALUES + METRIC_KEYS.length;
 const NO_TEXT = -1;
 const NOT_QUERIED = -2;
 
-/** Packs on the reader's side; remembers the texts it sent. */
-export class TickPacker {
+/** Rows a PackingReader's buffer holds at first; it grows as a piece needs. */
+const FIRST_ROWS = 4096;
+
+/**
+ * The reader side: reads the log (LogPieceReader) straight into packed ticks, each line
+ * scanned into the parser's reused fields and copied into the rows of the piece, ticks split
+ * as TickSplitter splits them; no object per line. Remembers the texts it sent.
+ */
+export class PackingReader extends LogPieceReader<PackedTicks> {
   private readonly textIds = new Map<string, number>();
   private fresh: string[] = [];
+  private unreadable: UnreadableLine[] = [];
+  /** Rows of the ended ticks, then those of the open one. */
+  private rows = new Float64Array(FIRST_ROWS * ROW_FIELDS);
+  private rowCount = 0;
+  /** Rows of `rows` in ticks already ended. */
+  private endedRows = 0;
+  private tickRows: number[] = [];
+  private tickTimes: number[] = [];
+  /** The open tick: its GPUs (uuid, else `index:N`, as TickSplitter names them), rows and time. */
+  private readonly tickGpus = new Set<string>();
+  private openRows = 0;
+  private openTime: number | null = null;
 
-  pack(ticks: readonly RecordedTick[], unreadable: UnreadableLine[], bytesRead: number): PackedTicks {
-    const rowCount = ticks.reduce((sum, tick) => sum + tick.rows.length, 0);
-    const rows = new Float64Array(rowCount * ROW_FIELDS);
-    const tickRows = new Uint32Array(ticks.length);
-    const tickTimes = new Float64Array(ticks.length);
-    let at = 0;
-    ticks.forEach((tick, i) => {
-      tickRows[i] = tick.rows.length;
-      tickTimes[i] = tick.recordedAt ?? Number.NaN;
-      for (const row of tick.rows) {
-        rows[at + LINE] = row.line;
-        rows[at + UUID] = this.textId(row.uuid);
-        rows[at + INDEX] = row.index ?? Number.NaN;
-        rows[at + TIMESTAMP] = row.timestamp ?? Number.NaN;
-        rows[at + NAME] = this.textId(row.name);
-        rows[at + DRIVER_VERSION] = this.textId(row.driverVersion);
-        row.valuesInto(rows, at + VALUES);
-        at += ROW_FIELDS;
-      }
-    });
+  constructor(file: string) {
+    super(file, (line) => this.unreadable.push(line));
+  }
+
+  /** The file's ticks, packed a piece at a time. */
+  packedTicks(): AsyncGenerator<PackedTicks> {
+    return this.pieces();
+  }
+
+  /** Unreadable lines not yet sent with a piece. */
+  takeUnreadable(): UnreadableLine[] {
+    return this.unreadable.splice(0);
+  }
+
+  protected takeLine(parser: SmiLineParser, bytes: Buffer, start: number, end: number, line: number): void {
+    const error = parser.scan(bytes, start, end);
+    if (error !== null) {
+      this.onUnreadable({ line, error });
+      return;
+    }
+    const { uuid, index, timestamp, name, driverVersion, values } = parser.scanned;
+    const gpu = uuid ?? `index:${index ?? 0}`;
+    if (this.tickGpus.has(gpu)) {
+      this.endTick();
+      this.tickGpus.clear();
+    }
+    this.tickGpus.add(gpu);
+    this.openRows++;
+    this.openTime ??= timestamp;
+    if ((this.rowCount + 1) * ROW_FIELDS > this.rows.length) {
+      const grown = new Float64Array(this.rows.length * 2);
+      grown.set(this.rows.subarray(0, this.rowCount * ROW_FIELDS));
+      this.rows = grown;
+    }
+    const rows = this.rows;
+    const at = this.rowCount * ROW_FIELDS;
+    rows[at + LINE] = line;
+    rows[at + UUID] = this.textId(uuid);
+    rows[at + INDEX] = index ?? Number.NaN;
+    rows[at + TIMESTAMP] = timestamp ?? Number.NaN;
+    rows[at + NAME] = this.textId(name);
+    rows[at + DRIVER_VERSION] = this.textId(driverVersion);
+    for (let slot = 0; slot < METRIC_KEYS.length; slot++) rows[at + VALUES + slot] = values[slot];
+    this.rowCount++;
+  }
+
+  private endTick() {
+    this.tickRows.push(this.openRows);
+    this.tickTimes.push(this.openTime ?? Number.NaN);
+    this.endedRows += this.openRows;
+    this.openRows = 0;
+    this.openTime = null;
+  }
+
+  protected piece(atEnd: boolean): PackedTicks | null {
+    if (atEnd && this.openRows > 0) this.endTick();
+    if (this.tickRows.length === 0) return null;
+    const ended = this.endedRows * ROW_FIELDS;
+    const rows = this.rows.slice(0, ended);
+    // The open tick's rows move to the front, for the next piece.
+    this.rows.copyWithin(0, ended, this.rowCount * ROW_FIELDS);
+    this.rowCount -= this.endedRows;
+    this.endedRows = 0;
+    const tickRows = Uint32Array.from(this.tickRows);
+    const tickTimes = Float64Array.from(this.tickTimes);
+    this.tickRows = [];
+    this.tickTimes = [];
     const texts = this.fresh;
     this.fresh = [];
-    return { bytesRead, unreadable, texts, rows, tickRows, tickTimes };
+    return { bytesRead: this.bytesRead, unreadable: this.takeUnreadable(), texts, rows, tickRows, tickTimes };
   }
 
   private textId(text: string | null | undefined): number {

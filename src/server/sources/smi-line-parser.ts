@@ -55,6 +55,22 @@ export class SmiLine {
   }
 }
 
+/**
+ * One line as `SmiLineParser.scan` leaves it, in one object reused line after line: for a
+ * reader that packs each line's fields where it wants them, without objects of its own.
+ */
+export interface ScannedLine {
+  uuid: string | null;
+  index: number | null;
+  /** Epoch ms of the `timestamp` column; null when not queried or N/A. */
+  timestamp: number | null;
+  /** Null when N/A, undefined when not queried. */
+  name: string | null | undefined;
+  driverVersion: string | null | undefined;
+  /** The metrics in METRIC_KEYS order, NaN for none reported: as SmiLine.valuesInto gives them. */
+  readonly values: Float64Array;
+}
+
 /** What a header's columns report, the same for each of its lines. */
 interface HeaderShape {
   reported: readonly MetricKey[];
@@ -154,6 +170,15 @@ export class SmiLineParser {
   private readonly shape: HeaderShape;
   private readonly fallbackColumns: number[];
   private readonly values = new Float64Array(METRIC_KEYS.length);
+  /** The line scan() read last. */
+  readonly scanned: ScannedLine = {
+    uuid: null,
+    index: null,
+    timestamp: null,
+    name: undefined,
+    driverVersion: undefined,
+    values: this.values,
+  };
   private readonly cellValues: Float64Array;
   /** Reason flag columns make the mask only when the header has no mask column. */
   private readonly maskFromFlags: boolean;
@@ -200,6 +225,25 @@ export class SmiLineParser {
     return this.parseInPlace(bytes, start, end, line) ?? this.parseAside(bytes.toString("utf8", start, end), line);
   }
 
+  /**
+   * The line in `bytes` from `start` to `end` into `scanned` (read as parse() reads it):
+   * null, or why it cannot be read (parseCsvRow's words).
+   */
+  scan(bytes: Buffer, start: number, end: number): string | null {
+    if (this.scanInPlace(bytes, start, end)) return null;
+    const parsed = parseCsvRow(this.columns, bytes.toString("utf8", start, end));
+    if (!parsed.ok) return parsed.error;
+    const { row } = parsed;
+    const { scanned, values } = this;
+    for (let slot = 0; slot < METRIC_KEYS.length; slot++) values[slot] = row.metrics[METRIC_KEYS[slot]] ?? Number.NaN;
+    scanned.uuid = row.uuid;
+    scanned.index = row.index;
+    scanned.timestamp = row.timestamp;
+    scanned.name = row.info.name;
+    scanned.driverVersion = row.info.driverVersion;
+    return null;
+  }
+
   /** Through parseCsvRow: for the lines the fast path leaves. */
   private parseAside(text: string, line: number): SmiLine | { error: string } {
     const parsed = parseCsvRow(this.columns, text);
@@ -221,6 +265,22 @@ export class SmiLineParser {
 
   /** Null for anything but the spellings nvidia-smi writes, so that parseCsvRow says what is wrong. */
   private parseInPlace(bytes: Buffer, start: number, end: number, line: number): SmiLine | null {
+    if (!this.scanInPlace(bytes, start, end)) return null;
+    const { uuid, index, timestamp, name, driverVersion } = this.scanned;
+    return new SmiLine(
+      this.shape,
+      line,
+      uuid,
+      index,
+      timestamp,
+      name,
+      driverVersion,
+      sampleOfValues(this.values, 0, uuid ?? "", index ?? 0, timestamp ?? 0),
+    );
+  }
+
+  /** The line into `scanned`; false for anything but the spellings nvidia-smi writes, so that parseCsvRow says what is wrong. */
+  private scanInPlace(bytes: Buffer, start: number, end: number): boolean {
     const { plan, values, cellValues } = this;
     values.fill(Number.NaN);
     let uuid: string | null = null;
@@ -243,13 +303,13 @@ export class SmiLineParser {
         let to = from;
         while (to < end && bytes[to] !== COMMA) to++;
         // Too few cells, or too many: parseCsvRow counts them.
-        if ((to === end) !== last) return null;
+        if ((to === end) !== last) return false;
         next = to + 1;
         if (column.kind !== Kind.Skip) {
           while (to > from && isAsciiSpace(bytes[to - 1])) to--;
           // Other white space, which trim() would take off too, is not ASCII: left to parseCsvRow.
-          if (from < to && (bytes[from] >= 0x80 || bytes[to - 1] >= 0x80)) return null;
-          if (this.readCell(column, bytes, from, to, true) !== to) return null;
+          if (from < to && (bytes[from] >= 0x80 || bytes[to - 1] >= 0x80)) return false;
+          if (this.readCell(column, bytes, from, to, true) !== to) return false;
         }
       }
       cellStart = next;
@@ -287,17 +347,14 @@ export class SmiLineParser {
       if (values[slot] !== values[slot]) values[slot] = cellValues[position];
     }
     if (this.maskFromFlags) values[CLOCK_EVENT_REASONS_SLOT] = flagsReported > 0 ? flagsMask : Number.NaN;
-    if (uuid === null && index === null) return null;
-    return new SmiLine(
-      this.shape,
-      line,
-      uuid,
-      index,
-      timestamp,
-      name,
-      driverVersion,
-      sampleOfValues(values, 0, uuid ?? "", index ?? 0, timestamp ?? 0),
-    );
+    if (uuid === null && index === null) return false;
+    const { scanned } = this;
+    scanned.uuid = uuid;
+    scanned.index = index;
+    scanned.timestamp = timestamp;
+    scanned.name = name;
+    scanned.driverVersion = driverVersion;
+    return true;
   }
 
   /**
