@@ -63,17 +63,22 @@ export class SampleSink {
   /** Flushes when a batch's worth is waiting; true when a stop was asked for then. */
   async flushWhenFull(): Promise<boolean> {
     if (this.batch.length < BATCH_SAMPLES) return false;
-    await this.flush();
+    await this.flush(false);
     return this.options.stopRequested?.() ?? false;
   }
 
-  async flush() {
-    if (this.batch.length === 0) return;
+  /** Writes the samples waiting; `last` (the import's end, or its stop): the rows left open are written as such too. */
+  async flush(last = true) {
+    if (this.batch.length === 0) {
+      if (last) this.options.store.persistOpenRows();
+      return;
+    }
     const fresh = this.held.fresh(this.batch);
     this.alreadyStored += this.batch.length - fresh.length;
     const { store, infoFor } = this.options;
-    if (this.options.storable === true) store.writeStorableSamples(fresh, infoFor);
-    else store.writeSamples(fresh, infoFor);
+    // Rows a batch leaves open are sealed by the next; only the last batch's are written as open rows.
+    store.writeImportBatch(fresh, infoFor, { storable: this.options.storable === true, openRowsInMemory: !last });
+    if (last) store.persistOpenRows();
     this.samples += fresh.length;
     // Counted of what was taken: a sample held already is neither imported nor pruned because of this import.
     const { oldAfter } = this.options;

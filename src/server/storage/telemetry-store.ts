@@ -124,6 +124,19 @@ export const DECODED_COLUMN_BYTES_KEPT = 4 * 2 ** 20;
  */
 export const SERIES_BUCKET_BYTES_KEPT = 8 * 2 ** 20;
 
+/** How writeImportBatch writes an import's batch. */
+export interface ImportBatchOptions {
+  /** Every sample has been through storableSample already (the import checks each to name its line): not checked again. */
+  storable: boolean;
+  /**
+   * Rows left unsealed stay in memory only, not in RecentSample, until persistOpenRows() or
+   * close(): an import's batches leave some of each GPU's rows open every time, sealed by the
+   * next batch, so each would be written and deleted again. Only a crash loses them before
+   * that, and importing the file again adds what is missing.
+   */
+  openRowsInMemory: boolean;
+}
+
 interface ChunkExtent {
   id: number;
   gpuId: number;
@@ -156,7 +169,7 @@ export class TelemetryStore {
   /** Which process used which GPU, when and how much (process-sessions.ts). */
   readonly sessions: ProcessSessionLog;
   /** One GPU's part of a write, in a savepoint: a failure there is that GPU's alone. */
-  private readonly persistGpuRows: (gpuId: number, open: OpenRows) => OpenRows;
+  private readonly persistGpuRows: (gpuId: number, open: OpenRows, openInMemory: boolean) => OpenRows;
   private closed = false;
 
   private constructor(
@@ -171,8 +184,9 @@ export class TelemetryStore {
     this.quarantine = new QuarantineWriter(db);
     this.events = new GpuEventLog(db);
     this.sessions = new ProcessSessionLog(db);
-    this.persistGpuRows = db.transaction((gpuId: number, open: OpenRows) => {
+    this.persistGpuRows = db.transaction((gpuId: number, open: OpenRows, openInMemory: boolean) => {
       const left = this.sealFullChunks(gpuId, open);
+      if (openInMemory) return left;
       for (let i = left.recentIds.length; i < left.rows.length; i++) left.recentIds.push(this.insertRecent(gpuId, left.rows[i]));
       return left;
     });
@@ -292,22 +306,37 @@ export class TelemetryStore {
    * same batch. `alongside` writes more in the same transaction (the process sessions).
    */
   writeSamples(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined, alongside?: () => void): number {
-    return this.write(samples, infoFor, alongside, false);
+    return this.write(samples, infoFor, alongside, { storable: false, openRowsInMemory: false });
+  }
+
+  /** writeSamples for one of an import's batches, written as `options` say. */
+  writeImportBatch(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined, options: ImportBatchOptions): number {
+    return this.write(samples, infoFor, undefined, options);
   }
 
   /**
-   * writeSamples for samples each already passed through storableSample (as an
-   * import checks them, to name the line of a rejected value): not checked again.
+   * Writes the open rows kept in memory only (writeImportBatch's openRowsInMemory) to
+   * RecentSample, in one transaction; close() does so too.
    */
-  writeStorableSamples(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined): number {
-    return this.write(samples, infoFor, undefined, true);
+  persistOpenRows() {
+    if (![...this.openRows.values()].some((open) => open.recentIds.length < open.rows.length)) return;
+    const inserted = new Map<number, number[]>();
+    this.db.transaction(() => {
+      for (const [gpuId, open] of this.openRows) {
+        const ids: number[] = [];
+        for (let i = open.recentIds.length; i < open.rows.length; i++) ids.push(this.insertRecent(gpuId, open.rows[i]));
+        if (ids.length > 0) inserted.set(gpuId, ids);
+      }
+    })();
+    // Only once the transaction held: until then the rows are still in memory only.
+    for (const [gpuId, ids] of inserted) this.openRows.get(gpuId)!.recentIds.push(...ids);
   }
 
   private write(
     samples: readonly GpuSample[],
     infoFor: (uuid: string) => GpuInfo | undefined,
     alongside: (() => void) | undefined,
-    storable: boolean,
+    { storable, openRowsInMemory }: ImportBatchOptions,
   ): number {
     if (samples.length === 0) return 0;
     const pending = new Map<number, OpenRows>();
@@ -347,7 +376,7 @@ export class TelemetryStore {
         if (seen === undefined || sample.timestamp > seen) lastSeen.set(gpuId, sample.timestamp);
       }
       for (const [gpuId, open] of pending) {
-        pending.set(gpuId, this.persistOrSetAside(gpuId, open));
+        pending.set(gpuId, this.persistOrSetAside(gpuId, open, openRowsInMemory));
         const seen = lastSeen.get(gpuId)!;
         if (seen - (this.persistedLastSeen.get(gpuId) ?? 0) >= LAST_SEEN_PERSIST_MS) {
           this.statements.touchGpu.run(seen, gpuId);
@@ -380,9 +409,9 @@ export class TelemetryStore {
    * database's own (a row the codec refuses), the rows are moved aside instead of
    * being kept open: kept, they would fail again at every flush and every restart.
    */
-  private persistOrSetAside(gpuId: number, open: OpenRows): OpenRows {
+  private persistOrSetAside(gpuId: number, open: OpenRows, openInMemory: boolean): OpenRows {
     try {
-      return this.persistGpuRows(gpuId, open);
+      return this.persistGpuRows(gpuId, open, openInMemory);
     } catch (error) {
       if (error instanceof Database.SqliteError) throw error;
       const reason = `sealing failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -739,6 +768,7 @@ export class TelemetryStore {
     if (this.closed) return;
     this.closed = true;
     try {
+      this.persistOpenRows();
       this.db.pragma("wal_checkpoint(TRUNCATE)");
     } finally {
       this.db.close();
