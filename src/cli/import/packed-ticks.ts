@@ -1,6 +1,7 @@
-import type { SmiLine, SmiLineParser } from "../../server/sources/smi-line-parser";
-import { METRIC_KEYS } from "../../telemetry/types";
-import { LogPieceReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
+import type { SmiLineParser } from "../../server/sources/smi-line-parser";
+import type { SmiGpuRow } from "../../server/sources/nvidia-smi-csv";
+import { METRIC_KEYS, type GpuInfo, type GpuSample } from "../../telemetry/types";
+import { LogPieceReader, type TickCursor, type UnreadableLine } from "./recording-reader";
 
 /**
  * Ticks read by the reader thread, packed for the import's thread: numbers in
@@ -148,40 +149,88 @@ export class PackingReader extends LogPieceReader<PackedTicks> {
 /** `x`, as a small integer when it is one. */
 const whole = (x: number) => (x === (x | 0) && (x !== 0 || 1 / x > 0) ? x | 0 : x);
 
-/** Unpacks on the import's side, into the lines `parser` (made from the same header) would have given. */
-export class TickUnpacker {
+/**
+ * The import's side: a cursor over each piece as it arrives, its lines those `parser` (made
+ * from the same header) would have given; a sample is made only when asked for, straight
+ * from the packed values.
+ */
+export class PackedTickCursor implements TickCursor {
   private readonly texts: string[] = [];
+  private rows: Float64Array = new Float64Array(0);
+  private tickRows: Uint32Array = new Uint32Array(0);
+  private tickTimes: Float64Array = new Float64Array(0);
+  private tickAt = -1;
+  /** Lines of the current tick not yet moved to. */
+  private linesLeft = 0;
+  /** Where the next line of the tick starts in `rows`. */
+  private nextAt = 0;
+  /** Where the current line starts in `rows`. */
+  private at = -ROW_FIELDS;
+  recordedAt: number | null = null;
+  line = 0;
+  uuid: string | null = null;
+  index: number | null = null;
+  timestamp: number | null = null;
 
   constructor(private readonly parser: SmiLineParser) {}
 
-  unpack(packed: PackedTicks): RecordedTick[] {
-    this.texts.push(...packed.texts);
-    const { rows } = packed;
-    const ticks: RecordedTick[] = [];
-    let at = 0;
-    packed.tickRows.forEach((count, i) => {
-      const lines: SmiLine[] = [];
-      for (let n = 0; n < count; n++, at += ROW_FIELDS) {
-        const index = rows[at + INDEX];
-        const timestamp = rows[at + TIMESTAMP];
-        lines.push(
-          this.parser.lineOf(
-            rows,
-            at + VALUES,
-            // As small integers, not a heap number each, as they come out of a Float64Array.
-            whole(rows[at + LINE]),
-            this.text(rows[at + UUID]) ?? null,
-            index === index ? whole(index) : null,
-            timestamp === timestamp ? timestamp : null,
-            this.text(rows[at + NAME]),
-            this.text(rows[at + DRIVER_VERSION]),
-          ),
-        );
-      }
-      const recordedAt = packed.tickTimes[i];
-      ticks.push({ recordedAt: recordedAt === recordedAt ? recordedAt : null, rows: lines });
-    });
-    return ticks;
+  /** Starts over on `packed`, its texts added to those sent before. */
+  over(packed: PackedTicks): this {
+    for (const text of packed.texts) this.texts.push(text);
+    this.rows = packed.rows;
+    this.tickRows = packed.tickRows;
+    this.tickTimes = packed.tickTimes;
+    this.tickAt = -1;
+    this.linesLeft = 0;
+    this.nextAt = 0;
+    this.at = -ROW_FIELDS;
+    return this;
+  }
+
+  nextTick(): boolean {
+    // Lines of the tick left unread are passed over.
+    this.nextAt += this.linesLeft * ROW_FIELDS;
+    if (++this.tickAt >= this.tickRows.length) return false;
+    this.linesLeft = this.tickRows[this.tickAt];
+    const recordedAt = this.tickTimes[this.tickAt];
+    this.recordedAt = recordedAt === recordedAt ? recordedAt : null;
+    return true;
+  }
+
+  nextLine(): boolean {
+    if (this.linesLeft === 0) return false;
+    this.linesLeft--;
+    const { rows } = this;
+    const at = (this.at = this.nextAt);
+    this.nextAt += ROW_FIELDS;
+    const index = rows[at + INDEX];
+    const timestamp = rows[at + TIMESTAMP];
+    // As small integers, not a heap number each, as they come out of a Float64Array.
+    this.line = whole(rows[at + LINE]);
+    this.uuid = this.text(rows[at + UUID]) ?? null;
+    this.index = index === index ? whole(index) : null;
+    this.timestamp = timestamp === timestamp ? timestamp : null;
+    return true;
+  }
+
+  sampleFor(info: GpuInfo, timestamp: number): GpuSample {
+    return this.parser.sampleOf(this.rows, this.at + VALUES, info, timestamp);
+  }
+
+  toRow(): SmiGpuRow {
+    const { rows, at } = this;
+    return this.parser
+      .lineOf(
+        rows,
+        at + VALUES,
+        this.line,
+        this.uuid,
+        this.index,
+        this.timestamp,
+        this.text(rows[at + NAME]),
+        this.text(rows[at + DRIVER_VERSION]),
+      )
+      .toRow();
   }
 
   private text(id: number): string | null | undefined {

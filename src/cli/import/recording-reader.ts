@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import readline from "node:readline";
-import { parseCsvHeader, type CsvColumn } from "../../server/sources/nvidia-smi-csv";
+import { parseCsvHeader, type CsvColumn, type SmiGpuRow } from "../../server/sources/nvidia-smi-csv";
+import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import { SmiLineParser, type SmiLine } from "../../server/sources/smi-line-parser";
 import { TickSplitter, type RowTick } from "../../server/sources/recording-ticks";
 import { CommandFailure } from "../command";
@@ -14,6 +15,92 @@ import { CommandFailure } from "../command";
  */
 
 export type RecordedTick = RowTick<SmiLine>;
+
+/**
+ * A batch of ticks read tick by tick and line by line through this one object, which
+ * stands for the line it is at: no object per line for a reader that has none.
+ */
+export interface TickCursor {
+  /** Moves to the next tick; false after the last. */
+  nextTick(): boolean;
+  /** The tick's first recorded time (ms); null when none of its lines has one. */
+  readonly recordedAt: number | null;
+  /** Moves to the tick's next line; false after its last. */
+  nextLine(): boolean;
+  /** The line's number in its file. */
+  readonly line: number;
+  readonly uuid: string | null;
+  readonly index: number | null;
+  /** Epoch ms of the line's `timestamp` column; null when not queried or N/A. */
+  readonly timestamp: number | null;
+  /** The line's sample, as SmiLine.sampleFor gives it. */
+  sampleFor(info: GpuInfo, timestamp: number): GpuSample;
+  /** The row parseCsvRow would give (SmiLine.toRow). */
+  toRow(): SmiGpuRow;
+}
+
+/** A TickCursor over ticks of SmiLines. */
+export class SmiLineTickCursor implements TickCursor {
+  private ticks: readonly RecordedTick[] = [];
+  private tickAt = -1;
+  private lineAt = -1;
+  private current: SmiLine | null = null;
+
+  /** Starts over on `ticks`. */
+  over(ticks: readonly RecordedTick[]): this {
+    this.ticks = ticks;
+    this.tickAt = -1;
+    this.lineAt = -1;
+    this.current = null;
+    return this;
+  }
+
+  nextTick(): boolean {
+    this.lineAt = -1;
+    this.current = null;
+    return ++this.tickAt < this.ticks.length;
+  }
+
+  get recordedAt(): number | null {
+    return this.ticks[this.tickAt].recordedAt;
+  }
+
+  nextLine(): boolean {
+    const rows = this.ticks[this.tickAt].rows;
+    if (++this.lineAt >= rows.length) return false;
+    this.current = rows[this.lineAt];
+    return true;
+  }
+
+  private get at(): SmiLine {
+    if (this.current === null) throw new Error("the cursor is at no line");
+    return this.current;
+  }
+
+  get line() {
+    return this.at.line;
+  }
+
+  get uuid() {
+    return this.at.uuid;
+  }
+
+  get index() {
+    return this.at.index;
+  }
+
+  get timestamp() {
+    return this.at.timestamp;
+  }
+
+  sampleFor(info: GpuInfo, timestamp: number): GpuSample {
+    return this.at.sampleFor(info, timestamp);
+  }
+
+  toRow(): SmiGpuRow {
+    return this.at.toRow();
+  }
+}
 
 export interface UnreadableLine {
   line: number;
@@ -117,9 +204,10 @@ export class RecordingReader extends LogPieceReader<RecordedTick[]> {
   private readonly splitter = new TickSplitter<SmiLine>();
   private ended: RecordedTick[] = [];
 
-  /** The ticks of the file, those ended by each piece read from it together. */
-  tickBatches(): AsyncGenerator<RecordedTick[]> {
-    return this.pieces();
+  /** The ticks of the file, those ended by each piece read from it together, through one cursor: each read to its end before the next is asked for. */
+  async *tickCursors(): AsyncGenerator<TickCursor> {
+    const cursor = new SmiLineTickCursor();
+    for await (const ticks of this.pieces()) yield cursor.over(ticks);
   }
 
   protected takeLine(parser: SmiLineParser, bytes: Buffer, start: number, end: number, line: number): void {

@@ -220,6 +220,16 @@ export class SmiLineParser {
     return new SmiLine(this.shape, line, uuid, index, timestamp, name, driverVersion, sample);
   }
 
+  /**
+   * The sample of a line read elsewhere (its values in `values` from `at` on, as
+   * SmiLine.valuesInto gives them), as that line's sampleFor(info, timestamp) gives it.
+   */
+  sampleOf(values: Float64Array, at: number, info: GpuInfo, timestamp: number): GpuSample {
+    const sample = sampleOfValues(values, at, info.uuid, info.index, timestamp);
+    for (const [metric, infoKey] of this.shape.fromInfo) sample[metric] = info[infoKey];
+    return sample;
+  }
+
   /** The line in `bytes` from `start` to `end`, numbered `line`: a row, or why it cannot be read (parseCsvRow's words). */
   parse(bytes: Buffer, start: number, end: number, line: number): SmiLine | { error: string } {
     return this.parseInPlace(bytes, start, end, line) ?? this.parseAside(bytes.toString("utf8", start, end), line);
