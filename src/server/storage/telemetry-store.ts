@@ -339,8 +339,10 @@ export class TelemetryStore {
     { storable, openRowsInMemory }: ImportBatchOptions,
   ): number {
     if (samples.length === 0) return 0;
-    const pending = new Map<number, OpenRows>();
-    const lastSeen = new Map<number, number>();
+    /** Per GPU id, its open rows with this write's added, and the newest time among those. */
+    const pending = new Map<number, { open: OpenRows; lastSeen: number }>();
+    // The same by uuid, for the samples taken as they are: one lookup a sample.
+    const pendingByUuid = new Map<string, { open: OpenRows; lastSeen: number }>();
     const registered: StoredGpu[] = [];
     const persisted = new Map<number, number>();
     const rejected: string[] = [];
@@ -350,34 +352,37 @@ export class TelemetryStore {
       for (const given of samples) {
         rejected.length = 0;
         const sample = storable ? given : storableSample(given, noteRejected);
-        let gpuId = this.gpuIdsByUuid.get(given.uuid);
-        if (gpuId === undefined && sample !== null) {
-          const described = infoFor(sample.uuid);
-          // The sample itself is storable, so the facts made from it are too.
-          const info = (described && storableGpuInfo(described)) ?? storableGpuInfo(fallbackInfo(sample))!;
-          gpuId = this.upsertGpu(info, sample.timestamp);
-          registered.push(this.gpusById.get(gpuId)!);
-        }
-        if (rejected.length > 0) {
-          const reason = sample === null ? `${rejected.join(", ")}: no usable time` : keptAsMissing(rejected);
-          // A GPU first seen in a sample without a usable time or index is not registered: 0 stands for it.
-          this.quarantine.add(gpuId ?? 0, sample?.timestamp ?? null, reason, given);
-        }
-        if (sample === null || gpuId === undefined) continue;
-        let open = pending.get(gpuId);
-        if (!open) {
-          const current = this.openRows.get(gpuId);
-          open = { rows: current ? current.rows.slice() : [], recentIds: current ? current.recentIds.slice() : [] };
-          pending.set(gpuId, open);
+        let gpu = sample === null || rejected.length > 0 ? undefined : pendingByUuid.get(given.uuid);
+        if (gpu === undefined) {
+          let gpuId = this.gpuIdsByUuid.get(given.uuid);
+          if (gpuId === undefined && sample !== null) {
+            const described = infoFor(sample.uuid);
+            // The sample itself is storable, so the facts made from it are too.
+            const info = (described && storableGpuInfo(described)) ?? storableGpuInfo(fallbackInfo(sample))!;
+            gpuId = this.upsertGpu(info, sample.timestamp);
+            registered.push(this.gpusById.get(gpuId)!);
+          }
+          if (rejected.length > 0) {
+            const reason = sample === null ? `${rejected.join(", ")}: no usable time` : keptAsMissing(rejected);
+            // A GPU first seen in a sample without a usable time or index is not registered: 0 stands for it.
+            this.quarantine.add(gpuId ?? 0, sample?.timestamp ?? null, reason, given);
+          }
+          if (sample === null || gpuId === undefined) continue;
+          gpu = pending.get(gpuId);
+          if (!gpu) {
+            const current = this.openRows.get(gpuId);
+            const open = { rows: current ? current.rows.slice() : [], recentIds: current ? current.recentIds.slice() : [] };
+            pending.set(gpuId, (gpu = { open, lastSeen: -Infinity }));
+          }
+          pendingByUuid.set(given.uuid, gpu);
         }
         // Samples are kept as they are (a GpuSample is a ChunkRow); nobody changes them after collection.
-        open.rows.push(sample);
-        const seen = lastSeen.get(gpuId);
-        if (seen === undefined || sample.timestamp > seen) lastSeen.set(gpuId, sample.timestamp);
+        gpu.open.rows.push(sample!);
+        if (sample!.timestamp > gpu.lastSeen) gpu.lastSeen = sample!.timestamp;
       }
-      for (const [gpuId, open] of pending) {
-        pending.set(gpuId, this.persistOrSetAside(gpuId, open, openRowsInMemory));
-        const seen = lastSeen.get(gpuId)!;
+      for (const [gpuId, gpu] of pending) {
+        gpu.open = this.persistOrSetAside(gpuId, gpu.open, openRowsInMemory);
+        const seen = gpu.lastSeen;
         if (seen - (this.persistedLastSeen.get(gpuId) ?? 0) >= LAST_SEEN_PERSIST_MS) {
           this.statements.touchGpu.run(seen, gpuId);
           persisted.set(gpuId, seen);
@@ -396,10 +401,10 @@ export class TelemetryStore {
       throw error;
     }
     for (const [gpuId, at] of persisted) this.persistedLastSeen.set(gpuId, at);
-    for (const [gpuId, open] of pending) {
+    for (const [gpuId, { open, lastSeen }] of pending) {
       this.openRows.set(gpuId, open);
       const gpu = this.gpusById.get(gpuId)!;
-      gpu.lastSeen = Math.max(gpu.lastSeen, lastSeen.get(gpuId)!);
+      gpu.lastSeen = Math.max(gpu.lastSeen, lastSeen);
     }
     return samples.length;
   }
