@@ -16,6 +16,7 @@ import { MINUTE_MS, slotStart, SUMMARY_PERIOD_MS } from "./time-slots";
 import { BitWriter, MAX_PACKED_BITS, RUN_WIDTH_BITS } from "./bit-packing";
 import { ByteReader, ByteWriter } from "./varint";
 import { compileFunction, perMetric } from "../per-metric-code";
+import { CLOCK_EVENT_REASON_BITS } from "../../telemetry/clock-event-reasons";
 
 /**
  * Summaries of consecutive periods, each count/min/max/sum of every metric and clock event
@@ -93,7 +94,21 @@ if (value !== null) {
   summary[${at + 3}] += scaled;
 }`;
 })}
-if (row.clockEventReasons !== null) addReasons(summary, ${METRICS * FIELDS}, row.clockEventReasons);`,
+const mask = row.clockEventReasons;
+if (mask === null) return;
+// A mask wider than the 31 bits bitwise operators keep whole is left to addReasons, which tests it by division.
+if (!(mask >= 0 && mask <= 0x7fffffff)) {
+  addReasons(summary, ${METRICS * FIELDS}, mask);
+  return;
+}
+${SUMMARIZED_REASONS.map((reason, r) => {
+  const at = (METRICS + r) * FIELDS;
+  return `value = (mask & ${CLOCK_EVENT_REASON_BITS[reason]}) === 0 ? 0 : 1;
+summary[${at}]++;
+if (value < summary[${at + 1}]) summary[${at + 1}] = value;
+if (value > summary[${at + 2}]) summary[${at + 2}] = value;
+summary[${at + 3}] += value;`;
+}).join("\n")}`,
   { addReasons },
 );
 
