@@ -454,8 +454,14 @@ export class TelemetryStore {
   private rowsForNextChunk(rows: ChunkRow[], start: number): number {
     const { chunkMaxRows, slotMs } = this.options;
     const slot = slotStart(rows[start].timestamp, slotMs);
+    // In the slot: slotStart(timestamp) === slot, for the whole-ms times stored.
+    const slotEnd = slot + slotMs;
     let end = start + 1;
-    while (end < rows.length && end - start < chunkMaxRows && slotStart(rows[end].timestamp, slotMs) === slot) end++;
+    while (end < rows.length && end - start < chunkMaxRows) {
+      const timestamp = rows[end].timestamp;
+      if (timestamp < slot || timestamp >= slotEnd) break;
+      end++;
+    }
     const full = end - start >= chunkMaxRows;
     return full || end < rows.length ? end - start : 0;
   }
