@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
 import { summarizeChunk } from "./period-summaries";
+import { addSummary, type MetricSummary } from "./metric-summary";
 import { DecodedColumns } from "./decoded-columns";
 import { DecodedChunks } from "./decoded-chunks";
 import { SeriesBucketCache } from "./series-bucket-cache";
@@ -123,6 +124,31 @@ export const DECODED_COLUMN_BYTES_KEPT = 4 * 2 ** 20;
  * clock reasons in 600 buckets are about 0.3 MB a GPU and span, three spans of eight GPUs.
  */
 export const SERIES_BUCKET_BYTES_KEPT = 8 * 2 ** 20;
+
+/**
+ * Chunk summaries summed per period of a rollup tier (hour or day), so that each period's
+ * rollup is read, merged and written once for a write's chunks instead of once per chunk.
+ * Summaries hold integers, summed exactly in any order below 2^53: the rollup is the same.
+ */
+class PeriodSums {
+  private readonly sums = new Map<number, { rowCount: number; summary: MetricSummary }>();
+
+  constructor(private readonly periodMs: number) {}
+
+  add(chunkStart: number, rowCount: number, summary: MetricSummary) {
+    const start = slotStart(chunkStart, this.periodMs);
+    const sum = this.sums.get(start);
+    if (sum === undefined) this.sums.set(start, { rowCount, summary: Float64Array.from(summary) });
+    else {
+      sum.rowCount += rowCount;
+      addSummary(sum.summary, summary);
+    }
+  }
+
+  foldInto(tier: RollupTier, gpuId: number) {
+    for (const [start, { rowCount, summary }] of this.sums) tier.add(gpuId, start, rowCount, summary);
+  }
+}
 
 /** How writeImportBatch writes an import's batch. */
 export interface ImportBatchOptions {
@@ -434,15 +460,22 @@ export class TelemetryStore {
   /** Seals leading rows into chunks while a chunk's worth is waiting; returns the rows still open. */
   private sealFullChunks(gpuId: number, open: OpenRows): OpenRows {
     const { rows, recentIds } = open;
+    // The chunks' summaries go into their hours and days once per period, summed first.
+    const hours = new PeriodSums(HOUR_MS);
+    const days = new PeriodSums(DAY_MS);
     let start = 0;
     while (start < rows.length) {
       const take = this.rowsForNextChunk(rows, start);
       if (take === 0) break;
-      this.insertChunk(gpuId, rows.slice(start, start + take));
+      const { startTs, total } = this.insertChunk(gpuId, rows.slice(start, start + take));
+      hours.add(startTs, take, total);
+      days.add(startTs, take, total);
       const persistedEnd = Math.min(start + take, recentIds.length);
       if (persistedEnd > start) this.statements.deleteRecentUpTo.run(gpuId, recentIds[persistedEnd - 1]);
       start += take;
     }
+    hours.foldInto(this.hourly, gpuId);
+    days.foldInto(this.daily, gpuId);
     return start === 0 ? open : { rows: rows.slice(start), recentIds: recentIds.slice(Math.min(start, recentIds.length)) };
   }
 
@@ -466,8 +499,8 @@ export class TelemetryStore {
     return full || end < rows.length ? end - start : 0;
   }
 
-  /** Writes one chunk with its summary and folds the summary into its hour's rollup. */
-  private insertChunk(gpuId: number, rows: readonly ChunkRow[]) {
+  /** Writes one chunk with its summary; returns its first time and its summary's total, for the rollups. */
+  private insertChunk(gpuId: number, rows: readonly ChunkRow[]): { startTs: number; total: MetricSummary } {
     let startTs = Infinity;
     let endTs = -Infinity;
     for (const r of rows) {
@@ -476,9 +509,9 @@ export class TelemetryStore {
     }
     const { periods, total } = summarizeChunk(rows);
     this.statements.insertChunk.run(gpuId, startTs, endTs, rows.length, encodeChunk(rows), periods);
-    this.addToRollups(gpuId, startTs, rows.length, total);
     // Forgotten even should the write roll back: a bucket read again costs only time.
     this.sealedBuckets.forget(gpuId, startTs, endTs);
+    return { startTs, total };
   }
 
   /** Folds a sealed chunk's summary into its hour's and its day's rollup. */
