@@ -81,11 +81,20 @@ export class SampleSink {
     if (last) store.persistOpenRows();
     this.samples += fresh.length;
     // Counted of what was taken: a sample held already is neither imported nor pruned because of this import.
-    const { oldAfter } = this.options;
-    for (const { timestamp } of fresh) {
-      if (this.first === null || timestamp < this.first) this.first = timestamp;
-      if (this.last === null || timestamp > this.last) this.last = timestamp;
-      if (oldAfter !== undefined && timestamp < oldAfter) this.olderThanRetention++;
+    const oldAfter = this.options.oldAfter ?? -Infinity;
+    let oldest = this.first ?? Infinity;
+    let newest = this.last ?? -Infinity;
+    let older = 0;
+    for (let i = 0; i < fresh.length; i++) {
+      const { timestamp } = fresh[i];
+      if (timestamp < oldest) oldest = timestamp;
+      if (timestamp > newest) newest = timestamp;
+      if (timestamp < oldAfter) older++;
+    }
+    this.olderThanRetention += older;
+    if (fresh.length > 0) {
+      this.first = oldest;
+      this.last = newest;
     }
     this.batch = [];
     this.options.onFlushed?.(this.samples);

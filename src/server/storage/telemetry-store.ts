@@ -376,7 +376,7 @@ export class TelemetryStore {
       void rejected.push(`${field} = ${describeRejectedValue(value)}`);
     const write = this.db.transaction(() => {
       for (const given of samples) {
-        rejected.length = 0;
+        if (rejected.length > 0) rejected.length = 0;
         const sample = storable ? given : storableSample(given, noteRejected);
         let gpu = sample === null || rejected.length > 0 ? undefined : pendingByUuid.get(given.uuid);
         if (gpu === undefined) {
