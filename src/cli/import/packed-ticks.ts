@@ -47,6 +47,10 @@ const FIRST_ROWS = 4096;
  */
 export class PackingReader extends LogPieceReader<PackedTicks> {
   private readonly textIds = new Map<string, number>();
+  private lastName: string | null | undefined = undefined;
+  private lastNameId = NOT_QUERIED;
+  private lastDriverVersion: string | null | undefined = undefined;
+  private lastDriverVersionId = NOT_QUERIED;
   private fresh: string[] = [];
   private unreadable: UnreadableLine[] = [];
   /** Rows of the ended ticks, then those of the open one. */
@@ -56,8 +60,13 @@ export class PackingReader extends LogPieceReader<PackedTicks> {
   private endedRows = 0;
   private tickRows: number[] = [];
   private tickTimes: number[] = [];
-  /** The open tick: its GPUs (uuid, else `index:N`, as TickSplitter names them), rows and time. */
-  private readonly tickGpus = new Set<string>();
+  /**
+   * Per text id, the tick it last named a GPU in: a GPU (its uuid, else `index:N`, as
+   * TickSplitter names them, by its id as a text) seen again in the open tick begins the next.
+   */
+  private readonly tickOfGpu: number[] = [];
+  /** Ticks begun so far; the open one's number. */
+  private tick = 0;
   private openRows = 0;
   private openTime: number | null = null;
 
@@ -82,12 +91,15 @@ export class PackingReader extends LogPieceReader<PackedTicks> {
       return;
     }
     const { uuid, index, timestamp, name, driverVersion, values } = parser.scanned;
-    const gpu = uuid ?? `index:${index ?? 0}`;
-    if (this.tickGpus.has(gpu)) {
+    const uuidId = this.textId(uuid);
+    // A line without a uuid names its GPU `index:N`, a text sent like any other but never read.
+    const gpu = uuid === null ? this.textId(`index:${index ?? 0}`) : uuidId;
+    if (this.tickOfGpu[gpu] === this.tick) {
       this.endTick();
-      this.tickGpus.clear();
+      this.tick++;
     }
-    this.tickGpus.add(gpu);
+    while (this.tickOfGpu.length <= gpu) this.tickOfGpu.push(-1);
+    this.tickOfGpu[gpu] = this.tick;
     this.openRows++;
     this.openTime ??= timestamp;
     if ((this.rowCount + 1) * ROW_FIELDS > this.rows.length) {
@@ -98,11 +110,14 @@ export class PackingReader extends LogPieceReader<PackedTicks> {
     const rows = this.rows;
     const at = this.rowCount * ROW_FIELDS;
     rows[at + LINE] = line;
-    rows[at + UUID] = this.textId(uuid);
+    rows[at + UUID] = uuidId;
     rows[at + INDEX] = index ?? Number.NaN;
     rows[at + TIMESTAMP] = timestamp ?? Number.NaN;
-    rows[at + NAME] = this.textId(name);
-    rows[at + DRIVER_VERSION] = this.textId(driverVersion);
+    // A machine's GPUs mostly share their name and driver: the text of the line before is tried first.
+    if (name !== this.lastName) this.lastNameId = this.textId((this.lastName = name));
+    rows[at + NAME] = this.lastNameId;
+    if (driverVersion !== this.lastDriverVersion) this.lastDriverVersionId = this.textId((this.lastDriverVersion = driverVersion));
+    rows[at + DRIVER_VERSION] = this.lastDriverVersionId;
     for (let slot = 0; slot < METRIC_KEYS.length; slot++) rows[at + VALUES + slot] = values[slot];
     this.rowCount++;
   }
