@@ -579,7 +579,9 @@ const isAsciiSpace = (byte: number) => byte === SPACE || (byte >= 9 && byte <= 1
  * `N/A` or a bracketed message (the whole cell, with `bounded`), as isNotAvailable
  * reads them: where it ends; -1 for a value; UNSURE where that depends on
  * characters other than ASCII (its `.` matches no line separator) or, not
- * `bounded`, on where the cell ends.
+ * `bounded`, on a cell with no `]` before its comma. Not `bounded`, a message
+ * ends at its first `]`, which is the cell's end when only spaces and its comma
+ * follow: then the bounded reading gives the same.
  */
 function notAvailableAt(bytes: Uint8Array, from: number, limit: number, bounded: boolean): number {
   const first = bytes[from];
@@ -588,7 +590,16 @@ function notAvailableAt(bytes: Uint8Array, from: number, limit: number, bounded:
     return na ? from + 3 : -1;
   }
   if (first !== 91 /* [ */) return -1;
-  if (!bounded) return UNSURE;
+  if (!bounded) {
+    // Up to the first `]`: where the message ends should the cell end there (the caller checks
+    // that it does, else reads the cell bounded).
+    for (let i = from + 1; i < limit; i++) {
+      const byte = bytes[i];
+      if (byte === 93 /* ] */) return i + 1;
+      if (byte === COMMA || byte >= 0x80) return UNSURE;
+    }
+    return UNSURE;
+  }
   if (limit - from < 2 || bytes[limit - 1] !== 93 /* ] */) return -1;
   for (let i = from + 1; i < limit - 1; i++) if (bytes[i] >= 0x80) return UNSURE;
   return limit;
