@@ -106,4 +106,23 @@ describe("importing an nvidia-smi log", () => {
     expect(inThread.result.unreadableCount).toBe(9);
     expect(inThread.result.alreadyStored).toBe(6);
   });
+
+  it("splits ticks of a log without uuids by index on its own thread as it does in this one", async () => {
+    // @ts-expect-error: the build script has no type declarations
+    const { ensureCliBundle } = (await import("../../scripts/build-cli.mjs")) as { ensureCliBundle: () => Promise<string> };
+    const readerThread = pathToFileURL(path.join(path.dirname(await ensureCliBundle()), "import-reader.mjs"));
+    const file = path.join(dir, "by-index.csv");
+    // No timestamp either: each tick's time comes from its place, so a tick split elsewhere moves samples.
+    const lines = ["index, temperature.gpu"];
+    for (let tick = 0; tick < 3000; tick++) {
+      for (const gpu of tick % 5 === 0 ? [0, 1, 2] : [0, 1]) lines.push(`${gpu}, ${30 + (tick % 40)}`);
+    }
+    fs.writeFileSync(file, lines.join("\n") + "\n");
+    const now = Date.UTC(2026, 5, 1, 8);
+    const inThread = await importInto("by-index-in-thread", file, false, now);
+    const threaded = await importInto("by-index-threaded", file, false, now, readerThread);
+    expect(threaded.stored).toEqual(inThread.stored);
+    expect(inThread.result.samples).toBe(3000 * 2 + 600);
+    expect(new Set(inThread.stored.map((s) => s.timestamp)).size).toBe(3000);
+  });
 });

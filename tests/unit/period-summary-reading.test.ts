@@ -235,3 +235,21 @@ describe("summary streams", () => {
     expect(() => walked(["1,", "3,4", null, "3,4", bytes])).toThrow(/corrupt summary stream: its starts hold "", not an integer/);
   });
 });
+
+describe("summarizePeriods", () => {
+  it("sums each period as summarizeRows does, for any values, missing ones, and masks wider than 31 bits", () => {
+    const rows = decodeChunk(readFileSync(fixturePath("storage", "chunk-v1-every-mode.bin")));
+    const start = Math.floor(rows[0].timestamp / 120_000) * 120_000;
+    // One period, so its summary is the rows' summary.
+    const varied = rows.slice(0, 40).map((row, i) => ({
+      ...row,
+      timestamp: start + i * 1000,
+      clockEventReasons: [null, 0, 4, 2 ** 40 + 0x44, 0x7fffffff, -1][i % 6],
+      powerDrawW: i % 5 === 0 ? null : -12.34 + i * 7.77,
+    }));
+    const [period, ...others] = summarizePeriods(varied);
+    expect(others).toEqual([]);
+    expect({ start: period.start, rowCount: period.rowCount }).toEqual({ start, rowCount: varied.length });
+    expect([...period.summary]).toEqual([...summarizeRows(varied)]);
+  });
+});

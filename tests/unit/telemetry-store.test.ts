@@ -59,6 +59,40 @@ describe("TelemetryStore", () => {
     reopened.close();
   });
 
+  it("keeps an import's open rows in memory between batches and writes them as open rows at its end or at close", () => {
+    const { infos, samples } = simulatedSamples({ gpus: 2, count: 137, start: 1_700_000_000_000 });
+    const written = (dbPath: string, finish: (store: TelemetryStore) => void) => {
+      const { store } = TelemetryStore.open(dbPath, options);
+      for (let i = 0; i < samples.length; i += 33) {
+        store.writeImportBatch(samples.slice(i, i + 33), infoLookup(infos), { storable: false, openRowsInMemory: true });
+      }
+      expect(store.db.prepare("SELECT count(*) FROM RecentSample").pluck().get()).toBe(0);
+      // Read as any open rows are, kept in memory or not.
+      expect(store.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER })).toHaveLength(samples.length);
+      finish(store);
+      const reopened = TelemetryStore.open(dbPath, options).store;
+      const read = reopened.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
+      expect(reopened.db.prepare("SELECT count(*) FROM RecentSample").pluck().get()).toBe(74);
+      reopened.close();
+      return read;
+    };
+    const persisted = written(path.join(dir, "import-open-rows.db"), (store) => {
+      store.persistOpenRows();
+      expect(store.db.prepare("SELECT count(*) FROM RecentSample").pluck().get()).toBe(74);
+      // Written once: a second call adds nothing.
+      store.persistOpenRows();
+      expect(store.db.prepare("SELECT count(*) FROM RecentSample").pluck().get()).toBe(74);
+      store.close();
+    });
+    const closed = written(path.join(dir, "import-open-rows-closed.db"), (store) => store.close());
+    const { store: live } = TelemetryStore.open(path.join(dir, "import-open-rows-live.db"), options);
+    for (let i = 0; i < samples.length; i += 33) live.writeSamples(samples.slice(i, i + 33), infoLookup(infos));
+    const expected = live.readSamples({ from: 0, to: Number.MAX_SAFE_INTEGER });
+    live.close();
+    expect(persisted).toEqual(expected);
+    expect(closed).toEqual(expected);
+  });
+
   it("rewrites a database made with smaller pages in larger ones once, keeping every sample", () => {
     const dbPath = path.join(dir, "small-pages.db");
     const { infos, samples } = simulatedSamples({ gpus: 2, count: 137, start: 1_700_000_000_000 });

@@ -11,14 +11,14 @@ import type { TelemetryStore } from "../../server/storage/telemetry-store";
  * one comparison. Only the others are looked up in the store.
  */
 export class HeldSamples {
-  /** Per GPU uuid, the newest time held or taken so far. */
-  private readonly newest = new Map<string, number>();
+  /** Per GPU uuid, the newest time held or taken so far (in a box: one lookup a sample). */
+  private readonly newest = new Map<string, { time: number }>();
 
   constructor(private readonly store: TelemetryStore) {
     const totals = store.sampleTotals();
     for (const gpu of store.gpus()) {
       const newest = totals.get(gpu.id)?.newest;
-      if (newest !== null && newest !== undefined) this.newest.set(gpu.uuid, newest);
+      if (newest !== null && newest !== undefined) this.newest.set(gpu.uuid, { time: newest });
     }
   }
 
@@ -29,8 +29,11 @@ export class HeldSamples {
     for (let i = 0; i < batch.length; i++) {
       const sample = batch[i];
       const newest = this.newest.get(sample.uuid);
-      if (newest === undefined || sample.timestamp > newest) {
-        this.newest.set(sample.uuid, sample.timestamp);
+      if (newest === undefined) {
+        this.newest.set(sample.uuid, { time: sample.timestamp });
+        fresh.push(sample);
+      } else if (sample.timestamp > newest.time) {
+        newest.time = sample.timestamp;
         fresh.push(sample);
       } else {
         older ??= new Map();

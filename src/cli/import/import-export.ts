@@ -16,7 +16,7 @@ export async function importExport(options: ImportOptions & { format: "csv" | "j
   const unreadable = new UnreadableList(result);
   const reader: ExportFileReader = options.format === "csv" ? new CsvExportReader(options.file) : new JsonExportReader(options.file);
   const infos = new Map<string, GpuInfo>();
-  const sink = sinkOfImport(options, infos, () => reader.bytesRead);
+  const sink = sinkOfImport(options, infos, () => reader.bytesRead, true);
   const rejected = valueRejections();
 
   for await (const batch of reader.batches()) {

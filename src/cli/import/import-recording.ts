@@ -6,7 +6,7 @@ import { sinkOfImport, valueRejections } from "./sample-sink";
 import { emptyImportResult, sinkCounts, UnreadableList, type ImportOptions, type ImportResult } from "./import-result";
 
 export type { ImportOptions, ImportResult } from "./import-result";
-import { hasTimestampColumn, readHeader, RecordingReader, type RecordedTick, type UnreadableLine } from "./recording-reader";
+import { hasTimestampColumn, readHeader, RecordingReader, type UnreadableLine } from "./recording-reader";
 import { ThreadedRecordingReader } from "./threaded-reader";
 
 /**
@@ -30,7 +30,7 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
   const noteUnreadable = (line: UnreadableLine) => unreadableLines.note(line);
   const reader = readerOf(options, noteUnreadable);
   const infos = new Map<string, GpuInfo>();
-  const sink = sinkOfImport(options, infos, () => reader.bytesRead);
+  const sink = sinkOfImport(options, infos, () => reader.bytesRead, true);
   // A sample without a usable time is not stored at all: it is listed as an unreadable line instead.
   const rejected = valueRejections();
   const fallbackUuids = new Map<number, string>();
@@ -38,10 +38,10 @@ export async function importRecording(options: ImportOptions): Promise<ImportRes
     fallbackUuids.get(index) ?? fallbackUuids.set(index, `import-${path.basename(file)}-gpu${index}`).get(index)!;
 
   let ordinal = 0;
-  reading: for await (const ticks of reader.tickBatches()) {
-    for (const tick of ticks) {
-      for (const row of tick.rows) {
-        const timestamp = stamp.of(row.timestamp, tick, ordinal);
+  reading: for await (const row of reader.tickCursors()) {
+    while (row.nextTick()) {
+      while (row.nextLine()) {
+        const timestamp = stamp.of(row.timestamp, row.recordedAt, ordinal);
         if (timestamp === null) {
           noteUnreadable({ line: row.line, error: "no timestamp on this line nor on its tick" });
           continue;
@@ -78,28 +78,28 @@ function readerOf({ file, readerThread }: ImportOptions, onUnreadable?: (line: U
 interface Stamping {
   timesFrom: ImportResult["timesFrom"];
   /** The time of a row: its own, else its tick's; null when it has none. */
-  of(rowTime: number | null, tick: RecordedTick, ordinal: number): number | null;
+  of(rowTime: number | null, tickTime: number | null, ordinal: number): number | null;
 }
 
 /** Decides where times come from; files whose times are to end now are read once ahead for their end. */
 async function stamping(file: string, options: ImportOptions, now: number): Promise<Stamping> {
   if (!hasTimestampColumn(await readHeader(file))) {
     let ticks = 0;
-    for await (const batch of readerOf(options).tickBatches()) for (const tick of batch) if (tick.rows.length > 0) ticks++;
+    for await (const cursor of readerOf(options).tickCursors()) while (cursor.nextTick()) if (cursor.nextLine()) ticks++;
     return {
       timesFrom: `${options.intervalMs} ms apart, ending now (the file has no timestamp column)`,
       of: (_row, _tick, ordinal) => now - (ticks - 1 - ordinal) * options.intervalMs,
     };
   }
-  if (!options.endingNow) return { timesFrom: "as recorded", of: (row, tick) => row ?? tick.recordedAt };
+  if (!options.endingNow) return { timesFrom: "as recorded", of: (row, tickTime) => row ?? tickTime };
   let newest = -Infinity;
-  for await (const batch of readerOf(options).tickBatches())
-    for (const tick of batch) for (const row of tick.rows) if (row.timestamp !== null) newest = Math.max(newest, row.timestamp);
+  for await (const cursor of readerOf(options).tickCursors())
+    while (cursor.nextTick()) while (cursor.nextLine()) if (cursor.timestamp !== null) newest = Math.max(newest, cursor.timestamp);
   const shift = Number.isFinite(newest) ? now - newest : 0;
   return {
     timesFrom: "as recorded, shifted to end now",
-    of: (row, tick) => {
-      const recorded = row ?? tick.recordedAt;
+    of: (row, tickTime) => {
+      const recorded = row ?? tickTime;
       return recorded === null ? null : recorded + shift;
     },
   };

@@ -1,7 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { CommandFailure } from "../command";
-import { TickPacker } from "./packed-ticks";
-import { RecordingReader, type UnreadableLine } from "./recording-reader";
+import { PackingReader } from "./packed-ticks";
 import { MAX_PACKS_AHEAD, type FromReaderThread, type ReaderThreadInput } from "./reader-thread-messages";
 
 /**
@@ -23,12 +22,9 @@ port.on("message", () => {
   resume = null;
 });
 
-const unreadable: UnreadableLine[] = [];
-const reader = new RecordingReader(file, (line) => unreadable.push(line));
-const packer = new TickPacker();
+const reader = new PackingReader(file);
 try {
-  for await (const ticks of reader.tickBatches()) {
-    const packed = packer.pack(ticks, unreadable.splice(0), reader.bytesRead);
+  for await (const packed of reader.packedTicks()) {
     send({ kind: "ticks", packed }, [
       packed.rows.buffer as ArrayBuffer,
       packed.tickRows.buffer as ArrayBuffer,
@@ -36,7 +32,7 @@ try {
     ]);
     if (++ahead >= MAX_PACKS_AHEAD) await new Promise<void>((wake) => (resume = wake));
   }
-  send({ kind: "end", unreadable, bytesRead: reader.bytesRead });
+  send({ kind: "end", unreadable: reader.takeUnreadable(), bytesRead: reader.bytesRead });
 } catch (error) {
   send({ kind: "error", message: error instanceof Error ? error.message : String(error), commandFailure: error instanceof CommandFailure });
 }

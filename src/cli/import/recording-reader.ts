@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import readline from "node:readline";
-import { parseCsvHeader, type CsvColumn } from "../../server/sources/nvidia-smi-csv";
+import { parseCsvHeader, type CsvColumn, type SmiGpuRow } from "../../server/sources/nvidia-smi-csv";
+import type { GpuInfo, GpuSample } from "../../telemetry/types";
 import { SmiLineParser, type SmiLine } from "../../server/sources/smi-line-parser";
 import { TickSplitter, type RowTick } from "../../server/sources/recording-ticks";
 import { CommandFailure } from "../command";
@@ -15,6 +16,92 @@ import { CommandFailure } from "../command";
 
 export type RecordedTick = RowTick<SmiLine>;
 
+/**
+ * A batch of ticks read tick by tick and line by line through this one object, which
+ * stands for the line it is at: no object per line for a reader that has none.
+ */
+export interface TickCursor {
+  /** Moves to the next tick; false after the last. */
+  nextTick(): boolean;
+  /** The tick's first recorded time (ms); null when none of its lines has one. */
+  readonly recordedAt: number | null;
+  /** Moves to the tick's next line; false after its last. */
+  nextLine(): boolean;
+  /** The line's number in its file. */
+  readonly line: number;
+  readonly uuid: string | null;
+  readonly index: number | null;
+  /** Epoch ms of the line's `timestamp` column; null when not queried or N/A. */
+  readonly timestamp: number | null;
+  /** The line's sample, as SmiLine.sampleFor gives it. */
+  sampleFor(info: GpuInfo, timestamp: number): GpuSample;
+  /** The row parseCsvRow would give (SmiLine.toRow). */
+  toRow(): SmiGpuRow;
+}
+
+/** A TickCursor over ticks of SmiLines. */
+export class SmiLineTickCursor implements TickCursor {
+  private ticks: readonly RecordedTick[] = [];
+  private tickAt = -1;
+  private lineAt = -1;
+  private current: SmiLine | null = null;
+
+  /** Starts over on `ticks`. */
+  over(ticks: readonly RecordedTick[]): this {
+    this.ticks = ticks;
+    this.tickAt = -1;
+    this.lineAt = -1;
+    this.current = null;
+    return this;
+  }
+
+  nextTick(): boolean {
+    this.lineAt = -1;
+    this.current = null;
+    return ++this.tickAt < this.ticks.length;
+  }
+
+  get recordedAt(): number | null {
+    return this.ticks[this.tickAt].recordedAt;
+  }
+
+  nextLine(): boolean {
+    const rows = this.ticks[this.tickAt].rows;
+    if (++this.lineAt >= rows.length) return false;
+    this.current = rows[this.lineAt];
+    return true;
+  }
+
+  private get at(): SmiLine {
+    if (this.current === null) throw new Error("the cursor is at no line");
+    return this.current;
+  }
+
+  get line() {
+    return this.at.line;
+  }
+
+  get uuid() {
+    return this.at.uuid;
+  }
+
+  get index() {
+    return this.at.index;
+  }
+
+  get timestamp() {
+    return this.at.timestamp;
+  }
+
+  sampleFor(info: GpuInfo, timestamp: number): GpuSample {
+    return this.at.sampleFor(info, timestamp);
+  }
+
+  toRow(): SmiGpuRow {
+    return this.at.toRow();
+  }
+}
+
 export interface UnreadableLine {
   line: number;
   error: string;
@@ -25,20 +112,30 @@ const READ_BYTES = 1 << 20;
 const LF = 10;
 const CR = 13;
 
-export class RecordingReader {
+/**
+ * Reads the data lines of an nvidia-smi CSV log a piece at a time (what one read of the file
+ * ends), each handed to `takeLine` with the parser its header made; `piece` says what the
+ * lines taken since the piece before come to.
+ */
+export abstract class LogPieceReader<Piece> {
   /** Bytes taken from the file so far, for progress. */
   bytesRead = 0;
   private parser: SmiLineParser | null = null;
   private lineNumber = 0;
-  private readonly splitter = new TickSplitter<SmiLine>();
 
   constructor(
     readonly file: string,
-    private readonly onUnreadable: (line: UnreadableLine) => void = () => undefined,
+    protected readonly onUnreadable: (line: UnreadableLine) => void = () => undefined,
   ) {}
 
-  /** The ticks of the file, those ended by each piece read from it together. */
-  async *tickBatches(): AsyncGenerator<RecordedTick[]> {
+  /** A data line, `bytes` from `start` to `end`, numbered `line` in the file. */
+  protected abstract takeLine(parser: SmiLineParser, bytes: Buffer, start: number, end: number, line: number): void;
+
+  /** What the lines taken since the last call end; `atEnd` at the end of the file. Null: nothing yet. */
+  protected abstract piece(atEnd: boolean): Piece | null;
+
+  /** The pieces of the file, in order. */
+  protected async *pieces(): AsyncGenerator<Piece> {
     let file: fs.promises.FileHandle | null = null;
     try {
       file = await fs.promises.open(this.file, "r");
@@ -51,18 +148,16 @@ export class RecordingReader {
         if (bytesRead === 0) break;
         this.bytesRead += bytesRead;
         const filled = kept + bytesRead;
-        const ended: RecordedTick[] = [];
-        const used = this.readLines(buffer.subarray(0, filled), false, ended);
+        const used = this.readLines(buffer.subarray(0, filled), false);
         buffer.copyWithin(0, used, filled);
         kept = filled - used;
-        if (ended.length > 0) yield ended;
+        const piece = this.piece(false);
+        if (piece !== null) yield piece;
       }
-      const ended: RecordedTick[] = [];
-      this.readLines(buffer.subarray(0, kept), true, ended);
+      this.readLines(buffer.subarray(0, kept), true);
       if (this.parser === null) checkedHeader(this.file, null);
-      const last = this.splitter.finish();
-      if (last) ended.push(last);
-      if (ended.length > 0) yield ended;
+      const last = this.piece(true);
+      if (last !== null) yield last;
     } catch (error) {
       if (error instanceof CommandFailure) throw error;
       throw new CommandFailure(`cannot read ${this.file}: ${error instanceof Error ? error.message : String(error)}`);
@@ -72,7 +167,7 @@ export class RecordingReader {
   }
 
   /** Reads the whole lines in `bytes` (all of them at the end of the file); returns where the unfinished one starts. */
-  private readLines(bytes: Buffer, atEnd: boolean, ended: RecordedTick[]): number {
+  private readLines(bytes: Buffer, atEnd: boolean): number {
     let start = 0;
     let nextLf = bytes.indexOf(LF);
     let nextCr = bytes.indexOf(CR);
@@ -82,31 +177,58 @@ export class RecordingReader {
       const end = nextCr === -1 || (nextLf !== -1 && nextLf < nextCr) ? nextLf : nextCr;
       if (end === -1) {
         if (!atEnd) return start;
-        this.readLine(bytes, start, bytes.length, ended);
+        this.readLine(bytes, start, bytes.length);
         return bytes.length;
       }
       // A \r that ends what was read may be the first half of a \r\n.
       if (end === bytes.length - 1 && bytes[end] === CR && !atEnd) return start;
-      this.readLine(bytes, start, end, ended);
+      this.readLine(bytes, start, end);
       start = end + (bytes[end] === CR && bytes[end + 1] === LF ? 2 : 1);
     }
     return start;
   }
 
-  private readLine(bytes: Buffer, start: number, end: number, ended: RecordedTick[]) {
+  private readLine(bytes: Buffer, start: number, end: number) {
     this.lineNumber++;
     if (isBlank(bytes, start, end)) return;
     if (this.parser === null) {
       this.parser = new SmiLineParser(checkedHeader(this.file, parseCsvHeader(bytes.toString("utf8", start, end))));
       return;
     }
-    const parsed = this.parser.parse(bytes, start, end, this.lineNumber);
+    this.takeLine(this.parser, bytes, start, end, this.lineNumber);
+  }
+}
+
+/** The log's lines as ticks, split as the replay source splits them; each piece the ticks it ended. */
+export class RecordingReader extends LogPieceReader<RecordedTick[]> {
+  private readonly splitter = new TickSplitter<SmiLine>();
+  private ended: RecordedTick[] = [];
+
+  /** The ticks of the file, those ended by each piece read from it together, through one cursor: each read to its end before the next is asked for. */
+  async *tickCursors(): AsyncGenerator<TickCursor> {
+    const cursor = new SmiLineTickCursor();
+    for await (const ticks of this.pieces()) yield cursor.over(ticks);
+  }
+
+  protected takeLine(parser: SmiLineParser, bytes: Buffer, start: number, end: number, line: number): void {
+    const parsed = parser.parse(bytes, start, end, line);
     if ("error" in parsed) {
-      this.onUnreadable({ line: this.lineNumber, error: parsed.error });
+      this.onUnreadable({ line, error: parsed.error });
       return;
     }
     const tick = this.splitter.add(parsed, parsed);
-    if (tick) ended.push(tick);
+    if (tick) this.ended.push(tick);
+  }
+
+  protected piece(atEnd: boolean): RecordedTick[] | null {
+    if (atEnd) {
+      const last = this.splitter.finish();
+      if (last) this.ended.push(last);
+    }
+    if (this.ended.length === 0) return null;
+    const ended = this.ended;
+    this.ended = [];
+    return ended;
   }
 }
 

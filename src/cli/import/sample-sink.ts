@@ -23,6 +23,8 @@ export interface SinkOptions {
   onFlushed?: (samples: number) => void;
   /** Checked after each batch: true stops the import after what is written so far. */
   stopRequested?: () => boolean;
+  /** Every sample given has been through storableSample already: the store does not check it again. */
+  storable?: boolean;
 }
 
 /**
@@ -61,22 +63,38 @@ export class SampleSink {
   /** Flushes when a batch's worth is waiting; true when a stop was asked for then. */
   async flushWhenFull(): Promise<boolean> {
     if (this.batch.length < BATCH_SAMPLES) return false;
-    await this.flush();
+    await this.flush(false);
     return this.options.stopRequested?.() ?? false;
   }
 
-  async flush() {
-    if (this.batch.length === 0) return;
+  /** Writes the samples waiting; `last` (the import's end, or its stop): the rows left open are written as such too. */
+  async flush(last = true) {
+    if (this.batch.length === 0) {
+      if (last) this.options.store.persistOpenRows();
+      return;
+    }
     const fresh = this.held.fresh(this.batch);
     this.alreadyStored += this.batch.length - fresh.length;
-    this.options.store.writeSamples(fresh, this.options.infoFor);
+    const { store, infoFor } = this.options;
+    // Rows a batch leaves open are sealed by the next; only the last batch's are written as open rows.
+    store.writeImportBatch(fresh, infoFor, { storable: this.options.storable === true, openRowsInMemory: !last });
+    if (last) store.persistOpenRows();
     this.samples += fresh.length;
     // Counted of what was taken: a sample held already is neither imported nor pruned because of this import.
-    const { oldAfter } = this.options;
-    for (const { timestamp } of fresh) {
-      if (this.first === null || timestamp < this.first) this.first = timestamp;
-      if (this.last === null || timestamp > this.last) this.last = timestamp;
-      if (oldAfter !== undefined && timestamp < oldAfter) this.olderThanRetention++;
+    const oldAfter = this.options.oldAfter ?? -Infinity;
+    let oldest = this.first ?? Infinity;
+    let newest = this.last ?? -Infinity;
+    let older = 0;
+    for (let i = 0; i < fresh.length; i++) {
+      const { timestamp } = fresh[i];
+      if (timestamp < oldest) oldest = timestamp;
+      if (timestamp > newest) newest = timestamp;
+      if (timestamp < oldAfter) older++;
+    }
+    this.olderThanRetention += older;
+    if (fresh.length > 0) {
+      this.first = oldest;
+      this.last = newest;
     }
     this.batch = [];
     this.options.onFlushed?.(this.samples);
@@ -85,9 +103,19 @@ export class SampleSink {
   }
 }
 
-/** The sink of an import, GPUs it meets described by `infos`, its progress told as `done()` (bytes of the file read, or their share) and the samples taken. */
-export function sinkOfImport(options: ImportOptions, infos: ReadonlyMap<string, GpuInfo>, done: () => number): SampleSink {
+/**
+ * The sink of an import, GPUs it meets described by `infos`, its progress told as `done()` (bytes of
+ * the file read, or their share) and the samples taken; `storable`: each sample given has been
+ * through storableSample.
+ */
+export function sinkOfImport(
+  options: ImportOptions,
+  infos: ReadonlyMap<string, GpuInfo>,
+  done: () => number,
+  storable = false,
+): SampleSink {
   return new SampleSink({
+    storable,
     store: options.store,
     infoFor: (uuid) => infos.get(uuid),
     now: options.now ?? Date.now(),

@@ -1,8 +1,8 @@
 import { Worker } from "node:worker_threads";
 import { SmiLineParser } from "../../server/sources/smi-line-parser";
 import { CommandFailure } from "../command";
-import { TickUnpacker } from "./packed-ticks";
-import { checkedHeader, readHeader, type RecordedTick, type UnreadableLine } from "./recording-reader";
+import { PackedTickCursor } from "./packed-ticks";
+import { checkedHeader, readHeader, type TickCursor, type UnreadableLine } from "./recording-reader";
 import type { FromReaderThread, ReaderThreadInput } from "./reader-thread-messages";
 
 /**
@@ -20,8 +20,9 @@ export class ThreadedRecordingReader {
     private readonly onUnreadable: (line: UnreadableLine) => void = () => undefined,
   ) {}
 
-  async *tickBatches(): AsyncGenerator<RecordedTick[]> {
-    const unpacker = new TickUnpacker(new SmiLineParser(checkedHeader(this.file, await readHeader(this.file))));
+  /** The ticks of the file a piece at a time, through one cursor: each read to its end before the next is asked for. */
+  async *tickCursors(): AsyncGenerator<TickCursor> {
+    const cursor = new PackedTickCursor(new SmiLineParser(checkedHeader(this.file, await readHeader(this.file))));
     const worker = new Worker(this.thread, { workerData: { file: this.file } satisfies ReaderThreadInput });
     const inbox: FromReaderThread[] = [];
     let arrived: (() => void) | null = null;
@@ -51,7 +52,7 @@ export class ThreadedRecordingReader {
         }
         this.bytesRead = message.packed.bytesRead;
         worker.postMessage("taken");
-        yield unpacker.unpack(message.packed);
+        yield cursor.over(message.packed);
       }
     } finally {
       await worker.terminate();

@@ -55,6 +55,22 @@ export class SmiLine {
   }
 }
 
+/**
+ * One line as `SmiLineParser.scan` leaves it, in one object reused line after line: for a
+ * reader that packs each line's fields where it wants them, without objects of its own.
+ */
+export interface ScannedLine {
+  uuid: string | null;
+  index: number | null;
+  /** Epoch ms of the `timestamp` column; null when not queried or N/A. */
+  timestamp: number | null;
+  /** Null when N/A, undefined when not queried. */
+  name: string | null | undefined;
+  driverVersion: string | null | undefined;
+  /** The metrics in METRIC_KEYS order, NaN for none reported: as SmiLine.valuesInto gives them. */
+  readonly values: Float64Array;
+}
+
 /** What a header's columns report, the same for each of its lines. */
 interface HeaderShape {
   reported: readonly MetricKey[];
@@ -154,6 +170,15 @@ export class SmiLineParser {
   private readonly shape: HeaderShape;
   private readonly fallbackColumns: number[];
   private readonly values = new Float64Array(METRIC_KEYS.length);
+  /** The line scan() read last. */
+  readonly scanned: ScannedLine = {
+    uuid: null,
+    index: null,
+    timestamp: null,
+    name: undefined,
+    driverVersion: undefined,
+    values: this.values,
+  };
   private readonly cellValues: Float64Array;
   /** Reason flag columns make the mask only when the header has no mask column. */
   private readonly maskFromFlags: boolean;
@@ -195,9 +220,38 @@ export class SmiLineParser {
     return new SmiLine(this.shape, line, uuid, index, timestamp, name, driverVersion, sample);
   }
 
+  /**
+   * The sample of a line read elsewhere (its values in `values` from `at` on, as
+   * SmiLine.valuesInto gives them), as that line's sampleFor(info, timestamp) gives it.
+   */
+  sampleOf(values: Float64Array, at: number, info: GpuInfo, timestamp: number): GpuSample {
+    const sample = sampleOfValues(values, at, info.uuid, info.index, timestamp);
+    for (const [metric, infoKey] of this.shape.fromInfo) sample[metric] = info[infoKey];
+    return sample;
+  }
+
   /** The line in `bytes` from `start` to `end`, numbered `line`: a row, or why it cannot be read (parseCsvRow's words). */
   parse(bytes: Buffer, start: number, end: number, line: number): SmiLine | { error: string } {
     return this.parseInPlace(bytes, start, end, line) ?? this.parseAside(bytes.toString("utf8", start, end), line);
+  }
+
+  /**
+   * The line in `bytes` from `start` to `end` into `scanned` (read as parse() reads it):
+   * null, or why it cannot be read (parseCsvRow's words).
+   */
+  scan(bytes: Buffer, start: number, end: number): string | null {
+    if (this.scanInPlace(bytes, start, end)) return null;
+    const parsed = parseCsvRow(this.columns, bytes.toString("utf8", start, end));
+    if (!parsed.ok) return parsed.error;
+    const { row } = parsed;
+    const { scanned, values } = this;
+    for (let slot = 0; slot < METRIC_KEYS.length; slot++) values[slot] = row.metrics[METRIC_KEYS[slot]] ?? Number.NaN;
+    scanned.uuid = row.uuid;
+    scanned.index = row.index;
+    scanned.timestamp = row.timestamp;
+    scanned.name = row.info.name;
+    scanned.driverVersion = row.info.driverVersion;
+    return null;
   }
 
   /** Through parseCsvRow: for the lines the fast path leaves. */
@@ -221,6 +275,22 @@ export class SmiLineParser {
 
   /** Null for anything but the spellings nvidia-smi writes, so that parseCsvRow says what is wrong. */
   private parseInPlace(bytes: Buffer, start: number, end: number, line: number): SmiLine | null {
+    if (!this.scanInPlace(bytes, start, end)) return null;
+    const { uuid, index, timestamp, name, driverVersion } = this.scanned;
+    return new SmiLine(
+      this.shape,
+      line,
+      uuid,
+      index,
+      timestamp,
+      name,
+      driverVersion,
+      sampleOfValues(this.values, 0, uuid ?? "", index ?? 0, timestamp ?? 0),
+    );
+  }
+
+  /** The line into `scanned`; false for anything but the spellings nvidia-smi writes, so that parseCsvRow says what is wrong. */
+  private scanInPlace(bytes: Buffer, start: number, end: number): boolean {
     const { plan, values, cellValues } = this;
     values.fill(Number.NaN);
     let uuid: string | null = null;
@@ -243,13 +313,13 @@ export class SmiLineParser {
         let to = from;
         while (to < end && bytes[to] !== COMMA) to++;
         // Too few cells, or too many: parseCsvRow counts them.
-        if ((to === end) !== last) return null;
+        if ((to === end) !== last) return false;
         next = to + 1;
         if (column.kind !== Kind.Skip) {
           while (to > from && isAsciiSpace(bytes[to - 1])) to--;
           // Other white space, which trim() would take off too, is not ASCII: left to parseCsvRow.
-          if (from < to && (bytes[from] >= 0x80 || bytes[to - 1] >= 0x80)) return null;
-          if (this.readCell(column, bytes, from, to, true) !== to) return null;
+          if (from < to && (bytes[from] >= 0x80 || bytes[to - 1] >= 0x80)) return false;
+          if (this.readCell(column, bytes, from, to, true) !== to) return false;
         }
       }
       cellStart = next;
@@ -287,17 +357,14 @@ export class SmiLineParser {
       if (values[slot] !== values[slot]) values[slot] = cellValues[position];
     }
     if (this.maskFromFlags) values[CLOCK_EVENT_REASONS_SLOT] = flagsReported > 0 ? flagsMask : Number.NaN;
-    if (uuid === null && index === null) return null;
-    return new SmiLine(
-      this.shape,
-      line,
-      uuid,
-      index,
-      timestamp,
-      name,
-      driverVersion,
-      sampleOfValues(values, 0, uuid ?? "", index ?? 0, timestamp ?? 0),
-    );
+    if (uuid === null && index === null) return false;
+    const { scanned } = this;
+    scanned.uuid = uuid;
+    scanned.index = index;
+    scanned.timestamp = timestamp;
+    scanned.name = name;
+    scanned.driverVersion = driverVersion;
+    return true;
   }
 
   /**
@@ -512,7 +579,9 @@ const isAsciiSpace = (byte: number) => byte === SPACE || (byte >= 9 && byte <= 1
  * `N/A` or a bracketed message (the whole cell, with `bounded`), as isNotAvailable
  * reads them: where it ends; -1 for a value; UNSURE where that depends on
  * characters other than ASCII (its `.` matches no line separator) or, not
- * `bounded`, on where the cell ends.
+ * `bounded`, on a cell with no `]` before its comma. Not `bounded`, a message
+ * ends at its first `]`, which is the cell's end when only spaces and its comma
+ * follow: then the bounded reading gives the same.
  */
 function notAvailableAt(bytes: Uint8Array, from: number, limit: number, bounded: boolean): number {
   const first = bytes[from];
@@ -521,7 +590,16 @@ function notAvailableAt(bytes: Uint8Array, from: number, limit: number, bounded:
     return na ? from + 3 : -1;
   }
   if (first !== 91 /* [ */) return -1;
-  if (!bounded) return UNSURE;
+  if (!bounded) {
+    // Up to the first `]`: where the message ends should the cell end there (the caller checks
+    // that it does, else reads the cell bounded).
+    for (let i = from + 1; i < limit; i++) {
+      const byte = bytes[i];
+      if (byte === 93 /* ] */) return i + 1;
+      if (byte === COMMA || byte >= 0x80) return UNSURE;
+    }
+    return UNSURE;
+  }
   if (limit - from < 2 || bytes[limit - 1] !== 93 /* ] */) return -1;
   for (let i = from + 1; i < limit - 1; i++) if (bytes[i] >= 0x80) return UNSURE;
   return limit;

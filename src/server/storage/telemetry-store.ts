@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { decodeChunk, encodeChunk, type ChunkRow } from "./chunk-codec";
 import { summarizeChunk } from "./period-summaries";
+import { addSummary, type MetricSummary } from "./metric-summary";
 import { DecodedColumns } from "./decoded-columns";
 import { DecodedChunks } from "./decoded-chunks";
 import { SeriesBucketCache } from "./series-bucket-cache";
@@ -124,6 +125,44 @@ export const DECODED_COLUMN_BYTES_KEPT = 4 * 2 ** 20;
  */
 export const SERIES_BUCKET_BYTES_KEPT = 8 * 2 ** 20;
 
+/**
+ * Chunk summaries summed per period of a rollup tier (hour or day), so that each period's
+ * rollup is read, merged and written once for a write's chunks instead of once per chunk.
+ * Summaries hold integers, summed exactly in any order below 2^53: the rollup is the same.
+ */
+class PeriodSums {
+  private readonly sums = new Map<number, { rowCount: number; summary: MetricSummary }>();
+
+  constructor(private readonly periodMs: number) {}
+
+  add(chunkStart: number, rowCount: number, summary: MetricSummary) {
+    const start = slotStart(chunkStart, this.periodMs);
+    const sum = this.sums.get(start);
+    if (sum === undefined) this.sums.set(start, { rowCount, summary: Float64Array.from(summary) });
+    else {
+      sum.rowCount += rowCount;
+      addSummary(sum.summary, summary);
+    }
+  }
+
+  foldInto(tier: RollupTier, gpuId: number) {
+    for (const [start, { rowCount, summary }] of this.sums) tier.add(gpuId, start, rowCount, summary);
+  }
+}
+
+/** How writeImportBatch writes an import's batch. */
+export interface ImportBatchOptions {
+  /** Every sample has been through storableSample already (the import checks each to name its line): not checked again. */
+  storable: boolean;
+  /**
+   * Rows left unsealed stay in memory only, not in RecentSample, until persistOpenRows() or
+   * close(): an import's batches leave some of each GPU's rows open every time, sealed by the
+   * next batch, so each would be written and deleted again. Only a crash loses them before
+   * that, and importing the file again adds what is missing.
+   */
+  openRowsInMemory: boolean;
+}
+
 interface ChunkExtent {
   id: number;
   gpuId: number;
@@ -156,7 +195,7 @@ export class TelemetryStore {
   /** Which process used which GPU, when and how much (process-sessions.ts). */
   readonly sessions: ProcessSessionLog;
   /** One GPU's part of a write, in a savepoint: a failure there is that GPU's alone. */
-  private readonly persistGpuRows: (gpuId: number, open: OpenRows) => OpenRows;
+  private readonly persistGpuRows: (gpuId: number, open: OpenRows, openInMemory: boolean) => OpenRows;
   private closed = false;
 
   private constructor(
@@ -171,8 +210,9 @@ export class TelemetryStore {
     this.quarantine = new QuarantineWriter(db);
     this.events = new GpuEventLog(db);
     this.sessions = new ProcessSessionLog(db);
-    this.persistGpuRows = db.transaction((gpuId: number, open: OpenRows) => {
+    this.persistGpuRows = db.transaction((gpuId: number, open: OpenRows, openInMemory: boolean) => {
       const left = this.sealFullChunks(gpuId, open);
+      if (openInMemory) return left;
       for (let i = left.recentIds.length; i < left.rows.length; i++) left.recentIds.push(this.insertRecent(gpuId, left.rows[i]));
       return left;
     });
@@ -292,9 +332,43 @@ export class TelemetryStore {
    * same batch. `alongside` writes more in the same transaction (the process sessions).
    */
   writeSamples(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined, alongside?: () => void): number {
+    return this.write(samples, infoFor, alongside, { storable: false, openRowsInMemory: false });
+  }
+
+  /** writeSamples for one of an import's batches, written as `options` say. */
+  writeImportBatch(samples: readonly GpuSample[], infoFor: (uuid: string) => GpuInfo | undefined, options: ImportBatchOptions): number {
+    return this.write(samples, infoFor, undefined, options);
+  }
+
+  /**
+   * Writes the open rows kept in memory only (writeImportBatch's openRowsInMemory) to
+   * RecentSample, in one transaction; close() does so too.
+   */
+  persistOpenRows() {
+    if (![...this.openRows.values()].some((open) => open.recentIds.length < open.rows.length)) return;
+    const inserted = new Map<number, number[]>();
+    this.db.transaction(() => {
+      for (const [gpuId, open] of this.openRows) {
+        const ids: number[] = [];
+        for (let i = open.recentIds.length; i < open.rows.length; i++) ids.push(this.insertRecent(gpuId, open.rows[i]));
+        if (ids.length > 0) inserted.set(gpuId, ids);
+      }
+    })();
+    // Only once the transaction held: until then the rows are still in memory only.
+    for (const [gpuId, ids] of inserted) this.openRows.get(gpuId)!.recentIds.push(...ids);
+  }
+
+  private write(
+    samples: readonly GpuSample[],
+    infoFor: (uuid: string) => GpuInfo | undefined,
+    alongside: (() => void) | undefined,
+    { storable, openRowsInMemory }: ImportBatchOptions,
+  ): number {
     if (samples.length === 0) return 0;
-    const pending = new Map<number, OpenRows>();
-    const lastSeen = new Map<number, number>();
+    /** Per GPU id, its open rows with this write's added, and the newest time among those. */
+    const pending = new Map<number, { open: OpenRows; lastSeen: number }>();
+    // The same by uuid, for the samples taken as they are: one lookup a sample.
+    const pendingByUuid = new Map<string, { open: OpenRows; lastSeen: number }>();
     const registered: StoredGpu[] = [];
     const persisted = new Map<number, number>();
     const rejected: string[] = [];
@@ -302,36 +376,39 @@ export class TelemetryStore {
       void rejected.push(`${field} = ${describeRejectedValue(value)}`);
     const write = this.db.transaction(() => {
       for (const given of samples) {
-        rejected.length = 0;
-        const sample = storableSample(given, noteRejected);
-        let gpuId = this.gpuIdsByUuid.get(given.uuid);
-        if (gpuId === undefined && sample !== null) {
-          const described = infoFor(sample.uuid);
-          // The sample itself is storable, so the facts made from it are too.
-          const info = (described && storableGpuInfo(described)) ?? storableGpuInfo(fallbackInfo(sample))!;
-          gpuId = this.upsertGpu(info, sample.timestamp);
-          registered.push(this.gpusById.get(gpuId)!);
-        }
-        if (rejected.length > 0) {
-          const reason = sample === null ? `${rejected.join(", ")}: no usable time` : keptAsMissing(rejected);
-          // A GPU first seen in a sample without a usable time or index is not registered: 0 stands for it.
-          this.quarantine.add(gpuId ?? 0, sample?.timestamp ?? null, reason, given);
-        }
-        if (sample === null || gpuId === undefined) continue;
-        let open = pending.get(gpuId);
-        if (!open) {
-          const current = this.openRows.get(gpuId);
-          open = { rows: current ? current.rows.slice() : [], recentIds: current ? current.recentIds.slice() : [] };
-          pending.set(gpuId, open);
+        if (rejected.length > 0) rejected.length = 0;
+        const sample = storable ? given : storableSample(given, noteRejected);
+        let gpu = sample === null || rejected.length > 0 ? undefined : pendingByUuid.get(given.uuid);
+        if (gpu === undefined) {
+          let gpuId = this.gpuIdsByUuid.get(given.uuid);
+          if (gpuId === undefined && sample !== null) {
+            const described = infoFor(sample.uuid);
+            // The sample itself is storable, so the facts made from it are too.
+            const info = (described && storableGpuInfo(described)) ?? storableGpuInfo(fallbackInfo(sample))!;
+            gpuId = this.upsertGpu(info, sample.timestamp);
+            registered.push(this.gpusById.get(gpuId)!);
+          }
+          if (rejected.length > 0) {
+            const reason = sample === null ? `${rejected.join(", ")}: no usable time` : keptAsMissing(rejected);
+            // A GPU first seen in a sample without a usable time or index is not registered: 0 stands for it.
+            this.quarantine.add(gpuId ?? 0, sample?.timestamp ?? null, reason, given);
+          }
+          if (sample === null || gpuId === undefined) continue;
+          gpu = pending.get(gpuId);
+          if (!gpu) {
+            const current = this.openRows.get(gpuId);
+            const open = { rows: current ? current.rows.slice() : [], recentIds: current ? current.recentIds.slice() : [] };
+            pending.set(gpuId, (gpu = { open, lastSeen: -Infinity }));
+          }
+          pendingByUuid.set(given.uuid, gpu);
         }
         // Samples are kept as they are (a GpuSample is a ChunkRow); nobody changes them after collection.
-        open.rows.push(sample);
-        const seen = lastSeen.get(gpuId);
-        if (seen === undefined || sample.timestamp > seen) lastSeen.set(gpuId, sample.timestamp);
+        gpu.open.rows.push(sample!);
+        if (sample!.timestamp > gpu.lastSeen) gpu.lastSeen = sample!.timestamp;
       }
-      for (const [gpuId, open] of pending) {
-        pending.set(gpuId, this.persistOrSetAside(gpuId, open));
-        const seen = lastSeen.get(gpuId)!;
+      for (const [gpuId, gpu] of pending) {
+        gpu.open = this.persistOrSetAside(gpuId, gpu.open, openRowsInMemory);
+        const seen = gpu.lastSeen;
         if (seen - (this.persistedLastSeen.get(gpuId) ?? 0) >= LAST_SEEN_PERSIST_MS) {
           this.statements.touchGpu.run(seen, gpuId);
           persisted.set(gpuId, seen);
@@ -350,10 +427,10 @@ export class TelemetryStore {
       throw error;
     }
     for (const [gpuId, at] of persisted) this.persistedLastSeen.set(gpuId, at);
-    for (const [gpuId, open] of pending) {
+    for (const [gpuId, { open, lastSeen }] of pending) {
       this.openRows.set(gpuId, open);
       const gpu = this.gpusById.get(gpuId)!;
-      gpu.lastSeen = Math.max(gpu.lastSeen, lastSeen.get(gpuId)!);
+      gpu.lastSeen = Math.max(gpu.lastSeen, lastSeen);
     }
     return samples.length;
   }
@@ -363,9 +440,9 @@ export class TelemetryStore {
    * database's own (a row the codec refuses), the rows are moved aside instead of
    * being kept open: kept, they would fail again at every flush and every restart.
    */
-  private persistOrSetAside(gpuId: number, open: OpenRows): OpenRows {
+  private persistOrSetAside(gpuId: number, open: OpenRows, openInMemory: boolean): OpenRows {
     try {
-      return this.persistGpuRows(gpuId, open);
+      return this.persistGpuRows(gpuId, open, openInMemory);
     } catch (error) {
       if (error instanceof Database.SqliteError) throw error;
       const reason = `sealing failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -383,15 +460,22 @@ export class TelemetryStore {
   /** Seals leading rows into chunks while a chunk's worth is waiting; returns the rows still open. */
   private sealFullChunks(gpuId: number, open: OpenRows): OpenRows {
     const { rows, recentIds } = open;
+    // The chunks' summaries go into their hours and days once per period, summed first.
+    const hours = new PeriodSums(HOUR_MS);
+    const days = new PeriodSums(DAY_MS);
     let start = 0;
     while (start < rows.length) {
       const take = this.rowsForNextChunk(rows, start);
       if (take === 0) break;
-      this.insertChunk(gpuId, rows.slice(start, start + take));
+      const { startTs, total } = this.insertChunk(gpuId, rows.slice(start, start + take));
+      hours.add(startTs, take, total);
+      days.add(startTs, take, total);
       const persistedEnd = Math.min(start + take, recentIds.length);
       if (persistedEnd > start) this.statements.deleteRecentUpTo.run(gpuId, recentIds[persistedEnd - 1]);
       start += take;
     }
+    hours.foldInto(this.hourly, gpuId);
+    days.foldInto(this.daily, gpuId);
     return start === 0 ? open : { rows: rows.slice(start), recentIds: recentIds.slice(Math.min(start, recentIds.length)) };
   }
 
@@ -403,14 +487,20 @@ export class TelemetryStore {
   private rowsForNextChunk(rows: ChunkRow[], start: number): number {
     const { chunkMaxRows, slotMs } = this.options;
     const slot = slotStart(rows[start].timestamp, slotMs);
+    // In the slot: slotStart(timestamp) === slot, for the whole-ms times stored.
+    const slotEnd = slot + slotMs;
     let end = start + 1;
-    while (end < rows.length && end - start < chunkMaxRows && slotStart(rows[end].timestamp, slotMs) === slot) end++;
+    while (end < rows.length && end - start < chunkMaxRows) {
+      const timestamp = rows[end].timestamp;
+      if (timestamp < slot || timestamp >= slotEnd) break;
+      end++;
+    }
     const full = end - start >= chunkMaxRows;
     return full || end < rows.length ? end - start : 0;
   }
 
-  /** Writes one chunk with its summary and folds the summary into its hour's rollup. */
-  private insertChunk(gpuId: number, rows: readonly ChunkRow[]) {
+  /** Writes one chunk with its summary; returns its first time and its summary's total, for the rollups. */
+  private insertChunk(gpuId: number, rows: readonly ChunkRow[]): { startTs: number; total: MetricSummary } {
     let startTs = Infinity;
     let endTs = -Infinity;
     for (const r of rows) {
@@ -419,9 +509,9 @@ export class TelemetryStore {
     }
     const { periods, total } = summarizeChunk(rows);
     this.statements.insertChunk.run(gpuId, startTs, endTs, rows.length, encodeChunk(rows), periods);
-    this.addToRollups(gpuId, startTs, rows.length, total);
     // Forgotten even should the write roll back: a bucket read again costs only time.
     this.sealedBuckets.forget(gpuId, startTs, endTs);
+    return { startTs, total };
   }
 
   /** Folds a sealed chunk's summary into its hour's and its day's rollup. */
@@ -464,8 +554,7 @@ export class TelemetryStore {
   }
 
   private insertRecent(gpuId: number, row: ChunkRow): number {
-    const values = [gpuId, row.timestamp, ...METRIC_KEYS.map((k) => row[k])];
-    return Number(this.statements.insertRecent.run(...values).lastInsertRowid);
+    return Number(this.statements.insertRecent.run(recentValues(gpuId, row)).lastInsertRowid);
   }
 
   /**
@@ -723,6 +812,7 @@ export class TelemetryStore {
     if (this.closed) return;
     this.closed = true;
     try {
+      this.persistOpenRows();
       this.db.pragma("wal_checkpoint(TRUNCATE)");
     } finally {
       this.db.close();
@@ -779,3 +869,15 @@ export function fallbackInfo(sample: GpuSample): GpuInfo {
     driverVersion: null,
   };
 }
+
+/** One RecentSample row's values (RECENT_COLUMNS), in one array reused row after row: run() reads it before it returns. */
+const recentRow: Array<number | null> = new Array<number | null>(2 + METRIC_KEYS.length).fill(null);
+const recentValues = compileFunction<(gpuId: number, row: ChunkRow) => Array<number | null>>(
+  "recentValues",
+  ["gpuId", "row"],
+  `recentRow[0] = gpuId;
+recentRow[1] = row.timestamp;
+${perMetric((metric, column) => `recentRow[${column + 2}] = row.${metric.key};`)}
+return recentRow;`,
+  { recentRow },
+);
