@@ -172,7 +172,7 @@ describe("summary streams", () => {
   const walked = (stream: SummaryStreamRow | undefined) => {
     const found: Array<[number, number, number, Buffer]> = [];
     for (const reader = new SummaryStreamReader(stream); reader.next();)
-      found.push([reader.start, reader.rowCount, reader.id, Buffer.from(reader.summary())]);
+      found.push([reader.start, reader.rowCount, reader.id, Buffer.from(reader.bytes.subarray(reader.from, reader.end))]);
     return found;
   };
 

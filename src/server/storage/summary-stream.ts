@@ -91,11 +91,6 @@ export class SummaryStreamReader implements StoredSummary {
     return ids === null ? 0 : ids[this.index];
   }
 
-  /** The current summary as a view of its own, for readers that take a whole blob. */
-  summary(): Uint8Array {
-    return this.bytes.subarray(this.from, this.end);
-  }
-
   private fields(): [Float64Array, Float64Array, Float64Array | null] {
     if (this.parsed !== null) return this.parsed;
     const [starts, rowCounts, ids] = this.lists;
