@@ -22,6 +22,7 @@ import { prometheusData } from "./lib/prometheus-data";
 import { blockBytes } from "./lib/prometheus-server";
 import { findPrometheusBinaries, prometheusVersion, startPrometheus, type PrometheusServer } from "../tests/helpers/prometheus-server";
 import { PRESET_SPANS } from "./lib/series-query";
+import { reviveColumns } from "../src/telemetry/wire-columns";
 
 /** One line of the side-by-side table. */
 export interface AnchorRow {
@@ -87,7 +88,9 @@ function checkAnswer(body: Buffer, what: string, series: number, points?: number
 
 /** Buckets in our answer to a batch of series calls (the first call's; every GPU gets the same buckets). */
 function bucketsOf(body: Buffer): number {
-  const [first] = JSON.parse(body.toString()) as Array<{ result: { data: inferRouterOutputs<AppRouter>["telemetry"]["series"] } }>;
+  const [first] = reviveColumns(JSON.parse(body.toString())) as Array<{
+    result: { data: inferRouterOutputs<AppRouter>["telemetry"]["series"] };
+  }>;
   return first.result.data.t.length;
 }
 

@@ -17,6 +17,7 @@ import {
 } from "./helpers/known-replay";
 import { ROOT, startServerProcess, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
+import { reviveColumns } from "../src/telemetry/wire-columns";
 
 const dir = tempDir();
 let known: KnownReplay;
@@ -161,6 +162,39 @@ describe("tRPC over HTTP, on a known recording", () => {
         `maxPoints ${maxPoints}`,
       ).toBe(TICKS);
     }
+  });
+
+  it("telemetry.series travels as integers: scaled values and bucket starts in steps, read back as the same numbers", async () => {
+    const input = {
+      gpuIndex: 0,
+      from: known.end - (TICKS - 1) * 1000,
+      to: known.end,
+      metrics: ["temperatureC", "powerDrawW"],
+      maxPoints: 14,
+    };
+    const raw = await fetch(
+      `${known.server.url}/api/trpc/telemetry.series?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: input }))}`,
+    );
+    const body = await raw.text();
+    const [{ result }] = JSON.parse(body) as Array<{
+      result: { data: { t: unknown; bucketMs: number; metrics: Record<string, unknown> } };
+    }>;
+    const typed = await client.telemetry.series.query(input as Parameters<typeof client.telemetry.series.query>[0]);
+    // Whole degrees are integers already; watts (two decimals) and every average are scaled by 100.
+    expect(result.data.metrics.temperatureC).toMatchObject({ min: typed.metrics.temperatureC!.min, avg: { $decimals: 2 } });
+    expect(result.data.metrics.powerDrawW).toEqual({
+      min: { $decimals: 2, scaled: typed.metrics.powerDrawW!.min.map((w) => Math.round(w! * 100)) },
+      max: { $decimals: 2, scaled: typed.metrics.powerDrawW!.max.map((w) => Math.round(w! * 100)) },
+      avg: { $decimals: 2, scaled: typed.metrics.powerDrawW!.avg.map((w) => Math.round(w! * 100)) },
+    });
+    expect(result.data.t).toEqual({
+      $step: typed.bucketMs,
+      first: typed.t[0],
+      steps: typed.t.slice(1).map((t, i) => (t - typed.t[i]) / typed.bucketMs),
+    });
+    expect(body).not.toMatch(/\d\.\d/);
+    // Any client reading the raw answer with the API's transformer gets what the typed client got.
+    expect(reviveColumns(JSON.parse(body))).toEqual([{ result: { data: typed } }]);
   });
 
   it("gpus.list: both GPUs with their facts", async () => {

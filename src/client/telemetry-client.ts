@@ -1,6 +1,7 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
 import { EventSource } from "eventsource";
 import { MAX_BATCH_CALLS } from "../telemetry/request-limits";
+import { wireTransformer } from "../telemetry/wire-columns";
 import type { AppRouter } from "../server/routers/_app";
 
 /**
@@ -46,8 +47,14 @@ export function createTelemetryClient(
     links: [
       splitLink({
         condition: (op) => op.type === "subscription",
-        true: httpSubscriptionLink({ url: endpoint, EventSource, eventSourceOptions: { fetch: withToken } }),
-        false: httpBatchLink({ url: endpoint, headers: authorization, fetch: withTimeout, maxItems: MAX_BATCH_CALLS }),
+        true: httpSubscriptionLink({ url: endpoint, EventSource, eventSourceOptions: { fetch: withToken }, transformer: wireTransformer }),
+        false: httpBatchLink({
+          url: endpoint,
+          headers: authorization,
+          fetch: withTimeout,
+          maxItems: MAX_BATCH_CALLS,
+          transformer: wireTransformer,
+        }),
       }),
     ],
   });

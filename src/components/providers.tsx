@@ -6,6 +6,7 @@ import { retryUnlessDatabaseDown } from "../lib/database-error";
 import { singleTryEventSource } from "../lib/single-try-event-source";
 import { TRPCProvider } from "../lib/trpc";
 import { MAX_BATCH_CALLS } from "../telemetry/request-limits";
+import { wireTransformer } from "../telemetry/wire-columns";
 import type { AppRouter } from "../server/routers/_app";
 import { LiveTelemetryProvider } from "./live/live-telemetry";
 
@@ -21,9 +22,9 @@ export function Providers({ children }: { children: ReactNode }) {
         // The server speaks SSE for subscriptions; a new EventSource after a drop resumes them with the last event id.
         splitLink({
           condition: (op) => op.type === "subscription",
-          true: httpSubscriptionLink({ url: TRPC_URL, EventSource: singleTryEventSource() }),
+          true: httpSubscriptionLink({ url: TRPC_URL, EventSource: singleTryEventSource(), transformer: wireTransformer }),
           // The server refuses larger batches.
-          false: httpBatchLink({ url: TRPC_URL, maxItems: MAX_BATCH_CALLS }),
+          false: httpBatchLink({ url: TRPC_URL, maxItems: MAX_BATCH_CALLS, transformer: wireTransformer }),
         }),
       ],
     }),

@@ -4,6 +4,7 @@ import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import type { AppRouter } from "../../src/server/routers/_app";
+import { wireTransformer } from "../../src/telemetry/wire-columns";
 
 export const ROOT = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 
@@ -128,7 +129,7 @@ export function startOnFakeSmi(dbPath: string, knobs: Record<string, string> = {
 }
 
 export function trpcClient(url: string) {
-  return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/api/trpc` })] });
+  return createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${url}/api/trpc`, transformer: wireTransformer })] });
 }
 
 /** Polls `check` until it returns a value that is not undefined, or fails after `timeoutMs`. */

@@ -7,6 +7,7 @@ import { historyRecord, type HistoryRecord } from "../storage/history-record";
 import { publicProcedure, router } from "../trpc/trpc";
 import { liveReadingFilter, uuidOf, type GpuSelection } from "./gpu-selection";
 import { historyInput, liveInput, seriesInput, statsInput } from "../api/inputs";
+import { seriesAnswer } from "../api/series-answer";
 import { HOUR_MS } from "../../telemetry/durations";
 import { gapsOfSeries, OUTAGE_EVENT_KINDS, outagesOf, type BucketedValues, type SeriesGap } from "../storage/series-gaps";
 import type { TelemetryStore } from "../storage/telemetry-store";
@@ -55,7 +56,7 @@ export const telemetryRouter = router({
     const { store, gpuId, gpuUuid, gpuIndex } = storedGpuOf(ctx, input);
     const series = bucketedSeries(store, { ...input, gpuId, maxRawSpanMs: MAX_DECODED_SAMPLES_PER_SERIES * ctx.config.intervalMs });
     const gaps = gpuId === undefined ? [] : gapsOf(store, gpuId, input, series, ctx.config.intervalMs);
-    return { gpuIndex, gpuUuid, from: input.from, to: input.to, ...series, gaps };
+    return seriesAnswer({ gpuIndex, gpuUuid, from: input.from, to: input.to }, series, gaps);
   }),
 
   /**

@@ -6,12 +6,17 @@ import { addEntries, addReasons, addValue, emptySummary, mergeEncodedSummary, SU
 import { DecodedPeriods, readPeriods } from "./period-summaries";
 import { BUCKET_EMPTY, BUCKET_READ, BUCKET_UNKNOWN, SeriesBucketCache, type SealedBuckets } from "./series-bucket-cache";
 import type { StoredSummary } from "./summary-stream";
+import { ScaledValues, writtenAs } from "../../telemetry/wire-columns";
 
 const FIELDS = SUMMARY_FIELDS;
 const EMPTY_SUMMARY = emptySummary();
 const MASK_COLUMN = METRIC_KEYS.indexOf("clockEventReasons");
 /** The summary entries of the reasons: after every metric. */
 const REASON_ENTRIES = SUMMARIZED_REASONS.map((_, r) => METRIC_KEYS.length + r);
+
+/** Digits after the point of a bucket's average, and of a clock event reason's share of its samples. */
+const AVG_DECIMALS = 2;
+const SHARE_DECIMALS = 4;
 
 type MetricSeries = { min: (number | null)[]; max: (number | null)[]; avg: (number | null)[] };
 
@@ -200,33 +205,43 @@ export class SeriesBuckets {
     for (const metric of this.metrics) {
       const k = this.keys.indexOf(metric);
       const [at, scale] = [1 + k * FIELDS, this.scales[k]];
-      // Filled by push, not preallocated: JSON writes packed arrays about a fifth faster than holey ones.
-      const min: (number | null)[] = [];
-      const max: (number | null)[] = [];
-      const avg: (number | null)[] = [];
+      // Values JSON writes as integers (wire-columns.ts); the table holds min and max as integers of the metric's decimals.
+      const min = new ScaledValues(METRIC_DECIMALS[metric]);
+      const max = new ScaledValues(METRIC_DECIMALS[metric]);
+      const avg = new ScaledValues(AVG_DECIMALS);
       for (let b = 0; b < offsets.length; b++) {
         const cell = offsets[b] + at;
         const present = table[cell];
-        min.push(present ? table[cell + 1] / scale : null);
-        max.push(present ? table[cell + 2] / scale : null);
-        avg.push(present ? Math.round((table[cell + 3] / present / scale) * 100) / 100 : null);
+        min.add(present ? table[cell + 1] : null);
+        max.add(present ? table[cell + 2] : null);
+        avg.add(present ? Math.round((table[cell + 3] / present / scale) * 10 ** AVG_DECIMALS) : null);
       }
-      metrics[metric] = { min, max, avg };
+      const columns = {
+        get min() {
+          return min.values;
+        },
+        get max() {
+          return max.values;
+        },
+        get avg() {
+          return avg.values;
+        },
+      };
+      metrics[metric] = writtenAs(columns, () => ({ min: min.wire(), max: max.wire(), avg: avg.wire() }));
     }
     const series = { t, count: offsets.map((offset) => table[offset]), metrics };
     if (!this.clockReasons) return series;
     const reasonsAt = 1 + this.keys.length * FIELDS;
-    const clockReasons = Object.fromEntries(
-      SUMMARIZED_REASONS.map((reason, r) => {
-        const at = reasonsAt + r * FIELDS;
-        return [
-          reason,
-          offsets.map((offset) =>
-            table[offset + at] > 0 ? Math.round((table[offset + at + 3] / table[offset + at]) * 10_000) / 10_000 : null,
-          ),
-        ];
-      }),
-    ) as Record<ClockEventReason, (number | null)[]>;
+    const shares = SUMMARIZED_REASONS.map((reason, r) => {
+      const at = reasonsAt + r * FIELDS;
+      const column = new ScaledValues(SHARE_DECIMALS);
+      for (const offset of offsets)
+        column.add(table[offset + at] > 0 ? Math.round((table[offset + at + 3] / table[offset + at]) * 10 ** SHARE_DECIMALS) : null);
+      return [reason, column] as const;
+    });
+    const clockReasons = {} as Record<ClockEventReason, (number | null)[]>;
+    for (const [reason, column] of shares) Object.defineProperty(clockReasons, reason, { get: () => column.values, enumerable: true });
+    writtenAs(clockReasons, () => Object.fromEntries(shares.map(([reason, column]) => [reason, column.wire()])));
     return { ...series, clockReasons };
   }
 

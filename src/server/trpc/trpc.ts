@@ -2,12 +2,15 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
 import { MAX_BATCH_CALLS } from "../../telemetry/request-limits";
 import { DatabaseUnavailableError } from "../storage/storage-manager";
+import { wireTransformer } from "../../telemetry/wire-columns";
 import type { Context } from "./context";
 
 /** Inputs are a few hundred bytes; a body past this is refused (413) before it is read any further. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 const t = initTRPC.context<Context>().create({
+  // Chart columns travel as integers (wire-columns.ts); every client reads them back with this.
+  transformer: wireTransformer,
   sse: {
     // Keeps proxies from closing quiet streams and lets clients spot a dead one.
     ping: { enabled: true, intervalMs: 10_000 },
