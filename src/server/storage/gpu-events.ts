@@ -62,6 +62,20 @@ interface EventRow {
   detail: string;
 }
 
+/**
+ * More events of the kinds asked for than this and they are read from the table every time
+ * rather than kept (a GPU that drops off the bus every minute for months).
+ */
+const MAX_KEPT_EVENTS = 5_000;
+
+/** Every event of some kinds, oldest first, as the log was when they were read. */
+interface KeptKinds {
+  writes: number;
+  dataVersion: number;
+  /** null: more than MAX_KEPT_EVENTS. */
+  events: StoredGpuEvent[] | null;
+}
+
 export class GpuEventLog {
   private readonly insertOne: Database.Statement;
   private readonly listAll: Database.Statement;
@@ -70,6 +84,11 @@ export class GpuEventLog {
   private readonly newestOfKinds: Database.Statement;
   private readonly newestSample: Database.Statement;
   private readonly listKinds: Database.Statement;
+  private readonly allOfKinds: Database.Statement;
+  private readonly dataVersion: Database.Statement;
+  /** Writes through this log; with SQLite's data_version (other connections' commits), tells when kept events went stale. */
+  private writes = 0;
+  private readonly kept = new Map<string, KeptKinds>();
 
   constructor(db: Database.Database) {
     this.insertOne = db.prepare(`INSERT INTO GpuEvent (gpuId, at, kind, detail) VALUES (?, ?, ?, ?)`);
@@ -87,6 +106,10 @@ export class GpuEventLog {
       `SELECT id, gpuId, at, kind, detail FROM GpuEvent WHERE at >= ? AND at <= ? AND (gpuId IS NULL OR gpuId = ?)
          AND kind IN (SELECT value FROM json_each(?)) ORDER BY at, id LIMIT ?`,
     );
+    this.allOfKinds = db.prepare(
+      `SELECT id, gpuId, at, kind, detail FROM GpuEvent WHERE kind IN (SELECT value FROM json_each(?)) ORDER BY at, id LIMIT ?`,
+    );
+    this.dataVersion = db.prepare("PRAGMA data_version").pluck();
     this.newestSample = db
       .prepare(`SELECT max(newest) FROM (SELECT max(ts) AS newest FROM RecentSample UNION ALL SELECT max(endTs) FROM SampleChunk)`)
       .pluck();
@@ -94,6 +117,7 @@ export class GpuEventLog {
 
   /** Call inside a transaction to write several at once. */
   insert(event: NewGpuEvent) {
+    this.writes++;
     this.insertOne.run(event.gpuId, event.at, event.kind, JSON.stringify(event.detail));
   }
 
@@ -103,9 +127,32 @@ export class GpuEventLog {
     return rows.map(parsed);
   }
 
-  /** Oldest first: one GPU's events and the recorder's own of these kinds. */
+  /**
+   * Oldest first: one GPU's events and the recorder's own of these kinds. Every event of the kinds
+   * is kept in memory between calls while there are few: each chart asks for the outages of its
+   * range, and reading the table's pages again (the series' chunks push them out of SQLite's cache)
+   * cost more than the rest of a chart's gaps. The events answered are shared: do not change them.
+   */
   listOfKinds({ from, to, gpuId, limit }: EventWindow & { gpuId: number }, kinds: readonly GpuEventKind[]): StoredGpuEvent[] {
-    return (this.listKinds.all(from, to, gpuId, JSON.stringify(kinds), limit) as EventRow[]).map(parsed);
+    const key = JSON.stringify(kinds);
+    const events = this.keptOfKinds(key);
+    if (events === null) return (this.listKinds.all(from, to, gpuId, key, limit) as EventRow[]).map(parsed);
+    const found: StoredGpuEvent[] = [];
+    for (let i = firstAtOrAfter(events, from); i < events.length && events[i].at <= to && found.length < limit; i++) {
+      if (events[i].gpuId === null || events[i].gpuId === gpuId) found.push(events[i]);
+    }
+    return found;
+  }
+
+  /** Every event of the kinds in `key` (their JSON), oldest first, read again when the log changed; null when too many. */
+  private keptOfKinds(key: string): StoredGpuEvent[] | null {
+    const dataVersion = this.dataVersion.get() as number;
+    const kept = this.kept.get(key);
+    if (kept !== undefined && kept.writes === this.writes && kept.dataVersion === dataVersion) return kept.events;
+    const rows = this.allOfKinds.all(key, MAX_KEPT_EVENTS + 1) as EventRow[];
+    const events = rows.length > MAX_KEPT_EVENTS ? null : rows.map(parsed);
+    this.kept.set(key, { writes: this.writes, dataVersion, events });
+    return events;
   }
 
   newestOf(kinds: readonly GpuEventKind[]): StoredGpuEvent | null {
@@ -120,8 +167,20 @@ export class GpuEventLog {
 
   /** Deletes the events before `cutoff`; returns how many. */
   deleteBefore(cutoff: number): number {
+    this.writes++;
     return this.deleteOld.run(cutoff).changes;
   }
+}
+
+/** The first of `events` (ordered by time) at or after `at`. */
+function firstAtOrAfter(events: readonly StoredGpuEvent[], at: number): number {
+  let [low, high] = [0, events.length];
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (events[middle].at < at) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function parsed(row: EventRow): StoredGpuEvent {
