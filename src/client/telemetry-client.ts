@@ -61,4 +61,6 @@ export function createTelemetryClient(
 }
 
 export type TelemetryClient = ReturnType<typeof createTelemetryClient>;
+/** For a tRPC client of your own: its links need the API's transformer (docs/api.md). */
+export { wireTransformer };
 export type { AppRouter };

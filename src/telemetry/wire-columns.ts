@@ -24,20 +24,17 @@ export interface StepWire {
 }
 
 /**
- * A column of values with at most `decimals` digits after the point, added as integers of
- * 10^-decimals and kept so: the values themselves are made only when asked for (an answer sent
- * over HTTP never is).
+ * A column of values with at most `decimals` digits after the point, held as integers of
+ * 10^-decimals: the values themselves are made only when asked for (an answer sent over HTTP
+ * never is).
  */
 export class ScaledValues {
-  private readonly scaled: (number | null)[] = [];
   private unscaled: (number | null)[] | null = null;
 
-  constructor(private readonly decimals: number) {}
-
-  /** Appends `scaled / 10^decimals`; `scaled` must be an integer, or null. */
-  add(scaled: number | null): void {
-    this.scaled.push(scaled);
-  }
+  constructor(
+    private readonly decimals: number,
+    private readonly scaled: (number | null)[],
+  ) {}
 
   get values(): (number | null)[] {
     if (this.decimals === 0) return this.scaled;

@@ -3,7 +3,7 @@ import { gapsOfSeries, outagesOf, seriesGaps } from "../../src/server/storage/se
 
 const event = (at: number, kind: string, detail: Record<string, unknown> = {}) => ({ at, kind, detail, gpuId: 1 });
 /** Buckets of 10 ms at these starts, each with a temperature unless null. */
-const series = (t: number[], avg: (number | null)[] = t.map(() => 50)) => ({ t, bucketMs: 10, metrics: { temperatureC: { avg } } });
+const series = (t: number[], min: (number | null)[] = t.map(() => 50)) => ({ t, bucketMs: 10, metrics: { temperatureC: { min } } });
 
 describe("gaps in a series and their reasons", () => {
   it("finds stretches longer than a bucket and three intervals, and nothing shorter", () => {

@@ -8,9 +8,8 @@ function throughJson(value: unknown): unknown {
 
 describe("wire columns", () => {
   it("write values with decimals as integers and read them back exactly", () => {
-    const watts = new ScaledValues(2);
     const scaled = [68946, null, -1, 0, 12345678901, 1];
-    for (const s of scaled) watts.add(s);
+    const watts = new ScaledValues(2, scaled);
     expect(watts.values).toEqual([689.46, null, -0.01, 0, 123456789.01, 0.01]);
     expect(watts.wire()).toEqual({ $decimals: 2, scaled });
     const column = writtenAs({ values: watts.values }, () => ({ values: watts.wire() }));
@@ -19,8 +18,7 @@ describe("wire columns", () => {
   });
 
   it("write whole numbers as they are", () => {
-    const degrees = new ScaledValues(0);
-    for (const s of [47, null, 52]) degrees.add(s);
+    const degrees = new ScaledValues(0, [47, null, 52]);
     expect(degrees.values).toEqual([47, null, 52]);
     expect(degrees.wire()).toEqual([47, null, 52]);
   });

@@ -7,6 +7,7 @@ import { DecodedPeriods, readPeriods } from "./period-summaries";
 import { BUCKET_EMPTY, BUCKET_READ, BUCKET_UNKNOWN, SeriesBucketCache, type SealedBuckets } from "./series-bucket-cache";
 import type { StoredSummary } from "./summary-stream";
 import { ScaledValues, writtenAs } from "../../telemetry/wire-columns";
+import { ExactColumns } from "./exact-columns";
 
 const FIELDS = SUMMARY_FIELDS;
 const EMPTY_SUMMARY = emptySummary();
@@ -17,6 +18,8 @@ const REASON_ENTRIES = SUMMARIZED_REASONS.map((_, r) => METRIC_KEYS.length + r);
 /** Digits after the point of a bucket's average, and of a clock event reason's share of its samples. */
 const AVG_DECIMALS = 2;
 const SHARE_DECIMALS = 4;
+/** Where every answer's columns are made (series run one at a time). */
+const COLUMNS = new ExactColumns();
 
 type MetricSeries = { min: (number | null)[]; max: (number | null)[]; avg: (number | null)[] };
 
@@ -193,30 +196,31 @@ export class SeriesBuckets {
     clockReasons?: Record<ClockEventReason, (number | null)[]>;
   } {
     const { table, stride } = this;
-    const t: number[] = [];
     /** Where each answered bucket starts in the table. */
     const offsets: number[] = [];
-    for (let i = 0; i < this.touched.length; i++) {
-      if (this.touched[i] === 0) continue;
-      t.push(this.range.single ? this.range.from : (this.firstIndex + i) * this.range.bucketMs);
-      offsets.push(i * stride);
-    }
+    for (let i = 0; i < this.touched.length; i++) if (this.touched[i] !== 0) offsets.push(i * stride);
+    const n = offsets.length;
+    const columns = COLUMNS;
+    for (let b = 0; b < n; b++)
+      columns.set(b, this.range.single ? this.range.from : (this.firstIndex + offsets[b] / stride) * this.range.bucketMs);
+    const t = columns.take(n) as number[];
+    for (let b = 0; b < n; b++) columns.set(b, table[offsets[b]]);
+    const count = columns.take(n) as number[];
     const metrics: Partial<Record<MetricKey, MetricSeries>> = {};
     for (const metric of this.metrics) {
       const k = this.keys.indexOf(metric);
       const [at, scale] = [1 + k * FIELDS, this.scales[k]];
-      // Values JSON writes as integers (wire-columns.ts); the table holds min and max as integers of the metric's decimals.
-      const min = new ScaledValues(METRIC_DECIMALS[metric]);
-      const max = new ScaledValues(METRIC_DECIMALS[metric]);
-      const avg = new ScaledValues(AVG_DECIMALS);
-      for (let b = 0; b < offsets.length; b++) {
+      // Integers JSON writes as they are (wire-columns.ts): min and max of the metric's own decimals, as the table holds them.
+      for (let b = 0; b < n; b++) columns.set(b, table[offsets[b] + at] ? table[offsets[b] + at + 1] : null);
+      const min = new ScaledValues(METRIC_DECIMALS[metric], columns.take(n));
+      for (let b = 0; b < n; b++) columns.set(b, table[offsets[b] + at] ? table[offsets[b] + at + 2] : null);
+      const max = new ScaledValues(METRIC_DECIMALS[metric], columns.take(n));
+      for (let b = 0; b < n; b++) {
         const cell = offsets[b] + at;
-        const present = table[cell];
-        min.add(present ? table[cell + 1] : null);
-        max.add(present ? table[cell + 2] : null);
-        avg.add(present ? Math.round((table[cell + 3] / present / scale) * 10 ** AVG_DECIMALS) : null);
+        columns.set(b, table[cell] ? Math.round((table[cell + 3] / table[cell] / scale) * 10 ** AVG_DECIMALS) : null);
       }
-      const columns = {
+      const avg = new ScaledValues(AVG_DECIMALS, columns.take(n));
+      const answered = {
         get min() {
           return min.values;
         },
@@ -227,17 +231,18 @@ export class SeriesBuckets {
           return avg.values;
         },
       };
-      metrics[metric] = writtenAs(columns, () => ({ min: min.wire(), max: max.wire(), avg: avg.wire() }));
+      metrics[metric] = writtenAs(answered, () => ({ min: min.wire(), max: max.wire(), avg: avg.wire() }));
     }
-    const series = { t, count: offsets.map((offset) => table[offset]), metrics };
+    const series = { t, count, metrics };
     if (!this.clockReasons) return series;
     const reasonsAt = 1 + this.keys.length * FIELDS;
     const shares = SUMMARIZED_REASONS.map((reason, r) => {
       const at = reasonsAt + r * FIELDS;
-      const column = new ScaledValues(SHARE_DECIMALS);
-      for (const offset of offsets)
-        column.add(table[offset + at] > 0 ? Math.round((table[offset + at + 3] / table[offset + at]) * 10 ** SHARE_DECIMALS) : null);
-      return [reason, column] as const;
+      for (let b = 0; b < n; b++) {
+        const cell = offsets[b] + at;
+        columns.set(b, table[cell] > 0 ? Math.round((table[cell + 3] / table[cell]) * 10 ** SHARE_DECIMALS) : null);
+      }
+      return [reason, new ScaledValues(SHARE_DECIMALS, columns.take(n))] as const;
     });
     const clockReasons = {} as Record<ClockEventReason, (number | null)[]>;
     for (const [reason, column] of shares) Object.defineProperty(clockReasons, reason, { get: () => column.values, enumerable: true });

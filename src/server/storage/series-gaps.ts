@@ -61,7 +61,7 @@ export interface BucketedValues {
   /** The starts of the buckets that hold samples, oldest first. */
   t: readonly number[];
   bucketMs: number;
-  metrics: Partial<Record<string, { avg: readonly (number | null)[] }>>;
+  metrics: Partial<Record<string, { min: readonly (number | null)[] }>>;
 }
 
 /**
@@ -70,7 +70,9 @@ export interface BucketedValues {
  */
 export function seriesGaps(series: BucketedValues, intervalMs: number, outages: readonly Outage[]): SeriesGap[] {
   const { t, bucketMs } = series;
-  const columns = Object.values(series.metrics).flatMap((values) => (values ? [values.avg] : []));
+  // A bucket's min is null exactly where its avg is; of a whole-number metric it is the column the
+  // answer holds, where the avg would first be made from its integers (wire-columns.ts).
+  const columns = Object.values(series.metrics).flatMap((values) => (values ? [values.min] : []));
   const minEmptyMs = Math.max(bucketMs, MISSED_INTERVALS * intervalMs);
   const gaps: SeriesGap[] = [];
   let lastEnd: number | null = null;
