@@ -4,7 +4,7 @@
  * the names /metrics exports, turned into TSDB blocks by promtool and served by
  * a real Prometheus; our database built from the same samples through the
  * store's real write path and served by the real server. Sizes, then every
- * query asked of both in turn through the same keep-alive HTTP client.
+ * query asked of both in turn by one curl process (see curlRounds).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -15,7 +15,7 @@ import { METRIC_KEYS } from "../src/telemetry/types";
 import { simulatedReadings } from "../scripts/lib/generate-history";
 import { buildHistoryDatabase, progressEvery10s } from "./lib/history-db";
 import { batchPath } from "./lib/trpc-batch";
-import { plainClient, summarizeRounds, timeRounds, type PartOutput } from "./lib/http-timing";
+import { curlRounds, plainClient, summarizeRounds, type PartOutput } from "./lib/http-timing";
 import { EXPORTED_FAMILIES } from "./lib/openmetrics-history";
 import { startServer } from "./lib/process";
 import { prometheusData } from "./lib/prometheus-data";
@@ -135,7 +135,6 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
   const { ticks } = window;
   const spanMs = (ticks - 1) * 1000;
   const prometheus = await startPrometheus(binaries.prometheus, data.tsdb);
-  const plain = plainClient();
   try {
     console.error(`  ${samples.toLocaleString("en")} samples in ${created.blocks} blocks, ${importSeconds.toFixed(0)} s; our database ...`);
     // Ours is built every run, from the same window: it measures the store's code as it is now.
@@ -248,9 +247,12 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
         ];
       for (const { figure, ours: ourUrl, prometheus: promUrlNow, check } of cases) {
         const promUrl = promUrlNow();
+        // A client of its own for each figure: curl's rounds block this process for seconds, and a
+        // kept-alive socket the server closed meanwhile would fail the next request.
+        const plain = plainClient();
         const [ourBody, promBody] = [await plain.get(ourUrl), await plain.get(promUrl)];
         const held = check(promBody, ourBody);
-        const [ourRounds, promRounds] = await timeRounds([() => plain.get(ourUrl), () => plain.get(promUrl)], options.timing);
+        const [ourRounds, promRounds] = await curlRounds([ourUrl, promUrl], options.timing, plain).finally(() => plain.close());
         const [own, theirs] = [summarizeRounds(ourRounds), summarizeRounds(promRounds)];
         const row: AnchorRow = {
           figure: `${figure} (ms, p50 / p95)`,
@@ -267,7 +269,6 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
       await server.stop();
     }
   } finally {
-    plain.close();
     await prometheus.stop();
   }
 }

@@ -455,7 +455,7 @@ ${lines.join("\n")}
 Command: \`npm run bench -- --only prometheus${usualAnchor ? "" : ` --gpus ${gpus} --prom-days ${promDays}`} --write\` (${gpus} GPU${gpus === 1 ? "" : "s"} x ${promDays} days), ${date}.
 Machine: ${machineLine()}.
 ${load}
-Every figure asked of both in turn through one keep-alive \`node:http\` client without compression: ${timing}.
+Every figure asked of both in turn by one curl process a round (kept-alive connections, no compression, bodies to /dev/null, curl's own \`time_total\`), as the issue's figures were: ${timing}. A \`node:http\` client keeps each body, and after Prometheus' answers of 2.3-2.6 MB its own garbage collections land in the next request's time: asked in turn with Prometheus' 24-hour series, our 8-GPU batch measured p95 12.5 and 24.9 ms in two rounds with that client, 13.1 and 13.9 with curl (both 11.5-13.3 asked alone).
 p50 / p95 over all rounds; the spread is the lowest and highest p50 of the rounds.
 
 ${anchorNotes.map((line) => `- ${line}`).join("\n")}

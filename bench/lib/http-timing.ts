@@ -1,5 +1,5 @@
 import http from "node:http";
-import { percentile } from "./process";
+import { curlTimesInTurn, percentile } from "./process";
 
 const fmt = (n: number, digits: number) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -73,6 +73,34 @@ export async function timeRounds(requests: Array<() => Promise<unknown>>, option
     for (const [k, roundTimes] of times.entries()) byRequest[k].push(roundTimes);
   }
   return byRequest;
+}
+
+/**
+ * timeRounds with curl asking: one curl process a round takes the urls in turn over kept-alive
+ * connections, bodies to /dev/null, each time its own `time_total`. A client in this process
+ * keeps every body, and after answers of megabytes its garbage collections land in the next
+ * request's time. Falls back to `client` where curl is not installed.
+ */
+export async function curlRounds(urls: string[], options: RoundsOptions, client: PlainClient): Promise<number[][][]> {
+  if (curlTimesInTurn(urls.slice(0, 1), 1) === null)
+    return timeRounds(
+      urls.map((url) => () => client.get(url)),
+      options,
+    );
+  const warmStart = performance.now();
+  let warmUps = 0;
+  while (warmUps < options.warmUps && (warmUps < 2 || performance.now() - warmStart < options.roundBudgetMs)) {
+    curlTimesInTurn(urls, 1);
+    warmUps++;
+  }
+  const turnMs = (performance.now() - warmStart) / Math.max(1, warmUps);
+  const runs = Math.max(5, Math.min(options.runs, Math.floor(options.roundBudgetMs / turnMs)));
+  const byUrl = urls.map((): number[][] => []);
+  for (let round = 0; round < options.rounds; round++) {
+    const times = curlTimesInTurn(urls, runs)!;
+    for (const [k, roundTimes] of times.entries()) byUrl[k].push(roundTimes);
+  }
+  return byUrl;
 }
 
 /** Rounds of times in ms: the median over all of them, its cell (p50 / p95) and the lowest and highest median of a round. */
