@@ -11,7 +11,7 @@
  */
 import fs from "node:fs";
 import { isDeepStrictEqual, parseArgs } from "node:util";
-import { loadavg } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import * as queries from "../src/server/storage/telemetry-queries";
 import * as stores from "../src/server/storage/telemetry-store";
@@ -33,7 +33,13 @@ const { values } = parseArgs({
   },
 });
 const runs = Number(values.runs);
-const dbPath = values.db ?? cachedHistoryDatabase(Number(values.gpus), Number(values.days), "bench");
+const source = values.db ?? cachedHistoryDatabase(Number(values.gpus), Number(values.days), "bench");
+// Opening a store seals what it finds unsealed: the variants read a copy, and the built database
+// stays as the other benches expect it.
+const scratch = fs.mkdtempSync(path.join(tmpdir(), "nvoc-series-batch-"));
+const dbPath = path.join(scratch, "history.db");
+fs.copyFileSync(source, dbPath);
+process.on("exit", () => fs.rmSync(scratch, { recursive: true, force: true }));
 const INTERVAL_MS = 1000;
 /** How much later each run's range ends in the "moved" column: a History view's refresh. */
 const MOVE_MS = 10_000;
@@ -123,7 +129,7 @@ variants.push(variant("this", { queries, stores, gaps, answers }));
   const { store } = stores.TelemetryStore.open(dbPath);
   newest = Number((store.db.prepare("SELECT max(endTs) AS t FROM SampleChunk").get() as { t: bigint | number }).t);
   console.log(
-    `${dbPath}: ${store.gpus().length} GPUs; load average ${loadavg()
+    `${source} (a copy): ${store.gpus().length} GPUs; load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(" ")}`,
   );

@@ -37,7 +37,8 @@ if (builtAt(pagesBuild) < Math.max(sourcesAt("next.config.mjs", "package.json"),
 }
 
 const serverBundle = at("dist", "server.mjs");
-if (builtAt(serverBundle) < sourcesAt("src/server", "src/generated", "package.json")) {
+// The server also bundles what it imports from src/telemetry (the catalogue, the wire columns) and src/lib.
+if (builtAt(serverBundle) < sourcesAt("src/server", "src/telemetry", "src/lib", "src/generated", "package.json")) {
   const { build } = await import("esbuild");
   const { dependencies } = JSON.parse(fs.readFileSync(at("package.json"), "utf8"));
   await build({
