@@ -18,8 +18,30 @@ const REASON_ENTRIES = SUMMARIZED_REASONS.map((_, r) => METRIC_KEYS.length + r);
 /** Digits after the point of a bucket's average, and of a clock event reason's share of its samples. */
 const AVG_DECIMALS = 2;
 const SHARE_DECIMALS = 4;
-/** Where every answer's columns are made (series run one at a time). */
+/**
+ * What a series works in, kept from one to the next (series run one at a time, start to end in
+ * one turn): a chart's table of buckets is some 140 KB outside the JavaScript heap, and freed only
+ * by a full collection, tables made anew for every chart piled up to tens of megabytes between
+ * two. Tables past KEPT_TABLE_VALUES (thousands of points, or every metric) are made for the series alone.
+ */
 const COLUMNS = new ExactColumns();
+const PERIODS = new DecodedPeriods();
+const KEPT_TABLE_VALUES = 64 * 1024;
+let keptTable = new Float64Array(0);
+let keptTouched = new Uint8Array(0);
+
+/** A zeroed table of `size` values: the kept one when it is small enough. */
+function reusedTable(size: number): Float64Array {
+  if (size > KEPT_TABLE_VALUES) return new Float64Array(size);
+  if (keptTable.length < size) keptTable = new Float64Array(KEPT_TABLE_VALUES);
+  return keptTable.subarray(0, size).fill(0);
+}
+
+function reusedTouched(size: number): Uint8Array {
+  if (size > KEPT_TABLE_VALUES) return new Uint8Array(size);
+  if (keptTouched.length < size) keptTouched = new Uint8Array(KEPT_TABLE_VALUES);
+  return keptTouched.subarray(0, size).fill(0);
+}
 
 type MetricSeries = { min: (number | null)[]; max: (number | null)[]; avg: (number | null)[] };
 
@@ -51,8 +73,8 @@ export class SeriesBuckets {
   private readonly touched: Uint8Array;
   private readonly firstIndex: number;
   private readonly whole = emptySummary();
-  /** Where each summary's periods are read to, kept from one summary to the next. */
-  private readonly periods = new DecodedPeriods();
+  /** Where each summary's periods are read to, kept from one summary and one series to the next. */
+  private readonly periods = PERIODS;
   private readonly asked: Float64Array;
 
   /**
@@ -74,14 +96,14 @@ export class SeriesBuckets {
     this.stride = 1 + this.entries.length * FIELDS;
     this.firstIndex = range.single ? 0 : Math.floor(range.from / range.bucketMs);
     const bucketCount = range.single ? 1 : Math.floor(range.to / range.bucketMs) - this.firstIndex + 1;
-    this.table = new Float64Array(bucketCount * this.stride);
+    this.table = reusedTable(bucketCount * this.stride);
     for (let at = 0; at < this.table.length; at += this.stride) {
       for (let to = at + 1; to < at + this.stride; to += FIELDS) {
         this.table[to + 1] = Infinity;
         this.table[to + 2] = -Infinity;
       }
     }
-    this.touched = new Uint8Array(bucketCount);
+    this.touched = reusedTouched(bucketCount);
   }
 
   /** See PieceSink.summary: false when `split` is asked of a summary that has no periods. */
