@@ -259,10 +259,13 @@ const REST_ROUTES = [
  * What a client might put where the stats path wants a GPU index; raw `%`
  * sequences included. Never "." or "..": the client resolves those before sending.
  */
+// "." and ".." (a number's text may be either) are dot segments: the client's URL parser removes
+// them, and /stats/. is asked as /stats/, where gpu_index is a query parameter.
+const isDotSegment = (s: string) => s === "." || s === "..";
 const gpuSegment = fc.oneof(
-  numberText.map(encodeURIComponent),
+  numberText.filter((s) => !isDotSegment(s)).map(encodeURIComponent),
   clean(fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }))
-    .filter((s) => s !== "." && s !== "..")
+    .filter((s) => !isDotSegment(s))
     .map(encodeURIComponent),
   fc.constantFrom("%", "%ZZ", "%E0%A4%A", "%00", "0%2F1", "1;2", "%2F"),
 );
