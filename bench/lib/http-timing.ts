@@ -57,22 +57,8 @@ export interface RoundsOptions {
  * the warm-ups, so every side meets the same moments of a shared machine.
  * Returns, per request, each round's times in ms.
  */
-export async function timeRounds(requests: Array<() => Promise<unknown>>, options: RoundsOptions): Promise<number[][][]> {
-  const warmStart = performance.now();
-  let warmUps = 0;
-  // Slow requests (Prometheus over months of samples take seconds) warm up within one round's budget, at least twice.
-  while (warmUps < options.warmUps && (warmUps < 2 || performance.now() - warmStart < options.roundBudgetMs)) {
-    for (const request of requests) await request();
-    warmUps++;
-  }
-  const turnMs = (performance.now() - warmStart) / Math.max(1, warmUps);
-  const runs = Math.max(5, Math.min(options.runs, Math.floor(options.roundBudgetMs / turnMs)));
-  const byRequest = requests.map((): number[][] => []);
-  for (let round = 0; round < options.rounds; round++) {
-    const times = await timeInTurn(runs, 0, requests);
-    for (const [k, roundTimes] of times.entries()) byRequest[k].push(roundTimes);
-  }
-  return byRequest;
+export function timeRounds(requests: Array<() => Promise<unknown>>, options: RoundsOptions): Promise<number[][][]> {
+  return inRounds((count) => timeInTurn(count, 0, requests), requests.length, options);
 }
 
 /**
@@ -81,26 +67,32 @@ export async function timeRounds(requests: Array<() => Promise<unknown>>, option
  * keeps every body, and after answers of megabytes its garbage collections land in the next
  * request's time. Falls back to `client` where curl is not installed.
  */
-export async function curlRounds(urls: string[], options: RoundsOptions, client: PlainClient): Promise<number[][][]> {
+export function curlRounds(urls: string[], options: RoundsOptions, client: PlainClient): Promise<number[][][]> {
   if (curlTimesInTurn(urls.slice(0, 1), 1) === null)
     return timeRounds(
       urls.map((url) => () => client.get(url)),
       options,
     );
+  return inRounds((count) => Promise.resolve(curlTimesInTurn(urls, count)!), urls.length, options);
+}
+
+/** The rounds of timeRounds, each `turns(count)` asking every request `count` times in turn and giving each one's times. */
+async function inRounds(turns: (count: number) => Promise<number[][]>, requests: number, options: RoundsOptions): Promise<number[][][]> {
   const warmStart = performance.now();
   let warmUps = 0;
+  // Slow requests (Prometheus over months of samples take seconds) warm up within one round's budget, at least twice.
   while (warmUps < options.warmUps && (warmUps < 2 || performance.now() - warmStart < options.roundBudgetMs)) {
-    curlTimesInTurn(urls, 1);
+    await turns(1);
     warmUps++;
   }
   const turnMs = (performance.now() - warmStart) / Math.max(1, warmUps);
   const runs = Math.max(5, Math.min(options.runs, Math.floor(options.roundBudgetMs / turnMs)));
-  const byUrl = urls.map((): number[][] => []);
+  const byRequest = Array.from({ length: requests }, (): number[][] => []);
   for (let round = 0; round < options.rounds; round++) {
-    const times = curlTimesInTurn(urls, runs)!;
-    for (const [k, roundTimes] of times.entries()) byUrl[k].push(roundTimes);
+    const times = await turns(runs);
+    for (const [k, roundTimes] of times.entries()) byRequest[k].push(roundTimes);
   }
-  return byUrl;
+  return byRequest;
 }
 
 /** Rounds of times in ms: the median over all of them, its cell (p50 / p95) and the lowest and highest median of a round. */

@@ -1,6 +1,16 @@
 import v8 from "node:v8";
 
 /**
+ * How far the old generation may grow past what the last full collection kept before the next
+ * one. V8 picks up to four times that when the process allocates slowly against its collector's
+ * speed: the less a request allocates, the longer garbage and the memory outside the heap it holds
+ * (decoded columns, answer buffers) wait. A chart's answer made from integers allocates half what
+ * it did, and the server then held 240-275 MB after the memory bench's query mix instead of
+ * 181-188 (bench/MEMORY.md).
+ */
+const HEAP_GROWING_PERCENT = 50;
+
+/**
  * V8 allocates the objects of an allocation site straight in the old
  * generation once most of them outlive a young collection ("pretenuring").
  * Decoded chunk rows all come from one site, and those kept for the dashboards'
@@ -16,16 +26,6 @@ import v8 from "node:v8";
  * from node's command line (`npm start`) or NODE_OPTIONS (the systemd unit),
  * and setting it here would change nothing.
  */
-/**
- * How far the old generation may grow past what the last full collection kept before the next
- * one. V8 picks up to four times that when the process allocates slowly against its collector's
- * speed: the less a request allocates, the longer garbage and the memory outside the heap it holds
- * (decoded columns, answer buffers) wait. A chart's answer made from integers allocates half what
- * it did, and the server then held 240-275 MB after the memory bench's query mix instead of
- * 181-188 (bench/MEMORY.md).
- */
-const HEAP_GROWING_PERCENT = 50;
-
 export function tuneHeap() {
   v8.setFlagsFromString("--no-allocation-site-pretenuring");
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);

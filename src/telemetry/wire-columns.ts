@@ -38,14 +38,26 @@ export class ScaledValues {
 
   get values(): (number | null)[] {
     if (this.decimals === 0) return this.scaled;
-    const divisor = 10 ** this.decimals;
-    return (this.unscaled ??= this.scaled.map((scaled) => (scaled === null ? null : scaled / divisor)));
+    return (this.unscaled ??= unscaled(this.scaled, this.decimals));
   }
 
   /** What JSON carries: integers already are written as they are. */
   wire(): ScaledWire | (number | null)[] {
     return this.decimals === 0 ? this.scaled : { $decimals: this.decimals, scaled: this.scaled };
   }
+}
+
+/** Named columns as an object of their values (made when read), written as the columns' wire forms. */
+export function columnsOf<K extends string>(columns: Record<K, ScaledValues>): Record<K, (number | null)[]> {
+  const named = Object.entries(columns) as Array<[K, ScaledValues]>;
+  const values = {} as Record<K, (number | null)[]>;
+  for (const [name, column] of named) Object.defineProperty(values, name, { get: () => column.values, enumerable: true });
+  return writtenAs(values, () => Object.fromEntries(named.map(([name, column]) => [name, column.wire()])));
+}
+
+function unscaled(scaled: readonly (number | null)[], decimals: number): (number | null)[] {
+  const divisor = 10 ** decimals;
+  return scaled.map((value) => (value === null ? null : value / divisor));
 }
 
 /** `values` as steps of `step` (bucket starts); as they are when one is off that grid. */
@@ -86,10 +98,7 @@ export function reviveColumns(value: unknown): unknown {
     for (let i = 0; i < value.length; i++) if (isRecord(value[i])) value[i] = reviveColumns(value[i]);
     return value;
   }
-  if (isScaledWire(value)) {
-    const divisor = 10 ** value.$decimals;
-    return value.scaled.map((scaled) => (scaled === null ? null : scaled / divisor));
-  }
+  if (isScaledWire(value)) return unscaled(value.scaled, value.$decimals);
   if (isStepWire(value)) {
     const values = [value.first];
     for (let i = 0, at = value.first; i < value.steps.length; i++) values.push((at += value.steps[i] * value.$step));

@@ -6,7 +6,7 @@ import { addEntries, addReasons, addValue, emptySummary, mergeEncodedSummary, SU
 import { DecodedPeriods, readPeriods } from "./period-summaries";
 import { BUCKET_EMPTY, BUCKET_READ, BUCKET_UNKNOWN, SeriesBucketCache, type SealedBuckets } from "./series-bucket-cache";
 import type { StoredSummary } from "./summary-stream";
-import { ScaledValues, writtenAs } from "../../telemetry/wire-columns";
+import { columnsOf, ScaledValues } from "../../telemetry/wire-columns";
 import { ExactColumns } from "./exact-columns";
 
 const FIELDS = SUMMARY_FIELDS;
@@ -27,21 +27,21 @@ const SHARE_DECIMALS = 4;
 const COLUMNS = new ExactColumns();
 const PERIODS = new DecodedPeriods();
 const KEPT_TABLE_VALUES = 64 * 1024;
-let keptTable = new Float64Array(0);
-let keptTouched = new Uint8Array(0);
+/** A zeroed array of `size` values: a view of the kept one when it is small enough. */
+class ReusedArray<T extends Float64Array | Uint8Array> {
+  private kept: T | null = null;
 
-/** A zeroed table of `size` values: the kept one when it is small enough. */
-function reusedTable(size: number): Float64Array {
-  if (size > KEPT_TABLE_VALUES) return new Float64Array(size);
-  if (keptTable.length < size) keptTable = new Float64Array(KEPT_TABLE_VALUES);
-  return keptTable.subarray(0, size).fill(0);
+  constructor(private readonly make: (size: number) => T) {}
+
+  zeroed(size: number): T {
+    if (size > KEPT_TABLE_VALUES) return this.make(size);
+    this.kept ??= this.make(KEPT_TABLE_VALUES);
+    return this.kept.subarray(0, size).fill(0) as T;
+  }
 }
 
-function reusedTouched(size: number): Uint8Array {
-  if (size > KEPT_TABLE_VALUES) return new Uint8Array(size);
-  if (keptTouched.length < size) keptTouched = new Uint8Array(KEPT_TABLE_VALUES);
-  return keptTouched.subarray(0, size).fill(0);
-}
+const TABLES = new ReusedArray((size) => new Float64Array(size));
+const TOUCHED = new ReusedArray((size) => new Uint8Array(size));
 
 type MetricSeries = { min: (number | null)[]; max: (number | null)[]; avg: (number | null)[] };
 
@@ -96,14 +96,14 @@ export class SeriesBuckets {
     this.stride = 1 + this.entries.length * FIELDS;
     this.firstIndex = range.single ? 0 : Math.floor(range.from / range.bucketMs);
     const bucketCount = range.single ? 1 : Math.floor(range.to / range.bucketMs) - this.firstIndex + 1;
-    this.table = reusedTable(bucketCount * this.stride);
+    this.table = TABLES.zeroed(bucketCount * this.stride);
     for (let at = 0; at < this.table.length; at += this.stride) {
       for (let to = at + 1; to < at + this.stride; to += FIELDS) {
         this.table[to + 1] = Infinity;
         this.table[to + 2] = -Infinity;
       }
     }
-    this.touched = reusedTouched(bucketCount);
+    this.touched = TOUCHED.zeroed(bucketCount);
   }
 
   /** See PieceSink.summary: false when `split` is asked of a summary that has no periods. */
@@ -242,18 +242,7 @@ export class SeriesBuckets {
         columns.set(b, table[cell] ? Math.round((table[cell + 3] / table[cell] / scale) * 10 ** AVG_DECIMALS) : null);
       }
       const avg = new ScaledValues(AVG_DECIMALS, columns.take(n));
-      const answered = {
-        get min() {
-          return min.values;
-        },
-        get max() {
-          return max.values;
-        },
-        get avg() {
-          return avg.values;
-        },
-      };
-      metrics[metric] = writtenAs(answered, () => ({ min: min.wire(), max: max.wire(), avg: avg.wire() }));
+      metrics[metric] = columnsOf({ min, max, avg });
     }
     const series = { t, count, metrics };
     if (!this.clockReasons) return series;
@@ -266,9 +255,7 @@ export class SeriesBuckets {
       }
       return [reason, new ScaledValues(SHARE_DECIMALS, columns.take(n))] as const;
     });
-    const clockReasons = {} as Record<ClockEventReason, (number | null)[]>;
-    for (const [reason, column] of shares) Object.defineProperty(clockReasons, reason, { get: () => column.values, enumerable: true });
-    writtenAs(clockReasons, () => Object.fromEntries(shares.map(([reason, column]) => [reason, column.wire()])));
+    const clockReasons = columnsOf(Object.fromEntries(shares) as Record<ClockEventReason, ScaledValues>);
     return { ...series, clockReasons };
   }
 
