@@ -17,7 +17,7 @@ import { buildHistoryDatabase, progressEvery10s } from "./lib/history-db";
 import { batchPath } from "./lib/trpc-batch";
 import { curlRounds, plainClient, summarizeRounds, type PartOutput } from "./lib/http-timing";
 import { EXPORTED_FAMILIES } from "./lib/openmetrics-history";
-import { startServer } from "./lib/process";
+import { startServer, startStaticServer } from "./lib/process";
 import { prometheusData } from "./lib/prometheus-data";
 import { blockBytes } from "./lib/prometheus-server";
 import { findPrometheusBinaries, prometheusVersion, startPrometheus, type PrometheusServer } from "../tests/helpers/prometheus-server";
@@ -203,50 +203,57 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
       });
       const allGpus = Array.from({ length: gpus }, (_, i) => i);
       // Each check returns what the answers held beyond their size, for the table.
-      const cases: Array<{ figure: string; ours: string; prometheus: () => string; check: (prometheus: Buffer, ours: Buffer) => string }> =
-        [
-          {
-            figure: "history: last 1000 points of GPU 0",
-            ours: `${server.url}/api/telemetry/history?gpu_index=0&limit=1000`,
-            prometheus: () => promRange(`{__name__=~"DCGM_FI_DEV_.+",gpu="0"}`, 1000),
-            check: (body) => checkAnswer(body, "history", EXPORTED_FAMILIES.length, 1000),
-          },
-          ...(
+      const cases: Array<{
+        figure: string;
+        ours: string;
+        prometheus: () => string;
+        check: (prometheus: Buffer, ours: Buffer) => string;
+        /** The span's label where this is the batch of every GPU. */
+        batchOf?: string;
+      }> = [
+        {
+          figure: "history: last 1000 points of GPU 0",
+          ours: `${server.url}/api/telemetry/history?gpu_index=0&limit=1000`,
+          prometheus: () => promRange(`{__name__=~"DCGM_FI_DEV_.+",gpu="0"}`, 1000),
+          check: (body) => checkAnswer(body, "history", EXPORTED_FAMILIES.length, 1000),
+        },
+        ...(
+          [
+            ["24 h", 24],
+            [`whole span (${fmt(spanMs / HOUR_MS, 1)} h stored, ${spanHours} h asked)`, spanHours],
+          ] as const
+        ).map(([label, hours]) => ({
+          figure: `stats ${label} of GPU 0`,
+          ours: `${server.url}/api/telemetry/stats/0?hours=${hours}`,
+          prometheus: () => promQueryNow(statsQuery("0", `${hours}h`)),
+          check: (body: Buffer) => checkAnswer(body, `stats ${label}`, 10),
+        })),
+        ...PRESET_SPANS.filter(([, span]) => span <= spanMs).flatMap(([label, span]) =>
+          (
             [
-              ["24 h", 24],
-              [`whole span (${fmt(spanMs / HOUR_MS, 1)} h stored, ${spanHours} h asked)`, spanHours],
+              ["GPU 0", [0], `{gpu="0"}`],
+              // With one GPU, all GPUs is GPU 0 again.
+              ...(gpus > 1 ? [[`all ${gpus} GPUs`, allGpus, ""] as const] : []),
             ] as const
-          ).map(([label, hours]) => ({
-            figure: `stats ${label} of GPU 0`,
-            ours: `${server.url}/api/telemetry/stats/0?hours=${hours}`,
-            prometheus: () => promQueryNow(statsQuery("0", `${hours}h`)),
-            check: (body: Buffer) => checkAnswer(body, `stats ${label}`, 10),
+          ).map(([who, indexes, selector]) => ({
+            figure: `series ${label}, 1000 points asked, ${who}`,
+            ours:
+              server.url +
+              batchPath(
+                "telemetry.series",
+                indexes.map((i) => seriesInput(i, span)),
+              ),
+            prometheus: () => promRange(seriesQuery(selector, span / 1000), span / 1000),
+            batchOf: indexes.length > 1 ? label : undefined,
+            check: (body: Buffer, ours: Buffer) => {
+              checkAnswer(body, `series ${label} ${who}`, SERIES_METRICS.length * 3 * indexes.length, 1000);
+              return `; points a series ${bucketsOf(ours)} / 1000`;
+            },
           })),
-          ...PRESET_SPANS.filter(([, span]) => span <= spanMs).flatMap(([label, span]) =>
-            (
-              [
-                ["GPU 0", [0], `{gpu="0"}`],
-                // With one GPU, all GPUs is GPU 0 again.
-                ...(gpus > 1 ? [[`all ${gpus} GPUs`, allGpus, ""] as const] : []),
-              ] as const
-            ).map(([who, indexes, selector]) => ({
-              figure: `series ${label}, 1000 points asked, ${who}`,
-              ours:
-                server.url +
-                batchPath(
-                  "telemetry.series",
-                  indexes.map((i) => seriesInput(i, span)),
-                ),
-              prometheus: () => promRange(seriesQuery(selector, span / 1000), span / 1000),
-              check: (body: Buffer, ours: Buffer) => {
-                checkAnswer(body, `series ${label} ${who}`, SERIES_METRICS.length * 3 * indexes.length, 1000);
-                return `; points a series ${bucketsOf(ours)} / 1000`;
-              },
-            })),
-          ),
-        ];
-      for (const { figure, ours: ourUrl, prometheus: promUrlNow, check } of cases) {
-        const promUrl = promUrlNow();
+        ),
+      ];
+      /** Times `ourUrl` and Prometheus' `promUrl` in turn with curl, one row. Returns our answer's size. */
+      const timeFigure = async (figure: string, ourUrl: string, promUrl: string, check: (prometheus: Buffer, ours: Buffer) => string) => {
         // A client of its own for each figure: curl's rounds block this process for seconds, and a
         // kept-alive socket the server closed meanwhile would fail the next request.
         const plain = plainClient();
@@ -254,7 +261,7 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
         const held = check(promBody, ourBody);
         const [ourRounds, promRounds] = await curlRounds([ourUrl, promUrl], options.timing, plain).finally(() => plain.close());
         const [own, theirs] = [summarizeRounds(ourRounds), summarizeRounds(promRounds)];
-        const row: AnchorRow = {
+        emit({
           figure: `${figure} (ms, p50 / p95)`,
           ours: own.cell,
           prometheus: theirs.cell,
@@ -262,8 +269,29 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
           spread:
             `${own.p50Spread}; ${theirs.p50Spread} (${ourRounds.length} x ${ourRounds[0].length} runs; ` +
             `answers ${fmt(ourBody.length / 1024, 1)} / ${fmt(promBody.length / 1024, 1)} KB${held})`,
-        };
-        emit(row);
+        });
+        return ourBody.length;
+      };
+      let longestBatch: { label: string; bytes: number; promUrl: string } | undefined;
+      for (const { figure, ours: ourUrl, prometheus: promUrlNow, check, batchOf } of cases) {
+        const promUrl = promUrlNow();
+        const bytes = await timeFigure(figure, ourUrl, promUrl, check);
+        if (batchOf) longestBatch = { label: batchOf, bytes, promUrl };
+      }
+      if (longestBatch) {
+        // The machine's own share of the times above: a bare Node server that answers as many bytes
+        // from memory, doing no work, asked in turn with the same Prometheus query as ours was.
+        const bare = await startStaticServer(longestBatch.bytes);
+        try {
+          await timeFigure(
+            `control: a bare server's static answer as large as ours for series ${longestBatch.label}, all ${gpus} GPUs`,
+            `${bare.url}/`,
+            longestBatch.promUrl,
+            () => "; the bare server does no work: what is left is the machine and the transport",
+          );
+        } finally {
+          await bare.stop();
+        }
       }
     } finally {
       await server.stop();
