@@ -86,12 +86,14 @@ function checkAnswer(body: Buffer, what: string, series: number, points?: number
   return "";
 }
 
-/** Buckets in our answer to a batch of series calls (the first call's; every GPU gets the same buckets). */
+type Outputs = inferRouterOutputs<AppRouter>["telemetry"];
+
+/** Buckets in our answer to a series call, of one GPU or of several (the first GPU's; every GPU gets the same buckets). */
 function bucketsOf(body: Buffer): number {
-  const [first] = reviveColumns(JSON.parse(body.toString())) as Array<{
-    result: { data: inferRouterOutputs<AppRouter>["telemetry"]["series"] };
+  const [{ result }] = reviveColumns(JSON.parse(body.toString())) as Array<{
+    result: { data: Outputs["series"] | Outputs["seriesOfGpus"] };
   }>;
-  return first.result.data.t.length;
+  return ("gpus" in result.data ? result.data.gpus[0] : result.data).t.length;
 }
 
 /** Whether Prometheus is writing a compacted block or removing the blocks it replaced. */
@@ -194,13 +196,13 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
         `&start=${(window.endsAt - 999 * stepMs) / 1000}&end=${endSeconds}&step=${stepMs / 1000}`;
       // Ours counts back from now, minutes after the last stored sample: an hour more covers every one (up to 2160 h, its limit).
       const spanHours = Math.min(2160, Math.ceil(spanMs / HOUR_MS) + 1);
-      const seriesInput = (gpuIndex: number, span: number) => ({
-        gpuIndex,
+      const windowOf = (span: number) => ({
         from: window.endsAt - span,
         to: window.endsAt,
         metrics: SERIES_METRICS.map(([metric]) => metric),
         maxPoints: 1000,
       });
+      const seriesInput = (gpuIndex: number, span: number) => ({ gpuIndex, ...windowOf(span) });
       const allGpus = Array.from({ length: gpus }, (_, i) => i);
       // Each check returns what the answers held beyond their size, for the table.
       const cases: Array<{
@@ -208,8 +210,8 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
         ours: string;
         prometheus: () => string;
         check: (prometheus: Buffer, ours: Buffer) => string;
-        /** The span's label where this is the batch of every GPU. */
-        batchOf?: string;
+        /** The span's label where this is the series of every GPU. */
+        everyGpuAt?: string;
       }> = [
         {
           figure: "history: last 1000 points of GPU 0",
@@ -237,14 +239,14 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
             ] as const
           ).map(([who, indexes, selector]) => ({
             figure: `series ${label}, 1000 points asked, ${who}`,
+            // All GPUs in one call, as Prometheus answers them in one query.
             ours:
               server.url +
-              batchPath(
-                "telemetry.series",
-                indexes.map((i) => seriesInput(i, span)),
-              ),
+              (indexes.length === 1
+                ? batchPath("telemetry.series", [seriesInput(indexes[0], span)])
+                : batchPath("telemetry.seriesOfGpus", [{ ...windowOf(span), gpus: indexes.map((gpuIndex) => ({ gpuIndex })) }])),
             prometheus: () => promRange(seriesQuery(selector, span / 1000), span / 1000),
-            batchOf: indexes.length > 1 ? label : undefined,
+            everyGpuAt: indexes.length > 1 ? label : undefined,
             check: (body: Buffer, ours: Buffer) => {
               checkAnswer(body, `series ${label} ${who}`, SERIES_METRICS.length * 3 * indexes.length, 1000);
               return `; points a series ${bucketsOf(ours)} / 1000`;
@@ -272,21 +274,21 @@ export async function benchPrometheusAnchor(options: AnchorOptions): Promise<voi
         });
         return ourBody.length;
       };
-      let longestBatch: { label: string; bytes: number; promUrl: string } | undefined;
-      for (const { figure, ours: ourUrl, prometheus: promUrlNow, check, batchOf } of cases) {
+      let longestEveryGpu: { label: string; bytes: number; promUrl: string } | undefined;
+      for (const { figure, ours: ourUrl, prometheus: promUrlNow, check, everyGpuAt } of cases) {
         const promUrl = promUrlNow();
         const bytes = await timeFigure(figure, ourUrl, promUrl, check);
-        if (batchOf) longestBatch = { label: batchOf, bytes, promUrl };
+        if (everyGpuAt) longestEveryGpu = { label: everyGpuAt, bytes, promUrl };
       }
-      if (longestBatch) {
+      if (longestEveryGpu) {
         // The machine's own share of the times above: a bare Node server that answers as many bytes
         // from memory, doing no work, asked in turn with the same Prometheus query as ours was.
-        const bare = await startStaticServer(longestBatch.bytes);
+        const bare = await startStaticServer(longestEveryGpu.bytes);
         try {
           await timeFigure(
-            `control: a bare server's static answer as large as ours for series ${longestBatch.label}, all ${gpus} GPUs`,
+            `control: a bare server's static answer as large as ours for series ${longestEveryGpu.label}, all ${gpus} GPUs`,
             `${bare.url}/`,
-            longestBatch.promUrl,
+            longestEveryGpu.promUrl,
             () => "; the bare server does no work: what is left is the machine and the transport",
           );
         } finally {

@@ -74,6 +74,7 @@ try {
     ...names.map((n) => `batch of ${gpuIndexes.length}, first, ${n}`),
     ...names.map((n) => `batch of ${gpuIndexes.length}, ${n}`),
     ...names.map((n) => `one GPU, ${n}`),
+    `one seriesOfGpus call of ${gpuIndexes.length}, this`,
   ];
   console.log(`| span | ${header.join(" | ")} | batch bytes |\n| --- |${" --- |".repeat(header.length + 1)}`);
   for (const [label, span] of PRESET_SPANS) {
@@ -82,6 +83,8 @@ try {
       gpuIndexes.map((i) => input(i, span)),
     );
     const oneUrl = batchPath("telemetry.series", [input(gpuIndexes[0], span)]);
+    const { gpuIndex: _, ...window } = input(gpuIndexes[0], span);
+    const oneCallUrl = batchPath("telemetry.seriesOfGpus", [{ ...window, gpus: gpuIndexes.map((gpuIndex) => ({ gpuIndex })) }]);
     const first = new Map<string, number>();
     const bodies = new Map<string, Buffer>();
     for (const side of sides) {
@@ -97,6 +100,7 @@ try {
     }
     const batch = new Map<string, number[]>(names.map((n) => [n, []]));
     const one = new Map<string, number[]>(names.map((n) => [n, []]));
+    const oneCall: number[] = [];
     for (let run = 0; run < runs; run++) {
       for (const side of run % 2 ? [...sides].reverse() : sides) {
         let started = performance.now();
@@ -105,6 +109,10 @@ try {
         started = performance.now();
         await client.get(side.server.url + oneUrl);
         one.get(side.name)!.push(performance.now() - started);
+        if (side.name !== "this") continue;
+        started = performance.now();
+        await client.get(side.server.url + oneCallUrl);
+        oneCall.push(performance.now() - started);
       }
     }
     const cell = (times: number[]) => `${percentile(times, 50).toFixed(1)} / ${percentile(times, 95).toFixed(1)}`;
@@ -113,6 +121,7 @@ try {
         ...names.map((n) => first.get(n)!.toFixed(1)),
         ...names.map((n) => cell(batch.get(n)!)),
         ...names.map((n) => cell(one.get(n)!)),
+        cell(oneCall),
       ].join(" | ")} | ${firstBody.length} |`,
     );
   }

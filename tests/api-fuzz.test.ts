@@ -401,6 +401,7 @@ const PROCEDURES: Procedure[] = [
   { path: "telemetry.history", kind: "query", keys: ["gpuIndex", "gpuUuid", "hours", "limit"] },
   { path: "telemetry.stats", kind: "query", keys: ["gpuIndex", "gpuUuid", "hours"] },
   { path: "telemetry.series", kind: "query", keys: ["gpuIndex", "gpuUuid", "from", "to", "metrics", "maxPoints"] },
+  { path: "telemetry.seriesOfGpus", kind: "query", keys: ["gpus", "from", "to", "metrics", "maxPoints", "clockReasons"] },
   { path: "telemetry.live", kind: "subscription", keys: ["gpuIndex", "gpuUuid", "lastEventId"] },
   { path: "database.prune", kind: "mutation", keys: ["force"] },
 ];

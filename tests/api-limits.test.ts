@@ -95,7 +95,7 @@ describe("the work one tRPC request may ask for", () => {
     const errors = await rejections([unsplit.telemetry.series.query(input), unsplit.telemetry.series.query(input)]);
     expect(errors[0].data).toMatchObject({ code: "PAYLOAD_TOO_LARGE", httpStatus: 413 });
     expect(errors[0].message).toMatch(
-      /^this batch of 2 calls asks for 270,000 series values \(points × metrics and clock reasons\); one request may ask for at most 135,000/,
+      /^this batch of 2 calls asks for 270,000 series values \(points × metrics and clock reasons, for each GPU\); one request may ask for at most 135,000/,
     );
   });
 
@@ -110,6 +110,19 @@ describe("the work one tRPC request may ask for", () => {
     const warning = await server.waitForLog((line) => line.msg.startsWith("refused a request over its limits"));
     expect(warning).toMatchObject({ level: 40, limit: "batch_calls", refused: 1 });
     expect(warning.msg).toMatch(/a batch may hold at most 16 calls/);
+  });
+
+  it("one seriesOfGpus call is counted for each GPU it names, and refused (413) past the limit", async () => {
+    const to = Date.now();
+    const window = { from: to - HOUR, to, metrics: ["temperatureC" as const], maxPoints: 5000 };
+    // 27 GPUs × 5000 points: the most one request may ask for.
+    const within = await unsplit.telemetry.seriesOfGpus.query({ ...window, gpus: Array.from({ length: 27 }, () => ({ gpuIndex: 0 })) });
+    expect(within.gpus).toHaveLength(27);
+    const [error] = await rejections([
+      unsplit.telemetry.seriesOfGpus.query({ ...window, gpus: Array.from({ length: 28 }, () => ({ gpuIndex: 0 })) }),
+    ]);
+    expect(error.data).toMatchObject({ code: "PAYLOAD_TOO_LARGE", httpStatus: 413 });
+    expect(error.message).toMatch(/^this request asks for 140,000 series values .*; one request may ask for at most 135,000/);
   });
 
   it("a batch within the limits is answered in full, and a failing call does not hold up the others", async () => {

@@ -197,6 +197,44 @@ describe("tRPC over HTTP, on a known recording", () => {
     expect(reviveColumns(JSON.parse(body))).toEqual([{ result: { data: typed } }]);
   });
 
+  it("telemetry.seriesOfGpus: each GPU's series as telemetry.series answers it, in the order asked, in one call", async () => {
+    const window = {
+      from: known.end - (TICKS - 1) * 1000,
+      to: known.end,
+      metrics: ["temperatureC", "powerDrawW"] as const,
+      maxPoints: 14,
+      clockReasons: true,
+    };
+    const unseen = "GPU-00000000-0000-4000-8000-0000000000ff";
+    const selections = [{ gpuIndex: 1 }, { gpuUuid: KNOWN_GPUS[0].uuid }, { gpuUuid: unseen }];
+    const many = await client.telemetry.seriesOfGpus.query({ ...window, metrics: [...window.metrics], gpus: selections });
+    const one = await Promise.all(
+      selections.map((gpu) => client.telemetry.series.query({ ...window, metrics: [...window.metrics], ...gpu })),
+    );
+    expect(many).toEqual({ from: window.from, to: window.to, gpus: one });
+    expect(many.gpus.map((g) => [g.gpuIndex, g.gpuUuid, g.t.length > 0])).toEqual([
+      [1, KNOWN_GPUS[1].uuid, true],
+      [0, KNOWN_GPUS[0].uuid, true],
+      [null, unseen, false],
+    ]);
+
+    // Each GPU of the list is checked as a series call's GPU is, and a refusal says which one.
+    const refusal = async (gpus: unknown[]) => {
+      const failure = await client.telemetry.seriesOfGpus
+        .query({ ...window, metrics: [...window.metrics], gpus } as Parameters<typeof client.telemetry.seriesOfGpus.query>[0])
+        .catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(TRPCClientError);
+      expect((failure as TRPCClientError<never>).data).toMatchObject({ code: "BAD_REQUEST", httpStatus: 400 });
+      return (failure as Error).message;
+    };
+    expect(await refusal([])).toBe("gpus: must name at least one GPU");
+    expect(await refusal([{ gpuIndex: 0 }, {}])).toBe("gpus.1.gpuIndex: is required (or gpuUuid)");
+    expect(await refusal([{ gpuIndex: 0 }, { gpuIndex: 1, gpuUuid: KNOWN_GPUS[0].uuid }])).toBe(
+      `gpus.1.gpuIndex: names another GPU than the UUID given (the GPU at this index now is ${KNOWN_GPUS[1].uuid}); gpus.1.gpuUuid: is not the GPU at index 1 now`,
+    );
+    expect(await refusal(Array.from({ length: 65 }, () => ({ gpuIndex: 0 })))).toBe("gpus: must name at most 64 GPUs");
+  });
+
   it("gpus.list: both GPUs with their facts", async () => {
     const gpus = await client.gpus.list.query();
     expect(gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name }))).toEqual(KNOWN_GPUS.map((g) => ({ ...g })));

@@ -11,6 +11,9 @@ import { METRIC_KEYS } from "./types";
 /** One series call's own maximum of points (buckets). */
 export const MAX_SERIES_POINTS = 5000;
 
+/** GPUs one `telemetry.seriesOfGpus` call may name (the series values limit below bounds it too). */
+export const MAX_GPUS_PER_SERIES_CALL = 64;
+
 /** Calls in one tRPC batch; clients split larger batches (httpBatchLink's maxItems). */
 export const MAX_BATCH_CALLS = 16;
 

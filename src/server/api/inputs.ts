@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_POINTS } from "../../telemetry/request-limits";
+import { MAX_GPUS_PER_SERIES_CALL, MAX_RECORDS_PER_REQUEST, MAX_SERIES_POINTS } from "../../telemetry/request-limits";
 import { METRIC_KEYS } from "../../telemetry/types";
 import { HOUR_MS } from "../../telemetry/durations";
 
@@ -74,26 +74,42 @@ export const statsInput = gpuSelector
 
 const epochMs = z.number({ error: "must be a number (epoch milliseconds)" }).int("must be whole milliseconds").min(0, "must be 0 or more");
 
-export const seriesInput = gpuSelector
-  .extend({
-    from: epochMs,
-    to: epochMs,
-    metrics: z
-      .array(z.enum(METRIC_KEYS), { error: `must be a list of: ${METRIC_KEYS.join(", ")}` })
-      .min(1, "must name at least one metric")
-      .max(METRIC_KEYS.length),
-    maxPoints: z
-      .number({ error: "must be a number" })
-      .int("must be a whole number")
-      .min(1, "must be at least 1")
-      .max(MAX_SERIES_POINTS, `must be at most ${MAX_SERIES_POINTS}`)
-      .default(500),
-    /** Also each clock event reason's share of each bucket's samples. */
-    clockReasons: z.boolean({ error: "must be true or false" }).default(false),
-  })
-  .refine(oneGpu, ONE_GPU_REQUIRED)
-  .refine((v) => v.to > v.from, { path: ["to"], error: "must be after from" })
-  .refine((v) => v.to - v.from <= MAX_HOURS * HOUR_MS, { path: ["to"], error: `range must be at most ${MAX_HOURS} hours` });
+/** What a series call asks of each GPU: the window, the metrics and how many buckets. */
+const seriesWindow = z.object({
+  from: epochMs,
+  to: epochMs,
+  metrics: z
+    .array(z.enum(METRIC_KEYS), { error: `must be a list of: ${METRIC_KEYS.join(", ")}` })
+    .min(1, "must name at least one metric")
+    .max(METRIC_KEYS.length),
+  maxPoints: z
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(MAX_SERIES_POINTS, `must be at most ${MAX_SERIES_POINTS}`)
+    .default(500),
+  /** Also each clock event reason's share of each bucket's samples. */
+  clockReasons: z.boolean({ error: "must be true or false" }).default(false),
+});
+
+export type SeriesWindow = z.output<typeof seriesWindow>;
+
+const windowRules = <T extends z.ZodType<{ from: number; to: number }>>(schema: T) =>
+  schema
+    .refine((v) => v.to > v.from, { path: ["to"], error: "must be after from" })
+    .refine((v) => v.to - v.from <= MAX_HOURS * HOUR_MS, { path: ["to"], error: `range must be at most ${MAX_HOURS} hours` });
+
+export const seriesInput = windowRules(gpuSelector.extend(seriesWindow.shape).refine(oneGpu, ONE_GPU_REQUIRED));
+
+/** Several GPUs' series over the same window in one call, each GPU named as in `seriesInput`. */
+export const seriesOfGpusInput = windowRules(
+  seriesWindow.extend({
+    gpus: z
+      .array(gpuSelector.refine(oneGpu, ONE_GPU_REQUIRED), { error: "must be a list of GPUs ({ gpuIndex } or { gpuUuid })" })
+      .min(1, "must name at least one GPU")
+      .max(MAX_GPUS_PER_SERIES_CALL, `must name at most ${MAX_GPUS_PER_SERIES_CALL} GPUs`),
+  }),
+);
 
 export const liveInput = gpuSelector
   .extend({

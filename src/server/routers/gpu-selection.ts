@@ -17,24 +17,27 @@ export type GpuSelection = z.output<typeof gpuSelector>;
  * names an index no GPU has held. A UUID is taken as given: one never seen
  * simply has no data. An index and a UUID naming different GPUs are refused.
  */
-export function selectedUuid(selection: GpuSelection, gpus: readonly GpuHolder[]): string | null | undefined {
+export function selectedUuid(selection: GpuSelection, gpus: readonly GpuHolder[], at: FieldPath = []): string | null | undefined {
   const { gpuIndex, gpuUuid } = selection;
   if (gpuIndex === undefined) return gpuUuid;
   const atIndex = gpuAtIndex(gpus, gpuIndex)?.uuid ?? null;
   if (gpuUuid !== undefined && gpuUuid !== atIndex) {
-    const refused = agreeingWith(atIndex).safeParse(selection);
+    const refused = agreeingWith(atIndex, at).safeParse(selection);
     if (!refused.success) throw new TRPCError({ code: "BAD_REQUEST", message: refused.error.message, cause: refused.error });
   }
   return atIndex;
 }
 
+/** Where a selection sits in the input: [] at its top, ["gpus", 2] for the third of a list. */
+export type FieldPath = ReadonlyArray<string | number>;
+
 /** The selector, refusing an index and a UUID of different GPUs as bad input naming both, like any other. */
-const agreeingWith = (atIndex: string | null) =>
+const agreeingWith = (atIndex: string | null, at: FieldPath) =>
   gpuSelector.superRefine(({ gpuIndex, gpuUuid }, ctx) => {
     if (gpuIndex === undefined || gpuUuid === undefined || gpuUuid === atIndex) return;
     const held = atIndex === null ? "no GPU has held this index" : `the GPU at this index now is ${atIndex}`;
-    ctx.addIssue({ code: "custom", path: ["gpuIndex"], message: `names another GPU than the UUID given (${held})` });
-    ctx.addIssue({ code: "custom", path: ["gpuUuid"], message: `is not the GPU at index ${gpuIndex} now` });
+    ctx.addIssue({ code: "custom", path: [...at, "gpuIndex"], message: `names another GPU than the UUID given (${held})` });
+    ctx.addIssue({ code: "custom", path: [...at, "gpuUuid"], message: `is not the GPU at index ${gpuIndex} now` });
   });
 
 /** Every GPU the server knows: those the collector reports now, and those only the database remembers. */
@@ -50,7 +53,8 @@ export function knownGpus(ctx: Pick<Context, "collector" | "storage">): GpuHolde
 }
 
 /** The UUID the selection names, given what the server knows now. */
-export const uuidOf = (ctx: Pick<Context, "collector" | "storage">, selection: GpuSelection) => selectedUuid(selection, knownGpus(ctx));
+export const uuidOf = (ctx: Pick<Context, "collector" | "storage">, selection: GpuSelection, at: FieldPath = []) =>
+  selectedUuid(selection, knownGpus(ctx), at);
 
 /** Keeps the items of the selected GPU, or all of them when the selection names none. */
 export function onlySelected<T extends { gpuUuid: string | null }>(items: readonly T[], uuid: string | null | undefined): T[] {

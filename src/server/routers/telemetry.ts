@@ -5,8 +5,8 @@ import { bucketedSeries, newestRows, windowStats } from "../storage/telemetry-qu
 import type { Context } from "../trpc/context";
 import { historyRecord, type HistoryRecord } from "../storage/history-record";
 import { publicProcedure, router } from "../trpc/trpc";
-import { liveReadingFilter, uuidOf, type GpuSelection } from "./gpu-selection";
-import { historyInput, liveInput, seriesInput, statsInput } from "../api/inputs";
+import { liveReadingFilter, uuidOf, type FieldPath, type GpuSelection } from "./gpu-selection";
+import { historyInput, liveInput, seriesInput, seriesOfGpusInput, statsInput, type SeriesWindow } from "../api/inputs";
 import { seriesAnswer } from "../api/series-answer";
 import { HOUR_MS } from "../../telemetry/durations";
 import { gapsOfSeries, OUTAGE_EVENT_KINDS, outagesOf, type BucketedValues, type SeriesGap } from "../storage/series-gaps";
@@ -19,9 +19,9 @@ const MAX_OUTAGE_EVENTS = 10_000;
 const NO_SUCH_GPU = -1;
 
 /** The stored GPU a selection names: its id for the queries (undefined: all GPUs), its UUID and index when known. */
-export function storedGpuOf(ctx: Pick<Context, "collector" | "storage">, selection: GpuSelection) {
+export function storedGpuOf(ctx: Pick<Context, "collector" | "storage">, selection: GpuSelection, at?: FieldPath) {
   const store = ctx.storage.requireStore();
-  const uuid = uuidOf(ctx, selection);
+  const uuid = uuidOf(ctx, selection, at);
   if (uuid === undefined) return { store, gpuId: undefined, gpuUuid: null, gpuIndex: null };
   const gpu = uuid === null ? undefined : store.gpuByUuid(uuid);
   return { store, gpuId: gpu?.id ?? NO_SUCH_GPU, gpuUuid: uuid, gpuIndex: gpu?.index ?? selection.gpuIndex ?? null };
@@ -52,12 +52,17 @@ export const telemetryRouter = router({
    * Bucketed min/max/avg per metric between `from` and `to` (epoch ms), at most `maxPoints` buckets,
    * and the gaps between buckets with the reason the event log gives for each.
    */
-  series: publicProcedure.input(seriesInput).query(({ ctx, input }) => {
-    const { store, gpuId, gpuUuid, gpuIndex } = storedGpuOf(ctx, input);
-    const series = bucketedSeries(store, { ...input, gpuId, maxRawSpanMs: MAX_DECODED_SAMPLES_PER_SERIES * ctx.config.intervalMs });
-    const gaps = gpuId === undefined ? [] : gapsOf(store, gpuId, input, series, ctx.config.intervalMs);
-    return seriesAnswer({ gpuIndex, gpuUuid, from: input.from, to: input.to }, series, gaps);
-  }),
+  series: publicProcedure.input(seriesInput).query(({ ctx, input }) => seriesOf(ctx, input, input)),
+
+  /**
+   * The same for several GPUs over one window, in one call: each GPU's answer as `series` gives it,
+   * in the order asked. Cheaper than a batch of `series` calls, which each take a turn of their own.
+   */
+  seriesOfGpus: publicProcedure.input(seriesOfGpusInput).query(({ ctx, input }) => ({
+    from: input.from,
+    to: input.to,
+    gpus: input.gpus.map((selection, i) => seriesOf(ctx, selection, input, ["gpus", i])),
+  })),
 
   /**
    * Every snapshot as it is collected. Each event carries the snapshot id, so a
@@ -90,6 +95,14 @@ export const telemetryRouter = router({
     }
   }),
 });
+
+/** One GPU's bucketed series over a window, with its gaps. */
+function seriesOf(ctx: Context, selection: GpuSelection, window: SeriesWindow, at?: FieldPath) {
+  const { store, gpuId, gpuUuid, gpuIndex } = storedGpuOf(ctx, selection, at);
+  const series = bucketedSeries(store, { ...window, gpuId, maxRawSpanMs: MAX_DECODED_SAMPLES_PER_SERIES * ctx.config.intervalMs });
+  const gaps = gpuId === undefined ? [] : gapsOf(store, gpuId, window, series, ctx.config.intervalMs);
+  return seriesAnswer({ gpuIndex, gpuUuid, from: window.from, to: window.to }, series, gaps);
+}
 
 function gapsOf(
   store: TelemetryStore,

@@ -2,7 +2,7 @@ import { TRPCError } from "@trpc/server";
 import type { TRPCRequestInfo } from "@trpc/server/http";
 import type { RequestLimit } from "../refused-requests";
 import { MAX_RECORDS_PER_REQUEST, MAX_SERIES_VALUES_PER_REQUEST, seriesAsked } from "../../telemetry/request-limits";
-import { eventsInput, historyInput, seriesInput } from "../api/inputs";
+import { eventsInput, historyInput, seriesInput, seriesOfGpusInput } from "../api/inputs";
 
 /**
  * Adds up what the calls of one request ask for before any of them runs, and
@@ -37,7 +37,7 @@ const MEASURES: Measure[] = [
   RECORDS,
   {
     limitName: "series_values",
-    unit: "series values (points × metrics and clock reasons)",
+    unit: "series values (points × metrics and clock reasons, for each GPU)",
     limit: MAX_SERIES_VALUES_PER_REQUEST,
     costOf: new Map([
       [
@@ -45,6 +45,13 @@ const MEASURES: Measure[] = [
         (raw: unknown) => {
           const input = seriesInput.safeParse(raw).data;
           return input ? input.maxPoints * seriesAsked(input) : 0;
+        },
+      ],
+      [
+        "telemetry.seriesOfGpus",
+        (raw: unknown) => {
+          const input = seriesOfGpusInput.safeParse(raw).data;
+          return input ? input.maxPoints * seriesAsked(input) * input.gpus.length : 0;
         },
       ],
     ]),
