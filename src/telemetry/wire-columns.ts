@@ -41,18 +41,35 @@ export class ScaledValues {
     return (this.unscaled ??= unscaled(this.scaled, this.decimals));
   }
 
+  /** The values as integers of 10^-decimals: null exactly where the values are. */
+  get written(): readonly (number | null)[] {
+    return this.scaled;
+  }
+
   /** What JSON carries: integers already are written as they are. */
   wire(): ScaledWire | (number | null)[] {
     return this.decimals === 0 ? this.scaled : { $decimals: this.decimals, scaled: this.scaled };
   }
 }
 
+/** The columns behind each object columnsOf made. */
+const COLUMNS_BEHIND = new WeakMap<object, Record<string, ScaledValues>>();
+
 /** Named columns as an object of their values (made when read), written as the columns' wire forms. */
 export function columnsOf<K extends string>(columns: Record<K, ScaledValues>): Record<K, (number | null)[]> {
   const named = Object.entries(columns) as Array<[K, ScaledValues]>;
   const values = {} as Record<K, (number | null)[]>;
   for (const [name, column] of named) Object.defineProperty(values, name, { get: () => column.values, enumerable: true });
+  COLUMNS_BEHIND.set(values, columns);
   return writtenAs(values, () => Object.fromEntries(named.map(([name, column]) => [name, column.wire()])));
+}
+
+/**
+ * Where column `name` of `columns` is null, as an array null at the same places: for columns
+ * columnsOf made, the integers it holds, so asking costs no new array of values.
+ */
+export function nullsOf<K extends string>(columns: Record<K, readonly (number | null)[]>, name: K): readonly (number | null)[] {
+  return COLUMNS_BEHIND.get(columns)?.[name]?.written ?? columns[name];
 }
 
 function unscaled(scaled: readonly (number | null)[], decimals: number): (number | null)[] {
@@ -63,11 +80,12 @@ function unscaled(scaled: readonly (number | null)[], decimals: number): (number
 /** `values` as steps of `step` (bucket starts); as they are when one is off that grid. */
 export function stepWire(values: readonly number[], step: number): StepWire | readonly number[] {
   if (values.length === 0) return values;
-  const steps: number[] = [];
+  // A copy written over in place: as long as the values at once, never grown.
+  const steps = values.slice(1);
   for (let i = 1; i < values.length; i++) {
     const count = (values[i] - values[i - 1]) / step;
     if (!Number.isInteger(count)) return values;
-    steps.push(count);
+    steps[i - 1] = count;
   }
   return { $step: step, first: values[0], steps };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reviveColumns, ScaledValues, stepWire, wireTransformer, writtenAs } from "../../src/telemetry/wire-columns";
+import { columnsOf, nullsOf, reviveColumns, ScaledValues, stepWire, wireTransformer, writtenAs } from "../../src/telemetry/wire-columns";
 
 function throughJson(value: unknown): unknown {
   const revived: unknown = wireTransformer.output.deserialize(JSON.parse(JSON.stringify(wireTransformer.output.serialize(value))));
@@ -15,6 +15,14 @@ describe("wire columns", () => {
     const column = writtenAs({ values: watts.values }, () => ({ values: watts.wire() }));
     expect(JSON.stringify(column)).toBe(`{"values":{"$decimals":2,"scaled":[68946,null,-1,0,12345678901,1]}}`);
     expect(throughJson(column)).toEqual({ values: watts.values });
+  });
+
+  it("tell where a column is null from the integers it holds, and from plain values as they are", () => {
+    const columns = columnsOf({ min: new ScaledValues(2, [7870, null, 7871]), max: new ScaledValues(0, [null, 3, 4]) });
+    expect(nullsOf(columns, "min")).toEqual([7870, null, 7871]);
+    expect(nullsOf(columns, "max")).toEqual([null, 3, 4]);
+    expect(columns.min).toEqual([78.7, null, 78.71]);
+    expect(nullsOf({ min: [1.5, null] }, "min")).toEqual([1.5, null]);
   });
 
   it("write whole numbers as they are", () => {

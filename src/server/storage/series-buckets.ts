@@ -28,7 +28,7 @@ const COLUMNS = new ExactColumns();
 const PERIODS = new DecodedPeriods();
 const KEPT_TABLE_VALUES = 64 * 1024;
 /** A zeroed array of `size` values: a view of the kept one when it is small enough. */
-class ReusedArray<T extends Float64Array | Uint8Array> {
+class ReusedArray<T extends Float64Array | Int32Array | Uint8Array> {
   private kept: T | null = null;
 
   constructor(private readonly make: (size: number) => T) {}
@@ -42,6 +42,7 @@ class ReusedArray<T extends Float64Array | Uint8Array> {
 
 const TABLES = new ReusedArray((size) => new Float64Array(size));
 const TOUCHED = new ReusedArray((size) => new Uint8Array(size));
+const OFFSETS = new ReusedArray((size) => new Int32Array(size));
 
 type MetricSeries = { min: (number | null)[]; max: (number | null)[]; avg: (number | null)[] };
 
@@ -218,10 +219,10 @@ export class SeriesBuckets {
     clockReasons?: Record<ClockEventReason, (number | null)[]>;
   } {
     const { table, stride } = this;
-    /** Where each answered bucket starts in the table. */
-    const offsets: number[] = [];
-    for (let i = 0; i < this.touched.length; i++) if (this.touched[i] !== 0) offsets.push(i * stride);
-    const n = offsets.length;
+    /** Where each answered bucket starts in the table: the first `n` of them. */
+    const offsets = OFFSETS.zeroed(this.touched.length);
+    let n = 0;
+    for (let i = 0; i < this.touched.length; i++) if (this.touched[i] !== 0) offsets[n++] = i * stride;
     const columns = COLUMNS;
     for (let b = 0; b < n; b++)
       columns.set(b, this.range.single ? this.range.from : (this.firstIndex + offsets[b] / stride) * this.range.bucketMs);

@@ -1,4 +1,5 @@
 import type { StoredGpuEvent } from "./gpu-events";
+import { nullsOf } from "../../telemetry/wire-columns";
 
 /**
  * Where a bucketed series has no samples for longer than a few sample intervals,
@@ -70,9 +71,13 @@ export interface BucketedValues {
  */
 export function seriesGaps(series: BucketedValues, intervalMs: number, outages: readonly Outage[]): SeriesGap[] {
   const { t, bucketMs } = series;
-  // A bucket's min is null exactly where its avg is; of a whole-number metric it is the column the
-  // answer holds, where the avg would first be made from its integers (wire-columns.ts).
-  const columns = Object.values(series.metrics).flatMap((values) => (values ? [values.min] : []));
+  // A bucket's min is null exactly where its avg is, and its nulls are those of the integers the
+  // answer holds (wire-columns.ts): no column of values is made to find them.
+  const columns: Array<readonly (number | null)[]> = [];
+  for (const key of Object.keys(series.metrics)) {
+    const values = series.metrics[key];
+    if (values) columns.push(nullsOf(values, "min"));
+  }
   const minEmptyMs = Math.max(bucketMs, MISSED_INTERVALS * intervalMs);
   const gaps: SeriesGap[] = [];
   let lastEnd: number | null = null;
