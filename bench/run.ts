@@ -33,7 +33,7 @@ import { StorageManager } from "../src/server/storage/storage-manager";
 import { SimulatedGpu, simulatedGpuInfo } from "../src/server/sources/simulated";
 import { METRIC_KEYS, type GpuSample } from "../src/telemetry/types";
 import { TelemetryStore } from "../src/server/storage/telemetry-store";
-import { chartSeries } from "./lib/series-query";
+import { chartSeries, chartSeriesOfGpus } from "./lib/series-query";
 import { bucketWidth } from "../src/server/storage/telemetry-queries";
 import { benchPrometheusAnchor, type AnchorRow } from "./prometheus";
 import { benchScaling, type ScalingRow } from "./scaling";
@@ -287,6 +287,12 @@ async function benchQueries(dbPath: string) {
         `series ${hours} h, 1000 points asked, tRPC`,
         () => chartSeries(client, hours),
         `goal p95 <= 20 ms; ${pointsOf(hours)} points answered`,
+      ]),
+      // And every GPU at once, in one call.
+      ...SERIES_PRESET_HOURS.filter((hours) => hours <= span && gpus > 1).map((hours): [string, () => Promise<unknown>, string] => [
+        `series ${hours} h, 1000 points asked, all ${gpus} GPUs in one call, tRPC`,
+        () => chartSeriesOfGpus(client, hours, gpus),
+        `goal p95 <= 20 ms; ${pointsOf(hours)} points a GPU`,
       ]),
       [
         "database stats, REST",

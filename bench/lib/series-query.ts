@@ -21,3 +21,15 @@ export function chartSeries(client: ReturnType<typeof createTelemetryClient>, ho
   const to = Date.now();
   return client.telemetry.series.query({ gpuIndex: 0, from: to - hours * HOUR_MS, to, metrics: CHART_METRICS, maxPoints: 1000 });
 }
+
+/** The same over every one of `gpus` GPUs (indexes 0 to gpus - 1) in one `telemetry.seriesOfGpus` call. */
+export function chartSeriesOfGpus(client: ReturnType<typeof createTelemetryClient>, hours: number, gpus: number) {
+  const to = Date.now();
+  return client.telemetry.seriesOfGpus.query({
+    gpus: Array.from({ length: gpus }, (_, gpuIndex) => ({ gpuIndex })),
+    from: to - hours * HOUR_MS,
+    to,
+    metrics: CHART_METRICS,
+    maxPoints: 1000,
+  });
+}
