@@ -1,5 +1,6 @@
 /**
- * The History page's batch of one `telemetry.series` call per GPU over HTTP, from the real server
+ * Every GPU's series over HTTP, as a batch of one `telemetry.series` call per GPU and as one
+ * `telemetry.seriesOfGpus` call (the latter of this build only), from the real server
  * (dist/server.mjs, run scripts/ensure-build.mjs first) on a copy of the history database, while
  * it records its simulated GPUs at 1 Hz: at each preset span, 1000 points, four metrics, the
  * range pinned to the end of the stored data (as the Prometheus anchor pins it). The first batch

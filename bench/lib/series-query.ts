@@ -22,14 +22,16 @@ export function chartSeries(client: ReturnType<typeof createTelemetryClient>, ho
   return client.telemetry.series.query({ gpuIndex: 0, from: to - hours * HOUR_MS, to, metrics: CHART_METRICS, maxPoints: 1000 });
 }
 
-/** The same over every one of `gpus` GPUs (indexes 0 to gpus - 1) in one `telemetry.seriesOfGpus` call. */
+/** The chart query over every one of `gpus` GPUs (indexes 0 to gpus - 1) as one `telemetry.seriesOfGpus` input. */
+export const everyGpuSeriesInput = (hours: number, gpus: number, to = Date.now()) => ({
+  gpus: Array.from({ length: gpus }, (_, gpuIndex) => ({ gpuIndex })),
+  from: to - hours * HOUR_MS,
+  to,
+  metrics: CHART_METRICS,
+  maxPoints: 1000,
+});
+
+/** The same through the typed client, which reads the answer back (JSON parsed, columns revived). */
 export function chartSeriesOfGpus(client: ReturnType<typeof createTelemetryClient>, hours: number, gpus: number) {
-  const to = Date.now();
-  return client.telemetry.seriesOfGpus.query({
-    gpus: Array.from({ length: gpus }, (_, gpuIndex) => ({ gpuIndex })),
-    from: to - hours * HOUR_MS,
-    to,
-    metrics: CHART_METRICS,
-    maxPoints: 1000,
-  });
+  return client.telemetry.seriesOfGpus.query(everyGpuSeriesInput(hours, gpus));
 }
