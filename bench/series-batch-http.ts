@@ -63,7 +63,8 @@ try {
     sides.push({ name, server: await startServer(env, bundle) });
   }
   const client = plainClient();
-  const input = (gpuIndex: number, span: number) => ({ gpuIndex, from: end - span, to: end, metrics: CHART_METRICS, maxPoints: 1000 });
+  const windowOf = (span: number) => ({ from: end - span, to: end, metrics: CHART_METRICS, maxPoints: 1000 });
+  const input = (gpuIndex: number, span: number) => ({ gpuIndex, ...windowOf(span) });
   console.log(
     `${source}: ${gpuIndexes.length} GPUs; load average ${os
       .loadavg()
@@ -84,8 +85,7 @@ try {
       gpuIndexes.map((i) => input(i, span)),
     );
     const oneUrl = batchPath("telemetry.series", [input(gpuIndexes[0], span)]);
-    const { gpuIndex: _, ...window } = input(gpuIndexes[0], span);
-    const oneCallUrl = batchPath("telemetry.seriesOfGpus", [{ ...window, gpus: gpuIndexes.map((gpuIndex) => ({ gpuIndex })) }]);
+    const oneCallUrl = batchPath("telemetry.seriesOfGpus", [{ ...windowOf(span), gpus: gpuIndexes.map((gpuIndex) => ({ gpuIndex })) }]);
     const first = new Map<string, number>();
     const bodies = new Map<string, Buffer>();
     for (const side of sides) {
