@@ -47,6 +47,7 @@ export async function startServerProcess(
     ...(options.launchVia ?? []),
     process.execPath,
     "--max-semi-space-size=4",
+    "--no-memory-reducer",
     path.join(ROOT, "dist", "server.mjs"),
   ];
   const child = spawn(command, args, {
