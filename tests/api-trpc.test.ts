@@ -410,3 +410,38 @@ describe("examples/watch.ts", () => {
     expect(output.match(/^#\d+ \S+Z GPU [01]: /gm), output).toHaveLength(6);
   });
 });
+
+describe("the typed client's transfer", () => {
+  /** The Content-Encoding of each answer Node's fetch gets while `run` goes on. */
+  async function encodingsDuring(run: () => Promise<unknown>): Promise<Array<string | null>> {
+    const seen: Array<string | null> = [];
+    const original = globalThis.fetch;
+    globalThis.fetch = async (...args: Parameters<typeof fetch>) => {
+      const response = await original(...args);
+      seen.push(response.headers.get("content-encoding"));
+      return response;
+    };
+    try {
+      await run();
+    } finally {
+      globalThis.fetch = original;
+    }
+    return seen;
+  }
+
+  it("asks a server on this machine for no compression, which it gives a client that asks for it", async () => {
+    const input = { hours: 1, limit: 1000 };
+    const url = `${known.server.url}/api/trpc/telemetry.history?input=${encodeURIComponent(JSON.stringify(input))}`;
+    // The same answer, asked as fetch asks by default: compressed.
+    const compressed = await fetch(url);
+    expect(compressed.headers.get("content-encoding")).toMatch(/^(br|gzip|deflate)$/);
+    for (const base of [known.server.url, known.server.url.replace("127.0.0.1", "localhost")]) {
+      let records = 0;
+      const encodings = await encodingsDuring(async () => {
+        records = (await createTelemetryClient(base).telemetry.history.query(input)).length;
+      });
+      expect(records).toBe(Math.min(1000, TICKS * 2));
+      expect(encodings).toEqual([null]);
+    }
+  });
+});

@@ -18,6 +18,7 @@ import { eventMessage } from "../src/server/api/event-messages";
 import { capturedLog } from "./helpers/captured-log";
 import { REPO_ROOT } from "./helpers/fixtures";
 import { startPipeline } from "./helpers/pipeline";
+import { replaceFakeSettings } from "./helpers/fake-settings";
 import { FAKE_SMI, ROOT, startOnFakeSmi, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -71,14 +72,14 @@ async function recordingClockChanges(source: GpuSource, name: string) {
 describe("the event log", () => {
   it("records a changed power limit with old and new values and when it changed, and a GPU lost, stale and back", async () => {
     const setFile = path.join(dir, "run-changes.set");
-    fs.writeFileSync(setFile, "");
+    replaceFakeSettings(setFile, "");
     const { server, client } = await serve(path.join(dir, "changes", "telemetry.db"), setFile);
     const started = await eventOf(client, "the start", (e) => e.kind === "recorder_started");
     expect(started).toMatchObject({ gpuIndex: null, detail: { previousStopAt: null, cleanStop: null, gapMs: null } });
     await waitFor(async () => ((await client.collector.status.query()).stored > 4 ? true : undefined), 30_000, "samples stored");
 
     const changedFrom = Date.now();
-    fs.writeFileSync(setFile, "enforced.power.limit=600.00\n");
+    replaceFakeSettings(setFile, "enforced.power.limit=600.00\n");
     const power = await eventOf(client, "the power limit change", (e) => e.kind === "power_limit_changed" && e.gpuIndex === 1);
     const seenBy = Date.now();
     expect(power).toMatchObject({ detail: { from: 700, to: 600 }, message: "power limit 700 W → 600 W" });
@@ -86,7 +87,7 @@ describe("the event log", () => {
     expect(power.at).toBeGreaterThanOrEqual(changedFrom);
     expect(power.at).toBeLessThanOrEqual(seenBy);
 
-    fs.writeFileSync(setFile, "enforced.power.limit=600.00\nlost_gpu=1\n");
+    replaceFakeSettings(setFile, "enforced.power.limit=600.00\nlost_gpu=1\n");
     const lost = await eventOf(client, "GPU 1 lost", (e) => e.kind === "gpu_lost");
     expect(lost).toMatchObject({ gpuIndex: 1, detail: { problem: "GPU is lost" }, message: "GPU lost: GPU is lost" });
     // GPU 0 goes on reporting while GPU 1 stays lost for a few of its readings: a gap in GPU 1's history.
@@ -96,7 +97,7 @@ describe("the event log", () => {
       30_000,
       "GPU 0 read on",
     );
-    fs.writeFileSync(setFile, "enforced.power.limit=600.00\n");
+    replaceFakeSettings(setFile, "enforced.power.limit=600.00\n");
     const back = await eventOf(client, "GPU 1 back", (e) => e.kind === "gpu_back");
     expect(back).toMatchObject({ gpuIndex: 1, detail: { was: "lost" } });
     expect(back.at).toBeGreaterThan(lost.at);
@@ -112,10 +113,10 @@ describe("the event log", () => {
     expect(gaps[0].from).toBeLessThanOrEqual(lost.at + series.bucketMs);
     expect(gaps[0].to).toBeLessThanOrEqual(back.at);
     expect(gaps[0].to).toBeGreaterThan(back.at - series.bucketMs - 1000);
-    fs.writeFileSync(setFile, "enforced.power.limit=600.00\ngone_gpu=1\n");
+    replaceFakeSettings(setFile, "enforced.power.limit=600.00\ngone_gpu=1\n");
     const stale = await eventOf(client, "GPU 1 stale", (e) => e.kind === "gpu_stale");
     expect(stale).toMatchObject({ gpuIndex: 1, detail: { problem: "no reading" }, message: "GPU stopped reporting" });
-    fs.writeFileSync(setFile, "enforced.power.limit=600.00\n");
+    replaceFakeSettings(setFile, "enforced.power.limit=600.00\n");
     const backAgain = await eventOf(client, "GPU 1 back again", (e) => e.kind === "gpu_back" && e.at > stale.at);
     expect(backAgain.detail).toEqual({ was: "stale" });
 
@@ -173,16 +174,16 @@ describe("the event log", () => {
   it("explains the gaps between runs: a clean stop, a kill, and a driver and clock limit changed in between", async () => {
     const dbPath = path.join(dir, "restarts", "telemetry.db");
     const setFile = path.join(dir, "restarts.set");
-    fs.writeFileSync(setFile, "");
+    replaceFakeSettings(setFile, "");
     let { server, client } = await serve(dbPath, setFile);
     await eventOf(client, "the first start", (e) => e.kind === "recorder_started");
     await waitFor(async () => ((await client.collector.status.query()).stored > 4 ? true : undefined), 30_000, "samples stored");
-    fs.writeFileSync(setFile, "enforced.power.limit=650.00\n");
+    replaceFakeSettings(setFile, "enforced.power.limit=650.00\n");
     await eventOf(client, "the power limit change", (e) => e.kind === "power_limit_changed" && e.gpuIndex === 1);
     await server.stop();
     const stoppedBy = Date.now();
 
-    fs.writeFileSync(setFile, "enforced.power.limit=650.00\ndriver_version=590.10.01\nclocks.max.graphics=1800\n");
+    replaceFakeSettings(setFile, "enforced.power.limit=650.00\ndriver_version=590.10.01\nclocks.max.graphics=1800\n");
     ({ server, client } = await serve(dbPath, setFile));
     const second = await eventOf(client, "the second start", (e) => e.kind === "recorder_started" && e.detail.previousStopAt !== null);
     const { events } = await client.events.list.query();
@@ -213,7 +214,7 @@ describe("the event log", () => {
 
   it("records applications clocks set while it runs, read again with the other facts", async () => {
     const setFile = path.join(dir, "app-clocks.set");
-    fs.writeFileSync(setFile, "");
+    replaceFakeSettings(setFile, "");
     const { log } = capturedLog();
     const env = { ...process.env, FAKE_SMI_GPUS: "2", FAKE_SMI_SET_FILE: setFile };
     const { pipeline, store, changes } = await recordingClockChanges(
@@ -221,7 +222,7 @@ describe("the event log", () => {
       "app-clocks",
     );
     const setAt = Date.now();
-    fs.writeFileSync(setFile, "clocks.applications.graphics=1410\nclocks.applications.memory=2619\n");
+    replaceFakeSettings(setFile, "clocks.applications.graphics=1410\nclocks.applications.memory=2619\n");
     const found = await waitFor(() => (changes().length === 2 ? changes() : undefined), 20_000, "both GPUs' change");
     for (const change of found) {
       expect(change.detail).toEqual({ from: { graphics: 1980, memory: 3201 }, to: { graphics: 1410, memory: 2619 } });
@@ -279,7 +280,7 @@ describe("Xid errors", () => {
 
   it("records applications clocks set while NVML is read, read again every recheck", async () => {
     const clocksFile = path.join(dir, "nvml-app-clocks.txt");
-    fs.writeFileSync(clocksFile, "1980 3201\n");
+    replaceFakeSettings(clocksFile, "1980 3201\n");
     process.env.FAKE_NVML_APP_CLOCKS_FILE = clocksFile;
     cleanups.push(() => Promise.resolve(void delete process.env.FAKE_NVML_APP_CLOCKS_FILE));
     const { log } = capturedLog();
@@ -288,7 +289,7 @@ describe("Xid errors", () => {
       "nvml-app-clocks",
     );
     expect(changes()).toEqual([]);
-    fs.writeFileSync(clocksFile, "1410 2619\n");
+    replaceFakeSettings(clocksFile, "1410 2619\n");
     const [change] = await waitFor(() => (changes().length > 0 ? changes() : undefined), 20_000, "the change recorded");
     expect(change.detail).toEqual({ from: { graphics: 1980, memory: 3201 }, to: { graphics: 1410, memory: 2619 } });
     expect(change.gpuId).toBe(store.gpus()[0].id);

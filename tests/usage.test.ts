@@ -4,6 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processOwner } from "../src/server/collector/process-owner";
+import { replaceFakeSettings } from "./helpers/fake-settings";
 import { ROOT, startOnFakeSmi, startServerProcess, trpcClient, waitFor, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
 
@@ -26,8 +27,7 @@ function sleeper(): ChildProcess {
 
 /** The fake's process list: pid, MiB, GPU index. */
 function listProcesses(file: string, processes: Array<[ChildProcess, number, number]>) {
-  fs.writeFileSync(`${file}.tmp`, processes.map(([child, mib, gpu]) => `${child.pid}, sleep, ${mib}, ${gpu}\n`).join(""));
-  fs.renameSync(`${file}.tmp`, file);
+  replaceFakeSettings(file, processes.map(([child, mib, gpu]) => `${child.pid}, sleep, ${mib}, ${gpu}\n`).join(""));
 }
 
 type Client = ReturnType<typeof trpcClient>;

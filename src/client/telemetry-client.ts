@@ -1,5 +1,6 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from "@trpc/client";
 import { EventSource } from "eventsource";
+import { isLoopbackHost } from "../telemetry/loopback-host";
 import { MAX_BATCH_CALLS } from "../telemetry/request-limits";
 import { wireTransformer } from "../telemetry/wire-columns";
 import type { AppRouter } from "../server/routers/_app";
@@ -23,6 +24,10 @@ export function createTelemetryClient(
 ): TRPCClient<AppRouter> {
   const endpoint = `${url.replace(/\/+$/, "")}/api/trpc`;
   const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  // On this machine the answer's bytes cost less than decoding them: 8 GPUs' series over 48 h took
+  // Node's fetch longer to decompress than the server took to make (bench/RESULTS.md, "After a pause").
+  const hostname = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, "$1");
+  const batchHeaders = isLoopbackHost(hostname) ? { ...authorization, "accept-encoding": "identity" } : authorization;
   const { timeoutMs } = options;
   // Queries and mutations give up when no answer starts within timeoutMs (a wedged server must not
   // hang a script); streams never do. A plain timer, not AbortSignal.timeout: that one is unref'd and
@@ -50,7 +55,7 @@ export function createTelemetryClient(
         true: httpSubscriptionLink({ url: endpoint, EventSource, eventSourceOptions: { fetch: withToken }, transformer: wireTransformer }),
         false: httpBatchLink({
           url: endpoint,
-          headers: authorization,
+          headers: batchHeaders,
           fetch: withTimeout,
           maxItems: MAX_BATCH_CALLS,
           transformer: wireTransformer,

@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { DAY_MS } from "../telemetry/durations";
+import { isLoopbackHost } from "../telemetry/loopback-host";
 
 /**
  * Every NVOC_* setting, validated once at startup. A bad value stops the
@@ -31,9 +32,6 @@ const isOrigin = (value: string) => {
 const isHostName = (value: string) =>
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(value) ||
   /^\[?[0-9a-f:.]*:[0-9a-f:.]*\]?$/i.test(value);
-
-/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
-export const isLoopbackHost = (host: string) => host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 
 /** An http(s) URL, credentials allowed (Prometheus behind basic auth), with no query or fragment to confuse the API paths added to it. */
 const isHttpBase = (value: string) => {

@@ -1,4 +1,5 @@
-import { ConfigError, isLoopbackHost, loadConfig } from "./config";
+import { ConfigError, loadConfig } from "./config";
+import { isLoopbackHost } from "../telemetry/loopback-host";
 import { formatBytes } from "../telemetry/format-bytes";
 import { createLogger } from "./logger";
 import { startServer } from "./http-server";

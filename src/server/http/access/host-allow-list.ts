@@ -1,5 +1,5 @@
 import os from "node:os";
-import { isLoopbackHost } from "../../config";
+import { isLoopbackHost } from "../../../telemetry/loopback-host";
 
 /**
  * The host names this server answers to. A page on another site can make a
