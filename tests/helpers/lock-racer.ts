@@ -5,7 +5,7 @@
  *   rewrite <dbPath> <ms>: takes the lock, prints, then rewrites its address for that long.
  *   challenge <dbPath> <ms>: attempts to take the lock for that long, counting the attempts that got it.
  */
-import { acquireInstanceLock, type InstanceLock } from "../../src/server/storage/instance-lock";
+import { acquireInstanceLock, InstanceLockedError, type InstanceLock } from "../../src/server/storage/instance-lock";
 
 const [mode, dbPath, value] = process.argv.slice(2);
 const number = Number(value);
@@ -17,7 +17,7 @@ function attempt(): boolean {
     held.push(acquireInstanceLock(dbPath));
     return true;
   } catch (error) {
-    if (error instanceof Error && error.name === "InstanceLockedError") return false;
+    if (error instanceof InstanceLockedError) return false;
     throw error;
   }
 }

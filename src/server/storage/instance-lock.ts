@@ -137,9 +137,14 @@ export function acquireInstanceLock(dbPath: string): InstanceLock {
     const moved = fs.readFileSync(aside, "utf8");
     fs.rmSync(aside, { force: true });
     if (moved !== found.text) {
-      // Another process took the stale lock between the read and the move: it holds the lock, and its file goes back.
+      // Another process took the stale lock between the read and the move: it holds the lock, and its file goes
+      // back, created exclusively as every lock is, unless a third process has taken the place meanwhile.
       const taker = parseOwner(moved);
-      if (!fs.existsSync(lockPath)) fs.writeFileSync(lockPath, moved);
+      try {
+        fs.writeFileSync(lockPath, moved, { flag: "wx" });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw cannotWrite(error);
+      }
       throw taker ? lockedBy(dbPath, taker) : new InstanceLockedError(`another nvidia-oc took the lock of ${dbPath} at the same moment`);
     }
     replaced = owner;
