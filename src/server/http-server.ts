@@ -39,6 +39,8 @@ import { RefusedRequests } from "./refused-requests";
 import { MAX_BATCH_CALLS, MAX_RECORDS_IN_FLIGHT } from "../telemetry/request-limits";
 import { createRequestContext, type Services } from "./trpc/context";
 import { describeError, isBatchTooLarge, MAX_BODY_BYTES } from "./trpc/trpc";
+import { createQueryAnswers } from "./trpc/query-answers";
+import type { TRPCError } from "@trpc/server";
 
 /**
  * The one server process: Next's pages, the tRPC endpoint, the plain REST and
@@ -167,20 +169,21 @@ async function startInSteps(config: Config, log: Logger, options: ServerOptions,
     prometheus: config.prometheus === null ? null : new PrometheusClient(config.prometheus, log),
   };
 
-  const trpc = compressed(
-    createHTTPHandler({
-      router: appRouter,
-      basePath: TRPC_PREFIX,
-      maxBodySize: MAX_BODY_BYTES,
-      maxBatchSize: MAX_BATCH_CALLS,
-      createContext: (request) => createRequestContext(services, request),
-      onError({ error, path: procedure, req }) {
-        if (isBatchTooLarge(error)) refusedRequests.note("batch_calls", describeError(error, error.message), req.socket.remoteAddress);
-        if (error.code === "INTERNAL_SERVER_ERROR")
-          log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
-      },
-    }),
-  );
+  const trpcOptions = {
+    router: appRouter,
+    basePath: TRPC_PREFIX,
+    maxBatchSize: MAX_BATCH_CALLS,
+    createContext: (request: Parameters<typeof createRequestContext>[1]) => createRequestContext(services, request),
+    onError({ error, path: procedure, req }: { error: TRPCError; path: string | undefined; req: http.IncomingMessage }) {
+      if (isBatchTooLarge(error)) refusedRequests.note("batch_calls", describeError(error, error.message), req.socket.remoteAddress);
+      if (error.code === "INTERNAL_SERVER_ERROR")
+        log.error({ procedure, err: error.cause?.message ?? error.message }, "tRPC procedure failed");
+    },
+  };
+  // Queries asked over GET are answered by query-answers.ts; the rest by tRPC's own adapter.
+  const trpcAdapter = createHTTPHandler({ ...trpcOptions, maxBodySize: MAX_BODY_BYTES });
+  const queryAnswers = createQueryAnswers(trpcOptions);
+  const trpc = compressed((req, res) => queryAnswers(req, res) ?? trpcAdapter(req, res));
 
   const rest = compressed(createRestHandler(services, log));
   const metrics = createMetricsRegistry({ ...services, source });
