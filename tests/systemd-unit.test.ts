@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./helpers/fixtures";
+import { tempDir } from "./helpers/temp-dir";
 
 const UNIT = path.join(REPO_ROOT, "deploy", "systemd", "nvidia-oc.service");
 
@@ -26,12 +27,36 @@ describe("the systemd unit", () => {
 
   it("runs nvidia-oc start as its own user, restarts on failure, keeps the database under its state directory and the token in an environment file", () => {
     const unit = settings(fs.readFileSync(UNIT, "utf8"));
-    expect(unit.get("ExecStart")?.[0]).toMatch(/\bnvidia-oc start$/);
     expect(unit.get("User")).toEqual(["nvidia-oc"]);
     expect(unit.get("Restart")).toEqual(["on-failure"]);
     expect(unit.get("StateDirectory")).toEqual(["nvidia-oc"]);
     expect(unit.get("Environment")?.[0]).toContain("NVOC_DB_PATH=/var/lib/nvidia-oc/telemetry.db");
     expect(unit.get("EnvironmentFile")).toEqual(["-/etc/nvidia-oc/nvidia-oc.env"]);
+  });
+
+  it("starts node with npm start's flags on the nvidia-oc found on PATH, and npm start's malloc settings", () => {
+    const unit = settings(fs.readFileSync(UNIT, "utf8"));
+    const [command] = unit.get("ExecStart") ?? [];
+    // systemd hands the line to the shell with "$$" made "$" (and the quotes of its one argument taken off).
+    const match = /^\/bin\/sh -c '(.*)'$/.exec(command ?? "");
+    expect(match, command).not.toBeNull();
+    const script = match![1].replaceAll("$$", "$");
+    // Stand-ins on PATH: a node that prints what it was given, and an nvidia-oc to be found.
+    const bin = tempDir("nvoc-unit-path-");
+    fs.writeFileSync(path.join(bin, "node"), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, "nvidia-oc"), "#!/bin/sh\n", { mode: 0o755 });
+    const run = spawnSync("/bin/sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` } });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim().split("\n")).toEqual(["--max-semi-space-size=4", "--no-memory-reducer", path.join(bin, "nvidia-oc"), "start"]);
+    const npmStart = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts
+      .start;
+    for (const variable of unit
+      .get("Environment")!
+      .join(" ")
+      .split(" ")
+      .filter((word) => word.startsWith("MALLOC_")))
+      expect(npmStart).toContain(variable);
+    for (const flag of ["--max-semi-space-size=4", "--no-memory-reducer"]) expect(npmStart).toContain(flag);
   });
 
   it("is hardened, with the NVIDIA devices and nothing else reachable", () => {

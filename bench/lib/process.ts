@@ -8,7 +8,7 @@ const ROOT = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.ur
 
 /** The node flags and the environment `npm start` gives the server (package.json). */
 export const NPM_START_FLAGS = ["--max-semi-space-size=4", "--no-memory-reducer"];
-export const NPM_START_ENV = { NEXT_TELEMETRY_DISABLED: "1", MALLOC_MMAP_THRESHOLD_: "65536" };
+export const NPM_START_ENV = { NEXT_TELEMETRY_DISABLED: "1", MALLOC_MMAP_THRESHOLD_: "65536", MALLOC_TRIM_THRESHOLD_: "1048576" };
 
 export interface BenchServer {
   url: string;

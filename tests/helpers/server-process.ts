@@ -52,7 +52,15 @@ export async function startServerProcess(
   ];
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", NVOC_LOG_LEVEL: "info", NEXT_TELEMETRY_DISABLED: "1", MALLOC_MMAP_THRESHOLD_: "65536", ...env },
+    env: {
+      ...process.env,
+      PORT: "0",
+      NVOC_LOG_LEVEL: "info",
+      NEXT_TELEMETRY_DISABLED: "1",
+      MALLOC_MMAP_THRESHOLD_: "65536",
+      MALLOC_TRIM_THRESHOLD_: "1048576",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: LogLine[] = [];
