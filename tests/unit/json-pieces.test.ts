@@ -20,6 +20,10 @@ describe("jsonPieces", () => {
       Object.assign(Object.create(null) as object, { bare: [1] }),
       { boxed: [new Number(3), new String("s"), new Boolean(false)], map: new Map([[1, 2]]) },
       { columns: columnsOf({ a: new ScaledValues(2, [150, null]) }), plain: writtenAs({ hidden: 1 }, () => ({ shown: [1] })) },
+      // Columns of integers are written digit by digit: signs, zeros, nulls and the ends of the safe range.
+      [0, -0, 7, -7, 10, 99, 100, -1000, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, null],
+      [1.5, 2, null],
+      Array.from({ length: 20_000 }, (_, i) => (i % 7 === 0 ? null : (i - 10_000) * 1009)),
     ];
     for (const value of values) expect(text(value)).toBe(JSON.stringify(value));
   });
