@@ -47,7 +47,13 @@ describe("the systemd unit", () => {
     fs.writeFileSync(path.join(bin, "nvidia-oc"), "#!/bin/sh\n", { mode: 0o755 });
     const run = spawnSync("/bin/sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:/usr/bin:/bin` } });
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout.trim().split("\n")).toEqual(["--max-semi-space-size=4", "--no-memory-reducer", path.join(bin, "nvidia-oc"), "start"]);
+    expect(run.stdout.trim().split("\n")).toEqual([
+      "--min-semi-space-size=16",
+      "--max-semi-space-size=16",
+      "--no-memory-reducer",
+      path.join(bin, "nvidia-oc"),
+      "start",
+    ]);
     const npmStart = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts
       .start;
     for (const variable of unit
@@ -56,7 +62,7 @@ describe("the systemd unit", () => {
       .split(" ")
       .filter((word) => word.startsWith("MALLOC_")))
       expect(npmStart).toContain(variable);
-    for (const flag of ["--max-semi-space-size=4", "--no-memory-reducer"]) expect(npmStart).toContain(flag);
+    for (const flag of ["--min-semi-space-size=16", "--max-semi-space-size=16", "--no-memory-reducer"]) expect(npmStart).toContain(flag);
   });
 
   it("is hardened, with the NVIDIA devices and nothing else reachable", () => {

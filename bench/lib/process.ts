@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 
 /** The node flags and the environment `npm start` gives the server (package.json). */
-export const NPM_START_FLAGS = ["--max-semi-space-size=4", "--no-memory-reducer"];
+export const NPM_START_FLAGS = ["--min-semi-space-size=16", "--max-semi-space-size=16", "--no-memory-reducer"];
 export const NPM_START_ENV = { NEXT_TELEMETRY_DISABLED: "1", MALLOC_MMAP_THRESHOLD_: "65536", MALLOC_TRIM_THRESHOLD_: "1048576" };
 
 export interface BenchServer {

@@ -21,10 +21,9 @@ const HEAP_GROWING_PERCENT = 50;
  * cost a scavenge. Set at run time because NODE_OPTIONS may not carry it, and
  * `nvidia-oc start` runs the server inside the command's own process; the flag
  * is read at each collection, so it takes effect before any chunk is decoded.
- * The young generation's size (--max-semi-space-size=4: some 15-35 MB less held after the
- * memory bench's query mix) is fixed when the heap is set up: it comes
- * from node's command line (`npm start`) or NODE_OPTIONS (the systemd unit),
- * and setting it here would change nothing.
+ * The young generation's size (16 MB semi-spaces that do not shrink while the server is idle)
+ * is fixed when the heap is set up: it comes from node's command line (`npm start`, the systemd
+ * unit), and setting it here would change nothing.
  */
 export function tuneHeap() {
   v8.setFlagsFromString("--no-allocation-site-pretenuring");

@@ -46,7 +46,8 @@ export async function startServerProcess(
   const [command, ...args] = [
     ...(options.launchVia ?? []),
     process.execPath,
-    "--max-semi-space-size=4",
+    "--min-semi-space-size=16",
+    "--max-semi-space-size=16",
     "--no-memory-reducer",
     path.join(ROOT, "dist", "server.mjs"),
   ];
