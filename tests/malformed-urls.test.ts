@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/server/config";
-import { startServer, type RunningServer } from "../src/server/http-server";
-import { createLogger } from "../src/server/logger";
+import type { RunningServer } from "../src/server/http-server";
+import { startApiServer } from "./helpers/api-server";
 import { rawHttp, WEBSOCKET_UPGRADE } from "./helpers/raw-http";
 import { startServerProcess, type ServerProcess } from "./helpers/server-process";
 import { tempDir } from "./helpers/temp-dir";
@@ -116,18 +115,11 @@ describe("malformed escapes, as the server runs (pages served)", () => {
 });
 
 describe("malformed escapes, on a server without pages", () => {
-  // In this process: an exception or rejection no handler caught fails the test run itself, and no Next.js handler hides it.
+  // In this process (startApiServer): no Next.js handler hides an uncaught exception or rejection.
   let server: RunningServer;
 
   beforeAll(async () => {
-    const config = loadConfig({
-      PORT: "0",
-      NVOC_SOURCE: "simulated",
-      NVOC_SIM_GPUS: "1",
-      NVOC_INTERVAL_MS: "200",
-      NVOC_DB_PATH: path.join(dir, "no-pages.db"),
-    });
-    server = await startServer(config, createLogger("error", "json"), { pages: false });
+    server = await startApiServer(path.join(dir, "no-pages.db"), { gpus: 1, intervalMs: 200 });
   });
 
   afterAll(async () => {

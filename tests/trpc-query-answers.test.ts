@@ -3,13 +3,12 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/server/config";
-import { startServer, type RunningServer } from "../src/server/http-server";
-import { createLogger } from "../src/server/logger";
+import type { RunningServer } from "../src/server/http-server";
 import { appRouter } from "../src/server/routers/_app";
 import { createRequestContext } from "../src/server/trpc/context";
 import { MAX_BATCH_CALLS, MAX_SERIES_POINTS } from "../src/telemetry/request-limits";
 import { METRIC_KEYS } from "../src/telemetry/types";
+import { startApiServer } from "./helpers/api-server";
 import { tempDir } from "./helpers/temp-dir";
 import { waitFor } from "./helpers/server-process";
 
@@ -27,14 +26,7 @@ let referenceUrl: string;
 let window: { from: number; to: number };
 
 beforeAll(async () => {
-  const config = loadConfig({
-    PORT: "0",
-    NVOC_SOURCE: "simulated",
-    NVOC_SIM_GPUS: "2",
-    NVOC_INTERVAL_MS: "100",
-    NVOC_DB_PATH: path.join(dir, "answers.db"),
-  });
-  server = await startServer(config, createLogger("error", "json"), { pages: false });
+  server = await startApiServer(path.join(dir, "answers.db"), { gpus: 2, intervalMs: 100 });
   const started = Date.now();
   // A window wholly in the past, with samples of both GPUs in it: its answers no longer change.
   await waitFor(() => (server.services.collector.latest()?.id ?? 0) >= 15, 20_000);

@@ -25,9 +25,10 @@ class PieceWriter {
 
   push(text: string): void {
     // A UTF-8 byte or three a character: the exact count is only needed when it might not fit.
-    if (this.at + text.length * 3 > PIECE_BYTES && this.at + Buffer.byteLength(text) > PIECE_BYTES) {
-      this.next();
-      if (Buffer.byteLength(text) > PIECE_BYTES) {
+    if (this.at + text.length * 3 > PIECE_BYTES) {
+      const bytes = Buffer.byteLength(text);
+      if (this.at + bytes > PIECE_BYTES) this.next();
+      if (bytes > PIECE_BYTES) {
         this.pieces.push(Buffer.from(text, "utf8"));
         return;
       }
@@ -124,9 +125,13 @@ function isIntegers(values: unknown[]): values is (number | null)[] {
 
 /** Writes a value toJSON has already been applied to (and that is not left out). */
 function writeValue(pieces: PieceWriter, value: unknown): void {
+  // Integer columns first: they are flat too, and most of what a chart answer holds (one scan, not two).
+  if (Array.isArray(value) && isIntegers(value)) {
+    pieces.pushIntegers(value);
+    return;
+  }
   if (typeof value !== "object" || value === null || !isWalked(value) || isFlat(value)) {
-    if (Array.isArray(value) && isIntegers(value)) pieces.pushIntegers(value);
-    else pieces.push(JSON.stringify(value) ?? "null");
+    pieces.push(JSON.stringify(value) ?? "null");
     return;
   }
   if (Array.isArray(value)) {
